@@ -1,0 +1,132 @@
+#pragma once
+// The tablet's local store: the op log, the materialised state, the outbox of unsynced
+// operations and the open conflicts, in one SQLite database (WAL). Each local edit is one
+// transaction (op + state + outbox); a batch of remote operations is one transaction.
+// Errors are values (Result) with messages that name what was wrong.
+// Thread-safety: confined. One Store per thread; open another Store on the same file for
+// another thread.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hearth/core/error.hpp"
+#include "hearth/core/schema.hpp"
+#include "hearth/core/validation.hpp"
+#include "hearth/sync/conflict.hpp"
+#include "hearth/sync/entity_merge.hpp"
+#include "hearth/sync/hlc.hpp"
+#include "hearth/sync/op.hpp"
+
+namespace hearth::client {
+
+struct StoreOptions {
+  std::string practitioner_id;   // author of every local edit
+  sync::PhysicalClock clock;     // defaults to the system clock
+  const Schema* schema = nullptr;  // defaults to Schema::v1()
+  // Test hook: called at named points inside a write transaction ("before_commit");
+  // an error aborts the transaction. Lets tests interrupt an edit before it commits.
+  std::function<Result<void>(std::string_view point)> fault;
+};
+
+struct EntityView {
+  std::string id;
+  std::string type;
+  std::string family;
+  bool deleted = false;
+  std::string json;  // canonical state (see docs/change-log.md, "Rendering")
+};
+
+struct FamilyView {
+  std::string family;
+  std::vector<EntityView> entities;    // by id
+  std::vector<EntityView> chronology;  // contacts and other dated records, by occurred_at
+  std::vector<sync::Conflict> conflicts;
+};
+
+struct OutboxEntry {
+  int64_t seq = 0;
+  sync::OpId id;
+  std::string bytes;  // encoded op
+};
+
+struct RejectedOp {
+  size_t index = 0;  // position in the batch
+  std::string op_id; // when it could be decoded
+  Error error;
+};
+
+struct ApplyReport {
+  size_t applied = 0;
+  size_t duplicates = 0;
+  std::vector<RejectedOp> rejected;
+  std::vector<std::string> clock_warnings;
+};
+
+struct StoreStatus {
+  std::string device_id;
+  size_t families = 0;
+  size_t ops = 0;
+  size_t unsynced = 0;
+  size_t open_conflicts = 0;
+};
+
+class Store {
+ public:
+  static Result<std::unique_ptr<Store>> open(const std::string& path, StoreOptions options);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  const std::string& device_id() const;
+
+  // ---- local edits (each one transaction) ----
+  // A new family; its id is also its partition id.
+  Result<std::string> create_family(const FieldValues& fields);
+  // A new record in a family. `id` is for keyed records (see finding_id, voice_id).
+  Result<std::string> create(const std::string& family, const std::string& type, const FieldValues& fields,
+                             const std::optional<std::string>& id = std::nullopt);
+  Result<void> update(const std::string& entity_id, const std::string& field, const Value& value);
+  Result<void> add_element(const std::string& entity_id, const std::string& field, const std::string& element);
+  Result<void> remove_element(const std::string& entity_id, const std::string& field, const std::string& element);
+  Result<void> transition(const std::string& entity_id, const std::string& to_state);
+  Result<void> delete_entity(const std::string& entity_id);
+  Result<void> resolve_conflict(const std::string& conflict_id, const std::optional<Value>& chosen);
+
+  // ---- remote operations (one transaction per batch) ----
+  // Decodes and validates each op; malformed or invalid ops are reported in `rejected` and
+  // never stored; the others are applied. Duplicates are counted and ignored.
+  Result<ApplyReport> apply_remote(const std::vector<std::string>& encoded_ops);
+
+  // ---- reads ----
+  std::optional<EntityView> get(const std::string& entity_id) const;
+  Result<FamilyView> family(const std::string& family_id) const;
+  std::vector<EntityView> chronology(const std::string& family_id) const;
+  std::vector<sync::Conflict> open_conflicts(const std::string& family_id = {}) const;
+  Result<std::vector<sync::Write>> history(const std::string& entity_id, const std::string& field);
+  std::vector<std::string> families() const;
+  // Canonical JSON of a family's persisted state (entities + open conflicts), byte-comparable
+  // across replicas.
+  std::string export_family(const std::string& family_id) const;
+  StoreStatus status() const;
+
+  // ---- the change log ----
+  std::vector<OutboxEntry> outbox(size_t limit = 1000) const;
+  Result<void> mark_pushed(const std::vector<int64_t>& seqs);
+  std::vector<std::string> encoded_ops(const std::string& family_id) const;  // log order
+  std::vector<sync::OpId> op_ids() const;
+
+ private:
+  struct Impl;
+  explicit Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Keyed ids of records that two devices must be able to edit as one (DOMAIN.md §8.3 C-6/C-7).
+std::string finding_id(const std::string& assessment_id, const std::string& domain);
+std::string voice_id(const std::string& assessment_id, const std::string& child_id);
+
+}  // namespace hearth::client

@@ -1,0 +1,73 @@
+#pragma once
+// Minimal RAII over sqlite3: one connection, prepared statements, errors as values.
+// Thread-safety: confined to the owning Store.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "hearth/core/error.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace hearth::client {
+
+class Statement {
+ public:
+  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  Statement(Statement&& o) noexcept : db_(o.db_), stmt_(o.stmt_) { o.stmt_ = nullptr; }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  ~Statement();
+
+  Statement& bind(int i, std::string_view text);
+  Statement& bind_blob(int i, std::string_view bytes);
+  Statement& bind(int i, int64_t v);
+  Statement& bind_null(int i);
+  // true: a row is ready; false: done. Errors become ErrorCode::storage.
+  Result<bool> step();
+  Result<void> run();  // step to completion, then reset
+  void reset();
+
+  std::string text(int col) const;
+  std::string blob(int col) const;
+  int64_t integer(int col) const;
+  bool is_null(int col) const;
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+};
+
+class Database {
+ public:
+  static Result<std::unique_ptr<Database>> open(const std::string& path);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  Result<void> exec(const std::string& sql);
+  Result<Statement> prepare(std::string_view sql);
+  std::string last_error() const;
+
+ private:
+  explicit Database(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+};
+
+// BEGIN IMMEDIATE ... COMMIT, rolled back unless committed.
+class Transaction {
+ public:
+  explicit Transaction(Database& db) : db_(db) {}
+  Result<void> begin();
+  Result<void> commit();
+  ~Transaction();
+
+ private:
+  Database& db_;
+  bool open_ = false;
+};
+
+}  // namespace hearth::client

@@ -1,0 +1,35 @@
+#pragma once
+// Validation derived from the schema table. Every error names the entity, the field and
+// the rule broken, e.g. "Person.sex: value 'X' is not one of MALE, FEMALE, NOT_STATED, NEITHER".
+#include <map>
+#include <string>
+
+#include "hearth/core/error.hpp"
+#include "hearth/core/schema.hpp"
+#include "hearth/core/value.hpp"
+
+namespace hearth {
+
+using FieldValues = std::map<std::string, Value>;
+
+// One value against its field definition (type, enum, range, format, length).
+Result<void> validate_value(const EntityDef& entity, const FieldDef& field, const Value& value);
+
+// A new record: unknown fields, values, required (R) and conditional (C) fields.
+// The lifecycle field, if given, must be the initial state.
+Result<void> validate_create(const EntityDef& entity, const FieldValues& fields);
+
+// A change of one scalar field on an existing record. Status fields change only through
+// transitions, APPEND fields never change, set fields change through add/remove.
+Result<void> validate_update(const EntityDef& entity, const std::string& field, const Value& value);
+
+// Adding or removing one element of a set field.
+Result<void> validate_element(const EntityDef& entity, const std::string& field, const std::string& element);
+
+// Looks up a field by name and reports an unknown one as an error naming the entity.
+Result<const FieldDef*> find_field(const EntityDef& entity, const std::string& field);
+
+bool is_valid_date(const std::string& s);      // YYYY-MM-DD, a real calendar day
+bool is_valid_datetime(const std::string& s);  // YYYY-MM-DDTHH:MM:SS[.fff]Z (UTC)
+
+}  // namespace hearth

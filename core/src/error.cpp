@@ -1,0 +1,21 @@
+#include "hearth/core/error.hpp"
+
+namespace hearth {
+
+const char* to_string(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::invalid_argument: return "invalid argument";
+    case ErrorCode::validation: return "validation";
+    case ErrorCode::lifecycle: return "lifecycle";
+    case ErrorCode::not_found: return "not found";
+    case ErrorCode::corrupt: return "corrupt";
+    case ErrorCode::storage: return "storage";
+    case ErrorCode::conflict: return "conflict";
+    case ErrorCode::clock: return "clock";
+  }
+  return "unknown";
+}
+
+std::string Error::describe() const { return std::string(to_string(code)) + ": " + message; }
+
+}  // namespace hearth

@@ -1,0 +1,211 @@
+#include "hearth/core/validation.hpp"
+
+#include <cctype>
+
+namespace hearth {
+
+namespace {
+
+constexpr size_t kMaxString = 1000;          // one line: names, codes, phone numbers
+constexpr size_t kMaxText = 1024 * 1024;     // narrative
+constexpr size_t kMaxRef = 200;
+constexpr size_t kMaxSetElements = 10000;
+
+Error field_error(const EntityDef& e, const FieldDef& f, const std::string& rule) {
+  return make_error(ErrorCode::validation, e.name + "." + f.name + ": " + rule);
+}
+
+bool digits(const std::string& s, size_t pos, size_t n) {
+  if (pos + n > s.size()) return false;
+  for (size_t i = pos; i < pos + n; ++i)
+    if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
+  return true;
+}
+
+int num(const std::string& s, size_t pos, size_t n) { return std::stoi(s.substr(pos, n)); }
+
+bool has_control_chars(const std::string& s, bool allow_newlines) {
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 && !(allow_newlines && (c == '\n' || c == '\r' || c == '\t'))) return true;
+    if (c == 0x7F) return true;
+  }
+  return false;
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (size_t i = 0; i < v.size() && i < 12; ++i) out += (i ? ", " : "") + v[i];
+  if (v.size() > 12) out += ", ... (" + std::to_string(v.size()) + " values)";
+  return out;
+}
+
+Result<void> validate_element_value(const EntityDef& e, const FieldDef& f, const std::string& s) {
+  switch (f.type) {
+    case FieldType::EnumSet:
+      if (!f.allows(s)) return field_error(e, f, "value '" + s + "' is not one of " + join(f.values));
+      return {};
+    case FieldType::RefSet:
+      if (s.empty() || s.size() > kMaxRef || has_control_chars(s, false))
+        return field_error(e, f, "'" + s + "' is not a valid reference id");
+      return {};
+    default:
+      if (s.empty() || s.size() > kMaxString || has_control_chars(s, false))
+        return field_error(e, f, "list element must be a non-empty single line of at most 1000 characters");
+      return {};
+  }
+}
+
+bool is_missing(const FieldValues& fields, const std::string& name) {
+  auto it = fields.find(name);
+  return it == fields.end() || it->second.is_null() || (it->second.is_list() && it->second.as_list().empty());
+}
+
+}  // namespace
+
+bool is_valid_date(const std::string& s) {
+  if (s.size() != 10 || !digits(s, 0, 4) || s[4] != '-' || !digits(s, 5, 2) || s[7] != '-' || !digits(s, 8, 2))
+    return false;
+  int y = num(s, 0, 4), m = num(s, 5, 2), d = num(s, 8, 2);
+  if (y < 1900 || m < 1 || m > 12 || d < 1) return false;
+  static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  int max = days[m - 1] + ((m == 2 && leap) ? 1 : 0);
+  return d <= max;
+}
+
+bool is_valid_datetime(const std::string& s) {
+  if (s.size() < 20 || !is_valid_date(s.substr(0, 10)) || s[10] != 'T') return false;
+  if (!digits(s, 11, 2) || s[13] != ':' || !digits(s, 14, 2) || s[16] != ':' || !digits(s, 17, 2)) return false;
+  if (num(s, 11, 2) > 23 || num(s, 14, 2) > 59 || num(s, 17, 2) > 60) return false;
+  size_t pos = 19;
+  if (s[pos] == '.') {
+    size_t start = ++pos;
+    while (pos < s.size() && std::isdigit(static_cast<unsigned char>(s[pos]))) ++pos;
+    if (pos == start || pos - start > 9) return false;
+  }
+  return pos + 1 == s.size() && s[pos] == 'Z';
+}
+
+Result<const FieldDef*> find_field(const EntityDef& e, const std::string& name) {
+  const FieldDef* f = e.field(name);
+  if (!f) return make_error(ErrorCode::validation, e.name + "." + name + ": unknown field of " + e.name);
+  return f;
+}
+
+Result<void> validate_value(const EntityDef& e, const FieldDef& f, const Value& v) {
+  if (v.is_null()) return {};  // absence is checked by the requirement rules
+  auto wrong_type = [&](const char* got) {
+    return field_error(e, f, std::string("expected ") + to_string(f.type) + ", got " + got);
+  };
+  auto kind = v.is_bool() ? "a boolean" : v.is_int() ? "an integer" : v.is_string() ? "a string" : "a list";
+  switch (f.type) {
+    case FieldType::Bool:
+      if (!v.is_bool()) return wrong_type(kind);
+      return {};
+    case FieldType::Int:
+      if (!v.is_int()) return wrong_type(kind);
+      if (v.as_int() < f.min || v.as_int() > f.max)
+        return field_error(e, f, "value " + std::to_string(v.as_int()) + " is outside " + std::to_string(f.min) +
+                                     ".." + std::to_string(f.max));
+      return {};
+    case FieldType::EnumSet:
+    case FieldType::RefSet:
+    case FieldType::StringSet: {
+      if (!v.is_list()) return wrong_type(kind);
+      if (v.as_list().size() > kMaxSetElements) return field_error(e, f, "too many elements (limit 10000)");
+      for (const auto& s : v.as_list()) {
+        auto r = validate_element_value(e, f, s);
+        if (!r) return r;
+      }
+      return {};
+    }
+    default: break;
+  }
+  if (!v.is_string()) return wrong_type(kind);
+  const std::string& s = v.as_string();
+  switch (f.type) {
+    case FieldType::String:
+      if (s.size() > (f.max_length ? f.max_length : kMaxString))
+        return field_error(e, f, "longer than " + std::to_string(f.max_length ? f.max_length : kMaxString) + " bytes");
+      if (has_control_chars(s, false)) return field_error(e, f, "must be a single line without control characters");
+      return {};
+    case FieldType::Text:
+      if (s.size() > kMaxText) return field_error(e, f, "longer than 1 MiB");
+      if (has_control_chars(s, true)) return field_error(e, f, "contains control characters");
+      return {};
+    case FieldType::Date:
+      if (!is_valid_date(s)) return field_error(e, f, v.describe() + " is not a date (YYYY-MM-DD)");
+      return {};
+    case FieldType::DateTime:
+      if (!is_valid_datetime(s))
+        return field_error(e, f, v.describe() + " is not a UTC date-time (YYYY-MM-DDTHH:MM:SSZ)");
+      return {};
+    case FieldType::Enum:
+      if (!f.allows(s)) return field_error(e, f, "value " + v.describe() + " is not one of " + join(f.values));
+      return {};
+    case FieldType::Ref:
+      if (s.empty() || s.size() > kMaxRef || has_control_chars(s, false))
+        return field_error(e, f, v.describe() + " is not a valid reference id");
+      return {};
+    default: return {};
+  }
+}
+
+Result<void> validate_create(const EntityDef& e, const FieldValues& fields) {
+  if (e.derived)
+    return make_error(ErrorCode::validation, e.name + " records are derived by the merge and cannot be created");
+  for (const auto& [name, value] : fields) {
+    auto f = find_field(e, name);
+    if (!f) return f.error();
+    auto r = validate_value(e, **f, value);
+    if (!r) return r;
+  }
+  for (const auto& f : e.fields) {
+    bool lifecycle_field = e.lifecycle && e.lifecycle->field == f.name;
+    if (lifecycle_field) {
+      auto it = fields.find(f.name);
+      if (it != fields.end() && !(it->second.is_string() && it->second.as_string() == e.lifecycle->initial))
+        return field_error(e, f, "a new " + e.name + " starts in state " + e.lifecycle->initial +
+                                     "; later states are reached through transitions");
+      continue;
+    }
+    if (f.req == Requirement::Required && is_missing(fields, f.name))
+      return field_error(e, f, "required field is missing");
+    if (f.req == Requirement::Conditional && f.required_if) {
+      const Condition& c = *f.required_if;
+      auto it = fields.find(c.field);
+      bool matches = it != fields.end() && it->second.is_string() && it->second.as_string() == c.value;
+      bool needed = c.negate ? !matches : matches;
+      if (needed && is_missing(fields, f.name))
+        return field_error(e, f, std::string("required when ") + c.field + (c.negate ? " is not " : " is ") + c.value);
+    }
+  }
+  return {};
+}
+
+Result<void> validate_update(const EntityDef& e, const std::string& name, const Value& value) {
+  auto f = find_field(e, name);
+  if (!f) return f.error();
+  const FieldDef& def = **f;
+  if (e.derived) return field_error(e, def, "derived records cannot be edited");
+  if (e.append_only || def.merge == MergeClass::Append)
+    return field_error(e, def, e.name + " is append-only; record an Amendment instead of editing it");
+  if (e.lifecycle && e.lifecycle->field == name)
+    return field_error(e, def, "the state changes only through a lifecycle transition");
+  if (is_set_type(def.type)) return field_error(e, def, "a list field changes by adding or removing elements");
+  if (value.is_null() && def.req == Requirement::Required) return field_error(e, def, "required field cannot be cleared");
+  return validate_value(e, def, value);
+}
+
+Result<void> validate_element(const EntityDef& e, const std::string& name, const std::string& element) {
+  auto f = find_field(e, name);
+  if (!f) return f.error();
+  const FieldDef& def = **f;
+  if (e.append_only || def.merge == MergeClass::Append)
+    return field_error(e, def, e.name + " is append-only; record an Amendment instead of editing it");
+  if (!is_set_type(def.type)) return field_error(e, def, "not a list field; set its value instead");
+  return validate_element_value(e, def, element);
+}
+
+}  // namespace hearth

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs every system package Hearth needs on Debian 12 (bookworm). Idempotent:
+# returns at once when everything is present, and refreshes apt lists only when needed.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+PKGS=(
+  build-essential cmake ninja-build pkg-config ccache git openssl
+  libssl-dev libsqlite3-dev sqlite3 libcurl4-openssl-dev
+  libcpprest-dev
+  catch2 nlohmann-json3-dev libcli11-dev
+  libbenchmark-dev
+  clang-14 lld-14 libclang-rt-14-dev
+)
+if dpkg -s "${PKGS[@]}" >/dev/null 2>&1; then exit 0; fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_InRelease' -mmin -60 2>/dev/null | head -1)" ]; then
+  $SUDO apt-get update -qq
+fi
+$SUDO apt-get install -y -qq --no-install-recommends "${PKGS[@]}" >/dev/null
