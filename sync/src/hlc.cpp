@@ -44,6 +44,12 @@ Result<void> HybridClock::observe(const Hlc& remote) {
   return {};
 }
 
+void HybridClock::correct(int64_t offset) {
+  offset_ms_ = offset;
+  uint64_t now = physical_now();
+  if (last_.wall_ms > now + max_drift_ms_) last_ = Hlc{now, 0};
+}
+
 void HybridClock::restore(const Hlc& persisted) { last_ = std::max(last_, persisted); }
 
 }  // namespace hearth::sync

@@ -302,10 +302,52 @@ Result<Op> Materialiser::make_transition(const std::string& entity_id, const std
   std::string from = (*e)->status();
   auto ok = check_transition(def, from, to, (*e)->values());
   if (!ok) return ok.error();
+  if (auto guard = check_family_guards(**e, to); !guard) return guard.error();
   Op op = base_op(**e, OpKind::Transition, def.lifecycle->field);
   op.value = to;
   op.text = from;
   return op;
+}
+
+Result<void> Materialiser::check_family_guards(const EntityMerge& e, const std::string& to) const {
+  // DOMAIN.md §4.3 IN_PROGRESS -> COMPLETED, and §8.3 C-7: the EHA is a whole-family document.
+  if (e.def().name != "Assessment" || to != "COMPLETED") return {};
+  const std::string where = "Assessment " + e.id() + ": transition " + e.status() + " -> COMPLETED ";
+  std::vector<const EntityMerge*> parts{&e};
+  for (const EntityMerge* other : entities(e.family())) {
+    Value parent = other->value("assessment");
+    if (other->created() && !other->deleted() && parent.is_string() && parent.as_string() == e.id()) parts.push_back(other);
+  }
+  for (const EntityMerge* part : parts) {
+    for (const auto& c : part->conflicts())
+      return make_error(ErrorCode::lifecycle, where + "needs conflict " + c.id + " on " + part->def().name + "." +
+                                                  c.field + " resolved first");
+  }
+  for (const char* group : {"CDN_", "PC_", "FEF_"}) {
+    bool found = false;
+    for (const EntityMerge* part : parts) {
+      Value domain = part->def().name == "AssessmentFinding" ? part->value("domain") : Value();
+      if (domain.is_string() && domain.as_string().rfind(group, 0) == 0) found = true;
+    }
+    if (!found)
+      return make_error(ErrorCode::lifecycle, where + "needs at least one finding in the " + group +
+                                                  "* domain of the assessment triangle");
+  }
+  Value episode_id = e.value("episode");
+  const EntityMerge* episode = episode_id.is_string() ? entity(episode_id.as_string()) : nullptr;
+  Value children = episode ? episode->value("subject_children") : Value();
+  if (children.is_list()) {
+    for (const auto& child : children.as_list()) {
+      bool heard = false;
+      for (const EntityMerge* part : parts) {
+        Value c = part->def().name == "ChildVoice" ? part->value("child") : Value();
+        if (c.is_string() && c.as_string() == child) heard = true;
+      }
+      if (!heard)
+        return make_error(ErrorCode::lifecycle, where + "needs the voice of the child " + child + " (a ChildVoice record)");
+    }
+  }
+  return {};
 }
 
 Result<Op> Materialiser::make_delete(const std::string& entity_id) const {

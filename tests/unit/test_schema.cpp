@@ -1,3 +1,90 @@
 #include <catch2/catch.hpp>
+
+#include <set>
+
 #include "hearth/core/schema.hpp"
-TEST_CASE("Schema: v1 declares entities", "[unit]") { REQUIRE(hearth::Schema::v1().entity("Person")); }
+
+using namespace hearth;
+
+TEST_CASE("Schema: v1 declares every entity of the foundation issue", "[unit][schema]") {
+  const Schema& s = Schema::v1();
+  for (const char* name :
+       {"Organisation", "Practitioner", "Person", "Relationship", "Family", "FamilyMembership", "Address", "Referral",
+        "EarlyHelpEpisode", "Assessment", "AssessmentFinding", "ChildVoice", "FamilyPlan", "PlanOutcome", "PlanAction",
+        "TafMeeting", "Review", "Contact", "OutcomeMeasurement", "ConsentRecord", "InformationSharingDecision",
+        "StepUpRequest", "StepDownReceipt", "Alert", "ConflictRecord"}) {
+    INFO(name);
+    CHECK(s.entity(name) != nullptr);
+  }
+  CHECK(s.entity("NoSuchThing") == nullptr);
+}
+
+TEST_CASE("Schema: only directory records live outside a family", "[unit][schema]") {
+  for (const auto& e : Schema::v1().entities()) {
+    INFO(e.name);
+    bool directory = e.name == "Organisation" || e.name == "Practitioner";
+    CHECK(e.family_scoped == !directory);
+  }
+}
+
+TEST_CASE("Schema: every field is declared consistently", "[unit][schema]") {
+  for (const auto& e : Schema::v1().entities()) {
+    std::set<std::string> names;
+    for (const auto& f : e.fields) {
+      INFO(e.name << "." << f.name);
+      CHECK(names.insert(f.name).second);  // no duplicates
+      if (f.type == FieldType::Enum || f.type == FieldType::EnumSet) CHECK(!f.values.empty());
+      if (is_set_type(f.type) && !e.append_only) CHECK(f.merge == MergeClass::SetAddWins);
+      if (f.merge == MergeClass::SetAddWins) CHECK(is_set_type(f.type));
+      if (e.append_only) CHECK(f.merge == MergeClass::Append);
+      if (f.merge == MergeClass::SafetyMax) CHECK((f.type == FieldType::Bool || f.type == FieldType::Enum));
+      if (f.req == Requirement::RequiredBefore) CHECK(!f.required_before.empty());
+      if (f.req == Requirement::Conditional) {
+        REQUIRE(f.required_if.has_value());
+        CHECK(e.field(f.required_if->field) != nullptr);
+      }
+      for (const auto& state : f.required_before) {
+        REQUIRE(e.lifecycle.has_value());
+        CHECK(e.field(e.lifecycle->field)->allows(state));
+      }
+    }
+  }
+}
+
+TEST_CASE("Schema: lifecycles name real states and are server-authoritative", "[unit][schema]") {
+  for (const auto& e : Schema::v1().entities()) {
+    if (!e.lifecycle) continue;
+    INFO(e.name);
+    const FieldDef* status = e.field(e.lifecycle->field);
+    REQUIRE(status);
+    CHECK(status->merge == MergeClass::ServerAuthority);
+    CHECK(status->allows(e.lifecycle->initial));
+    for (const auto& t : e.lifecycle->transitions) {
+      CHECK((t.from == "*" || status->allows(t.from)));
+      CHECK(status->allows(t.to));
+    }
+  }
+}
+
+TEST_CASE("Schema: safety and judgement fields have the merge class of DOMAIN.md 8.2", "[unit][schema]") {
+  const Schema& s = Schema::v1();
+  auto merge = [&](const char* e, const char* f) { return s.entity(e)->field(f)->merge; };
+  CHECK(merge("EarlyHelpEpisode", "level_of_need") == MergeClass::SafetyMax);
+  CHECK(merge("Address", "confidential") == MergeClass::SafetyMax);
+  CHECK(merge("Alert", "severity") == MergeClass::SafetyMax);
+  CHECK(merge("ConsentRecord", "status") == MergeClass::SafetyMax);
+  CHECK(merge("Referral", "significant_harm_suspected") == MergeClass::SafetyMax);
+  CHECK(merge("AssessmentFinding", "needs_worries") == MergeClass::MultiValueReview);
+  CHECK(merge("Assessment", "analysis") == MergeClass::MultiValueReview);
+  CHECK(merge("PlanAction", "status") == MergeClass::MultiValueReview);
+  CHECK(merge("PlanAction", "due_date") == MergeClass::LwwNotify);
+  CHECK(merge("EarlyHelpEpisode", "lead_professional") == MergeClass::MultiValueReview);
+  CHECK(merge("Person", "given_names") == MergeClass::MultiValueReview);
+  CHECK(merge("Family", "phone") == MergeClass::LwwSilent);
+  CHECK(merge("Contact", "narrative") == MergeClass::Append);
+  CHECK(merge("Referral", "presenting_needs") == MergeClass::SetAddWins);
+  // protective order: most protective last
+  CHECK(s.entity("EarlyHelpEpisode")->field("level_of_need")->protective_rank("L4") == 3);
+  CHECK(s.entity("ConsentRecord")->field("status")->protective_rank("WITHDRAWN") >
+        s.entity("ConsentRecord")->field("status")->protective_rank("ACTIVE"));
+}

@@ -5,7 +5,7 @@
 //  1. HybridClock::observe never adopts a stamp more than 24 h ahead of local time, so a bad
 //     clock cannot drag other replicas into the future.
 //  2. The authority (the sync server) measures each device's offset when it syncs, tells the
-//     device (HybridClock::set_offset_ms), and re-stamps the ops that device pushed by that
+//     device (HybridClock::correct), and re-stamps the ops that device pushed by that
 //     offset; any stamp still more than 24 h ahead of the authority is pulled back to its time.
 //  3. A re-stamp is itself an op (OpKind::Restamp), so every replica orders the corrected
 //     op the same way and the merge stays a pure function of the op set.

@@ -38,7 +38,10 @@ class HybridClock {
   // A correction learned from the authority (server time minus device time), applied to
   // every later reading of the physical clock. It is how a device whose clock is wrong
   // is told and fixed.
-  void set_offset_ms(int64_t offset) { offset_ms_ = offset; }
+  // If the clock had already run more than max_drift ahead of the corrected time, it is
+  // pulled back: the authority re-stamps every op this device pushed with those stamps, and
+  // the 24 h clamp catches any it pushes later, so no causal order is lost.
+  void correct(int64_t offset);
   int64_t offset_ms() const { return offset_ms_; }
 
   Hlc last() const { return last_; }

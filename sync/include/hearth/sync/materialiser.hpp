@@ -71,6 +71,8 @@ class Materialiser {
   };
 
   Result<const EntityMerge*> editable(const std::string& entity_id) const;
+  // Guards that read other records of the family (e.g. an EHA's sections and the episode).
+  Result<void> check_family_guards(const EntityMerge& e, const std::string& to) const;
   void replay_entity(FamilyData& fam, const std::string& entity_id);
 
   const Schema& schema_;
