@@ -1,0 +1,57 @@
+#pragma once
+#include <memory>
+
+#include "hearth/client/store.hpp"
+#include "peer.hpp"
+
+namespace hearth::test {
+
+class StorePeer final : public Peer {
+ public:
+  StorePeer(const std::string& path, const std::string& author, FakeClock clock) {
+    client::StoreOptions o;
+    o.practitioner_id = author;
+    o.clock = clock.fn();
+    auto s = client::Store::open(path, std::move(o));
+    if (!s) throw std::runtime_error(s.error().describe());
+    store_ = std::move(s.value());
+  }
+  client::Store& store() { return *store_; }
+
+  Result<std::string> create_family(const FieldValues& fields) override { return store_->create_family(fields); }
+  Result<void> create(const std::string& family, const std::string& type, const std::string& id,
+                      const FieldValues& fields) override {
+    if (type == "Family") return make_error(ErrorCode::invalid_argument, "families are seeded by the harness");
+    auto r = store_->create(family, type, fields, id);
+    if (!r) return r.error();
+    return {};
+  }
+  Result<void> set(const std::string& id, const std::string& field, const Value& v) override {
+    return store_->update(id, field, v);
+  }
+  Result<void> add(const std::string& id, const std::string& field, const std::string& e) override {
+    return store_->add_element(id, field, e);
+  }
+  Result<void> remove(const std::string& id, const std::string& field, const std::string& e) override {
+    return store_->remove_element(id, field, e);
+  }
+  Result<void> transition(const std::string& id, const std::string& to) override { return store_->transition(id, to); }
+  Result<void> erase(const std::string& id) override { return store_->delete_entity(id); }
+  Result<void> resolve(const std::string& conflict_id, const std::optional<Value>& v) override {
+    return store_->resolve_conflict(conflict_id, v);
+  }
+  std::vector<sync::Conflict> conflicts(const std::string& family) override { return store_->open_conflicts(family); }
+  std::vector<std::string> encoded_ops(const std::string& family) override { return store_->encoded_ops(family); }
+  void receive(const std::vector<std::string>& encoded) override {
+    auto r = store_->apply_remote(encoded);
+    if (!r) throw std::runtime_error(r.error().describe());
+    if (!r->rejected.empty()) throw std::runtime_error("valid op rejected: " + r->rejected[0].error.describe());
+  }
+  std::string render(const std::string& family) override { return store_->export_family(family); }
+  std::vector<sync::OpId> op_ids() override { return store_->op_ids(); }
+
+ private:
+  std::unique_ptr<client::Store> store_;
+};
+
+}  // namespace hearth::test
