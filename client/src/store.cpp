@@ -103,6 +103,9 @@ Result<void> Store::Impl::init() {
   }
   auto r = db->exec(kCreateTables);
   if (!r) return r;
+  if (options.max_pages > 0) {
+    if (auto cap = db->exec("PRAGMA max_page_count=" + std::to_string(options.max_pages)); !cap) return cap;
+  }
   auto version = meta("store_version");
   if (!version) {
     Transaction tx(*db);

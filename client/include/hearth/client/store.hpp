@@ -27,6 +27,9 @@ struct StoreOptions {
   std::string practitioner_id;   // author of every local edit
   sync::PhysicalClock clock;     // defaults to the system clock
   const Schema* schema = nullptr;  // defaults to Schema::v1()
+  // Caps the database size in SQLite pages (0: no cap). A write that would pass it fails
+  // like a full disk does, with nothing accepted lost.
+  int64_t max_pages = 0;
   // Test hook: called at named points inside a write transaction ("before_commit");
   // an error aborts the transaction. Lets tests interrupt an edit before it commits.
   std::function<Result<void>(std::string_view point)> fault;

@@ -1,0 +1,301 @@
+#include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "hearth/client/store.hpp"
+#include "hearth/sync/encoding.hpp"
+#include "../support/fake_clock.hpp"
+#include "../support/samples.hpp"
+#include "../support/temp_dir.hpp"
+
+using namespace hearth;
+using namespace hearth::client;
+using Catch::Matchers::Contains;
+
+namespace {
+
+std::unique_ptr<Store> open_store(const std::string& path, const std::string& who = "hv-1",
+                                  std::function<Result<void>(std::string_view)> fault = {}, int64_t max_pages = 0) {
+  StoreOptions o;
+  o.practitioner_id = who;
+  o.fault = std::move(fault);
+  o.max_pages = max_pages;
+  auto s = Store::open(path, std::move(o));
+  INFO((s.ok() ? std::string() : s.error().describe()));
+  REQUIRE(s.ok());
+  return std::move(s.value());
+}
+
+template <typename T>
+T must(Result<T> r) {
+  INFO((r.ok() ? std::string() : r.error().describe()));
+  REQUIRE(r.ok());
+  return std::move(r.value());
+}
+void must(Result<void> r) {
+  INFO((r.ok() ? std::string() : r.error().describe()));
+  REQUIRE(r.ok());
+}
+
+}  // namespace
+
+TEST_CASE("Store: create, update, read a family and its chronology", "[unit][store]") {
+  test::TempDir dir;
+  auto s = open_store(dir.file("a.db"));
+  std::string fam = must(s->create_family(test::family_fields()));
+  std::string later = must(s->create(fam, "Contact", test::contact_fields("2026-01-07T15:00:00Z", "second visit")));
+  std::string earlier = must(s->create(fam, "Contact", test::contact_fields("2026-01-07T10:00:00Z", "first visit")));
+  must(s->update(fam, "phone", "07700 900001"));
+
+  auto f = must(s->family(fam));
+  CHECK(f.entities.size() == 3);
+  REQUIRE(f.chronology.size() == 2);
+  CHECK(f.chronology[0].id == earlier);
+  CHECK(f.chronology[1].id == later);
+  CHECK_THAT(s->get(fam)->json, Contains("\"phone\":\"07700 900001\""));
+  auto h = must(s->history(fam, "phone"));
+  CHECK(h.size() == 2);
+  auto st = s->status();
+  CHECK(st.families == 1);
+  CHECK(st.unsynced == 4);
+  CHECK(st.open_conflicts == 0);
+}
+
+TEST_CASE("Store: bad input is refused with a precise error and changes nothing", "[unit][store]") {
+  test::TempDir dir;
+  auto s = open_store(dir.file("a.db"));
+  std::string fam = must(s->create_family(test::family_fields()));
+  auto before = s->export_family(fam);
+  auto ops_before = s->status().ops;
+
+  auto unknown_family = s->create("no-such-family", "Contact", test::contact_fields("2026-01-07T10:00:00Z", "x"));
+  REQUIRE_FALSE(unknown_family.ok());
+  CHECK(unknown_family.error().code == ErrorCode::not_found);
+  CHECK_THAT(unknown_family.error().message, Contains("no family with id 'no-such-family'"));
+
+  auto bad_type = s->create(fam, "Spaceship", {});
+  REQUIRE_FALSE(bad_type.ok());
+  CHECK_THAT(bad_type.error().message, Contains("unknown entity type 'Spaceship'"));
+
+  auto bad_value = s->update(fam, "preferred_contact", "CARRIER_PIGEON");
+  REQUIRE_FALSE(bad_value.ok());
+  CHECK(bad_value.error().code == ErrorCode::validation);
+  CHECK_THAT(bad_value.error().message, Contains("Family.preferred_contact") && Contains("CARRIER_PIGEON"));
+
+  auto missing = s->update("nobody", "phone", "1");
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().code == ErrorCode::not_found);
+
+  auto no_conflict = s->resolve_conflict("c-0000", std::nullopt);
+  REQUIRE_FALSE(no_conflict.ok());
+  CHECK(no_conflict.error().code == ErrorCode::not_found);
+
+  CHECK(s->export_family(fam) == before);
+  CHECK(s->status().ops == ops_before);
+  CHECK_FALSE(Store::open(dir.file("b.db"), StoreOptions{}).ok());  // no practitioner
+}
+
+TEST_CASE("Store: closing and reopening gives the same state, and edits continue", "[unit][store]") {
+  test::TempDir dir;
+  std::string fam, state, ep;
+  std::vector<sync::OpId> ids;
+  {
+    auto s = open_store(dir.file("a.db"));
+    fam = must(s->create_family(test::family_fields()));
+    ep = must(s->create(fam, "EarlyHelpEpisode", test::episode_fields()));
+    must(s->add_element(ep, "taf_members", "yw-1"));
+    must(s->transition(ep, "ASSESSMENT"));
+    state = s->export_family(fam);
+    ids = s->op_ids();
+  }
+  auto s = open_store(dir.file("a.db"));
+  CHECK(s->export_family(fam) == state);
+  CHECK(s->op_ids() == ids);
+  must(s->transition(ep, "PLANNING"));  // the in-memory merge is rebuilt from the log
+  CHECK_THAT(s->get(ep)->json, Contains("\"status\":\"PLANNING\""));
+  auto all = s->op_ids();
+  CHECK(all.size() == ids.size() + 1);
+  CHECK(std::adjacent_find(all.begin(), all.end()) == all.end());  // the counter did not restart
+}
+
+TEST_CASE("Store: an edit interrupted before commit leaves no partial state", "[fault][store]") {
+  test::TempDir dir;
+  bool fail_next = false;
+  auto s = open_store(dir.file("a.db"), "hv-1", [&](std::string_view point) -> Result<void> {
+    if (fail_next && point == "before_commit") return make_error(ErrorCode::storage, "injected failure");
+    return {};
+  });
+  std::string fam = must(s->create_family(test::family_fields()));
+  auto before = s->export_family(fam);
+  auto status_before = s->status();
+
+  fail_next = true;
+  auto r = s->update(fam, "phone", "07700 900009");
+  REQUIRE_FALSE(r.ok());
+  CHECK_THAT(r.error().message, Contains("injected failure"));
+  auto c = s->create(fam, "Contact", test::contact_fields("2026-01-07T10:00:00Z", "lost?"));
+  REQUIRE_FALSE(c.ok());
+  fail_next = false;
+
+  CHECK(s->export_family(fam) == before);
+  CHECK(s->status().ops == status_before.ops);
+  CHECK(s->status().unsynced == status_before.unsynced);
+  CHECK(s->outbox().size() == status_before.unsynced);
+  must(s->update(fam, "phone", "07700 900010"));  // and the store carries on
+  CHECK_THAT(s->get(fam)->json, Contains("07700 900010"));
+  auto h = must(s->history(fam, "phone"));
+  CHECK(h.size() == 2);  // the interrupted write is not in the history
+}
+
+TEST_CASE("Store: a process killed in the middle of an edit loses only that edit", "[fault][store]") {
+  test::TempDir dir;
+  std::string path = dir.file("a.db");
+  std::string fam, before;
+  {
+    auto s = open_store(path);
+    fam = must(s->create_family(test::family_fields()));
+    must(s->update(fam, "phone", "07700 900001"));
+    before = s->export_family(fam);
+  }
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    StoreOptions o;
+    o.practitioner_id = "hv-1";
+    o.fault = [](std::string_view point) -> Result<void> {
+      if (point == "before_commit") _exit(7);  // dies with the transaction open
+      return {};
+    };
+    auto s = Store::open(path, std::move(o));
+    if (!s) _exit(2);
+    (void)(*s)->update(fam, "phone", "07700 999999");
+    _exit(3);
+  }
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 7);
+  auto s = open_store(path);
+  CHECK(s->export_family(fam) == before);
+  CHECK(s->status().ops == 2);
+  CHECK(s->outbox().size() == 2);
+}
+
+TEST_CASE("Store: a corrupted op in a remote batch is rejected and the rest applied intact", "[fault][store]") {
+  test::TempDir dir;
+  auto a = open_store(dir.file("a.db"), "hv-1");
+  auto b = open_store(dir.file("b.db"), "yw-1");
+  std::string fam = must(a->create_family(test::family_fields()));
+  must(a->create(fam, "Contact", test::contact_fields("2026-01-07T10:00:00Z", "visit")));
+  must(a->update(fam, "phone", "07700 900001"));
+  auto ops = a->encoded_ops(fam);
+  REQUIRE(ops.size() == 3);
+
+  std::string corrupted = ops[1];
+  corrupted[corrupted.size() / 2] = static_cast<char>(corrupted[corrupted.size() / 2] ^ 0x5A);
+  corrupted.resize(corrupted.size() - 3);
+  sync::Op bad_schema = *sync::decode(ops[2]);
+  bad_schema.id.counter = 99;
+  bad_schema.value = Value("");  // still a string...
+  bad_schema.field = "shoe_size";  // ...but on an unknown field
+  std::vector<std::string> batch = {ops[0], corrupted, sync::encode(bad_schema), ops[2]};
+
+  auto report = must(b->apply_remote(batch));
+  CHECK(report.applied == 2);
+  REQUIRE(report.rejected.size() == 2);
+  CHECK(report.rejected[0].index == 1);
+  CHECK(report.rejected[0].error.code == ErrorCode::corrupt);
+  CHECK(report.rejected[1].index == 2);
+  CHECK_THAT(report.rejected[1].error.message, Contains("Family.shoe_size") && Contains("unknown field"));
+  CHECK(b->status().ops == 2);
+  CHECK(b->status().unsynced == 0);  // remote ops are not ours to push
+  CHECK_THAT(b->get(fam)->json, Contains("07700 900001"));
+
+  // the missing op arrives intact later; duplicates are counted, not re-applied
+  auto again = must(b->apply_remote(ops));
+  CHECK(again.applied == 1);
+  CHECK(again.duplicates == 2);
+  CHECK(b->export_family(fam) == a->export_family(fam));
+}
+
+TEST_CASE("Store: a failed remote batch is rolled back whole", "[fault][store]") {
+  test::TempDir dir;
+  auto a = open_store(dir.file("a.db"), "hv-1");
+  bool fail = true;
+  auto b = open_store(dir.file("b.db"), "yw-1", [&](std::string_view) -> Result<void> {
+    if (fail) return make_error(ErrorCode::storage, "disk went away");
+    return {};
+  });
+  std::string fam = must(a->create_family(test::family_fields()));
+  must(a->update(fam, "phone", "07700 900001"));
+  auto r = b->apply_remote(a->encoded_ops(fam));
+  REQUIRE_FALSE(r.ok());
+  CHECK_THAT(r.error().message, Contains("disk went away"));
+  CHECK(b->status().ops == 0);
+  CHECK_FALSE(b->get(fam).has_value());
+  fail = false;
+  auto ok = must(b->apply_remote(a->encoded_ops(fam)));
+  CHECK(ok.applied == 2);  // nothing was half-remembered in memory either
+  CHECK(b->export_family(fam) == a->export_family(fam));
+}
+
+TEST_CASE("Store: a full disk fails the write with a clear error and keeps what was accepted", "[fault][store]") {
+  test::TempDir dir;
+  auto s = open_store(dir.file("a.db"), "hv-1", {}, /*max_pages*/ 40);
+  std::string fam = must(s->create_family(test::family_fields()));
+  std::string big(3000, 'x');
+  size_t accepted = 0;
+  Error last{ErrorCode::storage, ""};
+  for (int i = 0; i < 200; ++i) {
+    auto r = s->create(fam, "Contact", test::contact_fields("2026-01-07T10:00:00Z", big + std::to_string(i)));
+    if (!r) {
+      last = r.error();
+      break;
+    }
+    ++accepted;
+  }
+  REQUIRE(accepted < 200);
+  CHECK(last.code == ErrorCode::storage);
+  CHECK_THAT(last.message, Contains("full"));
+  CHECK(s->chronology(fam).size() == accepted);
+  CHECK(s->status().unsynced == accepted + 1);
+}
+
+TEST_CASE("Store: the outbox holds local edits until they are pushed", "[unit][store]") {
+  test::TempDir dir;
+  auto s = open_store(dir.file("a.db"));
+  std::string fam = must(s->create_family(test::family_fields()));
+  must(s->update(fam, "phone", "1"));
+  auto out = s->outbox();
+  REQUIRE(out.size() == 2);
+  CHECK(out[0].id.device == s->device_id());
+  CHECK(out[0].id.counter == 1);
+  CHECK(sync::decode(out[1].bytes)->field == "phone");
+  must(s->mark_pushed({out[0].seq}));
+  CHECK(s->outbox().size() == 1);
+  CHECK(s->status().ops == 2);
+}
+
+TEST_CASE("Store: conflicts are listed and resolved through the store", "[unit][store]") {
+  test::TempDir dir;
+  auto a = open_store(dir.file("a.db"), "hv-1");
+  auto b = open_store(dir.file("b.db"), "tm-1");
+  std::string fam = must(a->create_family(test::family_fields()));
+  std::string ep = must(a->create(fam, "EarlyHelpEpisode", test::episode_fields()));
+  must(b->apply_remote(a->encoded_ops(fam)));
+  must(a->update(ep, "level_of_need", "L4"));
+  must(b->update(ep, "level_of_need", "L2"));
+  must(a->apply_remote(b->encoded_ops(fam)));
+  must(b->apply_remote(a->encoded_ops(fam)));
+  auto conflicts = b->open_conflicts(fam);
+  REQUIRE(conflicts.size() == 1);
+  CHECK(conflicts[0].kind == sync::ConflictKind::Confirm);
+  CHECK(must(b->family(fam)).conflicts.size() == 1);
+  CHECK_THAT(b->get(ep)->json, Contains("\"level_of_need\":\"L4\""));
+  must(b->resolve_conflict(conflicts[0].id, Value("L3")));
+  must(a->apply_remote(b->encoded_ops(fam)));
+  CHECK(a->open_conflicts(fam).empty());
+  CHECK(a->export_family(fam) == b->export_family(fam));
+  CHECK(a->status().open_conflicts == 0);
+}
