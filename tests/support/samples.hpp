@@ -4,12 +4,12 @@
 
 namespace hearth::test {
 
-inline FieldValues family_fields(const std::string& name = "Smith household") {
+inline FieldValues family_fields(const std::string& name = "Family F") {
   return {{"display_name", name}, {"phone", "07700 900000"}};
 }
 
-inline FieldValues person_fields(const std::string& given = "Amy", const std::string& dob = "2020-05-01") {
-  return {{"given_names", given}, {"family_name", "Smith"}, {"person_status", "LIVING"}, {"date_of_birth", dob}};
+inline FieldValues person_fields(const std::string& given = "A", const std::string& dob = "2020-05-01") {
+  return {{"given_names", given}, {"family_name", "F"}, {"person_status", "LIVING"}, {"date_of_birth", dob}};
 }
 
 inline FieldValues episode_fields(const StringList& children = {"child-1"}) {

@@ -18,7 +18,7 @@ Op sample(OpKind kind) {
   op.entity_id = "p-1";
   op.kind = kind;
   op.field = "given_names";
-  op.value = Value("Zoë \"quoted\"\n");
+  op.value = Value("Ünïcödé \"quoted\"\n");
   op.fields = {{"a", Value(true)}, {"b", Value(int64_t{-5})}, {"c", Value(StringList{"x", "y"})}, {"d", Value()}};
   op.refs = {OpId{"dev-b", 1}, OpId{"dev-c", UINT64_MAX}};
   op.text = "IN_PROGRESS";
