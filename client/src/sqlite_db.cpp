@@ -77,7 +77,24 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path) {
   return std::unique_ptr<Database>(new Database(db));
 }
 
-Database::~Database() { sqlite3_close(db_); }
+Database::~Database() {
+  cache_.clear();  // finalize before closing
+  sqlite3_close(db_);
+}
+
+Result<Statement*> Database::cached(const char* sql) {
+  auto it = cache_.find(sql);
+  if (it != cache_.end()) {
+    it->second->reset();
+    return it->second.get();
+  }
+  auto st = prepare(sql);
+  if (!st) return st.error();
+  auto owned = std::make_unique<Statement>(std::move(st.value()));
+  Statement* raw = owned.get();
+  cache_.emplace(sql, std::move(owned));
+  return raw;
+}
 
 Result<void> Database::exec(const std::string& sql) {
   char* msg = nullptr;

@@ -2,6 +2,7 @@
 // Minimal RAII over sqlite3: one connection, prepared statements, errors as values.
 // Thread-safety: confined to the owning Store.
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,15 +47,20 @@ class Database {
   static Result<std::unique_ptr<Database>> open(const std::string& path);
   ~Database();
   Database(const Database&) = delete;
+  Database(Database&&) = delete;
   Database& operator=(const Database&) = delete;
 
   Result<void> exec(const std::string& sql);
   Result<Statement> prepare(std::string_view sql);
+  // A statement prepared once and kept for the life of the connection, reset and ready.
+  // Not re-entrant: finish with it before asking for the same SQL again.
+  Result<Statement*> cached(const char* sql);
   std::string last_error() const;
 
  private:
   explicit Database(sqlite3* db) : db_(db) {}
   sqlite3* db_;
+  std::map<const char*, std::unique_ptr<Statement>> cache_;  // keyed by the literal's address
 };
 
 // BEGIN IMMEDIATE ... COMMIT, rolled back unless committed.

@@ -1,6 +1,9 @@
 #include "hearth/client/store.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <map>
 #include <set>
 
 #include "hearth/core/json_writer.hpp"
@@ -27,8 +30,12 @@ CREATE INDEX IF NOT EXISTS ops_by_family ON ops(family, seq);
 CREATE TABLE IF NOT EXISTS outbox(seq INTEGER PRIMARY KEY REFERENCES ops(seq));
 CREATE TABLE IF NOT EXISTS entities(
   id TEXT PRIMARY KEY, family TEXT NOT NULL, type TEXT NOT NULL,
-  deleted INTEGER NOT NULL, occurred TEXT, state TEXT NOT NULL) WITHOUT ROWID;
+  created INTEGER NOT NULL, created_by TEXT NOT NULL, deleted INTEGER NOT NULL, occurred TEXT) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entities_by_family ON entities(family, occurred);
+-- one row per set field: an edit rewrites one small row, not the whole record
+CREATE TABLE IF NOT EXISTS fields(
+  entity TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, multi TEXT,
+  PRIMARY KEY(entity, name)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS conflicts(
   id TEXT PRIMARY KEY, family TEXT NOT NULL, entity TEXT NOT NULL, body TEXT NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS conflicts_by_entity ON conflicts(entity);
@@ -61,19 +68,30 @@ struct Store::Impl {
   std::string device;
   uint64_t counter = 0;
   std::set<std::string> loaded;  // families whose ops are in `mat`
+  std::set<std::string> with_conflict_rows;  // entities of loaded families that have rows in `conflicts`
+  struct Group {
+    uint64_t start_counter = 0;
+    bool failed = false;
+    std::set<std::string> families;
+  };
+  std::optional<Group> group;  // set while Store::atomically runs
 
   Result<void> init();
   Result<std::string> meta(const std::string& key);
   Result<void> set_meta(const std::string& key, const std::string& value);
   Result<void> ensure_family(const std::string& family);
   std::optional<std::string> family_of(const std::string& entity_id);
-  Result<void> write_entity(const std::string& entity_id);
+  // Persists what `op` changed of its record (everything when op is null).
+  Result<void> write_entity(const std::string& entity_id, const sync::Op* op);
+  Result<void> write_field(const sync::EntityMerge& e, const FieldDef& f);
+  Result<std::vector<EntityView>> read_records(const std::string& where, const std::string& param);
   Result<void> save_clock();
   Result<void> fault(std::string_view point);
   Result<std::string> commit_local(Result<sync::Op> built);
   using Builder = std::function<Result<sync::Op>(const sync::Materialiser&)>;
   Result<void> edit(const std::string& entity_id, const Builder& build);
   void evict(const std::string& family) {
+    for (const auto* e : mat.entities(family)) with_conflict_rows.erase(e->id());
     mat.forget_family(family);
     loaded.erase(family);
   }
@@ -90,14 +108,16 @@ Result<std::string> Store::Impl::meta(const std::string& key) {
 }
 
 Result<void> Store::Impl::set_meta(const std::string& key, const std::string& value) {
-  auto st = db->prepare("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)");
+  auto st = db->cached("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)");
   if (!st) return st.error();
-  st->bind(1, key).bind(2, value);
-  return st->run();
+  (*st)->bind(1, key).bind(2, value);
+  return (*st)->run();
 }
 
 Result<void> Store::Impl::init() {
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"}) {
+  // A larger checkpoint interval lets a page edited many times reach the database file once.
+  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON",
+                             "PRAGMA wal_autocheckpoint=4000"}) {
     auto r = db->exec(pragma);
     if (!r) return r;
   }
@@ -112,7 +132,7 @@ Result<void> Store::Impl::init() {
     if (auto b = tx.begin(); !b) return b;
     device = new_device_id();
     for (auto [k, v] : {std::pair<std::string, std::string>{"store_version", std::to_string(kStoreSchemaVersion)},
-                        {"device_id", device}, {"counter", "0"}, {"hlc_wall", "0"}, {"hlc_logical", "0"}}) {
+                        {"device_id", device}, {"clock", "0 0 0"}}) {
       if (auto s = set_meta(k, v); !s) return s;
     }
     return tx.commit();
@@ -121,13 +141,28 @@ Result<void> Store::Impl::init() {
     return make_error(ErrorCode::storage, "store format version " + *version + " is not supported by this build (expects " +
                                               std::to_string(kStoreSchemaVersion) + ")");
   auto dev = meta("device_id");
-  auto cnt = meta("counter");
-  auto wall = meta("hlc_wall");
-  auto logical = meta("hlc_logical");
-  if (!dev || !cnt || !wall || !logical) return make_error(ErrorCode::corrupt, "store metadata is incomplete");
+  auto saved = meta("clock");
+  if (!dev || !saved) return make_error(ErrorCode::corrupt, "store metadata is incomplete");
   device = *dev;
-  counter = std::stoull(*cnt);
-  clock.restore(sync::Hlc{std::stoull(*wall), static_cast<uint32_t>(std::stoul(*logical))});
+  unsigned long long c = 0, wall = 0;
+  unsigned long logical = 0;
+  if (std::sscanf(saved->c_str(), "%llu %llu %lu", &c, &wall, &logical) != 3)
+    return make_error(ErrorCode::corrupt, "store metadata 'clock' is malformed");
+  counter = c;
+  clock.restore(sync::Hlc{wall, static_cast<uint32_t>(logical)});
+  // Local edits do not rewrite the saved clock (one page less per edit): the device's own
+  // last op carries its counter and stamp.
+  auto last = db->prepare("SELECT counter, body FROM ops WHERE device = ? ORDER BY counter DESC LIMIT 1");
+  if (!last) return last.error();
+  last->bind(1, device);
+  auto row = last->step();
+  if (!row) return row.error();
+  if (*row) {
+    counter = std::max<uint64_t>(counter, static_cast<uint64_t>(last->integer(0)));
+    auto op = sync::decode(last->blob(1));
+    if (!op) return make_error(ErrorCode::corrupt, "the device's last op is unreadable: " + op.error().message);
+    clock.restore(op->hlc);
+  }
   return {};
 }
 
@@ -151,52 +186,98 @@ Result<void> Store::Impl::ensure_family(const std::string& family) {
       return make_error(ErrorCode::corrupt, "op log row " + std::to_string(st->integer(0)) + ": " + applied.error().message);
     }
   }
+  auto rows = db->prepare("SELECT DISTINCT entity FROM conflicts WHERE family = ?");
+  if (!rows) return rows.error();
+  rows->bind(1, family);
+  while (true) {
+    auto row = rows->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    with_conflict_rows.insert(rows->text(0));
+  }
   loaded.insert(family);
   return {};
 }
 
 std::optional<std::string> Store::Impl::family_of(const std::string& entity_id) {
-  auto st = db->prepare("SELECT family FROM entities WHERE id = ?");
+  if (const sync::EntityMerge* e = mat.entity(entity_id)) return e->family();
+  auto st = db->cached("SELECT family FROM entities WHERE id = ?");
   if (!st) return std::nullopt;
-  st->bind(1, entity_id);
-  auto row = st->step();
+  (*st)->bind(1, entity_id);
+  auto row = (*st)->step();
   if (!row || !*row) return std::nullopt;
-  return st->text(0);
+  std::string family = (*st)->text(0);
+  (*st)->reset();
+  return family;
 }
 
-Result<void> Store::Impl::write_entity(const std::string& entity_id) {
+Result<void> Store::Impl::write_field(const sync::EntityMerge& e, const FieldDef& f) {
+  std::string value = e.field_json(f);
+  if (value.empty()) {
+    auto del = db->cached("DELETE FROM fields WHERE entity = ? AND name = ?");
+    if (!del) return del.error();
+    (*del)->bind(1, e.id()).bind(2, f.name);
+    return (*del)->run();
+  }
+  auto up = db->cached("INSERT OR REPLACE INTO fields(entity, name, value, multi) VALUES(?, ?, ?, ?)");
+  if (!up) return up.error();
+  (*up)->bind(1, e.id()).bind(2, f.name).bind(3, value);
+  std::string multi = e.multi_json(f);
+  if (multi.empty()) (*up)->bind_null(4);
+  else (*up)->bind(4, multi);
+  return (*up)->run();
+}
+
+Result<void> Store::Impl::write_entity(const std::string& entity_id, const sync::Op* op) {
   const sync::EntityMerge* e = mat.entity(entity_id);
   if (!e) return {};
-  JsonWriter w;
-  e->render(w);
-  auto up = db->prepare(
-      "INSERT OR REPLACE INTO entities(id, family, type, deleted, occurred, state) VALUES(?, ?, ?, ?, ?, ?)");
-  if (!up) return up.error();
-  up->bind(1, e->id()).bind(2, e->family()).bind(3, e->def().name).bind(4, int64_t{e->deleted() ? 1 : 0});
-  Value occurred = e->def().occurred_field.empty() ? Value() : e->value(e->def().occurred_field);
-  if (occurred.is_string()) up->bind(5, occurred.as_string());
-  else up->bind_null(5);
-  up->bind(6, w.str());
-  if (auto r = up->run(); !r) return r;
-
-  auto del = db->prepare("DELETE FROM conflicts WHERE entity = ?");
-  if (!del) return del.error();
-  del->bind(1, entity_id);
-  if (auto r = del->run(); !r) return r;
-  auto ins = db->prepare("INSERT OR REPLACE INTO conflicts(id, family, entity, body) VALUES(?, ?, ?, ?)");
-  if (!ins) return ins.error();
-  for (const auto& c : e->conflicts()) {
-    ins->bind(1, c.id).bind(2, c.family).bind(3, c.entity_id).bind(4, c.to_json());
-    if (auto r = ins->run(); !r) return r;
+  const EntityDef& def = e->def();
+  const bool everything = !op || op->kind == sync::OpKind::Create || op->kind == sync::OpKind::Restamp;
+  // The header changes on create and delete, and on any edit once a delete exists
+  // (an edit can cancel it).
+  if (everything || op->kind == sync::OpKind::Delete || e->has_deletes()) {
+    auto up = db->cached(
+        "INSERT OR REPLACE INTO entities(id, family, type, created, created_by, deleted, occurred) "
+        "VALUES(?, ?, ?, ?, ?, ?, ?)");
+    if (!up) return up.error();
+    (*up)->bind(1, e->id()).bind(2, e->family()).bind(3, def.name).bind(4, int64_t{e->created() ? 1 : 0});
+    (*up)->bind(5, e->created_by()).bind(6, int64_t{e->deleted() ? 1 : 0});
+    Value occurred = def.occurred_field.empty() ? Value() : e->value(def.occurred_field);
+    if (occurred.is_string()) (*up)->bind(7, occurred.as_string());
+    else (*up)->bind_null(7);
+    if (auto r = (*up)->run(); !r) return r;
   }
+  if (everything) {
+    auto clear = db->cached("DELETE FROM fields WHERE entity = ?");
+    if (!clear) return clear.error();
+    (*clear)->bind(1, entity_id);
+    if (auto r = (*clear)->run(); !r) return r;
+    for (const auto& f : def.fields)
+      if (auto r = write_field(*e, f); !r) return r;
+  } else if (const FieldDef* f = def.field(op->field)) {
+    if (auto r = write_field(*e, *f); !r) return r;
+  }
+
+  auto conflicts = e->conflicts();
+  if (conflicts.empty() && !with_conflict_rows.count(entity_id)) return {};
+  auto del = db->cached("DELETE FROM conflicts WHERE entity = ?");
+  if (!del) return del.error();
+  (*del)->bind(1, entity_id);
+  if (auto r = (*del)->run(); !r) return r;
+  auto ins = db->cached("INSERT OR REPLACE INTO conflicts(id, family, entity, body) VALUES(?, ?, ?, ?)");
+  if (!ins) return ins.error();
+  for (const auto& c : conflicts) {
+    (*ins)->bind(1, c.id).bind(2, c.family).bind(3, c.entity_id).bind(4, c.to_json());
+    if (auto r = (*ins)->run(); !r) return r;
+  }
+  if (conflicts.empty()) with_conflict_rows.erase(entity_id);
+  else with_conflict_rows.insert(entity_id);
   return {};
 }
 
 Result<void> Store::Impl::save_clock() {
   auto last = clock.last();
-  if (auto r = set_meta("hlc_wall", std::to_string(last.wall_ms)); !r) return r;
-  if (auto r = set_meta("hlc_logical", std::to_string(last.logical)); !r) return r;
-  return set_meta("counter", std::to_string(counter));
+  return set_meta("clock", std::to_string(counter) + " " + std::to_string(last.wall_ms) + " " + std::to_string(last.logical));
 }
 
 Result<void> Store::Impl::fault(std::string_view point) {
@@ -215,21 +296,25 @@ Result<std::string> Store::Impl::commit_local(Result<sync::Op> built) {
   auto fail = [&](Error e) -> Result<std::string> {
     counter = previous_counter;
     evict(op.family);  // the in-memory merge may hold the op; rebuild it from the log
+    if (group) group->failed = true;  // the group's transaction may hold part of this edit
     return e;
   };
   Transaction tx(*db);
-  if (auto r = tx.begin(); !r) return fail(r.error());
-  auto ins = db->prepare("INSERT INTO ops(device, counter, family, entity, body) VALUES(?, ?, ?, ?, ?)");
+  if (group) group->families.insert(op.family);
+  else if (auto r = tx.begin(); !r) return fail(r.error());
+  auto ins = db->cached("INSERT INTO ops(device, counter, family, entity, body) VALUES(?, ?, ?, ?, ?)");
   if (!ins) return fail(ins.error());
-  ins->bind(1, op.id.device).bind(2, static_cast<int64_t>(op.id.counter)).bind(3, op.family).bind(4, op.entity_id);
-  ins->bind_blob(5, sync::encode(op));
-  if (auto r = ins->run(); !r) return fail(r.error());
-  if (auto r = db->exec("INSERT INTO outbox(seq) VALUES(last_insert_rowid())"); !r) return fail(r.error());
+  (*ins)->bind(1, op.id.device).bind(2, static_cast<int64_t>(op.id.counter)).bind(3, op.family).bind(4, op.entity_id);
+  (*ins)->bind_blob(5, sync::encode(op));
+  if (auto r = (*ins)->run(); !r) return fail(r.error());
+  auto queue = db->cached("INSERT INTO outbox(seq) VALUES(last_insert_rowid())");
+  if (!queue) return fail(queue.error());
+  if (auto r = (*queue)->run(); !r) return fail(r.error());
   auto applied = mat.apply(op);
   if (!applied) return fail(applied.error());
   counter = previous_counter + 1;
-  if (auto r = write_entity(op.entity_id); !r) return fail(r.error());
-  if (auto r = save_clock(); !r) return fail(r.error());
+  if (auto r = write_entity(op.entity_id, &op); !r) return fail(r.error());
+  if (group) return op.entity_id;  // committed with the group
   if (auto r = fault("before_commit"); !r) return fail(r.error());
   if (auto r = tx.commit(); !r) return fail(r.error());
   return op.entity_id;
@@ -316,8 +401,28 @@ Result<void> Store::resolve_conflict(const std::string& conflict_id, const std::
               [&](const sync::Materialiser& m) { return m.make_resolution(entity_id, conflict_id, chosen); });
 }
 
+Result<void> Store::atomically(const std::function<Result<void>()>& edits) {
+  Impl& im = *impl_;
+  if (im.group) return make_error(ErrorCode::invalid_argument, "atomic groups of edits do not nest");
+  Transaction tx(*im.db);
+  if (auto r = tx.begin(); !r) return r;
+  im.group = Impl::Group{im.counter, false, {}};
+  Result<void> result = edits();
+  Impl::Group g = std::move(*im.group);
+  im.group.reset();
+  if (result && g.failed) result = make_error(ErrorCode::storage, "an edit in the group failed to store; nothing was kept");
+  if (result) result = im.fault("before_commit");
+  if (result) result = tx.commit();
+  if (!result) {
+    im.counter = g.start_counter;
+    for (const auto& f : g.families) im.evict(f);
+  }
+  return result;
+}
+
 Result<ApplyReport> Store::apply_remote(const std::vector<std::string>& encoded_ops) {
   Impl& im = *impl_;
+  if (im.group) return make_error(ErrorCode::invalid_argument, "remote operations cannot be applied inside an atomic group");
   ApplyReport report;
   std::vector<std::pair<size_t, sync::Op>> ops;
   for (size_t i = 0; i < encoded_ops.size(); ++i) {
@@ -341,7 +446,7 @@ Result<ApplyReport> Store::apply_remote(const std::vector<std::string>& encoded_
   if (auto r = tx.begin(); !r) return fail(r.error());
   auto ins = im.db->prepare("INSERT INTO ops(device, counter, family, entity, body) VALUES(?, ?, ?, ?, ?)");
   if (!ins) return fail(ins.error());
-  std::set<std::string> touched;
+  std::set<std::string> touched;  // records rewritten whole once the batch is in
   for (size_t k = 0; k < ops.size(); ++k) {
     const auto& [index, op] = ops[k];
     if (im.mat.contains(op.id)) {
@@ -362,7 +467,7 @@ Result<ApplyReport> Store::apply_remote(const std::vector<std::string>& encoded_
     ++report.applied;
   }
   for (const auto& id : touched)
-    if (auto r = im.write_entity(id); !r) return fail(r.error());
+    if (auto r = im.write_entity(id, nullptr); !r) return fail(r.error());
   if (auto r = im.save_clock(); !r) return fail(r.error());
   if (auto r = im.fault("before_commit"); !r) return fail(r.error());
   if (auto r = tx.commit(); !r) return fail(r.error());
@@ -372,33 +477,81 @@ Result<ApplyReport> Store::apply_remote(const std::vector<std::string>& encoded_
 // ---- reads ---------------------------------------------------------------------------------
 
 namespace {
-EntityView row_view(const Statement& st) {
-  return EntityView{st.text(0), st.text(1), st.text(2), st.integer(3) != 0, st.text(4)};
-}
+constexpr const char* kRecordColumns =
+    "SELECT e.id, e.type, e.family, e.created, e.created_by, e.deleted, f.name, f.value, f.multi "
+    "FROM entities e LEFT JOIN fields f ON f.entity = e.id ";
 }  // namespace
 
+// Reads records with their field rows and renders each as EntityMerge::render does, so
+// the persisted state compares byte for byte with the in-memory merge.
+Result<std::vector<EntityView>> Store::Impl::read_records(const std::string& where, const std::string& param) {
+  std::vector<EntityView> out;
+  auto st = db->prepare(std::string(kRecordColumns) + where);
+  if (!st) return st.error();
+  st->bind(1, param);
+  struct Pending {
+    EntityView view;
+    bool created = false;
+    std::string created_by;
+    std::map<std::string, std::pair<std::string, std::string>> fields;
+  };
+  std::optional<Pending> cur;
+  auto flush = [&] {
+    if (!cur) return;
+    JsonWriter w;
+    w.begin_object();
+    w.key("id").string(cur->view.id);
+    w.key("type").string(cur->view.type);
+    w.key("family").string(cur->view.family);
+    w.key("created").boolean(cur->created);
+    w.key("created_by").string(cur->created_by);
+    w.key("deleted").boolean(cur->view.deleted);
+    const EntityDef* def = mat.schema().entity(cur->view.type);
+    std::vector<std::string> order;
+    if (def)
+      for (const auto& f : def->fields) order.push_back(f.name);
+    w.key("fields").begin_object();
+    for (const auto& name : order)
+      if (auto it = cur->fields.find(name); it != cur->fields.end()) w.key(name).raw(it->second.first);
+    w.end_object();
+    w.key("multi").begin_object();
+    for (const auto& name : order)
+      if (auto it = cur->fields.find(name); it != cur->fields.end() && !it->second.second.empty())
+        w.key(name).raw(it->second.second);
+    w.end_object();
+    w.end_object();
+    cur->view.json = w.take();
+    out.push_back(std::move(cur->view));
+    cur.reset();
+  };
+  while (true) {
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    std::string id = st->text(0);
+    if (!cur || cur->view.id != id) {
+      flush();
+      cur.emplace();
+      cur->view = EntityView{id, st->text(1), st->text(2), st->integer(5) != 0, {}};
+      cur->created = st->integer(3) != 0;
+      cur->created_by = st->text(4);
+    }
+    if (!st->is_null(6)) cur->fields[st->text(6)] = {st->text(7), st->is_null(8) ? std::string() : st->text(8)};
+  }
+  flush();
+  return out;
+}
+
 std::optional<EntityView> Store::get(const std::string& entity_id) const {
-  auto st = impl_->db->prepare("SELECT id, type, family, deleted, state FROM entities WHERE id = ?");
-  if (!st) return std::nullopt;
-  st->bind(1, entity_id);
-  auto row = st->step();
-  if (!row || !*row) return std::nullopt;
-  return row_view(*st);
+  auto rows = impl_->read_records("WHERE e.id = ?", entity_id);
+  if (!rows || rows->empty()) return std::nullopt;
+  return std::move(rows->front());
 }
 
 std::vector<EntityView> Store::chronology(const std::string& family_id) const {
-  std::vector<EntityView> out;
-  auto st = impl_->db->prepare(
-      "SELECT id, type, family, deleted, state FROM entities WHERE family = ? AND occurred IS NOT NULL AND deleted = 0 "
-      "ORDER BY occurred, id");
-  if (!st) return out;
-  st->bind(1, family_id);
-  while (true) {
-    auto row = st->step();
-    if (!row || !*row) break;
-    out.push_back(row_view(*st));
-  }
-  return out;
+  auto rows = impl_->read_records(
+      "WHERE e.family = ? AND e.occurred IS NOT NULL AND e.deleted = 0 ORDER BY e.occurred, e.id", family_id);
+  return rows ? std::move(rows.value()) : std::vector<EntityView>{};
 }
 
 Result<FamilyView> Store::family(const std::string& family_id) const {
@@ -406,15 +559,9 @@ Result<FamilyView> Store::family(const std::string& family_id) const {
   if (!fam || fam->type != "Family") return make_error(ErrorCode::not_found, "no family with id '" + family_id + "'");
   FamilyView view;
   view.family = family_id;
-  auto st = impl_->db->prepare("SELECT id, type, family, deleted, state FROM entities WHERE family = ? ORDER BY id");
-  if (!st) return st.error();
-  st->bind(1, family_id);
-  while (true) {
-    auto row = st->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    view.entities.push_back(row_view(*st));
-  }
+  auto rows = impl_->read_records("WHERE e.family = ? ORDER BY e.id", family_id);
+  if (!rows) return rows.error();
+  view.entities = std::move(rows.value());
   view.chronology = chronology(family_id);
   if (auto r = impl_->ensure_family(family_id); !r) return r.error();
   view.conflicts = impl_->mat.open_conflicts(family_id);
@@ -456,14 +603,8 @@ std::string Store::export_family(const std::string& family_id) const {
   w.begin_object();
   w.key("family").string(family_id);
   w.key("entities").begin_array();
-  if (auto st = impl_->db->prepare("SELECT state FROM entities WHERE family = ? ORDER BY id")) {
-    st->bind(1, family_id);
-    while (true) {
-      auto row = st->step();
-      if (!row || !*row) break;
-      w.raw(st->text(0));
-    }
-  }
+  if (auto rows = impl_->read_records("WHERE e.family = ? ORDER BY e.id", family_id))
+    for (const auto& r : *rows) w.raw(r.json);
   w.end_array();
   w.key("conflicts").begin_array();
   if (auto st = impl_->db->prepare("SELECT body FROM conflicts WHERE family = ? ORDER BY id")) {

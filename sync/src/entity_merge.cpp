@@ -261,6 +261,21 @@ std::vector<Conflict> EntityMerge::conflicts() const {
   return out;
 }
 
+std::string EntityMerge::field_json(const FieldDef& f) const {
+  Value v = value(f.name);
+  return v.is_null() ? std::string() : v.to_json();
+}
+
+std::string EntityMerge::multi_json(const FieldDef& f) const {
+  auto it = heads_.find(f.name);
+  if (it == heads_.end() || distinct_values(it->second) < 2) return {};
+  JsonWriter w;
+  w.begin_array();
+  for (const auto& h : it->second) w.raw(h.value.to_json());
+  w.end_array();
+  return w.take();
+}
+
 void EntityMerge::render(JsonWriter& w) const {
   w.begin_object();
   w.key("id").string(id_);
@@ -271,17 +286,14 @@ void EntityMerge::render(JsonWriter& w) const {
   w.key("deleted").boolean(deleted());
   w.key("fields").begin_object();
   for (const auto& f : def_->fields) {
-    Value v = value(f.name);
-    if (!v.is_null()) w.key(f.name).raw(v.to_json());
+    std::string v = field_json(f);
+    if (!v.empty()) w.key(f.name).raw(v);
   }
   w.end_object();
   w.key("multi").begin_object();
   for (const auto& f : def_->fields) {
-    auto it = heads_.find(f.name);
-    if (it == heads_.end() || distinct_values(it->second) < 2) continue;
-    w.key(f.name).begin_array();
-    for (const auto& h : it->second) w.raw(h.value.to_json());
-    w.end_array();
+    std::string m = multi_json(f);
+    if (!m.empty()) w.key(f.name).raw(m);
   }
   w.end_object();
   w.end_object();

@@ -299,3 +299,51 @@ TEST_CASE("Store: conflicts are listed and resolved through the store", "[unit][
   CHECK(a->export_family(fam) == b->export_family(fam));
   CHECK(a->status().open_conflicts == 0);
 }
+
+TEST_CASE("Store: an atomic group of edits is kept whole or not at all", "[unit][store]") {
+  test::TempDir dir;
+  bool fail_commit = false;
+  auto s = open_store(dir.file("a.db"), "hv-1", [&](std::string_view point) -> Result<void> {
+    if (fail_commit && point == "before_commit") return make_error(ErrorCode::storage, "injected");
+    return {};
+  });
+  std::string fam = must(s->create_family(test::family_fields()));
+  std::string ep = must(s->create(fam, "EarlyHelpEpisode", test::episode_fields()));
+  auto before = s->export_family(fam);
+  auto ops_before = s->status().ops;
+
+  SECTION("all edits of a saved form are kept, in one transaction") {
+    must(s->atomically([&]() -> Result<void> {
+      if (auto r = s->update(ep, "level_of_need", "L2"); !r) return r;
+      if (auto r = s->update(ep, "level_local_label", "Universal Plus"); !r) return r;
+      return s->add_element(ep, "taf_members", "yw-1");
+    }));
+    CHECK(s->status().ops == ops_before + 3);
+    CHECK_THAT(s->get(ep)->json, Contains("Universal Plus") && Contains("yw-1"));
+  }
+  SECTION("an invalid edit in the group keeps none of it") {
+    auto r = s->atomically([&]() -> Result<void> {
+      if (auto e = s->update(ep, "level_of_need", "L2"); !e) return e;
+      return s->update(ep, "level_of_need", "L9");
+    });
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.error().message, Contains("EarlyHelpEpisode.level_of_need"));
+    CHECK(s->export_family(fam) == before);
+    CHECK(s->status().ops == ops_before);
+  }
+  SECTION("a failed commit keeps none of it, and numbering carries on without a gap") {
+    fail_commit = true;
+    auto r = s->atomically([&]() -> Result<void> { return s->update(ep, "level_of_need", "L2"); });
+    REQUIRE_FALSE(r.ok());
+    fail_commit = false;
+    CHECK(s->export_family(fam) == before);
+    must(s->update(ep, "level_of_need", "L1"));
+    auto ids = s->op_ids();
+    CHECK(ids.back().counter == ops_before + 1);
+  }
+  SECTION("groups do not nest") {
+    auto r = s->atomically([&]() -> Result<void> { return s->atomically([] { return Result<void>(); }); });
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.error().message, Contains("do not nest"));
+  }
+}

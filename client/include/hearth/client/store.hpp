@@ -99,6 +99,11 @@ class Store {
   Result<void> delete_entity(const std::string& entity_id);
   Result<void> resolve_conflict(const std::string& conflict_id, const std::optional<Value>& chosen);
 
+  // Runs several edits (e.g. one saved form) as one transaction: every edit is kept, or none.
+  // `edits` calls the edit methods above; an error from it, or any storage failure inside,
+  // rolls the whole group back. Groups do not nest.
+  Result<void> atomically(const std::function<Result<void>()>& edits);
+
   // ---- remote operations (one transaction per batch) ----
   // Decodes and validates each op; malformed or invalid ops are reported in `rejected` and
   // never stored; the others are applied. Duplicates are counted and ignored.

@@ -36,6 +36,11 @@ class EntityMerge {
   const std::string& family() const { return family_; }
   bool created() const { return created_; }
   bool deleted() const;
+  bool has_deletes() const { return !deletes_.empty(); }
+  const std::string& created_by() const { return created_by_; }
+  // Canonical JSON of one field's shown value, and of its concurrent values ("" if none).
+  std::string field_json(const FieldDef& f) const;
+  std::string multi_json(const FieldDef& f) const;
 
   // The value shown for a field (null when unset).
   Value value(const std::string& field) const;

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Builds and runs the benchmark on the peers' workload: bash scripts/bench.sh [small|medium] [runs]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+ninja -C build hearth-bench >/dev/null
+size="${1:-small}"
+runs="${2:-1}"
+for ((i = 1; i <= runs; i++)); do
+  ./build/tests/bench/hearth-bench "$size" "${TMPDIR:-/tmp}/hearth-bench-$size"
+done

@@ -1,0 +1,394 @@
+// Hearth on the peer benchmark workload (../shared/peers/README.md), next to raw SQLite on the
+// same rows in the same run. Not a test: it prints figures.
+//
+//   hearth-bench SIZE [DIR]        SIZE = tiny | small | medium | large
+//   hearth-bench --check SIZE      prints only the workload checksums
+#include <nlohmann/json.hpp>
+#include <sqlite3.h>
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <map>
+
+#include "hearth/client/store.hpp"
+#include "workload.hpp"
+
+using namespace hearth;
+using namespace hearth::bench;
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+namespace {
+
+[[noreturn]] void die(const std::string& what) {
+  std::cerr << "hearth-bench: " << what << "\n";
+  std::exit(1);
+}
+template <typename T>
+T must(Result<T> r, const char* what) {
+  if (!r) die(std::string(what) + ": " + r.error().describe());
+  return std::move(r.value());
+}
+void must(Result<void> r, const char* what) {
+  if (!r) die(std::string(what) + ": " + r.error().describe());
+}
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+long peak_rss_kb() {
+  struct rusage ru {};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss;
+}
+uint64_t file_bytes(const fs::path& p) {
+  uint64_t n = 0;
+  for (const char* suffix : {"", "-wal"}) {
+    std::error_code ec;
+    auto s = fs::file_size(p.string() + suffix, ec);
+    if (!ec) n += s;
+  }
+  return n;
+}
+
+// The workload's documents as Hearth records: a doc is a family (30 LWW fields), its plan
+// actions are records, its visit notes are APPEND records.
+Schema bench_schema() {
+  Schema s;
+  EntityDef doc;
+  doc.name = "Family";
+  for (uint32_t i = 0; i < 30; ++i) {
+    FieldDef f;
+    f.name = kScalarNames[i];
+    char t = scalar_type(i);
+    f.type = t == 's' ? FieldType::String : t == 'i' ? FieldType::Int : FieldType::DateTime;
+    f.merge = MergeClass::LwwSilent;
+    doc.fields.push_back(f);
+  }
+  s.add(doc);
+  EntityDef action;
+  action.name = "BenchAction";
+  for (uint32_t i = 1; i < 8; ++i) {
+    FieldDef f;
+    f.name = kActionNames[i];
+    f.merge = MergeClass::LwwSilent;
+    f.type = i == 2 ? FieldType::Enum : i == 3 ? FieldType::Int : (i == 5 || i == 6) ? FieldType::DateTime : FieldType::String;
+    if (i == 2) f.values = {"open", "in_progress", "blocked", "done"};
+    action.fields.push_back(f);
+  }
+  s.add(action);
+  EntityDef note;
+  note.name = "BenchNote";
+  note.append_only = true;
+  note.occurred_field = "at";
+  for (auto [name, type] : {std::pair{"at", FieldType::DateTime}, {"author", FieldType::String}, {"text", FieldType::Text}}) {
+    FieldDef f;
+    f.name = name;
+    f.type = type;
+    f.merge = MergeClass::Append;
+    note.fields.push_back(f);
+  }
+  s.add(note);
+  return s;
+}
+
+Value to_value(const Scalar& s) { return s.is_int ? Value(static_cast<int64_t>(s.i)) : Value(s.s); }
+
+struct Ids {
+  std::vector<std::string> doc;                     // workload doc -> family id
+  std::vector<std::vector<std::string>> notes;      // note record ids, in append order
+};
+
+std::unique_ptr<client::Store> open_store(const fs::path& path, const Schema& schema, const char* who) {
+  client::StoreOptions o;
+  o.practitioner_id = who;
+  o.schema = &schema;
+  return must(client::Store::open(path.string(), std::move(o)), "open store");
+}
+
+void apply(client::Store& s, Ids& ids, const WorkOp& op) {
+  const std::string& fam = ids.doc[op.f];
+  if (op.kind == OpKind::Set) {
+    must(s.update(fam, kScalarNames[op.field], to_value(op.value)), "update");
+  } else if (op.kind == OpKind::Act) {
+    must(s.update(fam + "/a" + std::to_string(op.action), kActionNames[op.field], to_value(op.value)), "action");
+  } else {
+    std::string id = fam + "/" + op.note.id;
+    must(s.create(fam, "BenchNote", {{"at", op.note.at}, {"author", op.note.author}, {"text", op.note.text}}, id), "note");
+    ids.notes[op.f].push_back(id);
+  }
+}
+
+// Rebuilds a workload doc from the store's materialised state, in canonical form.
+std::string doc_json_from_store(const client::Store& s, const Ids& ids, const Doc& original, uint32_t f) {
+  Doc d;
+  d.id = original.id;
+  auto fields = nlohmann::json::parse(s.get(ids.doc[f])->json)["fields"];
+  for (uint32_t i = 0; i < 30; ++i) {
+    auto& v = fields[kScalarNames[i]];
+    d.scalars[i].is_int = v.is_number();
+    if (v.is_number()) d.scalars[i].i = v.get<uint32_t>();
+    else d.scalars[i].s = v.get<std::string>();
+  }
+  for (size_t a = 0; a < original.actions.size(); ++a) {
+    auto af = nlohmann::json::parse(s.get(ids.doc[f] + "/a" + std::to_string(a))->json)["fields"];
+    std::array<Scalar, 8> row;
+    row[0].s = "a" + std::to_string(a);
+    for (uint32_t k = 1; k < 8; ++k) {
+      auto& v = af[kActionNames[k]];
+      row[k].is_int = v.is_number();
+      if (v.is_number()) row[k].i = v.get<uint32_t>();
+      else row[k].s = v.get<std::string>();
+    }
+    d.actions.push_back(row);
+  }
+  for (const auto& nid : ids.notes[f]) {
+    auto nf = nlohmann::json::parse(s.get(nid)->json)["fields"];
+    d.notes.push_back(Note{nid.substr(ids.doc[f].size() + 1), nf["at"], nf["author"], nf["text"]});
+  }
+  return d.json();
+}
+
+// ---- raw SQLite: the physical limit, measured in the same run --------------------------------
+struct RawResult {
+  double one_txn_ops_s = 0, per_op_txn_ops_s = 0;
+  size_t per_op_count = 0;
+};
+
+RawResult raw_sqlite(const fs::path& path, const Workload& w, const std::vector<WorkOp>& ops) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open(path.string().c_str(), &db) != SQLITE_OK) die("raw sqlite open");
+  sqlite3_exec(db,
+               "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+               "CREATE TABLE oplog(seq INTEGER PRIMARY KEY, doc TEXT, path TEXT, value TEXT, hlc INTEGER);"
+               "CREATE TABLE fields(doc TEXT, path TEXT, value TEXT, hlc INTEGER, PRIMARY KEY(doc, path)) WITHOUT ROWID;",
+               nullptr, nullptr, nullptr);
+  sqlite3_stmt *log = nullptr, *up = nullptr;
+  sqlite3_prepare_v2(db, "INSERT INTO oplog(doc, path, value, hlc) VALUES(?,?,?,?)", -1, &log, nullptr);
+  sqlite3_prepare_v2(db,
+                     "INSERT INTO fields(doc, path, value, hlc) VALUES(?,?,?,?) ON CONFLICT(doc, path) DO UPDATE SET "
+                     "value = excluded.value, hlc = excluded.hlc WHERE excluded.hlc > fields.hlc",
+                     -1, &up, nullptr);
+  std::vector<std::tuple<std::string, std::string, std::string>> rows;
+  rows.reserve(ops.size());
+  for (const auto& op : ops)
+    rows.emplace_back(Workload::doc_id(op.f), op.path(), op.kind == OpKind::Note ? op.note.json() : op.value.json());
+  auto one = [&](size_t i, int64_t hlc) {
+    const auto& [doc, p, v] = rows[i];
+    for (sqlite3_stmt* st : {log, up}) {
+      sqlite3_bind_text(st, 1, doc.c_str(), -1, SQLITE_STATIC);
+      sqlite3_bind_text(st, 2, p.c_str(), -1, SQLITE_STATIC);
+      sqlite3_bind_text(st, 3, v.c_str(), -1, SQLITE_STATIC);
+      sqlite3_bind_int64(st, 4, hlc);
+      sqlite3_step(st);
+      sqlite3_reset(st);
+    }
+  };
+  RawResult r;
+  auto t = Clock::now();
+  sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
+  for (size_t i = 0; i < rows.size(); ++i) one(i, static_cast<int64_t>(i) + 1);
+  sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+  r.one_txn_ops_s = static_cast<double>(rows.size()) / seconds_since(t);
+  r.per_op_count = std::min<size_t>(rows.size(), 20000);
+  t = Clock::now();
+  for (size_t i = 0; i < r.per_op_count; ++i) {
+    sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
+    one(i, static_cast<int64_t>(rows.size() + i) + 1);
+    sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+  }
+  r.per_op_txn_ops_s = static_cast<double>(r.per_op_count) / seconds_since(t);
+  sqlite3_finalize(log);
+  sqlite3_finalize(up);
+  sqlite3_close(db);
+  (void)w;
+  return r;
+}
+
+size_t outbox_bytes(const client::Store& s) {
+  size_t n = 0;
+  for (const auto& e : s.outbox(SIZE_MAX)) n += e.bytes.size();
+  return n;
+}
+
+void mark_all_pushed(client::Store& s) {
+  std::vector<int64_t> seqs;
+  for (const auto& e : s.outbox(SIZE_MAX)) seqs.push_back(e.seq);
+  must(s.mark_pushed(seqs), "mark pushed");
+}
+
+std::vector<std::string> outbox_ops(const client::Store& s) {
+  std::vector<std::string> out;
+  for (auto& e : s.outbox(SIZE_MAX)) out.push_back(std::move(e.bytes));
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc >= 3 && std::string(argv[1]) == "--check") {
+    const Size* size = find_size(argv[2]);
+    if (!size) die("unknown size");
+    std::cout << Workload(*size).checksum_line() << "\n";
+    return 0;
+  }
+  if (argc < 2) die("usage: hearth-bench SIZE [DIR] | hearth-bench --check SIZE");
+  const Size* size = find_size(argv[1]);
+  if (!size) die(std::string("unknown size '") + argv[1] + "' (tiny, small, medium, large)");
+  fs::path dir = argc > 2 ? fs::path(argv[2]) : fs::temp_directory_path() / "hearth-bench";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+
+  Workload w(*size);
+  std::string checksums = w.checksum_line();
+  std::cout << checksums << "\n";
+  auto updates = w.updates();
+  auto conflicts = w.conflicts();
+
+  RawResult raw = raw_sqlite(dir / "raw.db", w, updates);
+
+  Schema schema = bench_schema();
+  auto a = open_store(dir / "a.db", schema, "replica-a");
+  Ids ids;
+  ids.notes.resize(size->F);
+  auto t = Clock::now();
+  for (uint32_t f = 0; f < size->F; ++f) {
+    const Doc& d = w.docs()[f];
+    FieldValues fields;
+    for (uint32_t i = 0; i < 30; ++i) fields[kScalarNames[i]] = to_value(d.scalars[i]);
+    ids.doc.push_back(must(a->create_family(fields), "create doc"));
+    for (size_t j = 0; j < d.actions.size(); ++j) {
+      FieldValues af;
+      for (uint32_t k = 1; k < 8; ++k) af[kActionNames[k]] = to_value(d.actions[j][k]);
+      must(a->create(ids.doc[f], "BenchAction", af, ids.doc[f] + "/a" + std::to_string(j)), "create action");
+    }
+    for (const auto& n : d.notes) {
+      std::string id = ids.doc[f] + "/" + n.id;
+      must(a->create(ids.doc[f], "BenchNote", {{"at", n.at}, {"author", n.author}, {"text", n.text}}, id), "create note");
+      ids.notes[f].push_back(id);
+    }
+  }
+  double create_s = seconds_since(t);
+  mark_all_pushed(*a);
+
+  t = Clock::now();
+  for (const auto& op : updates) apply(*a, ids, op);
+  double update_s = seconds_since(t);
+  size_t update_payload = outbox_bytes(*a);
+  mark_all_pushed(*a);
+  uint64_t state_bytes = file_bytes(dir / "a.db");
+
+  // the same updates, 1000 per transaction (Store::atomically), on a third replica
+  double batched_ops_s = 0;
+  {
+    auto c = open_store(dir / "c.db", schema, "replica-c");
+    Ids ids_c;
+    ids_c.notes.resize(size->F);
+    must(c->atomically([&]() -> Result<void> {
+      for (uint32_t f = 0; f < size->F; ++f) {
+        const Doc& d = w.docs()[f];
+        FieldValues fields;
+        for (uint32_t i = 0; i < 30; ++i) fields[kScalarNames[i]] = to_value(d.scalars[i]);
+        ids_c.doc.push_back(must(c->create_family(fields), "create doc"));
+        for (size_t j = 0; j < d.actions.size(); ++j) {
+          FieldValues af;
+          for (uint32_t k = 1; k < 8; ++k) af[kActionNames[k]] = to_value(d.actions[j][k]);
+          must(c->create(ids_c.doc[f], "BenchAction", af, ids_c.doc[f] + "/a" + std::to_string(j)), "create action");
+        }
+        for (const auto& n : d.notes) {
+          std::string id = ids_c.doc[f] + "/" + n.id;
+          must(c->create(ids_c.doc[f], "BenchNote", {{"at", n.at}, {"author", n.author}, {"text", n.text}}, id), "note");
+          ids_c.notes[f].push_back(id);
+        }
+      }
+      return {};
+    }), "batched create");
+    t = Clock::now();
+    for (size_t i = 0; i < updates.size(); i += 1000) {
+      must(c->atomically([&]() -> Result<void> {
+        for (size_t j = i; j < std::min(updates.size(), i + 1000); ++j) apply(*c, ids_c, updates[j]);
+        return {};
+      }), "batched updates");
+    }
+    batched_ops_s = static_cast<double>(updates.size()) / seconds_since(t);
+  }
+
+  // the store's materialised state must equal the reference semantics of the workload
+  uint32_t h = 0x811c9dc5u;
+  for (uint32_t f = 0; f < size->F; ++f) h = fnv1a(h, doc_json_from_store(*a, ids, w.docs()[f], f) + "\n");
+  char state_hex[16];
+  std::snprintf(state_hex, sizeof state_hex, "%08x", h);
+  bool state_ok = checksums.find(std::string("state_after_U=") + state_hex) != std::string::npos;
+
+  // fork: a second replica bootstraps from everything A holds
+  auto b = open_store(dir / "b.db", schema, "replica-b");
+  t = Clock::now();
+  size_t full_sync_bytes = 0;
+  for (const auto& fam : a->families()) {
+    auto ops = a->encoded_ops(fam);
+    for (const auto& o : ops) full_sync_bytes += o.size();
+    must(b->apply_remote(ops), "fork");
+  }
+  double fork_s = seconds_since(t);
+
+  // K concurrent pairs, each replica offline
+  Ids ids_b = ids;
+  t = Clock::now();
+  for (const auto& [oa, ob] : conflicts) apply(*a, ids, oa);
+  for (const auto& [oa, ob] : conflicts) apply(*b, ids_b, ob);
+  double conflict_s = seconds_since(t);
+
+  t = Clock::now();
+  auto from_b = outbox_ops(*b);
+  double extract_b = seconds_since(t);
+  t = Clock::now();
+  auto from_a = outbox_ops(*a);
+  double extract_a = seconds_since(t);
+  size_t bytes_b = 0, bytes_a = 0;
+  for (const auto& o : from_b) bytes_b += o.size();
+  for (const auto& o : from_a) bytes_a += o.size();
+  t = Clock::now();
+  auto rep_a = must(a->apply_remote(from_b), "merge B->A");
+  double merge_ba = extract_b + seconds_since(t);
+  t = Clock::now();
+  auto rep_b = must(b->apply_remote(from_a), "merge A->B");
+  double merge_ab = extract_a + seconds_since(t);
+  size_t diverged = 0;
+  for (const auto& fam : a->families())
+    if (a->export_family(fam) != b->export_family(fam)) ++diverged;
+
+  double ops = static_cast<double>(updates.size());
+  nlohmann::json out = {
+      {"engine", "hearth"}, {"size", size->name}, {"F", size->F}, {"U", size->U}, {"K", size->K},
+      {"create_docs_per_s", size->F / create_s},
+      {"update_ops_per_s", ops / update_s},
+      {"update_ops_per_s_1000_per_txn", batched_ops_s},
+      {"raw_sqlite_oplog_lww_1txn_ops_per_s", raw.one_txn_ops_s},
+      {"raw_sqlite_oplog_lww_txn_per_op_ops_per_s", raw.per_op_txn_ops_s},
+      {"ratio_to_raw_txn_per_op", (ops / update_s) / raw.per_op_txn_ops_s},
+      {"state_after_U_matches_reference", state_ok},
+      {"fork_s", fork_s}, {"full_sync_payload_bytes", full_sync_bytes},
+      {"conflict_edit_ops_per_s", 2.0 * static_cast<double>(conflicts.size()) / conflict_s},
+      {"merge_b_to_a_s", merge_ba}, {"merge_a_to_b_s", merge_ab},
+      {"merge_payload_bytes_b_to_a", bytes_b}, {"merge_payload_bytes_a_to_b", bytes_a},
+      {"merge_applied", rep_a.applied + rep_b.applied},
+      {"converged", diverged == 0}, {"diverged_docs", diverged},
+      {"update_payload_bytes", update_payload},
+      {"state_db_bytes_after_U", state_bytes},
+      {"max_rss_kb", peak_rss_kb()}};
+  std::printf("\n%-44s %14.0f\n", "create docs/s (one txn per record)", size->F / create_s);
+  std::printf("%-44s %14.0f\n", "(a) update ops/s through the store", ops / update_s);
+  std::printf("%-44s %14.0f\n", "    raw SQLite op-log + LWW, txn per op", raw.per_op_txn_ops_s);
+  std::printf("%-44s %14.0f\n", "    through the store, 1000 ops per txn", batched_ops_s);
+  std::printf("%-44s %14.0f\n", "    raw SQLite op-log + LWW, one txn", raw.one_txn_ops_s);
+  std::printf("%-44s %14s\n", "    state after U equals the reference", state_ok ? "yes" : "NO");
+  std::printf("%-44s %14.3f\n", "fork (B bootstraps from A), s", fork_s);
+  std::printf("%-44s %14.3f / %.3f\n", "(b) merge B->A / A->B, s", merge_ba, merge_ab);
+  std::printf("%-44s %14s\n", "    converged", diverged == 0 ? "yes" : "NO");
+  std::printf("%-44s %14zu / %zu\n", "(c) merge payload B->A / A->B, bytes", bytes_b, bytes_a);
+  std::printf("%-44s %14zu\n", "    U-updates change log, bytes", update_payload);
+  std::printf("%-44s %14llu\n", "    store file after U, bytes", static_cast<unsigned long long>(state_bytes));
+  std::printf("%-44s %14ld\n", "(e) peak RSS, KiB", peak_rss_kb());
+  std::cout << out.dump() << "\n";
+  return state_ok && diverged == 0 ? 0 : 3;
+}
