@@ -37,12 +37,13 @@ void must(Result<void> r, const char* what) {
 std::unique_ptr<Store> open(const std::filesystem::path& dir, const std::string& file, const std::string& who) {
   client::StoreOptions o;
   o.practitioner_id = who;
+  o.pin = "2468";  // a development PIN: the stores are encrypted at rest like any other
   return must(Store::open((dir / file).string(), std::move(o)), "open store");
 }
 
 // Everything one tablet holds for the family reaches the other (what sync will do).
 void exchange(Store& from, Store& to, const std::string& fam) {
-  auto report = must(to.apply_remote(from.encoded_ops(fam)), "exchange");
+  auto report = must(to.apply_remote(must(from.encoded_ops(fam), "read ops")), "exchange");
   std::cout << "  " << report.applied << " operations applied, " << report.duplicates << " already known\n";
 }
 
@@ -114,7 +115,7 @@ int main(int argc, char** argv) {
   exchange(*yw, *hv, fam);
   exchange(*hv, *yw, fam);
 
-  bool same = hv->export_family(fam) == yw->export_family(fam);
+  bool same = must(hv->export_family(fam), "export") == must(yw->export_family(fam), "export");
   auto view = must(hv->family(fam), "family view");
   std::cout << "\n== Merged family " << fam << (same ? " (identical on both tablets)" : " (TABLETS DIFFER)") << "\n";
   std::cout << "  phone          " << fields(*hv, fam)["phone"].get<std::string>() << "   (last writer wins; "

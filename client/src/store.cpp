@@ -1,22 +1,19 @@
-#include "hearth/client/store.hpp"
-
+// Store: opening and unlocking, local edits, remote batches, purge. Reads: store_reads.cpp.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <map>
-#include <set>
+#include <filesystem>
 
 #include "hearth/core/json_writer.hpp"
 #include "hearth/sync/encoding.hpp"
-#include "hearth/sync/materialiser.hpp"
 #include "ids.hpp"
-#include "sqlite_db.hpp"
+#include "store_impl.hpp"
 
 namespace hearth::client {
 
 namespace {
 
-constexpr int kStoreSchemaVersion = 1;
+constexpr int kStoreFormat = 2;
 
 const char* kCreateTables = R"SQL(
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -24,20 +21,21 @@ CREATE TABLE IF NOT EXISTS ops(
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   device TEXT NOT NULL, counter INTEGER NOT NULL,
   family TEXT NOT NULL, entity TEXT NOT NULL,
-  body BLOB NOT NULL,
+  body BLOB NOT NULL,                       -- the encoded op, sealed under the family key
   UNIQUE(device, counter));
 CREATE INDEX IF NOT EXISTS ops_by_family ON ops(family, seq);
 CREATE TABLE IF NOT EXISTS outbox(seq INTEGER PRIMARY KEY REFERENCES ops(seq));
 CREATE TABLE IF NOT EXISTS entities(
   id TEXT PRIMARY KEY, family TEXT NOT NULL, type TEXT NOT NULL,
-  created INTEGER NOT NULL, created_by TEXT NOT NULL, deleted INTEGER NOT NULL, occurred TEXT) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS entities_by_family ON entities(family, occurred);
+  created INTEGER NOT NULL, created_by BLOB NOT NULL, deleted INTEGER NOT NULL,
+  occurred BLOB) WITHOUT ROWID;            -- created_by and occurred are sealed
+CREATE INDEX IF NOT EXISTS entities_by_family ON entities(family);
 -- one row per set field: an edit rewrites one small row, not the whole record
 CREATE TABLE IF NOT EXISTS fields(
-  entity TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, multi TEXT,
+  entity TEXT NOT NULL, name TEXT NOT NULL, value BLOB NOT NULL, multi BLOB,
   PRIMARY KEY(entity, name)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS conflicts(
-  id TEXT PRIMARY KEY, family TEXT NOT NULL, entity TEXT NOT NULL, body TEXT NOT NULL) WITHOUT ROWID;
+  id TEXT PRIMARY KEY, family TEXT NOT NULL, entity TEXT NOT NULL, body BLOB NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS conflicts_by_entity ON conflicts(entity);
 CREATE INDEX IF NOT EXISTS conflicts_by_family ON conflicts(family);
 )SQL";
@@ -45,6 +43,21 @@ CREATE INDEX IF NOT EXISTS conflicts_by_family ON conflicts(family);
 uint64_t system_ms() {
   return static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+}
+
+VaultCredentials credentials(const StoreOptions& o) {
+  VaultCredentials c;
+  c.encrypted = o.encrypted;
+  c.pin = o.pin;
+  c.keystore_key = o.keystore_key;
+  c.kdf = crypto::ScryptParams{o.kdf.n, o.kdf.r, o.kdf.p};
+  c.max_pin_attempts = o.max_pin_attempts;
+  return c;
+}
+
+void remove_store_files(const std::string& path) {
+  std::error_code ec;
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::filesystem::remove(path + suffix, ec);
 }
 
 }  // namespace
@@ -56,46 +69,16 @@ std::string voice_id(const std::string& assessment_id, const std::string& child_
   return assessment_id + "/voice/" + child_id;
 }
 
-struct Store::Impl {
-  Impl(std::unique_ptr<Database> database, const Schema& schema, StoreOptions opts)
-      : db(std::move(database)), mat(schema), clock(opts.clock ? opts.clock : sync::PhysicalClock(system_ms)),
-        options(std::move(opts)) {}
+Store::Impl::Impl(std::unique_ptr<Database> database, const Schema& schema, StoreOptions opts)
+    : db(std::move(database)), mat(schema), clock(opts.clock ? opts.clock : sync::PhysicalClock(system_ms)),
+      options(std::move(opts)) {}
 
-  std::unique_ptr<Database> db;
-  sync::Materialiser mat;
-  sync::HybridClock clock;
-  StoreOptions options;
-  std::string device;
-  uint64_t counter = 0;
-  std::set<std::string> loaded;  // families whose ops are in `mat`
-  std::set<std::string> with_conflict_rows;  // entities of loaded families that have rows in `conflicts`
-  struct Group {
-    uint64_t start_counter = 0;
-    bool failed = false;
-    std::set<std::string> families;
-  };
-  std::optional<Group> group;  // set while Store::atomically runs
-
-  Result<void> init();
-  Result<std::string> meta(const std::string& key);
-  Result<void> set_meta(const std::string& key, const std::string& value);
-  Result<void> ensure_family(const std::string& family);
-  std::optional<std::string> family_of(const std::string& entity_id);
-  // Persists what `op` changed of its record (everything when op is null).
-  Result<void> write_entity(const std::string& entity_id, const sync::Op* op);
-  Result<void> write_field(const sync::EntityMerge& e, const FieldDef& f);
-  Result<std::vector<EntityView>> read_records(const std::string& where, const std::string& param);
-  Result<void> save_clock();
-  Result<void> fault(std::string_view point);
-  Result<std::string> commit_local(Result<sync::Op> built);
-  using Builder = std::function<Result<sync::Op>(const sync::Materialiser&)>;
-  Result<void> edit(const std::string& entity_id, const Builder& build);
-  void evict(const std::string& family) {
-    for (const auto* e : mat.entities(family)) with_conflict_rows.erase(e->id());
-    mat.forget_family(family);
-    loaded.erase(family);
-  }
-};
+void Store::Impl::evict(const std::string& family) {
+  for (const auto* e : mat.entities(family)) with_conflict_rows.erase(e->id());
+  mat.forget_family(family);
+  loaded.erase(family);
+  if (vault) vault->forget_cached(family);
+}
 
 Result<std::string> Store::Impl::meta(const std::string& key) {
   auto st = db->prepare("SELECT value FROM meta WHERE key = ?");
@@ -114,32 +97,38 @@ Result<void> Store::Impl::set_meta(const std::string& key, const std::string& va
   return (*st)->run();
 }
 
-Result<void> Store::Impl::init() {
-  // A larger checkpoint interval lets a page edited many times reach the database file once.
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON",
-                             "PRAGMA wal_autocheckpoint=4000"}) {
-    auto r = db->exec(pragma);
-    if (!r) return r;
-  }
-  auto r = db->exec(kCreateTables);
-  if (!r) return r;
-  if (options.max_pages > 0) {
-    if (auto cap = db->exec("PRAGMA max_page_count=" + std::to_string(options.max_pages)); !cap) return cap;
-  }
-  auto version = meta("store_version");
-  if (!version) {
-    Transaction tx(*db);
-    if (auto b = tx.begin(); !b) return b;
+Result<void> Store::Impl::init(bool& wipe_needed) {
+  // secure_delete: deleted content (a destroyed key) is overwritten, not left in free pages.
+  // temp_store: SQLite's temporary files stay in memory. A larger checkpoint interval lets a
+  // page edited many times reach the database file once.
+  std::string pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+                        "PRAGMA secure_delete=ON; PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=4000;"
+                        "PRAGMA cache_size=-" + std::to_string(options.cache_mib * 1024) + ";";
+  if (options.max_pages > 0) pragmas += "PRAGMA max_page_count=" + std::to_string(options.max_pages) + ";";
+  if (auto r = db->exec(pragmas); !r) return r;
+
+  Transaction tx(*db);
+  if (auto r = tx.begin(); !r) return r;
+  if (auto r = db->exec(kCreateTables); !r) return r;
+  if (auto r = Vault::create_tables(*db); !r) return r;
+  auto format = meta("store_format");
+  if (!format) {
     device = new_device_id();
-    for (auto [k, v] : {std::pair<std::string, std::string>{"store_version", std::to_string(kStoreSchemaVersion)},
-                        {"device_id", device}, {"clock", "0 0 0"}}) {
+    for (auto [k, v] : {std::pair<std::string, std::string>{"store_format", std::to_string(kStoreFormat)},
+                        {"device_id", device}, {"clock", "0 0 0"}})
       if (auto s = set_meta(k, v); !s) return s;
-    }
-    return tx.commit();
+  } else if (*format != std::to_string(kStoreFormat)) {
+    return make_error(ErrorCode::storage, "store format " + *format + " is not supported by this build (expects " +
+                                              std::to_string(kStoreFormat) + ")");
   }
-  if (*version != std::to_string(kStoreSchemaVersion))
-    return make_error(ErrorCode::storage, "store format version " + *version + " is not supported by this build (expects " +
-                                              std::to_string(kStoreSchemaVersion) + ")");
+  auto unlocked = Vault::open(*db, credentials(options), wipe_needed);
+  if (!unlocked) {
+    if (auto c = tx.commit(); !c) return c;  // keep the failed-attempt count
+    return unlocked.error();
+  }
+  vault = std::move(unlocked.value());
+  if (auto r = tx.commit(); !r) return r;
+
   auto dev = meta("device_id");
   auto saved = meta("clock");
   if (!dev || !saved) return make_error(ErrorCode::corrupt, "store metadata is incomplete");
@@ -152,35 +141,57 @@ Result<void> Store::Impl::init() {
   clock.restore(sync::Hlc{wall, static_cast<uint32_t>(logical)});
   // Local edits do not rewrite the saved clock (one page less per edit): the device's own
   // last op carries its counter and stamp.
-  auto last = db->prepare("SELECT counter, body FROM ops WHERE device = ? ORDER BY counter DESC LIMIT 1");
+  auto last = db->prepare("SELECT family, counter, body FROM ops WHERE device = ? ORDER BY counter DESC LIMIT 1");
   if (!last) return last.error();
   last->bind(1, device);
   auto row = last->step();
   if (!row) return row.error();
   if (*row) {
-    counter = std::max<uint64_t>(counter, static_cast<uint64_t>(last->integer(0)));
-    auto op = sync::decode(last->blob(1));
+    sync::OpId id{device, static_cast<uint64_t>(last->integer(1))};
+    counter = std::max(counter, id.counter);
+    auto op = read_op(last->text(0), id, last->blob(2));
     if (!op) return make_error(ErrorCode::corrupt, "the device's last op is unreadable: " + op.error().message);
     clock.restore(op->hlc);
   }
   return {};
 }
 
+Result<sync::Op> Store::Impl::read_op(const std::string& family, const sync::OpId& id, std::string_view body) {
+  auto plain = vault->open(family, body, aad::op(id));
+  if (!plain) return make_error(plain.error().code, "op " + id.to_string() + ": " + plain.error().message);
+  auto op = sync::decode(*plain);
+  if (!op) return op.error();
+  if (op->id != id || op->family != family)
+    return make_error(ErrorCode::corrupt, "op " + id.to_string() + ": stored under another id or family");
+  return op;
+}
+
+Result<void> Store::Impl::insert_op(const sync::Op& op, std::string_view encoded, bool queue) {
+  auto body = vault->seal(op.family, encoded, aad::op(op.id));
+  if (!body) return body.error();
+  auto ins = db->cached("INSERT INTO ops(device, counter, family, entity, body) VALUES(?, ?, ?, ?, ?)");
+  if (!ins) return ins.error();
+  (*ins)->bind(1, op.id.device).bind(2, static_cast<int64_t>(op.id.counter)).bind(3, op.family).bind(4, op.entity_id);
+  (*ins)->bind_blob(5, *body);
+  if (auto r = (*ins)->run(); !r) return r;
+  if (!queue) return {};
+  auto out = db->cached("INSERT INTO outbox(seq) VALUES(last_insert_rowid())");
+  if (!out) return out.error();
+  return (*out)->run();
+}
+
 Result<void> Store::Impl::ensure_family(const std::string& family) {
   if (loaded.count(family)) return {};
-  auto st = db->prepare("SELECT seq, body FROM ops WHERE family = ? ORDER BY seq");
+  auto st = db->prepare("SELECT seq, device, counter, body FROM ops WHERE family = ? ORDER BY seq");
   if (!st) return st.error();
   st->bind(1, family);
   while (true) {
     auto row = st->step();
     if (!row) return row.error();
     if (!*row) break;
-    auto op = sync::decode(st->blob(1));
-    if (!op) {
-      evict(family);
-      return make_error(ErrorCode::corrupt, "op log row " + std::to_string(st->integer(0)) + ": " + op.error().message);
-    }
-    auto applied = mat.apply(*op);
+    sync::OpId id{st->text(1), static_cast<uint64_t>(st->integer(2))};
+    auto op = read_op(family, id, st->blob(3));
+    auto applied = op ? mat.apply(*op) : Result<bool>(op.error());
     if (!applied) {
       evict(family);
       return make_error(ErrorCode::corrupt, "op log row " + std::to_string(st->integer(0)) + ": " + applied.error().message);
@@ -219,13 +230,30 @@ Result<void> Store::Impl::write_field(const sync::EntityMerge& e, const FieldDef
     (*del)->bind(1, e.id()).bind(2, f.name);
     return (*del)->run();
   }
+  auto sealed = vault->seal(e.family(), value, aad::field(e.id(), f.name));
+  if (!sealed) return sealed.error();
   auto up = db->cached("INSERT OR REPLACE INTO fields(entity, name, value, multi) VALUES(?, ?, ?, ?)");
   if (!up) return up.error();
-  (*up)->bind(1, e.id()).bind(2, f.name).bind(3, value);
+  (*up)->bind(1, e.id()).bind(2, f.name).bind_blob(3, *sealed);
   std::string multi = e.multi_json(f);
-  if (multi.empty()) (*up)->bind_null(4);
-  else (*up)->bind(4, multi);
+  if (multi.empty()) {
+    (*up)->bind_null(4);
+  } else {
+    auto sealed_multi = vault->seal(e.family(), multi, aad::multi(e.id(), f.name));
+    if (!sealed_multi) return sealed_multi.error();
+    (*up)->bind_blob(4, *sealed_multi);
+  }
   return (*up)->run();
+}
+
+Result<void> Store::Impl::write_fields(const std::string& entity_id, const std::set<std::string>& names) {
+  const sync::EntityMerge* e = mat.entity(entity_id);
+  if (!e) return {};
+  if (e->has_deletes()) return write_entity(entity_id, nullptr);  // an edit may have cancelled a delete
+  for (const auto& name : names)
+    if (const FieldDef* f = e->def().field(name))
+      if (auto r = write_field(*e, *f); !r) return r;
+  return write_conflicts(*e);
 }
 
 Result<void> Store::Impl::write_entity(const std::string& entity_id, const sync::Op* op) {
@@ -236,15 +264,22 @@ Result<void> Store::Impl::write_entity(const std::string& entity_id, const sync:
   // The header changes on create and delete, and on any edit once a delete exists
   // (an edit can cancel it).
   if (everything || op->kind == sync::OpKind::Delete || e->has_deletes()) {
+    auto by = vault->seal(e->family(), e->created_by(), aad::created_by(e->id()));
+    if (!by) return by.error();
     auto up = db->cached(
         "INSERT OR REPLACE INTO entities(id, family, type, created, created_by, deleted, occurred) "
         "VALUES(?, ?, ?, ?, ?, ?, ?)");
     if (!up) return up.error();
     (*up)->bind(1, e->id()).bind(2, e->family()).bind(3, def.name).bind(4, int64_t{e->created() ? 1 : 0});
-    (*up)->bind(5, e->created_by()).bind(6, int64_t{e->deleted() ? 1 : 0});
+    (*up)->bind_blob(5, *by).bind(6, int64_t{e->deleted() ? 1 : 0});
     Value occurred = def.occurred_field.empty() ? Value() : e->value(def.occurred_field);
-    if (occurred.is_string()) (*up)->bind(7, occurred.as_string());
-    else (*up)->bind_null(7);
+    if (occurred.is_string()) {
+      auto when = vault->seal(e->family(), occurred.as_string(), aad::occurred(e->id()));
+      if (!when) return when.error();
+      (*up)->bind_blob(7, *when);
+    } else {
+      (*up)->bind_null(7);
+    }
     if (auto r = (*up)->run(); !r) return r;
   }
   if (everything) {
@@ -257,7 +292,12 @@ Result<void> Store::Impl::write_entity(const std::string& entity_id, const sync:
   } else if (const FieldDef* f = def.field(op->field)) {
     if (auto r = write_field(*e, *f); !r) return r;
   }
+  return write_conflicts(*e);
+}
 
+Result<void> Store::Impl::write_conflicts(const sync::EntityMerge& entity) {
+  const sync::EntityMerge* e = &entity;
+  const std::string& entity_id = e->id();
   auto conflicts = e->conflicts();
   if (conflicts.empty() && !with_conflict_rows.count(entity_id)) return {};
   auto del = db->cached("DELETE FROM conflicts WHERE entity = ?");
@@ -267,7 +307,9 @@ Result<void> Store::Impl::write_entity(const std::string& entity_id, const sync:
   auto ins = db->cached("INSERT OR REPLACE INTO conflicts(id, family, entity, body) VALUES(?, ?, ?, ?)");
   if (!ins) return ins.error();
   for (const auto& c : conflicts) {
-    (*ins)->bind(1, c.id).bind(2, c.family).bind(3, c.entity_id).bind(4, c.to_json());
+    auto body = vault->seal(c.family, c.to_json(), aad::conflict(c.id));
+    if (!body) return body.error();
+    (*ins)->bind(1, c.id).bind(2, c.family).bind(3, c.entity_id).bind_blob(4, *body);
     if (auto r = (*ins)->run(); !r) return r;
   }
   if (conflicts.empty()) with_conflict_rows.erase(entity_id);
@@ -302,14 +344,7 @@ Result<std::string> Store::Impl::commit_local(Result<sync::Op> built) {
   Transaction tx(*db);
   if (group) group->families.insert(op.family);
   else if (auto r = tx.begin(); !r) return fail(r.error());
-  auto ins = db->cached("INSERT INTO ops(device, counter, family, entity, body) VALUES(?, ?, ?, ?, ?)");
-  if (!ins) return fail(ins.error());
-  (*ins)->bind(1, op.id.device).bind(2, static_cast<int64_t>(op.id.counter)).bind(3, op.family).bind(4, op.entity_id);
-  (*ins)->bind_blob(5, sync::encode(op));
-  if (auto r = (*ins)->run(); !r) return fail(r.error());
-  auto queue = db->cached("INSERT INTO outbox(seq) VALUES(last_insert_rowid())");
-  if (!queue) return fail(queue.error());
-  if (auto r = (*queue)->run(); !r) return fail(r.error());
+  if (auto r = insert_op(op, sync::encode(op), /*outbox*/ true); !r) return fail(r.error());
   auto applied = mat.apply(op);
   if (!applied) return fail(applied.error());
   counter = previous_counter + 1;
@@ -320,7 +355,16 @@ Result<std::string> Store::Impl::commit_local(Result<sync::Op> built) {
   return op.entity_id;
 }
 
-// ---- Store ---------------------------------------------------------------------------------
+Result<void> Store::Impl::edit(const std::string& entity_id, const Builder& build) {
+  auto family = family_of(entity_id);
+  if (!family) return make_error(ErrorCode::not_found, "no record with id '" + entity_id + "'");
+  if (auto r = ensure_family(*family); !r) return r;
+  auto done = commit_local(build(mat));
+  if (!done) return done.error();
+  return {};
+}
+
+// ---- Store ----------------------------------------------------------------------------------
 
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Store::~Store() = default;
@@ -332,7 +376,18 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, StoreOptions
   if (!db) return db.error();
   const Schema& schema = options.schema ? *options.schema : Schema::v1();
   auto impl = std::make_unique<Impl>(std::move(db.value()), schema, std::move(options));
-  if (auto r = impl->init(); !r) return r.error();
+  bool wipe = false;
+  if (auto r = impl->init(wipe); !r) {
+    if (wipe) {
+      // Crypto-shred every key, flush the WAL so no old page keeps a copy, then delete.
+      Transaction tx(*impl->db);
+      if (tx.begin() && Vault::shred_all(*impl->db) && tx.commit())
+        (void)impl->db->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+      impl.reset();
+      remove_store_files(path);
+    }
+    return r.error();
+  }
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
@@ -352,21 +407,12 @@ Result<std::string> Store::create(const std::string& family, const std::string& 
   std::string partition = def->family_scoped ? family : std::string();
   if (def->family_scoped) {
     if (family.empty()) return make_error(ErrorCode::invalid_argument, type + " must belong to a family");
-    auto fam = get(family);
-    if (!fam || fam->type != "Family") return make_error(ErrorCode::not_found, "no family with id '" + family + "'");
+    auto fam = impl_->family_of(family);
+    if (!fam || *fam != family) return make_error(ErrorCode::not_found, "no family with id '" + family + "'");
   }
   if (auto r = impl_->ensure_family(partition); !r) return r.error();
   std::string new_id = id ? *id : new_uuid_v7(impl_->clock.physical_now());
   return impl_->commit_local(impl_->mat.make_create(partition, type, new_id, fields));
-}
-
-Result<void> Store::Impl::edit(const std::string& entity_id, const Builder& build) {
-  auto family = family_of(entity_id);
-  if (!family) return make_error(ErrorCode::not_found, "no record with id '" + entity_id + "'");
-  if (auto r = ensure_family(*family); !r) return r;
-  auto done = commit_local(build(mat));
-  if (!done) return done.error();
-  return {};
 }
 
 Result<void> Store::update(const std::string& entity_id, const std::string& field, const Value& value) {
@@ -398,7 +444,7 @@ Result<void> Store::resolve_conflict(const std::string& conflict_id, const std::
   if (!*row) return make_error(ErrorCode::not_found, "no open conflict with id '" + conflict_id + "'");
   std::string entity_id = st->text(0);
   return impl_->edit(entity_id,
-              [&](const sync::Materialiser& m) { return m.make_resolution(entity_id, conflict_id, chosen); });
+                     [&](const sync::Materialiser& m) { return m.make_resolution(entity_id, conflict_id, chosen); });
 }
 
 Result<void> Store::atomically(const std::function<Result<void>()>& edits) {
@@ -444,11 +490,11 @@ Result<ApplyReport> Store::apply_remote(const std::vector<std::string>& encoded_
   };
   Transaction tx(*im.db);
   if (auto r = tx.begin(); !r) return fail(r.error());
-  auto ins = im.db->prepare("INSERT INTO ops(device, counter, family, entity, body) VALUES(?, ?, ?, ?, ?)");
-  if (!ins) return fail(ins.error());
-  std::set<std::string> touched;  // records rewritten whole once the batch is in
-  for (size_t k = 0; k < ops.size(); ++k) {
-    const auto& [index, op] = ops[k];
+  // What the batch changed, written once the batch is in: the fields its ops named, or the
+  // whole record after a create, a delete or a re-stamp.
+  std::map<std::string, std::set<std::string>> touched;
+  std::set<std::string> whole;
+  for (const auto& [index, op] : ops) {
     if (im.mat.contains(op.id)) {
       ++report.duplicates;
       continue;
@@ -457,234 +503,77 @@ Result<ApplyReport> Store::apply_remote(const std::vector<std::string>& encoded_
       report.rejected.push_back(RejectedOp{index, op.id.to_string(), ok.error()});
       continue;
     }
-    ins->bind(1, op.id.device).bind(2, static_cast<int64_t>(op.id.counter)).bind(3, op.family).bind(4, op.entity_id);
-    ins->bind_blob(5, encoded_ops[index]);
-    if (auto r = ins->run(); !r) return fail(r.error());
+    if (auto r = im.insert_op(op, encoded_ops[index], /*outbox*/ false); !r) return fail(r.error());
     auto applied = im.mat.apply(op);
     if (!applied) return fail(applied.error());
     if (auto c = im.clock.observe(op.hlc); !c) report.clock_warnings.push_back(c.error().message);
-    touched.insert(op.entity_id);
+    if (op.kind == sync::OpKind::Set || op.kind == sync::OpKind::Add || op.kind == sync::OpKind::Remove ||
+        op.kind == sync::OpKind::Transition || op.kind == sync::OpKind::Acknowledge)
+      touched[op.entity_id].insert(op.field);
+    else
+      whole.insert(op.entity_id);
     ++report.applied;
   }
-  for (const auto& id : touched)
+  for (const auto& id : whole)
     if (auto r = im.write_entity(id, nullptr); !r) return fail(r.error());
+  for (const auto& [id, fields] : touched) {
+    if (whole.count(id)) continue;
+    if (auto r = im.write_fields(id, fields); !r) return fail(r.error());
+  }
   if (auto r = im.save_clock(); !r) return fail(r.error());
   if (auto r = im.fault("before_commit"); !r) return fail(r.error());
   if (auto r = tx.commit(); !r) return fail(r.error());
   return report;
 }
 
-// ---- reads ---------------------------------------------------------------------------------
-
-namespace {
-constexpr const char* kRecordColumns =
-    "SELECT e.id, e.type, e.family, e.created, e.created_by, e.deleted, f.name, f.value, f.multi "
-    "FROM entities e LEFT JOIN fields f ON f.entity = e.id ";
-}  // namespace
-
-// Reads records with their field rows and renders each as EntityMerge::render does, so
-// the persisted state compares byte for byte with the in-memory merge.
-Result<std::vector<EntityView>> Store::Impl::read_records(const std::string& where, const std::string& param) {
-  std::vector<EntityView> out;
-  auto st = db->prepare(std::string(kRecordColumns) + where);
-  if (!st) return st.error();
-  st->bind(1, param);
-  struct Pending {
-    EntityView view;
-    bool created = false;
-    std::string created_by;
-    std::map<std::string, std::pair<std::string, std::string>> fields;
-  };
-  std::optional<Pending> cur;
-  auto flush = [&] {
-    if (!cur) return;
-    JsonWriter w;
-    w.begin_object();
-    w.key("id").string(cur->view.id);
-    w.key("type").string(cur->view.type);
-    w.key("family").string(cur->view.family);
-    w.key("created").boolean(cur->created);
-    w.key("created_by").string(cur->created_by);
-    w.key("deleted").boolean(cur->view.deleted);
-    const EntityDef* def = mat.schema().entity(cur->view.type);
-    std::vector<std::string> order;
-    if (def)
-      for (const auto& f : def->fields) order.push_back(f.name);
-    w.key("fields").begin_object();
-    for (const auto& name : order)
-      if (auto it = cur->fields.find(name); it != cur->fields.end()) w.key(name).raw(it->second.first);
-    w.end_object();
-    w.key("multi").begin_object();
-    for (const auto& name : order)
-      if (auto it = cur->fields.find(name); it != cur->fields.end() && !it->second.second.empty())
-        w.key(name).raw(it->second.second);
-    w.end_object();
-    w.end_object();
-    cur->view.json = w.take();
-    out.push_back(std::move(cur->view));
-    cur.reset();
-  };
-  while (true) {
-    auto row = st->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    std::string id = st->text(0);
-    if (!cur || cur->view.id != id) {
-      flush();
-      cur.emplace();
-      cur->view = EntityView{id, st->text(1), st->text(2), st->integer(5) != 0, {}};
-      cur->created = st->integer(3) != 0;
-      cur->created_by = st->text(4);
-    }
-    if (!st->is_null(6)) cur->fields[st->text(6)] = {st->text(7), st->is_null(8) ? std::string() : st->text(8)};
-  }
-  flush();
-  return out;
-}
-
-std::optional<EntityView> Store::get(const std::string& entity_id) const {
-  auto rows = impl_->read_records("WHERE e.id = ?", entity_id);
-  if (!rows || rows->empty()) return std::nullopt;
-  return std::move(rows->front());
-}
-
-std::vector<EntityView> Store::chronology(const std::string& family_id) const {
-  auto rows = impl_->read_records(
-      "WHERE e.family = ? AND e.occurred IS NOT NULL AND e.deleted = 0 ORDER BY e.occurred, e.id", family_id);
-  return rows ? std::move(rows.value()) : std::vector<EntityView>{};
-}
-
-Result<FamilyView> Store::family(const std::string& family_id) const {
-  auto fam = get(family_id);
-  if (!fam || fam->type != "Family") return make_error(ErrorCode::not_found, "no family with id '" + family_id + "'");
-  FamilyView view;
-  view.family = family_id;
-  auto rows = impl_->read_records("WHERE e.family = ? ORDER BY e.id", family_id);
-  if (!rows) return rows.error();
-  view.entities = std::move(rows.value());
-  view.chronology = chronology(family_id);
-  if (auto r = impl_->ensure_family(family_id); !r) return r.error();
-  view.conflicts = impl_->mat.open_conflicts(family_id);
-  return view;
-}
-
-std::vector<sync::Conflict> Store::open_conflicts(const std::string& family_id) const {
-  std::vector<sync::Conflict> out;
-  std::vector<std::string> fams = family_id.empty() ? families() : std::vector<std::string>{family_id};
-  for (const auto& f : fams) {
-    if (!impl_->ensure_family(f)) continue;
-    auto cs = impl_->mat.open_conflicts(f);
-    out.insert(out.end(), cs.begin(), cs.end());
-  }
-  return out;
-}
-
-Result<std::vector<sync::Write>> Store::history(const std::string& entity_id, const std::string& field) {
-  auto family = impl_->family_of(entity_id);
-  if (!family) return make_error(ErrorCode::not_found, "no record with id '" + entity_id + "'");
-  if (auto r = impl_->ensure_family(*family); !r) return r.error();
-  return impl_->mat.history(entity_id, field);
-}
-
-std::vector<std::string> Store::families() const {
-  std::vector<std::string> out;
-  auto st = impl_->db->prepare("SELECT id FROM entities WHERE type = 'Family' ORDER BY id");
-  if (!st) return out;
-  while (true) {
-    auto row = st->step();
-    if (!row || !*row) break;
-    out.push_back(st->text(0));
-  }
-  return out;
-}
-
-std::string Store::export_family(const std::string& family_id) const {
-  JsonWriter w;
-  w.begin_object();
-  w.key("family").string(family_id);
-  w.key("entities").begin_array();
-  if (auto rows = impl_->read_records("WHERE e.family = ? ORDER BY e.id", family_id))
-    for (const auto& r : *rows) w.raw(r.json);
-  w.end_array();
-  w.key("conflicts").begin_array();
-  if (auto st = impl_->db->prepare("SELECT body FROM conflicts WHERE family = ? ORDER BY id")) {
-    st->bind(1, family_id);
-    while (true) {
-      auto row = st->step();
-      if (!row || !*row) break;
-      w.raw(st->text(0));
-    }
-  }
-  w.end_array();
-  w.end_object();
-  return w.take();
-}
-
-StoreStatus Store::status() const {
-  StoreStatus s;
-  s.device_id = impl_->device;
-  auto count = [&](const char* sql) -> size_t {
-    auto st = impl_->db->prepare(sql);
-    if (!st) return 0;
-    auto row = st->step();
-    return row && *row ? static_cast<size_t>(st->integer(0)) : 0;
-  };
-  s.families = count("SELECT count(*) FROM entities WHERE type = 'Family'");
-  s.ops = count("SELECT count(*) FROM ops");
-  s.unsynced = count("SELECT count(*) FROM outbox");
-  s.open_conflicts = count("SELECT count(*) FROM conflicts");
-  return s;
-}
-
-std::vector<OutboxEntry> Store::outbox(size_t limit) const {
-  std::vector<OutboxEntry> out;
-  auto st = impl_->db->prepare(
-      "SELECT o.seq, p.device, p.counter, p.body FROM outbox o JOIN ops p ON p.seq = o.seq ORDER BY o.seq LIMIT ?");
-  if (!st) return out;
-  st->bind(1, static_cast<int64_t>(limit));
-  while (true) {
-    auto row = st->step();
-    if (!row || !*row) break;
-    out.push_back(OutboxEntry{st->integer(0), sync::OpId{st->text(1), static_cast<uint64_t>(st->integer(2))}, st->blob(3)});
-  }
-  return out;
-}
-
-Result<void> Store::mark_pushed(const std::vector<int64_t>& seqs) {
+Result<void> Store::change_pin(const std::string& old_pin, const std::string& new_pin) {
   Transaction tx(*impl_->db);
   if (auto r = tx.begin(); !r) return r;
-  auto st = impl_->db->prepare("DELETE FROM outbox WHERE seq = ?");
-  if (!st) return st.error();
-  for (auto s : seqs) {
-    st->bind(1, s);
-    if (auto r = st->run(); !r) return r;
-  }
-  return tx.commit();
+  const auto& k = impl_->options.kdf;
+  if (auto r = impl_->vault->change_pin(old_pin, new_pin, crypto::ScryptParams{k.n, k.r, k.p}); !r) return r;
+  if (auto r = tx.commit(); !r) return r;
+  return checkpoint();  // the old wrapping must not survive in the WAL either
 }
 
-std::vector<std::string> Store::encoded_ops(const std::string& family_id) const {
-  std::vector<std::string> out;
-  auto st = impl_->db->prepare("SELECT body FROM ops WHERE family = ? ORDER BY seq");
-  if (!st) return out;
-  st->bind(1, family_id);
-  while (true) {
-    auto row = st->step();
-    if (!row || !*row) break;
-    out.push_back(st->blob(0));
-  }
-  return out;
-}
+Result<void> Store::checkpoint() { return impl_->db->exec("PRAGMA wal_checkpoint(TRUNCATE)"); }
 
-std::vector<sync::OpId> Store::op_ids() const {
-  std::vector<sync::OpId> out;
-  auto st = impl_->db->prepare("SELECT device, counter FROM ops ORDER BY device, counter");
-  if (!st) return out;
-  while (true) {
-    auto row = st->step();
-    if (!row || !*row) break;
-    out.push_back(sync::OpId{st->text(0), static_cast<uint64_t>(st->integer(1))});
+Result<void> Store::purge_family(const std::string& family_id, bool discard_unsynced) {
+  Impl& im = *impl_;
+  if (family_id.empty()) return make_error(ErrorCode::invalid_argument, "name the family to purge");
+  auto pending = im.db->prepare("SELECT count(*) FROM outbox o JOIN ops p ON p.seq = o.seq WHERE p.family = ?");
+  if (!pending) return pending.error();
+  pending->bind(1, family_id);
+  auto row = pending->step();
+  if (!row) return row.error();
+  int64_t unsynced = *row ? pending->integer(0) : 0;
+  pending->reset();
+  if (unsynced > 0 && !discard_unsynced)
+    return make_error(ErrorCode::conflict, "family " + family_id + " has " + std::to_string(unsynced) +
+                                               " unsynced operations; sync first, or purge discarding them");
+  im.evict(family_id);
+  {  // 1. the key: from here on nothing of the family can be read
+    Transaction tx(*im.db);
+    if (auto r = tx.begin(); !r) return r;
+    if (auto r = im.vault->destroy_family_key(family_id); !r) return r;
+    if (auto r = tx.commit(); !r) return r;
   }
-  return out;
+  {  // 2. the rows
+    Transaction tx(*im.db);
+    if (auto r = tx.begin(); !r) return r;
+    for (const char* sql :
+         {"DELETE FROM outbox WHERE seq IN (SELECT seq FROM ops WHERE family = ?1)",
+          "DELETE FROM fields WHERE entity IN (SELECT id FROM entities WHERE family = ?1)",
+          "DELETE FROM entities WHERE family = ?1", "DELETE FROM conflicts WHERE family = ?1",
+          "DELETE FROM ops WHERE family = ?1"}) {
+      auto st = im.db->prepare(sql);
+      if (!st) return st.error();
+      st->bind(1, family_id);
+      if (auto r = st->run(); !r) return r;
+    }
+    if (auto r = tx.commit(); !r) return r;
+  }
+  // 3. no earlier page image (with the wrapped key) stays in the WAL
+  return checkpoint();
 }
 
 }  // namespace hearth::client

@@ -12,6 +12,7 @@ const char* to_string(ErrorCode code) {
     case ErrorCode::storage: return "storage";
     case ErrorCode::conflict: return "conflict";
     case ErrorCode::clock: return "clock";
+    case ErrorCode::locked: return "locked";
   }
   return "unknown";
 }

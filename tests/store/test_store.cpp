@@ -15,10 +15,15 @@ using Catch::Matchers::Contains;
 
 namespace {
 
+// A cheap KDF keeps the suite fast; the default cost is exercised by test_encryption.cpp.
+KdfParams test_kdf() { return KdfParams{1u << 10, 8, 1}; }
+
 std::unique_ptr<Store> open_store(const std::string& path, const std::string& who = "hv-1",
                                   std::function<Result<void>(std::string_view)> fault = {}, int64_t max_pages = 0) {
   StoreOptions o;
   o.practitioner_id = who;
+  o.pin = "2468";
+  o.kdf = test_kdf();
   o.fault = std::move(fault);
   o.max_pages = max_pages;
   auto s = Store::open(path, std::move(o));
@@ -66,7 +71,7 @@ TEST_CASE("Store: bad input is refused with a precise error and changes nothing"
   test::TempDir dir;
   auto s = open_store(dir.file("a.db"));
   std::string fam = must(s->create_family(test::family_fields()));
-  auto before = s->export_family(fam);
+  auto before = must(s->export_family(fam));
   auto ops_before = s->status().ops;
 
   auto unknown_family = s->create("no-such-family", "Contact", test::contact_fields("2026-01-07T10:00:00Z", "x"));
@@ -91,7 +96,7 @@ TEST_CASE("Store: bad input is refused with a precise error and changes nothing"
   REQUIRE_FALSE(no_conflict.ok());
   CHECK(no_conflict.error().code == ErrorCode::not_found);
 
-  CHECK(s->export_family(fam) == before);
+  CHECK(must(s->export_family(fam)) == before);
   CHECK(s->status().ops == ops_before);
   CHECK_FALSE(Store::open(dir.file("b.db"), StoreOptions{}).ok());  // no practitioner
 }
@@ -106,11 +111,11 @@ TEST_CASE("Store: closing and reopening gives the same state, and edits continue
     ep = must(s->create(fam, "EarlyHelpEpisode", test::episode_fields()));
     must(s->add_element(ep, "taf_members", "yw-1"));
     must(s->transition(ep, "ASSESSMENT"));
-    state = s->export_family(fam);
+    state = must(s->export_family(fam));
     ids = s->op_ids();
   }
   auto s = open_store(dir.file("a.db"));
-  CHECK(s->export_family(fam) == state);
+  CHECK(must(s->export_family(fam)) == state);
   CHECK(s->op_ids() == ids);
   must(s->transition(ep, "PLANNING"));  // the in-memory merge is rebuilt from the log
   CHECK_THAT(s->get(ep)->json, Contains("\"status\":\"PLANNING\""));
@@ -127,7 +132,7 @@ TEST_CASE("Store: an edit interrupted before commit leaves no partial state", "[
     return {};
   });
   std::string fam = must(s->create_family(test::family_fields()));
-  auto before = s->export_family(fam);
+  auto before = must(s->export_family(fam));
   auto status_before = s->status();
 
   fail_next = true;
@@ -138,10 +143,10 @@ TEST_CASE("Store: an edit interrupted before commit leaves no partial state", "[
   REQUIRE_FALSE(c.ok());
   fail_next = false;
 
-  CHECK(s->export_family(fam) == before);
+  CHECK(must(s->export_family(fam)) == before);
   CHECK(s->status().ops == status_before.ops);
   CHECK(s->status().unsynced == status_before.unsynced);
-  CHECK(s->outbox().size() == status_before.unsynced);
+  CHECK(must(s->outbox()).size() == status_before.unsynced);
   must(s->update(fam, "phone", "07700 900010"));  // and the store carries on
   CHECK_THAT(s->get(fam)->json, Contains("07700 900010"));
   auto h = must(s->history(fam, "phone"));
@@ -156,13 +161,15 @@ TEST_CASE("Store: a process killed in the middle of an edit loses only that edit
     auto s = open_store(path);
     fam = must(s->create_family(test::family_fields()));
     must(s->update(fam, "phone", "07700 900001"));
-    before = s->export_family(fam);
+    before = must(s->export_family(fam));
   }
   pid_t pid = fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
     StoreOptions o;
     o.practitioner_id = "hv-1";
+    o.pin = "2468";
+    o.kdf = test_kdf();
     o.fault = [](std::string_view point) -> Result<void> {
       if (point == "before_commit") _exit(7);  // dies with the transaction open
       return {};
@@ -177,9 +184,9 @@ TEST_CASE("Store: a process killed in the middle of an edit loses only that edit
   REQUIRE(WIFEXITED(status));
   REQUIRE(WEXITSTATUS(status) == 7);
   auto s = open_store(path);
-  CHECK(s->export_family(fam) == before);
+  CHECK(must(s->export_family(fam)) == before);
   CHECK(s->status().ops == 2);
-  CHECK(s->outbox().size() == 2);
+  CHECK(must(s->outbox()).size() == 2);
 }
 
 TEST_CASE("Store: a corrupted op in a remote batch is rejected and the rest applied intact", "[fault][store]") {
@@ -189,7 +196,7 @@ TEST_CASE("Store: a corrupted op in a remote batch is rejected and the rest appl
   std::string fam = must(a->create_family(test::family_fields()));
   must(a->create(fam, "Contact", test::contact_fields("2026-01-07T10:00:00Z", "visit")));
   must(a->update(fam, "phone", "07700 900001"));
-  auto ops = a->encoded_ops(fam);
+  auto ops = must(a->encoded_ops(fam));
   REQUIRE(ops.size() == 3);
 
   std::string corrupted = ops[1];
@@ -216,7 +223,7 @@ TEST_CASE("Store: a corrupted op in a remote batch is rejected and the rest appl
   auto again = must(b->apply_remote(ops));
   CHECK(again.applied == 1);
   CHECK(again.duplicates == 2);
-  CHECK(b->export_family(fam) == a->export_family(fam));
+  CHECK(must(b->export_family(fam)) == must(a->export_family(fam)));
 }
 
 TEST_CASE("Store: a failed remote batch is rolled back whole", "[fault][store]") {
@@ -229,15 +236,15 @@ TEST_CASE("Store: a failed remote batch is rolled back whole", "[fault][store]")
   });
   std::string fam = must(a->create_family(test::family_fields()));
   must(a->update(fam, "phone", "07700 900001"));
-  auto r = b->apply_remote(a->encoded_ops(fam));
+  auto r = b->apply_remote(must(a->encoded_ops(fam)));
   REQUIRE_FALSE(r.ok());
   CHECK_THAT(r.error().message, Contains("disk went away"));
   CHECK(b->status().ops == 0);
-  CHECK_FALSE(b->get(fam).has_value());
+  CHECK_FALSE(b->get(fam).ok());
   fail = false;
-  auto ok = must(b->apply_remote(a->encoded_ops(fam)));
+  auto ok = must(b->apply_remote(must(a->encoded_ops(fam))));
   CHECK(ok.applied == 2);  // nothing was half-remembered in memory either
-  CHECK(b->export_family(fam) == a->export_family(fam));
+  CHECK(must(b->export_family(fam)) == must(a->export_family(fam)));
 }
 
 TEST_CASE("Store: a full disk fails the write with a clear error and keeps what was accepted", "[fault][store]") {
@@ -258,7 +265,7 @@ TEST_CASE("Store: a full disk fails the write with a clear error and keeps what 
   REQUIRE(accepted < 200);
   CHECK(last.code == ErrorCode::storage);
   CHECK_THAT(last.message, Contains("full"));
-  CHECK(s->chronology(fam).size() == accepted);
+  CHECK(must(s->chronology(fam)).size() == accepted);
   CHECK(s->status().unsynced == accepted + 1);
 }
 
@@ -267,13 +274,13 @@ TEST_CASE("Store: the outbox holds local edits until they are pushed", "[unit][s
   auto s = open_store(dir.file("a.db"));
   std::string fam = must(s->create_family(test::family_fields()));
   must(s->update(fam, "phone", "1"));
-  auto out = s->outbox();
+  auto out = must(s->outbox());
   REQUIRE(out.size() == 2);
   CHECK(out[0].id.device == s->device_id());
   CHECK(out[0].id.counter == 1);
   CHECK(sync::decode(out[1].bytes)->field == "phone");
   must(s->mark_pushed({out[0].seq}));
-  CHECK(s->outbox().size() == 1);
+  CHECK(must(s->outbox()).size() == 1);
   CHECK(s->status().ops == 2);
 }
 
@@ -283,20 +290,20 @@ TEST_CASE("Store: conflicts are listed and resolved through the store", "[unit][
   auto b = open_store(dir.file("b.db"), "tm-1");
   std::string fam = must(a->create_family(test::family_fields()));
   std::string ep = must(a->create(fam, "EarlyHelpEpisode", test::episode_fields()));
-  must(b->apply_remote(a->encoded_ops(fam)));
+  must(b->apply_remote(must(a->encoded_ops(fam))));
   must(a->update(ep, "level_of_need", "L4"));
   must(b->update(ep, "level_of_need", "L2"));
-  must(a->apply_remote(b->encoded_ops(fam)));
-  must(b->apply_remote(a->encoded_ops(fam)));
-  auto conflicts = b->open_conflicts(fam);
+  must(a->apply_remote(must(b->encoded_ops(fam))));
+  must(b->apply_remote(must(a->encoded_ops(fam))));
+  auto conflicts = must(b->open_conflicts(fam));
   REQUIRE(conflicts.size() == 1);
   CHECK(conflicts[0].kind == sync::ConflictKind::Confirm);
   CHECK(must(b->family(fam)).conflicts.size() == 1);
   CHECK_THAT(b->get(ep)->json, Contains("\"level_of_need\":\"L4\""));
   must(b->resolve_conflict(conflicts[0].id, Value("L3")));
-  must(a->apply_remote(b->encoded_ops(fam)));
-  CHECK(a->open_conflicts(fam).empty());
-  CHECK(a->export_family(fam) == b->export_family(fam));
+  must(a->apply_remote(must(b->encoded_ops(fam))));
+  CHECK(must(a->open_conflicts(fam)).empty());
+  CHECK(must(a->export_family(fam)) == must(b->export_family(fam)));
   CHECK(a->status().open_conflicts == 0);
 }
 
@@ -309,7 +316,7 @@ TEST_CASE("Store: an atomic group of edits is kept whole or not at all", "[unit]
   });
   std::string fam = must(s->create_family(test::family_fields()));
   std::string ep = must(s->create(fam, "EarlyHelpEpisode", test::episode_fields()));
-  auto before = s->export_family(fam);
+  auto before = must(s->export_family(fam));
   auto ops_before = s->status().ops;
 
   SECTION("all edits of a saved form are kept, in one transaction") {
@@ -328,7 +335,7 @@ TEST_CASE("Store: an atomic group of edits is kept whole or not at all", "[unit]
     });
     REQUIRE_FALSE(r.ok());
     CHECK_THAT(r.error().message, Contains("EarlyHelpEpisode.level_of_need"));
-    CHECK(s->export_family(fam) == before);
+    CHECK(must(s->export_family(fam)) == before);
     CHECK(s->status().ops == ops_before);
   }
   SECTION("a failed commit keeps none of it, and numbering carries on without a gap") {
@@ -336,7 +343,7 @@ TEST_CASE("Store: an atomic group of edits is kept whole or not at all", "[unit]
     auto r = s->atomically([&]() -> Result<void> { return s->update(ep, "level_of_need", "L2"); });
     REQUIRE_FALSE(r.ok());
     fail_commit = false;
-    CHECK(s->export_family(fam) == before);
+    CHECK(must(s->export_family(fam)) == before);
     must(s->update(ep, "level_of_need", "L1"));
     auto ids = s->op_ids();
     CHECK(ids.back().counter == ops_before + 1);

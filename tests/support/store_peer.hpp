@@ -12,6 +12,8 @@ class StorePeer final : public Peer {
     client::StoreOptions o;
     o.practitioner_id = author;
     o.clock = clock.fn();
+    o.pin = "2468";
+    o.kdf = client::KdfParams{1u << 10, 8, 1};
     auto s = client::Store::open(path, std::move(o));
     if (!s) throw std::runtime_error(s.error().describe());
     store_ = std::move(s.value());
@@ -40,17 +42,22 @@ class StorePeer final : public Peer {
   Result<void> resolve(const std::string& conflict_id, const std::optional<Value>& v) override {
     return store_->resolve_conflict(conflict_id, v);
   }
-  std::vector<sync::Conflict> conflicts(const std::string& family) override { return store_->open_conflicts(family); }
-  std::vector<std::string> encoded_ops(const std::string& family) override { return store_->encoded_ops(family); }
+  std::vector<sync::Conflict> conflicts(const std::string& family) override { return ok(store_->open_conflicts(family)); }
+  std::vector<std::string> encoded_ops(const std::string& family) override { return ok(store_->encoded_ops(family)); }
   void receive(const std::vector<std::string>& encoded) override {
     auto r = store_->apply_remote(encoded);
     if (!r) throw std::runtime_error(r.error().describe());
     if (!r->rejected.empty()) throw std::runtime_error("valid op rejected: " + r->rejected[0].error.describe());
   }
-  std::string render(const std::string& family) override { return store_->export_family(family); }
+  std::string render(const std::string& family) override { return ok(store_->export_family(family)); }
   std::vector<sync::OpId> op_ids() override { return store_->op_ids(); }
 
  private:
+  template <typename T>
+  static T ok(Result<T> r) {
+    if (!r) throw std::runtime_error(r.error().describe());
+    return std::move(r.value());
+  }
   std::unique_ptr<client::Store> store_;
 };
 

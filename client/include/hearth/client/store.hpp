@@ -23,8 +23,23 @@
 
 namespace hearth::client {
 
+// scrypt cost of the PIN key derivation; stored with the store and upgraded on unlock.
+struct KdfParams {
+  uint64_t n = 1u << 15;  // 32 MiB with r = 8: about 0.1 s on a tablet-class core
+  uint64_t r = 8;
+  uint64_t p = 1;
+};
+
 struct StoreOptions {
   std::string practitioner_id;   // author of every local edit
+  // Encryption at rest (docs/encryption.md). A new store needs a PIN or a keystore key;
+  // an existing one is unlocked with the same.
+  std::optional<std::string> pin;
+  std::optional<std::string> keystore_key;  // 32 bytes from iOS Keychain / Android Keystore
+  KdfParams kdf;
+  int max_pin_attempts = 10;  // then the store wipes itself
+  bool encrypted = true;      // false only for benchmarks and development
+  size_t cache_mib = 16;      // SQLite page cache
   sync::PhysicalClock clock;     // defaults to the system clock
   const Schema* schema = nullptr;  // defaults to Schema::v1()
   // Caps the database size in SQLite pages (0: no cap). A write that would pass it fails
@@ -40,7 +55,8 @@ struct EntityView {
   std::string type;
   std::string family;
   bool deleted = false;
-  std::string json;  // canonical state (see docs/change-log.md, "Rendering")
+  std::string json;      // canonical state (see docs/change-log.md, "Rendering")
+  std::string occurred;  // for dated records (chronology order)
 };
 
 struct FamilyView {
@@ -79,6 +95,8 @@ struct StoreStatus {
 
 class Store {
  public:
+  struct Impl;
+
   static Result<std::unique_ptr<Store>> open(const std::string& path, StoreOptions options);
   ~Store();
   Store(const Store&) = delete;
@@ -109,26 +127,35 @@ class Store {
   // never stored; the others are applied. Duplicates are counted and ignored.
   Result<ApplyReport> apply_remote(const std::vector<std::string>& encoded_ops);
 
-  // ---- reads ----
-  std::optional<EntityView> get(const std::string& entity_id) const;
+  // ---- keys ----
+  Result<void> change_pin(const std::string& old_pin, const std::string& new_pin);
+  // Erases a family beyond recovery: its key is destroyed first, then its rows. Refuses while
+  // the family has unsynced operations, unless `discard_unsynced`.
+  Result<void> purge_family(const std::string& family_id, bool discard_unsynced = false);
+
+  // Copies the WAL into the database file and truncates it (e.g. when the app goes to the
+  // background). Returns an error naming the reason when a reader holds it back.
+  Result<void> checkpoint();
+
+  // ---- reads (a stored value that fails authentication is an ErrorCode::corrupt error) ----
+  Result<EntityView> get(const std::string& entity_id) const;
   Result<FamilyView> family(const std::string& family_id) const;
-  std::vector<EntityView> chronology(const std::string& family_id) const;
-  std::vector<sync::Conflict> open_conflicts(const std::string& family_id = {}) const;
+  Result<std::vector<EntityView>> chronology(const std::string& family_id) const;
+  Result<std::vector<sync::Conflict>> open_conflicts(const std::string& family_id = {}) const;
   Result<std::vector<sync::Write>> history(const std::string& entity_id, const std::string& field);
   std::vector<std::string> families() const;
   // Canonical JSON of a family's persisted state (entities + open conflicts), byte-comparable
   // across replicas.
-  std::string export_family(const std::string& family_id) const;
+  Result<std::string> export_family(const std::string& family_id) const;
   StoreStatus status() const;
 
   // ---- the change log ----
-  std::vector<OutboxEntry> outbox(size_t limit = 1000) const;
+  Result<std::vector<OutboxEntry>> outbox(size_t limit = 1000) const;
   Result<void> mark_pushed(const std::vector<int64_t>& seqs);
-  std::vector<std::string> encoded_ops(const std::string& family_id) const;  // log order
+  Result<std::vector<std::string>> encoded_ops(const std::string& family_id) const;  // log order
   std::vector<sync::OpId> op_ids() const;
 
  private:
-  struct Impl;
   explicit Store(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

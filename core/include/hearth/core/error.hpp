@@ -16,6 +16,7 @@ enum class ErrorCode {
   storage,           // the local database failed (I/O, disk full, locked)
   conflict,          // the operation contradicts what the replica already holds
   clock,             // a clock stamp is outside the accepted bounds
+  locked,            // wrong PIN or key, or the store was wiped
 };
 
 const char* to_string(ErrorCode code);

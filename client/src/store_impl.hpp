@@ -1,0 +1,66 @@
+#pragma once
+// The private state of a Store, shared by store.cpp (open, edits, remote batches, purge) and
+// store_reads.cpp (reads and the change log).
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "hearth/client/store.hpp"
+#include "hearth/sync/materialiser.hpp"
+#include "sqlite_db.hpp"
+#include "vault.hpp"
+
+namespace hearth::client {
+
+// Associated data of every sealed column: a value opens only in the row it was written to.
+namespace aad {
+inline std::string op(const sync::OpId& id) { return "op|" + id.to_string(); }
+inline std::string field(const std::string& entity, const std::string& name) { return "field|" + entity + "|" + name; }
+inline std::string multi(const std::string& entity, const std::string& name) { return "multi|" + entity + "|" + name; }
+inline std::string created_by(const std::string& entity) { return "created_by|" + entity; }
+inline std::string occurred(const std::string& entity) { return "occurred|" + entity; }
+inline std::string conflict(const std::string& id) { return "conflict|" + id; }
+}  // namespace aad
+
+struct Store::Impl {
+  Impl(std::unique_ptr<Database> database, const Schema& schema, StoreOptions opts);
+
+  std::unique_ptr<Database> db;
+  std::unique_ptr<Vault> vault;
+  sync::Materialiser mat;
+  sync::HybridClock clock;
+  StoreOptions options;
+  std::string device;
+  uint64_t counter = 0;
+  std::set<std::string> loaded;              // families whose ops are in `mat`
+  std::set<std::string> with_conflict_rows;  // entities of loaded families with rows in `conflicts`
+  struct Group {
+    uint64_t start_counter = 0;
+    bool failed = false;
+    std::set<std::string> families;
+  };
+  std::optional<Group> group;  // set while Store::atomically runs
+
+  Result<void> init(bool& wipe_needed);
+  Result<std::string> meta(const std::string& key);
+  Result<void> set_meta(const std::string& key, const std::string& value);
+  Result<void> ensure_family(const std::string& family);
+  std::optional<std::string> family_of(const std::string& entity_id);
+  Result<void> insert_op(const sync::Op& op, std::string_view encoded, bool outbox);
+  Result<sync::Op> read_op(const std::string& family, const sync::OpId& id, std::string_view body);
+  // Persists what `op` changed of its record (everything when op is null).
+  Result<void> write_entity(const std::string& entity_id, const sync::Op* op);
+  Result<void> write_field(const sync::EntityMerge& e, const FieldDef& f);
+  Result<void> write_fields(const std::string& entity_id, const std::set<std::string>& names);
+  Result<void> write_conflicts(const sync::EntityMerge& e);
+  Result<std::vector<EntityView>> read_records(const std::string& where, const std::string& param);
+  Result<void> save_clock();
+  Result<void> fault(std::string_view point);
+  Result<std::string> commit_local(Result<sync::Op> built);
+  using Builder = std::function<Result<sync::Op>(const sync::Materialiser&)>;
+  Result<void> edit(const std::string& entity_id, const Builder& build);
+  void evict(const std::string& family);
+};
+
+}  // namespace hearth::client
