@@ -113,9 +113,11 @@ Result<void> Store::Impl::init(bool& wipe_needed) {
   if (auto r = Vault::create_tables(*db); !r) return r;
   auto format = meta("store_format");
   if (!format) {
+    if (options.practitioner_id.empty())
+      return make_error(ErrorCode::invalid_argument, "a new store needs the practitioner id of its user");
     device = new_device_id();
     for (auto [k, v] : {std::pair<std::string, std::string>{"store_format", std::to_string(kStoreFormat)},
-                        {"device_id", device}, {"clock", "0 0 0"}})
+                        {"device_id", device}, {"clock", "0 0 0"}, {"practitioner", options.practitioner_id}})
       if (auto s = set_meta(k, v); !s) return s;
   } else if (*format != std::to_string(kStoreFormat)) {
     return make_error(ErrorCode::storage, "store format " + *format + " is not supported by this build (expects " +
@@ -128,6 +130,13 @@ Result<void> Store::Impl::init(bool& wipe_needed) {
   }
   vault = std::move(unlocked.value());
   if (auto r = tx.commit(); !r) return r;
+
+  // A store belongs to one practitioner: edits are authored as them.
+  auto owner = meta("practitioner");
+  if (!owner) return owner.error();
+  if (options.practitioner_id.empty()) options.practitioner_id = *owner;
+  if (options.practitioner_id != *owner)
+    return make_error(ErrorCode::locked, "this store belongs to practitioner " + *owner + ", not " + options.practitioner_id);
 
   auto dev = meta("device_id");
   auto saved = meta("clock");
@@ -371,8 +380,6 @@ Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Store::~Store() = default;
 
 Result<std::unique_ptr<Store>> Store::open(const std::string& path, StoreOptions options) {
-  if (options.practitioner_id.empty())
-    return make_error(ErrorCode::invalid_argument, "a store needs the practitioner id of its user");
   auto db = Database::open(path);
   if (!db) return db.error();
   const Schema& schema = options.schema ? *options.schema : Schema::v1();
@@ -393,6 +400,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, StoreOptions
 }
 
 const std::string& Store::device_id() const { return impl_->device; }
+const std::string& Store::practitioner_id() const { return impl_->options.practitioner_id; }
 
 Result<std::string> Store::create_family(const FieldValues& fields) {
   std::string id = new_uuid_v7(impl_->clock.physical_now());

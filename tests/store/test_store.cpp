@@ -99,6 +99,13 @@ TEST_CASE("Store: bad input is refused with a precise error and changes nothing"
   CHECK(must(s->export_family(fam)) == before);
   CHECK(s->status().ops == ops_before);
   CHECK_FALSE(Store::open(dir.file("b.db"), StoreOptions{}).ok());  // no practitioner
+  StoreOptions other;
+  other.practitioner_id = "yw-1";
+  other.pin = "2468";
+  other.kdf = test_kdf();
+  auto not_theirs = Store::open(dir.file("a.db"), other);
+  REQUIRE_FALSE(not_theirs.ok());
+  CHECK_THAT(not_theirs.error().message, Contains("belongs to practitioner hv-1"));
 }
 
 TEST_CASE("Store: closing and reopening gives the same state, and edits continue", "[unit][store]") {

@@ -31,7 +31,8 @@ struct KdfParams {
 };
 
 struct StoreOptions {
-  std::string practitioner_id;   // author of every local edit
+  std::string practitioner_id;   // author of every edit; saved in a new store, checked after
+                                 // (may be left empty to open an existing store as its owner)
   // Encryption at rest (docs/encryption.md). A new store needs a PIN or a keystore key;
   // an existing one is unlocked with the same.
   std::optional<std::string> pin;
@@ -103,6 +104,7 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   const std::string& device_id() const;
+  const std::string& practitioner_id() const;
 
   // ---- local edits (each one transaction) ----
   // A new family; its id is also its partition id.

@@ -1,0 +1,341 @@
+// `hearth`: the tablet store from the command line, through the same calls an app makes.
+// Run `hearth --help`, or `hearth COMMAND --help`.
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "hearth/client/store.hpp"
+#include "json_values.hpp"
+#include "pin.hpp"
+
+using namespace hearth;
+using hearth::client::Store;
+using nlohmann::json;
+
+namespace {
+
+struct Globals {
+  std::string store_path;
+  std::string practitioner;
+  bool json_out = false;
+  std::optional<int> pin_fd;
+};
+
+// Exit codes: 0 success, 1 bad usage or input, 2 locked (PIN/key), 3 not found,
+// 4 refused by the rules (validation, lifecycle, conflict), 5 storage or corruption.
+int exit_code(ErrorCode c) {
+  switch (c) {
+    case ErrorCode::invalid_argument: return 1;
+    case ErrorCode::locked: return 2;
+    case ErrorCode::not_found: return 3;
+    case ErrorCode::validation:
+    case ErrorCode::lifecycle:
+    case ErrorCode::conflict:
+    case ErrorCode::clock: return 4;
+    case ErrorCode::corrupt:
+    case ErrorCode::storage: return 5;
+  }
+  return 5;
+}
+
+const char* hint(ErrorCode c) {
+  switch (c) {
+    case ErrorCode::invalid_argument: return "check the command's arguments: hearth COMMAND --help";
+    case ErrorCode::locked: return "check the PIN (HEARTH_PIN, --pin-fd, or the prompt); too many wrong PINs wipe the store";
+    case ErrorCode::not_found: return "check the id: `hearth families` and `hearth family ID` list what the store holds";
+    case ErrorCode::validation: return "`hearth schema TYPE` lists each field with its type, requirement and allowed values";
+    case ErrorCode::lifecycle: return "the message lists the allowed transitions and the fields they need";
+    case ErrorCode::conflict: return "read the message: the record changed or has unsynced work";
+    case ErrorCode::clock: return "check the device clock";
+    case ErrorCode::corrupt: return "the store is damaged or was tampered with; keep the file and report it, then re-enrol the device";
+    case ErrorCode::storage: return "check free space and permissions of the store folder";
+  }
+  return "";
+}
+
+[[noreturn]] void fail(const Globals& g, const Error& e) {
+  if (g.json_out) {
+    std::cout << json{{"ok", false}, {"error", {{"code", to_string(e.code)}, {"message", e.message}, {"hint", hint(e.code)}}}}.dump()
+              << "\n";
+  } else {
+    std::cerr << "hearth: " << e.message << "\n  what to do: " << hint(e.code) << "\n";
+  }
+  std::exit(exit_code(e.code));
+}
+
+template <typename T>
+T must(const Globals& g, Result<T> r) {
+  if (!r) fail(g, r.error());
+  return std::move(r.value());
+}
+void must(const Globals& g, Result<void> r) {
+  if (!r) fail(g, r.error());
+}
+
+// "-" reads standard input, "@path" reads a file, anything else is the text itself.
+std::string argument_text(const Globals& g, const std::string& arg) {
+  std::stringstream ss;
+  if (arg == "-") {
+    ss << std::cin.rdbuf();
+  } else if (!arg.empty() && arg[0] == '@') {
+    std::ifstream in(arg.substr(1));
+    if (!in) fail(g, make_error(ErrorCode::invalid_argument, "cannot read " + arg.substr(1)));
+    ss << in.rdbuf();
+  } else {
+    return arg;
+  }
+  return ss.str();
+}
+
+std::unique_ptr<Store> open_store(const Globals& g, bool create = false) {
+  client::StoreOptions o;
+  o.practitioner_id = g.practitioner;
+  bool exists = std::ifstream(g.store_path).good();
+  if (!create && !exists)
+    fail(g, make_error(ErrorCode::not_found, "no store at " + g.store_path + " (create one with `hearth init`)"));
+  if (create && exists) fail(g, make_error(ErrorCode::conflict, "a store already exists at " + g.store_path));
+  cli::PinSource src{g.pin_fd};
+  o.pin = create ? must(g, cli::read_new_pin(src, "New PIN: ", "HEARTH_PIN")) : must(g, cli::read_pin(src, "PIN: "));
+  return must(g, Store::open(g.store_path, std::move(o)));
+}
+
+void ok(const Globals& g, const json& payload, const std::string& human) {
+  if (g.json_out) {
+    json out = payload;
+    out["ok"] = true;
+    std::cout << out.dump() << "\n";
+  } else if (!human.empty()) {
+    std::cout << human << (human.back() == '\n' ? "" : "\n");
+  }
+}
+
+std::string describe_entity(const json& e) {
+  std::ostringstream out;
+  out << e["type"].get<std::string>() << " " << e["id"].get<std::string>();
+  if (e["deleted"].get<bool>()) out << " (deleted)";
+  out << "\n";
+  for (auto it = e["fields"].begin(); it != e["fields"].end(); ++it) out << "  " << it.key() << ": " << it.value().dump() << "\n";
+  for (auto it = e["multi"].begin(); it != e["multi"].end(); ++it)
+    out << "  ! " << it.key() << " has concurrent values " << it.value().dump() << " (see `hearth conflicts`)\n";
+  return out.str();
+}
+
+std::string describe_conflict(const json& c) {
+  std::ostringstream out;
+  out << c["id"].get<std::string>() << "  " << c["kind"].get<std::string>() << "  " << c["entity_type"].get<std::string>()
+      << "." << c["field"].get<std::string>() << " of " << c["entity_id"].get<std::string>() << "  -> "
+      << c["assignee_role"].get<std::string>() << "\n";
+  for (const auto& v : c["values"]) out << "      " << v["value"].dump() << "  by " << v["author"].get<std::string>() << "\n";
+  if (!c["auto_applied"].is_null()) out << "      applied: " << c["auto_applied"].dump() << "\n";
+  if (!c["detail"].get<std::string>().empty()) out << "      " << c["detail"].get<std::string>() << "\n";
+  return out.str();
+}
+
+json schema_json(const EntityDef& e) {
+  json fields = json::array();
+  for (const auto& f : e.fields) {
+    json jf = {{"name", f.name}, {"type", to_string(f.type)}, {"requirement", to_string(f.req)},
+               {"sensitivity", to_string(f.sens)}, {"merge", to_string(f.merge)}};
+    if (!f.values.empty()) jf["values"] = f.values;
+    if (!f.ref.empty()) jf["ref"] = f.ref;
+    if (!f.required_before.empty()) jf["required_before"] = f.required_before;
+    fields.push_back(jf);
+  }
+  json out = {{"entity", e.name}, {"family_scoped", e.family_scoped}, {"append_only", e.append_only}, {"fields", fields}};
+  if (e.lifecycle) out["lifecycle"] = {{"field", e.lifecycle->field}, {"initial", e.lifecycle->initial}};
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Globals g;
+  const char* env_store = std::getenv("HEARTH_STORE");
+  g.store_path = env_store && *env_store ? env_store : "hearth.db";
+  CLI::App app{"hearth: the Early Help tablet store (encrypted at rest) from the command line"};
+  app.require_subcommand(1);
+  app.fallthrough();  // global options may follow the command
+  app.add_option("--store", g.store_path, "store file (default: $HEARTH_STORE or ./hearth.db)");
+  app.add_flag("--json", g.json_out, "machine-readable output: one JSON object with \"ok\"");
+  app.add_option("--pin-fd", g.pin_fd, "read the PIN (and a new PIN) as lines from this file descriptor");
+  app.footer("PIN: --pin-fd, else $HEARTH_PIN (and $HEARTH_NEW_PIN for change-pin), else asked on the terminal.\n"
+             "Exit codes: 0 ok, 1 usage, 2 locked, 3 not found, 4 refused by the rules, 5 storage or corruption.");
+
+  std::string practitioner, type, family, id, field, value, fields_arg, conflict_id, state, element;
+  bool discard = false;
+
+  auto* init = app.add_subcommand("init", "create a new encrypted store for a practitioner");
+  init->add_option("--practitioner", practitioner, "the practitioner id the store belongs to")->required();
+  auto* unlock = app.add_subcommand("unlock", "check the PIN and show the store's status");
+  auto* change_pin = app.add_subcommand("change-pin", "change the PIN (the data is not re-encrypted)");
+  auto* create_family = app.add_subcommand("create-family", "create a family from JSON fields");
+  create_family->add_option("fields", fields_arg, "JSON object, - for stdin, or @file")->required();
+  auto* create = app.add_subcommand("create", "create a record of any v1 type in a family");
+  create->add_option("type", type, "entity type, e.g. Contact (see `hearth schema`)")->required();
+  create->add_option("fields", fields_arg, "JSON object, - for stdin, or @file")->required();
+  create->add_option("--family", family, "the family it belongs to");
+  create->add_option("--id", id, "a keyed id (assessment sections: ASSESSMENT/finding/DOMAIN)");
+  auto* update = app.add_subcommand("update", "set one field of a record");
+  update->add_option("id", id)->required();
+  update->add_option("field", field)->required();
+  update->add_option("value", value, "JSON value: \"text\", 42, true, null")->required();
+  auto* add = app.add_subcommand("add", "add an element to a list field");
+  auto* remove = app.add_subcommand("remove", "remove an element from a list field");
+  for (auto* c : {add, remove}) {
+    c->add_option("id", id)->required();
+    c->add_option("field", field)->required();
+    c->add_option("element", element)->required();
+  }
+  auto* transition = app.add_subcommand("transition", "move a record to another lifecycle state");
+  transition->add_option("id", id)->required();
+  transition->add_option("state", state)->required();
+  auto* del = app.add_subcommand("delete", "delete a record (a concurrent edit elsewhere cancels it)");
+  del->add_option("id", id)->required();
+  auto* show = app.add_subcommand("show", "show one record");
+  show->add_option("id", id)->required();
+  auto* fam = app.add_subcommand("family", "show a family: its records, chronology and open conflicts");
+  fam->add_option("id", id)->required();
+  auto* families = app.add_subcommand("families", "list the families held");
+  auto* conflicts = app.add_subcommand("conflicts", "list open conflicts");
+  conflicts->add_option("--family", family);
+  auto* resolve = app.add_subcommand("resolve", "resolve a conflict with a chosen or merged value (or acknowledge it)");
+  resolve->add_option("conflict", conflict_id)->required();
+  resolve->add_option("value", value, "JSON value; omit to confirm the applied value or acknowledge");
+  auto* purge = app.add_subcommand("purge", "erase a family beyond recovery (its key first)");
+  purge->add_option("family", family)->required();
+  purge->add_flag("--discard-unsynced", discard, "also discard operations not yet synced");
+  auto* status = app.add_subcommand("status", "families held, unsynced operations, open conflicts");
+  auto* schema = app.add_subcommand("schema", "list entity types, or the fields of one");
+  schema->add_option("type", type);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 1;
+  }
+  g.practitioner = practitioner;
+
+  if (schema->parsed()) {
+    if (type.empty()) {
+      json names = json::array();
+      std::string human;
+      for (const auto& e : Schema::v1().entities()) {
+        names.push_back(e.name);
+        human += e.name + "\n";
+      }
+      ok(g, {{"entities", names}}, human);
+    } else {
+      const EntityDef* e = Schema::v1().entity(type);
+      if (!e) fail(g, make_error(ErrorCode::not_found, "no entity type '" + type + "'"));
+      json j = schema_json(*e);
+      std::string human;
+      for (const auto& f : j["fields"])
+        human += f["name"].get<std::string>() + "  " + f["type"].get<std::string>() + "  " +
+                 f["requirement"].get<std::string>() + "  " + f["sensitivity"].get<std::string>() + "  " +
+                 f["merge"].get<std::string>() + (f.contains("values") ? "  " + f["values"].dump() : "") + "\n";
+      ok(g, j, human);
+    }
+    return 0;
+  }
+  if (init->parsed()) {
+    auto s = open_store(g, /*create*/ true);
+    ok(g, {{"store", g.store_path}, {"device_id", s->device_id()}, {"practitioner", s->practitioner_id()}},
+       "created an encrypted store at " + g.store_path + " for " + s->practitioner_id() + " (device " + s->device_id() + ")");
+    return 0;
+  }
+  if (change_pin->parsed()) {
+    client::StoreOptions o;
+    cli::PinSource src{g.pin_fd};
+    std::string old_pin = must(g, cli::read_pin(src, "Current PIN: "));
+    o.pin = old_pin;
+    auto s = must(g, Store::open(g.store_path, std::move(o)));
+    std::string new_pin = must(g, cli::read_new_pin(src, "New PIN: ", "HEARTH_NEW_PIN"));
+    must(g, s->change_pin(old_pin, new_pin));
+    ok(g, json::object(), "PIN changed");
+    return 0;
+  }
+
+  auto s = open_store(g);
+  if (unlock->parsed() || status->parsed()) {
+    auto st = s->status();
+    ok(g,
+       {{"device_id", st.device_id}, {"practitioner", s->practitioner_id()}, {"families", st.families},
+        {"operations", st.ops}, {"unsynced", st.unsynced}, {"open_conflicts", st.open_conflicts}},
+       "store " + g.store_path + " (practitioner " + s->practitioner_id() + ", device " + st.device_id + ")\n" +
+           "  families held:        " + std::to_string(st.families) + "\n" +
+           "  unsynced operations:  " + std::to_string(st.unsynced) + "\n" +
+           "  open conflicts:       " + std::to_string(st.open_conflicts));
+  } else if (create_family->parsed()) {
+    auto f = must(g, cli::parse_fields(argument_text(g, fields_arg)));
+    std::string new_id = must(g, s->create_family(f));
+    ok(g, {{"id", new_id}}, new_id);
+  } else if (create->parsed()) {
+    auto f = must(g, cli::parse_fields(argument_text(g, fields_arg)));
+    std::string new_id = must(g, s->create(family, type, f, id.empty() ? std::nullopt : std::optional<std::string>(id)));
+    ok(g, {{"id", new_id}}, new_id);
+  } else if (update->parsed()) {
+    must(g, s->update(id, field, must(g, cli::parse_value(argument_text(g, value)))));
+    ok(g, json::object(), "");
+  } else if (add->parsed()) {
+    must(g, s->add_element(id, field, element));
+    ok(g, json::object(), "");
+  } else if (remove->parsed()) {
+    must(g, s->remove_element(id, field, element));
+    ok(g, json::object(), "");
+  } else if (transition->parsed()) {
+    must(g, s->transition(id, state));
+    ok(g, json::object(), "");
+  } else if (del->parsed()) {
+    must(g, s->delete_entity(id));
+    ok(g, json::object(), "");
+  } else if (show->parsed()) {
+    json e = json::parse(must(g, s->get(id)).json);
+    ok(g, {{"entity", e}}, describe_entity(e));
+  } else if (fam->parsed()) {
+    auto view = must(g, s->family(id));
+    json entities = json::array(), chron = json::array(), cs = json::array();
+    std::string human = "== Family " + id + "\n";
+    for (const auto& e : view.entities) {
+      entities.push_back(json::parse(e.json));
+      human += describe_entity(entities.back());
+    }
+    human += "\nChronology:\n";
+    for (const auto& e : view.chronology) {
+      chron.push_back(e.id);
+      json f = json::parse(e.json)["fields"];
+      human += "  " + e.occurred + "  " + e.type + " " + e.id + (f.contains("narrative") ? "  " + f["narrative"].get<std::string>() : "") + "\n";
+    }
+    human += "\nOpen conflicts: " + std::to_string(view.conflicts.size()) + "\n";
+    for (const auto& c : view.conflicts) {
+      cs.push_back(cli::conflict_json(c));
+      human += describe_conflict(cs.back());
+    }
+    ok(g, {{"family", id}, {"entities", entities}, {"chronology", chron}, {"conflicts", cs}}, human);
+  } else if (families->parsed()) {
+    auto list = s->families();
+    std::string human;
+    for (const auto& f : list) human += f + "\n";
+    ok(g, {{"families", list}}, human.empty() ? "no families" : human);
+  } else if (conflicts->parsed()) {
+    json cs = json::array();
+    std::string human;
+    for (const auto& c : must(g, s->open_conflicts(family))) {
+      cs.push_back(cli::conflict_json(c));
+      human += describe_conflict(cs.back());
+    }
+    ok(g, {{"conflicts", cs}}, human.empty() ? "no open conflicts" : human);
+  } else if (resolve->parsed()) {
+    std::optional<Value> chosen;
+    if (!value.empty()) chosen = must(g, cli::parse_value(argument_text(g, value)));
+    must(g, s->resolve_conflict(conflict_id, chosen));
+    ok(g, json::object(), "resolved " + conflict_id);
+  } else if (purge->parsed()) {
+    must(g, s->purge_family(family, discard));
+    ok(g, {{"purged", family}}, "family " + family + " purged: its key is destroyed and its records deleted");
+  }
+  return 0;
+}

@@ -1,0 +1,232 @@
+// The `hearth` command line, run as a user or a script would run it.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <pty.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "../support/temp_dir.hpp"
+
+using nlohmann::json;
+using Catch::Matchers::Contains;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string hearth_binary() {
+  fs::path self = fs::read_symlink("/proc/self/exe");
+  return (self.parent_path().parent_path() / "client" / "hearth").string();
+}
+
+struct Run {
+  int code = -1;
+  std::string out;
+  std::string err;
+  json j() const { return json::parse(out); }
+};
+
+std::string drain(int fd) {
+  std::string s;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) s.append(buf, size_t(n));
+  return s;
+}
+
+// Runs hearth with `args` in `dir`, the given environment additions, and `input` on stdin.
+Run run(const fs::path& dir, std::vector<std::string> args, std::map<std::string, std::string> env = {},
+        const std::string& input = "", int extra_fd_source = -1) {
+  int out[2], err[2], in[2];
+  REQUIRE(pipe(out) == 0);
+  REQUIRE(pipe(err) == 0);
+  REQUIRE(pipe(in) == 0);
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    dup2(in[0], 0);
+    dup2(out[1], 1);
+    dup2(err[1], 2);
+    if (extra_fd_source >= 0) dup2(extra_fd_source, 3);
+    for (int fd : {out[0], out[1], err[0], err[1], in[0], in[1]}) close(fd);
+    if (chdir(dir.c_str()) != 0) _exit(120);
+    unsetenv("HEARTH_PIN");
+    unsetenv("HEARTH_NEW_PIN");
+    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+    std::string bin = hearth_binary();
+    std::vector<char*> argv{bin.data()};
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(bin.c_str(), argv.data());
+    _exit(127);
+  }
+  close(out[1]);
+  close(err[1]);
+  close(in[0]);
+  if (!input.empty()) (void)!write(in[1], input.data(), input.size());
+  close(in[1]);
+  Run r;
+  r.out = drain(out[0]);
+  r.err = drain(err[0]);
+  close(out[0]);
+  close(err[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+const std::map<std::string, std::string> kPin = {{"HEARTH_PIN", "2468"}};
+
+std::string init_store(const fs::path& dir) {
+  auto r = run(dir, {"init", "--practitioner", "hv-1", "--json"}, kPin);
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  return r.j()["device_id"];
+}
+
+}  // namespace
+
+TEST_CASE("CLI: a family with a visit note, end to end, with JSON output", "[unit][cli]") {
+  hearth::test::TempDir dir;
+  init_store(dir.path());
+  auto fam = run(dir.path(), {"create-family", R"({"display_name": "Family F", "phone": "07700 900000"})", "--json"}, kPin);
+  REQUIRE(fam.code == 0);
+  std::string family = fam.j()["id"];
+  auto visit = run(dir.path(), {"create", "Contact", "--family", family, "-", "--json"}, kPin,
+                   R"({"practitioner":"hv-1","occurred_at":"2026-11-23T10:00:00Z","contact_type":"HOME_VISIT",
+                       "narrative":"CLIMARKER visit note","concern_raised":false})");
+  INFO(visit.err);
+  REQUIRE(visit.code == 0);
+  std::string contact = visit.j()["id"];
+  REQUIRE(run(dir.path(), {"update", family, "phone", "\"07700 900001\""}, kPin).code == 0);
+
+  auto shown = run(dir.path(), {"family", family, "--json"}, kPin);
+  REQUIRE(shown.code == 0);
+  json j = shown.j();
+  CHECK(j["ok"] == true);
+  CHECK(j["chronology"] == json::array({contact}));
+  CHECK(j["entities"].size() == 2);
+  CHECK(j["conflicts"].empty());
+  auto status = run(dir.path(), {"status", "--json"}, kPin).j();
+  CHECK(status["families"] == 1);
+  CHECK(status["unsynced"] == 3);
+  CHECK(status["open_conflicts"] == 0);
+  auto human = run(dir.path(), {"family", family}, kPin);
+  CHECK_THAT(human.out, Contains("CLIMARKER visit note") && Contains("Chronology"));
+
+  // and no readable trace of it in the store's files
+  for (const auto& entry : fs::directory_iterator(dir.path())) {
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    CHECK(bytes.find("CLIMARKER") == std::string::npos);
+    CHECK(bytes.find("Family F") == std::string::npos);
+  }
+}
+
+TEST_CASE("CLI: errors say what was wrong and exit non-zero", "[unit][cli]") {
+  hearth::test::TempDir dir;
+  init_store(dir.path());
+  std::string family = run(dir.path(), {"create-family", R"({"display_name":"Family F"})", "--json"}, kPin).j()["id"];
+
+  auto bad_value = run(dir.path(), {"update", family, "preferred_contact", "\"CARRIER_PIGEON\""}, kPin);
+  CHECK(bad_value.code == 4);
+  CHECK_THAT(bad_value.err, Contains("Family.preferred_contact") && Contains("CARRIER_PIGEON") && Contains("what to do"));
+
+  auto bad_json = run(dir.path(), {"create-family", "{not json", "--json"}, kPin);
+  CHECK(bad_json.code == 1);
+  CHECK(bad_json.j()["ok"] == false);
+  CHECK_THAT(bad_json.j()["error"]["message"].get<std::string>(), Contains("JSON object"));
+
+  auto missing = run(dir.path(), {"show", "no-such-id"}, kPin);
+  CHECK(missing.code == 3);
+  CHECK_THAT(missing.err, Contains("no record with id 'no-such-id'"));
+
+  auto wrong_pin = run(dir.path(), {"status"}, {{"HEARTH_PIN", "0000"}});
+  CHECK(wrong_pin.code == 2);
+  CHECK_THAT(wrong_pin.err, Contains("wrong PIN") && Contains("attempts left"));
+
+  auto no_pin = run(dir.path(), {"status"});
+  CHECK(no_pin.code == 2);
+  CHECK_THAT(no_pin.err, Contains("set HEARTH_PIN, pass --pin-fd"));
+
+  auto no_store = run(dir.path(), {"--store", "elsewhere.db", "status"}, kPin);
+  CHECK(no_store.code == 3);
+  CHECK_THAT(no_store.err, Contains("hearth init"));
+
+  auto lifecycle = run(dir.path(), {"create", "Referral", "--family", family, "--json",
+                                    R"({"received_at":"2026-01-05T09:00:00Z","channel":"MASH_FRONT_DOOR","referral_source_code":"1A",
+                                        "subject_persons":["c"],"presenting_needs":["OTHER"],"reason_text":"r","significant_harm_suspected":false})"},
+                       kPin);
+  REQUIRE(lifecycle.code == 0);
+  auto jump = run(dir.path(), {"transition", lifecycle.j()["id"], "CLOSED"}, kPin);
+  CHECK(jump.code == 4);
+  CHECK_THAT(jump.err, Contains("RECEIVED -> CLOSED is not allowed"));
+
+  auto purge = run(dir.path(), {"purge", family}, kPin);
+  CHECK(purge.code == 4);
+  CHECK_THAT(purge.err, Contains("unsynced operations"));
+  CHECK(run(dir.path(), {"purge", family, "--discard-unsynced"}, kPin).code == 0);
+  CHECK(run(dir.path(), {"status", "--json"}, kPin).j()["families"] == 0);
+}
+
+TEST_CASE("CLI: PIN from a file descriptor, and PIN change", "[unit][cli]") {
+  hearth::test::TempDir dir;
+  init_store(dir.path());
+  std::string pins = dir.file("pins");
+  {
+    std::ofstream(pins) << "2468\n";
+  }
+  FILE* f = fopen(pins.c_str(), "r");
+  REQUIRE(f);
+  auto via_fd = run(dir.path(), {"--pin-fd", "3", "status", "--json"}, {}, "", fileno(f));
+  fclose(f);
+  INFO(via_fd.err);
+  CHECK(via_fd.code == 0);
+
+  auto changed = run(dir.path(), {"change-pin"}, {{"HEARTH_PIN", "2468"}, {"HEARTH_NEW_PIN", "97531"}});
+  INFO(changed.err);
+  CHECK(changed.code == 0);
+  CHECK(run(dir.path(), {"status"}, kPin).code == 2);
+  CHECK(run(dir.path(), {"status"}, {{"HEARTH_PIN", "97531"}}).code == 0);
+}
+
+TEST_CASE("CLI: a PIN typed on a terminal is not echoed", "[security][cli]") {
+  hearth::test::TempDir dir;
+  init_store(dir.path());
+  int master = -1;
+  pid_t pid = forkpty(&master, nullptr, nullptr, nullptr);
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    if (chdir(dir.path().c_str()) != 0) _exit(120);
+    unsetenv("HEARTH_PIN");
+    std::string bin = hearth_binary();
+    execl(bin.c_str(), bin.c_str(), "status", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::string seen;
+  char buf[256];
+  for (int i = 0; i < 100 && seen.find("PIN:") == std::string::npos; ++i) {  // bounded: up to ~5 s
+    ssize_t n = read(master, buf, sizeof buf);
+    if (n > 0) seen.append(buf, size_t(n));
+    else usleep(50000);
+  }
+  REQUIRE_THAT(seen, Contains("PIN:"));
+  usleep(100000);  // let the prompt turn echo off before typing
+  REQUIRE(write(master, "2468\n", 5) == 5);
+  for (int i = 0; i < 100; ++i) {
+    ssize_t n = read(master, buf, sizeof buf);
+    if (n <= 0) break;
+    seen.append(buf, size_t(n));
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  close(master);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK_THAT(seen, Contains("families held"));
+  CHECK(seen.find("2468") == std::string::npos);
+}
