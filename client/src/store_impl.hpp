@@ -8,7 +8,7 @@
 
 #include "hearth/client/store.hpp"
 #include "hearth/sync/materialiser.hpp"
-#include "sqlite_db.hpp"
+#include "hearth/platform/sqlite_db.hpp"
 #include "vault.hpp"
 
 namespace hearth::client {

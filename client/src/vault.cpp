@@ -2,6 +2,10 @@
 
 namespace hearth::client {
 
+using platform::Database;
+using platform::Statement;
+using platform::Transaction;
+
 namespace {
 constexpr const char* kMasterAad = "hearth master key v1";
 std::string family_aad(const std::string& family) { return "hearth family key v1|" + family; }

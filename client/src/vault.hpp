@@ -11,9 +11,13 @@
 
 #include "crypto.hpp"
 #include "hearth/core/error.hpp"
-#include "sqlite_db.hpp"
+#include "hearth/platform/sqlite_db.hpp"
 
 namespace hearth::client {
+
+using platform::Database;
+using platform::Statement;
+using platform::Transaction;
 
 struct VaultCredentials {
   bool encrypted = true;

@@ -1,8 +1,8 @@
-#include "sqlite_db.hpp"
+#include "hearth/platform/sqlite_db.hpp"
 
 #include <sqlite3.h>
 
-namespace hearth::client {
+namespace hearth::platform {
 
 namespace {
 Error storage_error(sqlite3* db, const std::string& what) {
@@ -132,4 +132,4 @@ Transaction::~Transaction() {
   if (open_) (void)db_.exec("ROLLBACK");
 }
 
-}  // namespace hearth::client
+}  // namespace hearth::platform

@@ -1,6 +1,6 @@
 #pragma once
 // Minimal RAII over sqlite3: one connection, prepared statements, errors as values.
-// Thread-safety: confined to the owning Store.
+// Thread-safety: confined to the owner of the connection.
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -13,7 +13,7 @@
 struct sqlite3;
 struct sqlite3_stmt;
 
-namespace hearth::client {
+namespace hearth::platform {
 
 class Statement {
  public:
@@ -76,4 +76,4 @@ class Transaction {
   bool open_ = false;
 };
 
-}  // namespace hearth::client
+}  // namespace hearth::platform
