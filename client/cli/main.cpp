@@ -3,12 +3,16 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <unistd.h>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
 #include "hearth/client/store.hpp"
+#include "hearth/client/sync_client.hpp"
 #include "json_values.hpp"
 #include "pin.hpp"
 
@@ -38,6 +42,7 @@ int exit_code(ErrorCode c) {
     case ErrorCode::clock: return 4;
     case ErrorCode::corrupt:
     case ErrorCode::storage: return 5;
+    case ErrorCode::network: return 6;
   }
   return 5;
 }
@@ -53,6 +58,7 @@ const char* hint(ErrorCode c) {
     case ErrorCode::clock: return "check the device clock";
     case ErrorCode::corrupt: return "the store is damaged or was tampered with; keep the file and report it, then re-enrol the device";
     case ErrorCode::storage: return "check free space and permissions of the store folder";
+    case ErrorCode::network: return "check the connection and try `hearth sync` again: nothing is lost or sent twice";
   }
   return "";
 }
@@ -163,7 +169,7 @@ int main(int argc, char** argv) {
   app.add_flag("--json", g.json_out, "machine-readable output: one JSON object with \"ok\"");
   app.add_option("--pin-fd", g.pin_fd, "read the PIN (and a new PIN) as lines from this file descriptor");
   app.footer("PIN: --pin-fd, else $HEARTH_PIN (and $HEARTH_NEW_PIN for change-pin), else asked on the terminal.\n"
-             "Exit codes: 0 ok, 1 usage, 2 locked, 3 not found, 4 refused by the rules, 5 storage or corruption.");
+             "Exit codes: 0 ok, 1 usage, 2 locked, 3 not found, 4 refused by the rules, 5 storage or corruption, 6 network.");
 
   std::string practitioner, type, family, id, field, value, fields_arg, conflict_id, state, element;
   bool discard = false;
@@ -209,6 +215,12 @@ int main(int argc, char** argv) {
   purge->add_option("family", family)->required();
   purge->add_flag("--discard-unsynced", discard, "also discard operations not yet synced");
   auto* status = app.add_subcommand("status", "families held, unsynced operations, open conflicts");
+  std::string server_url, ca_file, code;
+  auto* enrol = app.add_subcommand("enrol", "enrol this device with hearth-server using a one-time code");
+  enrol->add_option("--server", server_url, "https://host:port")->required();
+  enrol->add_option("--ca", ca_file, "the organisation CA certificate (PEM) to trust, and nothing else")->required();
+  enrol->add_option("--code", code, "the one-time code from the office")->required();
+  auto* sync_cmd = app.add_subcommand("sync", "push unsynced work, then pull every family on the caseload");
   auto* schema = app.add_subcommand("schema", "list entity types, or the fields of one");
   schema->add_option("type", type);
 
@@ -262,13 +274,59 @@ int main(int argc, char** argv) {
   auto s = open_store(g);
   if (unlock->parsed() || status->parsed()) {
     auto st = s->status();
+    json rejected = json::array();
+    std::string rejected_text;
+    for (const auto& r : must(g, s->rejected_ops())) {
+      rejected.push_back({{"op", r.op_id}, {"reason", r.reason}, {"at_ms", r.at_ms}});
+      rejected_text += "    " + r.op_id + ": " + r.reason + "\n";
+    }
+    std::string last = st.last_sync_ms ? std::to_string((std::chrono::system_clock::now().time_since_epoch() /
+                                                         std::chrono::milliseconds(1) - st.last_sync_ms) / 60000) + " minutes ago"
+                                       : "never";
     ok(g,
        {{"device_id", st.device_id}, {"practitioner", s->practitioner_id()}, {"families", st.families},
-        {"operations", st.ops}, {"unsynced", st.unsynced}, {"open_conflicts", st.open_conflicts}},
+        {"operations", st.ops}, {"unsynced", st.unsynced}, {"open_conflicts", st.open_conflicts},
+        {"rejected", rejected}, {"last_sync_ms", st.last_sync_ms}},
        "store " + g.store_path + " (practitioner " + s->practitioner_id() + ", device " + st.device_id + ")\n" +
            "  families held:        " + std::to_string(st.families) + "\n" +
            "  unsynced operations:  " + std::to_string(st.unsynced) + "\n" +
-           "  open conflicts:       " + std::to_string(st.open_conflicts));
+           "  open conflicts:       " + std::to_string(st.open_conflicts) + "\n" +
+           "  last successful sync: " + last + "\n" +
+           "  rejected by server:   " + std::to_string(st.rejected) + (rejected_text.empty() ? "" : "\n" + rejected_text));
+  } else if (enrol->parsed()) {
+    std::ifstream in(ca_file);
+    if (!in) fail(g, make_error(ErrorCode::invalid_argument, "cannot read the CA certificate " + ca_file));
+    std::stringstream ca;
+    ca << in.rdbuf();
+    must(g, client::enrol(*s, server_url, ca.str(), code));
+    ok(g, {{"server", server_url}, {"device_id", s->device_id()}}, "enrolled device " + s->device_id() + " with " + server_url);
+  } else if (sync_cmd->parsed()) {
+    auto transport = must(g, client::transport_for(*s));
+    client::SyncOptions opts;
+    bool tty = isatty(STDERR_FILENO) && !g.json_out;
+    if (tty)
+      opts.progress = [](const client::SyncProgress& p) {
+        std::cerr << "\r" << p.phase << ": " << p.ops;
+        if (p.total) std::cerr << "/" << p.total;
+        std::cerr << " ops, " << p.bytes_up / 1024 << " KiB up, " << p.bytes_down / 1024 << " KiB down   " << std::flush;
+      };
+    auto report = client::sync(*s, *transport, opts);
+    if (tty) std::cerr << "\n";
+    if (!report && report.error().code == ErrorCode::locked && report.error().message.rfind("revoked", 0) == 0) {
+      // The office revoked this device: it erases what it holds, as told.
+      s.reset();
+      for (const char* suffix : {"", "-wal", "-shm"}) std::remove((g.store_path + suffix).c_str());
+      fail(g, make_error(ErrorCode::locked, report.error().message + "; the store on this device has been erased"));
+    }
+    auto r = must(g, std::move(report));
+    auto st = s->status();
+    ok(g,
+       {{"pushed", r.pushed}, {"duplicates", r.duplicates}, {"rejected", r.rejected}, {"pulled", r.pulled},
+        {"pages", r.pages}, {"families_purged", r.families_purged}, {"bytes_up", r.bytes_up}, {"bytes_down", r.bytes_down},
+        {"clock_offset_ms", r.clock_offset_ms}, {"open_conflicts", st.open_conflicts}},
+       "synced: " + std::to_string(r.pushed) + " pushed, " + std::to_string(r.rejected) + " rejected, " +
+           std::to_string(r.pulled) + " pulled, " + std::to_string(r.families_purged) + " families purged; " +
+           std::to_string(st.open_conflicts) + " open conflicts");
   } else if (create_family->parsed()) {
     auto f = must(g, cli::parse_fields(argument_text(g, fields_arg)));
     std::string new_id = must(g, s->create_family(f));

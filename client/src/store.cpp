@@ -38,7 +38,14 @@ CREATE TABLE IF NOT EXISTS conflicts(
   id TEXT PRIMARY KEY, family TEXT NOT NULL, entity TEXT NOT NULL, body BLOB NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS conflicts_by_entity ON conflicts(entity);
 CREATE INDEX IF NOT EXISTS conflicts_by_family ON conflicts(family);
+CREATE TABLE IF NOT EXISTS secrets(name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;   -- sealed
+CREATE TABLE IF NOT EXISTS sync_state(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rejected(seq INTEGER PRIMARY KEY, op_id TEXT NOT NULL, reason BLOB NOT NULL,  -- sealed
+  at INTEGER NOT NULL);
 )SQL";
+
+// The partition whose key seals the device's own secrets (credential, server address, CA).
+constexpr const char* kDevicePartition = "#device";
 
 uint64_t system_ms() {
   return static_cast<uint64_t>(
@@ -476,7 +483,22 @@ Result<void> Store::atomically(const std::function<Result<void>()>& edits) {
 }
 
 Result<ApplyReport> Store::apply_remote(const std::vector<std::string>& encoded_ops) {
-  Impl& im = *impl_;
+  return impl_->apply_batch(encoded_ops, nullptr);
+}
+
+Result<ApplyReport> Store::apply_page(const std::string& family, const std::vector<std::string>& encoded_ops,
+                                      int64_t cursor) {
+  return impl_->apply_batch(encoded_ops, [&]() -> Result<void> {
+    auto st = impl_->db->cached("INSERT OR REPLACE INTO sync_state(key, value) VALUES(?, ?)");
+    if (!st) return st.error();
+    (*st)->bind(1, "cursor:" + family).bind(2, cursor);
+    return (*st)->run();
+  });
+}
+
+Result<ApplyReport> Store::Impl::apply_batch(const std::vector<std::string>& encoded_ops,
+                                             const std::function<Result<void>()>& also) {
+  Impl& im = *this;
   if (im.group) return make_error(ErrorCode::invalid_argument, "remote operations cannot be applied inside an atomic group");
   ApplyReport report;
   std::vector<std::pair<size_t, sync::Op>> ops;
@@ -530,10 +552,98 @@ Result<ApplyReport> Store::apply_remote(const std::vector<std::string>& encoded_
     if (auto r = im.write_fields(id, fields); !r) return fail(r.error());
   }
   if (auto r = im.save_clock(); !r) return fail(r.error());
+  if (also)
+    if (auto r = also(); !r) return fail(r.error());
   if (auto r = im.fault("before_commit"); !r) return fail(r.error());
   if (auto r = tx.commit(); !r) return fail(r.error());
   return report;
 }
+
+Result<void> Store::put_secret(const std::string& name, const std::string& value) {
+  auto sealed = impl_->vault->seal(kDevicePartition, value, "secret|" + name);
+  if (!sealed) return sealed.error();
+  auto st = impl_->db->prepare("INSERT OR REPLACE INTO secrets(name, value) VALUES(?, ?)");
+  if (!st) return st.error();
+  st->bind(1, name).bind_blob(2, *sealed);
+  return st->run();
+}
+
+Result<std::optional<std::string>> Store::secret(const std::string& name) const {
+  auto st = impl_->db->prepare("SELECT value FROM secrets WHERE name = ?");
+  if (!st) return st.error();
+  st->bind(1, name);
+  auto row = st->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<std::string>();
+  auto plain = impl_->vault->open(kDevicePartition, st->blob(0), "secret|" + name);
+  if (!plain) return make_error(plain.error().code, "secret " + name + ": " + plain.error().message);
+  return std::optional<std::string>(std::move(plain.value()));
+}
+
+Result<SyncCursors> Store::cursors() const {
+  SyncCursors out;
+  auto st = impl_->db->prepare("SELECT key, value FROM sync_state");
+  if (!st) return st.error();
+  while (true) {
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    std::string key = st->text(0);
+    if (key.rfind("cursor:", 0) == 0) out.families[key.substr(7)] = st->integer(1);
+    else if (key == "feed_version") out.feed_version = st->integer(1);
+  }
+  return out;
+}
+
+Result<void> Store::finish_pull(int64_t feed_version, int64_t now_ms) {
+  auto st = impl_->db->prepare("INSERT OR REPLACE INTO sync_state(key, value) VALUES('feed_version', ?), ('last_sync', ?)");
+  if (!st) return st.error();
+  st->bind(1, feed_version).bind(2, now_ms);
+  return st->run();
+}
+
+Result<void> Store::record_push(const std::vector<int64_t>& accepted,
+                                const std::vector<std::pair<int64_t, std::string>>& rejected, int64_t now_ms) {
+  Transaction tx(*impl_->db);
+  if (auto r = tx.begin(); !r) return r;
+  auto del = impl_->db->prepare("DELETE FROM outbox WHERE seq = ?");
+  if (!del) return del.error();
+  for (int64_t seq : accepted) {
+    del->bind(1, seq);
+    if (auto r = del->run(); !r) return r;
+  }
+  auto ins = impl_->db->prepare(
+      "INSERT OR REPLACE INTO rejected(seq, op_id, reason, at) "
+      "SELECT seq, device || ':' || counter, ?, ? FROM ops WHERE seq = ?");
+  if (!ins) return ins.error();
+  for (const auto& [seq, reason] : rejected) {
+    // the reason can quote a value from the op, so it is sealed like the op
+    auto sealed = impl_->vault->seal(kDevicePartition, reason, "rejected|" + std::to_string(seq));
+    if (!sealed) return sealed.error();
+    ins->bind_blob(1, *sealed).bind(2, now_ms).bind(3, seq);
+    if (auto r = ins->run(); !r) return r;
+    del->bind(1, seq);
+    if (auto r = del->run(); !r) return r;
+  }
+  return tx.commit();
+}
+
+Result<std::vector<RejectedPush>> Store::rejected_ops() const {
+  std::vector<RejectedPush> out;
+  auto st = impl_->db->prepare("SELECT seq, op_id, reason, at FROM rejected ORDER BY seq");
+  if (!st) return st.error();
+  while (true) {
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    auto reason = impl_->vault->open(kDevicePartition, st->blob(2), "rejected|" + std::to_string(st->integer(0)));
+    if (!reason) return make_error(reason.error().code, "rejected op " + st->text(1) + ": " + reason.error().message);
+    out.push_back(RejectedPush{st->text(1), *reason, st->integer(3)});
+  }
+  return out;
+}
+
+void Store::correct_clock(int64_t offset_ms) { impl_->clock.correct(offset_ms); }
 
 Result<void> Store::change_pin(const std::string& old_pin, const std::string& new_pin) {
   Transaction tx(*impl_->db);
@@ -573,7 +683,8 @@ Result<void> Store::purge_family(const std::string& family_id, bool discard_unsy
          {"DELETE FROM outbox WHERE seq IN (SELECT seq FROM ops WHERE family = ?1)",
           "DELETE FROM fields WHERE entity IN (SELECT id FROM entities WHERE family = ?1)",
           "DELETE FROM entities WHERE family = ?1", "DELETE FROM conflicts WHERE family = ?1",
-          "DELETE FROM ops WHERE family = ?1"}) {
+          "DELETE FROM rejected WHERE seq IN (SELECT seq FROM ops WHERE family = ?1)",
+          "DELETE FROM ops WHERE family = ?1", "DELETE FROM sync_state WHERE key = 'cursor:' || ?1"}) {
       auto st = im.db->prepare(sql);
       if (!st) return st.error();
       st->bind(1, family_id);

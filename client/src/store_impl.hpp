@@ -61,6 +61,7 @@ struct Store::Impl {
   using Builder = std::function<Result<sync::Op>(const sync::Materialiser&)>;
   Result<void> edit(const std::string& entity_id, const Builder& build);
   void evict(const std::string& family);
+  Result<ApplyReport> apply_batch(const std::vector<std::string>& encoded_ops, const std::function<Result<void>()>& also);
 };
 
 }  // namespace hearth::client

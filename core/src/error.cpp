@@ -13,6 +13,7 @@ const char* to_string(ErrorCode code) {
     case ErrorCode::conflict: return "conflict";
     case ErrorCode::clock: return "clock";
     case ErrorCode::locked: return "locked";
+    case ErrorCode::network: return "network";
   }
   return "unknown";
 }

@@ -23,6 +23,7 @@ int status_for(ErrorCode c) {
     case ErrorCode::not_found: return 404;
     case ErrorCode::conflict: return 409;
     case ErrorCode::locked: return 401;
+    case ErrorCode::network: return 502;
     default: return 500;
   }
 }

@@ -21,7 +21,7 @@
 #include <boost/asio/ssl.hpp>
 #include <cctype>
 
-#include "gzip.hpp"
+#include "hearth/platform/gzip.hpp"
 #include "hearth/server/http.hpp"
 
 namespace hearth::server {
@@ -58,7 +58,7 @@ http::http_response to_cpprest(const HttpResponse& r, bool gzip_ok, size_t compr
   resp.headers().add("Vary", "Accept-Encoding");
   std::vector<unsigned char> body;
   if (gzip_ok && r.body.size() > compress_over) {
-    std::string z = gzip(r.body);
+    std::string z = platform::gzip(r.body);
     body.assign(z.begin(), z.end());
     resp.headers().add("Content-Encoding", "gzip");
   } else {
@@ -160,7 +160,7 @@ class CpprestServer final : public HttpServer {
             }
             in.body.assign(raw.begin(), raw.end());
             if (lower(in.header("content-encoding")) == "gzip") {
-              auto inflated = gunzip(in.body, config_.max_body_bytes);
+              auto inflated = platform::gunzip(in.body, config_.max_body_bytes);
               if (!inflated) {
                 reply(error_response(400, inflated.error().message));
                 return;

@@ -7,6 +7,7 @@
 // another thread.
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -92,6 +93,19 @@ struct StoreStatus {
   size_t ops = 0;
   size_t unsynced = 0;
   size_t open_conflicts = 0;
+  size_t rejected = 0;       // pushed ops the server refused (see rejected_ops)
+  int64_t last_sync_ms = 0;  // 0: never
+};
+
+struct RejectedPush {
+  std::string op_id;
+  std::string reason;
+  int64_t at_ms = 0;
+};
+
+struct SyncCursors {
+  std::map<std::string, int64_t> families;  // family -> last server sequence applied
+  std::optional<int64_t> feed_version;
 };
 
 class Store {
@@ -150,6 +164,21 @@ class Store {
   // across replicas.
   Result<std::string> export_family(const std::string& family_id) const;
   StoreStatus status() const;
+
+  // ---- sync bookkeeping (used by SyncClient) ----
+  Result<void> put_secret(const std::string& name, const std::string& value);  // sealed at rest
+  Result<std::optional<std::string>> secret(const std::string& name) const;
+  Result<SyncCursors> cursors() const;
+  // A page of one family's ops from the server and its new cursor, in one transaction.
+  Result<ApplyReport> apply_page(const std::string& family, const std::vector<std::string>& encoded_ops, int64_t cursor);
+  Result<void> finish_pull(int64_t feed_version, int64_t now_ms);
+  // The server's answer to a push: accepted ops leave the outbox; rejected ones leave it too
+  // and are kept with the reason, visible in status.
+  Result<void> record_push(const std::vector<int64_t>& accepted,
+                           const std::vector<std::pair<int64_t, std::string>>& rejected, int64_t now_ms);
+  Result<std::vector<RejectedPush>> rejected_ops() const;
+  // The offset the server measured (server time minus device time).
+  void correct_clock(int64_t offset_ms);
 
   // ---- the change log ----
   Result<std::vector<OutboxEntry>> outbox(size_t limit = 1000) const;

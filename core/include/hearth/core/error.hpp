@@ -17,6 +17,7 @@ enum class ErrorCode {
   conflict,          // the operation contradicts what the replica already holds
   clock,             // a clock stamp is outside the accepted bounds
   locked,            // wrong PIN or key, or the store was wiped
+  network,           // the server could not be reached, or the connection broke
 };
 
 const char* to_string(ErrorCode code);

@@ -1,8 +1,8 @@
-#include "gzip.hpp"
+#include "hearth/platform/gzip.hpp"
 
 #include <zlib.h>
 
-namespace hearth::server {
+namespace hearth::platform {
 
 std::string gzip(std::string_view in) {
   z_stream z{};
@@ -48,4 +48,4 @@ Result<std::string> gunzip(std::string_view in, size_t limit) {
   return out;
 }
 
-}  // namespace hearth::server
+}  // namespace hearth::platform

@@ -1,0 +1,57 @@
+#pragma once
+// The sync engine (docs/protocol.md): push the outbox, then pull every visible family after
+// its cursor. Safe to interrupt at any point: pushes are idempotent by op id, and a pulled
+// page is applied in the same transaction that moves its cursor, so the next sync resumes
+// without loss or duplication.
+#include <atomic>
+#include <functional>
+#include <string>
+
+#include "hearth/client/store.hpp"
+#include "hearth/client/transport.hpp"
+
+namespace hearth::client {
+
+struct SyncProgress {
+  const char* phase = "";  // "push" or "pull"
+  size_t ops = 0;          // done in this phase so far
+  size_t total = 0;        // push: ops queued at the start; pull: unknown (0)
+  uint64_t bytes_up = 0;
+  uint64_t bytes_down = 0;
+};
+
+struct SyncOptions {
+  size_t push_batch = 500;
+  size_t page_bytes = 1u << 20;
+  int max_attempts = 4;        // per request, with exponential backoff
+  uint64_t backoff_ms = 250;   // first wait; doubles each attempt
+  std::function<void(const SyncProgress&)> progress;
+  const std::atomic<bool>* cancel = nullptr;
+  std::function<int64_t()> now_ms;  // defaults to the system clock
+};
+
+struct SyncReport {
+  size_t pushed = 0;
+  size_t duplicates = 0;
+  size_t rejected = 0;
+  size_t pulled = 0;
+  size_t pages = 0;
+  size_t families_purged = 0;
+  uint64_t bytes_up = 0;
+  uint64_t bytes_down = 0;
+  int64_t clock_offset_ms = 0;
+};
+
+// Exchanges a one-time code for the device credential and keeps it, with the server address
+// and CA, sealed in the store.
+Result<void> enrol(Store& store, const std::string& server_url, const std::string& ca_pem, const std::string& code);
+Result<void> enrol(Store& store, Transport& transport, const std::string& server_url, const std::string& ca_pem,
+                   const std::string& code);
+
+// A transport to the server the store was enrolled with.
+Result<std::unique_ptr<Transport>> transport_for(const Store& store);
+
+// One sync. A revoked device gets ErrorCode::locked with a message saying so.
+Result<SyncReport> sync(Store& store, Transport& transport, const SyncOptions& options = {});
+
+}  // namespace hearth::client

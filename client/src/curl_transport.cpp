@@ -1,0 +1,99 @@
+// libcurl transport (TOOLCHAIN.md §3.3): HTTPS 1.1 with keep-alive, the enrolment CA as the
+// only trust anchor (CAPATH cleared: Debian's libcurl also trusts /etc/ssl/certs otherwise),
+// TLS 1.2+, gzip both ways, no `Expect: 100-continue` (the server never answers it).
+#include <curl/curl.h>
+
+#include <mutex>
+
+#include "hearth/client/transport.hpp"
+#include "hearth/platform/gzip.hpp"
+
+namespace hearth::client {
+
+namespace {
+
+size_t collect(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+class CurlTransport final : public Transport {
+ public:
+  explicit CurlTransport(CurlOptions o) : options_(std::move(o)) {
+    static std::once_flag once;
+    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+    handle_ = curl_easy_init();
+  }
+  ~CurlTransport() override {
+    if (handle_) curl_easy_cleanup(handle_);
+  }
+
+  Result<HttpReply> post(const std::string& path, const std::string& json, const std::string& bearer) override {
+    if (!handle_) return make_error(ErrorCode::network, "libcurl could not start");
+    CURL* h = handle_;
+    std::string url = options_.base_url + path;
+    std::string body = platform::gzip(json);
+    std::string response;
+    curl_slist* headers = nullptr;
+    headers = curl_slist_append(headers, "Content-Type: application/json");
+    headers = curl_slist_append(headers, "Content-Encoding: gzip");
+    headers = curl_slist_append(headers, "Expect:");
+    headers = curl_slist_append(headers, "Hearth-Protocol: 1");
+    std::string auth = "Authorization: Bearer " + bearer;
+    if (!bearer.empty()) headers = curl_slist_append(headers, auth.c_str());
+    curl_blob ca{const_cast<char*>(options_.ca_pem.data()), options_.ca_pem.size(), CURL_BLOB_COPY};
+
+    curl_easy_reset(h);  // keeps the live connection; clears options
+    curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, options_.allow_plain_http ? "https,http" : "https");
+    curl_easy_setopt(h, CURLOPT_CAINFO, nullptr);
+    curl_easy_setopt(h, CURLOPT_CAPATH, nullptr);
+    curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &ca);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(h, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, options_.connect_timeout_ms);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, options_.timeout_ms);
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "gzip");
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &response);
+    CURLcode rc = curl_easy_perform(h);
+    curl_slist_free_all(headers);
+    if (rc != CURLE_OK)
+      return make_error(ErrorCode::network, "cannot reach " + options_.base_url + ": " + curl_easy_strerror(rc));
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_off_t up = 0, down = 0;
+    curl_easy_getinfo(h, CURLINFO_SIZE_UPLOAD_T, &up);
+    curl_easy_getinfo(h, CURLINFO_SIZE_DOWNLOAD_T, &down);
+    sent_ += static_cast<uint64_t>(up);
+    received_ += static_cast<uint64_t>(down);
+    return HttpReply{status, std::move(response)};
+  }
+  uint64_t bytes_sent() const override { return sent_; }
+  uint64_t bytes_received() const override { return received_; }
+
+ private:
+  CurlOptions options_;
+  CURL* handle_ = nullptr;
+  uint64_t sent_ = 0;
+  uint64_t received_ = 0;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Transport>> make_curl_transport(const CurlOptions& options) {
+  if (options.base_url.rfind("https://", 0) != 0 && !(options.allow_plain_http && options.base_url.rfind("http://", 0) == 0))
+    return make_error(ErrorCode::invalid_argument, "the server address must start with https:// (got '" + options.base_url + "')");
+  if (options.base_url.rfind("https://", 0) == 0 && options.ca_pem.find("BEGIN CERTIFICATE") == std::string::npos)
+    return make_error(ErrorCode::invalid_argument, "the organisation CA certificate (PEM) is needed to trust the server");
+  return std::unique_ptr<Transport>(new CurlTransport(options));
+}
+
+}  // namespace hearth::client
