@@ -38,7 +38,8 @@ class CurlTransport final : public Transport {
     headers = curl_slist_append(headers, "Content-Type: application/json");
     headers = curl_slist_append(headers, "Content-Encoding: gzip");
     headers = curl_slist_append(headers, "Expect:");
-    headers = curl_slist_append(headers, "Hearth-Protocol: 1");
+    std::string protocol = "Hearth-Protocol: " + std::to_string(options_.protocol);
+    headers = curl_slist_append(headers, protocol.c_str());
     std::string auth = "Authorization: Bearer " + bearer;
     if (!bearer.empty()) headers = curl_slist_append(headers, auth.c_str());
     curl_blob ca{const_cast<char*>(options_.ca_pem.data()), options_.ca_pem.size(), CURL_BLOB_COPY};

@@ -69,7 +69,10 @@ HttpResponse SyncService::handle(const HttpRequest& r) {
     return error(400, "the app speaks protocol " + version + " and this server speaks " + std::to_string(kProtocolVersion) +
                           (older ? "; update the app" : "; the server needs updating first"));
   }
-  if (r.path == "/v1/health" && r.method == "GET") return reply(200, {{"status", "ok"}, {"protocol", kProtocolVersion}});
+  if (r.path == "/v1/health") {
+    if (r.method != "GET") return error(405, r.method + " " + r.path + " is not supported; use GET");
+    return reply(200, {{"status", "ok"}, {"protocol", kProtocolVersion}});
+  }
   if (r.method != "POST") return error(405, r.method + " " + r.path + " is not supported");
   if (r.path == "/v1/enrol") return enrol(r);
   Caller caller;

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <map>
 
+#include "../support/process.hpp"
 #include "../support/temp_dir.hpp"
 
 using nlohmann::json;
@@ -17,66 +18,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string hearth_binary() {
-  fs::path self = fs::read_symlink("/proc/self/exe");
-  return (self.parent_path().parent_path() / "client" / "hearth").string();
-}
+std::string hearth_binary() { return hearth::test::build_binary("client/hearth"); }
 
-struct Run {
-  int code = -1;
-  std::string out;
-  std::string err;
+struct Run : hearth::test::ProcessResult {
   json j() const { return json::parse(out); }
 };
 
-std::string drain(int fd) {
-  std::string s;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof buf)) > 0) s.append(buf, size_t(n));
-  return s;
-}
-
-// Runs hearth with `args` in `dir`, the given environment additions, and `input` on stdin.
 Run run(const fs::path& dir, std::vector<std::string> args, std::map<std::string, std::string> env = {},
-        const std::string& input = "", int extra_fd_source = -1) {
-  int out[2], err[2], in[2];
-  REQUIRE(pipe(out) == 0);
-  REQUIRE(pipe(err) == 0);
-  REQUIRE(pipe(in) == 0);
-  pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    dup2(in[0], 0);
-    dup2(out[1], 1);
-    dup2(err[1], 2);
-    if (extra_fd_source >= 0) dup2(extra_fd_source, 3);
-    for (int fd : {out[0], out[1], err[0], err[1], in[0], in[1]}) close(fd);
-    if (chdir(dir.c_str()) != 0) _exit(120);
-    unsetenv("HEARTH_PIN");
-    unsetenv("HEARTH_NEW_PIN");
-    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
-    std::string bin = hearth_binary();
-    std::vector<char*> argv{bin.data()};
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(bin.c_str(), argv.data());
-    _exit(127);
-  }
-  close(out[1]);
-  close(err[1]);
-  close(in[0]);
-  if (!input.empty()) (void)!write(in[1], input.data(), input.size());
-  close(in[1]);
-  Run r;
-  r.out = drain(out[0]);
-  r.err = drain(err[0]);
-  close(out[0]);
-  close(err[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+        const std::string& input = "", int fd3 = -1) {
+  return Run{hearth::test::run_process(hearth_binary(), std::move(args), dir.string(), env, input, fd3)};
 }
 
 const std::map<std::string, std::string> kPin = {{"HEARTH_PIN", "2468"}};

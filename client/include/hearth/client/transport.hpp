@@ -31,6 +31,7 @@ struct CurlOptions {
   long connect_timeout_ms = 10000;
   long timeout_ms = 120000;
   bool allow_plain_http = false;  // tests only
+  int protocol = 1;               // the Hearth-Protocol version this build speaks
 };
 
 Result<std::unique_ptr<Transport>> make_curl_transport(const CurlOptions& options);

@@ -1,0 +1,140 @@
+// Security of the sync service over TLS on 127.0.0.1.
+#include <catch2/catch.hpp>
+#include <sqlite3.h>
+
+#include "hearth/sync/encoding.hpp"
+#include "hearth/platform/encoding.hpp"
+#include "tablet.hpp"
+
+using namespace hearth;
+using namespace hearth::test;
+using Catch::Matchers::Contains;
+
+namespace {
+
+client::HttpReply post(const ServerProcess& s, const std::string& path, const std::string& body, const std::string& token = "") {
+  auto t = ok(client::make_curl_transport(client::CurlOptions{s.url(), s.ca_pem()}));
+  return ok(t->post(path, body, token));
+}
+
+int64_t count(const std::string& db, const std::string& sql) {
+  sqlite3* h = nullptr;
+  REQUIRE(sqlite3_open(db.c_str(), &h) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
+  int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+  sqlite3_finalize(st);
+  sqlite3_close(h);
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("Security: the tablet trusts only the CA it was enrolled with", "[security][e2e]") {
+  ServerProcess server;
+  SECTION("a client holding another CA refuses the real server") {
+    auto t = ok(client::make_curl_transport(client::CurlOptions{server.url(), server.ca_pem("rogue-ca")}));
+    auto r = t->post("/v1/pull", "{}", "x");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == ErrorCode::network);
+    CHECK_THAT(r.error().message, Contains("certificate") || Contains("SSL"));
+  }
+  SECTION("an enrolled tablet refuses a server with a certificate from another CA") {
+    Tablet hv(server, "hv-1");
+    ok(hv.store->create_family(family_fields()));
+    server.stop();
+    server.start("rogue-server");
+    auto r = hv.try_sync();
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == ErrorCode::network);
+    CHECK(hv.store->status().unsynced == 1);  // nothing was sent, nothing is lost
+  }
+  SECTION("the system trust store is not trusted either") {
+    auto t = client::make_curl_transport(client::CurlOptions{server.url(), ""});
+    REQUIRE_FALSE(t.ok());
+    CHECK_THAT(t.error().message, Contains("CA certificate"));
+    auto http = client::make_curl_transport(client::CurlOptions{"http://127.0.0.1:1", server.ca_pem()});
+    REQUIRE_FALSE(http.ok());
+    CHECK_THAT(http.error().message, Contains("https://"));
+  }
+}
+
+TEST_CASE("Security: credentials: unauthenticated 401, spent codes, revoked devices told", "[security][e2e]") {
+  ServerProcess server;
+  auto anonymous = post(server, "/v1/pull", "{}");
+  CHECK(anonymous.status == 401);
+  CHECK_THAT(anonymous.body, Contains("device credential"));
+  CHECK(post(server, "/v1/push", "{\"ops\":[]}", "not-a-real-token").status == 401);
+
+  std::string code = server.enrol_code("hv-1");
+  Tablet hv(server, "hv-1");
+  auto reuse = post(server, "/v1/enrol", "{\"code\":\"" + code + "\",\"device_id\":\"x1\"}");
+  CHECK(reuse.status == 200);  // a fresh code works once...
+  auto again = post(server, "/v1/enrol", "{\"code\":\"" + code + "\",\"device_id\":\"x2\"}");
+  CHECK(again.status == 401);  // ...and only once
+  CHECK_THAT(again.body, Contains("already used or expired"));
+
+  server.admin({"revoke", "--device", hv.store->device_id()});
+  auto r = hv.try_sync();
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code == ErrorCode::locked);
+  CHECK_THAT(r.error().message, Contains("revoked") && Contains("wipe"));
+  CHECK(count(server.db(), "SELECT count(*) FROM audit WHERE action = 'denied'") >= 3);
+}
+
+TEST_CASE("Security: a device gets nothing of a family it may not see, and the attempt is logged", "[security][e2e]") {
+  ServerProcess server;
+  Tablet hv(server, "hv-1"), yw(server, "yw-1");
+  std::string fam = ok(hv.store->create_family(family_fields()));
+  hv.sync();
+  // yw forges its view of the family: it asks for it, and pushes an edit to it
+  auto forged = ok(hv.store->encoded_ops(fam));
+  ok(yw.store->apply_remote(forged));
+  ok(yw.store->update(fam, "phone", "07700 999999"));
+  auto r = yw.sync();
+  CHECK(r.rejected == 1);
+  CHECK(r.pulled == 0);
+  auto rejected = ok(yw.store->rejected_ops());
+  REQUIRE(rejected.size() == 1);
+  CHECK_THAT(rejected[0].reason, Contains("no access to family"));
+  CHECK(yw.store->status().unsynced == 0);  // it does not block the queue
+  CHECK(count(server.db(), "SELECT count(*) FROM audit WHERE action = 'denied' AND family = '" + fam + "'") == 1);
+  CHECK(count(server.db(), "SELECT count(*) FROM ops WHERE family = '" + fam + "'") == 1);  // only the lead's
+  hv.sync();
+  CHECK_THAT(ok(hv.store->get(fam)).json, !Contains("07700 999999"));
+}
+
+TEST_CASE("Security: bad requests get a 4xx and the server keeps serving", "[security][e2e][fault]") {
+  ServerProcess server;
+  Tablet hv(server, "hv-1");
+  std::string token = ok(hv.store->secret("device_token")).value();
+  CHECK(post(server, "/v1/push", "{not json", token).status == 400);
+  CHECK(post(server, "/v1/push", "{\"ops\": 7}", token).status == 400);
+  CHECK(post(server, "/v1/push", "{\"ops\": [5, \"!!notbase64\"]}", token).status == 200);  // per-op rejections
+  CHECK(post(server, "/v1/pull", "{\"cursors\": []}", token).status == 400);
+  CHECK(post(server, "/v1/pull", "{\"cursors\": {\"f\": \"x\"}}", token).status == 400);
+  CHECK(post(server, "/v2/pull", "{}", token).status == 404);
+  CHECK(post(server, "/v1/nothing", "{}", token).status == 404);
+  std::string big(9u * 1024 * 1024, ' ');
+  auto too_big = post(server, "/v1/push", big, token);  // gzip shrinks it on the wire, the server inflates: still too big
+  CHECK(too_big.status >= 400);
+  CHECK(too_big.status < 500);
+  // an op made by another device, or in another author's name
+  std::string fam = ok(hv.store->create_family(family_fields()));
+  auto op = ok(sync::decode(ok(hv.store->outbox())[0].bytes));
+  op.id.device = "someone-else";
+  auto forged = post(server, "/v1/push", "{\"ops\": [\"" + platform::base64(sync::encode(op)) + "\"]}", token);
+  CHECK_THAT(forged.body, Contains("made by another device"));
+  CHECK(post(server, "/v1/health", "{}").status == 405);
+  // an app too new or too old for this server
+  for (int version : {0, 2}) {
+    client::CurlOptions o{server.url(), server.ca_pem()};
+    o.protocol = version;
+    auto t = ok(client::make_curl_transport(o));
+    auto r = ok(t->post("/v1/pull", "{}", token));
+    CHECK(r.status == 400);
+    CHECK_THAT(r.body, Contains(version == 0 ? "update the app" : "the server needs updating first"));
+  }
+  auto r = hv.sync();  // the service is still up and correct
+  CHECK(r.pushed == 1);
+}

@@ -1,0 +1,115 @@
+#pragma once
+// A real hearth-server for end-to-end tests: its own data directory with development
+// certificates, listening over TLS on a free port of 127.0.0.1, stopped by the destructor.
+#include <signal.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "process.hpp"
+#include "temp_dir.hpp"
+
+namespace hearth::test {
+
+class ServerProcess {
+ public:
+  ServerProcess() {
+    admin({"init", "--dev"});
+    admin({"add-org", "--id", "org-hv", "--name", "Health Visiting", "--type", "HEALTH_VISITING"});
+    admin({"add-org", "--id", "org-ys", "--name", "Youth Service", "--type", "LA_YOUTH_SERVICE"});
+    for (const char* p : {"hv-1", "yw-1", "tm-1"})
+      admin({"add-practitioner", "--id", p, "--org", p[0] == 'y' ? "org-ys" : "org-hv", "--name", p, "--role", "PRACTITIONER"});
+    start();
+  }
+  ~ServerProcess() { stop(); }
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  std::string admin(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--data", data()});
+    auto r = run_process(build_binary("server/hearth-server"), args);
+    if (r.code != 0) throw std::runtime_error("hearth-server " + args[2] + " failed: " + r.err);
+    return r.out;
+  }
+  std::string enrol_code(const std::string& practitioner) {
+    std::string out = admin({"enrol-code", "--practitioner", practitioner});
+    return out.substr(0, out.find('\n'));
+  }
+
+  // Starts serving (on the same port as before after a restart). `cert` picks another
+  // certificate pair from the certs folder, e.g. "rogue-server".
+  void start(const std::string& cert = "server") {
+    std::string port_file = dir_.file("port");
+    std::remove(port_file.c_str());
+    if (cert != "server") rewrite_config(cert);
+    pid_ = fork();
+    if (pid_ == 0) {
+      std::string log = dir_.file("server.log");
+      FILE* f = std::freopen(log.c_str(), "a", stderr);
+      (void)f;
+      std::string bin = build_binary("server/hearth-server");
+      std::string port = std::to_string(port_);
+      execl(bin.c_str(), bin.c_str(), "--data", data().c_str(), "serve", "--port", port.c_str(), "--port-file",
+            port_file.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    for (int i = 0; i < 200; ++i) {  // bounded: 10 s
+      std::ifstream in(port_file);
+      int p = 0;
+      if (in >> p && p > 0) {
+        port_ = static_cast<uint16_t>(p);
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    throw std::runtime_error("hearth-server did not start; see " + dir_.file("server.log"));
+  }
+  void stop(int sig = SIGTERM) {
+    if (pid_ <= 0) return;
+    ::kill(pid_, sig);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+  void kill_hard() { stop(SIGKILL); }
+
+  uint16_t port() const { return port_; }
+  std::string url() const { return "https://127.0.0.1:" + std::to_string(port_); }
+  std::string data() const { return dir_.file("data"); }
+  std::string db() const { return dir_.file("data/hearth-server.db"); }
+  std::string ca_pem(const std::string& name = "ca") const {
+    std::ifstream in(dir_.file("data/certs/" + name + ".crt"));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  std::string log() const {
+    std::ifstream in(dir_.file("server.log"));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+ private:
+  void rewrite_config(const std::string& cert) {
+    std::string path = dir_.file("data/hearth-server.json");
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string c = ss.str();
+    for (const char* what : {"server.crt", "server.key"}) {
+      auto pos = c.find(std::string("certs/") + what);
+      if (pos != std::string::npos) c.replace(pos + 6, 6, cert);
+    }
+    std::ofstream(path) << c;
+  }
+
+  TempDir dir_;
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+};
+
+}  // namespace hearth::test
