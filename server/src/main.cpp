@@ -103,6 +103,8 @@ int main(int argc, char** argv) {
   serve->add_option("--port", port, "port (0: any free port; see --port-file)");
   serve->add_option("--port-file", port_file, "write the port actually bound to this file");
   serve->add_flag("--insecure-http", insecure, "serve plain HTTP (local tests only; never in production)");
+  std::string schema_name = "v1";
+  serve->add_option("--schema", schema_name, "record schema: v1 (Early Help), or peer-benchmark (benchmarks only)");
   auto* add_org = app.add_subcommand("add-org", "add an organisation");
   add_org->add_option("--id", id)->required();
   add_org->add_option("--name", name)->required();
@@ -114,10 +116,13 @@ int main(int argc, char** argv) {
   add_prac->add_option("--role", role, "e.g. PRACTITIONER, TEAM_MANAGER")->required();
   auto* allocate = app.add_subcommand("allocate", "put a practitioner on a family's team");
   auto* deallocate = app.add_subcommand("deallocate", "take a practitioner off a family's team");
+  std::string like;
   for (auto* c : {allocate, deallocate}) {
-    c->add_option("--family", family)->required();
     c->add_option("--practitioner", practitioner)->required();
   }
+  allocate->add_option("--family", family, "the family");
+  allocate->add_option("--like", like, "every family on this practitioner's team (covering a colleague's caseload)");
+  deallocate->add_option("--family", family)->required();
   allocate->add_flag("--lead", lead, "as lead professional");
   auto* code = app.add_subcommand("enrol-code", "issue a one-time device enrolment code");
   code->add_option("--practitioner", practitioner)->required();
@@ -159,8 +164,10 @@ int main(int argc, char** argv) {
       http.key_pem = slurp(config.value("key", ""));
     }
     init_http_runtime(4);
+    if (schema_name != "v1" && schema_name != "peer-benchmark") die("unknown schema '" + schema_name + "'");
+    const Schema& schema = schema_name == "v1" ? Schema::v1() : Schema::peer_benchmark();
     auto store = data.store();
-    SyncService service(*store, now_ms);
+    SyncService service(*store, now_ms, schema);
     auto server = must(start_http_server(http, [&](const HttpRequest& r) {
       auto t0 = std::chrono::steady_clock::now();
       HttpResponse resp = service.handle(r);
@@ -194,8 +201,15 @@ int main(int argc, char** argv) {
     must(store->add_practitioner(id, org, name, role));
     admin("add-practitioner", "", id);
   } else if (allocate->parsed()) {
-    must(store->allocate(family, practitioner, lead));
-    admin("allocate", family, practitioner + (lead ? " (lead)" : ""));
+    if (family.empty() == like.empty()) die("give either --family or --like");
+    std::vector<std::string> families = like.empty() ? std::vector<std::string>{family} : must(store->families_of(like));
+    must(store->transaction([&]() -> Result<void> {
+      for (const auto& f : families) {
+        if (auto r = store->allocate(f, practitioner, lead); !r) return r;
+        admin("allocate", f, practitioner + (lead ? " (lead)" : ""));
+      }
+      return {};
+    }));
   } else if (deallocate->parsed()) {
     must(store->deallocate(family, practitioner));
     admin("deallocate", family, practitioner);

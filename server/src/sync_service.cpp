@@ -30,8 +30,8 @@ int status_for(ErrorCode c) {
 
 }  // namespace
 
-SyncService::SyncService(ServerStore& store, std::function<uint64_t()> clock, ServiceLimits limits)
-    : store_(store), clock_(std::move(clock)), limits_(limits), merge_(Schema::v1()), server_clock_(clock_) {}
+SyncService::SyncService(ServerStore& store, std::function<uint64_t()> clock, const Schema& schema, ServiceLimits limits)
+    : store_(store), clock_(std::move(clock)), limits_(limits), merge_(schema), server_clock_(clock_) {}
 
 void SyncService::audit(const Caller* c, const std::string& action, const std::string& family, const std::string& detail) {
   AuditEvent e{static_cast<int64_t>(clock_()), c ? c->device.practitioner : "anonymous", c ? c->device.id : "", action,

@@ -26,7 +26,8 @@ struct ServiceLimits {
 
 class SyncService {
  public:
-  SyncService(ServerStore& store, std::function<uint64_t()> clock, ServiceLimits limits = {});
+  SyncService(ServerStore& store, std::function<uint64_t()> clock, const Schema& schema = Schema::v1(),
+              ServiceLimits limits = {});
   HttpResponse handle(const HttpRequest& request);
 
   // Admin: a one-time enrolment code for a practitioner (printed once, stored hashed).

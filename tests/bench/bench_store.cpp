@@ -14,111 +14,27 @@
 #include <map>
 
 #include "hearth/client/store.hpp"
-#include "workload.hpp"
+#include "bench_common.hpp"
 
 using namespace hearth;
 using namespace hearth::bench;
-using Clock = std::chrono::steady_clock;
-namespace fs = std::filesystem;
 
 namespace {
 
-[[noreturn]] void die(const std::string& what) {
-  std::cerr << "hearth-bench: " << what << "\n";
-  std::exit(1);
-}
-template <typename T>
-T must(Result<T> r, const char* what) {
-  if (!r) die(std::string(what) + ": " + r.error().describe());
-  return std::move(r.value());
-}
-void must(Result<void> r, const char* what) {
-  if (!r) die(std::string(what) + ": " + r.error().describe());
-}
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-long peak_rss_kb() {
-  struct rusage ru {};
-  getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_maxrss;
-}
-uint64_t file_bytes(const fs::path& p) {
-  uint64_t n = 0;
-  for (const char* suffix : {"", "-wal"}) {
-    std::error_code ec;
-    auto s = fs::file_size(p.string() + suffix, ec);
-    if (!ec) n += s;
-  }
-  return n;
-}
-
-// The workload's documents as Hearth records: a doc is a family (30 LWW fields), its plan
-// actions are records, its visit notes are APPEND records.
-Schema bench_schema() {
-  Schema s;
-  EntityDef doc;
-  doc.name = "Family";
+// hearth-bench --check: the benchmark schema in core must name the generator's fields.
+bool schema_matches_workload() {
+  const Schema& s = Schema::peer_benchmark();
+  const EntityDef* doc = s.entity("Family");
+  const EntityDef* action = s.entity("BenchAction");
+  if (!doc || !action || doc->fields.size() != 30 || action->fields.size() != 7) return false;
   for (uint32_t i = 0; i < 30; ++i) {
-    FieldDef f;
-    f.name = kScalarNames[i];
     char t = scalar_type(i);
-    f.type = t == 's' ? FieldType::String : t == 'i' ? FieldType::Int : FieldType::DateTime;
-    f.merge = MergeClass::LwwSilent;
-    doc.fields.push_back(f);
+    FieldType want = t == 's' ? FieldType::String : t == 'i' ? FieldType::Int : FieldType::DateTime;
+    if (doc->fields[i].name != kScalarNames[i] || doc->fields[i].type != want) return false;
   }
-  s.add(doc);
-  EntityDef action;
-  action.name = "BenchAction";
-  for (uint32_t i = 1; i < 8; ++i) {
-    FieldDef f;
-    f.name = kActionNames[i];
-    f.merge = MergeClass::LwwSilent;
-    f.type = i == 2 ? FieldType::Enum : i == 3 ? FieldType::Int : (i == 5 || i == 6) ? FieldType::DateTime : FieldType::String;
-    if (i == 2) f.values = {"open", "in_progress", "blocked", "done"};
-    action.fields.push_back(f);
-  }
-  s.add(action);
-  EntityDef note;
-  note.name = "BenchNote";
-  note.append_only = true;
-  note.occurred_field = "at";
-  for (auto [name, type] : {std::pair{"at", FieldType::DateTime}, {"author", FieldType::String}, {"text", FieldType::Text}}) {
-    FieldDef f;
-    f.name = name;
-    f.type = type;
-    f.merge = MergeClass::Append;
-    note.fields.push_back(f);
-  }
-  s.add(note);
-  return s;
-}
-
-Value to_value(const Scalar& s) { return s.is_int ? Value(static_cast<int64_t>(s.i)) : Value(s.s); }
-
-struct Ids {
-  std::vector<std::string> doc;                     // workload doc -> family id
-  std::vector<std::vector<std::string>> notes;      // note record ids, in append order
-};
-
-std::unique_ptr<client::Store> open_store(const fs::path& path, const Schema& schema, const char* who, bool encrypted) {
-  client::StoreOptions o;
-  o.practitioner_id = who;
-  o.schema = &schema;
-  o.encrypted = encrypted;
-  if (encrypted) o.keystore_key = std::string(32, 'k');  // the key-derivation cost is not what is measured
-  return must(client::Store::open(path.string(), std::move(o)), "open store");
-}
-
-void apply(client::Store& s, Ids& ids, const WorkOp& op) {
-  const std::string& fam = ids.doc[op.f];
-  if (op.kind == OpKind::Set) {
-    must(s.update(fam, kScalarNames[op.field], to_value(op.value)), "update");
-  } else if (op.kind == OpKind::Act) {
-    must(s.update(fam + "/a" + std::to_string(op.action), kActionNames[op.field], to_value(op.value)), "action");
-  } else {
-    std::string id = fam + "/" + op.note.id;
-    must(s.create(fam, "BenchNote", {{"at", op.note.at}, {"author", op.note.author}, {"text", op.note.text}}, id), "note");
-    ids.notes[op.f].push_back(id);
-  }
+  for (uint32_t i = 1; i < 8; ++i)
+    if (action->fields[i - 1].name != kActionNames[i]) return false;
+  return true;
 }
 
 // Rebuilds a workload doc from the store's materialised state, in canonical form.
@@ -205,45 +121,6 @@ RawResult raw_sqlite(const fs::path& path, const Workload& w, const std::vector<
   sqlite3_close(db);
   (void)w;
   return r;
-}
-
-size_t outbox_bytes(const client::Store& s) {
-  size_t n = 0;
-  for (const auto& e : must(s.outbox(SIZE_MAX), "outbox")) n += e.bytes.size();
-  return n;
-}
-
-void mark_all_pushed(client::Store& s) {
-  std::vector<int64_t> seqs;
-  for (const auto& e : must(s.outbox(SIZE_MAX), "outbox")) seqs.push_back(e.seq);
-  must(s.mark_pushed(seqs), "mark pushed");
-}
-
-std::vector<std::string> outbox_ops(const client::Store& s) {
-  std::vector<std::string> out;
-  for (auto& e : must(s.outbox(SIZE_MAX), "outbox")) out.push_back(std::move(e.bytes));
-  return out;
-}
-
-void create_docs(client::Store& s, Ids& ids, const Workload& w) {
-  ids.notes.assign(w.size().F, {});
-  ids.doc.clear();
-  for (uint32_t f = 0; f < w.size().F; ++f) {
-    const Doc& d = w.docs()[f];
-    FieldValues fields;
-    for (uint32_t i = 0; i < 30; ++i) fields[kScalarNames[i]] = to_value(d.scalars[i]);
-    ids.doc.push_back(must(s.create_family(fields), "create doc"));
-    for (size_t j = 0; j < d.actions.size(); ++j) {
-      FieldValues af;
-      for (uint32_t k = 1; k < 8; ++k) af[kActionNames[k]] = to_value(d.actions[j][k]);
-      must(s.create(ids.doc[f], "BenchAction", af, ids.doc[f] + "/a" + std::to_string(j)), "create action");
-    }
-    for (const auto& n : d.notes) {
-      std::string id = ids.doc[f] + "/" + n.id;
-      must(s.create(ids.doc[f], "BenchNote", {{"at", n.at}, {"author", n.author}, {"text", n.text}}, id), "create note");
-      ids.notes[f].push_back(id);
-    }
-  }
 }
 
 
@@ -359,6 +236,7 @@ int main(int argc, char** argv) {
     const Size* size = find_size(argv[2]);
     if (!size) die("unknown size");
     std::cout << Workload(*size).checksum_line() << "\n";
+    if (!schema_matches_workload()) die("Schema::peer_benchmark() no longer matches the workload's fields");
     return 0;
   }
   if (argc < 2) die("usage: hearth-bench SIZE [DIR] | hearth-bench --check SIZE");
@@ -375,7 +253,7 @@ int main(int argc, char** argv) {
   auto conflicts = w.conflicts();
 
   RawResult raw = raw_sqlite(dir / "raw.db", w, updates);
-  Schema schema = bench_schema();
+  const Schema& schema = Schema::peer_benchmark();
   nlohmann::json plain = run_engine(w, updates, conflicts, dir / "plain", schema, false);
   nlohmann::json sealed = run_engine(w, updates, conflicts, dir / "encrypted", schema, true);
 
