@@ -265,9 +265,11 @@ HttpResponse SyncService::pull(const HttpRequest& r, const Caller& c) {
   auto current = store_.feed_version(c.device.practitioner);
   if (!current) return error(500, current.error().message);
   // An empty sync: nothing this practitioner may see has changed. Constant work.
-  if (body.contains("feed_version") && body["feed_version"].is_number_integer() &&
-      body["feed_version"].get<int64_t>() == *current)
-    return reply(200, {{"families", json::array()}, {"purge", json::array()}, {"more", false}, {"feed_version", *current}});
+  bool unchanged = body.contains("feed_version") && body["feed_version"].is_number_integer() &&
+                   body["feed_version"].get<int64_t>() == *current;
+  if (unchanged || body.value("probe", false))
+    return reply(200, {{"families", json::array()}, {"purge", json::array()}, {"more", !unchanged},
+                       {"changed", !unchanged}, {"feed_version", *current}});
 
   std::map<std::string, int64_t> cursors;
   if (body.contains("cursors")) {
