@@ -644,6 +644,7 @@ Result<std::vector<RejectedPush>> Store::rejected_ops() const {
 }
 
 void Store::correct_clock(int64_t offset_ms) { impl_->clock.correct(offset_ms); }
+int64_t Store::clock_now_ms() const { return static_cast<int64_t>(impl_->clock.physical_now()); }
 
 Result<void> Store::change_pin(const std::string& old_pin, const std::string& new_pin) {
   Transaction tx(*impl_->db);

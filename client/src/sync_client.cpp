@@ -13,10 +13,6 @@ namespace {
 
 using nlohmann::json;
 
-int64_t system_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 std::string server_message(const HttpReply& r) {
   auto j = json::parse(r.body, nullptr, false);
   if (!j.is_discarded() && j.is_object() && j.contains("error") && j["error"].is_string()) return j["error"];
@@ -98,7 +94,8 @@ Result<std::unique_ptr<Transport>> transport_for(const Store& store) {
 Result<SyncReport> sync(Store& store, Transport& t, const SyncOptions& o) {
   auto token = required_secret(store, "device_token");
   if (!token) return token.error();
-  auto now = o.now_ms ? o.now_ms : std::function<int64_t()>(system_ms);
+  // the device's time is its store's clock: the one that stamped the ops being pushed
+  auto now = o.now_ms ? o.now_ms : std::function<int64_t()>([&store] { return store.clock_now_ms(); });
   SyncReport report;
   uint64_t up0 = t.bytes_sent(), down0 = t.bytes_received();
   auto progress = [&](const char* phase, size_t done, size_t total) {

@@ -143,7 +143,7 @@ int main(int argc, char** argv) {
     if (fs::exists(data.config())) die("a data directory already exists at " + data.dir.string());
     json config = {{"listen", "127.0.0.1"}, {"port", port >= 0 ? port : 8443}, {"tls", true},
                    {"cert", (data.dir / "certs" / "server.crt").string()}, {"key", (data.dir / "certs" / "server.key").string()},
-                   {"ca", (data.dir / "certs" / "ca.crt").string()}};
+                   {"ca", (data.dir / "certs" / "ca.crt").string()}, {"credential_days", 365}};
     if (dev) {
       std::string cmd = "bash '" + find_certs_script(certs_script).string() + "' '" + (data.dir / "certs").string() + "'";
       if (std::system(cmd.c_str()) != 0) die("making development certificates failed");
@@ -167,7 +167,9 @@ int main(int argc, char** argv) {
     if (schema_name != "v1" && schema_name != "peer-benchmark") die("unknown schema '" + schema_name + "'");
     const Schema& schema = schema_name == "v1" ? Schema::v1() : Schema::peer_benchmark();
     auto store = data.store();
-    SyncService service(*store, now_ms, schema);
+    ServiceLimits limits;
+    limits.credential_ttl_ms = static_cast<int64_t>(config.value("credential_days", 365.0) * 24 * 3600 * 1000);
+    SyncService service(*store, now_ms, schema, limits);
     auto server = must(start_http_server(http, [&](const HttpRequest& r) {
       auto t0 = std::chrono::steady_clock::now();
       HttpResponse resp = service.handle(r);

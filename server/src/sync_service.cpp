@@ -99,6 +99,10 @@ std::optional<HttpResponse> SyncService::authenticate(const HttpRequest& r, Call
     audit(&out, "denied", "", "revoked device on " + r.path);
     return reply(403, {{"error", "this device has been revoked; it must wipe its store"}, {"revoked", true}});
   }
+  if (static_cast<int64_t>(clock_()) >= out.device.expires_at) {
+    audit(&out, "denied", "", "expired credential on " + r.path);
+    return error(401, "this device's credential expired; enrol it again with a new code (unsynced work is kept)");
+  }
   (void)store_.touch_device(out.device.id, static_cast<int64_t>(clock_()));
   return std::nullopt;
 }
@@ -120,7 +124,8 @@ HttpResponse SyncService::enrol(const HttpRequest& r) {
     if (!*who) return {};
     spent_ok = true;
     practitioner = **who;
-    if (auto a = store_.add_device(device_id, practitioner, platform::sha256_hex(token), static_cast<int64_t>(clock_())); !a)
+    int64_t now = static_cast<int64_t>(clock_());
+    if (auto a = store_.add_device(device_id, practitioner, platform::sha256_hex(token), now, now + limits_.credential_ttl_ms); !a)
       return make_error(ErrorCode::conflict, "device " + device_id + " is already enrolled");
     return store_.audit(AuditEvent{static_cast<int64_t>(clock_()), practitioner, device_id, "enrol", "", ""});
   });

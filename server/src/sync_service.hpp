@@ -22,6 +22,7 @@ struct ServiceLimits {
   size_t max_push_ops = 1000;
   size_t max_page_bytes = 1u << 20;
   int64_t enrol_code_ttl_ms = 24ll * 3600 * 1000;
+  int64_t credential_ttl_ms = 365ll * 24 * 3600 * 1000;
 };
 
 class SyncService {

@@ -10,6 +10,7 @@
 #include <map>
 
 #include "../support/process.hpp"
+#include "../support/server_process.hpp"
 #include "../support/temp_dir.hpp"
 
 using nlohmann::json;
@@ -179,4 +180,33 @@ TEST_CASE("CLI: a PIN typed on a terminal is not echoed", "[security][cli]") {
   CHECK(WEXITSTATUS(status) == 0);
   CHECK_THAT(seen, Contains("families held"));
   CHECK(seen.find("2468") == std::string::npos);
+}
+
+TEST_CASE("CLI: enrol, sync and status against a real server; a revoked tablet erases its store", "[e2e][cli]") {
+  hearth::test::ServerProcess server;
+  hearth::test::TempDir dir;
+  init_store(dir.path());
+  std::string ca = server.data() + "/certs/ca.crt";
+  auto bad = run(dir.path(), {"enrol", "--server", server.url(), "--ca", ca, "--code", "not-a-code"}, kPin);
+  CHECK(bad.code == 2);  // refused credentials
+  CHECK_THAT(bad.err, Contains("already used or expired"));
+  auto enrolled = run(dir.path(), {"enrol", "--server", server.url(), "--ca", ca, "--code", server.enrol_code("hv-1"), "--json"}, kPin);
+  INFO(enrolled.err);
+  REQUIRE(enrolled.code == 0);
+  REQUIRE(run(dir.path(), {"create-family", R"({"display_name":"Family F"})"}, kPin).code == 0);
+  auto synced = run(dir.path(), {"sync", "--json"}, kPin);
+  INFO(synced.err);
+  REQUIRE(synced.code == 0);
+  CHECK(synced.j()["pushed"] == 1);
+  auto status = run(dir.path(), {"status", "--json"}, kPin).j();
+  CHECK(status["unsynced"] == 0);
+  CHECK(status["last_sync_ms"].get<int64_t>() > 0);
+  CHECK(status["rejected"].empty());
+
+  std::string device = status["device_id"];
+  server.admin({"revoke", "--device", device});
+  auto revoked = run(dir.path(), {"sync"}, kPin);
+  CHECK(revoked.code == 2);
+  CHECK_THAT(revoked.err, Contains("revoked") && Contains("erased"));
+  CHECK_FALSE(fs::exists(dir.path() / "hearth.db"));
 }

@@ -1,6 +1,8 @@
 // End to end over TLS on 127.0.0.1: a real hearth-server process and real tablets.
 #include <catch2/catch.hpp>
 
+#include <thread>
+
 #include "../support/fake_clock.hpp"
 #include "tablet.hpp"
 
@@ -170,4 +172,55 @@ TEST_CASE("E2E: a tablet offline for 180 days syncs like any other", "[e2e]") {
   server.admin({"allocate", "--family", fam, "--practitioner", "tm-1"});
   other.sync();
   CHECK(other.family_json(fam) == hv.family_json(fam));
+}
+
+TEST_CASE("E2E: a tablet whose clock is years ahead is corrected and does not win every conflict", "[e2e]") {
+  ServerProcess server;
+  Tablet honest(server, "hv-1");
+  std::string fam = ok(honest.store->create_family(family_fields()));
+  honest.sync();
+  server.admin({"allocate", "--family", fam, "--practitioner", "yw-1"});
+  const uint64_t five_years = 5ull * 365 * 24 * 3600 * 1000;
+  test::FakeClock ahead(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                  std::chrono::system_clock::now().time_since_epoch())
+                                                  .count()) +
+                        five_years);
+  Tablet skewed(server, "yw-1");
+  client::StoreOptions o;
+  o.pin = "2468";
+  o.kdf = client::KdfParams{1u << 10, 8, 1};
+  o.clock = ahead.fn();
+  skewed.store.reset();
+  skewed.store = ok(client::Store::open(skewed.path(), o));
+  skewed.sync();
+  ok(skewed.store->update(fam, "phone", "from the skewed tablet"));  // earlier in real time
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ok(honest.store->update(fam, "phone", "from the honest tablet"));  // later in real time, concurrent
+  auto r = skewed.sync();
+  CHECK(r.clock_offset_ms < -static_cast<int64_t>(4 * 365ll * 24 * 3600 * 1000));  // told
+  honest.sync();
+  skewed.sync();
+  CHECK_THAT(ok(honest.store->get(fam)).json, Contains("from the honest tablet"));
+  CHECK(honest.family_json(fam) == skewed.family_json(fam));
+}
+
+TEST_CASE("E2E: a cancelled sync stops and the next one completes", "[e2e]") {
+  ServerProcess server;
+  Tablet hv(server, "hv-1");
+  ok(hv.store->create_family(family_fields()));
+  std::atomic<bool> cancel{true};
+  client::SyncOptions o;
+  o.cancel = &cancel;
+  auto r = hv.try_sync(o);
+  REQUIRE_FALSE(r.ok());
+  CHECK_THAT(r.error().message, Contains("cancelled"));
+  CHECK(hv.store->status().unsynced == 1);
+  std::vector<client::SyncProgress> seen;
+  client::SyncOptions p;
+  p.progress = [&](const client::SyncProgress& s) { seen.push_back(s); };
+  auto done = hv.sync(p);
+  CHECK(done.pushed == 1);
+  REQUIRE_FALSE(seen.empty());
+  CHECK(std::string(seen.front().phase) == "push");
+  CHECK(seen.back().bytes_up > 0);
 }

@@ -1,6 +1,9 @@
 // Security of the sync service over TLS on 127.0.0.1.
 #include <catch2/catch.hpp>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sqlite3.h>
+#include <sys/socket.h>
 
 #include "hearth/sync/encoding.hpp"
 #include "hearth/platform/encoding.hpp"
@@ -137,4 +140,38 @@ TEST_CASE("Security: bad requests get a 4xx and the server keeps serving", "[sec
   }
   auto r = hv.sync();  // the service is still up and correct
   CHECK(r.pushed == 1);
+}
+
+TEST_CASE("Security: an expired device credential is refused with a clear error", "[security][e2e]") {
+  ServerProcess server;
+  server.stop();
+  server.configure([](nlohmann::json& c) { c["credential_days"] = 0; });
+  server.start();
+  Tablet hv(server, "hv-1");
+  ok(hv.store->create_family(family_fields()));
+  auto r = hv.try_sync();
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code == ErrorCode::locked);
+  CHECK_THAT(r.error().message, Contains("credential expired") && Contains("enrol it again"));
+  CHECK(hv.store->status().unsynced == 1);  // kept for after re-enrolment
+}
+
+TEST_CASE("Security: idle and half-open connections do not stop the server serving others", "[security][e2e][fault]") {
+  ServerProcess server;
+  Tablet hv(server, "hv-1");
+  std::vector<int> idle;
+  for (int i = 0; i < 12; ++i) {  // more than the server's threads
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(server.port());
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    if (i % 2) REQUIRE(::write(fd, "\x16\x03\x01\x00", 4) == 4);  // the start of a TLS hello, then nothing
+    idle.push_back(fd);
+  }
+  ok(hv.store->create_family(family_fields()));
+  auto r = hv.sync();
+  CHECK(r.pushed == 1);
+  for (int fd : idle) ::close(fd);
 }

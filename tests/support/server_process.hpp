@@ -3,7 +3,10 @@
 // certificates, listening over TLS on a free port of 127.0.0.1, stopped by the destructor.
 #include <signal.h>
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
+#include <functional>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -41,10 +44,23 @@ class ServerProcess {
 
   // Starts serving (on the same port as before after a restart). `cert` picks another
   // certificate pair from the certs folder, e.g. "rogue-server".
+  // Edits the server's configuration file (takes effect at the next start).
+  void configure(const std::function<void(nlohmann::json&)>& edit) {
+    std::string path = dir_.file("data/hearth-server.json");
+    std::ifstream in(path);
+    nlohmann::json config = nlohmann::json::parse(in);
+    edit(config);
+    std::ofstream(path) << config.dump(2);
+  }
+
   void start(const std::string& cert = "server") {
     std::string port_file = dir_.file("port");
     std::remove(port_file.c_str());
-    if (cert != "server") rewrite_config(cert);
+    if (cert != "server")
+      configure([&](nlohmann::json& c) {
+        c["cert"] = dir_.file("data/certs/" + cert + ".crt");
+        c["key"] = dir_.file("data/certs/" + cert + ".key");
+      });
     pid_ = fork();
     if (pid_ == 0) {
       std::string log = dir_.file("server.log");
@@ -94,19 +110,6 @@ class ServerProcess {
   }
 
  private:
-  void rewrite_config(const std::string& cert) {
-    std::string path = dir_.file("data/hearth-server.json");
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::string c = ss.str();
-    for (const char* what : {"server.crt", "server.key"}) {
-      auto pos = c.find(std::string("certs/") + what);
-      if (pos != std::string::npos) c.replace(pos + 6, 6, cert);
-    }
-    std::ofstream(path) << c;
-  }
-
   TempDir dir_;
   pid_t pid_ = -1;
   uint16_t port_ = 0;

@@ -27,6 +27,7 @@ struct DeviceRecord {
   int64_t enrolled_at = 0;
   int64_t last_seen = 0;
   bool revoked = false;
+  int64_t expires_at = 0;  // the credential's end; the device enrols again after it
 };
 
 struct AuditEvent {
@@ -58,7 +59,7 @@ class ServerStore {
   // The practitioner the code was issued for, once: the code is spent by this call.
   virtual Result<std::optional<std::string>> spend_enrol_code(const std::string& code_hash, int64_t now) = 0;
   virtual Result<void> add_device(const std::string& id, const std::string& practitioner, const std::string& token_hash,
-                                  int64_t now) = 0;
+                                  int64_t now, int64_t expires_at) = 0;
   virtual Result<std::optional<DeviceRecord>> device_by_token(const std::string& token_hash) = 0;
   virtual Result<std::vector<DeviceRecord>> devices() = 0;
   virtual Result<bool> revoke_device(const std::string& id) = 0;

@@ -26,7 +26,8 @@ CREATE INDEX IF NOT EXISTS teams_by_practitioner ON teams(practitioner);
 CREATE TABLE IF NOT EXISTS enrol_codes(code_hash TEXT PRIMARY KEY, practitioner TEXT NOT NULL, expires_at INTEGER NOT NULL,
   spent INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS devices(id TEXT PRIMARY KEY, practitioner TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE,
-  enrolled_at INTEGER NOT NULL, last_seen INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+  enrolled_at INTEGER NOT NULL, last_seen INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0,
+  expires_at INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS ops(seq INTEGER PRIMARY KEY AUTOINCREMENT, family TEXT NOT NULL, device TEXT NOT NULL,
   counter INTEGER NOT NULL, body BLOB NOT NULL, UNIQUE(device, counter));
 CREATE INDEX IF NOT EXISTS ops_by_family ON ops(family, seq);
@@ -110,34 +111,37 @@ class SqliteServerStore final : public ServerStore {
     return std::optional<std::string>(who);
   }
   Result<void> add_device(const std::string& id, const std::string& practitioner, const std::string& token_hash,
-                          int64_t now) override {
+                          int64_t now, int64_t expires_at) override {
     auto st = db_->prepare(
-        "INSERT INTO devices(id, practitioner, token_hash, enrolled_at, last_seen) VALUES(?, ?, ?, ?, ?)");
+        "INSERT INTO devices(id, practitioner, token_hash, enrolled_at, last_seen, expires_at) VALUES(?, ?, ?, ?, ?, ?)");
     if (!st) return st.error();
-    st->bind(1, id).bind(2, practitioner).bind(3, token_hash).bind(4, now).bind(5, now);
+    st->bind(1, id).bind(2, practitioner).bind(3, token_hash).bind(4, now).bind(5, now).bind(6, expires_at);
     return st->run();
   }
   Result<std::optional<DeviceRecord>> device_by_token(const std::string& token_hash) override {
     auto st = db_->cached(
-        "SELECT id, practitioner, enrolled_at, last_seen, revoked FROM devices WHERE token_hash = ?");
+        "SELECT id, practitioner, enrolled_at, last_seen, revoked, expires_at FROM devices WHERE token_hash = ?");
     if (!st) return st.error();
     (*st)->bind(1, token_hash);
     auto row = (*st)->step();
     if (!row) return row.error();
     if (!*row) return std::optional<DeviceRecord>();
-    DeviceRecord d{(*st)->text(0), (*st)->text(1), (*st)->integer(2), (*st)->integer(3), (*st)->integer(4) != 0};
+    DeviceRecord d{(*st)->text(0), (*st)->text(1), (*st)->integer(2), (*st)->integer(3), (*st)->integer(4) != 0,
+                   (*st)->integer(5)};
     (*st)->reset();
     return std::optional<DeviceRecord>(d);
   }
   Result<std::vector<DeviceRecord>> devices() override {
     std::vector<DeviceRecord> out;
-    auto st = db_->prepare("SELECT id, practitioner, enrolled_at, last_seen, revoked FROM devices ORDER BY enrolled_at, id");
+    auto st = db_->prepare(
+        "SELECT id, practitioner, enrolled_at, last_seen, revoked, expires_at FROM devices ORDER BY enrolled_at, id");
     if (!st) return st.error();
     while (true) {
       auto row = st->step();
       if (!row) return row.error();
       if (!*row) break;
-      out.push_back(DeviceRecord{st->text(0), st->text(1), st->integer(2), st->integer(3), st->integer(4) != 0});
+      out.push_back(DeviceRecord{st->text(0), st->text(1), st->integer(2), st->integer(3), st->integer(4) != 0,
+                                 st->integer(5)});
     }
     return out;
   }

@@ -179,6 +179,9 @@ class Store {
   Result<std::vector<RejectedPush>> rejected_ops() const;
   // The offset the server measured (server time minus device time).
   void correct_clock(int64_t offset_ms);
+  // The device's physical time as the store's clock reads it (corrected by the last offset):
+  // what stamps its ops, and so what it reports to the server.
+  int64_t clock_now_ms() const;
 
   // ---- the change log ----
   Result<std::vector<OutboxEntry>> outbox(size_t limit = 1000) const;

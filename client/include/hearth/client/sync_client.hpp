@@ -27,7 +27,7 @@ struct SyncOptions {
   uint64_t backoff_ms = 250;   // first wait; doubles each attempt
   std::function<void(const SyncProgress&)> progress;
   const std::atomic<bool>* cancel = nullptr;
-  std::function<int64_t()> now_ms;  // defaults to the system clock
+  std::function<int64_t()> now_ms;  // defaults to the store's clock
 };
 
 struct SyncReport {
