@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Builds and runs the benchmark on the peers' workload: bash scripts/bench.sh [small|medium] [runs]
+# Builds and runs the benchmarks on the peers' workload: bash scripts/bench.sh [small|medium] [runs]
+# hearth-bench: local apply and merge (plain and encrypted); hearth-bench-sync: over TLS on loopback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-ninja -C build hearth-bench >/dev/null
+ninja -C build hearth-bench hearth-bench-sync hearth-server >/dev/null
 size="${1:-small}"
 runs="${2:-1}"
 for ((i = 1; i <= runs; i++)); do
   ./build/tests/bench/hearth-bench "$size" "${TMPDIR:-/tmp}/hearth-bench-$size"
+  ./build/tests/bench/hearth-bench-sync "$size" "${TMPDIR:-/tmp}/hearth-bench-sync-$size"
 done
