@@ -149,13 +149,8 @@ Result<std::vector<sync::Write>> Store::history(const std::string& entity_id, co
 
 std::vector<std::string> Store::families() const {
   std::vector<std::string> out;
-  auto st = impl_->db->prepare("SELECT id FROM entities WHERE type = 'Family' ORDER BY id");
-  if (!st) return out;
-  while (true) {
-    auto row = st->step();
-    if (!row || !*row) break;
-    out.push_back(st->text(0));
-  }
+  if (auto st = impl_->db->prepare("SELECT id FROM entities WHERE type = 'Family' ORDER BY id"))
+    (void)st->each([&](Statement& row) { out.push_back(row.text(0)); });
   return out;
 }
 
@@ -203,6 +198,13 @@ StoreStatus Store::status() const {
   return s;
 }
 
+size_t Store::unsynced() const {
+  auto st = impl_->db->prepare("SELECT count(*) FROM outbox");
+  if (!st) return 0;
+  auto row = st->step();
+  return row && *row ? static_cast<size_t>(st->integer(0)) : 0;
+}
+
 Result<std::vector<OutboxEntry>> Store::outbox(size_t limit) const {
   std::vector<OutboxEntry> out;
   auto st = impl_->db->prepare(
@@ -210,15 +212,14 @@ Result<std::vector<OutboxEntry>> Store::outbox(size_t limit) const {
       "ORDER BY o.seq LIMIT ?");
   if (!st) return st.error();
   st->bind(1, static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
-  while (true) {
-    auto row = st->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    sync::OpId id{st->text(1), static_cast<uint64_t>(st->integer(2))};
-    auto plain = impl_->vault->open(st->text(3), st->blob(4), aad::op(id));
+  auto done = st->each([&](Statement& row) -> Result<void> {
+    sync::OpId id{row.text(1), static_cast<uint64_t>(row.integer(2))};
+    auto plain = impl_->vault->open(row.text(3), row.blob(4), aad::op(id));
     if (!plain) return named(plain.error(), "op " + id.to_string());
-    out.push_back(OutboxEntry{st->integer(0), id, std::move(plain.value())});
-  }
+    out.push_back(OutboxEntry{row.integer(0), id, std::move(plain.value())});
+    return {};
+  });
+  if (!done) return done.error();
   return out;
 }
 
@@ -239,27 +240,21 @@ Result<std::vector<std::string>> Store::encoded_ops(const std::string& family_id
   auto st = impl_->db->prepare("SELECT device, counter, body FROM ops WHERE family = ? ORDER BY seq");
   if (!st) return st.error();
   st->bind(1, family_id);
-  while (true) {
-    auto row = st->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    sync::OpId id{st->text(0), static_cast<uint64_t>(st->integer(1))};
-    auto plain = impl_->vault->open(family_id, st->blob(2), aad::op(id));
+  auto done = st->each([&](Statement& row) -> Result<void> {
+    sync::OpId id{row.text(0), static_cast<uint64_t>(row.integer(1))};
+    auto plain = impl_->vault->open(family_id, row.blob(2), aad::op(id));
     if (!plain) return named(plain.error(), "op " + id.to_string());
     out.push_back(std::move(plain.value()));
-  }
+    return {};
+  });
+  if (!done) return done.error();
   return out;
 }
 
 std::vector<sync::OpId> Store::op_ids() const {
   std::vector<sync::OpId> out;
-  auto st = impl_->db->prepare("SELECT device, counter FROM ops ORDER BY device, counter");
-  if (!st) return out;
-  while (true) {
-    auto row = st->step();
-    if (!row || !*row) break;
-    out.push_back(sync::OpId{st->text(0), static_cast<uint64_t>(st->integer(1))});
-  }
+  if (auto st = impl_->db->prepare("SELECT device, counter FROM ops ORDER BY device, counter"))
+    (void)st->each([&](Statement& row) { out.push_back(sync::OpId{row.text(0), static_cast<uint64_t>(row.integer(1))}); });
   return out;
 }
 

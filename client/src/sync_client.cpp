@@ -105,7 +105,7 @@ Result<SyncReport> sync(Store& store, Transport& t, const SyncOptions& o) {
   };
 
   // 1. push the outbox, batch by batch
-  size_t queued = store.status().unsynced;
+  size_t queued = store.unsynced();  // not status(): that counts the whole history
   for (size_t round = 0; round < queued / std::max<size_t>(1, o.push_batch) + 2; ++round) {
     auto batch = store.outbox(o.push_batch);
     if (!batch) return batch.error();

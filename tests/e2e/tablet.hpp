@@ -5,21 +5,12 @@
 
 #include "hearth/client/store.hpp"
 #include "hearth/client/sync_client.hpp"
+#include "../support/must.hpp"
 #include "../support/samples.hpp"
 #include "../support/server_process.hpp"
 
 namespace hearth::test {
 
-template <typename T>
-T ok(Result<T> r) {
-  INFO((r.ok() ? std::string() : r.error().describe()));
-  REQUIRE(r.ok());
-  return std::move(r.value());
-}
-inline void ok(Result<void> r) {
-  INFO((r.ok() ? std::string() : r.error().describe()));
-  REQUIRE(r.ok());
-}
 
 struct Tablet {
   TempDir dir;
@@ -32,14 +23,14 @@ struct Tablet {
     open();
     server_url = server.url();
     ca = server.ca_pem();
-    ok(client::enrol(*store, server_url, ca, server.enrol_code(who)));
+    must(client::enrol(*store, server_url, ca, server.enrol_code(who)));
   }
   void open() {
     client::StoreOptions o;
     o.practitioner_id = who;
     o.pin = "2468";
     o.kdf = client::KdfParams{1u << 10, 8, 1};
-    store = ok(client::Store::open(dir.file("tablet.db"), std::move(o)));
+    store = must(client::Store::open(dir.file("tablet.db"), std::move(o)));
   }
   std::string path() const { return dir.file("tablet.db"); }
   // A sync through `port` (a proxy) instead of the server's own.
@@ -54,8 +45,8 @@ struct Tablet {
     if (!t) return t.error();
     return client::sync(*store, **t, opts);
   }
-  client::SyncReport sync(client::SyncOptions opts = {}) { return ok(try_sync(std::move(opts))); }
-  std::string family_json(const std::string& f) { return ok(store->export_family(f)); }
+  client::SyncReport sync(client::SyncOptions opts = {}) { return must(try_sync(std::move(opts))); }
+  std::string family_json(const std::string& f) { return must(store->export_family(f)); }
 };
 
 }  // namespace hearth::test

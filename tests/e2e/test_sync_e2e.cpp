@@ -16,21 +16,21 @@ namespace {
 struct CaseOfS1 {
   std::string family, mother, baby, son, episode, a2, eha, section;
   explicit CaseOfS1(client::Store& s) {
-    family = ok(s.create_family(family_fields("Family F")));
-    mother = ok(s.create(family, "Person", person_fields("M", "1994-03-02")));
-    baby = ok(s.create(family, "Person", person_fields("B", "2026-07-20")));
-    son = ok(s.create(family, "Person", person_fields("Y", "2012-05-11")));
-    episode = ok(s.create(family, "EarlyHelpEpisode", episode_fields({baby, son})));
-    ok(s.add_element(episode, "taf_members", "yw-1"));
-    a2 = ok(s.create(family, "PlanAction", action_fields("IN_PROGRESS")));
-    eha = ok(s.create(family, "Assessment", assessment_fields(episode)));
-    ok(s.transition(eha, "IN_PROGRESS"));
+    family = must(s.create_family(family_fields("Family F")));
+    mother = must(s.create(family, "Person", person_fields("M", "1994-03-02")));
+    baby = must(s.create(family, "Person", person_fields("B", "2026-07-20")));
+    son = must(s.create(family, "Person", person_fields("Y", "2012-05-11")));
+    episode = must(s.create(family, "EarlyHelpEpisode", episode_fields({baby, son})));
+    must(s.add_element(episode, "taf_members", "yw-1"));
+    a2 = must(s.create(family, "PlanAction", action_fields("IN_PROGRESS")));
+    eha = must(s.create(family, "Assessment", assessment_fields(episode)));
+    must(s.transition(eha, "IN_PROGRESS"));
     section = client::finding_id(eha, "FEF_FAMILY_HISTORY_FUNCTIONING");
-    ok(s.create(family, "AssessmentFinding", {{"assessment", eha}, {"domain", "FEF_FAMILY_HISTORY_FUNCTIONING"}}, section));
+    must(s.create(family, "AssessmentFinding", {{"assessment", eha}, {"domain", "FEF_FAMILY_HISTORY_FUNCTIONING"}}, section));
   }
 };
 
-std::vector<sync::Conflict> conflicts_of(Tablet& t, const std::string& family) { return ok(t.store->open_conflicts(family)); }
+std::vector<sync::Conflict> conflicts_of(Tablet& t, const std::string& family) { return must(t.store->open_conflicts(family)); }
 
 }  // namespace
 
@@ -44,24 +44,24 @@ TEST_CASE("E2E: S1, two workers visit the same family offline on the same day", 
   REQUIRE(yw.family_json(c.family) == hv.family_json(c.family));
 
   // 10:00 HV offline
-  ok(hv.store->create(c.family, "Contact", contact_fields("2026-11-23T10:00:00Z", "HV: B seen", "hv-1")));
-  ok(hv.store->update(c.a2, "status", "NOT_DONE"));
-  ok(hv.store->update(c.family, "phone", "07700 900001"));
-  ok(hv.store->create(c.family, "Alert", alert_fields("WARNING")));
-  ok(hv.store->update(c.section, "needs_worries", "HV: argument with ex-partner"));
-  ok(hv.store->update(c.episode, "level_of_need", "L4"));
+  must(hv.store->create(c.family, "Contact", contact_fields("2026-11-23T10:00:00Z", "HV: B seen", "hv-1")));
+  must(hv.store->update(c.a2, "status", "NOT_DONE"));
+  must(hv.store->update(c.family, "phone", "07700 900001"));
+  must(hv.store->create(c.family, "Alert", alert_fields("WARNING")));
+  must(hv.store->update(c.section, "needs_worries", "HV: argument with ex-partner"));
+  must(hv.store->update(c.episode, "level_of_need", "L4"));
   // 15:00 YW offline
   auto yw_contact = contact_fields("2026-11-23T15:00:00Z", "YW: Y seen alone", "yw-1");
   yw_contact["contact_type"] = "DETACHED_YOUTH_WORK";
-  ok(yw.store->create(c.family, "Contact", yw_contact));
-  ok(yw.store->create(c.family, "OutcomeMeasurement",
+  must(yw.store->create(c.family, "Contact", yw_contact));
+  must(yw.store->create(c.family, "OutcomeMeasurement",
                       {{"episode", c.episode}, {"subject_kind", "PERSON"}, {"person", c.son}, {"tool", "MY_STAR"},
                        {"reading_type", "REVIEW"}, {"completed_on", "2026-11-23"}, {"completion_mode", "COLLABORATIVE"},
                        {"scores", StringList{"WELLBEING=6"}}}));
-  ok(yw.store->update(c.a2, "status", "DONE"));
-  ok(yw.store->update(c.family, "phone", "07700 900002"));
-  ok(yw.store->update(c.section, "needs_worries", "YW: Y says home is tense"));
-  ok(yw.store->update(c.episode, "level_of_need", "L2"));
+  must(yw.store->update(c.a2, "status", "DONE"));
+  must(yw.store->update(c.family, "phone", "07700 900002"));
+  must(yw.store->update(c.section, "needs_worries", "YW: Y says home is tense"));
+  must(yw.store->update(c.episode, "level_of_need", "L2"));
 
   auto r1 = yw.sync();  // 17:00
   CHECK(r1.pushed == 6);
@@ -72,15 +72,15 @@ TEST_CASE("E2E: S1, two workers visit the same family offline on the same day", 
 
   std::string converged = hv.family_json(c.family);
   CHECK(yw.family_json(c.family) == converged);
-  auto chron = ok(hv.store->chronology(c.family));
+  auto chron = must(hv.store->chronology(c.family));
   REQUIRE(chron.size() == 3);  // the day's reading (a date sorts first in its day), then the visits in order
   CHECK_THAT(chron[0].json, Contains("MY_STAR"));
   CHECK_THAT(chron[1].json, Contains("HV: B seen"));
   CHECK_THAT(chron[2].json, Contains("YW: Y seen alone"));
-  CHECK_THAT(ok(hv.store->get(c.family)).json, Contains("07700 900002"));   // the later write (C-2)
-  CHECK(ok(hv.store->history(c.family, "phone")).size() == 3);               // the other kept
+  CHECK_THAT(must(hv.store->get(c.family)).json, Contains("07700 900002"));   // the later write (C-2)
+  CHECK(must(hv.store->history(c.family, "phone")).size() == 3);               // the other kept
   CHECK_THAT(converged, Contains("DOMESTIC_ABUSE_RISK"));                      // C-15
-  CHECK_THAT(ok(hv.store->get(c.episode)).json, Contains("\"level_of_need\":\"L4\""));  // S1b
+  CHECK_THAT(must(hv.store->get(c.episode)).json, Contains("\"level_of_need\":\"L4\""));  // S1b
   auto cs = conflicts_of(hv, c.family);
   REQUIRE(cs.size() == 3);  // A2 status (C-10), the EHA section (C-7), the level of need (C-14)
   std::set<std::string> fields;
@@ -91,7 +91,7 @@ TEST_CASE("E2E: S1, two workers visit the same family offline on the same day", 
   REQUIRE_FALSE(blocked.ok());
   // the lead resolves A2 after talking to YW; both tablets agree afterwards
   for (const auto& k : cs)
-    if (k.field == "status") ok(hv.store->resolve_conflict(k.id, Value("DONE")));
+    if (k.field == "status") must(hv.store->resolve_conflict(k.id, Value("DONE")));
   hv.sync();
   yw.sync();
   CHECK(conflicts_of(yw, c.family).size() == 2);
@@ -102,8 +102,8 @@ TEST_CASE("E2E: S1, two workers visit the same family offline on the same day", 
 TEST_CASE("E2E: a practitioner taken off the team has the family purged from the tablet", "[e2e]") {
   ServerProcess server;
   Tablet hv(server, "hv-1"), yw(server, "yw-1");
-  std::string fam = ok(hv.store->create_family(family_fields()));
-  ok(hv.store->create(fam, "Contact", contact_fields("2026-11-23T10:00:00Z", "a visit")));
+  std::string fam = must(hv.store->create_family(family_fields()));
+  must(hv.store->create(fam, "Contact", contact_fields("2026-11-23T10:00:00Z", "a visit")));
   hv.sync();
   server.admin({"allocate", "--family", fam, "--practitioner", "yw-1"});
   yw.sync();
@@ -113,7 +113,7 @@ TEST_CASE("E2E: a practitioner taken off the team has the family purged from the
   CHECK(r.families_purged == 1);
   CHECK(yw.store->status().families == 0);
   CHECK_FALSE(yw.store->get(fam).ok());
-  CHECK(ok(yw.store->encoded_ops(fam)).empty());
+  CHECK(must(yw.store->encoded_ops(fam)).empty());
   auto again = yw.sync();  // acknowledged: not purged twice, nothing sent
   CHECK(again.families_purged == 0);
   CHECK(again.pulled == 0);
@@ -123,9 +123,9 @@ TEST_CASE("E2E: a practitioner taken off the team has the family purged from the
 TEST_CASE("E2E: a newly allocated family arrives whole; an unchanged sync costs nothing", "[e2e]") {
   ServerProcess server;
   Tablet hv(server, "hv-1"), yw(server, "yw-1");
-  std::string fam = ok(hv.store->create_family(family_fields()));
+  std::string fam = must(hv.store->create_family(family_fields()));
   for (int i = 0; i < 40; ++i)
-    ok(hv.store->create(fam, "Contact", contact_fields("2026-11-2" + std::to_string(i % 9) + "T10:00:00Z",
+    must(hv.store->create(fam, "Contact", contact_fields("2026-11-2" + std::to_string(i % 9) + "T10:00:00Z",
                                                        "visit " + std::to_string(i))));
   auto pushed = hv.sync();
   CHECK(pushed.pushed == 41);
@@ -147,7 +147,7 @@ TEST_CASE("E2E: a newly allocated family arrives whole; an unchanged sync costs 
 TEST_CASE("E2E: a tablet offline for 180 days syncs like any other", "[e2e]") {
   ServerProcess server;
   Tablet hv(server, "hv-1");
-  std::string fam = ok(hv.store->create_family(family_fields()));
+  std::string fam = must(hv.store->create_family(family_fields()));
   hv.sync();
   // the tablet's clock and stamps are 180 days old when it comes back (and its clock is right)
   const int64_t day = 24ll * 3600 * 1000;
@@ -160,9 +160,9 @@ TEST_CASE("E2E: a tablet offline for 180 days syncs like any other", "[e2e]") {
   o.kdf = client::KdfParams{1u << 10, 8, 1};
   o.clock = old.fn();
   hv.store.reset();
-  hv.store = ok(client::Store::open(hv.path(), o));
+  hv.store = must(client::Store::open(hv.path(), o));
   for (int i = 0; i < 30; ++i) {
-    ok(hv.store->create(fam, "Contact", contact_fields("2026-05-2" + std::to_string(i % 9) + "T10:00:00Z", "offline " + std::to_string(i))));
+    must(hv.store->create(fam, "Contact", contact_fields("2026-05-2" + std::to_string(i % 9) + "T10:00:00Z", "offline " + std::to_string(i))));
     old.advance(static_cast<uint64_t>(6 * day));
   }
   auto r = hv.sync();
@@ -177,7 +177,7 @@ TEST_CASE("E2E: a tablet offline for 180 days syncs like any other", "[e2e]") {
 TEST_CASE("E2E: a tablet whose clock is years ahead is corrected and does not win every conflict", "[e2e]") {
   ServerProcess server;
   Tablet honest(server, "hv-1");
-  std::string fam = ok(honest.store->create_family(family_fields()));
+  std::string fam = must(honest.store->create_family(family_fields()));
   honest.sync();
   server.admin({"allocate", "--family", fam, "--practitioner", "yw-1"});
   const uint64_t five_years = 5ull * 365 * 24 * 3600 * 1000;
@@ -191,23 +191,23 @@ TEST_CASE("E2E: a tablet whose clock is years ahead is corrected and does not wi
   o.kdf = client::KdfParams{1u << 10, 8, 1};
   o.clock = ahead.fn();
   skewed.store.reset();
-  skewed.store = ok(client::Store::open(skewed.path(), o));
+  skewed.store = must(client::Store::open(skewed.path(), o));
   skewed.sync();
-  ok(skewed.store->update(fam, "phone", "from the skewed tablet"));  // earlier in real time
+  must(skewed.store->update(fam, "phone", "from the skewed tablet"));  // earlier in real time
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  ok(honest.store->update(fam, "phone", "from the honest tablet"));  // later in real time, concurrent
+  must(honest.store->update(fam, "phone", "from the honest tablet"));  // later in real time, concurrent
   auto r = skewed.sync();
   CHECK(r.clock_offset_ms < -static_cast<int64_t>(4 * 365ll * 24 * 3600 * 1000));  // told
   honest.sync();
   skewed.sync();
-  CHECK_THAT(ok(honest.store->get(fam)).json, Contains("from the honest tablet"));
+  CHECK_THAT(must(honest.store->get(fam)).json, Contains("from the honest tablet"));
   CHECK(honest.family_json(fam) == skewed.family_json(fam));
 }
 
 TEST_CASE("E2E: a cancelled sync stops and the next one completes", "[e2e]") {
   ServerProcess server;
   Tablet hv(server, "hv-1");
-  ok(hv.store->create_family(family_fields()));
+  must(hv.store->create_family(family_fields()));
   std::atomic<bool> cancel{true};
   client::SyncOptions o;
   o.cancel = &cancel;

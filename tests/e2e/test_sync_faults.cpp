@@ -39,10 +39,10 @@ void exactly_once(Tablet& t, const ServerProcess& s) {
 }
 
 std::string busy_family(Tablet& t, int visits) {
-  std::string fam = ok(t.store->create_family(family_fields()));
+  std::string fam = must(t.store->create_family(family_fields()));
   for (int i = 0; i < visits; ++i)
     // random text: request bodies are gzipped, and byte thresholds must track the work done
-    ok(t.store->create(fam, "Contact", contact_fields("2026-11-2" + std::to_string(i % 9) + "T10:00:00Z",
+    must(t.store->create(fam, "Contact", contact_fields("2026-11-2" + std::to_string(i % 9) + "T10:00:00Z",
                                                       "visit " + platform::random_hex(100))));
   return fam;
 }
@@ -69,8 +69,8 @@ TEST_CASE("Fault: the connection cut at many points in a push and a pull", "[fau
   for (size_t at : {300u, 1500u, 4000u, 9000u, 15000u}) {
     for (bool upstream : {true, false}) {
       for (int i = 0; i < 40; ++i)  // each round has real work to push and to pull
-        ok(hv.store->create(fam, "Contact", contact_fields("2026-11-23T10:00:00Z", platform::random_hex(100))));
-      ok(hv.store->update(fam, "phone", "0770" + std::to_string(at) + (upstream ? "1" : "2")));
+        must(hv.store->create(fam, "Contact", contact_fields("2026-11-23T10:00:00Z", platform::random_hex(100))));
+      must(hv.store->update(fam, "phone", "0770" + std::to_string(at) + (upstream ? "1" : "2")));
       for (Tablet* t : {&hv, &yw}) {
         std::atomic<bool> cut{false};
         TcpProxy proxy(server.port(), [&](size_t up, size_t down) {
@@ -97,7 +97,7 @@ TEST_CASE("Fault: a cut connection is retried within the same sync", "[fault][e2
   std::string fam = busy_family(hv, 200);
   std::atomic<int> cut{0};
   TcpProxy proxy(server.port(), [&](size_t up, size_t) { return up > 5000 && cut++ < 2; });
-  auto r = ok(hv.sync_via(proxy.port(), small_batches(4)));
+  auto r = must(hv.sync_via(proxy.port(), small_batches(4)));
   CHECK(r.pushed + r.duplicates == 201);
   CHECK(proxy.cuts() >= 1);
   exactly_once(hv, server);
@@ -138,7 +138,7 @@ TEST_CASE("Fault: the server killed in the middle of a push, and of a pull", "[f
     CHECK_FALSE(r.ok());
   }
   REQUIRE(killed);
-  CHECK(ok(yw.store->cursors()).families.count(fam) == 1);  // it got part of the family
+  CHECK(must(yw.store->cursors()).families.count(fam) == 1);  // it got part of the family
   server.start();
   yw.sync();
   CHECK(yw.family_json(fam) == hv.family_json(fam));

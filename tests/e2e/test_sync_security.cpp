@@ -16,8 +16,8 @@ using Catch::Matchers::Contains;
 namespace {
 
 client::HttpReply post(const ServerProcess& s, const std::string& path, const std::string& body, const std::string& token = "") {
-  auto t = ok(client::make_curl_transport(client::CurlOptions{s.url(), s.ca_pem()}));
-  return ok(t->post(path, body, token));
+  auto t = must(client::make_curl_transport(client::CurlOptions{s.url(), s.ca_pem()}));
+  return must(t->post(path, body, token));
 }
 
 int64_t count(const std::string& db, const std::string& sql) {
@@ -36,7 +36,7 @@ int64_t count(const std::string& db, const std::string& sql) {
 TEST_CASE("Security: the tablet trusts only the CA it was enrolled with", "[security][e2e]") {
   ServerProcess server;
   SECTION("a client holding another CA refuses the real server") {
-    auto t = ok(client::make_curl_transport(client::CurlOptions{server.url(), server.ca_pem("rogue-ca")}));
+    auto t = must(client::make_curl_transport(client::CurlOptions{server.url(), server.ca_pem("rogue-ca")}));
     auto r = t->post("/v1/pull", "{}", "x");
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().code == ErrorCode::network);
@@ -44,7 +44,7 @@ TEST_CASE("Security: the tablet trusts only the CA it was enrolled with", "[secu
   }
   SECTION("an enrolled tablet refuses a server with a certificate from another CA") {
     Tablet hv(server, "hv-1");
-    ok(hv.store->create_family(family_fields()));
+    must(hv.store->create_family(family_fields()));
     server.stop();
     server.start("rogue-server");
     auto r = hv.try_sync();
@@ -88,29 +88,29 @@ TEST_CASE("Security: credentials: unauthenticated 401, spent codes, revoked devi
 TEST_CASE("Security: a device gets nothing of a family it may not see, and the attempt is logged", "[security][e2e]") {
   ServerProcess server;
   Tablet hv(server, "hv-1"), yw(server, "yw-1");
-  std::string fam = ok(hv.store->create_family(family_fields()));
+  std::string fam = must(hv.store->create_family(family_fields()));
   hv.sync();
   // yw forges its view of the family: it asks for it, and pushes an edit to it
-  auto forged = ok(hv.store->encoded_ops(fam));
-  ok(yw.store->apply_remote(forged));
-  ok(yw.store->update(fam, "phone", "07700 999999"));
+  auto forged = must(hv.store->encoded_ops(fam));
+  must(yw.store->apply_remote(forged));
+  must(yw.store->update(fam, "phone", "07700 999999"));
   auto r = yw.sync();
   CHECK(r.rejected == 1);
   CHECK(r.pulled == 0);
-  auto rejected = ok(yw.store->rejected_ops());
+  auto rejected = must(yw.store->rejected_ops());
   REQUIRE(rejected.size() == 1);
   CHECK_THAT(rejected[0].reason, Contains("no access to family"));
   CHECK(yw.store->status().unsynced == 0);  // it does not block the queue
   CHECK(count(server.db(), "SELECT count(*) FROM audit WHERE action = 'denied' AND family = '" + fam + "'") == 1);
   CHECK(count(server.db(), "SELECT count(*) FROM ops WHERE family = '" + fam + "'") == 1);  // only the lead's
   hv.sync();
-  CHECK_THAT(ok(hv.store->get(fam)).json, !Contains("07700 999999"));
+  CHECK_THAT(must(hv.store->get(fam)).json, !Contains("07700 999999"));
 }
 
 TEST_CASE("Security: bad requests get a 4xx and the server keeps serving", "[security][e2e][fault]") {
   ServerProcess server;
   Tablet hv(server, "hv-1");
-  std::string token = ok(hv.store->secret("device_token")).value();
+  std::string token = must(hv.store->secret("device_token")).value();
   CHECK(post(server, "/v1/push", "{not json", token).status == 400);
   CHECK(post(server, "/v1/push", "{\"ops\": 7}", token).status == 400);
   CHECK(post(server, "/v1/push", "{\"ops\": [5, \"!!notbase64\"]}", token).status == 200);  // per-op rejections
@@ -123,8 +123,8 @@ TEST_CASE("Security: bad requests get a 4xx and the server keeps serving", "[sec
   CHECK(too_big.status >= 400);
   CHECK(too_big.status < 500);
   // an op made by another device, or in another author's name
-  std::string fam = ok(hv.store->create_family(family_fields()));
-  auto op = ok(sync::decode(ok(hv.store->outbox())[0].bytes));
+  std::string fam = must(hv.store->create_family(family_fields()));
+  auto op = must(sync::decode(must(hv.store->outbox())[0].bytes));
   op.id.device = "someone-else";
   auto forged = post(server, "/v1/push", "{\"ops\": [\"" + platform::base64(sync::encode(op)) + "\"]}", token);
   CHECK_THAT(forged.body, Contains("made by another device"));
@@ -133,8 +133,8 @@ TEST_CASE("Security: bad requests get a 4xx and the server keeps serving", "[sec
   for (int version : {0, 2}) {
     client::CurlOptions o{server.url(), server.ca_pem()};
     o.protocol = version;
-    auto t = ok(client::make_curl_transport(o));
-    auto r = ok(t->post("/v1/pull", "{}", token));
+    auto t = must(client::make_curl_transport(o));
+    auto r = must(t->post("/v1/pull", "{}", token));
     CHECK(r.status == 400);
     CHECK_THAT(r.body, Contains(version == 0 ? "update the app" : "the server needs updating first"));
   }
@@ -148,7 +148,7 @@ TEST_CASE("Security: an expired device credential is refused with a clear error"
   server.configure([](nlohmann::json& c) { c["credential_days"] = 0; });
   server.start();
   Tablet hv(server, "hv-1");
-  ok(hv.store->create_family(family_fields()));
+  must(hv.store->create_family(family_fields()));
   auto r = hv.try_sync();
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().code == ErrorCode::locked);
@@ -170,7 +170,7 @@ TEST_CASE("Security: idle and half-open connections do not stop the server servi
     if (i % 2) REQUIRE(::write(fd, "\x16\x03\x01\x00", 4) == 4);  // the start of a TLS hello, then nothing
     idle.push_back(fd);
   }
-  ok(hv.store->create_family(family_fields()));
+  must(hv.store->create_family(family_fields()));
   auto r = hv.sync();
   CHECK(r.pushed == 1);
   for (int fd : idle) ::close(fd);

@@ -7,12 +7,14 @@
 #include <fstream>
 
 #include "hearth/client/store.hpp"
+#include "../support/must.hpp"
 #include "../support/samples.hpp"
 #include "../support/temp_dir.hpp"
 
 using namespace hearth;
 using namespace hearth::client;
 using Catch::Matchers::Contains;
+using hearth::test::must;
 namespace fs = std::filesystem;
 
 namespace {
@@ -38,16 +40,6 @@ std::unique_ptr<Store> open_pin(const std::string& path, const std::string& pin 
   return std::move(s.value());
 }
 
-template <typename T>
-T must(Result<T> r) {
-  INFO((r.ok() ? std::string() : r.error().describe()));
-  REQUIRE(r.ok());
-  return std::move(r.value());
-}
-void must(Result<void> r) {
-  INFO((r.ok() ? std::string() : r.error().describe()));
-  REQUIRE(r.ok());
-}
 
 std::string base64(const std::string& in) {
   static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

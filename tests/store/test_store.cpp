@@ -6,12 +6,14 @@
 #include "hearth/client/store.hpp"
 #include "hearth/sync/encoding.hpp"
 #include "../support/fake_clock.hpp"
+#include "../support/must.hpp"
 #include "../support/samples.hpp"
 #include "../support/temp_dir.hpp"
 
 using namespace hearth;
 using namespace hearth::client;
 using Catch::Matchers::Contains;
+using hearth::test::must;
 
 namespace {
 
@@ -32,16 +34,6 @@ std::unique_ptr<Store> open_store(const std::string& path, const std::string& wh
   return std::move(s.value());
 }
 
-template <typename T>
-T must(Result<T> r) {
-  INFO((r.ok() ? std::string() : r.error().describe()));
-  REQUIRE(r.ok());
-  return std::move(r.value());
-}
-void must(Result<void> r) {
-  INFO((r.ok() ? std::string() : r.error().describe()));
-  REQUIRE(r.ok());
-}
 
 }  // namespace
 

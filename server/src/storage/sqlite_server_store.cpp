@@ -136,13 +136,10 @@ class SqliteServerStore final : public ServerStore {
     auto st = db_->prepare(
         "SELECT id, practitioner, enrolled_at, last_seen, revoked, expires_at FROM devices ORDER BY enrolled_at, id");
     if (!st) return st.error();
-    while (true) {
-      auto row = st->step();
-      if (!row) return row.error();
-      if (!*row) break;
-      out.push_back(DeviceRecord{st->text(0), st->text(1), st->integer(2), st->integer(3), st->integer(4) != 0,
-                                 st->integer(5)});
-    }
+    auto done = st->each([&](Statement& r) {
+      out.push_back(DeviceRecord{r.text(0), r.text(1), r.integer(2), r.integer(3), r.integer(4) != 0, r.integer(5)});
+    });
+    if (!done) return done.error();
     return out;
   }
   Result<bool> revoke_device(const std::string& id) override {
@@ -281,12 +278,8 @@ class SqliteServerStore final : public ServerStore {
     auto st = db_->prepare(sql);
     if (!st) return st.error();
     st->bind(1, arg);
-    while (true) {
-      auto row = st->step();
-      if (!row) return row.error();
-      if (!*row) break;
-      out.push_back(st->text(0));
-    }
+    auto done = st->each([&](Statement& r) { out.push_back(r.text(0)); });
+    if (!done) return done.error();
     return out;
   }
 

@@ -163,7 +163,8 @@ class Store {
   // Canonical JSON of a family's persisted state (entities + open conflicts), byte-comparable
   // across replicas.
   Result<std::string> export_family(const std::string& family_id) const;
-  StoreStatus status() const;
+  StoreStatus status() const;  // counts every record and op: for display, not for hot paths
+  size_t unsynced() const;     // the outbox size alone
 
   // ---- sync bookkeeping (used by SyncClient) ----
   Result<void> put_secret(const std::string& name, const std::string& value);  // sealed at rest

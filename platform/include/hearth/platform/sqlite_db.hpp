@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "hearth/core/error.hpp"
 
@@ -30,6 +31,21 @@ class Statement {
   // true: a row is ready; false: done. Errors become ErrorCode::storage.
   Result<bool> step();
   Result<void> run();  // step to completion, then reset
+  // Steps through every row, calling on_row(*this) for each; on_row may return a Result<void>
+  // to stop with an error.
+  template <typename F>
+  Result<void> each(F on_row) {
+    while (true) {
+      auto row = step();
+      if (!row) return row.error();
+      if (!*row) return {};
+      if constexpr (std::is_same_v<decltype(on_row(*this)), Result<void>>) {
+        if (auto r = on_row(*this); !r) return r;
+      } else {
+        on_row(*this);
+      }
+    }
+  }
   void reset();
 
   std::string text(int col) const;
