@@ -182,7 +182,7 @@ TEST_CASE("CLI: a PIN typed on a terminal is not echoed", "[security][cli]") {
   CHECK(seen.find("2468") == std::string::npos);
 }
 
-TEST_CASE("CLI: enrol, sync and status against a real server; a revoked tablet erases its store", "[e2e][cli]") {
+TEST_CASE("CLI: enrol, sync and status against a real server, a revoked tablet erases its store", "[e2e][cli]") {
   hearth::test::ServerProcess server;
   hearth::test::TempDir dir;
   init_store(dir.path());

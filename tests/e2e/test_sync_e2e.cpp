@@ -120,7 +120,7 @@ TEST_CASE("E2E: a practitioner taken off the team has the family purged from the
   CHECK(hv.store->status().families == 1);  // the lead keeps it
 }
 
-TEST_CASE("E2E: a newly allocated family arrives whole; an unchanged sync costs nothing", "[e2e]") {
+TEST_CASE("E2E: a newly allocated family arrives whole, an unchanged sync costs nothing", "[e2e]") {
   ServerProcess server;
   Tablet hv(server, "hv-1"), yw(server, "yw-1");
   std::string fam = must(hv.store->create_family(family_fields()));

@@ -178,7 +178,7 @@ TEST_CASE("Security: no personal datum is readable from any file of the store fo
   }
 }
 
-TEST_CASE("Security: a purged family cannot be recovered from any file; others are intact", "[security]") {
+TEST_CASE("Security: a purged family cannot be recovered from any file, others are intact", "[security]") {
   test::TempDir dir;
   std::string path = dir.file("tablet.db");
   auto s = open_pin(path);
@@ -216,7 +216,7 @@ TEST_CASE("Security: a purged family cannot be recovered from any file; others a
   CHECK(must(reopened->encoded_ops(gone)).empty());
 }
 
-TEST_CASE("Security: a wrong PIN is refused and counted; the limit wipes the store", "[security]") {
+TEST_CASE("Security: a wrong PIN is refused and counted, the limit wipes the store", "[security]") {
   test::TempDir dir;
   std::string path = dir.file("tablet.db");
   std::string fam;
@@ -347,7 +347,7 @@ TEST_CASE("Security: a key from the platform keystore unlocks the store without 
   CHECK_THAT(try_open(dir.file("b.db"), std::nullopt, std::string(5, 'x')).error().message, Contains("exactly 32 bytes"));
 }
 
-TEST_CASE("Security: a new store needs a secret; KDF parameters are stored and upgraded", "[security]") {
+TEST_CASE("Security: a new store needs a secret, KDF parameters are stored and upgraded", "[security]") {
   test::TempDir dir;
   auto none = try_open(dir.file("a.db"), std::nullopt);
   REQUIRE_FALSE(none.ok());

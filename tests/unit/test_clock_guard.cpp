@@ -99,7 +99,7 @@ TEST_CASE("Clock guard: a device years behind does not lose a later edit of its 
   }
 }
 
-TEST_CASE("Clock guard: offsets within tolerance change nothing; future stamps are clamped", "[unit][clock]") {
+TEST_CASE("Clock guard: offsets within tolerance change nothing, future stamps are clamped", "[unit][clock]") {
   ClockGuard g;
   CHECK(g.offset(1000, 1000 + 60'000) == 0);
   CHECK(g.offset(1000, 1000 + 3'600'000) == 3'600'000);

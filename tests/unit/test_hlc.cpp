@@ -41,7 +41,7 @@ TEST_CASE("HLC: a stamp far in the future is not adopted", "[unit][hlc]") {
   CHECK(c.tick().wall_ms == 31'000);
 }
 
-TEST_CASE("HLC: an offset from the authority corrects later stamps; restore keeps monotonicity", "[unit][hlc]") {
+TEST_CASE("HLC: an offset from the authority corrects later stamps, restore keeps monotonicity", "[unit][hlc]") {
   test::FakeClock t(1000);
   HybridClock c(t.fn());
   c.correct(10'000);

@@ -186,7 +186,7 @@ TEST_CASE("Merge APPEND: both visit notes survive, in occurred_at order", "[unit
   CHECK_FALSE(p.a.erase("c-1").ok());
 }
 
-TEST_CASE("Merge SERVER_AUTHORITY: concurrent transitions replay; the loser becomes a conflict", "[unit][merge]") {
+TEST_CASE("Merge SERVER_AUTHORITY: concurrent transitions replay, the loser becomes a conflict", "[unit][merge]") {
   Pair p;
   Pair::ok(p.a.create(p.fam, "Referral", "ref-1", test::referral_fields()));
   Pair::ok(p.a.transition("ref-1", "TRIAGE"));
