@@ -1,5 +1,7 @@
 #include "ids.hpp"
 
+#include "hearth/platform/encoding.hpp"
+
 #include <openssl/rand.h>
 
 #include <array>
@@ -33,14 +35,6 @@ std::string new_uuid_v7(uint64_t unix_ms) {
   return s;
 }
 
-std::string new_device_id() {
-  auto r = random_bytes<8>();
-  std::string s;
-  for (auto c : r) {
-    s.push_back(kHex[c >> 4]);
-    s.push_back(kHex[c & 0xF]);
-  }
-  return s;
-}
+std::string new_device_id() { return platform::random_hex(8); }
 
 }  // namespace hearth::client

@@ -25,11 +25,14 @@ struct Tablet {
     ca = server.ca_pem();
     must(client::enrol(*store, server_url, ca, server.enrol_code(who)));
   }
-  void open() {
+  // (Re)opens the store, optionally on another physical clock (a skewed or an old tablet).
+  void open(sync::PhysicalClock clock = {}) {
+    store.reset();
     client::StoreOptions o;
     o.practitioner_id = who;
     o.pin = "2468";
     o.kdf = client::KdfParams{1u << 10, 8, 1};
+    o.clock = std::move(clock);
     store = must(client::Store::open(dir.file("tablet.db"), std::move(o)));
   }
   std::string path() const { return dir.file("tablet.db"); }

@@ -150,17 +150,9 @@ TEST_CASE("E2E: a tablet offline for 180 days syncs like any other", "[e2e]") {
   std::string fam = must(hv.store->create_family(family_fields()));
   hv.sync();
   // the tablet's clock and stamps are 180 days old when it comes back (and its clock is right)
-  const int64_t day = 24ll * 3600 * 1000;
-  test::FakeClock old(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                std::chrono::system_clock::now().time_since_epoch())
-                                                .count() -
-                                            180 * day));
-  client::StoreOptions o;
-  o.pin = "2468";
-  o.kdf = client::KdfParams{1u << 10, 8, 1};
-  o.clock = old.fn();
-  hv.store.reset();
-  hv.store = must(client::Store::open(hv.path(), o));
+  const uint64_t day = 24ull * 3600 * 1000;
+  test::FakeClock old(wall_now_ms() - 180 * day);
+  hv.open(old.fn());
   for (int i = 0; i < 30; ++i) {
     must(hv.store->create(fam, "Contact", contact_fields("2026-05-2" + std::to_string(i % 9) + "T10:00:00Z", "offline " + std::to_string(i))));
     old.advance(static_cast<uint64_t>(6 * day));
@@ -181,17 +173,9 @@ TEST_CASE("E2E: a tablet whose clock is years ahead is corrected and does not wi
   honest.sync();
   server.admin({"allocate", "--family", fam, "--practitioner", "yw-1"});
   const uint64_t five_years = 5ull * 365 * 24 * 3600 * 1000;
-  test::FakeClock ahead(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                  std::chrono::system_clock::now().time_since_epoch())
-                                                  .count()) +
-                        five_years);
+  test::FakeClock ahead(wall_now_ms() + five_years);
   Tablet skewed(server, "yw-1");
-  client::StoreOptions o;
-  o.pin = "2468";
-  o.kdf = client::KdfParams{1u << 10, 8, 1};
-  o.clock = ahead.fn();
-  skewed.store.reset();
-  skewed.store = must(client::Store::open(skewed.path(), o));
+  skewed.open(ahead.fn());
   skewed.sync();
   must(skewed.store->update(fam, "phone", "from the skewed tablet"));  // earlier in real time
   std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -1,10 +1,17 @@
 #pragma once
+#include <chrono>
 #include <cstdint>
 #include <memory>
 
 #include "hearth/sync/hlc.hpp"
 
 namespace hearth::test {
+
+// The real wall clock, in milliseconds since the epoch.
+inline uint64_t wall_now_ms() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+}
 
 // A physical clock the test moves by hand. Copies share the same time.
 class FakeClock {
