@@ -126,7 +126,7 @@ HttpResponse SyncService::enrol(const HttpRequest& r) {
     practitioner = **who;
     int64_t now = static_cast<int64_t>(clock_());
     if (auto a = store_.add_device(device_id, practitioner, platform::sha256_hex(token), now, now + limits_.credential_ttl_ms); !a)
-      return make_error(ErrorCode::conflict, "device " + device_id + " is already enrolled");
+      return a;
     return store_.audit(AuditEvent{static_cast<int64_t>(clock_()), practitioner, device_id, "enrol", "", ""});
   });
   if (!done) return error(status_for(done.error().code), done.error().message);

@@ -82,6 +82,9 @@ TEST_CASE("Security: credentials: unauthenticated 401, spent codes, revoked devi
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().code == ErrorCode::locked);
   CHECK_THAT(r.error().message, Contains("revoked") && Contains("wipe"));
+  auto back = client::enrol(*hv.store, server.url(), server.ca_pem(), server.enrol_code("hv-1"));
+  REQUIRE_FALSE(back.ok());  // a revoked device does not come back with a new code
+  CHECK_THAT(back.error().message, Contains("revoked"));
   CHECK(count(server.db(), "SELECT count(*) FROM audit WHERE action = 'denied'") >= 3);
 }
 
@@ -154,6 +157,12 @@ TEST_CASE("Security: an expired device credential is refused with a clear error"
   CHECK(r.error().code == ErrorCode::locked);
   CHECK_THAT(r.error().message, Contains("credential expired") && Contains("enrol it again"));
   CHECK(hv.store->status().unsynced == 1);  // kept for after re-enrolment
+  // a new code renews the credential (here with a normal lifetime again) and the work goes up
+  server.stop();
+  server.configure([](nlohmann::json& c) { c["credential_days"] = 365; });
+  server.start();
+  must(client::enrol(*hv.store, server.url(), server.ca_pem(), server.enrol_code("hv-1")));
+  CHECK(hv.sync().pushed == 1);
 }
 
 TEST_CASE("Security: idle and half-open connections do not stop the server serving others", "[security][e2e][fault]") {

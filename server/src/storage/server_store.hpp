@@ -58,6 +58,8 @@ class ServerStore {
   virtual Result<void> add_enrol_code(const std::string& code_hash, const std::string& practitioner, int64_t expires_at) = 0;
   // The practitioner the code was issued for, once: the code is spent by this call.
   virtual Result<std::optional<std::string>> spend_enrol_code(const std::string& code_hash, int64_t now) = 0;
+  // Enrols a device, or renews the credential of one already enrolled for the same
+  // practitioner. A revoked device, or one of another practitioner, is refused (conflict).
   virtual Result<void> add_device(const std::string& id, const std::string& practitioner, const std::string& token_hash,
                                   int64_t now, int64_t expires_at) = 0;
   virtual Result<std::optional<DeviceRecord>> device_by_token(const std::string& token_hash) = 0;

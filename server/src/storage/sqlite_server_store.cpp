@@ -112,8 +112,20 @@ class SqliteServerStore final : public ServerStore {
   }
   Result<void> add_device(const std::string& id, const std::string& practitioner, const std::string& token_hash,
                           int64_t now, int64_t expires_at) override {
+    auto existing = db_->prepare("SELECT practitioner, revoked FROM devices WHERE id = ?");
+    if (!existing) return existing.error();
+    existing->bind(1, id);
+    auto row = existing->step();
+    if (!row) return row.error();
+    if (*row && (existing->integer(1) != 0 || existing->text(0) != practitioner))
+      return make_error(ErrorCode::conflict, existing->integer(1) != 0
+                                                 ? "device " + id + " was revoked and cannot enrol again; wipe it"
+                                                 : "device " + id + " is enrolled for another practitioner");
+    existing->reset();
     auto st = db_->prepare(
-        "INSERT INTO devices(id, practitioner, token_hash, enrolled_at, last_seen, expires_at) VALUES(?, ?, ?, ?, ?, ?)");
+        "INSERT INTO devices(id, practitioner, token_hash, enrolled_at, last_seen, expires_at) VALUES(?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT(id) DO UPDATE SET token_hash = excluded.token_hash, last_seen = excluded.last_seen, "
+        "expires_at = excluded.expires_at");
     if (!st) return st.error();
     st->bind(1, id).bind(2, practitioner).bind(3, token_hash).bind(4, now).bind(5, now).bind(6, expires_at);
     return st->run();
