@@ -38,7 +38,7 @@ class Scenario {
     if (auto err = seed_family(); !err.empty()) return err;
     int steps = 25 + static_cast<int>(rng_() % 25);
     for (int s = 0; s < steps; ++s) {
-      uint32_t r = rng_() % 100;
+      auto r = rng_() % 100;
       if (r < 55) edit(stats);
       else if (r < 85) deliver(pick(), pick(), /*fraction*/ 1 + rng_() % 4);
       else if (r < 95) advance(rng_() % 5000);
