@@ -223,17 +223,7 @@ Result<std::vector<OutboxEntry>> Store::outbox(size_t limit) const {
   return out;
 }
 
-Result<void> Store::mark_pushed(const std::vector<int64_t>& seqs) {
-  Transaction tx(*impl_->db);
-  if (auto r = tx.begin(); !r) return r;
-  auto st = impl_->db->prepare("DELETE FROM outbox WHERE seq = ?");
-  if (!st) return st.error();
-  for (auto s : seqs) {
-    st->bind(1, s);
-    if (auto r = st->run(); !r) return r;
-  }
-  return tx.commit();
-}
+Result<void> Store::mark_pushed(const std::vector<int64_t>& seqs) { return record_push(seqs, {}, 0); }
 
 Result<std::vector<std::string>> Store::encoded_ops(const std::string& family_id) const {
   std::vector<std::string> out;

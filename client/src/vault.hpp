@@ -34,7 +34,6 @@ class Vault {
   static Result<std::unique_ptr<Vault>> open(Database& db, const VaultCredentials& creds, bool& wipe_needed);
   static Result<void> create_tables(Database& db);
 
-  bool encrypted() const { return master_.has_value(); }
   // Seals `plain` under the family's key (made on first use, inside the caller's transaction).
   Result<std::string> seal(const std::string& family, std::string_view plain, std::string_view aad);
   Result<std::string> open(const std::string& family, std::string_view sealed, std::string_view aad);

@@ -175,14 +175,6 @@ std::vector<const Op*> Materialiser::ops(const std::string& family) const {
   return out;
 }
 
-std::string Materialiser::render_entity(const std::string& id) const {
-  const EntityMerge* e = entity(id);
-  if (!e) return "null";
-  JsonWriter w;
-  e->render(w);
-  return w.take();
-}
-
 std::string Materialiser::render_family(const std::string& family) const {
   JsonWriter w;
   w.begin_object();

@@ -42,7 +42,6 @@ class HybridClock {
   // pulled back: the authority re-stamps every op this device pushed with those stamps, and
   // the 24 h clamp catches any it pushes later, so no causal order is lost.
   void correct(int64_t offset);
-  int64_t offset_ms() const { return offset_ms_; }
 
   Hlc last() const { return last_; }
   void restore(const Hlc& persisted);  // after reopening a store

@@ -39,7 +39,6 @@ class Materialiser {
   std::vector<const Op*> ops(const std::string& family) const;  // stamp order
   Hlc effective_stamp(const Op& op) const;
 
-  std::string render_entity(const std::string& id) const;
   std::string render_family(const std::string& family) const;  // entities + open conflicts
 
   void forget_family(const std::string& family);
