@@ -43,6 +43,11 @@ int exit_code(ErrorCode c) {
     case ErrorCode::corrupt:
     case ErrorCode::storage: return 5;
     case ErrorCode::network: return 6;
+    case ErrorCode::too_large: return 4;
+    case ErrorCode::forbidden: return 4;
+    case ErrorCode::revoked:
+    case ErrorCode::expired:
+    case ErrorCode::not_enrolled: return 2;
   }
   return 5;
 }
@@ -59,6 +64,11 @@ const char* hint(ErrorCode c) {
     case ErrorCode::corrupt: return "the store is damaged or was tampered with; keep the file and report it, then re-enrol the device";
     case ErrorCode::storage: return "check free space and permissions of the store folder";
     case ErrorCode::network: return "check the connection and try `hearth sync` again: nothing is lost or sent twice";
+    case ErrorCode::too_large: return "the record is over the size limit; shorten the text and save again";
+    case ErrorCode::forbidden: return "your role or team does not allow this; ask the lead professional";
+    case ErrorCode::revoked: return "this device was revoked by the office and its store is wiped; ask for a new device";
+    case ErrorCode::expired: return "the device's credential expired: ask the office for a new code and run `hearth enrol` (unsynced work is kept)";
+    case ErrorCode::not_enrolled: return "this store is not enrolled: ask the office for a code and run `hearth enrol`";
   }
   return "";
 }

@@ -14,6 +14,11 @@ const char* to_string(ErrorCode code) {
     case ErrorCode::clock: return "clock";
     case ErrorCode::locked: return "locked";
     case ErrorCode::network: return "network";
+    case ErrorCode::too_large: return "too large";
+    case ErrorCode::revoked: return "revoked";
+    case ErrorCode::expired: return "expired";
+    case ErrorCode::not_enrolled: return "not enrolled";
+    case ErrorCode::forbidden: return "forbidden";
   }
   return "unknown";
 }

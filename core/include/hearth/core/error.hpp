@@ -18,6 +18,11 @@ enum class ErrorCode {
   clock,             // a clock stamp is outside the accepted bounds
   locked,            // wrong PIN or key, or the store was wiped
   network,           // the server could not be reached, or the connection broke
+  too_large,         // a body, batch or value is over a limit expressed in bytes
+  revoked,           // the server revoked this device: its store must be wiped
+  expired,           // the device's credential expired: enrol again with a new code
+  not_enrolled,      // the store has no server credential yet: enrol first
+  forbidden,         // the caller may not do this (access policy, DOMAIN.md §7)
 };
 
 const char* to_string(ErrorCode code);

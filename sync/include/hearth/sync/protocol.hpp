@@ -1,0 +1,174 @@
+#pragma once
+// The /v1 sync protocol (docs/protocol.md) as types, and the one codec that turns them into
+// wire JSON and back. The device's sync engine and hearth-server both use it; no other file
+// builds or parses wire JSON.
+//
+// Decoding is the trust boundary: every decode_* bounds the body size, the JSON nesting depth
+// and the number of elements while parsing (before any value is materialised), checks every
+// field's type and range, and returns ErrorCode::invalid_argument naming the field, or
+// ErrorCode::too_large (see core/error.hpp) when a limit is passed. It never throws.
+// Thread-safety: pure functions over value types.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hearth/core/error.hpp"
+
+namespace hearth::sync::protocol {
+
+constexpr int kVersion = 1;                      // sent as the Hearth-Protocol header
+constexpr const char* kVersionHeader = "hearth-protocol";
+
+// Every limit is in bytes (or a count where bytes make no sense). The server advertises the
+// ones a device must respect (push_bytes, op_bytes) in its enrol and push answers, so a device
+// never sizes a batch by a different rule than the server judges it by.
+struct Limits {
+  size_t request_bytes = 8u << 20;  // any request body after decompression; larger: too_large
+  size_t enrol_bytes = 4u << 10;    // an enrolment body (unauthenticated: kept small)
+  size_t push_bytes = 4u << 20;     // a push body; a device's batches stay below it
+  size_t op_bytes = 512u << 10;     // one encoded op; field caps (core schema) sit well below
+  size_t page_bytes = 1u << 20;     // the largest pull page the server sends
+  size_t json_depth = 8;            // nesting of arrays and objects in any body
+  size_t json_elements = 200000;    // values in any body
+  size_t cursors = 100000;          // families named in one pull; the caseload bounds it too
+};
+
+// Codes a caller must act on, carried as {"error": message, "code": "<code>"}. The HTTP status
+// for each is http_status(code); docs/protocol.md lists both.
+enum class WireError {
+  bad_request,    // 400: malformed body or field
+  version,        // 400: the app and the server speak different protocol versions
+  unauthorised,   // 401: no credential or an unknown one
+  expired,        // 401: the device's credential expired; enrol again with a new code
+  bad_code,       // 401: the enrolment code is unknown, already used or expired
+  revoked,        // 403: the device was revoked; it must wipe its store
+  forbidden,      // 403: the caller may not do this
+  not_found,      // 404: no such endpoint
+  method,         // 405: the method is not allowed on this path
+  conflict,       // 409: e.g. the device is enrolled for another practitioner
+  too_large,      // 413: the body (or one op) is over the limit; split the batch
+  clock,          // 400: the device's clock is outside what the server accepts
+  server,         // 500: the server failed; retry later
+  unavailable,    // 503: the server is not ready; retry later
+};
+const char* to_string(WireError code);
+std::optional<WireError> wire_error_from_string(std::string_view text);
+int http_status(WireError code);
+
+struct ErrorReply {
+  WireError code = WireError::server;
+  std::string message;
+};
+
+// The server's history identity. It changes when the server's history is replaced (a restore
+// from backup, or a history found to have gone back); a device that sees a new epoch resets its
+// cursors and sends again its own ops (idempotent by op id).
+struct HistoryInfo {
+  std::string epoch;  // random id, 1..64 [A-Za-z0-9-]
+};
+
+// ---- enrol: POST /v1/enrol (no credential) ----
+struct EnrolRequest {
+  std::string code;
+  std::string device_id;
+};
+struct EnrolReply {
+  std::string device_token;
+  std::string practitioner_id;
+  int protocol = kVersion;
+  uint64_t server_time_ms = 0;
+  HistoryInfo history;
+  uint64_t max_push_bytes = 0;  // the server's Limits::push_bytes
+  uint64_t max_op_bytes = 0;    // the server's Limits::op_bytes
+};
+
+// ---- push: POST /v1/push ----
+// Work a device holds in quarantine (refused by the server and kept sealed on the device,
+// DOMAIN.md §6.6): reported so the lead professional or a manager sees that it exists. The
+// device purges it only after the server acknowledges the report.
+struct QuarantineNotice {
+  std::string op_id;   // "<device>:<counter>"
+  std::string family;
+  std::string reason;  // the server's reason for refusing it
+};
+struct PushRequest {
+  uint64_t device_time_ms = 0;
+  std::vector<std::string> ops;  // encoded ops (binary; base64 on the wire)
+  std::string history_epoch;     // the epoch the device last saw ("" if none)
+  uint64_t delivered_counter = 0;  // highest own op counter the server has confirmed to this device
+  std::vector<QuarantineNotice> quarantined;
+};
+enum class OpStatus { accepted, duplicate, rejected };
+const char* to_string(OpStatus status);
+struct OpResult {
+  std::string op_id;  // "<device>:<counter>", "" when the op could not be decoded
+  OpStatus status = OpStatus::rejected;
+  std::string reason;  // rejected: why; accepted: a note (e.g. "flagged for the lead professional")
+  std::optional<WireError> code;  // rejected: too_large, forbidden, bad_request, ...
+};
+struct PushReply {
+  std::vector<OpResult> results;
+  uint64_t server_time_ms = 0;
+  int64_t clock_offset_ms = 0;
+  HistoryInfo history;
+  uint64_t max_push_bytes = 0;
+  uint64_t max_op_bytes = 0;
+  std::vector<std::string> quarantine_acknowledged;  // op ids of reported quarantine notices
+};
+
+// ---- pull: POST /v1/pull ----
+struct PullRequest {
+  bool probe = false;                  // only compare feed_version
+  std::optional<int64_t> feed_version;
+  std::map<std::string, int64_t> cursors;  // family -> last server sequence applied
+  uint64_t max_bytes = 0;              // 0: the server's page limit
+  std::string history_epoch;
+};
+struct FamilyPage {
+  std::string family;
+  std::vector<std::string> ops;  // encoded ops (binary; base64 on the wire)
+  int64_t cursor = 0;
+};
+struct PullReply {
+  std::vector<FamilyPage> families;
+  std::vector<std::string> purge;  // families the device may no longer hold
+  bool more = false;
+  bool changed = true;                 // probe answers
+  std::optional<int64_t> feed_version;  // with the last page
+  HistoryInfo history;
+};
+
+// ---- GET /v1/health ----
+struct HealthReply {
+  std::string status = "ok";
+  int protocol = kVersion;
+  HistoryInfo history;
+};
+
+// ---- the codec ----
+std::string encode(const ErrorReply& m);
+std::string encode(const EnrolRequest& m);
+std::string encode(const EnrolReply& m);
+std::string encode(const PushRequest& m);
+std::string encode(const PushReply& m);
+std::string encode(const PullRequest& m);
+std::string encode(const PullReply& m);
+std::string encode(const HealthReply& m);
+
+Result<ErrorReply> decode_error_reply(std::string_view body, const Limits& limits = {});
+Result<EnrolRequest> decode_enrol_request(std::string_view body, const Limits& limits = {});
+Result<EnrolReply> decode_enrol_reply(std::string_view body, const Limits& limits = {});
+Result<PushRequest> decode_push_request(std::string_view body, const Limits& limits = {});
+Result<PushReply> decode_push_reply(std::string_view body, const Limits& limits = {});
+Result<PullRequest> decode_pull_request(std::string_view body, const Limits& limits = {});
+Result<PullReply> decode_pull_reply(std::string_view body, const Limits& limits = {});
+Result<HealthReply> decode_health_reply(std::string_view body, const Limits& limits = {});
+
+// The size push bodies grow by for one encoded op of `op_bytes` (base64 and quoting), so a
+// device can fill a batch up to Limits::push_bytes exactly.
+size_t push_entry_bytes(size_t op_bytes);
+
+}  // namespace hearth::sync::protocol
