@@ -37,7 +37,7 @@ Result<std::string> gunzip(std::string_view in, size_t limit) {
     out.append(buf, sizeof buf - z.avail_out);
     if (out.size() > limit) {
       inflateEnd(&z);
-      return make_error(ErrorCode::invalid_argument, "the decompressed body is over the size limit");
+      return make_error(ErrorCode::too_large, "the decompressed body is over the size limit");
     }
     if (rc != Z_STREAM_END && z.avail_in == 0 && z.avail_out != 0) {
       inflateEnd(&z);

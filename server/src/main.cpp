@@ -91,18 +91,23 @@ int main(int argc, char** argv) {
   DataDir data;
   app.add_option("--data", data.dir, "the data directory")->required();
 
-  bool dev = false, insecure = false, lead = false;
+  bool dev = false, insecure = false, lead = false, behind_proxy = false;
   std::string certs_script, host, port_file, id, name, type, org, role, family, practitioner, device;
   int port = -1;
   auto* init = app.add_subcommand("init", "create a data directory (with --dev: development certificates too)");
   init->add_flag("--dev", dev, "make a development CA and server certificate in DATA/certs");
   init->add_option("--certs-script", certs_script, "path of certs/gen-dev-certs.sh");
-  init->add_option("--port", port, "port to listen on (default 8443)");
+  init->add_option("--port", port, "port to listen on (default 8443; 8080 with --behind-proxy)");
+  init->add_flag("--behind-proxy", behind_proxy,
+                 "production behind nginx: plain HTTP on 127.0.0.1 (docs/deployment.md)");
   auto* serve = app.add_subcommand("serve", "run the sync service until SIGINT or SIGTERM");
   serve->add_option("--host", host, "address to listen on (default from the config: 127.0.0.1)");
   serve->add_option("--port", port, "port (0: any free port; see --port-file)");
   serve->add_option("--port-file", port_file, "write the port actually bound to this file");
-  serve->add_flag("--insecure-http", insecure, "serve plain HTTP (local tests only; never in production)");
+  serve->add_flag("--insecure-http", insecure, "serve plain HTTP on loopback (local tests only)");
+  serve->add_flag("--behind-proxy", behind_proxy,
+                  "plain HTTP on a loopback address behind nginx, which terminates TLS; X-Forwarded-For from "
+                  "loopback names the client (also \"behind_proxy\": true in the config)");
   std::string schema_name = "v1";
   serve->add_option("--schema", schema_name, "record schema: v1 (Early Help), or peer-benchmark (benchmarks only)");
   auto* add_org = app.add_subcommand("add-org", "add an organisation");
@@ -141,7 +146,8 @@ int main(int argc, char** argv) {
     fs::create_directories(data.dir);
     fs::permissions(data.dir, fs::perms::owner_all, fs::perm_options::replace);
     if (fs::exists(data.config())) die("a data directory already exists at " + data.dir.string());
-    json config = {{"listen", "127.0.0.1"}, {"port", port >= 0 ? port : 8443}, {"tls", true},
+    json config = {{"listen", "127.0.0.1"}, {"port", port >= 0 ? port : (behind_proxy ? 8080 : 8443)},
+                   {"tls", !behind_proxy}, {"behind_proxy", behind_proxy},
                    {"cert", (data.dir / "certs" / "server.crt").string()}, {"key", (data.dir / "certs" / "server.key").string()},
                    {"ca", (data.dir / "certs" / "ca.crt").string()}, {"credential_days", 365}};
     if (dev) {
@@ -158,7 +164,14 @@ int main(int argc, char** argv) {
     HttpServerConfig http;
     http.host = host.empty() ? config.value("listen", "127.0.0.1") : host;
     http.port = static_cast<uint16_t>(port >= 0 ? port : config.value("port", 8443));
-    http.tls = !insecure;
+    // Plain HTTP only on loopback: behind nginx in production (docs/deployment.md), or in local
+    // tests. TLS by hearth-server itself stays the default (development, the demo, e2e tests).
+    bool proxied = behind_proxy || config.value("behind_proxy", false);
+    http.tls = !insecure && !proxied;
+    http.trust_forwarded_for = proxied;
+    if (!http.tls && !is_loopback_address(http.host))
+      die("plain HTTP is served on a loopback address only (127.0.0.1 or ::1), behind nginx which terminates TLS; '" +
+          http.host + "' is not one");
     if (http.tls) {
       http.cert_pem = slurp(config.value("cert", ""));
       http.key_pem = slurp(config.value("key", ""));
@@ -183,7 +196,7 @@ int main(int argc, char** argv) {
       fs::rename(port_file + ".tmp", port_file);
     }
     log_line({{"ts", now_ms()}, {"event", "listening"}, {"host", http.host}, {"port", server->port()},
-              {"tls", http.tls}, {"pid", getpid()}});
+              {"tls", http.tls}, {"behind_proxy", proxied}, {"pid", getpid()}});
     int sig = 0;
     sigwait(&signals, &sig);
     server->stop();

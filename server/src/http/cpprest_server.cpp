@@ -3,11 +3,20 @@
 //  - thread pool: sized by init_http_runtime before anything else runs (P2, P11);
 //  - port 0: a free port is probed, then bound, retrying if taken meanwhile (P3);
 //  - TLS: PEMs loaded once, TLS 1.2+ only, set on every connection's context (P4);
-//  - body size: Content-Length over the limit gets 413 before any processing; a chunked body
-//    is checked after reading (the listener buffers it: P7 — keep a proxy in front on an
-//    untrusted network); `Expect: 100-continue` is disabled by our client (P6);
-//  - exceptions: the handler is wrapped, every continuation observes its task (P10);
-//  - gzip: request bodies are inflated and responses deflated here (P12).
+//  - bounded work per request (issue 7; the checks themselves are in request_bounds.cpp): the
+//    method, path and headers are checked and the route chosen before any body byte is read.
+//    The body is then read in pieces up to the route's limit. A body we refuse (over the limit
+//    by Content-Length or while reading, or on a path we do not serve) is not read further:
+//    its stream is closed with an error, which makes the listener stop reading the socket, and
+//    the answer carries `Connection: close`. What remains unbounded here is what the listener
+//    buffers before calling us (request line and headers, one whole chunk of a chunked body)
+//    and a half-sent request, which it never times out (P7, P7b): nginx in front bounds those;
+//    `Expect: 100-continue` is disabled by our client (P6);
+//  - methods: the listener answers OPTIONS itself and echoes a TRACE request whole (bearer token
+//    included) unless those methods have handlers of their own: they are routed to serve() too;
+//  - exceptions: the handler is wrapped, every continuation observes its task (P10); nothing a
+//    client sends can make the adapter answer 5xx;
+//  - gzip: request bodies are inflated here, stopping at the route's limit; responses deflated (P12).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <openssl/ssl.h>
@@ -20,9 +29,13 @@
 #include <algorithm>
 #include <boost/asio/ssl.hpp>
 #include <cctype>
+#include <memory>
+#include <optional>
+#include <stdexcept>
 
 #include "hearth/platform/gzip.hpp"
 #include "hearth/server/http.hpp"
+#include "request_bounds.hpp"
 
 namespace hearth::server {
 
@@ -52,10 +65,24 @@ std::string lower(std::string s) {
   return s;
 }
 
-http::http_response to_cpprest(const HttpResponse& r, bool gzip_ok, size_t compress_over) {
+// An answer and how to send it.
+struct Answer {
+  HttpResponse response;
+  bool close = false;  // the request's body was not read whole: end the connection after this answer
+  std::string allow;   // 405: the methods the path allows
+};
+
+Answer refuse(int status, const char* code, const std::string& message, bool close) {
+  return Answer{http_bounds::wire_error(status, code, message), close, {}};
+}
+
+http::http_response to_cpprest(const Answer& a, bool gzip_ok, size_t compress_over) {
+  const HttpResponse& r = a.response;
   http::http_response resp(static_cast<http::status_code>(r.status));
   resp.headers().add("Cache-Control", "no-store");
   resp.headers().add("Vary", "Accept-Encoding");
+  if (a.close) resp.headers().add("Connection", "close");
+  if (!a.allow.empty()) resp.headers().add("Allow", a.allow);
   std::vector<unsigned char> body;
   if (gzip_ok && r.body.size() > compress_over) {
     std::string z = platform::gzip(r.body);
@@ -69,13 +96,49 @@ http::http_response to_cpprest(const HttpResponse& r, bool gzip_ok, size_t compr
   return resp;
 }
 
-HttpResponse error_response(int status, const std::string& message) {
-  std::string escaped;
-  for (char c : message) {
-    if (c == '"' || c == '\\') escaped.push_back('\\');
-    if (static_cast<unsigned char>(c) >= 0x20) escaped.push_back(c);
+// Makes the listener stop reading this request's body: its next write into the body stream
+// fails, which ends the request (the answer is then sent, and `Connection: close` ends the
+// connection instead of parsing the rest of the body as a next request).
+void stop_reading(const http::http_request& req) {
+  try {
+    req.body().streambuf().close(std::ios_base::out, std::make_exception_ptr(std::runtime_error("body refused")))
+        .then([](pplx::task<void> t) {
+          try {
+            t.get();
+          } catch (...) {
+          }
+        });
+  } catch (...) {  // already closed: the body was complete
   }
-  return HttpResponse{status, "{\"error\":\"" + escaped + "\"}", "application/json"};
+}
+
+// Reads a request body in pieces, stopping as soon as it is over `limit` bytes.
+struct BodyReader {
+  concurrency::streams::streambuf<uint8_t> buf;
+  size_t limit = 0;
+  std::string bytes;
+  bool over = false;
+  std::vector<uint8_t> piece = std::vector<uint8_t>(16 * 1024);
+};
+
+pplx::task<void> read_more(std::shared_ptr<BodyReader> r) {
+  return r->buf.getn(r->piece.data(), r->piece.size()).then([r](size_t n) -> pplx::task<void> {
+    if (n == 0) return pplx::task_from_result();
+    r->bytes.append(reinterpret_cast<const char*>(r->piece.data()), n);
+    if (r->bytes.size() > r->limit) {
+      r->over = true;
+      return pplx::task_from_result();
+    }
+    return read_more(r);
+  });
+}
+
+bool has_body(const http::http_request& req) {
+  return req.headers().content_length() > 0 || req.headers().has("Transfer-Encoding");
+}
+
+std::string over_limit(size_t limit) {
+  return "the request body is over this endpoint's limit of " + std::to_string(limit) + " bytes";
 }
 
 class CpprestServer final : public HttpServer {
@@ -101,7 +164,11 @@ class CpprestServer final : public HttpServer {
         });
       }
       auto listener = std::make_unique<http_listener>(web::uri(uri), cfg);
+      // The listener answers OPTIONS itself and echoes TRACE requests whole, bearer token
+      // included, unless these methods have their own handlers: they come to serve() (405).
       listener->support([this](http::http_request req) { serve(std::move(req)); });
+      listener->support(http::methods::TRCE, [this](http::http_request req) { serve(std::move(req)); });
+      listener->support(http::methods::OPTIONS, [this](http::http_request req) { serve(std::move(req)); });
       try {
         listener->open().wait();
       } catch (const std::exception& e) {
@@ -127,60 +194,107 @@ class CpprestServer final : public HttpServer {
   }
 
  private:
+  // Everything decided from the request line and headers, before the body: the route and its
+  // limit, or the refusal. `in` receives the decoded path, headers and client address.
+  std::optional<Answer> check_head(const http::http_request& req, HttpRequest& in, const Route*& route) const {
+    bool body = has_body(req);
+    in.method = req.method();
+    std::string raw_path = req.request_uri().path();
+    if (raw_path.size() > config_.max_path_bytes)
+      return refuse(414, "bad_request", "the request path is too long", body);
+    auto path = http_bounds::decode_path(raw_path);
+    if (!path) return refuse(400, "bad_request", "the request path is not valid percent-encoded UTF-8", body);
+    in.path = std::move(*path);
+    size_t count = 0, bytes = 0;
+    for (const auto& [name, value] : req.headers()) {
+      // the listener joins repeated names with ", ": count each occurrence
+      count += 1 + static_cast<size_t>(std::count(value.begin(), value.end(), ','));
+      bytes += name.size() + value.size();
+      if (count > config_.max_headers || bytes > config_.max_header_bytes)
+        return refuse(431, "too_large",
+                      "the request headers are over the limit of " + std::to_string(config_.max_headers) + " fields or " +
+                          std::to_string(config_.max_header_bytes) + " bytes",
+                      body);
+      if (!http_bounds::valid_text(name) || !http_bounds::valid_text(value))
+        return refuse(400, "bad_request", "a request header is not valid UTF-8 text", body);
+      in.headers[lower(name)] = value;
+    }
+    in.remote = http_bounds::client_address(req.remote_address(), in.header("x-forwarded-for"), config_.trust_forwarded_for);
+    auto match = http_bounds::match_route(config_.routes, in.method, in.path);
+    if (!match.route && (match.path_known || !match.method_known)) {
+      Answer a = refuse(405, "method", "this method is not allowed here", body);
+      a.allow = http_bounds::allowed_methods(config_.routes, in.path);
+      return a;
+    }
+    route = match.route;  // null: a path we do not serve, passed to the handler without its body
+    if (route && req.headers().content_length() > route->max_body_bytes)
+      return refuse(413, "too_large", over_limit(route->max_body_bytes), true);
+    return std::nullopt;
+  }
+
   void serve(http::http_request req) {
     bool gzip_ok = lower(req.headers().has("Accept-Encoding") ? req.headers()["Accept-Encoding"] : "").find("gzip") !=
                    std::string::npos;
-    auto reply = [req, gzip_ok, this](const HttpResponse& r) mutable {
-      req.reply(to_cpprest(r, gzip_ok, config_.compress_over_bytes)).then([](pplx::task<void> t) {
+    auto reply = [req, gzip_ok, this](const Answer& a) mutable {
+      if (a.close) stop_reading(req);
+      req.reply(to_cpprest(a, gzip_ok, config_.compress_over_bytes)).then([](pplx::task<void> t) {
         try {
           t.get();
         } catch (...) {  // the client went away: nothing to do (P10)
         }
       });
     };
-    auto length = req.headers().content_length();
-    if (length > config_.max_body_bytes) {
-      reply(error_response(413, "request body of " + std::to_string(length) + " bytes is over the limit of " +
-                                    std::to_string(config_.max_body_bytes)));
-      return;
+    auto in = std::make_shared<HttpRequest>();
+    const Route* route = nullptr;
+    try {
+      if (auto refused = check_head(req, *in, route)) return reply(*refused);
+      if (!route) {  // a path we do not serve: the handler says so; its body is never read
+        Answer a{call_handler(*in), has_body(req), {}};
+        return reply(a);
+      }
+    } catch (...) {  // the framework threw on something the client sent
+      return reply(refuse(400, "bad_request", "the request could not be read", true));
     }
-    req.extract_vector()
-        .then([this, req, reply](pplx::task<std::vector<unsigned char>> t) mutable {
-          HttpResponse response;
-          try {
-            std::vector<unsigned char> raw = t.get();
-            HttpRequest in;
-            in.method = req.method();
-            in.path = web::uri::decode(req.relative_uri().path());
-            in.remote = req.remote_address();
-            for (const auto& [name, value] : req.headers()) in.headers[lower(name)] = value;
-            if (raw.size() > config_.max_body_bytes) {
-              reply(error_response(413, "request body is over the limit of " + std::to_string(config_.max_body_bytes)));
-              return;
-            }
-            in.body.assign(raw.begin(), raw.end());
-            if (lower(in.header("content-encoding")) == "gzip") {
-              auto inflated = platform::gunzip(in.body, config_.max_body_bytes);
-              if (!inflated) {
-                reply(error_response(400, inflated.error().message));
-                return;
-              }
-              in.body = std::move(inflated.value());
-            }
-            response = handler_(in);
-          } catch (const std::exception& e) {
-            response = error_response(500, std::string("internal error: ") + e.what());
-          } catch (...) {
-            response = error_response(500, "internal error");
-          }
-          reply(response);
-        })
-        .then([](pplx::task<void> t) {
-          try {
-            t.get();
-          } catch (...) {
-          }
-        });
+    auto reader = std::make_shared<BodyReader>();
+    reader->buf = req.body().streambuf();
+    reader->limit = route->max_body_bytes;
+    read_more(reader).then([this, in, reader, reply](pplx::task<void> t) mutable {
+      Answer answer;
+      try {
+        t.get();
+      } catch (...) {  // the client went away or broke the body off
+        return reply(refuse(400, "bad_request", "the request body could not be read", true));
+      }
+      if (reader->over) return reply(refuse(413, "too_large", over_limit(reader->limit), true));
+      in->body = std::move(reader->bytes);
+      if (lower(in->header("content-encoding")) == "gzip") {
+        auto inflated = platform::gunzip(in->body, reader->limit);
+        if (!inflated) {
+          bool too_large = inflated.error().code == ErrorCode::too_large;
+          return reply(too_large ? refuse(413, "too_large", over_limit(reader->limit), false)
+                                 : refuse(400, "bad_request", "the gzip request body is malformed", false));
+        }
+        in->body = std::move(inflated.value());
+      }
+      answer.response = call_handler(*in);
+      reply(answer);
+    }).then([](pplx::task<void> t) {
+      try {
+        t.get();
+      } catch (...) {
+      }
+    });
+  }
+
+  // A failing handler is the server's fault: 500 with code "server".
+  HttpResponse call_handler(const HttpRequest& in) {
+    try {
+      return handler_(in);
+    } catch (const std::exception& e) {
+      return http_bounds::wire_error(500, "server", std::string("internal error: ") + e.what());
+    } catch (...) {
+      return http_bounds::wire_error(500, "server", "internal error");
+    }
   }
 
   HttpServerConfig config_;
@@ -203,6 +317,10 @@ void init_http_runtime(size_t threads) {
 Result<std::unique_ptr<HttpServer>> start_http_server(const HttpServerConfig& config, Handler handler) {
   if (config.tls && (config.cert_pem.empty() || config.key_pem.empty()))
     return make_error(ErrorCode::invalid_argument, "TLS needs a certificate and a key (or explicitly allow plain HTTP)");
+  if (!config.tls && !is_loopback_address(config.host))
+    return make_error(ErrorCode::invalid_argument, "plain HTTP listens on a loopback address only (127.0.0.1 or ::1) behind a "
+                                                   "proxy that terminates TLS; '" + config.host + "' is not one");
+  if (config.routes.empty()) return make_error(ErrorCode::invalid_argument, "the HTTP server needs at least one route");
   auto server = std::make_unique<CpprestServer>(config, std::move(handler));
   if (auto r = server->open(); !r) return r.error();
   return std::unique_ptr<HttpServer>(std::move(server));
