@@ -10,6 +10,7 @@ PKGS=(
   catch2 nlohmann-json3-dev libcli11-dev
   libbenchmark-dev
   clang-14 lld-14 libclang-rt-14-dev
+  nginx
 )
 if dpkg -s "${PKGS[@]}" >/dev/null 2>&1; then exit 0; fi
 SUDO=""
