@@ -1,6 +1,7 @@
 #pragma once
 // A real hearth-server for end-to-end tests: its own data directory with development
 // certificates, listening over TLS on a free port of 127.0.0.1, stopped by the destructor.
+// `serve_args` are added to `serve` (e.g. {"--behind-proxy"}: plain HTTP behind nginx).
 #include <signal.h>
 
 #include <nlohmann/json.hpp>
@@ -19,7 +20,7 @@ namespace hearth::test {
 
 class ServerProcess {
  public:
-  ServerProcess() {
+  explicit ServerProcess(std::vector<std::string> serve_args = {}) : serve_args_(std::move(serve_args)) {
     admin({"init", "--dev"});
     admin({"add-org", "--id", "org-hv", "--name", "Health Visiting", "--type", "HEALTH_VISITING"});
     admin({"add-org", "--id", "org-ys", "--name", "Youth Service", "--type", "LA_YOUTH_SERVICE"});
@@ -68,8 +69,12 @@ class ServerProcess {
       (void)f;
       std::string bin = build_binary("server/hearth-server");
       std::string port = std::to_string(port_);
-      execl(bin.c_str(), bin.c_str(), "--data", data().c_str(), "serve", "--port", port.c_str(), "--port-file",
-            port_file.c_str(), static_cast<char*>(nullptr));
+      std::vector<std::string> args{bin, "--data", data(), "serve", "--port", port, "--port-file", port_file};
+      args.insert(args.end(), serve_args_.begin(), serve_args_.end());
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(bin.c_str(), argv.data());
       _exit(127);
     }
     for (int i = 0; i < 200; ++i) {  // bounded: 10 s
@@ -93,6 +98,7 @@ class ServerProcess {
   void kill_hard() { stop(SIGKILL); }
 
   uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
   std::string url() const { return "https://127.0.0.1:" + std::to_string(port_); }
   std::string data() const { return dir_.file("data"); }
   std::string db() const { return dir_.file("data/hearth-server.db"); }
@@ -110,6 +116,7 @@ class ServerProcess {
   }
 
  private:
+  std::vector<std::string> serve_args_;
   TempDir dir_;
   pid_t pid_ = -1;
   uint16_t port_ = 0;
