@@ -154,3 +154,26 @@ TEST_CASE("Hostile input, direct: deeply nested or huge JSON from an enrolled de
   CHECK(many.status < 500);
   check_peak_growth(server, before);
 }
+
+TEST_CASE("hearth-server serves plain HTTP on loopback only, behind a proxy", "[security]") {
+  ServerProcess server;  // TLS by itself stays the default
+  CHECK_THAT(server.log(), Contains("\"tls\":true"));
+  server.stop();
+  std::string bin = build_binary("server/hearth-server");
+  for (const char* host : {"0.0.0.0", "192.0.2.10", "::"}) {
+    for (const char* mode : {"--behind-proxy", "--insecure-http"}) {
+      auto r = run_process(bin, {"--data", server.data(), "serve", mode, "--host", host, "--port", "0"});
+      INFO(mode << " " << host);
+      CHECK(r.code == 1);
+      CHECK_THAT(r.err, Contains("loopback"));
+    }
+  }
+  // the same from the configuration file
+  server.configure([](nlohmann::json& c) {
+    c["behind_proxy"] = true;
+    c["listen"] = "0.0.0.0";
+  });
+  auto r = run_process(bin, {"--data", server.data(), "serve", "--port", "0"});
+  CHECK(r.code == 1);
+  CHECK_THAT(r.err, Contains("loopback"));
+}
