@@ -75,8 +75,18 @@ TEST_CASE("nginx: a tablet enrols and syncs through nginx to hearth-server on lo
   auto report = must(client::sync(*store, *t));
   CHECK(report.pushed == 1);
   CHECK(d.backend_requests("/v1/push") >= 1);
-  // the audit trail's remote address is the client's, from X-Forwarded-For set by nginx
-  CHECK_THAT(d.server.log(), Contains("\"remote\":\"127.0.0.1\""));
+}
+
+TEST_CASE("nginx: hearth-server records the client's address, which the client cannot forge", "[security][nginx]") {
+  if (!have_nginx()) return;
+  Deployment d;  // nginx connects to hearth-server from 127.0.0.2 (the test configuration)
+  auto r = raw_exchange(d.port(), kTls, http_request("POST", "/v1/pull", "{}", "X-Forwarded-For: 203.0.113.9\r\n"),
+                        std::chrono::seconds(20), "127.0.0.3");
+  CHECK(r.status == 401);
+  std::string log = d.server.log();
+  CHECK_THAT(log, Contains("\"remote\":\"127.0.0.3\""));  // the client, from X-Forwarded-For set by nginx
+  CHECK_THAT(log, !Contains("203.0.113.9"));                 // not what the client claimed
+  CHECK_THAT(log, !Contains("\"remote\":\"127.0.0.2\""));  // nor the proxy
 }
 
 TEST_CASE("nginx: a 10 KB gzip of nested JSON to /v1/enrol is refused and hearth-server's memory stays bounded",

@@ -73,8 +73,8 @@ inline bool accepts_connections(uint16_t port) {
 // The test configuration: deploy/nginx/hearth.conf with only these replaced (each must be found
 // exactly as written there, so the shipped file and the tested one cannot drift apart):
 // the listen address, the certificate paths, the backend port, the log paths, and the client
-// header and body timeouts (10 s shortened to `timeout_s`, to keep the half-sent test short).
-// The port-80 redirect server is left out.
+// header and body timeouts (10 s shortened to `timeout_s`, to keep the half-sent test short);
+// one line is added (proxy_bind, below). The port-80 redirect server is left out.
 inline std::string hearth_conf_for_test(const std::string& dir, uint16_t port, uint16_t backend,
                                         const std::string& cert_dir, int timeout_s) {
   std::string conf = read_text(std::string(HEARTH_SOURCE_DIR) + "/deploy/nginx/hearth.conf");
@@ -92,6 +92,9 @@ inline std::string hearth_conf_for_test(const std::string& dir, uint16_t port, u
       {"/var/log/nginx/hearth.error.log", dir + "/error.log"},
       {"client_header_timeout 10s;", "client_header_timeout " + t},
       {"client_body_timeout 10s;", "client_body_timeout " + t},
+      // added: nginx reaches hearth-server from 127.0.0.2, so the tests can tell the proxy's
+      // address from the client's
+      {"    proxy_http_version 1.1;\n", "    proxy_http_version 1.1;\n    proxy_bind 127.0.0.2;\n"},
   };
   for (const auto& [from, to] : edits) {
     size_t at = conf.find(from);

@@ -47,9 +47,16 @@ struct RawReply {
 
 class RawConnection {
  public:
-  RawConnection(uint16_t port, bool tls) {
+  // `source`: the local address to connect from (another loopback address, e.g. 127.0.0.3).
+  RawConnection(uint16_t port, bool tls, const std::string& source = "") {
     ::signal(SIGPIPE, SIG_IGN);  // a peer that stops reading must not kill the test binary
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (!source.empty()) {
+      sockaddr_in local{};
+      local.sin_family = AF_INET;
+      inet_pton(AF_INET, source.c_str(), &local.sin_addr);
+      if (::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) throw std::runtime_error("bind failed");
+    }
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(port);
@@ -140,8 +147,9 @@ class RawConnection {
 
 // One request: sends `request` (stopping when the peer stops reading) and reads the answer.
 inline RawReply raw_exchange(uint16_t port, bool tls, const std::string& request,
-                             std::chrono::milliseconds deadline = std::chrono::seconds(20)) {
-  RawConnection c(port, tls);
+                             std::chrono::milliseconds deadline = std::chrono::seconds(20),
+                             const std::string& source = "") {
+  RawConnection c(port, tls, source);
   c.send(request);
   return c.read_reply(deadline);
 }
