@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "../support/process.hpp"
+#include "../support/server_process.hpp"
 #include "../support/temp_dir.hpp"
 #include "audit/audit_chain.hpp"
 #include "audit/hex.hpp"
@@ -484,4 +485,22 @@ TEST_CASE("CLI: hearth-server refuses to run without its audit key once the trai
   CHECK(fresh.code == 0);
   CHECK_THAT(fresh.err, Contains("created the audit key"));
   CHECK(fs::exists(key));
+}
+
+TEST_CASE("Serve: a checkpoint is exported at shutdown when a chain moved, and verify-audit checks it",
+          "[security][e2e]") {
+  test::ServerProcess server;  // its set-up appended events; serving makes no checkpoint yet
+  fs::path folder = fs::path(server.data()) / "audit-checkpoints";
+  CHECK_FALSE(fs::exists(folder / "checkpoint-000001.json"));
+  server.stop();
+  REQUIRE(fs::exists(folder / "checkpoint-000001.json"));
+  auto cp = ok(audit::read_checkpoint_file(folder / "checkpoint-000001.json"));
+  CHECK(cp.chains.size() == 1);  // the administrative set-up: all in the server chain
+  CHECK_THAT(server.log(), Contains("\"event\":\"audit-checkpoint\"") && Contains("\"reason\":\"shutdown\""));
+  std::string verified = server.admin({"verify-audit"});
+  CHECK_THAT(verified, Contains("audit trail intact") && Contains("checked against exported checkpoint 1"));
+  // nothing moved since: the next shutdown makes no new checkpoint
+  server.start();
+  server.stop();
+  CHECK_FALSE(fs::exists(folder / "checkpoint-000002.json"));
 }
