@@ -352,6 +352,15 @@ TEST_CASE("Audit: the unkeyed trail of an older data directory is brought into t
   CHECK_THAT(st.text(0), Contains("imported 3 events") && Contains("checked out"));
   st.reset();
   CHECK(ok(audit::AuditTrail::holds_keyed_trail(*db)));
+  // an empty old table (a schema that still creates it) is dropped, with no event
+  ok(db->exec("CREATE TABLE audit(seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, "
+              "device TEXT NOT NULL, action TEXT NOT NULL, family TEXT NOT NULL, detail TEXT NOT NULL, hash TEXT NOT NULL)"));
+  auto reopened = ok(audit::AuditTrail::open(*db, ok(audit::AuditKey::generate())));
+  auto tables = ok(db->prepare("SELECT count(*) FROM sqlite_master WHERE name LIKE 'audit_legacy%' OR name = 'audit'"));
+  REQUIRE(ok(tables.step()));
+  CHECK(tables.integer(0) == 1);
+  tables.reset();
+  CHECK(ok(reopened->heads()).size() == 2);
 }
 
 TEST_CASE("Audit: the key file is created with mode 0600 and refused when others can read it", "[security][unit]") {

@@ -192,16 +192,23 @@ fs::path checkpoint_file_in(const fs::path& dir, const Checkpoint& cp) {
 }
 
 std::optional<fs::path> newest_checkpoint_file(const fs::path& dir) {
+  // By the number in the name (checkpoint_file_in): no need to read every file.
   std::error_code ec;
   std::optional<fs::path> best;
   int64_t best_number = 0;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    const fs::path& p = it->path();
-    if (p.extension() != ".json" || p.filename().string().rfind("checkpoint-", 0) != 0) continue;
-    auto cp = read_checkpoint_file(p);
-    if (cp && (!best || cp->number > best_number)) {
-      best = p;
-      best_number = cp->number;
+    const std::string name = it->path().filename().string();
+    const std::string prefix = "checkpoint-", suffix = ".json";
+    if (name.size() <= prefix.size() + suffix.size() || name.rfind(prefix, 0) != 0 ||
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+      continue;
+    const std::string digits = name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
+    if (digits.size() > 18 || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      continue;
+    int64_t number = std::stoll(digits);
+    if (!best || number > best_number) {
+      best = it->path();
+      best_number = number;
     }
   }
   return best;
@@ -234,40 +241,48 @@ Result<bool> AuditTrail::holds_keyed_trail(Database& db) {
 }
 
 Result<void> AuditTrail::migrate_legacy() {
-  auto legacy = db_.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit'");
+  auto table_exists = [&](const std::string& name) -> Result<bool> {
+    auto st = db_.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
+    if (!st) return st.error();
+    st->bind(1, name);
+    return st->step();
+  };
+  auto legacy = table_exists("audit");
   if (!legacy) return legacy.error();
-  auto found = legacy->step();
-  if (!found) return found.error();
-  if (!*found) return {};
-  legacy->reset();
+  if (!*legacy) return {};
   return in_savepoint<void>(db_, "audit_upgrade", [&]() -> Result<void> {
-    if (auto r = db_.exec("ALTER TABLE audit RENAME TO audit_legacy_sha256"); !r) return r;  // the write comes first
-    auto st = db_.prepare("SELECT seq, at, actor, device, action, family, detail, hash FROM audit_legacy_sha256 ORDER BY seq");
+    // The rename is the write that comes first; the table gets its final name at the end.
+    if (auto r = db_.exec("ALTER TABLE audit RENAME TO audit_legacy_import"); !r) return r;
+    auto st = db_.prepare(
+        "SELECT seq, at, actor, device, action, family, detail, hash FROM audit_legacy_import ORDER BY seq");
     if (!st) return st.error();
     std::string prev(64, '0');
-    int64_t imported = 0, first_mismatch = 0;
+    int64_t imported = 0, first_mismatch = 0, last_at = 0;
     auto done = st->each([&](Statement& r) -> Result<void> {
       Event e{r.integer(1), r.text(2), r.text(3), r.text(4), r.text(5), r.text(6)};
       std::string expected = platform::sha256_hex(prev + legacy_event_text(e));
       if (first_mismatch == 0 && expected != r.text(7)) first_mismatch = r.integer(0);
       prev = r.text(7);
+      last_at = std::max(last_at, e.at);
       ++imported;
       return append(e);
     });
     if (!done) return done;
+    if (imported == 0) return db_.exec("DROP TABLE audit_legacy_import");  // nothing to keep
+    std::string kept = "audit_legacy_sha256";
+    for (int n = 2;; ++n) {
+      auto taken = table_exists(kept);
+      if (!taken) return taken.error();
+      if (!*taken) break;
+      kept = "audit_legacy_sha256_" + std::to_string(n);
+    }
+    if (auto r = db_.exec("ALTER TABLE audit_legacy_import RENAME TO " + kept); !r) return r;
     std::string check = first_mismatch == 0 ? "its SHA-256 chain checked out"
                                             : "its SHA-256 chain did not check out from event " +
                                                   std::to_string(first_mismatch);
-    int64_t now = 0;
-    if (imported > 0) {
-      auto last = db_.prepare("SELECT max(at) FROM audit_legacy_sha256");
-      if (!last) return last.error();
-      if (auto row = last->step(); !row) return row.error();
-      now = last->integer(0);
-    }
-    return append(Event{now, "server", "", "audit-upgrade", "",
+    return append(Event{last_at, "server", "", "audit-upgrade", "",
                         "imported " + std::to_string(imported) + " events of the unkeyed trail (last hash " + prev +
-                            "); " + check + "; kept as table audit_legacy_sha256"});
+                            "); " + check + "; kept as table " + kept});
   });
 }
 

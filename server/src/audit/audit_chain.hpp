@@ -98,7 +98,8 @@ class AuditTrail {
   // Opens the trail on the server's connection, creating its tables. A database of an older
   // version holds an unkeyed trail (table `audit`): its events are brought into the keyed
   // chains in order, followed by an "audit-upgrade" event naming how many were imported and
-  // whether their old SHA-256 chain checked out; the old table is kept as audit_legacy_sha256.
+  // whether their old SHA-256 chain checked out; the old table is kept as audit_legacy_sha256
+  // (an empty one is dropped).
   static Result<std::unique_ptr<AuditTrail>> open(platform::Database& db, AuditKey key);
   // true when `db` holds keyed events, chain heads or checkpoints (so its key must exist).
   static Result<bool> holds_keyed_trail(platform::Database& db);
