@@ -4,12 +4,15 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
+#include "audit/audit_chain.hpp"
 #include "hearth/server/http.hpp"
 #include "storage/sqlite_server_store.hpp"
 #include "sync_service.hpp"
@@ -58,9 +61,31 @@ struct DataDir {
     if (j.is_discarded()) die(config().string() + " is not valid JSON");
     return j;
   }
+  // Exported audit checkpoints: the config's "audit_checkpoint_dir", else DATA/audit-checkpoints.
+  fs::path checkpoint_dir(const json& config) const {
+    std::string configured = config.value("audit_checkpoint_dir", "");
+    return configured.empty() ? dir / "audit-checkpoints" : fs::path(configured);
+  }
+  // The audit key, kept outside the database (docs/audit.md). The server makes one only in
+  // DATA/keys/audit.key and only while the database holds no keyed trail: otherwise a missing
+  // key is restored from its backup, never silently replaced.
+  audit::AuditKey audit_key(const json& config) const {
+    fs::path key = audit::locate_audit_key(dir, config.value("audit_key", ""));
+    std::error_code ec;
+    if (fs::exists(key, ec) || ec || !audit::is_default_key_location(dir, key)) return must(audit::AuditKey::load(key));
+    if (must(audit::file_holds_keyed_trail(db().string())))
+      die("the audit key " + key.string() + " is missing, but the audit trail in " + db().string() +
+          " was chained under it: restore the key from your key backup (docs/audit.md, \"Keys\"). "
+          "hearth-server does not run without it: new events could not be chained to the old ones, "
+          "nor the trail verified.");
+    auto made = must(audit::AuditKey::create_file(key));
+    std::cerr << "hearth-server: created the audit key " << key.string()
+              << "; keep a copy apart from the database and its backups (docs/audit.md)\n";
+    return made;
+  }
   std::unique_ptr<ServerStore> store() const {
-    load_config();
-    return must(open_sqlite_server_store(db().string()));
+    json config = load_config();
+    return must(open_sqlite_server_store(db().string(), audit_key(config)));
   }
 };
 
@@ -74,6 +99,36 @@ fs::path find_certs_script(const std::string& given) {
 }
 
 void log_line(const json& j) { std::cerr << j.dump() << "\n"; }
+
+// `verify-audit`: prints what it checked and everything it found. Exit 0 only when nothing
+// was found wrong; 2 when something was (and then no line says the trail is intact); 1 when
+// verification could not run.
+int verify_audit_command(audit::AuditTrail& trail, std::vector<std::string> files, const fs::path& checkpoint_dir) {
+  if (files.empty())
+    if (auto newest = audit::newest_checkpoint_file(checkpoint_dir)) files.push_back(newest->string());
+  std::vector<audit::Checkpoint> exported;
+  for (const auto& f : files) exported.push_back(must(audit::read_checkpoint_file(f)));
+  auto report = must(trail.verify(exported));
+  for (const auto& f : report.findings) std::cout << "FOUND (" << audit::to_string(f.kind) << "): " << f.message << "\n";
+  std::string checked = std::to_string(report.events) + " events in " + std::to_string(report.chains) +
+                        " chains, their heads and " + std::to_string(report.checkpoints) + " signed in-database checkpoint" +
+                        (report.checkpoints == 1 ? "" : "s");
+  std::string against;
+  for (size_t i = 0; i < files.size(); ++i)
+    against += (i ? ", " : "") + std::string("checkpoint ") + std::to_string(exported[i].number) + " (" + files[i] + ")";
+  if (!report.clean()) {
+    std::cout << "audit verification FAILED: " << report.findings.size() << " problem"
+              << (report.findings.size() == 1 ? "" : "s") << " found; checked " << checked
+              << (against.empty() ? "" : " and exported " + against) << "\n";
+    return 2;
+  }
+  std::cout << "audit trail intact: " << checked << " agree"
+            << (against.empty() ? "; no exported checkpoint was checked, so a tail deleted together with the "
+                                  "in-database checkpoints could not be seen (give --checkpoint FILE)"
+                                : "; checked against exported " + against)
+            << "\n";
+  return 0;
+}
 
 }  // namespace
 
@@ -134,7 +189,14 @@ int main(int argc, char** argv) {
   auto* devices = app.add_subcommand("devices", "list enrolled devices");
   auto* revoke = app.add_subcommand("revoke", "revoke a device (it is told to wipe at its next sync)");
   revoke->add_option("--device", device)->required();
-  auto* verify = app.add_subcommand("verify-audit", "check the audit trail's hash chain");
+  auto* verify = app.add_subcommand("verify-audit", "check every audit chain, its head and the signed checkpoints");
+  std::vector<std::string> checkpoint_files;
+  verify->add_option("--checkpoint", checkpoint_files,
+                     "an exported checkpoint to check against (repeatable; default: the newest one in the "
+                     "checkpoint folder, DATA/audit-checkpoints)");
+  auto* checkpoint = app.add_subcommand("audit-checkpoint", "sign a checkpoint of every audit chain and export it");
+  std::string checkpoint_out;
+  checkpoint->add_option("--out", checkpoint_out, "also write it to this file (keep a copy off this machine)");
 
   try {
     app.parse(argc, argv);
@@ -154,8 +216,9 @@ int main(int argc, char** argv) {
       std::string cmd = "bash '" + find_certs_script(certs_script).string() + "' '" + (data.dir / "certs").string() + "'";
       if (std::system(cmd.c_str()) != 0) die("making development certificates failed");
     }
+    config["audit_checkpoint_seconds"] = 3600;
     std::ofstream(data.config()) << config.dump(2) << "\n";
-    must(open_sqlite_server_store(data.db().string()));
+    must(open_sqlite_server_store(data.db().string(), data.audit_key(config)));
     std::cout << "initialised " << data.dir.string() << (dev ? " with development certificates" : "") << "\n";
     return 0;
   }
@@ -197,9 +260,36 @@ int main(int argc, char** argv) {
     }
     log_line({{"ts", now_ms()}, {"event", "listening"}, {"host", http.host}, {"port", server->port()},
               {"tls", http.tls}, {"behind_proxy", proxied}, {"pid", getpid()}});
+    // Audit checkpoints, signed and exported outside the database: every
+    // "audit_checkpoint_seconds" (0: never) and at shutdown, when some chain moved. On a
+    // connection of its own; the service appends on the store's.
+    auto trail = must(audit::open_trail_file(data.db().string(), data.audit_key(config)));
+    auto export_checkpoint = [&](const char* reason) {
+      auto changed = trail.trail->changed_since_checkpoint();
+      if (changed && !*changed) return;
+      auto cp = changed ? trail.trail->checkpoint(static_cast<int64_t>(now_ms())) : Result<audit::Checkpoint>(changed.error());
+      fs::path file = cp ? audit::checkpoint_file_in(data.checkpoint_dir(config), *cp) : fs::path();
+      auto written = cp ? audit::write_checkpoint_file(file, *cp) : Result<void>(cp.error());
+      if (!written)
+        log_line({{"ts", now_ms()}, {"event", "audit-checkpoint-failed"}, {"reason", reason}, {"error", written.error().message}});
+      else
+        log_line({{"ts", now_ms()}, {"event", "audit-checkpoint"}, {"reason", reason}, {"number", cp->number},
+                  {"chains", cp->chains.size()}, {"file", file.string()}});
+    };
+    const int64_t every = config.value("audit_checkpoint_seconds", int64_t{3600});
     int sig = 0;
-    sigwait(&signals, &sig);
+    while (sig == 0) {
+      if (every <= 0) {
+        sigwait(&signals, &sig);
+        break;
+      }
+      timespec wait{static_cast<time_t>(every), 0};
+      int got = sigtimedwait(&signals, nullptr, &wait);
+      if (got > 0) sig = got;
+      else if (errno == EAGAIN) export_checkpoint("interval");
+    }
     server->stop();
+    export_checkpoint("shutdown");
     log_line({{"ts", now_ms()}, {"event", "stopped"}, {"signal", sig}});
     return 0;
   }
@@ -238,8 +328,19 @@ int main(int argc, char** argv) {
     if (!must(store->revoke_device(device))) die("no device '" + device + "'", 3);
     admin("revoke", "", device);
     std::cout << "revoked " << device << "\n";
-  } else if (verify->parsed()) {
-    std::cout << "audit trail intact: " << must(store->verify_audit()) << " events\n";
+  } else if (verify->parsed() || checkpoint->parsed()) {
+    json config = data.load_config();
+    auto trail = must(audit::open_trail_file(data.db().string(), data.audit_key(config)));
+    if (checkpoint->parsed()) {
+      auto cp = must(trail.trail->checkpoint(static_cast<int64_t>(now_ms())));
+      fs::path file = audit::checkpoint_file_in(data.checkpoint_dir(config), cp);
+      must(audit::write_checkpoint_file(file, cp));
+      if (!checkpoint_out.empty()) must(audit::write_checkpoint_file(checkpoint_out, cp));
+      std::cout << "audit checkpoint " << cp.number << " of " << cp.chains.size() << " chains written to "
+                << file.string() << (checkpoint_out.empty() ? "" : " and " + checkpoint_out) << "\n";
+      return 0;
+    }
+    return verify_audit_command(*trail.trail, checkpoint_files, data.checkpoint_dir(config));
   }
   return 0;
 }

@@ -85,7 +85,7 @@ TEST_CASE("Security: credentials: unauthenticated 401, spent codes, revoked devi
   auto back = client::enrol(*hv.store, server.url(), server.ca_pem(), server.enrol_code("hv-1"));
   REQUIRE_FALSE(back.ok());  // a revoked device does not come back with a new code
   CHECK_THAT(back.error().message, Contains("revoked"));
-  CHECK(count(server.db(), "SELECT count(*) FROM audit WHERE action = 'denied'") >= 3);
+  CHECK(count(server.db(), "SELECT count(*) FROM audit_events WHERE action = 'denied'") >= 3);
 }
 
 TEST_CASE("Security: a device gets nothing of a family it may not see, and the attempt is logged", "[security][e2e]") {
@@ -104,7 +104,7 @@ TEST_CASE("Security: a device gets nothing of a family it may not see, and the a
   REQUIRE(rejected.size() == 1);
   CHECK_THAT(rejected[0].reason, Contains("no access to family"));
   CHECK(yw.store->status().unsynced == 0);  // it does not block the queue
-  CHECK(count(server.db(), "SELECT count(*) FROM audit WHERE action = 'denied' AND family = '" + fam + "'") == 1);
+  CHECK(count(server.db(), "SELECT count(*) FROM audit_events WHERE action = 'denied' AND family = '" + fam + "'") == 1);
   CHECK(count(server.db(), "SELECT count(*) FROM ops WHERE family = '" + fam + "'") == 1);  // only the lead's
   hv.sync();
   CHECK_THAT(must(hv.store->get(fam)).json, !Contains("07700 999999"));

@@ -79,9 +79,12 @@ class ServerStore {
   virtual Result<void> bump_feed(const std::string& practitioner) = 0;
   virtual Result<uint64_t> next_server_counter() = 0;
 
-  // Append-only, hash-chained audit trail.
+  // Append-only audit trail: one chain per family and one for events outside any family, each
+  // event chained with a keyed MAC (server/src/audit/, docs/audit.md). Joins the transaction.
   virtual Result<void> audit(const AuditEvent& event) = 0;
-  // Recomputes the chain; an error names the first event that does not match.
+  // Recomputes every chain and checks its head and the in-database checkpoints: the number of
+  // events, or ErrorCode::corrupt naming everything found wrong. (`hearth-server verify-audit`
+  // also checks exported checkpoints: audit/audit_chain.hpp.)
   virtual Result<int64_t> verify_audit() = 0;
 };
 

@@ -1,6 +1,6 @@
 #include "sqlite_server_store.hpp"
 
-#include "hearth/core/json_writer.hpp"
+#include "audit/audit_chain.hpp"
 #include "hearth/platform/encoding.hpp"
 #include "hearth/platform/sqlite_db.hpp"
 
@@ -11,7 +11,6 @@ namespace {
 using platform::Database;
 using platform::Statement;
 using platform::Transaction;
-using platform::sha256_hex;
 
 const char* kSchema = R"SQL(
 PRAGMA journal_mode=WAL;
@@ -32,24 +31,19 @@ CREATE TABLE IF NOT EXISTS ops(seq INTEGER PRIMARY KEY AUTOINCREMENT, family TEX
   counter INTEGER NOT NULL, body BLOB NOT NULL, UNIQUE(device, counter));
 CREATE INDEX IF NOT EXISTS ops_by_family ON ops(family, seq);
 CREATE TABLE IF NOT EXISTS feeds(practitioner TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS audit(seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL,
-  device TEXT NOT NULL, action TEXT NOT NULL, family TEXT NOT NULL, detail TEXT NOT NULL, hash TEXT NOT NULL);
 )SQL";
-
-std::string event_text(const AuditEvent& e) {
-  JsonWriter w;
-  w.begin_object();
-  w.key("at").integer(e.at).key("actor").string(e.actor).key("device").string(e.device);
-  w.key("action").string(e.action).key("family").string(e.family).key("detail").string(e.detail);
-  w.end_object();
-  return w.take();
-}
 
 class SqliteServerStore final : public ServerStore {
  public:
-  explicit SqliteServerStore(std::unique_ptr<Database> db) : db_(std::move(db)) {}
+  SqliteServerStore(std::unique_ptr<Database> db, audit::AuditKey key) : db_(std::move(db)), audit_key_(std::move(key)) {}
 
-  Result<void> init() { return db_->exec(kSchema); }
+  Result<void> init() {
+    if (auto r = db_->exec(kSchema); !r) return r;
+    auto trail = audit::AuditTrail::open(*db_, audit_key_);
+    if (!trail) return trail.error();
+    audit_ = std::move(*trail);
+    return {};
+  }
 
   Result<void> transaction(const std::function<Result<void>()>& body) override {
     Transaction tx(*db_);
@@ -236,37 +230,17 @@ class SqliteServerStore final : public ServerStore {
     return next;
   }
 
+  // The audit trail lives in audit/: one keyed chain per family (audit_chain.hpp).
   Result<void> audit(const AuditEvent& e) override {
-    auto prev = db_->cached("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1");
-    if (!prev) return prev.error();
-    auto row = (*prev)->step();
-    if (!row) return row.error();
-    std::string prev_hash = *row ? (*prev)->text(0) : std::string(64, '0');
-    (*prev)->reset();
-    auto st = db_->cached("INSERT INTO audit(at, actor, device, action, family, detail, hash) VALUES(?, ?, ?, ?, ?, ?, ?)");
-    if (!st) return st.error();
-    (*st)->bind(1, e.at).bind(2, e.actor).bind(3, e.device).bind(4, e.action).bind(5, e.family).bind(6, e.detail);
-    (*st)->bind(7, sha256_hex(prev_hash + event_text(e)));
-    return (*st)->run();
+    return audit_->append(audit::Event{e.at, e.actor, e.device, e.action, e.family, e.detail});
   }
   Result<int64_t> verify_audit() override {
-    auto st = db_->prepare("SELECT seq, at, actor, device, action, family, detail, hash FROM audit ORDER BY seq");
-    if (!st) return st.error();
-    std::string prev(64, '0');
-    int64_t n = 0;
-    while (true) {
-      auto row = st->step();
-      if (!row) return row.error();
-      if (!*row) break;
-      AuditEvent e{st->integer(1), st->text(2), st->text(3), st->text(4), st->text(5), st->text(6)};
-      std::string expected = sha256_hex(prev + event_text(e));
-      if (expected != st->text(7))
-        return make_error(ErrorCode::corrupt, "audit event " + std::to_string(st->integer(0)) +
-                                                  " does not match the chain: it or an earlier event was altered");
-      prev = expected;
-      ++n;
-    }
-    return n;
+    auto report = audit_->verify();
+    if (!report) return report.error();
+    if (report->clean()) return report->events;
+    std::string what;
+    for (const auto& f : report->findings) what += (what.empty() ? "" : "; ") + f.message;
+    return make_error(ErrorCode::corrupt, "audit trail: " + what);
   }
 
  private:
@@ -296,14 +270,16 @@ class SqliteServerStore final : public ServerStore {
   }
 
   std::unique_ptr<Database> db_;
+  audit::AuditKey audit_key_;
+  std::unique_ptr<audit::AuditTrail> audit_;  // on db_, declared after it: destroyed first
 };
 
 }  // namespace
 
-Result<std::unique_ptr<ServerStore>> open_sqlite_server_store(const std::string& path) {
+Result<std::unique_ptr<ServerStore>> open_sqlite_server_store(const std::string& path, audit::AuditKey audit_key) {
   auto db = Database::open(path);
   if (!db) return db.error();
-  auto store = std::make_unique<SqliteServerStore>(std::move(db.value()));
+  auto store = std::make_unique<SqliteServerStore>(std::move(db.value()), std::move(audit_key));
   if (auto r = store->init(); !r) return r.error();
   return std::unique_ptr<ServerStore>(std::move(store));
 }

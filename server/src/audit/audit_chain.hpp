@@ -1,0 +1,151 @@
+#pragma once
+// The server's audit trail (DOMAIN.md §9.1): append-only and tamper-evident.
+//
+// One chain per family plus one chain ("server") for events outside any family, so no single
+// row orders every family (ARCHITECTURE.md principle 1). Event number i of chain C carries
+//   MAC_i = HMAC-SHA256(chain key, "hearth-audit-event v1", C, i, MAC_{i-1}, at, actor, device,
+//                       action, family, detail)
+// every part length-prefixed (8-byte big-endian length, integers as 8 bytes), MAC_0 = "".
+// The chain key is derived from the audit key kept outside the database (audit_key.hpp): who
+// can write the database but lacks the key cannot edit, insert or re-chain events unseen.
+// Each chain's head (count and last MAC) is kept in audit_chains; signed checkpoints of every
+// head are kept in audit_checkpoints AND exported to files outside the database, so a deleted
+// tail is found even when the in-database heads and checkpoints were rolled back with it.
+// Format and checkpoint ceremony: docs/audit.md.
+//
+// Tables (in the server's database, written on the caller's connection and transaction):
+//   audit_events(chain, idx, at, actor, device, action, family, detail, mac)   idx from 1
+//   audit_chains(chain, count, head)                                            one row a chain
+//   audit_checkpoints(number, at, document)                                     signed JSON
+// Thread-safety: confined to the owner of the connection, like platform::Database.
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "audit_key.hpp"
+#include "hearth/core/error.hpp"
+#include "hearth/platform/sqlite_db.hpp"
+
+namespace hearth::server::audit {
+
+struct Event {
+  int64_t at = 0;       // server time, milliseconds since the Unix epoch
+  std::string actor;    // practitioner id, "admin", "anonymous" or "server"
+  std::string device;   // "" when no device is involved
+  std::string action;   // enrol, push, pull, denied, allocate, ...
+  std::string family;   // "" for events outside any family
+  std::string detail;
+};
+
+// The chain an event of `family` belongs to: "family:<id>", or "server" when `family` is "".
+std::string chain_of(const std::string& family);
+
+struct ChainHead {
+  std::string chain;
+  int64_t count = 0;  // events in the chain; the last one has index `count`
+  std::string head;   // MAC of the last event, hex
+};
+
+// The count and head of every chain at one moment, signed with the checkpoint key (Ed25519).
+struct Checkpoint {
+  int64_t number = 0;             // 1, 2, ... in the order made
+  int64_t at = 0;                 // milliseconds since the Unix epoch
+  std::vector<ChainHead> chains;  // sorted by chain id
+  std::string public_key;         // hex: the key that signed it
+  std::string signature;          // hex: Ed25519 over signed_bytes()
+
+  // "hearth-audit-checkpoint v1", number, at, then each chain's id, count and head (raw), all
+  // length-prefixed as in the event MAC.
+  std::string signed_bytes() const;
+  std::string to_json() const;
+  // Errors (ErrorCode::corrupt) name what is malformed.
+  static Result<Checkpoint> from_json(std::string_view text);
+};
+
+// One thing verification found wrong.
+struct Finding {
+  enum class Kind {
+    altered,     // one event's fields no longer match its MAC
+    rechained,   // a run of events does not verify under the key: recomputed without it, or altered
+    deleted,     // events missing inside a chain (a gap in the index)
+    truncated,   // events missing at the end of a chain (found by its head or a checkpoint)
+    head,        // a chain's head record does not match its events
+    misfiled,    // an event sits in a chain other than its family's
+    checkpoint,  // a checkpoint is missing, unsigned, signed by another key, or disagrees
+  };
+  Kind kind;
+  std::string chain;    // "" when the finding is not about one chain
+  std::string message;  // what was found, as a sentence naming chain and event numbers
+};
+const char* to_string(Finding::Kind kind);
+
+struct VerifyReport {
+  int64_t chains = 0;             // chains seen (with events, heads or checkpoint entries)
+  int64_t events = 0;             // events read
+  int64_t checkpoints = 0;        // in-database checkpoints whose signature verified
+  int64_t latest_checkpoint = 0;  // number of the newest in-database checkpoint, 0 if none
+  std::vector<int64_t> exported;  // numbers of the exported checkpoints checked
+  std::vector<Finding> findings;  // empty when nothing was found wrong
+  bool clean() const { return findings.empty(); }
+};
+
+class AuditTrail {
+ public:
+  // Opens the trail on the server's connection, creating its tables. A database of an older
+  // version holds an unkeyed trail (table `audit`): its events are brought into the keyed
+  // chains in order, followed by an "audit-upgrade" event naming how many were imported and
+  // whether their old SHA-256 chain checked out; the old table is kept as audit_legacy_sha256
+  // (an empty one is dropped).
+  static Result<std::unique_ptr<AuditTrail>> open(platform::Database& db, AuditKey key);
+  // true when `db` holds keyed events, chain heads or checkpoints (so its key must exist).
+  static Result<bool> holds_keyed_trail(platform::Database& db);
+
+  AuditTrail(platform::Database& db, AuditKey key) : db_(db), key_(std::move(key)) {}
+
+  // Appends `e` to its chain. Joins the caller's transaction when one is open (as a
+  // savepoint, so a failure leaves nothing half-written), else runs in its own.
+  Result<void> append(const Event& e);
+  // The head of every chain, sorted by chain id.
+  Result<std::vector<ChainHead>> heads();
+  // Makes, signs and stores the next checkpoint; returns it for export.
+  Result<Checkpoint> checkpoint(int64_t now);
+  // The newest in-database checkpoint, if any.
+  Result<std::optional<Checkpoint>> latest_checkpoint();
+  // true when some chain moved since the newest in-database checkpoint (or there is none and
+  // some chain has events).
+  Result<bool> changed_since_checkpoint();
+  // Recomputes every chain and checks heads, in-database checkpoints and `exported` ones.
+  // An error means verification could not run (storage); what it found is in the report.
+  Result<VerifyReport> verify(const std::vector<Checkpoint>& exported = {});
+
+ private:
+  Result<void> migrate_legacy();
+  Result<VerifyReport> verify_snapshot(const std::vector<Checkpoint>& exported);
+
+  platform::Database& db_;
+  AuditKey key_;
+};
+
+// A trail on its own connection to the server's database file: admin commands and the
+// checkpoint timer of `serve`. Members are destroyed trail first, then the connection.
+struct TrailFile {
+  std::unique_ptr<platform::Database> db;
+  std::unique_ptr<AuditTrail> trail;
+};
+Result<TrailFile> open_trail_file(const std::string& db_path, AuditKey key);
+// true when the database file holds a keyed trail (see AuditTrail::holds_keyed_trail).
+Result<bool> file_holds_keyed_trail(const std::string& db_path);
+
+// Exported checkpoints: JSON files, written whole (temporary file, then rename), mode 0644.
+Result<void> write_checkpoint_file(const std::filesystem::path& file, const Checkpoint& cp);
+Result<Checkpoint> read_checkpoint_file(const std::filesystem::path& file);
+// DIR/checkpoint-000042.json for checkpoint 42.
+std::filesystem::path checkpoint_file_in(const std::filesystem::path& dir, const Checkpoint& cp);
+// The exported checkpoint with the highest number in `dir`, if any.
+std::optional<std::filesystem::path> newest_checkpoint_file(const std::filesystem::path& dir);
+
+}  // namespace hearth::server::audit
