@@ -44,7 +44,9 @@ Result<std::string> SyncService::issue_enrol_code(const std::string& practitione
   auto known = store_.practitioner_exists(practitioner);
   if (!known) return known.error();
   if (!*known) return make_error(ErrorCode::not_found, "no practitioner '" + practitioner + "'");
-  std::string code = platform::random_hex(10);
+  auto random_code = platform::random_hex(10);
+  if (!random_code) return random_code.error();
+  const std::string& code = *random_code;
   auto r = store_.transaction([&]() -> Result<void> {
     if (auto a = store_.add_enrol_code(platform::sha256_hex(code), practitioner,
                                        static_cast<int64_t>(clock_()) + limits_.enrol_code_ttl_ms);
@@ -114,7 +116,9 @@ HttpResponse SyncService::enrol(const HttpRequest& r) {
     return error(400, "enrolment needs \"code\" and \"device_id\" (strings)");
   std::string device_id = body["device_id"];
   if (device_id.empty() || device_id.size() > 64) return error(400, "device_id must be 1 to 64 characters");
-  std::string token = platform::random_hex(32);
+  auto random_token = platform::random_hex(32);
+  if (!random_token) return error(500, "the server could not draw a random token");
+  const std::string& token = *random_token;
   std::string practitioner;
   bool spent_ok = false;
   auto done = store_.transaction([&]() -> Result<void> {
