@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "hearth/core/json_writer.hpp"
+#include "hearth/core/text.hpp"
 #include "hearth/sync/encoding.hpp"
 #include "ids.hpp"
 #include "store_impl.hpp"
@@ -122,6 +123,8 @@ Result<void> Store::Impl::init(bool& wipe_needed) {
   if (!format) {
     if (options.practitioner_id.empty())
       return make_error(ErrorCode::invalid_argument, "a new store needs the practitioner id of its user");
+    if (auto ok = check_id("practitioner id", options.practitioner_id); !ok)
+      return make_error(ErrorCode::invalid_argument, ok.error().message);
     auto new_device = new_device_id();
     if (!new_device) return new_device.error();
     device = *new_device;
