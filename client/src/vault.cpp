@@ -111,8 +111,7 @@ Result<std::unique_ptr<Vault>> Vault::open(Database& db, const VaultCredentials&
   if (v.mode == "wiped") return make_error(ErrorCode::locked, "this store has been wiped; enrol the device again");
   platform::Key kek;
   if (v.mode == "keystore") {
-    auto key = creds.keystore_key ? platform::Key::from_bytes(*creds.keystore_key)
-                                  : Result<platform::Key>(make_error(ErrorCode::locked, ""));
+    auto key = platform::Key::from_bytes(creds.keystore_key.value_or(""));
     if (!key) return make_error(ErrorCode::locked, "this store is unlocked by the platform keystore; supply its 32-byte key");
     kek = *key;
   } else {

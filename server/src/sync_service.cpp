@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hearth/core/text.hpp"
 #include "hearth/platform/encoding.hpp"
 #include "hearth/sync/encoding.hpp"
 
@@ -115,7 +116,8 @@ HttpResponse SyncService::enrol(const HttpRequest& r) {
   if (!body.contains("code") || !body["code"].is_string() || !body.contains("device_id") || !body["device_id"].is_string())
     return error(400, "enrolment needs \"code\" and \"device_id\" (strings)");
   std::string device_id = body["device_id"];
-  if (device_id.empty() || device_id.size() > 64) return error(400, "device_id must be 1 to 64 characters");
+  if (device_id.size() > 64 || !is_valid_id(device_id))
+    return error(400, "device_id must be 1 to 64 characters of A-Z a-z 0-9 . _ : / @ -");
   auto random_token = platform::random_hex(32);
   if (!random_token) return error(500, "the server could not draw a random token");
   const std::string& token = *random_token;

@@ -208,4 +208,11 @@ TEST_CASE("Fault 4: a pushed op whose narrative is not valid UTF-8 is refused an
   second.sync();
   CHECK_THAT(second.family_json(fam), Contains("Visit: all well"));
   CHECK_THAT(hv.family_json(fam), Contains("Visit: all well"));
+
+  // A device id is an id too: no control characters, bounded length.
+  for (std::string device : {std::string("x\\u0001y"), std::string(65, 'd')}) {
+    auto enrol = post(server, "/v1/enrol", "{\"code\":\"" + server.enrol_code("hv-1") + "\",\"device_id\":\"" + device + "\"}");
+    CHECK(enrol.status == 400);
+    CHECK_THAT(enrol.body, Contains("device_id"));
+  }
 }
