@@ -1,5 +1,7 @@
 #include "json_values.hpp"
 
+#include "hearth/core/text.hpp"
+
 namespace hearth::cli {
 
 namespace {
@@ -22,6 +24,7 @@ Result<Value> to_value(const nlohmann::json& j, const std::string& where) {
 }  // namespace
 
 Result<FieldValues> parse_fields(const std::string& text) {
+  if (auto ok = check_utf8("the fields", text); !ok) return make_error(ErrorCode::invalid_argument, ok.error().message);
   auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object())
     return make_error(ErrorCode::invalid_argument, "the fields must be a JSON object, e.g. {\"display_name\": \"Family F\"}");
@@ -35,6 +38,7 @@ Result<FieldValues> parse_fields(const std::string& text) {
 }
 
 Result<Value> parse_value(const std::string& text) {
+  if (auto ok = check_utf8("the value", text); !ok) return make_error(ErrorCode::invalid_argument, ok.error().message);
   auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded())
     return make_error(ErrorCode::invalid_argument, "the value must be JSON: \"text\" in quotes, 42, true, null, or [\"A\",\"B\"]");

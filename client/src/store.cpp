@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "hearth/core/json_writer.hpp"
+#include "hearth/core/text.hpp"
 #include "hearth/sync/encoding.hpp"
 #include "ids.hpp"
 #include "store_impl.hpp"
@@ -57,7 +58,7 @@ VaultCredentials credentials(const StoreOptions& o) {
   c.encrypted = o.encrypted;
   c.pin = o.pin;
   c.keystore_key = o.keystore_key;
-  c.kdf = crypto::ScryptParams{o.kdf.n, o.kdf.r, o.kdf.p};
+  c.kdf = o.kdf;
   c.max_pin_attempts = o.max_pin_attempts;
   return c;
 }
@@ -122,7 +123,11 @@ Result<void> Store::Impl::init(bool& wipe_needed) {
   if (!format) {
     if (options.practitioner_id.empty())
       return make_error(ErrorCode::invalid_argument, "a new store needs the practitioner id of its user");
-    device = new_device_id();
+    if (auto ok = check_id("practitioner id", options.practitioner_id); !ok)
+      return make_error(ErrorCode::invalid_argument, ok.error().message);
+    auto new_device = new_device_id();
+    if (!new_device) return new_device.error();
+    device = *new_device;
     for (auto [k, v] : {std::pair<std::string, std::string>{"store_format", std::to_string(kStoreFormat)},
                         {"device_id", device}, {"clock", "0 0 0"}, {"practitioner", options.practitioner_id}})
       if (auto s = set_meta(k, v); !s) return s;
@@ -410,7 +415,9 @@ const std::string& Store::device_id() const { return impl_->device; }
 const std::string& Store::practitioner_id() const { return impl_->options.practitioner_id; }
 
 Result<std::string> Store::create_family(const FieldValues& fields) {
-  std::string id = new_uuid_v7(impl_->clock.physical_now());
+  auto new_id = new_uuid_v7(impl_->clock.physical_now());
+  if (!new_id) return new_id.error();
+  const std::string& id = *new_id;
   if (auto r = impl_->ensure_family(id); !r) return r.error();
   return impl_->commit_local(impl_->mat.make_create(id, "Family", id, fields));
 }
@@ -427,7 +434,14 @@ Result<std::string> Store::create(const std::string& family, const std::string& 
     if (!fam || *fam != family) return make_error(ErrorCode::not_found, "no family with id '" + family + "'");
   }
   if (auto r = impl_->ensure_family(partition); !r) return r.error();
-  std::string new_id = id ? *id : new_uuid_v7(impl_->clock.physical_now());
+  std::string new_id;
+  if (id) {
+    new_id = *id;
+  } else {
+    auto minted = new_uuid_v7(impl_->clock.physical_now());
+    if (!minted) return minted.error();
+    new_id = *minted;
+  }
   return impl_->commit_local(impl_->mat.make_create(partition, type, new_id, fields));
 }
 
@@ -650,7 +664,7 @@ Result<void> Store::change_pin(const std::string& old_pin, const std::string& ne
   Transaction tx(*impl_->db);
   if (auto r = tx.begin(); !r) return r;
   const auto& k = impl_->options.kdf;
-  if (auto r = impl_->vault->change_pin(old_pin, new_pin, crypto::ScryptParams{k.n, k.r, k.p}); !r) return r;
+  if (auto r = impl_->vault->change_pin(old_pin, new_pin, k); !r) return r;
   if (auto r = tx.commit(); !r) return r;
   return checkpoint();  // the old wrapping must not survive in the WAL either
 }

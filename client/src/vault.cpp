@@ -8,12 +8,13 @@ using platform::Transaction;
 
 namespace {
 constexpr const char* kMasterAad = "hearth master key v1";
-std::string family_aad(const std::string& family) { return "hearth family key v1|" + family; }
+// A family key is wrapped with the associated data "hearth family key v1|<family>".
+constexpr const char* kFamilyKeyLabel = "hearth family key v1";
 
 struct VaultRow {
   std::string mode;
   std::string salt;
-  crypto::ScryptParams kdf;
+  platform::ScryptParams kdf;
   std::string wrapped;
   int64_t failed = 0;
 };
@@ -27,8 +28,8 @@ Result<std::optional<VaultRow>> read_row(Database& db) {
   VaultRow v;
   v.mode = st->text(0);
   v.salt = st->blob(1);
-  v.kdf = crypto::ScryptParams{static_cast<uint64_t>(st->integer(2)), static_cast<uint64_t>(st->integer(3)),
-                               static_cast<uint64_t>(st->integer(4))};
+  v.kdf = platform::ScryptParams{static_cast<uint64_t>(st->integer(2)), static_cast<uint64_t>(st->integer(3)),
+                                 static_cast<uint64_t>(st->integer(4))};
   v.wrapped = st->blob(5);
   v.failed = st->integer(6);
   return std::optional<VaultRow>(std::move(v));
@@ -70,25 +71,32 @@ Result<std::unique_ptr<Vault>> Vault::open(Database& db, const VaultCredentials&
       v.mode = "none";
       v.wrapped = "-";
     } else {
-      crypto::Key master = crypto::Key::random();
+      auto master = platform::Key::random();
+      if (!master) return master.error();
+      platform::Key kek;
       if (creds.keystore_key) {
-        if (creds.keystore_key->size() != crypto::kKeyBytes)
-          return make_error(ErrorCode::invalid_argument, "a keystore key must be exactly 32 bytes");
+        auto key = platform::Key::from_bytes(*creds.keystore_key);
+        if (!key) return make_error(ErrorCode::invalid_argument, "a keystore key must be exactly 32 bytes");
         v.mode = "keystore";
-        v.wrapped = crypto::seal(crypto::Key(*creds.keystore_key), master.view(), kMasterAad);
+        kek = *key;
       } else if (creds.pin) {
         if (creds.pin->size() < 4) return make_error(ErrorCode::invalid_argument, "a PIN must have at least 4 characters");
         v.mode = "pin";
-        v.salt = crypto::random_bytes(16);
+        auto salt = platform::random_bytes(16);
+        if (!salt) return salt.error();
+        v.salt = *salt;
         v.kdf = creds.kdf;
-        auto kek = crypto::derive_key(*creds.pin, v.salt, v.kdf);
-        if (!kek) return kek.error();
-        v.wrapped = crypto::seal(*kek, master.view(), kMasterAad);
+        auto derived = platform::derive_key(*creds.pin, v.salt, v.kdf);
+        if (!derived) return derived.error();
+        kek = *derived;
       } else {
         return make_error(ErrorCode::invalid_argument,
                           "a new encrypted store needs a PIN or a keystore key (encryption at rest is always on)");
       }
-      vault->master_ = master;
+      auto wrapped = platform::seal(kek, master->view(), kMasterAad);
+      if (!wrapped) return wrapped.error();
+      v.wrapped = *wrapped;
+      if (auto r = vault->unlock_with(*master); !r) return r.error();
     }
     if (auto r = write_row(db, v); !r) return r.error();
     return vault;
@@ -101,19 +109,20 @@ Result<std::unique_ptr<Vault>> Vault::open(Database& db, const VaultCredentials&
     return vault;
   }
   if (v.mode == "wiped") return make_error(ErrorCode::locked, "this store has been wiped; enrol the device again");
-  crypto::Key kek;
+  platform::Key kek;
   if (v.mode == "keystore") {
-    if (!creds.keystore_key || creds.keystore_key->size() != crypto::kKeyBytes)
-      return make_error(ErrorCode::locked, "this store is unlocked by the platform keystore; supply its 32-byte key");
-    kek = crypto::Key(*creds.keystore_key);
+    auto key = platform::Key::from_bytes(creds.keystore_key.value_or(""));
+    if (!key) return make_error(ErrorCode::locked, "this store is unlocked by the platform keystore; supply its 32-byte key");
+    kek = *key;
   } else {
     if (!creds.pin) return make_error(ErrorCode::locked, "this store is locked; enter the PIN");
-    auto derived = crypto::derive_key(*creds.pin, v.salt, v.kdf);
+    auto derived = platform::derive_key(*creds.pin, v.salt, v.kdf);
     if (!derived) return derived.error();
     kek = *derived;
   }
-  auto master = crypto::open(kek, v.wrapped, kMasterAad);
+  auto master = platform::open(kek, v.wrapped, kMasterAad);
   if (!master) {
+    if (master.error().code != ErrorCode::corrupt) return master.error();
     if (v.mode == "keystore") return make_error(ErrorCode::locked, "the keystore key does not unlock this store");
     int64_t failed = v.failed + 1;
     if (auto r = set_failed(db, failed); !r) return r.error();
@@ -125,7 +134,9 @@ Result<std::unique_ptr<Vault>> Vault::open(Database& db, const VaultCredentials&
     return make_error(ErrorCode::locked, "wrong PIN (" + std::to_string(creds.max_pin_attempts - failed) +
                                              " attempts left before the store wipes itself)");
   }
-  vault->master_ = crypto::Key(*master);
+  auto master_key = platform::Key::from_bytes(*master);
+  if (!master_key) return make_error(ErrorCode::corrupt, "the wrapped master key has the wrong length");
+  if (auto r = vault->unlock_with(*master_key); !r) return r.error();
   if (v.failed != 0)
     if (auto r = set_failed(db, 0); !r) return r.error();
   // Parameters are upgradable: a store made with a weaker KDF is re-wrapped on unlock.
@@ -135,27 +146,38 @@ Result<std::unique_ptr<Vault>> Vault::open(Database& db, const VaultCredentials&
   return vault;
 }
 
-Result<void> Vault::change_pin(const std::string& old_pin, const std::string& new_pin, const crypto::ScryptParams& kdf) {
+Result<void> Vault::change_pin(const std::string& old_pin, const std::string& new_pin, const platform::ScryptParams& kdf) {
   auto row = read_row(db_);
   if (!row) return row.error();
   if (!*row || (*row)->mode != "pin") return make_error(ErrorCode::invalid_argument, "this store is not unlocked by a PIN");
   if (new_pin.size() < 4) return make_error(ErrorCode::invalid_argument, "a PIN must have at least 4 characters");
-  auto old_kek = crypto::derive_key(old_pin, (*row)->salt, (*row)->kdf);
+  auto old_kek = platform::derive_key(old_pin, (*row)->salt, (*row)->kdf);
   if (!old_kek) return old_kek.error();
-  if (!crypto::open(*old_kek, (*row)->wrapped, kMasterAad)) return make_error(ErrorCode::locked, "the current PIN is wrong");
+  if (!platform::open(*old_kek, (*row)->wrapped, kMasterAad)) return make_error(ErrorCode::locked, "the current PIN is wrong");
   VaultRow v = **row;
-  v.salt = crypto::random_bytes(16);
+  auto salt = platform::random_bytes(16);
+  if (!salt) return salt.error();
+  v.salt = *salt;
   v.kdf = kdf;
-  auto kek = crypto::derive_key(new_pin, v.salt, v.kdf);
+  auto kek = platform::derive_key(new_pin, v.salt, v.kdf);
   if (!kek) return kek.error();
-  v.wrapped = crypto::seal(*kek, master_->view(), kMasterAad);  // the data keys are untouched
+  auto wrapped = platform::seal(*kek, master_->view(), kMasterAad);  // the data keys are untouched
+  if (!wrapped) return wrapped.error();
+  v.wrapped = *wrapped;
   v.failed = 0;
   return write_row(db_, v);
 }
 
-Result<crypto::Sealer*> Vault::family_sealer(const std::string& family, bool create) {
-  auto cached = family_keys_.find(family);
-  if (cached != family_keys_.end()) return cached->second.get();
+Result<void> Vault::unlock_with(const platform::Key& master) {
+  auto keyring = platform::Keyring::create(master, kFamilyKeyLabel);
+  if (!keyring) return keyring.error();
+  master_ = master;
+  keyring_.emplace(std::move(*keyring));
+  return {};
+}
+
+Result<platform::Sealer*> Vault::family_sealer(const std::string& family, bool create) {
+  if (keyring_->loaded(family)) return keyring_->sealer(family);
   auto st = db_.cached("SELECT wrapped FROM family_keys WHERE family = ?");
   if (!st) return st.error();
   (*st)->bind(1, family);
@@ -164,19 +186,22 @@ Result<crypto::Sealer*> Vault::family_sealer(const std::string& family, bool cre
   if (*row) {
     std::string wrapped = (*st)->blob(0);
     (*st)->reset();
-    auto raw = crypto::open(*master_, wrapped, family_aad(family));
-    if (!raw) return make_error(ErrorCode::corrupt, "the key of family " + family + " failed authentication");
-    auto sealer = std::make_unique<crypto::Sealer>(crypto::Key(*raw));
-    return family_keys_.emplace(family, std::move(sealer)).first->second.get();
+    if (!keyring_->load(family, wrapped))
+      return make_error(ErrorCode::corrupt, "the key of family " + family + " failed authentication");
+    return keyring_->sealer(family);
   }
   (*st)->reset();
   if (!create) return make_error(ErrorCode::not_found, "family " + family + " has no key on this device (purged?)");
-  crypto::Key key = crypto::Key::random();
+  auto wrapped = keyring_->create_key(family);
+  if (!wrapped) return wrapped.error();
   auto ins = db_.cached("INSERT INTO family_keys(family, wrapped) VALUES(?, ?)");
   if (!ins) return ins.error();
-  (*ins)->bind(1, family).bind_blob(2, crypto::seal(*master_, key.view(), family_aad(family)));
-  if (auto r = (*ins)->run(); !r) return r.error();
-  return family_keys_.emplace(family, std::make_unique<crypto::Sealer>(key)).first->second.get();
+  (*ins)->bind(1, family).bind_blob(2, *wrapped);
+  if (auto r = (*ins)->run(); !r) {
+    keyring_->destroy(family);  // not stored: forget it, so no value is sealed under a lost key
+    return r.error();
+  }
+  return keyring_->sealer(family);
 }
 
 Result<std::string> Vault::seal(const std::string& family, std::string_view plain, std::string_view aad) {
@@ -194,7 +219,7 @@ Result<std::string> Vault::open(const std::string& family, std::string_view seal
 }
 
 Result<void> Vault::destroy_family_key(const std::string& family) {
-  family_keys_.erase(family);  // OpenSSL clears the key schedule when the contexts are freed
+  if (keyring_) keyring_->destroy(family);  // OpenSSL clears the key schedule when the contexts are freed
   auto st = db_.prepare("DELETE FROM family_keys WHERE family = ?");
   if (!st) return st.error();
   st->bind(1, family);

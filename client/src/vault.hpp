@@ -1,16 +1,18 @@
 #pragma once
 // Keys of one store (docs/encryption.md). A random master key wraps one random data key per
-// family. The master key is wrapped by a key derived from the practitioner's PIN (scrypt) or
-// by a key the host app takes from the platform keystore. With encryption off (benchmarks
-// and development only) sealing is the identity.
+// family (a platform::Keyring; the wrapped keys live in the `family_keys` table). The master
+// key is wrapped by a key derived from the practitioner's PIN (scrypt) or by a key the host app
+// takes from the platform keystore. With encryption off (benchmarks and development only)
+// sealing is the identity.
 // Thread-safety: confined to the owning Store.
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 
-#include "crypto.hpp"
 #include "hearth/core/error.hpp"
+#include "hearth/platform/crypto.hpp"
+#include "hearth/platform/keyring.hpp"
+#include "hearth/platform/random.hpp"
 #include "hearth/platform/sqlite_db.hpp"
 
 namespace hearth::client {
@@ -23,7 +25,7 @@ struct VaultCredentials {
   bool encrypted = true;
   std::optional<std::string> pin;
   std::optional<std::string> keystore_key;  // 32 raw bytes
-  crypto::ScryptParams kdf;
+  platform::ScryptParams kdf;
   int max_pin_attempts = 10;
 };
 
@@ -38,23 +40,26 @@ class Vault {
   Result<std::string> seal(const std::string& family, std::string_view plain, std::string_view aad);
   Result<std::string> open(const std::string& family, std::string_view sealed, std::string_view aad);
 
-  Result<void> change_pin(const std::string& old_pin, const std::string& new_pin, const crypto::ScryptParams& kdf);
+  Result<void> change_pin(const std::string& old_pin, const std::string& new_pin, const platform::ScryptParams& kdf);
   // Destroys the family's key: the wrapped key is deleted (zeroed on disk by secure_delete)
   // and forgotten. Everything sealed under it can no longer be read.
   Result<void> destroy_family_key(const std::string& family);
   // Drops a cached key (after a rolled-back transaction that may have created it); it is
   // read again from the database when next needed.
-  void forget_cached(const std::string& family) { family_keys_.erase(family); }
+  void forget_cached(const std::string& family) {
+    if (keyring_) keyring_->destroy(family);
+  }
   // Overwrites every wrapped key in place (master and families).
   static Result<void> shred_all(Database& db);
 
  private:
   explicit Vault(Database& db) : db_(db) {}
-  Result<crypto::Sealer*> family_sealer(const std::string& family, bool create);
+  Result<void> unlock_with(const platform::Key& master);
+  Result<platform::Sealer*> family_sealer(const std::string& family, bool create);
 
   Database& db_;
-  std::optional<crypto::Key> master_;
-  std::map<std::string, std::unique_ptr<crypto::Sealer>> family_keys_;
+  std::optional<platform::Key> master_;
+  std::optional<platform::Keyring> keyring_;  // the master key and the family keys it wraps
 };
 
 }  // namespace hearth::client

@@ -15,6 +15,14 @@ using RQ = Requirement;
 using SN = Sensitivity;
 using Strings = std::vector<std::string>;
 
+// Size caps. DOMAIN.md states no sizes; these keep the largest op well below the protocol's
+// per-op limit (sync/protocol.hpp Limits::op_bytes, 512 KiB) while leaving room for long
+// narratives: about 10,000 words in one Text field, one line of up to 1 KiB in a String.
+// A new record's values together stay under kMaxRecordBytes (validation.hpp).
+constexpr size_t kLongTextBytes = 64 * 1024;  // Text: narratives, assessment sections, notes
+constexpr size_t kShortTextBytes = 1024;      // String, and each element of a List<String>
+constexpr size_t kMaxListItems = 200;         // elements of a list field (people, needs, roles)
+
 // Fluent builder so each row of the table reads like a row of DOMAIN.md.
 struct F {
   FieldDef d;
@@ -24,6 +32,9 @@ struct F {
     d.req = req;
     d.sens = sens;
     d.merge = merge;
+    if (type == FT::Text) d.max_length = kLongTextBytes;
+    if (type == FT::String || type == FT::StringSet) d.max_length = kShortTextBytes;
+    if (is_set_type(type)) d.max_items = kMaxListItems;
   }
   F& of(Strings v) { d.values = std::move(v); return *this; }
   F& to(std::string entity) { d.ref = std::move(entity); return *this; }

@@ -2,14 +2,22 @@
 
 #include <cctype>
 
+#include "hearth/core/text.hpp"
+
 namespace hearth {
 
 namespace {
 
-constexpr size_t kMaxString = 1000;          // one line: names, codes, phone numbers
-constexpr size_t kMaxText = 1024 * 1024;     // narrative
-constexpr size_t kMaxRef = 200;
-constexpr size_t kMaxSetElements = 10000;
+// Defaults for a schema whose table sets no cap (the v1 table sets them all, schema_v1.cpp).
+constexpr size_t kDefaultMaxString = 1024;       // one line: names, codes, phone numbers
+constexpr size_t kDefaultMaxText = 64 * 1024;    // narrative
+constexpr size_t kDefaultMaxItems = 200;
+
+size_t max_bytes(const FieldDef& f) {
+  if (f.max_length) return f.max_length;
+  return f.type == FieldType::Text ? kDefaultMaxText : kDefaultMaxString;
+}
+size_t max_items(const FieldDef& f) { return f.max_items ? f.max_items : kDefaultMaxItems; }
 
 Error field_error(const EntityDef& e, const FieldDef& f, const std::string& rule) {
   return make_error(ErrorCode::validation, e.name + "." + f.name + ": " + rule);
@@ -43,15 +51,16 @@ std::string join(const std::vector<std::string>& v) {
 Result<void> validate_element_value(const EntityDef& e, const FieldDef& f, const std::string& s) {
   switch (f.type) {
     case FieldType::EnumSet:
-      if (!f.allows(s)) return field_error(e, f, "value '" + s + "' is not one of " + join(f.values));
+      if (!f.allows(s)) return field_error(e, f, "value '" + printable(s) + "' is not one of " + join(f.values));
       return {};
     case FieldType::RefSet:
-      if (s.empty() || s.size() > kMaxRef || has_control_chars(s, false))
-        return field_error(e, f, "'" + s + "' is not a valid reference id");
+      if (!is_valid_id(s)) return field_error(e, f, "'" + printable(s) + "' is not a valid reference id");
       return {};
     default:
-      if (s.empty() || s.size() > kMaxString || has_control_chars(s, false))
-        return field_error(e, f, "list element must be a non-empty single line of at most 1000 characters");
+      if (!is_valid_utf8(s)) return field_error(e, f, "list element is not valid UTF-8");
+      if (s.empty() || s.size() > max_bytes(f) || has_control_chars(s, false))
+        return field_error(e, f, "list element must be a non-empty single line of at most " +
+                                     std::to_string(max_bytes(f)) + " bytes");
       return {};
   }
 }
@@ -89,7 +98,7 @@ bool is_valid_datetime(const std::string& s) {
 
 Result<const FieldDef*> find_field(const EntityDef& e, const std::string& name) {
   const FieldDef* f = e.field(name);
-  if (!f) return make_error(ErrorCode::validation, e.name + "." + name + ": unknown field of " + e.name);
+  if (!f) return make_error(ErrorCode::validation, e.name + "." + printable(name) + ": unknown field of " + e.name);
   return f;
 }
 
@@ -113,7 +122,9 @@ Result<void> validate_value(const EntityDef& e, const FieldDef& f, const Value& 
     case FieldType::RefSet:
     case FieldType::StringSet: {
       if (!v.is_list()) return wrong_type(kind);
-      if (v.as_list().size() > kMaxSetElements) return field_error(e, f, "too many elements (limit 10000)");
+      if (v.as_list().size() > max_items(f))
+        return field_error(e, f, std::to_string(v.as_list().size()) + " elements, more than the limit of " +
+                                     std::to_string(max_items(f)));
       for (const auto& s : v.as_list()) {
         auto r = validate_element_value(e, f, s);
         if (!r) return r;
@@ -124,29 +135,33 @@ Result<void> validate_value(const EntityDef& e, const FieldDef& f, const Value& 
   }
   if (!v.is_string()) return wrong_type(kind);
   const std::string& s = v.as_string();
+  if (!is_valid_utf8(s)) {
+    auto bad = check_utf8("value", s);
+    return field_error(e, f, bad.error().message);
+  }
   switch (f.type) {
     case FieldType::String:
-      if (s.size() > (f.max_length ? f.max_length : kMaxString))
-        return field_error(e, f, "longer than " + std::to_string(f.max_length ? f.max_length : kMaxString) + " bytes");
+      if (s.size() > max_bytes(f))
+        return field_error(e, f, std::to_string(s.size()) + " bytes, longer than " + std::to_string(max_bytes(f)));
       if (has_control_chars(s, false)) return field_error(e, f, "must be a single line without control characters");
       return {};
     case FieldType::Text:
-      if (s.size() > kMaxText) return field_error(e, f, "longer than 1 MiB");
+      if (s.size() > max_bytes(f))
+        return field_error(e, f, std::to_string(s.size()) + " bytes, longer than " + std::to_string(max_bytes(f)));
       if (has_control_chars(s, true)) return field_error(e, f, "contains control characters");
       return {};
     case FieldType::Date:
-      if (!is_valid_date(s)) return field_error(e, f, v.describe() + " is not a date (YYYY-MM-DD)");
+      if (!is_valid_date(s)) return field_error(e, f, "'" + printable(s) + "' is not a date (YYYY-MM-DD)");
       return {};
     case FieldType::DateTime:
       if (!is_valid_datetime(s))
-        return field_error(e, f, v.describe() + " is not a UTC date-time (YYYY-MM-DDTHH:MM:SSZ)");
+        return field_error(e, f, "'" + printable(s) + "' is not a UTC date-time (YYYY-MM-DDTHH:MM:SSZ)");
       return {};
     case FieldType::Enum:
-      if (!f.allows(s)) return field_error(e, f, "value " + v.describe() + " is not one of " + join(f.values));
+      if (!f.allows(s)) return field_error(e, f, "value '" + printable(s) + "' is not one of " + join(f.values));
       return {};
     case FieldType::Ref:
-      if (s.empty() || s.size() > kMaxRef || has_control_chars(s, false))
-        return field_error(e, f, v.describe() + " is not a valid reference id");
+      if (!is_valid_id(s)) return field_error(e, f, "'" + printable(s) + "' is not a valid reference id");
       return {};
     default: return {};
   }
@@ -155,12 +170,20 @@ Result<void> validate_value(const EntityDef& e, const FieldDef& f, const Value& 
 Result<void> validate_create(const EntityDef& e, const FieldValues& fields) {
   if (e.derived)
     return make_error(ErrorCode::validation, e.name + " records are derived by the merge and cannot be created");
+  size_t total = 0;
   for (const auto& [name, value] : fields) {
     auto f = find_field(e, name);
     if (!f) return f.error();
     auto r = validate_value(e, **f, value);
     if (!r) return r;
+    if (value.is_string()) total += value.as_string().size();
+    if (value.is_list())
+      for (const auto& s : value.as_list()) total += s.size();
   }
+  if (total > kMaxRecordBytes)
+    return make_error(ErrorCode::too_large, e.name + ": the values of a new record total " + std::to_string(total) +
+                                                " bytes, more than " + std::to_string(kMaxRecordBytes) +
+                                                "; create it with less and add the long sections as edits");
   for (const auto& f : e.fields) {
     bool lifecycle_field = e.lifecycle && e.lifecycle->field == f.name;
     if (lifecycle_field) {

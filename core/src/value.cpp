@@ -1,6 +1,7 @@
 #include "hearth/core/value.hpp"
 
 #include "hearth/core/json_writer.hpp"
+#include "hearth/core/text.hpp"
 
 namespace hearth {
 
@@ -27,8 +28,7 @@ std::string Value::to_json() const {
 
 std::string Value::describe() const {
   if (is_string()) {
-    const auto& s = as_string();
-    return "'" + (s.size() > 40 ? s.substr(0, 40) + "..." : s) + "'";
+    return "'" + printable(as_string(), 40) + "'";
   }
   return to_json();
 }

@@ -1,10 +1,9 @@
 #include "hearth/platform/encoding.hpp"
 
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <openssl/sha.h>
 
-#include <stdexcept>
+#include "hearth/platform/random.hpp"
 
 namespace hearth::platform {
 
@@ -47,11 +46,10 @@ std::string sha256_hex(std::string_view bytes) {
   return hex(d, sizeof d);
 }
 
-std::string random_hex(size_t bytes) {
-  std::string raw(bytes, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1)
-    throw std::runtime_error("OpenSSL RAND_bytes failed");
-  return hex(reinterpret_cast<const unsigned char*>(raw.data()), bytes);
+Result<std::string> random_hex(size_t bytes) {
+  auto raw = random_bytes(bytes);
+  if (!raw) return raw.error();
+  return hex(reinterpret_cast<const unsigned char*>(raw->data()), bytes);
 }
 
 }  // namespace hearth::platform

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hearth/core/text.hpp"
 #include "hearth/platform/encoding.hpp"
 #include "hearth/sync/encoding.hpp"
 
@@ -44,7 +45,9 @@ Result<std::string> SyncService::issue_enrol_code(const std::string& practitione
   auto known = store_.practitioner_exists(practitioner);
   if (!known) return known.error();
   if (!*known) return make_error(ErrorCode::not_found, "no practitioner '" + practitioner + "'");
-  std::string code = platform::random_hex(10);
+  auto random_code = platform::random_hex(10);
+  if (!random_code) return random_code.error();
+  const std::string& code = *random_code;
   auto r = store_.transaction([&]() -> Result<void> {
     if (auto a = store_.add_enrol_code(platform::sha256_hex(code), practitioner,
                                        static_cast<int64_t>(clock_()) + limits_.enrol_code_ttl_ms);
@@ -113,8 +116,11 @@ HttpResponse SyncService::enrol(const HttpRequest& r) {
   if (!body.contains("code") || !body["code"].is_string() || !body.contains("device_id") || !body["device_id"].is_string())
     return error(400, "enrolment needs \"code\" and \"device_id\" (strings)");
   std::string device_id = body["device_id"];
-  if (device_id.empty() || device_id.size() > 64) return error(400, "device_id must be 1 to 64 characters");
-  std::string token = platform::random_hex(32);
+  if (device_id.size() > 64 || !is_valid_id(device_id))
+    return error(400, "device_id must be 1 to 64 characters of A-Z a-z 0-9 . _ : / @ -");
+  auto random_token = platform::random_hex(32);
+  if (!random_token) return error(500, "the server could not draw a random token");
+  const std::string& token = *random_token;
   std::string practitioner;
   bool spent_ok = false;
   auto done = store_.transaction([&]() -> Result<void> {

@@ -183,6 +183,9 @@ Result<Op> decode(std::string_view bytes) {
   if (!r.failed() && (op.id.device.empty() || op.entity_id.empty() || op.entity_type.empty()))
     r.fail("record", "op id, entity id and entity type must not be empty");
   if (r.failed()) return make_error(ErrorCode::corrupt, "op record is malformed: " + r.error());
+  // Well-formed bytes can still carry values no reader should meet (invalid UTF-8, an id with
+  // control characters, counter 0): refused here, where ops enter from the wire or the disk.
+  if (auto ok = check_well_formed(op); !ok) return make_error(ErrorCode::corrupt, "op record is invalid: " + ok.error().message);
   return op;
 }
 

@@ -3,13 +3,22 @@
 #include <algorithm>
 
 #include "hearth/core/lifecycle.hpp"
+#include "hearth/core/text.hpp"
 #include "hearth/core/validation.hpp"
 
 namespace hearth::sync {
 
+namespace {
+// A rule broken by an edit, named with the record it was made to.
+Error in_record(const std::string& id, const Error& e) {
+  return make_error(e.code, "record " + printable(id) + ": " + e.message);
+}
+}  // namespace
+
 Materialiser::Materialiser(const Schema& schema) : schema_(schema) {}
 
 Result<void> Materialiser::check(const Op& op) const {
+  if (auto ok = check_well_formed(op); !ok) return ok;
   const std::string where = "op " + op.id.to_string() + " (" + to_string(op.kind) + " " + op.entity_type + " " +
                             op.entity_id + "): ";
   auto bad = [&](const std::string& why) { return make_error(ErrorCode::validation, where + why); };
@@ -225,7 +234,7 @@ Result<Op> Materialiser::make_create(const std::string& family, const std::strin
   if (const EntityMerge* e = entity(id); e && e->created())
     return make_error(ErrorCode::conflict, type + " " + id + " already exists; update it instead");
   auto ok = validate_create(*def, fields);
-  if (!ok) return ok.error();
+  if (!ok) return in_record(id, ok.error());
   Op op;
   op.kind = OpKind::Create;
   op.family = def->family_scoped ? family : std::string();
@@ -254,7 +263,7 @@ Result<Op> Materialiser::make_set(const std::string& entity_id, const std::strin
   auto e = editable(entity_id);
   if (!e) return e.error();
   auto ok = validate_update((*e)->def(), field, value);
-  if (!ok) return ok.error();
+  if (!ok) return in_record(entity_id, ok.error());
   Op op = base_op(**e, OpKind::Set, field);
   op.value = value;
   for (const auto& h : (*e)->heads(field)) op.refs.push_back(h.id);
@@ -266,7 +275,7 @@ Result<Op> Materialiser::make_add(const std::string& entity_id, const std::strin
   auto e = editable(entity_id);
   if (!e) return e.error();
   auto ok = validate_element((*e)->def(), field, element);
-  if (!ok) return ok.error();
+  if (!ok) return in_record(entity_id, ok.error());
   Op op = base_op(**e, OpKind::Add, field);
   op.value = element;
   return op;
@@ -277,7 +286,7 @@ Result<Op> Materialiser::make_remove(const std::string& entity_id, const std::st
   auto e = editable(entity_id);
   if (!e) return e.error();
   auto ok = validate_element((*e)->def(), field, element);
-  if (!ok) return ok.error();
+  if (!ok) return in_record(entity_id, ok.error());
   auto tags = (*e)->element_tags(field, element);
   if (tags.empty())
     return make_error(ErrorCode::not_found, (*e)->def().name + "." + field + " does not contain '" + element + "'");

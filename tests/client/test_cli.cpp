@@ -210,3 +210,25 @@ TEST_CASE("CLI: enrol, sync and status against a real server, a revoked tablet e
   CHECK_THAT(revoked.err, Contains("revoked") && Contains("erased"));
   CHECK_FALSE(fs::exists(dir.path() / "hearth.db"));
 }
+
+TEST_CASE("CLI: text that is not valid UTF-8 is refused with a clear error (fault 4)", "[fault][cli]") {
+  hearth::test::TempDir dir;
+  init_store(dir.path());
+  std::string family = run(dir.path(), {"create-family", R"({"display_name":"Family F"})", "--json"}, kPin).j()["id"];
+
+  auto visit = run(dir.path(), {"create", "Contact", "--family", family, "-"}, kPin,
+                   "{\"practitioner\":\"hv-1\",\"occurred_at\":\"2026-11-23T10:00:00Z\",\"contact_type\":\"HOME_VISIT\","
+                   "\"narrative\":\"visit note \xff\xfe\",\"concern_raised\":false}");
+  CHECK(visit.code != 0);
+  CHECK_THAT(visit.err, Contains("not valid UTF-8"));
+
+  auto update = run(dir.path(), {"update", family, "display_name", "\"Family \xc3\""}, kPin);
+  CHECK(update.code != 0);
+  CHECK_THAT(update.err, Contains("not valid UTF-8"));
+
+  // Nothing was recorded, and the family still reads.
+  auto shown = run(dir.path(), {"family", family, "--json"}, kPin);
+  REQUIRE(shown.code == 0);
+  CHECK(shown.j()["chronology"].empty());
+  CHECK(run(dir.path(), {"status", "--json"}, kPin).j()["unsynced"] == 1);  // the family only
+}

@@ -135,3 +135,33 @@ TEST_CASE("Validation: date helpers", "[unit][validation]") {
   CHECK_FALSE(is_valid_datetime("2026-01-07T10:00:00+01:00"));
   CHECK_FALSE(is_valid_datetime("2026-01-07T25:00:00Z"));
 }
+
+TEST_CASE("Validation: text must be valid UTF-8 and within the caps of the schema table", "[unit][validation]") {
+  auto fields = test::contact_fields("2026-11-23T10:00:00Z", "visit note \xff\xfe");
+  auto bad = validate_create(def("Contact"), fields);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().code == ErrorCode::validation);
+  CHECK_THAT(bad.error().message, Contains("Contact.narrative") && Contains("not valid UTF-8"));
+  CHECK_THAT(validate_update(def("Person"), "given_names", Value("A\xc3")).error().message,
+             Contains("Person.given_names") && Contains("not valid UTF-8"));
+  CHECK_THAT(validate_element(def("Person"), "other_names", "\xff").error().message, Contains("Person.other_names"));
+
+  StringList many(201, "mother-1");
+  CHECK_THAT(validate_update(def("Person"), "family_name", Value(std::string(1025, 'x'))).error().message,
+             Contains("Person.family_name") && Contains("longer than 1024"));
+  auto ep = test::episode_fields(many);
+  CHECK_THAT(validate_create(def("EarlyHelpEpisode"), ep).error().message,
+             Contains("EarlyHelpEpisode.subject_children") && Contains("201 elements"));
+}
+
+TEST_CASE("Validation: the values of one new record stay under kMaxRecordBytes", "[unit][validation]") {
+  auto fields = test::assessment_fields();
+  for (const char* section : {"worries", "working_well", "needs_to_happen", "family_history_summary", "analysis"})
+    fields[section] = Value(std::string(60 * 1024, 's'));
+  auto r = validate_create(def("Assessment"), fields);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code == ErrorCode::too_large);
+  CHECK_THAT(r.error().message, Contains("Assessment") && Contains("add the long sections as edits"));
+  fields.erase("worries");
+  CHECK(validate_create(def("Assessment"), fields).ok());
+}

@@ -43,7 +43,7 @@ std::string busy_family(Tablet& t, int visits) {
   for (int i = 0; i < visits; ++i)
     // random text: request bodies are gzipped, and byte thresholds must track the work done
     must(t.store->create(fam, "Contact", contact_fields("2026-11-2" + std::to_string(i % 9) + "T10:00:00Z",
-                                                      "visit " + platform::random_hex(100))));
+                                                      "visit " + must(platform::random_hex(100)))));
   return fam;
 }
 
@@ -69,7 +69,7 @@ TEST_CASE("Fault: the connection cut at many points in a push and a pull", "[fau
   for (size_t at : {300u, 1500u, 4000u, 9000u, 15000u}) {
     for (bool upstream : {true, false}) {
       for (int i = 0; i < 40; ++i)  // each round has real work to push and to pull
-        must(hv.store->create(fam, "Contact", contact_fields("2026-11-23T10:00:00Z", platform::random_hex(100))));
+        must(hv.store->create(fam, "Contact", contact_fields("2026-11-23T10:00:00Z", must(platform::random_hex(100)))));
       must(hv.store->update(fam, "phone", "0770" + std::to_string(at) + (upstream ? "1" : "2")));
       for (Tablet* t : {&hv, &yw}) {
         std::atomic<bool> cut{false};

@@ -184,3 +184,35 @@ TEST_CASE("Security: idle and half-open connections do not stop the server servi
   CHECK(r.pushed == 1);
   for (int fd : idle) ::close(fd);
 }
+
+TEST_CASE("Fault 4: a pushed op whose narrative is not valid UTF-8 is refused and every tablet still reads the family",
+          "[fault][security][e2e]") {
+  ServerProcess server;
+  Tablet hv(server, "hv-1");
+  std::string token = must(hv.store->secret("device_token")).value();
+  std::string fam = must(hv.store->create_family(family_fields()));
+  hv.sync();
+  must(hv.store->create(fam, "Contact", contact_fields("2026-11-23T10:00:00Z", "Visit: all well")));
+  // The op the tablet will push, with its narrative replaced by bytes that are not UTF-8, sent
+  // first in the device's own name (a buggy or hostile client).
+  auto op = must(sync::decode(must(hv.store->outbox()).back().bytes));
+  op.fields["narrative"] = Value(std::string("visit note \xff\xfe"));
+  auto pushed = post(server, "/v1/push", "{\"ops\": [\"" + platform::base64(sync::encode(op)) + "\"]}", token);
+  CHECK(pushed.status == 200);
+  CHECK_THAT(pushed.body, Contains("rejected") && Contains("not valid UTF-8") && Contains("narrative"));
+  CHECK(count(server.db(), "SELECT count(*) FROM ops WHERE family = '" + fam + "'") == 1);  // the family only
+
+  // The real op still goes through, and another tablet of the team reads the family.
+  CHECK(hv.sync().pushed == 1);
+  Tablet second(server, "hv-1");
+  second.sync();
+  CHECK_THAT(second.family_json(fam), Contains("Visit: all well"));
+  CHECK_THAT(hv.family_json(fam), Contains("Visit: all well"));
+
+  // A device id is an id too: no control characters, bounded length.
+  for (std::string device : {std::string("x\\u0001y"), std::string(65, 'd')}) {
+    auto enrol = post(server, "/v1/enrol", "{\"code\":\"" + server.enrol_code("hv-1") + "\",\"device_id\":\"" + device + "\"}");
+    CHECK(enrol.status == 400);
+    CHECK_THAT(enrol.body, Contains("device_id"));
+  }
+}

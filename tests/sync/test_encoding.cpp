@@ -2,6 +2,7 @@
 
 #include <random>
 
+#include "hearth/core/text.hpp"
 #include "hearth/sync/encoding.hpp"
 
 using namespace hearth;
@@ -20,7 +21,7 @@ Op sample(OpKind kind) {
   op.field = "given_names";
   op.value = Value("Ünïcödé \"quoted\"\n");
   op.fields = {{"a", Value(true)}, {"b", Value(int64_t{-5})}, {"c", Value(StringList{"x", "y"})}, {"d", Value()}};
-  op.refs = {OpId{"dev-b", 1}, OpId{"dev-c", UINT64_MAX}};
+  op.refs = {OpId{"dev-b", 1}, OpId{"dev-c", kMaxOpCounter}};
   op.text = "IN_PROGRESS";
   return op;
 }

@@ -17,6 +17,7 @@
 #include "hearth/core/error.hpp"
 #include "hearth/core/schema.hpp"
 #include "hearth/core/validation.hpp"
+#include "hearth/platform/crypto.hpp"
 #include "hearth/sync/conflict.hpp"
 #include "hearth/sync/entity_merge.hpp"
 #include "hearth/sync/hlc.hpp"
@@ -25,11 +26,7 @@
 namespace hearth::client {
 
 // scrypt cost of the PIN key derivation; stored with the store and upgraded on unlock.
-struct KdfParams {
-  uint64_t n = 1u << 15;  // 32 MiB with r = 8: about 0.1 s on a tablet-class core
-  uint64_t r = 8;
-  uint64_t p = 1;
-};
+using KdfParams = platform::ScryptParams;
 
 struct StoreOptions {
   std::string practitioner_id;   // author of every edit; saved in a new store, checked after

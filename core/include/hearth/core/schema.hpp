@@ -44,7 +44,10 @@ struct FieldDef {
   std::optional<Condition> required_if;      // C
   int64_t min = std::numeric_limits<int64_t>::min();
   int64_t max = std::numeric_limits<int64_t>::max();
-  size_t max_length = 0;  // 0: the type's default limit
+  // Size caps, declared per field in the schema table (schema_v1.cpp); 0 means the type's
+  // default of validation.cpp. Bytes of a String or Text value, or of one element of a list.
+  size_t max_length = 0;
+  size_t max_items = 0;  // elements of a list field
 
   bool allows(const std::string& enum_value) const;
   // Rank of a value in the protective order of a SAFETY_MAX field (higher = more protective).

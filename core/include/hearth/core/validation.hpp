@@ -12,7 +12,13 @@ namespace hearth {
 
 using FieldValues = std::map<std::string, Value>;
 
-// One value against its field definition (type, enum, range, format, length).
+// The bytes of text in the values of one new record (a Create op). With the per-field caps of
+// the schema table this keeps every op well below the protocol's 512 KiB per-op limit
+// (sync/protocol.hpp Limits::op_bytes). Above it: ErrorCode::too_large.
+constexpr size_t kMaxRecordBytes = 256 * 1024;
+
+// One value against its field definition (type, enum, range, format, length, and every string
+// valid UTF-8; ids of references as in text.hpp).
 Result<void> validate_value(const EntityDef& entity, const FieldDef& field, const Value& value);
 
 // A new record: unknown fields, values, required (R) and conditional (C) fields.

@@ -10,6 +10,7 @@ namespace hearth::platform {
 std::string base64(std::string_view bytes);
 Result<std::string> unbase64(std::string_view text);
 std::string sha256_hex(std::string_view bytes);
-std::string random_hex(size_t bytes);  // from OpenSSL's CSPRNG
+// 2 * `bytes` hex characters from the one random source (random.hpp).
+[[nodiscard]] Result<std::string> random_hex(size_t bytes);
 
 }  // namespace hearth::platform

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "hearth/core/error.hpp"
 #include "hearth/core/validation.hpp"
 #include "hearth/core/value.hpp"
 #include "hearth/sync/hlc.hpp"
@@ -50,6 +51,18 @@ struct Op {
 
   bool operator==(const Op&) const = default;
 };
+
+// The latest wall time a stamp may carry: 9999-12-31T23:59:59.999Z in ms since the epoch.
+constexpr uint64_t kMaxWallMs = 253402300799999;
+
+// The checks every op passes at a trust boundary (the decoder, and the materialiser before it
+// applies a local or remote op), whatever its kind: ids as in core/text.hpp (the family may be
+// empty for directory records; the author is checked when present), op counters 1..2^53-1,
+// stamps no later than kMaxWallMs, entity type and field names from the schema vocabulary, and
+// every string valid UTF-8 (values, list elements, field names, text). ErrorCode::validation
+// naming the op and the part at fault.
+// The schema's rules (types, enums, sizes) are checked by validation.hpp on top of this.
+[[nodiscard]] Result<void> check_well_formed(const Op& op);
 
 // Total order used everywhere a deterministic order is needed: stamp, then op id.
 inline bool stamp_before(const Hlc& a, const OpId& ia, const Hlc& b, const OpId& ib) {
