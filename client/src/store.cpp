@@ -653,8 +653,9 @@ Result<std::vector<RejectedPush>> Store::rejected_ops() const {
 void Store::correct_clock(int64_t offset_ms) { impl_->clock.correct(offset_ms); }
 
 Result<void> Store::adopt_server_time(uint64_t server_time_ms) {
-  if (!impl_->clock.adopt_authority_time(server_time_ms))
-    return make_error(ErrorCode::clock, "the server's time is more than a day ahead of this device's corrected clock");
+  // A server time more than a day ahead of the corrected clock is not adopted: the floor stays
+  // where it was, and the guard treats this device's stamps as before.
+  if (!impl_->clock.adopt_authority_time(server_time_ms)) return {};
   if (server_time_ms <= clock_floor_ms()) return {};
   if (auto r = impl_->save_clock(); !r) return r;
   return impl_->set_meta("clock_floor", std::to_string(server_time_ms));

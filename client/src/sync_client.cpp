@@ -133,8 +133,8 @@ Result<SyncReport> sync(Store& store, Transport& t, const SyncOptions& o) {
     if (auto r = store.record_push(accepted, rejected, now()); !r) return r.error();
     report.clock_offset_ms = reply->value("clock_offset_ms", int64_t{0});
     if (report.clock_offset_ms != 0) store.correct_clock(report.clock_offset_ms);
-    if (auto t = reply->value("server_time", uint64_t{0}); t != 0)  // the clock guard's floor (change-log.md, "Clocks")
-      if (auto r = store.adopt_server_time(t); !r) return r.error();
+    if (auto server_time = reply->value("server_time", uint64_t{0}); server_time != 0)  // change-log.md, "Clocks"
+      if (auto r = store.adopt_server_time(server_time); !r) return r.error();
     progress("push", report.pushed + report.duplicates + report.rejected, queued);
   }
 

@@ -183,7 +183,8 @@ class Store {
   // The server's time from its push answer, after correct_clock: the clock adopts it (every
   // later stamp is at or above it) and keeps it as the clock floor this device reports in its
   // next push, so the server's clock guard never moves its later stamps past colleagues'
-  // later edits (docs/change-log.md, "Clocks"). Persisted with the clock.
+  // later edits (docs/change-log.md, "Clocks"). Persisted with the clock. A time more than a
+  // day ahead of the corrected clock is not adopted (the floor stays). Errors: storage.
   Result<void> adopt_server_time(uint64_t server_time_ms);
   uint64_t clock_floor_ms() const;  // the last server time adopted; 0 before the first push
   // The device's physical time as the store's clock reads it (corrected by the last offset):
