@@ -168,7 +168,7 @@ json schema_json(const EntityDef& e) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   Globals g;
   const char* env_store = std::getenv("HEARTH_STORE");
   g.store_path = env_store && *env_store ? env_store : "hearth.db";
@@ -406,4 +406,15 @@ int main(int argc, char** argv) {
     ok(g, {{"purged", family}}, "family " + family + " purged: its key is destroyed and its records deleted");
   }
   return 0;
+}
+
+// Last resort: no exception may end the program with a signal (issue 7, fault 4). The store's
+// reads already report a bad stored value as an error naming the record; this catches the rest.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "hearth: internal error: " << e.what() << "\n  what to do: " << hint(ErrorCode::corrupt) << "\n";
+    return exit_code(ErrorCode::corrupt);
+  }
 }

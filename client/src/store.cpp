@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 #include "hearth/core/json_writer.hpp"
@@ -419,14 +420,14 @@ Result<std::string> Store::create_family(const FieldValues& fields) {
   if (!new_id) return new_id.error();
   const std::string& id = *new_id;
   if (auto r = impl_->ensure_family(id); !r) return r.error();
-  return impl_->commit_local(impl_->mat.make_create(id, "Family", id, fields));
+  return impl_->commit_local(impl_->mat.make_create(id, impl_->mat.schema().family_root_type(), id, fields));
 }
 
 Result<std::string> Store::create(const std::string& family, const std::string& type, const FieldValues& fields,
                                   const std::optional<std::string>& id) {
   const EntityDef* def = impl_->mat.schema().entity(type);
   if (!def) return make_error(ErrorCode::invalid_argument, "unknown entity type '" + type + "'");
-  if (type == "Family") return make_error(ErrorCode::invalid_argument, "create a Family with create_family()");
+  if (impl_->mat.schema().is_family_root(type)) return make_error(ErrorCode::invalid_argument, "create a " + type + " with create_family()");
   std::string partition = def->family_scoped ? family : std::string();
   if (def->family_scoped) {
     if (family.empty()) return make_error(ErrorCode::invalid_argument, type + " must belong to a family");
@@ -539,6 +540,7 @@ Result<ApplyReport> Store::Impl::apply_batch(const std::vector<std::string>& enc
   // whole record after a create, a delete or a re-stamp.
   std::map<std::string, std::set<std::string>> touched;
   std::set<std::string> whole;
+  std::vector<const sync::Op*> observed;
   for (const auto& [index, op] : ops) {
     if (im.mat.contains(op.id)) {
       ++report.duplicates;
@@ -551,7 +553,7 @@ Result<ApplyReport> Store::Impl::apply_batch(const std::vector<std::string>& enc
     if (auto r = im.insert_op(op, encoded_ops[index], /*outbox*/ false); !r) return fail(r.error());
     auto applied = im.mat.apply(op);
     if (!applied) return fail(applied.error());
-    if (auto c = im.clock.observe(op.hlc); !c) report.clock_warnings.push_back(c.error().message);
+    observed.push_back(&op);
     if (op.kind == sync::OpKind::Set || op.kind == sync::OpKind::Add || op.kind == sync::OpKind::Remove ||
         op.kind == sync::OpKind::Transition || op.kind == sync::OpKind::Acknowledge)
       touched[op.entity_id].insert(op.field);
@@ -559,6 +561,11 @@ Result<ApplyReport> Store::Impl::apply_batch(const std::vector<std::string>& enc
       whole.insert(op.entity_id);
     ++report.applied;
   }
+  // The clock observes each op's effective stamp once the batch is in: a restamp that follows
+  // its op in the batch (the server appends them together) is then taken into account, so a
+  // colleague's clock that ran ahead does not drag this one (docs/change-log.md, "Clocks").
+  for (const sync::Op* op : observed)
+    if (auto c = im.clock.observe(im.mat.effective_stamp(*op)); !c) report.clock_warnings.push_back(c.error().message);
   for (const auto& id : whole)
     if (auto r = im.write_entity(id, nullptr); !r) return fail(r.error());
   for (const auto& [id, fields] : touched) {
@@ -658,6 +665,21 @@ Result<std::vector<RejectedPush>> Store::rejected_ops() const {
 }
 
 void Store::correct_clock(int64_t offset_ms) { impl_->clock.correct(offset_ms); }
+
+Result<void> Store::adopt_server_time(uint64_t server_time_ms) {
+  // A server time more than a day ahead of the corrected clock is not adopted: the floor stays
+  // where it was, and the guard treats this device's stamps as before.
+  if (!impl_->clock.adopt_authority_time(server_time_ms)) return {};
+  if (server_time_ms <= clock_floor_ms()) return {};
+  if (auto r = impl_->save_clock(); !r) return r;
+  return impl_->set_meta("clock_floor", std::to_string(server_time_ms));
+}
+
+uint64_t Store::clock_floor_ms() const {
+  auto v = impl_->meta("clock_floor");
+  if (!v) return 0;
+  return std::strtoull(v->c_str(), nullptr, 10);
+}
 int64_t Store::clock_now_ms() const { return static_cast<int64_t>(impl_->clock.physical_now()); }
 
 Result<void> Store::change_pin(const std::string& old_pin, const std::string& new_pin) {

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "hearth/core/json_writer.hpp"
+#include "hearth/core/render.hpp"
 #include "store_impl.hpp"
 
 namespace hearth::client {
@@ -16,8 +17,10 @@ constexpr const char* kRecordColumns =
 Error named(const Error& e, const std::string& what) { return make_error(e.code, what + ": " + e.message); }
 }  // namespace
 
-// Reads records with their field rows and renders each as EntityMerge::render does, so the
-// persisted state compares byte for byte with the in-memory merge.
+// Reads records with their field rows and renders each through the one renderer
+// (core/render.hpp) that EntityMerge::render uses, so the persisted state compares byte for
+// byte with the in-memory merge. A stored value that cannot be shown is ErrorCode::corrupt
+// naming the record and the field.
 Result<std::vector<EntityView>> Store::Impl::read_records(const std::string& where, const std::string& param) {
   std::vector<EntityView> out;
   auto st = db->prepare(std::string(kRecordColumns) + where);
@@ -27,36 +30,21 @@ Result<std::vector<EntityView>> Store::Impl::read_records(const std::string& whe
     EntityView view;
     bool created = false;
     std::string created_by;
-    std::map<std::string, std::pair<std::string, std::string>> fields;
+    std::map<std::string, FieldJson> fields;
   };
   std::optional<Pending> cur;
-  auto flush = [&] {
-    if (!cur) return;
-    JsonWriter w;
-    w.begin_object();
-    w.key("id").string(cur->view.id);
-    w.key("type").string(cur->view.type);
-    w.key("family").string(cur->view.family);
-    w.key("created").boolean(cur->created);
-    w.key("created_by").string(cur->created_by);
-    w.key("deleted").boolean(cur->view.deleted);
-    const EntityDef* def = mat.schema().entity(cur->view.type);
-    std::vector<std::string> order;
-    if (def)
-      for (const auto& f : def->fields) order.push_back(f.name);
-    w.key("fields").begin_object();
-    for (const auto& name : order)
-      if (auto it = cur->fields.find(name); it != cur->fields.end()) w.key(name).raw(it->second.first);
-    w.end_object();
-    w.key("multi").begin_object();
-    for (const auto& name : order)
-      if (auto it = cur->fields.find(name); it != cur->fields.end() && !it->second.second.empty())
-        w.key(name).raw(it->second.second);
-    w.end_object();
-    w.end_object();
-    cur->view.json = w.take();
+  auto flush = [&]() -> Result<void> {
+    if (!cur) return {};
+    RecordHeader h{cur->view.id, cur->view.type, cur->view.family, cur->created, cur->created_by, cur->view.deleted};
+    auto json = render_record(mat.schema().entity(cur->view.type), h, [&](const FieldDef& f) -> Result<FieldJson> {
+      auto it = cur->fields.find(f.name);
+      return it == cur->fields.end() ? FieldJson{} : it->second;
+    });
+    if (!json) return json.error();
+    cur->view.json = std::move(json.value());
     out.push_back(std::move(cur->view));
     cur.reset();
+    return {};
   };
   while (true) {
     auto row = st->step();
@@ -64,7 +52,7 @@ Result<std::vector<EntityView>> Store::Impl::read_records(const std::string& whe
     if (!*row) break;
     std::string id = st->text(0);
     if (!cur || cur->view.id != id) {
-      flush();
+      if (auto r = flush(); !r) return r.error();
       cur.emplace();
       std::string family = st->text(2);
       cur->view = EntityView{id, st->text(1), family, st->integer(5) != 0, {}, {}};
@@ -88,9 +76,9 @@ Result<std::vector<EntityView>> Store::Impl::read_records(const std::string& whe
       if (!m) return named(m.error(), "record " + id + " field " + name + " (concurrent values)");
       multi = *m;
     }
-    cur->fields[name] = {*value, multi};
+    cur->fields[name] = FieldJson{*value, multi};
   }
-  flush();
+  if (auto r = flush(); !r) return r.error();
   return out;
 }
 
@@ -114,7 +102,7 @@ Result<std::vector<EntityView>> Store::chronology(const std::string& family_id) 
 Result<FamilyView> Store::family(const std::string& family_id) const {
   auto fam = get(family_id);
   if (!fam) return fam.error();
-  if (fam->type != "Family") return make_error(ErrorCode::not_found, "no family with id '" + family_id + "'");
+  if (!impl_->mat.schema().is_family_root(fam->type)) return make_error(ErrorCode::not_found, "no family with id '" + family_id + "'");
   FamilyView view;
   view.family = family_id;
   auto rows = impl_->read_records("WHERE e.family = ? ORDER BY e.id", family_id);
@@ -135,6 +123,8 @@ Result<std::vector<sync::Conflict>> Store::open_conflicts(const std::string& fam
   for (const auto& f : fams) {
     if (auto r = impl_->ensure_family(f); !r) return r.error();
     auto cs = impl_->mat.open_conflicts(f);
+    for (const auto& c : cs)  // a conflict holds stored values: check them before any reader shows them
+      if (auto shown = c.checked_json(); !shown) return shown.error();
     out.insert(out.end(), cs.begin(), cs.end());
   }
   return out;
@@ -149,8 +139,10 @@ Result<std::vector<sync::Write>> Store::history(const std::string& entity_id, co
 
 std::vector<std::string> Store::families() const {
   std::vector<std::string> out;
-  if (auto st = impl_->db->prepare("SELECT id FROM entities WHERE type = 'Family' ORDER BY id"))
+  if (auto st = impl_->db->prepare("SELECT id FROM entities WHERE type = ? ORDER BY id")) {
+    st->bind(1, impl_->mat.schema().family_root_type());
     (void)st->each([&](Statement& row) { out.push_back(row.text(0)); });
+  }
   return out;
 }
 
@@ -173,6 +165,8 @@ Result<std::string> Store::export_family(const std::string& family_id) const {
     if (!*row) break;
     auto body = impl_->vault->open(family_id, st->blob(1), aad::conflict(st->text(0)));
     if (!body) return named(body.error(), "conflict " + st->text(0));
+    if (!is_valid_utf8(*body))
+      return make_error(ErrorCode::corrupt, "conflict " + st->text(0) + ": the stored value cannot be shown (text that is not valid UTF-8)");
     w.raw(*body);
   }
   w.end_array();
@@ -189,7 +183,7 @@ StoreStatus Store::status() const {
     auto row = st->step();
     return row && *row ? static_cast<size_t>(st->integer(0)) : 0;
   };
-  s.families = count("SELECT count(*) FROM entities WHERE type = 'Family'");
+  s.families = families().size();
   s.ops = count("SELECT count(*) FROM ops");
   s.unsynced = count("SELECT count(*) FROM outbox");
   s.open_conflicts = count("SELECT count(*) FROM conflicts");

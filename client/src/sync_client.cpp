@@ -116,7 +116,7 @@ Result<SyncReport> sync(Store& store, Transport& t, const SyncOptions& o) {
       ops.push_back(platform::base64(e.bytes));
       seq_of[e.id.to_string()] = e.seq;
     }
-    auto reply = call(t, "/v1/push", json{{"device_time", now()}, {"ops", ops}}, *token, o);
+    auto reply = call(t, "/v1/push", json{{"device_time", now()}, {"clock_floor", store.clock_floor_ms()}, {"ops", ops}}, *token, o);
     if (!reply) return reply.error();
     std::vector<int64_t> accepted;
     std::vector<std::pair<int64_t, std::string>> rejected;
@@ -133,6 +133,8 @@ Result<SyncReport> sync(Store& store, Transport& t, const SyncOptions& o) {
     if (auto r = store.record_push(accepted, rejected, now()); !r) return r.error();
     report.clock_offset_ms = reply->value("clock_offset_ms", int64_t{0});
     if (report.clock_offset_ms != 0) store.correct_clock(report.clock_offset_ms);
+    if (auto server_time = reply->value("server_time", uint64_t{0}); server_time != 0)  // change-log.md, "Clocks"
+      if (auto r = store.adopt_server_time(server_time); !r) return r.error();
     progress("push", report.pushed + report.duplicates + report.rejected, queued);
   }
 

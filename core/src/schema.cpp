@@ -107,4 +107,19 @@ const EntityDef* Schema::entity(const std::string& name) const {
   return it == index_.end() ? nullptr : &entities_[it->second];
 }
 
+const SensitivityHandling& Schema::handling(Sensitivity cls) const {
+  static const SensitivityHandling kNone[] = {{Sensitivity::T0}, {Sensitivity::T1}, {Sensitivity::T2}, {Sensitivity::T3}};
+  auto it = handling_.find(cls);
+  return it != handling_.end() ? it->second : kNone[static_cast<size_t>(cls)];
+}
+
+void Schema::set_handling(SensitivityHandling h) { handling_[h.cls] = h; }
+
+std::optional<Sensitivity> Schema::sensitivity(const std::string& type, const std::string& field) const {
+  const EntityDef* def = entity(type);
+  const FieldDef* f = def ? def->field(field) : nullptr;
+  if (!f) return std::nullopt;
+  return f->sens;
+}
+
 }  // namespace hearth

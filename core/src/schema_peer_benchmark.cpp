@@ -19,8 +19,11 @@ FieldDef lww(const char* name, FieldType type) {
 Schema build() {
   using FT = FieldType;
   Schema s;
+  s.set_family_root_type("Family");
   EntityDef doc;
   doc.name = "Family";
+  doc.conflict_role = "LEAD_PROFESSIONAL";
+  doc.escalation_role = "TEAM_MANAGER";
   for (const char* n : {"family_name", "primary_contact", "address_line1", "address_line2", "city", "region", "phone",
                         "email", "language", "case_worker", "referral_source", "risk_summary", "goals_summary", "status_note"})
     doc.fields.push_back(lww(n, FT::String));
@@ -33,6 +36,8 @@ Schema build() {
 
   EntityDef action;
   action.name = "BenchAction";
+  action.conflict_role = doc.conflict_role;
+  action.escalation_role = doc.escalation_role;
   action.fields = {lww("title", FT::String), lww("status", FT::Enum), lww("priority", FT::Int), lww("owner", FT::String),
                    lww("due_at", FT::DateTime), lww("updated_at", FT::DateTime), lww("detail", FT::String)};
   action.fields[1].values = {"open", "in_progress", "blocked", "done"};
@@ -40,6 +45,8 @@ Schema build() {
 
   EntityDef note;
   note.name = "BenchNote";
+  note.conflict_role = doc.conflict_role;
+  note.escalation_role = doc.escalation_role;
   note.append_only = true;
   note.occurred_field = "at";
   for (auto [n, t] : {std::pair{"at", FT::DateTime}, {"author", FT::String}, {"text", FT::Text}}) {

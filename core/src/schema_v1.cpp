@@ -42,6 +42,7 @@ struct F {
   F& when(std::string field, std::string value) { d.required_if = Condition{std::move(field), std::move(value), false}; return *this; }
   F& unless(std::string field, std::string value) { d.required_if = Condition{std::move(field), std::move(value), true}; return *this; }
   F& range(int64_t lo, int64_t hi) { d.min = lo; d.max = hi; return *this; }
+  F& escalate() { d.escalate_conflicts = true; return *this; }
   operator FieldDef() const { return d; }  // NOLINT
 };
 
@@ -50,6 +51,36 @@ EntityDef entity(std::string name, std::vector<FieldDef> fields) {
   e.name = std::move(name);
   e.fields = std::move(fields);
   return e;
+}
+
+Lifecycle lifecycle(std::string field, std::string initial, Strings terminal, std::vector<Transition> transitions) {
+  Lifecycle l;
+  l.field = std::move(field);
+  l.initial = std::move(initial);
+  l.terminal = std::move(terminal);
+  l.transitions = std::move(transitions);
+  return l;
+}
+
+// Roles a conflict is assigned to (DOMAIN.md §8.1.6, §8.4).
+const std::string kLeadProfessional = "LEAD_PROFESSIONAL";
+const std::string kTeamManager = "TEAM_MANAGER";
+const std::string kAuthor = "AUTHOR";
+
+// Value conflicts on an assessment and its sections go back to its author (DOMAIN.md §8.2).
+EntityDef authored(EntityDef e) {
+  e.value_conflict_role = kAuthor;
+  return e;
+}
+
+// Adds an entity with the routing every entity shares unless it says otherwise: conflicts go
+// to the lead professional, escalations to the team manager, and a rejected closure (an
+// offline CLOSED that did not apply) is escalated.
+void add(Schema& s, EntityDef e) {
+  if (e.conflict_role.empty()) e.conflict_role = kLeadProfessional;
+  if (e.escalation_role.empty()) e.escalation_role = kTeamManager;
+  if (e.lifecycle && e.lifecycle->escalated_targets.empty()) e.lifecycle->escalated_targets = {"CLOSED"};
+  s.add(std::move(e));
 }
 
 const Strings kLevels = {"L1", "L2", "L3", "L4"};  // SAFETY_MAX: L4 most protective
@@ -91,7 +122,7 @@ void add_directory(Schema& s) {
       F("ods_or_urn", FT::String, RQ::Optional, SN::T0, MC::LwwSilent),
   });
   org.family_scoped = false;
-  s.add(org);
+  add(s, org);
 
   auto prac = entity("Practitioner", {
       F("display_name", FT::String, RQ::Required, SN::T1, MC::MultiValueReview),
@@ -106,11 +137,11 @@ void add_directory(Schema& s) {
       F("line_manager", FT::Ref, RQ::Optional, SN::T1, MC::LwwNotify).to("Practitioner"),
   });
   prac.family_scoped = false;
-  s.add(prac);
+  add(s, prac);
 }
 
 void add_family_and_people(Schema& s) {
-  s.add(entity("Family", {
+  add(s, entity("Family", {
       F("display_name", FT::String, RQ::Required, SN::T1, MC::MultiValueReview),
       F("current_address", FT::Ref, RQ::Optional, SN::T1, MC::MultiValueReview).to("Address"),
       F("lsoa_code", FT::String, RQ::Optional, SN::T1, MC::LwwSilent),
@@ -121,7 +152,7 @@ void add_family_and_people(Schema& s) {
       F("email", FT::String, RQ::Optional, SN::T1, MC::LwwSilent),
   }));
 
-  s.add(entity("Person", {
+  add(s, entity("Person", {
       F("office_person_id", FT::String, RQ::Optional, SN::T1, MC::LwwNotify),
       F("nhs_number", FT::String, RQ::Optional, SN::T1, MC::MultiValueReview),
       F("upn", FT::String, RQ::Optional, SN::T1, MC::MultiValueReview),
@@ -151,7 +182,7 @@ void add_family_and_people(Schema& s) {
       F("merged_into", FT::Ref, RQ::Optional, SN::T1, MC::MultiValueReview).to("Person"),
   }));
 
-  s.add(entity("Relationship", {
+  add(s, entity("Relationship", {
       F("person_a", FT::Ref, RQ::Required, SN::T1, MC::MultiValueReview).to("Person"),
       F("person_b", FT::Ref, RQ::Required, SN::T1, MC::MultiValueReview).to("Person"),
       F("type", FT::Enum, RQ::Required, SN::T1, MC::MultiValueReview)
@@ -168,7 +199,7 @@ void add_family_and_people(Schema& s) {
       F("valid_to", FT::Date, RQ::Optional, SN::T1, MC::LwwNotify),
   }));
 
-  s.add(entity("FamilyMembership", {
+  add(s, entity("FamilyMembership", {
       F("person", FT::Ref, RQ::Required, SN::T1, MC::MultiValueReview).to("Person"),
       F("member_role", FT::Enum, RQ::Required, SN::T1, MC::MultiValueReview)
           .of({"CHILD_SUBJECT", "CHILD_OTHER", "PARENT_CARER", "SIGNIFICANT_ADULT_IN_HOUSEHOLD",
@@ -179,7 +210,7 @@ void add_family_and_people(Schema& s) {
       F("left", FT::Date, RQ::Optional, SN::T1, MC::LwwNotify),
   }));
 
-  s.add(entity("Address", {
+  add(s, entity("Address", {
       F("lines", FT::Text, RQ::Required, SN::T1, MC::MultiValueReview),
       F("postcode", FT::String, RQ::Required, SN::T1, MC::MultiValueReview),
       F("uprn", FT::String, RQ::Optional, SN::T1, MC::MultiValueReview),
@@ -219,10 +250,10 @@ void add_referral_and_episode(Schema& s) {
       F("episode", FT::Ref, RQ::Optional, SN::T1, MC::MultiValueReview).to("EarlyHelpEpisode"),
       F("status", FT::Enum, RQ::Required, SN::T0, MC::ServerAuthority).of({"RECEIVED", "TRIAGE", "DECIDED", "LINKED", "CLOSED"}),
   });
-  referral.lifecycle = Lifecycle{"status", "RECEIVED", {"CLOSED"},
+  referral.lifecycle = lifecycle("status", "RECEIVED", {"CLOSED"},
                                  {{"RECEIVED", "TRIAGE"}, {"TRIAGE", "DECIDED"}, {"DECIDED", "CLOSED"},
-                                  {"*", "LINKED"}, {"LINKED", "CLOSED"}}};
-  s.add(referral);
+                                  {"*", "LINKED"}, {"LINKED", "CLOSED"}});
+  add(s, referral);
 
   auto episode = entity("EarlyHelpEpisode", {
       F("subject_children", FT::RefSet, RQ::Required, SN::T1, MC::SetAddWins).to("Person"),
@@ -239,7 +270,7 @@ void add_referral_and_episode(Schema& s) {
           .of({"SINGLE_AGENCY", "MULTI_AGENCY_TAF", "INTENSIVE_FAMILY_SUPPORT"}),
       F("allocated_org", FT::Ref, RQ::Required, SN::T0, MC::MultiValueReview).to("Organisation"),
       F("lead_professional", FT::Ref, RQ::RequiredBefore, SN::T1, MC::MultiValueReview)
-          .to("Practitioner").before({"PLANNING", "ACTIVE"}),
+          .to("Practitioner").before({"PLANNING", "ACTIVE"}).escalate(),  // C-17
       F("taf_members", FT::RefSet, RQ::Optional, SN::T1, MC::SetAddWins).to("Practitioner"),
       F("sf_eligible", FT::Bool, RQ::Optional, SN::T3, MC::MultiValueReview),
       F("sf_needs", FT::EnumSet, RQ::Optional, SN::T3, MC::SetAddWins).of(kSfOutcome),
@@ -263,15 +294,15 @@ void add_referral_and_episode(Schema& s) {
           .of({"OPEN_AWAITING_AGREEMENT", "ASSESSMENT", "PLANNING", "ACTIVE", "REVIEW", "CLOSING", "CLOSED",
                "STEP_UP_PENDING", "PAUSED_CSC_LEAD"}),
   });
-  episode.lifecycle = Lifecycle{
+  episode.lifecycle = lifecycle(
       "status", "OPEN_AWAITING_AGREEMENT", {"CLOSED"},
       {{"OPEN_AWAITING_AGREEMENT", "ASSESSMENT"}, {"ASSESSMENT", "PLANNING"}, {"PLANNING", "ACTIVE"},
        {"ACTIVE", "REVIEW"}, {"REVIEW", "ACTIVE"}, {"ACTIVE", "CLOSING"}, {"REVIEW", "CLOSING"},
        {"CLOSING", "CLOSED"}, {"*", "STEP_UP_PENDING"}, {"STEP_UP_PENDING", "PAUSED_CSC_LEAD"},
        {"STEP_UP_PENDING", "CLOSING"}, {"STEP_UP_PENDING", "ACTIVE"}, {"STEP_UP_PENDING", "REVIEW"},
        {"PAUSED_CSC_LEAD", "ACTIVE"}, {"CLOSED", "ACTIVE"}, {"OPEN_AWAITING_AGREEMENT", "CLOSING"},
-       {"ASSESSMENT", "CLOSING"}, {"PLANNING", "CLOSING"}}};
-  s.add(episode);
+       {"ASSESSMENT", "CLOSING"}, {"PLANNING", "CLOSING"}});
+  add(s, episode);
 }
 
 void add_assessment(Schema& s) {
@@ -303,14 +334,23 @@ void add_assessment(Schema& s) {
       F("status", FT::Enum, RQ::Required, SN::T0, MC::ServerAuthority)
           .of({"DRAFT", "IN_PROGRESS", "COMPLETED", "FAMILY_SIGNED", "AUTHORISED", "ABANDONED", "SUPERSEDED"}),
   });
-  a.lifecycle = Lifecycle{"status", "DRAFT", {"AUTHORISED", "ABANDONED", "SUPERSEDED"},
+  a.lifecycle = lifecycle("status", "DRAFT", {"AUTHORISED", "ABANDONED", "SUPERSEDED"},
                           {{"DRAFT", "IN_PROGRESS"}, {"IN_PROGRESS", "COMPLETED"}, {"COMPLETED", "FAMILY_SIGNED"},
                            {"FAMILY_SIGNED", "AUTHORISED"}, {"COMPLETED", "AUTHORISED"}, {"DRAFT", "ABANDONED"},
-                           {"IN_PROGRESS", "ABANDONED"}, {"*", "SUPERSEDED"}}};
-  s.add(a);
+                           {"IN_PROGRESS", "ABANDONED"}, {"*", "SUPERSEDED"}});
+  // DOMAIN.md §4.3 IN_PROGRESS -> COMPLETED, and §8.3 C-7: the EHA is a whole-family document.
+  TransitionGuard complete;
+  complete.to = kCompleted;
+  complete.part_link = "assessment";
+  complete.no_open_conflicts = true;
+  complete.coverage = {{"AssessmentFinding", "domain", {"CDN_", "PC_", "FEF_"},
+                        "at least one finding in the {}* domain of the assessment triangle"}};
+  complete.each = {{"episode", "subject_children", "ChildVoice", "child", "the voice of the child {} (a ChildVoice record)"}};
+  a.lifecycle->guards = {complete};
+  add(s, authored(a));
 
   // One section of the assessment triangle; id is "<assessment id>/finding/<domain>".
-  s.add(entity("AssessmentFinding", {
+  add(s, authored(entity("AssessmentFinding", {
       F("assessment", FT::Ref, RQ::Required, SN::T1, MC::MultiValueReview).to("Assessment"),
       F("domain", FT::Enum, RQ::Required, SN::T0, MC::MultiValueReview).of(kTriangleDomains),
       F("local_domain", FT::String, RQ::Conditional, SN::T0, MC::MultiValueReview).when("domain", "LOCAL"),
@@ -320,10 +360,10 @@ void add_assessment(Schema& s) {
       F("needs_worries", FT::Text, RQ::Optional, SN::T3, MC::MultiValueReview),
       F("score", FT::Enum, RQ::Optional, SN::T3, MC::MultiValueReview).of({"1", "2", "3", "4", "5", "NO_ISSUE"}),
       F("evidence_source", FT::Text, RQ::Optional, SN::T3, MC::MultiValueReview),
-  }));
+  })));
 
   // Voice of the child; id is "<assessment id>/voice/<child id>".
-  s.add(entity("ChildVoice", {
+  add(s, authored(entity("ChildVoice", {
       F("assessment", FT::Ref, RQ::Required, SN::T1, MC::MultiValueReview).to("Assessment"),
       F("child", FT::Ref, RQ::Required, SN::T1, MC::MultiValueReview).to("Person"),
       F("method", FT::Enum, RQ::Required, SN::T3, MC::MultiValueReview)
@@ -336,7 +376,7 @@ void add_assessment(Schema& s) {
       F("not_obtained_reason", FT::Enum, RQ::Optional, SN::T3, MC::MultiValueReview)
           .of({"UNBORN", "PRE_VERBAL_OBSERVED", "DECLINED", "NOT_AVAILABLE", "OTHER"}),
       F("child_confidential", FT::Bool, RQ::Optional, SN::T3, MC::SafetyMax),
-  }));
+  })));
 }
 
 void add_plan(Schema& s) {
@@ -353,13 +393,13 @@ void add_plan(Schema& s) {
       F("status", FT::Enum, RQ::Required, SN::T0, MC::ServerAuthority)
           .of({"DRAFT", "AGREED", "ACTIVE", "UNDER_REVIEW", "SUPERSEDED", "CLOSED", "LOCKED_STEPPED_UP"}),
   });
-  plan.lifecycle = Lifecycle{"status", "DRAFT", {"SUPERSEDED", "CLOSED"},
+  plan.lifecycle = lifecycle("status", "DRAFT", {"SUPERSEDED", "CLOSED"},
                              {{"DRAFT", "AGREED"}, {"AGREED", "ACTIVE"}, {"ACTIVE", "UNDER_REVIEW"},
                               {"UNDER_REVIEW", "ACTIVE"}, {"UNDER_REVIEW", "SUPERSEDED"}, {"ACTIVE", "CLOSED"},
-                              {"UNDER_REVIEW", "CLOSED"}, {"*", "LOCKED_STEPPED_UP"}, {"LOCKED_STEPPED_UP", "ACTIVE"}}};
-  s.add(plan);
+                              {"UNDER_REVIEW", "CLOSED"}, {"*", "LOCKED_STEPPED_UP"}, {"LOCKED_STEPPED_UP", "ACTIVE"}});
+  add(s, plan);
 
-  s.add(entity("PlanOutcome", {
+  add(s, entity("PlanOutcome", {
       F("plan", FT::Ref, RQ::Required, SN::T1, MC::MultiValueReview).to("FamilyPlan"),
       F("statement", FT::Text, RQ::Required, SN::T3, MC::MultiValueReview),
       F("linked_needs", FT::EnumSet, RQ::Required, SN::T3, MC::SetAddWins).of(kNeedCategory),
@@ -375,7 +415,7 @@ void add_plan(Schema& s) {
       F("latest_progress", FT::Enum, RQ::Optional, SN::T0, MC::MultiValueReview).of({"IMPROVED", "NO_CHANGE", "DETERIORATED"}),
   }));
 
-  s.add(entity("PlanAction", {
+  add(s, entity("PlanAction", {
       F("outcome", FT::Ref, RQ::Required, SN::T1, MC::MultiValueReview).to("PlanOutcome"),
       F("description", FT::Text, RQ::Required, SN::T3, MC::MultiValueReview),
       F("owner_practitioner", FT::Ref, RQ::Conditional, SN::T1, MC::MultiValueReview).to("Practitioner")
@@ -390,7 +430,7 @@ void add_plan(Schema& s) {
       F("notes", FT::Text, RQ::Optional, SN::T3, MC::MultiValueReview),
   }));
 
-  s.add(entity("TafMeeting", {
+  add(s, entity("TafMeeting", {
       F("episode", FT::Ref, RQ::Required, SN::T1, MC::MultiValueReview).to("EarlyHelpEpisode"),
       F("meeting_type", FT::Enum, RQ::Required, SN::T0, MC::MultiValueReview)
           .of({"INITIAL_TAF", "REVIEW_TAF", "CLOSURE_TAF", "STEP_DOWN_HANDOVER", "FAMILY_NETWORK_MEETING"}),
@@ -406,7 +446,7 @@ void add_plan(Schema& s) {
       F("next_meeting_date", FT::Date, RQ::Optional, SN::T0, MC::LwwNotify),
   }));
 
-  s.add(entity("Review", {
+  add(s, entity("Review", {
       F("episode", FT::Ref, RQ::Required, SN::T1, MC::MultiValueReview).to("EarlyHelpEpisode"),
       F("plan", FT::Ref, RQ::Required, SN::T1, MC::MultiValueReview).to("FamilyPlan"),
       F("review_date", FT::Date, RQ::Required, SN::T1, MC::LwwNotify),
@@ -439,7 +479,7 @@ void add_records(Schema& s) {
   });
   contact.append_only = true;
   contact.occurred_field = "occurred_at";
-  s.add(contact);
+  add(s, contact);
 
   // Corrections to APPEND records and authorised assessments (DOMAIN.md §3.9, §3.14).
   auto amendment = entity("Amendment", {
@@ -451,7 +491,7 @@ void add_records(Schema& s) {
   });
   amendment.append_only = true;
   amendment.occurred_field = "recorded_at";
-  s.add(amendment);
+  add(s, amendment);
 
   auto measurement = entity("OutcomeMeasurement", {
       F("episode", FT::Ref, RQ::Required, SN::T1, MC::Append).to("EarlyHelpEpisode"),
@@ -468,7 +508,7 @@ void add_records(Schema& s) {
   });
   measurement.append_only = true;
   measurement.occurred_field = "completed_on";
-  s.add(measurement);
+  add(s, measurement);
 
   auto consent = entity("ConsentRecord", {
       F("purposes", FT::EnumSet, RQ::Required, SN::T1, MC::SetAddWins).of(kConsentPurpose),
@@ -497,7 +537,7 @@ void add_records(Schema& s) {
       F("withdrawn_by", FT::Ref, RQ::Optional, SN::T1, MC::MultiValueReview).to("Person"),
       F("withdrawal_reason", FT::Text, RQ::Optional, SN::T3, MC::MultiValueReview),
   });
-  s.add(consent);
+  add(s, consent);
 
   auto isd = entity("InformationSharingDecision", {
       F("decided_at", FT::DateTime, RQ::Required, SN::T1, MC::Append),
@@ -520,7 +560,7 @@ void add_records(Schema& s) {
   });
   isd.append_only = true;
   isd.occurred_field = "decided_at";
-  s.add(isd);
+  add(s, isd);
 }
 
 void add_escalation_and_safety(Schema& s) {
@@ -543,12 +583,12 @@ void add_escalation_and_safety(Schema& s) {
       F("status", FT::Enum, RQ::Required, SN::T0, MC::ServerAuthority)
           .of({"DRAFT", "SUBMITTED", "ACKNOWLEDGED", "DECIDED", "WITHDRAWN"}),
   });
-  stepup.lifecycle = Lifecycle{"status", "DRAFT", {"DECIDED", "WITHDRAWN"},
+  stepup.lifecycle = lifecycle("status", "DRAFT", {"DECIDED", "WITHDRAWN"},
                                {{"DRAFT", "SUBMITTED"}, {"SUBMITTED", "ACKNOWLEDGED"}, {"ACKNOWLEDGED", "DECIDED"},
-                                {"DRAFT", "WITHDRAWN"}, {"SUBMITTED", "WITHDRAWN"}}};
-  s.add(stepup);
+                                {"DRAFT", "WITHDRAWN"}, {"SUBMITTED", "WITHDRAWN"}});
+  add(s, stepup);
 
-  s.add(entity("StepDownReceipt", {
+  add(s, entity("StepDownReceipt", {
       F("from_csc_ref", FT::String, RQ::Required, SN::T2, MC::MultiValueReview),
       F("children", FT::RefSet, RQ::Required, SN::T1, MC::SetAddWins).to("Person"),
       F("received_at", FT::DateTime, RQ::Required, SN::T1, MC::LwwNotify),
@@ -559,7 +599,7 @@ void add_escalation_and_safety(Schema& s) {
       F("resumed_episode", FT::Ref, RQ::Optional, SN::T1, MC::MultiValueReview).to("EarlyHelpEpisode"),
   }));
 
-  s.add(entity("Alert", {
+  add(s, entity("Alert", {
       F("subject", FT::String, RQ::Required, SN::T2, MC::MultiValueReview),
       F("type", FT::Enum, RQ::Required, SN::T2, MC::MultiValueReview)
           .of({"DOMESTIC_ABUSE_RISK", "DO_NOT_DISCLOSE_ADDRESS", "LONE_WORKER_RISK", "AGGRESSIVE_ANIMAL",
@@ -585,11 +625,21 @@ void add_escalation_and_safety(Schema& s) {
       F("status", FT::Enum, RQ::Required, SN::T0, MC::ServerAuthority).of({"OPEN", "RESOLVED", "DISMISSED"}),
   });
   conflict.derived = true;
-  s.add(conflict);
+  add(s, conflict);
+}
+
+// DOMAIN.md §5, "Handling rules".
+void add_sensitivity_handling(Schema& s) {
+  s.set_handling({SN::T0, false, false, false, false, false});
+  s.set_handling({SN::T1, true, false, false, false, false});
+  s.set_handling({SN::T2, true, true, true, false, false});
+  s.set_handling({SN::T3, true, true, false, true, true});
 }
 
 Schema build_v1() {
   Schema s;
+  s.set_family_root_type("Family");  // DOMAIN.md §3.5
+  add_sensitivity_handling(s);
   add_directory(s);
   add_family_and_people(s);
   add_referral_and_episode(s);

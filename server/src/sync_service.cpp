@@ -170,8 +170,11 @@ HttpResponse SyncService::push(const HttpRequest& r, const Caller& c) {
     return error(413, "a push holds at most " + std::to_string(limits_.max_push_ops) + " ops; send smaller batches");
   if (body.contains("device_time") && !body["device_time"].is_number_unsigned())
     return error(400, "\"device_time\" must be milliseconds since the epoch");
+  if (body.contains("clock_floor") && !body["clock_floor"].is_number_unsigned())
+    return error(400, "\"clock_floor\" must be milliseconds since the epoch");
   uint64_t now = clock_();
   int64_t offset = body.contains("device_time") ? guard_.offset(body["device_time"].get<uint64_t>(), now) : 0;
+  uint64_t floor = body.value("clock_floor", uint64_t{0});  // the last server time the device adopted
 
   auto visible_list = store_.families_of(c.device.practitioner);
   if (!visible_list) return error(500, visible_list.error().message);
@@ -213,7 +216,7 @@ HttpResponse SyncService::push(const HttpRequest& r, const Caller& c) {
           auto exists = store_.family_exists(op->family);
           if (!exists) return exists.error();
           // A family a practitioner creates on a tablet is theirs: they lead its team.
-          if (!*exists && op->kind == sync::OpKind::Create && op->entity_type == "Family" && op->entity_id == op->family) {
+          if (!*exists && op->kind == sync::OpKind::Create && merge_.schema().is_family_root(op->entity_type) && op->entity_id == op->family) {
             if (auto a = store_.allocate(op->family, c.device.practitioner, true); !a) return a;
             visible.insert(op->family);
             allowed = true;
@@ -231,7 +234,7 @@ HttpResponse SyncService::push(const HttpRequest& r, const Caller& c) {
           StoredOp so{0, op->family, op->id.device, op->id.counter, *bytes};
           if (auto seq = store_.append_op(so); !seq) return seq.error();
           (void)merge_.apply(*op);
-          if (auto wall = guard_.corrected_wall(op->hlc, offset, now)) {
+          if (auto wall = guard_.corrected_wall(op->hlc, offset, now, floor)) {
             sync::Op restamp = sync::make_restamp(*op, *wall);
             auto counter = store_.next_server_counter();
             if (!counter) return counter.error();

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "hearth/core/render.hpp"
+
 namespace hearth::sync {
 
 namespace {
@@ -192,18 +194,18 @@ EntityMerge::Replay EntityMerge::replay() const {
 std::string EntityMerge::status() const { return replay().state; }
 
 std::string EntityMerge::assignee_for(const FieldDef& f, const std::vector<Write>& heads) const {
-  // Safety conflicts that involve the most protective value go to the team manager
-  // (DOMAIN.md §8.1.6, S1b); so does a contested lead professional (C-17).
+  // The schema routes conflicts (EntityDef::conflict_role and friends). Safety conflicts that
+  // involve the most protective value are escalated (DOMAIN.md §8.1.6, S1b).
   if (f.merge == MergeClass::SafetyMax) {
     for (const auto& h : heads) {
       bool top = h.value.is_bool() ? h.value.as_bool()
                                    : (!f.values.empty() && h.value.is_string() && h.value.as_string() == f.values.back());
-      if (top) return "TEAM_MANAGER";
+      if (top) return def_->escalation_role;
     }
   }
-  if (f.name == "lead_professional") return "TEAM_MANAGER";
-  if (def_->name == "Assessment" || def_->name == "AssessmentFinding" || def_->name == "ChildVoice") return "AUTHOR";
-  return "LEAD_PROFESSIONAL";
+  if (f.escalate_conflicts) return def_->escalation_role;
+  if (!def_->value_conflict_role.empty()) return def_->value_conflict_role;
+  return def_->conflict_role;
 }
 
 std::vector<Conflict> EntityMerge::conflicts() const {
@@ -244,7 +246,9 @@ std::vector<Conflict> EntityMerge::conflicts() const {
       Conflict c = base(def_->lifecycle->field, ConflictKind::RejectedIntent, MergeClass::ServerAuthority, in->id.to_string());
       if (acknowledged_.count(c.id)) continue;
       c.values.push_back(ConflictValue{Value(in->to), in->id, in->author, in->hlc});
-      c.assignee_role = status_field && in->to == "CLOSED" ? "TEAM_MANAGER" : "LEAD_PROFESSIONAL";
+      const auto& escalated = def_->lifecycle->escalated_targets;
+      bool escalate = status_field && std::find(escalated.begin(), escalated.end(), in->to) != escalated.end();
+      c.assignee_role = escalate ? def_->escalation_role : def_->conflict_role;
       c.detail = "transition " + in->from + " -> " + in->to + " was not applied: the record had moved on";
       out.push_back(std::move(c));
     }
@@ -254,7 +258,7 @@ std::vector<Conflict> EntityMerge::conflicts() const {
     Conflict c = base("", ConflictKind::DeleteCancelled, MergeClass::Append, d.id.to_string());
     if (acknowledged_.count(c.id)) continue;
     c.values.push_back(ConflictValue{Value("deleted"), d.id, d.author, d.hlc});
-    c.assignee_role = "LEAD_PROFESSIONAL";
+    c.assignee_role = def_->conflict_role;
     c.detail = "a delete raced edits its author had not seen; the record was kept";
     out.push_back(std::move(c));
   }
@@ -276,27 +280,11 @@ std::string EntityMerge::multi_json(const FieldDef& f) const {
   return w.take();
 }
 
-void EntityMerge::render(JsonWriter& w) const {
-  w.begin_object();
-  w.key("id").string(id_);
-  w.key("type").string(def_->name);
-  w.key("family").string(family_);
-  w.key("created").boolean(created_);
-  w.key("created_by").string(created_by_);
-  w.key("deleted").boolean(deleted());
-  w.key("fields").begin_object();
-  for (const auto& f : def_->fields) {
-    std::string v = field_json(f);
-    if (!v.empty()) w.key(f.name).raw(v);
-  }
-  w.end_object();
-  w.key("multi").begin_object();
-  for (const auto& f : def_->fields) {
-    std::string m = multi_json(f);
-    if (!m.empty()) w.key(f.name).raw(m);
-  }
-  w.end_object();
-  w.end_object();
+Result<std::string> EntityMerge::render() const {
+  RecordHeader h{id_, def_->name, family_, created_, created_by_, deleted()};
+  return render_record(def_, h, [this](const FieldDef& f) -> Result<FieldJson> {
+    return FieldJson{field_json(f), multi_json(f)};
+  });
 }
 
 const char* to_string(ConflictKind k) {
@@ -336,6 +324,18 @@ std::string Conflict::to_json() const {
   w.key("detail").string(detail);
   w.end_object();
   return w.take();
+}
+
+}  // namespace hearth::sync
+
+namespace hearth::sync {
+
+Result<std::string> Conflict::checked_json() const {
+  std::string json = to_json();
+  if (!is_valid_utf8(json))
+    return make_error(ErrorCode::corrupt, "conflict " + id + " on record " + entity_id + " field " + field +
+                                              ": the stored value cannot be shown (text that is not valid UTF-8)");
+  return json;
 }
 
 }  // namespace hearth::sync

@@ -45,9 +45,15 @@ Result<void> HybridClock::observe(const Hlc& remote) {
 }
 
 void HybridClock::correct(int64_t offset) {
-  offset_ms_ = offset;
+  offset_ms_ += offset;
   uint64_t now = physical_now();
   if (last_.wall_ms > now + max_drift_ms_) last_ = Hlc{now, 0};
+}
+
+bool HybridClock::adopt_authority_time(uint64_t authority_ms) {
+  if (authority_ms > physical_now() + max_drift_ms_) return false;
+  if (Hlc{authority_ms, 0} > last_) last_ = Hlc{authority_ms, 0};
+  return true;
 }
 
 void HybridClock::restore(const Hlc& persisted) { last_ = std::max(last_, persisted); }

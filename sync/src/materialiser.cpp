@@ -4,6 +4,7 @@
 
 #include "hearth/core/lifecycle.hpp"
 #include "hearth/core/text.hpp"
+#include "hearth/core/render.hpp"
 #include "hearth/core/validation.hpp"
 
 namespace hearth::sync {
@@ -184,15 +185,24 @@ std::vector<const Op*> Materialiser::ops(const std::string& family) const {
   return out;
 }
 
-std::string Materialiser::render_family(const std::string& family) const {
+Result<std::string> Materialiser::render_family(const std::string& family) const {
+  if (!is_valid_utf8(family)) return make_error(ErrorCode::corrupt, "a family id that is not valid UTF-8");
   JsonWriter w;
   w.begin_object();
   w.key("family").string(family);
   w.key("entities").begin_array();
-  for (const EntityMerge* e : entities(family)) e->render(w);
+  for (const EntityMerge* e : entities(family)) {
+    auto json = e->render();
+    if (!json) return json.error();
+    w.raw(*json);
+  }
   w.end_array();
   w.key("conflicts").begin_array();
-  for (const auto& c : open_conflicts(family)) w.raw(c.to_json());
+  for (const auto& c : open_conflicts(family)) {
+    auto json = c.checked_json();
+    if (!json) return json.error();
+    w.raw(*json);
+  }
   w.end_array();
   w.end_object();
   return w.take();
@@ -310,42 +320,57 @@ Result<Op> Materialiser::make_transition(const std::string& entity_id, const std
   return op;
 }
 
+namespace {
+std::string fill(const std::string& need, const std::string& what) {
+  std::string out = need;
+  if (auto at = out.find("{}"); at != std::string::npos) out.replace(at, 2, what);
+  return out;
+}
+}  // namespace
+
 Result<void> Materialiser::check_family_guards(const EntityMerge& e, const std::string& to) const {
-  // DOMAIN.md §4.3 IN_PROGRESS -> COMPLETED, and §8.3 C-7: the EHA is a whole-family document.
-  if (e.def().name != "Assessment" || to != "COMPLETED") return {};
-  const std::string where = "Assessment " + e.id() + ": transition " + e.status() + " -> COMPLETED ";
-  std::vector<const EntityMerge*> parts{&e};
-  for (const EntityMerge* other : entities(e.family())) {
-    Value parent = other->value("assessment");
-    if (other->created() && !other->deleted() && parent.is_string() && parent.as_string() == e.id()) parts.push_back(other);
-  }
-  for (const EntityMerge* part : parts) {
-    for (const auto& c : part->conflicts())
-      return make_error(ErrorCode::lifecycle, where + "needs conflict " + c.id + " on " + part->def().name + "." +
-                                                  c.field + " resolved first");
-  }
-  for (const char* group : {"CDN_", "PC_", "FEF_"}) {
-    bool found = false;
-    for (const EntityMerge* part : parts) {
-      Value domain = part->def().name == "AssessmentFinding" ? part->value("domain") : Value();
-      if (domain.is_string() && domain.as_string().rfind(group, 0) == 0) found = true;
+  // The guards are declared with the lifecycle (Lifecycle::guards in the schema).
+  const auto& lc = e.def().lifecycle;
+  if (!lc) return {};
+  for (const TransitionGuard& g : lc->guards) {
+    if (g.to != to) continue;
+    const std::string where = e.def().name + " " + e.id() + ": transition " + e.status() + " -> " + to + " ";
+    std::vector<const EntityMerge*> parts{&e};
+    for (const EntityMerge* other : entities(e.family())) {
+      if (other == &e || !other->created() || other->deleted()) continue;
+      Value parent = other->value(g.part_link);
+      if (parent.is_string() && parent.as_string() == e.id()) parts.push_back(other);
     }
-    if (!found)
-      return make_error(ErrorCode::lifecycle, where + "needs at least one finding in the " + group +
-                                                  "* domain of the assessment triangle");
-  }
-  Value episode_id = e.value("episode");
-  const EntityMerge* episode = episode_id.is_string() ? entity(episode_id.as_string()) : nullptr;
-  Value children = episode ? episode->value("subject_children") : Value();
-  if (children.is_list()) {
-    for (const auto& child : children.as_list()) {
-      bool heard = false;
+    if (g.no_open_conflicts) {
       for (const EntityMerge* part : parts) {
-        Value c = part->def().name == "ChildVoice" ? part->value("child") : Value();
-        if (c.is_string() && c.as_string() == child) heard = true;
+        for (const auto& c : part->conflicts())
+          return make_error(ErrorCode::lifecycle, where + "needs conflict " + c.id + " on " + part->def().name + "." +
+                                                      c.field + " resolved first");
       }
-      if (!heard)
-        return make_error(ErrorCode::lifecycle, where + "needs the voice of the child " + child + " (a ChildVoice record)");
+    }
+    for (const auto& rule : g.coverage) {
+      for (const auto& prefix : rule.prefixes) {
+        bool found = false;
+        for (const EntityMerge* part : parts) {
+          Value v = part->def().name == rule.part_type ? part->value(rule.field) : Value();
+          if (v.is_string() && v.as_string().rfind(prefix, 0) == 0) found = true;
+        }
+        if (!found) return make_error(ErrorCode::lifecycle, where + "needs " + fill(rule.need, prefix));
+      }
+    }
+    for (const auto& rule : g.each) {
+      Value via = e.value(rule.via);
+      const EntityMerge* target = via.is_string() ? entity(via.as_string()) : nullptr;
+      Value list = target ? target->value(rule.list) : Value();
+      if (!list.is_list()) continue;
+      for (const auto& element : list.as_list()) {
+        bool found = false;
+        for (const EntityMerge* part : parts) {
+          Value v = part->def().name == rule.part_type ? part->value(rule.field) : Value();
+          if (v.is_string() && v.as_string() == element) found = true;
+        }
+        if (!found) return make_error(ErrorCode::lifecycle, where + "needs " + fill(rule.need, element));
+      }
     }
   }
   return {};

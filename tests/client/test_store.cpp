@@ -353,3 +353,56 @@ TEST_CASE("Store: an atomic group of edits is kept whole or not at all", "[unit]
     CHECK_THAT(r.error().message, Contains("do not nest"));
   }
 }
+
+// Issue 7, fault 4 (read side): "an op whose text is not valid UTF-8 is accepted by the server;
+// afterwards `hearth family` aborts (signal 6) on every team tablet". The op is applied to the
+// store directly, as a store written before the decoder's input checks holds it. No reader may
+// abort on it: each reports ErrorCode::corrupt naming the record and the field.
+TEST_CASE("Store: a stored text that is not valid UTF-8 is an error naming the record, never an abort", "[fault][store]") {
+  test::TempDir dir;
+  auto a = open_store(dir.file("a.db"), "hv-1");
+  auto b = open_store(dir.file("b.db"), "yw-1");
+  std::string fam = must(a->create_family(test::family_fields()));
+  must(a->update(fam, "phone", "07700 900001"));
+  auto ops = must(a->encoded_ops(fam));
+  REQUIRE(ops.size() == 2);
+  sync::Op bad = *sync::decode(ops[1]);
+  bad.value = Value(std::string("07700 \xff\xfe 900002"));
+  auto applied = must(b->apply_remote({ops[0], sync::encode(bad)}));
+  REQUIRE(applied.applied == 2);
+
+  auto view = b->family(fam);
+  REQUIRE_FALSE(view.ok());
+  CHECK(view.error().code == ErrorCode::corrupt);
+  CHECK_THAT(view.error().message, Contains("record " + fam) && Contains("field phone") && Contains("UTF-8"));
+  auto one = b->get(fam);
+  REQUIRE_FALSE(one.ok());
+  CHECK(one.error().code == ErrorCode::corrupt);
+  auto exported = b->export_family(fam);
+  REQUIRE_FALSE(exported.ok());
+  CHECK_THAT(exported.error().message, Contains(fam));
+  // the rest of the store stays usable, and a later edit that supersedes the value mends it
+  CHECK(b->status().families == 1);
+  CHECK(b->families() == std::vector<std::string>{fam});
+  must(b->update(fam, "phone", "07700 900003"));
+  CHECK_THAT(must(b->family(fam)).entities.front().json, Contains("07700 900003"));
+}
+
+TEST_CASE("Store: conflict values that are not valid UTF-8 are an error naming the conflict", "[fault][store]") {
+  test::TempDir dir;
+  auto a = open_store(dir.file("a.db"), "hv-1");
+  auto b = open_store(dir.file("b.db"), "yw-1");
+  std::string fam = must(a->create_family(test::family_fields()));
+  must(b->apply_remote(must(a->encoded_ops(fam))));
+  must(a->update(fam, "display_name", "Family G"));  // MULTI_VALUE_REVIEW: concurrent values are a conflict
+  must(b->update(fam, "display_name", "Family H"));
+  auto theirs = must(b->encoded_ops(fam));
+  sync::Op bad = *sync::decode(theirs.back());
+  bad.value = Value(std::string("Family \xc3("));  // a truncated two-byte sequence
+  must(a->apply_remote({sync::encode(bad)}));
+  auto conflicts = a->open_conflicts(fam);
+  REQUIRE_FALSE(conflicts.ok());
+  CHECK(conflicts.error().code == ErrorCode::corrupt);
+  CHECK_THAT(conflicts.error().message, Contains("record " + fam) && Contains("display_name"));
+  CHECK_FALSE(a->family(fam).ok());
+}

@@ -88,3 +88,57 @@ TEST_CASE("Schema: safety and judgement fields have the merge class of DOMAIN.md
   CHECK(s.entity("ConsentRecord")->field("status")->protective_rank("WITHDRAWN") >
         s.entity("ConsentRecord")->field("status")->protective_rank("ACTIVE"));
 }
+
+TEST_CASE("Schema: domain rules are declared in the table (family root, conflict routing, guards, sensitivity)", "[unit][schema]") {
+  const Schema& s = Schema::v1();
+  CHECK(s.family_root_type() == "Family");
+  CHECK(s.is_family_root("Family"));
+  CHECK_FALSE(s.is_family_root("Person"));
+
+  const EntityDef* episode = s.entity("EarlyHelpEpisode");
+  REQUIRE(episode);
+  CHECK(episode->conflict_role == "LEAD_PROFESSIONAL");
+  CHECK(episode->escalation_role == "TEAM_MANAGER");
+  CHECK(episode->field("lead_professional")->escalate_conflicts);
+  CHECK(episode->lifecycle->escalated_targets == std::vector<std::string>{"CLOSED"});
+  for (const char* authored : {"Assessment", "AssessmentFinding", "ChildVoice"})
+    CHECK(s.entity(authored)->value_conflict_role == "AUTHOR");
+  for (const auto& e : s.entities()) {
+    INFO(e.name);
+    CHECK_FALSE(e.conflict_role.empty());  // every conflict goes to someone
+    CHECK_FALSE(e.escalation_role.empty());
+  }
+
+  const auto& guards = s.entity("Assessment")->lifecycle->guards;
+  REQUIRE(guards.size() == 1);
+  CHECK(guards[0].to == "COMPLETED");
+  CHECK(guards[0].no_open_conflicts);
+  REQUIRE(guards[0].coverage.size() == 1);
+  CHECK(guards[0].coverage[0].prefixes == std::vector<std::string>{"CDN_", "PC_", "FEF_"});
+  // every name a guard uses is a type and field of the schema
+  for (const auto& e : s.entities()) {
+    if (!e.lifecycle) continue;
+    for (const auto& g : e.lifecycle->guards) {
+      INFO(e.name << " -> " << g.to);
+      CHECK(e.field(e.lifecycle->field)->allows(g.to));
+      for (const auto& c : g.coverage) {
+        REQUIRE(s.entity(c.part_type));
+        CHECK(s.entity(c.part_type)->field(c.field));
+        CHECK(s.entity(c.part_type)->field(g.part_link));
+      }
+      for (const auto& each : g.each) {
+        CHECK(e.field(each.via));
+        REQUIRE(s.entity(each.part_type));
+        CHECK(s.entity(each.part_type)->field(each.field));
+      }
+    }
+  }
+
+  CHECK(s.sensitivity("Contact", "narrative") == Sensitivity::T3);
+  CHECK_FALSE(s.sensitivity("Contact", "shoe_size").has_value());
+  CHECK(s.handling(Sensitivity::T3).field_key);
+  CHECK(s.handling(Sensitivity::T3).reads_audited);
+  CHECK(s.handling(Sensitivity::T2).export_needs_decision);
+  CHECK(s.handling(Sensitivity::T1).encrypted_at_rest);
+  CHECK_FALSE(s.handling(Sensitivity::T0).encrypted_at_rest);
+}

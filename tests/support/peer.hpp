@@ -73,7 +73,7 @@ class MemoryPeer final : public Peer {
       if (op) r_.receive(*op);
     }
   }
-  std::string render(const std::string& family) override { return r_.mat().render_family(family); }
+  std::string render(const std::string& family) override { return r_.mat().render_family(family).value(); }
   std::vector<sync::OpId> op_ids() override {
     std::vector<sync::OpId> out;
     for (const auto& fam : r_.mat().families())

@@ -63,6 +63,16 @@ class Replica {
   void receive_all(const std::vector<sync::Op>& ops) {
     for (const auto& op : ops) receive(op);
   }
+  // Receives a batch the way the store does (Store::apply_remote): merge every op, then let the
+  // clock observe each op's effective stamp, so a restamp later in the batch counts.
+  void receive_batch(const std::vector<sync::Op>& ops) {
+    std::vector<const sync::Op*> applied;
+    for (const auto& op : ops) {
+      auto r = mat_.apply(op);
+      if (r && *r) applied.push_back(&op);
+    }
+    for (const sync::Op* op : applied) (void)clock_.observe(mat_.effective_stamp(*op));
+  }
 
  private:
   std::string device_;

@@ -65,7 +65,7 @@ TEST_CASE("Clock guard: a device years ahead does not win a later honest edit", 
       r->receive_all(restamps);
       CHECK(r->mat().entity(w.fam)->value("phone") == Value("from the honest device"));
     }
-    CHECK(w.honest.mat().render_family(w.fam) == skewed.mat().render_family(w.fam));
+    CHECK(w.honest.mat().render_family(w.fam).value() == skewed.mat().render_family(w.fam).value());
     // the device was told: its next stamp is on true time
     CHECK(skewed.clock().tick().wall_ms < w.truth.now() + kYear);
   }
@@ -107,4 +107,66 @@ TEST_CASE("Clock guard: offsets within tolerance change nothing, future stamps a
   auto clamped = g.corrected_wall(Hlc{10'000 + 2 * 24ull * 3600 * 1000, 0}, 0, 10'000);
   REQUIRE(clamped.has_value());
   CHECK(*clamped == 10'000);
+}
+
+// Issue 7, fault 5: "A tablet that synced honestly and whose clock then falls years behind makes
+// edits that, after the clock guard restamps them, beat a colleague's edits made later in real
+// time."
+TEST_CASE("Clock guard: a tablet that synced honestly and then fell years behind does not beat a later edit", "[fault][clock]") {
+  World w;
+  test::FakeClock tablet_clock{w.truth.now()};
+  test::Replica tablet("tablet", "yw-1", tablet_clock);
+  tablet.receive_all(w.honest.made());
+  ClockGuard g;
+  // an honest sync: the tablet pushes an edit, and its clock adopts the server's time
+  REQUIRE(tablet.set(w.fam, "email", "a@example.org").ok());
+  int64_t offset = g.offset(tablet.clock().physical_now(), w.truth.now());
+  CHECK(offset == 0);
+  CHECK_FALSE(g.corrected_wall(tablet.made().back().hlc, offset, w.truth.now(), 0).has_value());
+  REQUIRE(tablet.clock().adopt_authority_time(w.truth.now()));
+  uint64_t floor = w.truth.now();
+
+  // then its clock falls five years behind; an hour later it records an edit
+  w.truth.advance(3'600'000);
+  tablet_clock.set(w.truth.now() - 5 * kYear);
+  REQUIRE(tablet.set(w.fam, "phone", "tablet, earlier").ok());
+  // a colleague edits the same field two hours later in real time
+  w.truth.advance(2 * 3'600'000);
+  REQUIRE(w.honest.set(w.fam, "phone", "colleague, later").ok());
+  // the tablet syncs a day later
+  w.truth.advance(24 * 3'600'000);
+  tablet_clock.set(w.truth.now() - 5 * kYear);
+  offset = g.offset(tablet.clock().physical_now(), w.truth.now());
+  CHECK(offset > static_cast<int64_t>(4 * kYear));
+  const Op& late = tablet.made().back();
+
+  SECTION("without the floor the guard moves the edit to now, past the colleague's") {
+    auto wall = g.corrected_wall(late.hlc, offset, w.truth.now(), 0);
+    REQUIRE(wall.has_value());
+    CHECK(*wall == w.truth.now());
+  }
+  SECTION("with the floor the stamp stands and the later edit wins everywhere") {
+    CHECK(late.hlc.wall_ms >= floor);
+    CHECK_FALSE(g.corrected_wall(late.hlc, offset, w.truth.now(), floor).has_value());
+    w.honest.receive_all(tablet.made());
+    tablet.receive_all(w.honest.made());
+    for (auto* r : {&w.honest, &tablet}) CHECK(r->mat().entity(w.fam)->value("phone") == Value("colleague, later"));
+  }
+}
+
+TEST_CASE("Clock guard: the floor never keeps an ahead stamp and never applies to an ahead clock", "[unit][clock]") {
+  ClockGuard g;
+  const uint64_t now = 1767225600000ull;
+  // ahead clock (negative offset): moved back whatever the floor
+  auto back = g.corrected_wall(Hlc{now + kYear, 0}, -static_cast<int64_t>(kYear), now, now - 1000);
+  REQUIRE(back.has_value());
+  CHECK(*back == now);
+  // a stamp beyond the ahead bound is clamped even at or above the floor
+  auto clamped = g.corrected_wall(Hlc{now + 2 * 24ull * 3600 * 1000, 0}, 3'600'000, now, now - 1000);
+  REQUIRE(clamped.has_value());
+  CHECK(*clamped == now);
+  // below the floor a behind clock's stamp is moved as before
+  auto moved = g.corrected_wall(Hlc{now - 3 * 3'600'000, 0}, 3'600'000, now, now - 1000);
+  REQUIRE(moved.has_value());
+  CHECK(*moved == now - 2 * 3'600'000);
 }

@@ -50,3 +50,16 @@ TEST_CASE("HLC: an offset from the authority corrects later stamps, restore keep
   reopened.restore(Hlc{50'000, 3});
   CHECK(Hlc{50'000, 3} < reopened.tick());
 }
+
+TEST_CASE("HLC: corrections add up, and an adopted authority time is a floor for later stamps", "[unit][hlc]") {
+  test::FakeClock raw{1'000'000'000};
+  HybridClock c(raw.fn());
+  c.correct(10'000);  // measured against the raw clock
+  CHECK(c.physical_now() == 1'000'010'000);
+  c.correct(-4'000);  // measured against the corrected clock: adds
+  CHECK(c.physical_now() == 1'000'006'000);
+  REQUIRE(c.adopt_authority_time(1'000'006'500));
+  raw.set(900'000'000);  // the clock falls behind
+  CHECK(c.tick().wall_ms >= 1'000'006'500);
+  CHECK_FALSE(c.adopt_authority_time(1'000'006'000 + 2 * kDefaultMaxDriftMs));  // refused like observe
+}

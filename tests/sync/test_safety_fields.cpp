@@ -66,7 +66,7 @@ TEST_CASE("Safety and judgement fields never overwrite silently", "[property][me
   a.receive_all(b.made());
 
   for (auto* r : {&a, &b}) {
-    REQUIRE(r->mat().render_family(fam) == a.mat().render_family(fam));
+    REQUIRE(r->mat().render_family(fam).value() == a.mat().render_family(fam).value());
     auto conflicts = r->mat().open_conflicts(fam);
     REQUIRE(conflicts.size() == 1);
     const Conflict& k = conflicts[0];

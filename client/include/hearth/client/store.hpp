@@ -177,6 +177,13 @@ class Store {
   Result<std::vector<RejectedPush>> rejected_ops() const;
   // The offset the server measured (server time minus device time).
   void correct_clock(int64_t offset_ms);
+  // The server's time from its push answer, after correct_clock: the clock adopts it (every
+  // later stamp is at or above it) and keeps it as the clock floor this device reports in its
+  // next push, so the server's clock guard never moves its later stamps past colleagues'
+  // later edits (docs/change-log.md, "Clocks"). Persisted with the clock. A time more than a
+  // day ahead of the corrected clock is not adopted (the floor stays). Errors: storage.
+  Result<void> adopt_server_time(uint64_t server_time_ms);
+  uint64_t clock_floor_ms() const;  // the last server time adopted; 0 before the first push
   // The device's physical time as the store's clock reads it (corrected by the last offset):
   // what stamps its ops, and so what it reports to the server.
   int64_t clock_now_ms() const;

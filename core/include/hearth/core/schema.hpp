@@ -1,7 +1,10 @@
 #pragma once
 // The one table that declares every entity: fields, types, requirement (R, R*, C, O of
-// DOMAIN.md), allowed enum values, sensitivity class (T0-T3), merge class (DOMAIN.md §8.2)
-// and lifecycle. Validation, merge behaviour and rendering are all derived from it.
+// DOMAIN.md), allowed enum values, sensitivity class (T0-T3) and its handling (DOMAIN.md §5),
+// merge class (DOMAIN.md §8.2), who a conflict goes to (§8.1.6, §8.4), lifecycle with the
+// guards that look at related records (§4), and the family root type. Validation, merge
+// behaviour, conflict routing and rendering are all derived from it: sync/ names no entity,
+// field or state of the domain.
 // Thread-safety: a Schema is immutable after construction and may be shared freely.
 #include <cstdint>
 #include <limits>
@@ -48,6 +51,9 @@ struct FieldDef {
   // default of validation.cpp. Bytes of a String or Text value, or of one element of a list.
   size_t max_length = 0;
   size_t max_items = 0;  // elements of a list field
+  // A conflict on this field goes to the entity's escalation role (e.g. a contested lead
+  // professional goes to the team manager, DOMAIN.md §8.3 C-17).
+  bool escalate_conflicts = false;
 
   bool allows(const std::string& enum_value) const;
   // Rank of a value in the protective order of a SAFETY_MAX field (higher = more protective).
@@ -59,11 +65,44 @@ struct Transition {
   std::string to;
 };
 
+// A transition that also needs related records, checked when the edit is made (a local
+// guard, docs/change-log.md). The record's "parts" are the live records of its family whose
+// Ref field `part_link` names it (e.g. the findings and child voices of an assessment).
+// Messages name the record, the transition and the rule; "{}" in a `need` is replaced by the
+// prefix or element that is missing.
+struct TransitionGuard {
+  std::string to;                  // the target state guarded
+  std::string part_link;           // Ref field by which a part names the record
+  bool no_open_conflicts = false;  // no open conflict on the record or any of its parts
+  // Every prefix needs a part of `part_type` whose `field` starts with it.
+  struct Coverage {
+    std::string part_type;
+    std::string field;
+    std::vector<std::string> prefixes;
+    std::string need;
+  };
+  std::vector<Coverage> coverage;
+  // Every element of the list field `list` of the record that the record's Ref field `via`
+  // names needs a part of `part_type` whose `field` equals it.
+  struct EachElement {
+    std::string via;
+    std::string list;
+    std::string part_type;
+    std::string field;
+    std::string need;
+  };
+  std::vector<EachElement> each;
+};
+
 struct Lifecycle {
   std::string field;  // the status field the lifecycle governs
   std::string initial;
   std::vector<std::string> terminal;
   std::vector<Transition> transitions;
+  // A rejected intent (offline transition that did not apply) to one of these states goes to
+  // the entity's escalation role; others go to its conflict role.
+  std::vector<std::string> escalated_targets;
+  std::vector<TransitionGuard> guards;
 
   bool allows(const std::string& from, const std::string& to) const;
   std::vector<std::string> targets_from(const std::string& from) const;
@@ -75,6 +114,15 @@ struct EntityDef {
   bool append_only = false;   // APPEND entities: immutable after creation, never deleted
   bool derived = false;       // computed by the materialiser, never written directly
   std::string occurred_field; // for chronology ordering (e.g. Contact.occurred_at)
+  // Who a conflict on this entity goes to (role names the app resolves to people, DOMAIN.md
+  // §8.1.6, §8.4). Value conflicts (REVIEW, NOTIFY, CONFIRM) go to `value_conflict_role` when
+  // set (e.g. an assessment's author), otherwise to `conflict_role`; rejected intents and
+  // cancelled deletes go to `conflict_role`. SAFETY_MAX conflicts that involve the most
+  // protective value, fields marked escalate_conflicts and rejected intents to
+  // Lifecycle::escalated_targets go to `escalation_role`.
+  std::string conflict_role;
+  std::string value_conflict_role;
+  std::string escalation_role;
   std::vector<FieldDef> fields;
   std::optional<Lifecycle> lifecycle;
 
@@ -82,11 +130,35 @@ struct EntityDef {
   size_t field_index(const std::string& name) const;  // fields.size() when unknown
 };
 
+// How a sensitivity class is handled (DOMAIN.md §5). Declared here so the store, the exports
+// and the server read one table; today only `hearth schema` shows it.
+struct SensitivityHandling {
+  Sensitivity cls = Sensitivity::T1;
+  bool encrypted_at_rest = false;      // whole-store encryption on the device (T1 and above)
+  bool field_key = false;              // sealed with a separate field-level key (T2, T3)
+  bool export_needs_decision = false;  // left out of exports to TAF agencies without a per-item decision (T2, T3)
+  bool lawful_basis_required = false;  // processing needs an Art 9/10 condition in the register (T3)
+  bool reads_audited = false;          // read access is audited (T3)
+};
+
 class Schema {
  public:
   void add(EntityDef def);
   const EntityDef* entity(const std::string& name) const;
   const std::vector<EntityDef>& entities() const { return entities_; }
+
+  // The entity type whose records are families: a family's root record has the family's id
+  // as both entity id and family (DOMAIN.md §3.5). "" when the schema declares none.
+  const std::string& family_root_type() const { return family_root_; }
+  void set_family_root_type(std::string type) { family_root_ = std::move(type); }
+  bool is_family_root(const std::string& type) const { return !family_root_.empty() && type == family_root_; }
+
+  // The handling of a sensitivity class (DOMAIN.md §5); a default (nothing required) when the
+  // schema declares none for it.
+  const SensitivityHandling& handling(Sensitivity cls) const;
+  void set_handling(SensitivityHandling h);
+  // The sensitivity class of `type`.`field`, or nullopt when either is unknown.
+  std::optional<Sensitivity> sensitivity(const std::string& type, const std::string& field) const;
 
   // The Early Help v1 schema (schema_v1.cpp).
   static const Schema& v1();
@@ -96,6 +168,8 @@ class Schema {
  private:
   std::vector<EntityDef> entities_;
   std::map<std::string, size_t> index_;
+  std::string family_root_;
+  std::map<Sensitivity, SensitivityHandling> handling_;
 };
 
 }  // namespace hearth

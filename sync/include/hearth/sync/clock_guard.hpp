@@ -9,6 +9,11 @@
 //     offset; any stamp still more than 24 h ahead of the authority is pulled back to its time.
 //  3. A re-stamp is itself an op (OpKind::Restamp), so every replica orders the corrected
 //     op the same way and the merge stays a pure function of the op set.
+//  4. A behind clock's stamps are moved later only when they went below the last authority
+//     time the device saw (`floor_ms`, which its clock adopted: HybridClock::
+//     adopt_authority_time). A device that synced honestly and whose clock then fell behind
+//     keeps stamps at or above that floor (its HLC never goes back); moving those by today's
+//     offset would put edits made hours ago at "now", ahead of colleagues' later edits.
 #include <cstdint>
 #include <optional>
 
@@ -28,7 +33,11 @@ class ClockGuard {
   int64_t offset(uint64_t device_now_ms, uint64_t authority_now_ms) const;
 
   // The wall time the authority gives a pushed op, or nullopt when its stamp stands.
-  std::optional<uint64_t> corrected_wall(const Hlc& stamp, int64_t offset_ms, uint64_t authority_now_ms) const;
+  // `floor_ms`: the last authority time the device saw and adopted (0: none known). A stamp
+  // at or above it is never moved later; it is still pulled back when more than the ahead
+  // bound ahead of the authority.
+  std::optional<uint64_t> corrected_wall(const Hlc& stamp, int64_t offset_ms, uint64_t authority_now_ms,
+                                         uint64_t floor_ms = 0) const;
 
  private:
   uint64_t tolerance_ms_;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "hearth/core/error.hpp"
 #include "hearth/core/schema.hpp"
 #include "hearth/core/value.hpp"
 #include "hearth/sync/op.hpp"
@@ -39,10 +40,13 @@ struct Conflict {
   MergeClass merge = MergeClass::MultiValueReview;
   std::vector<ConflictValue> values;
   std::optional<Value> auto_applied;
-  std::string assignee_role;  // LEAD_PROFESSIONAL, TEAM_MANAGER or AUTHOR
+  std::string assignee_role;  // a role the schema routes it to (EntityDef::conflict_role and friends)
   std::string detail;
 
   std::string to_json() const;
+  // to_json(), or ErrorCode::corrupt naming the conflict and its record when a value in it
+  // cannot be shown (text that is not valid UTF-8). What every reader uses.
+  Result<std::string> checked_json() const;
 };
 
 }  // namespace hearth::sync

@@ -51,7 +51,9 @@ class EntityMerge {
   std::vector<OpId> observed_ops() const { return {ops_.begin(), ops_.end()}; }
 
   std::vector<Conflict> conflicts() const;
-  void render(JsonWriter& w) const;  // canonical JSON of the entity
+  // Canonical JSON of the entity, through the one renderer (core/render.hpp); a value that
+  // cannot be rendered is ErrorCode::corrupt naming the record and the field.
+  Result<std::string> render() const;
 
  private:
   struct Intent {

@@ -35,13 +35,21 @@ class HybridClock {
   // replica into the future) and is reported as ErrorCode::clock; the op itself is kept.
   Result<void> observe(const Hlc& remote);
 
-  // A correction learned from the authority (server time minus device time), applied to
-  // every later reading of the physical clock. It is how a device whose clock is wrong
-  // is told and fixed.
+  // A correction learned from the authority (server time minus this device's corrected time,
+  // i.e. what ClockGuard::offset measured against physical_now()), added to the correction in
+  // force and applied to every later reading of the physical clock. It is how a device whose
+  // clock is wrong is told and fixed; a clock that changes again is measured and corrected
+  // again at the next sync.
   // If the clock had already run more than max_drift ahead of the corrected time, it is
   // pulled back: the authority re-stamps every op this device pushed with those stamps, and
   // the 24 h clamp catches any it pushes later, so no causal order is lost.
   void correct(int64_t offset);
+
+  // Takes the authority's time as seen in its answer, after correct(): every later stamp of
+  // this device is at or above it, whatever the device's clock does next. The authority
+  // relies on this (ClockGuard::corrected_wall, `floor_ms`). Refused (false) like observe()
+  // when it is more than max_drift ahead of the corrected time.
+  bool adopt_authority_time(uint64_t authority_ms);
 
   Hlc last() const { return last_; }
   void restore(const Hlc& persisted);  // after reopening a store

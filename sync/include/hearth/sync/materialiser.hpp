@@ -39,7 +39,9 @@ class Materialiser {
   std::vector<const Op*> ops(const std::string& family) const;  // stamp order
   Hlc effective_stamp(const Op& op) const;
 
-  std::string render_family(const std::string& family) const;  // entities + open conflicts
+  // Canonical JSON of a family: {"family","entities":[... by id],"conflicts":[... by id]}.
+  // A record that cannot be rendered is ErrorCode::corrupt naming it (core/render.hpp).
+  Result<std::string> render_family(const std::string& family) const;
 
   void forget_family(const std::string& family);
 

@@ -96,6 +96,10 @@ struct QuarantineNotice {
 };
 struct PushRequest {
   uint64_t device_time_ms = 0;
+  // The last server time (a push answer's server_time_ms) this device's clock adopted; 0 before
+  // its first push. Wire: "clock_floor". The clock guard never moves later a stamp at or above
+  // it (ClockGuard::corrected_wall, docs/change-log.md "Clocks").
+  uint64_t clock_floor_ms = 0;
   std::vector<std::string> ops;  // encoded ops (binary; base64 on the wire)
   std::string history_epoch;     // the epoch the device last saw ("" if none)
   uint64_t delivered_counter = 0;  // highest own op counter the server has confirmed to this device
