@@ -40,9 +40,25 @@ CREATE INDEX IF NOT EXISTS conflicts_by_entity ON conflicts(entity);
 CREATE INDEX IF NOT EXISTS conflicts_by_family ON conflicts(family);
 CREATE TABLE IF NOT EXISTS secrets(name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;   -- sealed
 CREATE TABLE IF NOT EXISTS sync_state(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS rejected(seq INTEGER PRIMARY KEY, op_id TEXT NOT NULL, reason BLOB NOT NULL,  -- sealed
-  at INTEGER NOT NULL);
+-- own ops the server refused: kept (the op stays in `ops`), reported, purged only once acknowledged
+CREATE TABLE IF NOT EXISTS quarantine(
+  seq INTEGER PRIMARY KEY REFERENCES ops(seq),
+  op_id TEXT NOT NULL, family TEXT NOT NULL,
+  reason BLOB NOT NULL,                     -- sealed under the device key
+  at INTEGER NOT NULL,
+  reported INTEGER NOT NULL DEFAULT 0, acknowledged INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS quarantine_by_family ON quarantine(family);
 )SQL";
+
+// Stores made before the quarantine kept refused ops in `rejected` (same sealing).
+const char* kMigrateRejected = R"SQL(
+INSERT OR IGNORE INTO quarantine(seq, op_id, family, reason, at)
+  SELECT r.seq, r.op_id, p.family, r.reason, r.at FROM rejected r JOIN ops p ON p.seq = r.seq;
+DROP TABLE rejected;
+)SQL";
+
+// The associated data of a quarantined op's sealed reason (named before the quarantine existed).
+std::string reason_aad(int64_t seq) { return "rejected|" + std::to_string(seq); }
 
 // The partition whose key seals the device's own secrets (credential, server address, CA).
 constexpr const char* kDevicePartition = "#device";
@@ -65,6 +81,36 @@ VaultCredentials credentials(const StoreOptions& o) {
 void remove_store_files(const std::string& path) {
   std::error_code ec;
   for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::filesystem::remove(path + suffix, ec);
+}
+
+// What a wipe destroys that is on no server, from plain columns: it can be told without the
+// PIN and before the keys are gone. Unknown (a damaged file) counts as nothing known.
+LostWork unsent_counts(Database& db) {
+  LostWork lost;
+  auto st = db.prepare("SELECT (SELECT count(*) FROM outbox), "
+                       "(SELECT count(*) FROM quarantine WHERE acknowledged = 0)");
+  if (!st) return lost;
+  auto row = st->step();
+  if (!row || !*row) return lost;
+  lost.unsynced = static_cast<size_t>(st->integer(0));
+  lost.quarantined = static_cast<size_t>(st->integer(1));
+  return lost;
+}
+
+std::string describe(const LostWork& lost) {
+  if (lost.unsynced == 0 && lost.quarantined == 0) return "every operation on it had reached the server";
+  return std::to_string(lost.unsynced) + " operations not yet synced and " + std::to_string(lost.quarantined) +
+         " refused by the server and not yet acknowledged were on it and are lost";
+}
+
+// Crypto-shreds every key, flushes the WAL so no old page keeps a copy, then deletes the files.
+void shred_and_remove(std::unique_ptr<Database> db, const std::string& path) {
+  {
+    Transaction tx(*db);
+    if (tx.begin() && Vault::shred_all(*db) && tx.commit()) (void)db->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  }
+  db.reset();
+  remove_store_files(path);
 }
 
 }  // namespace
@@ -118,6 +164,15 @@ Result<void> Store::Impl::init(bool& wipe_needed) {
   if (auto r = tx.begin(); !r) return r;
   if (auto r = db->exec(kCreateTables); !r) return r;
   if (auto r = Vault::create_tables(*db); !r) return r;
+  {
+    auto old = db->prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'rejected'");
+    if (!old) return old.error();
+    auto row = old->step();
+    if (!row) return row.error();
+    old->reset();
+    if (*row)
+      if (auto r = db->exec(kMigrateRejected); !r) return r;
+  }
   auto format = meta("store_format");
   if (!format) {
     if (options.practitioner_id.empty())
@@ -391,19 +446,35 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, StoreOptions
   if (!db) return db.error();
   const Schema& schema = options.schema ? *options.schema : Schema::v1();
   auto impl = std::make_unique<Impl>(std::move(db.value()), schema, std::move(options));
+  impl->path = path;
   bool wipe = false;
   if (auto r = impl->init(wipe); !r) {
+    if (r.error().code != ErrorCode::locked) return r.error();
+    // The PIN limit wipes the store (a lost tablet): what was on no server is told, not hidden.
+    LostWork lost = unsent_counts(*impl->db);
     if (wipe) {
-      // Crypto-shred every key, flush the WAL so no old page keeps a copy, then delete.
-      Transaction tx(*impl->db);
-      if (tx.begin() && Vault::shred_all(*impl->db) && tx.commit())
-        (void)impl->db->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+      auto handle = std::move(impl->db);
       impl.reset();
-      remove_store_files(path);
+      shred_and_remove(std::move(handle), path);
+      return make_error(ErrorCode::locked, r.error().message + "; " + describe(lost));
     }
+    if (lost.unsynced + lost.quarantined > 0 && r.error().message.rfind("wrong PIN", 0) == 0)
+      return make_error(ErrorCode::locked, r.error().message + "; it holds " + std::to_string(lost.unsynced) +
+                                               " operations not yet synced");
     return r.error();
   }
   return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+Result<LostWork> Store::wipe() {
+  Impl& im = *impl_;
+  if (!im.db) return make_error(ErrorCode::invalid_argument, "this store was wiped already");
+  LostWork lost = unsent_counts(*im.db);
+  im.vault.reset();
+  im.loaded.clear();
+  im.with_conflict_rows.clear();
+  shred_and_remove(std::move(im.db), im.path);
+  return lost;
 }
 
 const std::string& Store::device_id() const { return impl_->device; }
@@ -592,6 +663,9 @@ Result<SyncCursors> Store::cursors() const {
     if (key.rfind("cursor:", 0) == 0) out.families[key.substr(7)] = st->integer(1);
     else if (key == "feed_version") out.feed_version = st->integer(1);
   }
+  auto epoch = impl_->meta("history_epoch");
+  if (epoch) out.history_epoch = *epoch;
+  else if (epoch.error().code != ErrorCode::not_found) return epoch.error();
   return out;
 }
 
@@ -604,21 +678,43 @@ Result<void> Store::finish_pull(int64_t feed_version, int64_t now_ms) {
 
 Result<void> Store::record_push(const std::vector<int64_t>& accepted,
                                 const std::vector<std::pair<int64_t, std::string>>& rejected, int64_t now_ms) {
-  Transaction tx(*impl_->db);
+  Impl& im = *impl_;
+  Transaction tx(*im.db);
   if (auto r = tx.begin(); !r) return r;
-  auto del = impl_->db->prepare("DELETE FROM outbox WHERE seq = ?");
+  auto del = im.db->prepare("DELETE FROM outbox WHERE seq = ?");
   if (!del) return del.error();
+  // an op accepted after a new history re-sent it is on the server: no longer quarantined
+  auto release = im.db->prepare("DELETE FROM quarantine WHERE seq = ?");
+  if (!release) return release.error();
+  auto own = im.db->prepare("SELECT counter FROM ops WHERE seq = ? AND device = ?");
+  if (!own) return own.error();
+  int64_t delivered = 0;
   for (int64_t seq : accepted) {
     del->bind(1, seq);
     if (auto r = del->run(); !r) return r;
+    release->bind(1, seq);
+    if (auto r = release->run(); !r) return r;
+    own->bind(1, seq).bind(2, im.device);
+    auto row = own->step();
+    if (!row) return row.error();
+    if (*row) delivered = std::max(delivered, own->integer(0));
+    own->reset();
   }
-  auto ins = impl_->db->prepare(
-      "INSERT OR REPLACE INTO rejected(seq, op_id, reason, at) "
-      "SELECT seq, device || ':' || counter, ?, ? FROM ops WHERE seq = ?");
+  if (delivered > 0) {
+    auto up = im.db->prepare(
+        "INSERT INTO sync_state(key, value) VALUES('delivered_counter', ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)");
+    if (!up) return up.error();
+    up->bind(1, delivered);
+    if (auto r = up->run(); !r) return r;
+  }
+  auto ins = im.db->prepare(
+      "INSERT OR REPLACE INTO quarantine(seq, op_id, family, reason, at, reported, acknowledged) "
+      "SELECT seq, device || ':' || counter, family, ?, ?, 0, 0 FROM ops WHERE seq = ?");
   if (!ins) return ins.error();
   for (const auto& [seq, reason] : rejected) {
     // the reason can quote a value from the op, so it is sealed like the op
-    auto sealed = impl_->vault->seal(kDevicePartition, reason, "rejected|" + std::to_string(seq));
+    auto sealed = im.vault->seal(kDevicePartition, reason, reason_aad(seq));
     if (!sealed) return sealed.error();
     ins->bind_blob(1, *sealed).bind(2, now_ms).bind(3, seq);
     if (auto r = ins->run(); !r) return r;
@@ -628,20 +724,72 @@ Result<void> Store::record_push(const std::vector<int64_t>& accepted,
   return tx.commit();
 }
 
-Result<std::vector<RejectedPush>> Store::rejected_ops() const {
-  std::vector<RejectedPush> out;
-  auto st = impl_->db->prepare("SELECT seq, op_id, reason, at FROM rejected ORDER BY seq");
+Result<std::vector<QuarantinedOp>> Store::quarantine() const {
+  std::vector<QuarantinedOp> out;
+  auto st = impl_->db->prepare(
+      "SELECT seq, op_id, family, reason, at, reported, acknowledged FROM quarantine ORDER BY seq");
   if (!st) return st.error();
-  while (true) {
-    auto row = st->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    auto reason = impl_->vault->open(kDevicePartition, st->blob(2), "rejected|" + std::to_string(st->integer(0)));
-    if (!reason) return make_error(reason.error().code, "rejected op " + st->text(1) + ": " + reason.error().message);
-    out.push_back(RejectedPush{st->text(1), *reason, st->integer(3)});
-  }
+  auto done = st->each([&](Statement& row) -> Result<void> {
+    auto reason = impl_->vault->open(kDevicePartition, row.blob(3), reason_aad(row.integer(0)));
+    if (!reason) return make_error(reason.error().code, "quarantined op " + row.text(1) + ": " + reason.error().message);
+    out.push_back(QuarantinedOp{row.text(1), row.text(2), std::move(reason.value()), row.integer(4),
+                                row.integer(5) != 0, row.integer(6) != 0});
+    return {};
+  });
+  if (!done) return done.error();
   return out;
 }
+
+Result<void> Store::Impl::mark_quarantine(const std::vector<std::string>& op_ids, const char* sql) {
+  Transaction tx(*db);
+  if (auto r = tx.begin(); !r) return r;
+  auto st = db->prepare(sql);
+  if (!st) return st.error();
+  for (const auto& id : op_ids) {
+    st->bind(1, id);
+    if (auto r = st->run(); !r) return r;
+  }
+  return tx.commit();
+}
+
+Result<void> Store::mark_quarantine_reported(const std::vector<std::string>& op_ids) {
+  return impl_->mark_quarantine(op_ids, "UPDATE quarantine SET reported = 1 WHERE op_id = ?");
+}
+
+Result<void> Store::mark_quarantine_acknowledged(const std::vector<std::string>& op_ids) {
+  return impl_->mark_quarantine(op_ids, "UPDATE quarantine SET reported = 1, acknowledged = 1 WHERE op_id = ?");
+}
+
+Result<uint64_t> Store::delivered_counter() const {
+  auto st = impl_->db->prepare("SELECT value FROM sync_state WHERE key = 'delivered_counter'");
+  if (!st) return st.error();
+  auto row = st->step();
+  if (!row) return row.error();
+  if (!*row) return uint64_t{0};
+  int64_t v = st->integer(0);
+  if (v < 0) return make_error(ErrorCode::corrupt, "sync state 'delivered_counter' is negative");
+  return static_cast<uint64_t>(v);
+}
+
+Result<void> Store::reset_for_new_history(const std::string& epoch) {
+  Impl& im = *impl_;
+  Transaction tx(*im.db);
+  if (auto r = tx.begin(); !r) return r;
+  if (auto r = im.db->exec("DELETE FROM sync_state WHERE key LIKE 'cursor:%' OR key = 'feed_version' "
+                           "OR key = 'delivered_counter'");
+      !r)
+    return r;
+  if (auto r = im.set_meta("history_epoch", epoch); !r) return r;
+  // Every own op goes out again, quarantined ones included: the new history may accept them
+  // (then they leave the quarantine) or refuse them again (then they are reported again).
+  auto requeue = im.db->prepare("INSERT OR IGNORE INTO outbox(seq) SELECT seq FROM ops WHERE device = ?");
+  if (!requeue) return requeue.error();
+  requeue->bind(1, im.device);
+  if (auto r = requeue->run(); !r) return r;
+  return tx.commit();
+}
+
+Result<void> Store::set_history_epoch(const std::string& epoch) { return impl_->set_meta("history_epoch", epoch); }
 
 void Store::correct_clock(int64_t offset_ms) { impl_->clock.correct(offset_ms); }
 int64_t Store::clock_now_ms() const { return static_cast<int64_t>(impl_->clock.physical_now()); }
@@ -657,43 +805,55 @@ Result<void> Store::change_pin(const std::string& old_pin, const std::string& ne
 
 Result<void> Store::checkpoint() { return impl_->db->exec("PRAGMA wal_checkpoint(TRUNCATE)"); }
 
-Result<void> Store::purge_family(const std::string& family_id, bool discard_unsynced) {
+Result<std::string> Store::Impl::unsent_work(const std::string& family) {
+  auto st = db->prepare(
+      "SELECT (SELECT count(*) FROM outbox o JOIN ops p ON p.seq = o.seq WHERE p.family = ?1), "
+      "(SELECT count(*) FROM quarantine WHERE family = ?1 AND acknowledged = 0)");
+  if (!st) return st.error();
+  st->bind(1, family);
+  auto row = st->step();
+  if (!row) return row.error();
+  int64_t queued = *row ? st->integer(0) : 0, refused = *row ? st->integer(1) : 0;
+  std::string out;
+  if (queued > 0) out = std::to_string(queued) + " operations wait to be sent";
+  if (refused > 0)
+    out += (out.empty() ? "" : ", and ") + std::to_string(refused) +
+           " operations the server refused wait for it to acknowledge their report";
+  if (!out.empty()) out += "; it is purged at a sync after that";
+  return out;
+}
+
+Result<void> Store::purge_family(const std::string& family_id) {
   Impl& im = *impl_;
   if (family_id.empty()) return make_error(ErrorCode::invalid_argument, "name the family to purge");
-  auto pending = im.db->prepare("SELECT count(*) FROM outbox o JOIN ops p ON p.seq = o.seq WHERE p.family = ?");
-  if (!pending) return pending.error();
-  pending->bind(1, family_id);
-  auto row = pending->step();
-  if (!row) return row.error();
-  int64_t unsynced = *row ? pending->integer(0) : 0;
-  pending->reset();
-  if (unsynced > 0 && !discard_unsynced)
-    return make_error(ErrorCode::conflict, "family " + family_id + " has " + std::to_string(unsynced) +
-                                               " unsynced operations; sync first, or purge discarding them");
-  im.evict(family_id);
-  {  // 1. the key: from here on nothing of the family can be read
+  {
+    // One transaction: the check that no unsent work is held, the key (from here on nothing of
+    // the family can be read) and the rows. Another connection cannot add an edit between the
+    // check and the erasure.
     Transaction tx(*im.db);
     if (auto r = tx.begin(); !r) return r;
+    auto held = im.unsent_work(family_id);
+    if (!held) return held.error();
+    if (!held->empty()) return make_error(ErrorCode::conflict, "family " + family_id + " is kept: " + *held);
+    im.evict(family_id);
     if (auto r = im.vault->destroy_family_key(family_id); !r) return r;
-    if (auto r = tx.commit(); !r) return r;
-  }
-  {  // 2. the rows
-    Transaction tx(*im.db);
-    if (auto r = tx.begin(); !r) return r;
     for (const char* sql :
          {"DELETE FROM outbox WHERE seq IN (SELECT seq FROM ops WHERE family = ?1)",
           "DELETE FROM fields WHERE entity IN (SELECT id FROM entities WHERE family = ?1)",
           "DELETE FROM entities WHERE family = ?1", "DELETE FROM conflicts WHERE family = ?1",
-          "DELETE FROM rejected WHERE seq IN (SELECT seq FROM ops WHERE family = ?1)",
+          "DELETE FROM quarantine WHERE family = ?1",
           "DELETE FROM ops WHERE family = ?1", "DELETE FROM sync_state WHERE key = 'cursor:' || ?1"}) {
       auto st = im.db->prepare(sql);
       if (!st) return st.error();
       st->bind(1, family_id);
       if (auto r = st->run(); !r) return r;
     }
-    if (auto r = tx.commit(); !r) return r;
+    if (auto r = tx.commit(); !r) {
+      im.evict(family_id);  // a key cached during the failed attempt
+      return r;
+    }
   }
-  // 3. no earlier page image (with the wrapped key) stays in the WAL
+  // no earlier page image (with the wrapped key) stays in the WAL
   return checkpoint();
 }
 

@@ -31,6 +31,7 @@ struct Store::Impl {
   sync::Materialiser mat;
   sync::HybridClock clock;
   StoreOptions options;
+  std::string path;
   std::string device;
   uint64_t counter = 0;
   std::set<std::string> loaded;              // families whose ops are in `mat`
@@ -61,6 +62,10 @@ struct Store::Impl {
   using Builder = std::function<Result<sync::Op>(const sync::Materialiser&)>;
   Result<void> edit(const std::string& entity_id, const Builder& build);
   void evict(const std::string& family);
+  // What of `family` is on no server yet, in words ("" when nothing): outbox ops and refused
+  // ops whose report the server has not acknowledged.
+  Result<std::string> unsent_work(const std::string& family);
+  Result<void> mark_quarantine(const std::vector<std::string>& op_ids, const char* sql);
   Result<ApplyReport> apply_batch(const std::vector<std::string>& encoded_ops, const std::function<Result<void>()>& also);
 };
 

@@ -193,7 +193,7 @@ StoreStatus Store::status() const {
   s.ops = count("SELECT count(*) FROM ops");
   s.unsynced = count("SELECT count(*) FROM outbox");
   s.open_conflicts = count("SELECT count(*) FROM conflicts");
-  s.rejected = count("SELECT count(*) FROM rejected");
+  s.quarantined = count("SELECT count(*) FROM quarantine");
   s.last_sync_ms = static_cast<int64_t>(count("SELECT coalesce(max(value), 0) FROM sync_state WHERE key = 'last_sync'"));
   return s;
 }

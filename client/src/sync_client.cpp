@@ -168,9 +168,11 @@ Result<SyncReport> sync(Store& store, Transport& t, const SyncOptions& o) {
       report.pulled += applied->applied;
     }
     for (const auto& family : reply->value("purge", json::array())) {
-      // no longer on this practitioner's caseload: erase it (its unsynced work was refused anyway)
-      if (auto r = store.purge_family(family.get<std::string>(), /*discard_unsynced*/ true); !r) return r.error();
-      ++report.families_purged;
+      // no longer on this practitioner's caseload: erase it, unless it still holds work that is on
+      // no server (a conflict: it is kept, and purged at a later sync)
+      auto purged = store.purge_family(family.get<std::string>());
+      if (!purged && purged.error().code != ErrorCode::conflict) return purged.error();
+      if (purged) ++report.families_purged;
     }
     progress("pull", report.pulled, 0);
     if (!reply->value("more", false)) {

@@ -188,7 +188,11 @@ TEST_CASE("Security: a purged family cannot be recovered from any file, others a
 
   auto refused = s->purge_family(gone);
   REQUIRE_FALSE(refused.ok());
-  CHECK_THAT(refused.error().message, Contains("unsynced operations"));
+  CHECK_THAT(refused.error().message, Contains("wait to be sent"));
+  // the server took every op (the sync engine records that)
+  std::vector<int64_t> sent;
+  for (const auto& e : must(s->outbox())) sent.push_back(e.seq);
+  must(s->record_push(sent, {}, 1));
 
   std::string wrapped_key;
   {
@@ -196,7 +200,7 @@ TEST_CASE("Security: a purged family cannot be recovered from any file, others a
     wrapped_key = raw.blob("SELECT wrapped FROM family_keys WHERE family = '" + gone + "'");
   }
   REQUIRE(wrapped_key.size() > 40);
-  must(s->purge_family(gone, /*discard_unsynced*/ true));
+  must(s->purge_family(gone));
 
   // the key is nowhere: not in the database, the WAL or any other file
   std::vector<std::string> key_hits;
@@ -242,6 +246,8 @@ TEST_CASE("Security: a wrong PIN is refused and counted, the limit wipes the sto
     auto last = try_open(path, std::string("1113"), {}, 3);
     REQUIRE_FALSE(last.ok());
     CHECK_THAT(last.error().message, Contains("wiped"));
+    // the family was never synced: the wipe says so instead of dropping it silently
+    CHECK_THAT(last.error().message, Contains("1 operations not yet synced"));
     CHECK_FALSE(fs::exists(path));
     CHECK_FALSE(fs::exists(path + "-wal"));
     // the right PIN now finds an empty new store, not the old data

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -352,4 +354,121 @@ TEST_CASE("Store: an atomic group of edits is kept whole or not at all", "[unit]
     REQUIRE_FALSE(r.ok());
     CHECK_THAT(r.error().message, Contains("do not nest"));
   }
+}
+
+namespace {
+// The outbox seq of each queued op, in order.
+std::vector<int64_t> queued_seqs(Store& s) {
+  std::vector<int64_t> out;
+  for (const auto& e : must(s.outbox())) out.push_back(e.seq);
+  return out;
+}
+}  // namespace
+
+// Fault 2, device side (issue 7): a practitioner taken off a family's team records a visit
+// offline; the server refuses it and then tells the device to purge the family. Before, the
+// purge erased the note: it was on no server, no tablet, in no list.
+TEST_CASE("Store: a refused visit note is quarantined and survives the purge instruction until acknowledged",
+          "[fault][store]") {
+  test::TempDir dir;
+  auto lead = open_store(dir.file("lead.db"), "hv-1");
+  auto off = open_store(dir.file("off.db"), "yw-1");
+  std::string fam = must(lead->create_family(test::family_fields()));
+  must(off->apply_page(fam, must(lead->encoded_ops(fam)), 1));
+  // offline, after being taken off the team
+  std::string visit = must(off->create(fam, "Contact", test::contact_fields("2026-11-23T10:00:00Z", "MRK visit note")));
+  auto seqs = queued_seqs(*off);
+  REQUIRE(seqs.size() == 1);
+
+  SECTION("unsent work is never purged") {
+    auto refused = off->purge_family(fam);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().code == ErrorCode::conflict);
+    CHECK_THAT(refused.error().message, Contains("1 operations wait to be sent"));
+    CHECK(off->status().unsynced == 1);
+  }
+  SECTION("a refused op is quarantined, reported, and purged only after the acknowledgement") {
+    must(off->record_push({}, {{seqs[0], "no access to family " + fam}}, 1000));
+    CHECK(off->status().unsynced == 0);  // it does not block the queue
+    CHECK(off->status().quarantined == 1);
+    auto q = must(off->quarantine());
+    REQUIRE(q.size() == 1);
+    CHECK(q[0].op_id == off->device_id() + ":1");
+    CHECK(q[0].family == fam);
+    CHECK_THAT(q[0].reason, Contains("no access"));
+    CHECK(q[0].at_ms == 1000);
+    CHECK_FALSE(q[0].reported);
+    CHECK_FALSE(q[0].acknowledged);
+
+    // the purge instruction arrives: refused, nothing erased
+    auto refused = off->purge_family(fam);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().code == ErrorCode::conflict);
+    CHECK_THAT(refused.error().message, Contains("refused wait for it to acknowledge"));
+    CHECK_THAT(must(off->get(visit)).json, Contains("MRK visit note"));
+
+    must(off->mark_quarantine_reported({q[0].op_id}));
+    CHECK(must(off->quarantine())[0].reported);
+    CHECK_FALSE(off->purge_family(fam).ok());  // reported is not yet acknowledged
+    CHECK_THAT(must(off->get(visit)).json, Contains("MRK visit note"));
+
+    must(off->mark_quarantine_acknowledged({q[0].op_id, "unknown:9"}));
+    CHECK(must(off->quarantine())[0].acknowledged);
+    must(off->purge_family(fam));
+    CHECK(must(off->quarantine()).empty());
+    CHECK(off->status().families == 0);
+    CHECK(must(off->encoded_ops(fam)).empty());
+  }
+}
+
+TEST_CASE("Store: a new server history forgets the cursors and sends every own op again", "[fault][store]") {
+  test::TempDir dir;
+  auto other = open_store(dir.file("other.db"), "yw-1");
+  auto s = open_store(dir.file("a.db"));
+  std::string theirs = must(other->create_family(test::family_fields("Theirs")));
+  must(s->apply_page(theirs, must(other->encoded_ops(theirs)), 7));
+  must(s->finish_pull(42, 1000));
+  must(s->set_history_epoch("epoch-1"));
+  std::string fam = must(s->create_family(test::family_fields()));
+  must(s->update(fam, "phone", "07700 900001"));
+  must(s->update(fam, "phone", "07700 900002"));
+  auto seqs = queued_seqs(*s);
+  REQUIRE(seqs.size() == 3);
+  CHECK(must(s->delivered_counter()) == 0);
+  must(s->record_push({seqs[0], seqs[1]}, {{seqs[2], "refused"}}, 1000));
+  CHECK(must(s->delivered_counter()) == 2);  // the refused third is not delivered
+  auto before = must(s->cursors());
+  CHECK(before.history_epoch == "epoch-1");
+  CHECK(before.families.at(theirs) == 7);
+  CHECK(before.feed_version == 42);
+
+  must(s->reset_for_new_history("epoch-2"));
+  auto after = must(s->cursors());
+  CHECK(after.history_epoch == "epoch-2");
+  CHECK(after.families.empty());
+  CHECK_FALSE(after.feed_version.has_value());
+  CHECK(must(s->delivered_counter()) == 0);
+  // every own op is queued again (the refused one too), none of the other device's
+  auto again = must(s->outbox());
+  REQUIRE(again.size() == 3);
+  for (const auto& e : again) CHECK(e.id.device == s->device_id());
+  // the new history accepts what the old one refused: it leaves the quarantine
+  must(s->record_push(queued_seqs(*s), {}, 2000));
+  CHECK(must(s->quarantine()).empty());
+  CHECK(must(s->delivered_counter()) == 3);
+  CHECK(s->status().unsynced == 0);
+}
+
+TEST_CASE("Store: a wipe says what was on no server", "[fault][store]") {
+  test::TempDir dir;
+  std::string path = dir.file("a.db");
+  auto s = open_store(path);
+  std::string fam = must(s->create_family(test::family_fields()));
+  must(s->update(fam, "phone", "07700 900001"));
+  auto seqs = queued_seqs(*s);
+  must(s->record_push({}, {{seqs[0], "refused"}}, 1));
+  auto lost = must(s->wipe());
+  CHECK(lost.unsynced == 1);
+  CHECK(lost.quarantined == 1);
+  CHECK_FALSE(std::filesystem::exists(path));
 }

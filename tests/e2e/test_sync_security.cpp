@@ -100,9 +100,10 @@ TEST_CASE("Security: a device gets nothing of a family it may not see, and the a
   auto r = yw.sync();
   CHECK(r.rejected == 1);
   CHECK(r.pulled == 0);
-  auto rejected = must(yw.store->rejected_ops());
+  auto rejected = must(yw.store->quarantine());
   REQUIRE(rejected.size() == 1);
   CHECK_THAT(rejected[0].reason, Contains("no access to family"));
+  CHECK(rejected[0].family == fam);
   CHECK(yw.store->status().unsynced == 0);  // it does not block the queue
   CHECK(count(server.db(), "SELECT count(*) FROM audit WHERE action = 'denied' AND family = '" + fam + "'") == 1);
   CHECK(count(server.db(), "SELECT count(*) FROM ops WHERE family = '" + fam + "'") == 1);  // only the lead's

@@ -93,19 +93,33 @@ struct StoreStatus {
   size_t ops = 0;
   size_t unsynced = 0;
   size_t open_conflicts = 0;
-  size_t rejected = 0;       // pushed ops the server refused (see rejected_ops)
+  size_t quarantined = 0;    // own ops the server refused, kept sealed (see quarantine)
   int64_t last_sync_ms = 0;  // 0: never
 };
 
-struct RejectedPush {
-  std::string op_id;
-  std::string reason;
-  int64_t at_ms = 0;
+// An op of this device that the server refused. It stays in the op log, sealed under its
+// family's key, and in the local view; it is reported to the server so the lead professional
+// sees that it exists, and its family is purged only after the server acknowledged the report
+// (DOMAIN.md §6.6: recording is not sharing; nothing a practitioner recorded is lost).
+struct QuarantinedOp {
+  std::string op_id;     // "device:counter"
+  std::string family;
+  std::string reason;    // the server's words
+  int64_t at_ms = 0;     // when the refusal arrived (device clock)
+  bool reported = false;      // the sync engine sent the report
+  bool acknowledged = false;  // the server confirmed it holds the report
 };
 
 struct SyncCursors {
   std::map<std::string, int64_t> families;  // family -> last server sequence applied
   std::optional<int64_t> feed_version;
+  std::string history_epoch;  // the server history last seen; "" before the first sync
+};
+
+// What a wipe destroyed that was on no server (Store::wipe, and the PIN limit).
+struct LostWork {
+  size_t unsynced = 0;     // ops in the outbox
+  size_t quarantined = 0;  // refused ops whose report the server had not acknowledged
 };
 
 class Store {
@@ -145,9 +159,16 @@ class Store {
 
   // ---- keys ----
   Result<void> change_pin(const std::string& old_pin, const std::string& new_pin);
-  // Erases a family beyond recovery: its key is destroyed first, then its rows. Refuses while
-  // the family has unsynced operations, unless `discard_unsynced`.
-  Result<void> purge_family(const std::string& family_id, bool discard_unsynced = false);
+  // Erases a family beyond recovery: its key is destroyed first, then its rows.
+  // Refuses with ErrorCode::conflict, erasing nothing, while the family has ops waiting in the
+  // outbox or quarantined ops whose report the server has not acknowledged: no purge drops
+  // work that is on no server (the sync engine keeps the family and purges at a later sync).
+  Result<void> purge_family(const std::string& family_id);
+
+  // Erases the whole store beyond recovery (every key shredded, the WAL truncated, the files
+  // deleted), as a revoked device must. Returns what was on it and on no server, so the caller
+  // says so: nothing is dropped silently. Every later call on this Store fails.
+  Result<LostWork> wipe();
 
   // Copies the WAL into the database file and truncates it (e.g. when the app goes to the
   // background). Returns an error naming the reason when a reader holds it back.
@@ -173,11 +194,27 @@ class Store {
   // A page of one family's ops from the server and its new cursor, in one transaction.
   Result<ApplyReport> apply_page(const std::string& family, const std::vector<std::string>& encoded_ops, int64_t cursor);
   Result<void> finish_pull(int64_t feed_version, int64_t now_ms);
-  // The server's answer to a push: accepted ops leave the outbox; rejected ones leave it too
-  // and are kept with the reason, visible in status.
+  // The server's answer to a push (outbox seqs): accepted ops (accepted or duplicate) leave
+  // the outbox and raise the delivered counter; rejected ones leave it into the quarantine
+  // with the server's reason (sealed), never away. One transaction.
   Result<void> record_push(const std::vector<int64_t>& accepted,
                            const std::vector<std::pair<int64_t, std::string>>& rejected, int64_t now_ms);
-  Result<std::vector<RejectedPush>> rejected_ops() const;
+  // The quarantine, oldest first.
+  Result<std::vector<QuarantinedOp>> quarantine() const;
+  // The sync engine sent the report of these ops (op ids "device:counter"); unknown ids are ignored.
+  Result<void> mark_quarantine_reported(const std::vector<std::string>& op_ids);
+  // The server confirmed it holds the report: from now on their family may be purged.
+  Result<void> mark_quarantine_acknowledged(const std::vector<std::string>& op_ids);
+  // The highest counter of this device's own ops the server confirmed (0: none yet).
+  Result<uint64_t> delivered_counter() const;
+  // The server's history is not the one the cursors were made against (docs/protocol.md,
+  // history epoch). One transaction: forgets every family cursor and the feed version, records
+  // `epoch`, sets the delivered counter to 0, and puts back into the outbox every op this device
+  // authored that is not already there (the server ignores duplicates by op id).
+  Result<void> reset_for_new_history(const std::string& epoch);
+  // Records the epoch without resetting anything: for the first answer that carries one
+  // (cursors().history_epoch is still "").
+  Result<void> set_history_epoch(const std::string& epoch);
   // The offset the server measured (server time minus device time).
   void correct_clock(int64_t offset_ms);
   // The device's physical time as the store's clock reads it (corrected by the last offset):
