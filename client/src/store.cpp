@@ -177,13 +177,22 @@ Result<void> Store::Impl::init(bool& wipe_needed) {
   if (!format) {
     if (options.practitioner_id.empty())
       return make_error(ErrorCode::invalid_argument, "a new store needs the practitioner id of its user");
-    device = new_device_id();
+    auto made = new_device_id();
+    if (!made) return made.error();
+    device = std::move(made.value());
     for (auto [k, v] : {std::pair<std::string, std::string>{"store_format", std::to_string(kStoreFormat)},
                         {"device_id", device}, {"clock", "0 0 0"}, {"practitioner", options.practitioner_id}})
       if (auto s = set_meta(k, v); !s) return s;
   } else if (*format != std::to_string(kStoreFormat)) {
     return make_error(ErrorCode::storage, "store format " + *format + " is not supported by this build (expects " +
                                               std::to_string(kStoreFormat) + ")");
+  }
+  if (format) {
+    // Stores made before counters came from the database kept the last counter in 'clock'.
+    auto saved = meta("clock");
+    unsigned long long c = 0;
+    if (saved && std::sscanf(saved->c_str(), "%llu", &c) == 1 && c > 0 && c < INT64_MAX)
+      if (auto r = raise_counter_floor(static_cast<int64_t>(c)); !r) return r;
   }
   auto unlocked = Vault::open(*db, credentials(options), wipe_needed);
   if (!unlocked) {
@@ -201,31 +210,83 @@ Result<void> Store::Impl::init(bool& wipe_needed) {
     return make_error(ErrorCode::locked, "this store belongs to practitioner " + *owner + ", not " + options.practitioner_id);
 
   auto dev = meta("device_id");
-  auto saved = meta("clock");
-  if (!dev || !saved) return make_error(ErrorCode::corrupt, "store metadata is incomplete");
+  if (!dev) return make_error(ErrorCode::corrupt, "store metadata is incomplete: " + dev.error().message);
   device = *dev;
+  // From here on the caches below are valid for this version of the file.
+  if (auto r = refresh(/*force*/ true); !r) return r;
+  return {};
+}
+
+Result<void> Store::Impl::load_clock() {
+  auto saved = meta("clock");
+  if (!saved) return make_error(ErrorCode::corrupt, "store metadata is incomplete: " + saved.error().message);
   unsigned long long c = 0, wall = 0;
   unsigned long logical = 0;
-  if (std::sscanf(saved->c_str(), "%llu %llu %lu", &c, &wall, &logical) != 3)
+  if (std::sscanf(saved->c_str(), "%llu %llu %lu", &c, &wall, &logical) != 3 || logical > UINT32_MAX)
     return make_error(ErrorCode::corrupt, "store metadata 'clock' is malformed");
-  counter = c;
   clock.restore(sync::Hlc{wall, static_cast<uint32_t>(logical)});
   // Local edits do not rewrite the saved clock (one page less per edit): the device's own
-  // last op carries its counter and stamp.
+  // last op carries its stamp.
   auto last = db->prepare("SELECT family, counter, body FROM ops WHERE device = ? ORDER BY counter DESC LIMIT 1");
   if (!last) return last.error();
   last->bind(1, device);
   auto row = last->step();
   if (!row) return row.error();
   if (*row) {
-    // The counter is a plain column, so op ids never repeat. The stamp is in the sealed body;
-    // if that is damaged the saved clock stands, and the damage is reported when the family
-    // is read, not here: the other families stay usable.
+    // The stamp is in the sealed body; if that is damaged the saved clock stands, and the
+    // damage is reported when the family is read, not here: the other families stay usable.
     sync::OpId id{device, static_cast<uint64_t>(last->integer(1))};
-    counter = std::max(counter, id.counter);
     if (auto op = read_op(last->text(0), id, last->blob(2))) clock.restore(op->hlc);
   }
+  // the correction the server last measured, learned on whichever connection synced
+  auto offset = db->prepare("SELECT value FROM sync_state WHERE key = 'clock_offset'");
+  if (!offset) return offset.error();
+  auto off = offset->step();
+  if (!off) return off.error();
+  if (*off) clock.correct(offset->integer(0));
   return {};
+}
+
+Result<void> Store::Impl::refresh(bool force) {
+  auto st = db->cached("PRAGMA data_version");
+  if (!st) return st.error();
+  auto row = (*st)->step();
+  if (!row) return row.error();
+  if (!*row) return make_error(ErrorCode::storage, "PRAGMA data_version returned nothing");
+  int64_t version = (*st)->integer(0);
+  (*st)->reset();
+  if (version == seen_version && !force) return {};
+  // Another connection committed: what this Store holds in memory may be behind the file.
+  for (const auto& family : std::set<std::string>(loaded)) evict(family);
+  with_conflict_rows.clear();
+  if (vault) vault->forget_all_cached();
+  seen_version = version;
+  return load_clock();
+}
+
+Result<uint64_t> Store::Impl::next_counter() {
+  // Read inside the writing transaction (BEGIN IMMEDIATE), so no other connection can take the
+  // same counter; the floor keeps counters of purged own ops from being used again.
+  auto st = db->cached(
+      "SELECT max(coalesce((SELECT max(counter) FROM ops WHERE device = ?1), 0), "
+      "coalesce((SELECT value FROM sync_state WHERE key = 'counter_floor'), 0))");
+  if (!st) return st.error();
+  (*st)->bind(1, device);
+  auto row = (*st)->step();
+  if (!row) return row.error();
+  int64_t last = *row ? (*st)->integer(0) : 0;
+  (*st)->reset();
+  if (last < 0 || last >= INT64_MAX) return make_error(ErrorCode::corrupt, "the op counter of device " + device + " is out of range");
+  return static_cast<uint64_t>(last) + 1;
+}
+
+Result<void> Store::Impl::raise_counter_floor(int64_t value) {
+  auto st = db->cached(
+      "INSERT INTO sync_state(key, value) VALUES('counter_floor', ?) "
+      "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)");
+  if (!st) return st.error();
+  (*st)->bind(1, value);
+  return (*st)->run();
 }
 
 Result<sync::Op> Store::Impl::read_op(const std::string& family, const sync::OpId& id, std::string_view body) {
@@ -390,8 +451,9 @@ Result<void> Store::Impl::write_conflicts(const sync::EntityMerge& entity) {
 }
 
 Result<void> Store::Impl::save_clock() {
+  // The first number was the op counter; counters now come from the ops table, so it is 0.
   auto last = clock.last();
-  return set_meta("clock", std::to_string(counter) + " " + std::to_string(last.wall_ms) + " " + std::to_string(last.logical));
+  return set_meta("clock", "0 " + std::to_string(last.wall_ms) + " " + std::to_string(last.logical));
 }
 
 Result<void> Store::Impl::fault(std::string_view point) {
@@ -399,27 +461,29 @@ Result<void> Store::Impl::fault(std::string_view point) {
   return options.fault(point);
 }
 
-Result<std::string> Store::Impl::commit_local(Result<sync::Op> built) {
+Result<std::string> Store::Impl::local(const std::function<Result<sync::Op>()>& build) {
+  Transaction tx(*db);
+  if (!group) {  // a group began its transaction and refreshed already
+    if (auto r = tx.begin(); !r) return r.error();
+    if (auto r = refresh(); !r) return r.error();
+  }
+  auto built = build();
   if (!built) return built.error();
   sync::Op op = std::move(built.value());
-  const uint64_t previous_counter = counter;
-  op.id = sync::OpId{device, counter + 1};
-  op.hlc = clock.tick();
-  op.author = options.practitioner_id;
-
   auto fail = [&](Error e) -> Result<std::string> {
-    counter = previous_counter;
     evict(op.family);  // the in-memory merge may hold the op; rebuild it from the log
     if (group) group->failed = true;  // the group's transaction may hold part of this edit
     return e;
   };
-  Transaction tx(*db);
+  auto counter = next_counter();
+  if (!counter) return fail(counter.error());
+  op.id = sync::OpId{device, *counter};
+  op.hlc = clock.tick();
+  op.author = options.practitioner_id;
   if (group) group->families.insert(op.family);
-  else if (auto r = tx.begin(); !r) return fail(r.error());
   if (auto r = insert_op(op, sync::encode(op), /*outbox*/ true); !r) return fail(r.error());
   auto applied = mat.apply(op);
   if (!applied) return fail(applied.error());
-  counter = previous_counter + 1;
   if (auto r = write_entity(op.entity_id, &op); !r) return fail(r.error());
   if (group) return op.entity_id;  // committed with the group
   if (auto r = fault("before_commit"); !r) return fail(r.error());
@@ -428,10 +492,12 @@ Result<std::string> Store::Impl::commit_local(Result<sync::Op> built) {
 }
 
 Result<void> Store::Impl::edit(const std::string& entity_id, const Builder& build) {
-  auto family = family_of(entity_id);
-  if (!family) return make_error(ErrorCode::not_found, "no record with id '" + entity_id + "'");
-  if (auto r = ensure_family(*family); !r) return r;
-  auto done = commit_local(build(mat));
+  auto done = local([&]() -> Result<sync::Op> {
+    auto family = family_of(entity_id);
+    if (!family) return make_error(ErrorCode::not_found, "no record with id '" + entity_id + "'");
+    if (auto r = ensure_family(*family); !r) return r.error();
+    return build(mat);
+  });
   if (!done) return done.error();
   return {};
 }
@@ -481,25 +547,39 @@ const std::string& Store::device_id() const { return impl_->device; }
 const std::string& Store::practitioner_id() const { return impl_->options.practitioner_id; }
 
 Result<std::string> Store::create_family(const FieldValues& fields) {
-  std::string id = new_uuid_v7(impl_->clock.physical_now());
-  if (auto r = impl_->ensure_family(id); !r) return r.error();
-  return impl_->commit_local(impl_->mat.make_create(id, "Family", id, fields));
+  Impl& im = *impl_;
+  return im.local([&]() -> Result<sync::Op> {
+    auto id = new_uuid_v7(im.clock.physical_now());
+    if (!id) return id.error();
+    if (auto r = im.ensure_family(*id); !r) return r.error();
+    return im.mat.make_create(*id, "Family", *id, fields);
+  });
 }
 
 Result<std::string> Store::create(const std::string& family, const std::string& type, const FieldValues& fields,
                                   const std::optional<std::string>& id) {
-  const EntityDef* def = impl_->mat.schema().entity(type);
-  if (!def) return make_error(ErrorCode::invalid_argument, "unknown entity type '" + type + "'");
-  if (type == "Family") return make_error(ErrorCode::invalid_argument, "create a Family with create_family()");
-  std::string partition = def->family_scoped ? family : std::string();
-  if (def->family_scoped) {
-    if (family.empty()) return make_error(ErrorCode::invalid_argument, type + " must belong to a family");
-    auto fam = impl_->family_of(family);
-    if (!fam || *fam != family) return make_error(ErrorCode::not_found, "no family with id '" + family + "'");
-  }
-  if (auto r = impl_->ensure_family(partition); !r) return r.error();
-  std::string new_id = id ? *id : new_uuid_v7(impl_->clock.physical_now());
-  return impl_->commit_local(impl_->mat.make_create(partition, type, new_id, fields));
+  Impl& im = *impl_;
+  return im.local([&]() -> Result<sync::Op> {
+    const EntityDef* def = im.mat.schema().entity(type);
+    if (!def) return make_error(ErrorCode::invalid_argument, "unknown entity type '" + type + "'");
+    if (type == "Family") return make_error(ErrorCode::invalid_argument, "create a Family with create_family()");
+    std::string partition = def->family_scoped ? family : std::string();
+    if (def->family_scoped) {
+      if (family.empty()) return make_error(ErrorCode::invalid_argument, type + " must belong to a family");
+      auto fam = im.family_of(family);
+      if (!fam || *fam != family) return make_error(ErrorCode::not_found, "no family with id '" + family + "'");
+    }
+    if (auto r = im.ensure_family(partition); !r) return r.error();
+    std::string new_id;
+    if (id) {
+      new_id = *id;
+    } else {
+      auto made = new_uuid_v7(im.clock.physical_now());
+      if (!made) return made.error();
+      new_id = std::move(made.value());
+    }
+    return im.mat.make_create(partition, type, new_id, fields);
+  });
 }
 
 Result<void> Store::update(const std::string& entity_id, const std::string& field, const Value& value) {
@@ -523,15 +603,22 @@ Result<void> Store::delete_entity(const std::string& entity_id) {
 }
 
 Result<void> Store::resolve_conflict(const std::string& conflict_id, const std::optional<Value>& chosen) {
-  auto st = impl_->db->prepare("SELECT entity FROM conflicts WHERE id = ?");
-  if (!st) return st.error();
-  st->bind(1, conflict_id);
-  auto row = st->step();
-  if (!row) return row.error();
-  if (!*row) return make_error(ErrorCode::not_found, "no open conflict with id '" + conflict_id + "'");
-  std::string entity_id = st->text(0);
-  return impl_->edit(entity_id,
-                     [&](const sync::Materialiser& m) { return m.make_resolution(entity_id, conflict_id, chosen); });
+  Impl& im = *impl_;
+  auto done = im.local([&]() -> Result<sync::Op> {
+    auto st = im.db->prepare("SELECT entity FROM conflicts WHERE id = ?");
+    if (!st) return st.error();
+    st->bind(1, conflict_id);
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) return make_error(ErrorCode::not_found, "no open conflict with id '" + conflict_id + "'");
+    std::string entity_id = st->text(0);
+    auto family = im.family_of(entity_id);
+    if (!family) return make_error(ErrorCode::not_found, "no record with id '" + entity_id + "'");
+    if (auto r = im.ensure_family(*family); !r) return r.error();
+    return im.mat.make_resolution(entity_id, conflict_id, chosen);
+  });
+  if (!done) return done.error();
+  return {};
 }
 
 Result<void> Store::atomically(const std::function<Result<void>()>& edits) {
@@ -539,17 +626,16 @@ Result<void> Store::atomically(const std::function<Result<void>()>& edits) {
   if (im.group) return make_error(ErrorCode::invalid_argument, "atomic groups of edits do not nest");
   Transaction tx(*im.db);
   if (auto r = tx.begin(); !r) return r;
-  im.group = Impl::Group{im.counter, false, {}};
+  if (auto r = im.refresh(); !r) return r;
+  im.group = Impl::Group{false, {}};
   Result<void> result = edits();
   Impl::Group g = std::move(*im.group);
   im.group.reset();
   if (result && g.failed) result = make_error(ErrorCode::storage, "an edit in the group failed to store; nothing was kept");
   if (result) result = im.fault("before_commit");
   if (result) result = tx.commit();
-  if (!result) {
-    im.counter = g.start_counter;
+  if (!result)
     for (const auto& f : g.families) im.evict(f);
-  }
   return result;
 }
 
@@ -583,15 +669,15 @@ Result<ApplyReport> Store::Impl::apply_batch(const std::vector<std::string>& enc
   }
   std::set<std::string> families;
   for (const auto& [i, op] : ops) families.insert(op.family);
-  for (const auto& f : families)
-    if (auto r = im.ensure_family(f); !r) return r.error();
-
   auto fail = [&](Error e) -> Result<ApplyReport> {
     for (const auto& f : families) im.evict(f);
     return e;
   };
   Transaction tx(*im.db);
-  if (auto r = tx.begin(); !r) return fail(r.error());
+  if (auto r = tx.begin(); !r) return r.error();
+  if (auto r = im.refresh(); !r) return r.error();
+  for (const auto& f : families)
+    if (auto r = im.ensure_family(f); !r) return fail(r.error());
   // What the batch changed, written once the batch is in: the fields its ops named, or the
   // whole record after a create, a delete or a re-stamp.
   std::map<std::string, std::set<std::string>> touched;
@@ -791,7 +877,20 @@ Result<void> Store::reset_for_new_history(const std::string& epoch) {
 
 Result<void> Store::set_history_epoch(const std::string& epoch) { return impl_->set_meta("history_epoch", epoch); }
 
-void Store::correct_clock(int64_t offset_ms) { impl_->clock.correct(offset_ms); }
+Result<void> Store::correct_clock(int64_t offset_ms) {
+  Impl& im = *impl_;
+  Transaction tx(*im.db);
+  if (auto r = tx.begin(); !r) return r;
+  if (auto r = im.refresh(); !r) return r;
+  im.clock.correct(offset_ms);
+  // kept, so every Store on the file (and the next one opened) stamps with the corrected time
+  auto st = im.db->prepare("INSERT OR REPLACE INTO sync_state(key, value) VALUES('clock_offset', ?)");
+  if (!st) return st.error();
+  st->bind(1, offset_ms);
+  if (auto r = st->run(); !r) return r;
+  if (auto r = im.save_clock(); !r) return r;
+  return tx.commit();
+}
 int64_t Store::clock_now_ms() const { return static_cast<int64_t>(impl_->clock.physical_now()); }
 
 Result<void> Store::change_pin(const std::string& old_pin, const std::string& new_pin) {
@@ -832,10 +931,15 @@ Result<void> Store::purge_family(const std::string& family_id) {
     // check and the erasure.
     Transaction tx(*im.db);
     if (auto r = tx.begin(); !r) return r;
+    if (auto r = im.refresh(); !r) return r;
     auto held = im.unsent_work(family_id);
     if (!held) return held.error();
     if (!held->empty()) return make_error(ErrorCode::conflict, "family " + family_id + " is kept: " + *held);
     im.evict(family_id);
+    // the counters of own ops erased here are never used again
+    auto last = im.next_counter();
+    if (!last) return last.error();
+    if (auto r = im.raise_counter_floor(static_cast<int64_t>(*last - 1)); !r) return r;
     if (auto r = im.vault->destroy_family_key(family_id); !r) return r;
     for (const char* sql :
          {"DELETE FROM outbox WHERE seq IN (SELECT seq FROM ops WHERE family = ?1)",

@@ -33,17 +33,25 @@ struct Store::Impl {
   StoreOptions options;
   std::string path;
   std::string device;
-  uint64_t counter = 0;
+  int64_t seen_version = -1;  // PRAGMA data_version when the caches below were last valid
   std::set<std::string> loaded;              // families whose ops are in `mat`
   std::set<std::string> with_conflict_rows;  // entities of loaded families with rows in `conflicts`
   struct Group {
-    uint64_t start_counter = 0;
     bool failed = false;
     std::set<std::string> families;
   };
   std::optional<Group> group;  // set while Store::atomically runs
 
   Result<void> init(bool& wipe_needed);
+  // The threading model (store.hpp): when another connection committed since this Store last
+  // looked, drop every in-memory cache (merged families, conflict rows, family keys) and reload
+  // the clock. Called at the start of each public call and again inside every write
+  // transaction, where no other connection can commit until this one does.
+  Result<void> refresh(bool force = false);
+  Result<void> load_clock();
+  // The next op counter of this device, from the database: call inside the write transaction.
+  Result<uint64_t> next_counter();
+  Result<void> raise_counter_floor(int64_t value);
   Result<std::string> meta(const std::string& key);
   Result<void> set_meta(const std::string& key, const std::string& value);
   Result<void> ensure_family(const std::string& family);
@@ -58,7 +66,9 @@ struct Store::Impl {
   Result<std::vector<EntityView>> read_records(const std::string& where, const std::string& param);
   Result<void> save_clock();
   Result<void> fault(std::string_view point);
-  Result<std::string> commit_local(Result<sync::Op> built);
+  // One local edit: begins the write transaction (unless a group holds one), refreshes, builds
+  // the op, gives it the next counter and a stamp, stores and applies it, commits.
+  Result<std::string> local(const std::function<Result<sync::Op>()>& build);
   using Builder = std::function<Result<sync::Op>(const sync::Materialiser&)>;
   Result<void> edit(const std::string& entity_id, const Builder& build);
   void evict(const std::string& family);

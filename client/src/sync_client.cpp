@@ -132,7 +132,8 @@ Result<SyncReport> sync(Store& store, Transport& t, const SyncOptions& o) {
       return make_error(ErrorCode::corrupt, "the server answered a push without a result for any op");
     if (auto r = store.record_push(accepted, rejected, now()); !r) return r.error();
     report.clock_offset_ms = reply->value("clock_offset_ms", int64_t{0});
-    if (report.clock_offset_ms != 0) store.correct_clock(report.clock_offset_ms);
+    if (report.clock_offset_ms != 0)
+      if (auto r = store.correct_clock(report.clock_offset_ms); !r) return r.error();
     progress("push", report.pushed + report.duplicates + report.rejected, queued);
   }
 

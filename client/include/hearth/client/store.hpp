@@ -3,8 +3,16 @@
 // operations and the open conflicts, in one SQLite database (WAL). Each local edit is one
 // transaction (op + state + outbox); a batch of remote operations is one transaction.
 // Errors are values (Result) with messages that name what was wrong.
-// Thread-safety: confined. One Store per thread; open another Store on the same file for
-// another thread.
+//
+// Threading model (docs/store.md): several Stores on one file, each confined to one thread.
+// A Store is not safe to share between threads; a thread that needs the store (a sync worker,
+// the UI) opens its own Store on the same file. SQLite (WAL) serialises the writers and lets
+// readers run beside them. Anything a Store keeps in memory (merged families, family keys,
+// the clock) is a cache of the file: each public call, and each write transaction once it
+// holds the write lock, compares PRAGMA data_version with the value the cache was built at
+// and drops the cache when another connection has committed. Counters (op ids) are taken from
+// the database inside the writing transaction, never from memory. Later caches and change
+// listeners follow the same rule: the file is the truth, data_version says when to re-read it.
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -216,7 +224,8 @@ class Store {
   // (cursors().history_epoch is still "").
   Result<void> set_history_epoch(const std::string& epoch);
   // The offset the server measured (server time minus device time).
-  void correct_clock(int64_t offset_ms);
+  // Kept in the store, so every Store on the file stamps with the corrected time.
+  Result<void> correct_clock(int64_t offset_ms);
   // The device's physical time as the store's clock reads it (corrected by the last offset):
   // what stamps its ops, and so what it reports to the server.
   int64_t clock_now_ms() const;
