@@ -281,7 +281,7 @@ int main(int argc, char** argv) {
 
   auto s = open_store(g);
   if (unlock->parsed() || status->parsed()) {
-    auto st = s->status();
+    auto st = must(g, s->status());
     json quarantined = json::array();
     std::string quarantined_text;
     for (const auto& q : must(g, s->quarantine())) {
@@ -336,7 +336,7 @@ int main(int argc, char** argv) {
       fail(g, make_error(ErrorCode::locked, report.error().message + what));
     }
     auto r = must(g, std::move(report));
-    auto st = s->status();
+    auto st = must(g, s->status());
     ok(g,
        {{"pushed", r.pushed}, {"duplicates", r.duplicates}, {"rejected", r.rejected}, {"pulled", r.pulled},
         {"pages", r.pages}, {"families_purged", r.families_purged}, {"bytes_up", r.bytes_up}, {"bytes_down", r.bytes_down},
@@ -391,7 +391,7 @@ int main(int argc, char** argv) {
     }
     ok(g, {{"family", id}, {"entities", entities}, {"chronology", chron}, {"conflicts", cs}}, human);
   } else if (families->parsed()) {
-    auto list = s->families();
+    auto list = must(g, s->families());
     std::string human;
     for (const auto& f : list) human += f + "\n";
     ok(g, {{"families", list}}, human.empty() ? "no families" : human);

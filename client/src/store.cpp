@@ -57,11 +57,7 @@ INSERT OR IGNORE INTO quarantine(seq, op_id, family, reason, at)
 DROP TABLE rejected;
 )SQL";
 
-// The associated data of a quarantined op's sealed reason (named before the quarantine existed).
-std::string reason_aad(int64_t seq) { return "rejected|" + std::to_string(seq); }
 
-// The partition whose key seals the device's own secrets (credential, server address, CA).
-constexpr const char* kDevicePartition = "#device";
 
 uint64_t system_ms() {
   return static_cast<uint64_t>(
@@ -457,8 +453,8 @@ Result<void> Store::Impl::save_clock() {
 }
 
 Result<void> Store::Impl::fault(std::string_view point) {
-  if (!options.fault) return {};
-  return options.fault(point);
+  if (!fault_hook) return {};
+  return fault_hook(point);
 }
 
 Result<std::string> Store::Impl::local(const std::function<Result<sync::Op>()>& build) {
@@ -533,125 +529,137 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, StoreOptions
 }
 
 Result<LostWork> Store::wipe() {
-  Impl& im = *impl_;
-  if (!im.db) return make_error(ErrorCode::invalid_argument, "this store was wiped already");
-  LostWork lost = unsent_counts(*im.db);
-  im.vault.reset();
-  im.loaded.clear();
-  im.with_conflict_rows.clear();
-  shred_and_remove(std::move(im.db), im.path);
-  return lost;
+  return impl_->call("wipe", [&]() -> Result<LostWork> {
+    Impl& im = *impl_;
+    if (!im.db) return make_error(ErrorCode::invalid_argument, "this store was wiped already");
+    LostWork lost = unsent_counts(*im.db);
+    im.vault.reset();
+    im.loaded.clear();
+    im.with_conflict_rows.clear();
+    shred_and_remove(std::move(im.db), im.path);
+    return lost;
+  });
 }
 
 const std::string& Store::device_id() const { return impl_->device; }
 const std::string& Store::practitioner_id() const { return impl_->options.practitioner_id; }
 
 Result<std::string> Store::create_family(const FieldValues& fields) {
-  Impl& im = *impl_;
-  return im.local([&]() -> Result<sync::Op> {
-    auto id = new_uuid_v7(im.clock.physical_now());
-    if (!id) return id.error();
-    if (auto r = im.ensure_family(*id); !r) return r.error();
-    return im.mat.make_create(*id, "Family", *id, fields);
+  return impl_->call("create_family", [&]() -> Result<std::string> {
+    Impl& im = *impl_;
+    return im.local([&]() -> Result<sync::Op> {
+      auto id = new_uuid_v7(im.clock.physical_now());
+      if (!id) return id.error();
+      if (auto r = im.ensure_family(*id); !r) return r.error();
+      return im.mat.make_create(*id, "Family", *id, fields);
+    });
   });
 }
 
 Result<std::string> Store::create(const std::string& family, const std::string& type, const FieldValues& fields,
                                   const std::optional<std::string>& id) {
-  Impl& im = *impl_;
-  return im.local([&]() -> Result<sync::Op> {
-    const EntityDef* def = im.mat.schema().entity(type);
-    if (!def) return make_error(ErrorCode::invalid_argument, "unknown entity type '" + type + "'");
-    if (type == "Family") return make_error(ErrorCode::invalid_argument, "create a Family with create_family()");
-    std::string partition = def->family_scoped ? family : std::string();
-    if (def->family_scoped) {
-      if (family.empty()) return make_error(ErrorCode::invalid_argument, type + " must belong to a family");
-      auto fam = im.family_of(family);
-      if (!fam || *fam != family) return make_error(ErrorCode::not_found, "no family with id '" + family + "'");
-    }
-    if (auto r = im.ensure_family(partition); !r) return r.error();
-    std::string new_id;
-    if (id) {
-      new_id = *id;
-    } else {
-      auto made = new_uuid_v7(im.clock.physical_now());
-      if (!made) return made.error();
-      new_id = std::move(made.value());
-    }
-    return im.mat.make_create(partition, type, new_id, fields);
+  return impl_->call("create", [&]() -> Result<std::string> {
+    Impl& im = *impl_;
+    return im.local([&]() -> Result<sync::Op> {
+      const EntityDef* def = im.mat.schema().entity(type);
+      if (!def) return make_error(ErrorCode::invalid_argument, "unknown entity type '" + type + "'");
+      if (type == "Family") return make_error(ErrorCode::invalid_argument, "create a Family with create_family()");
+      std::string partition = def->family_scoped ? family : std::string();
+      if (def->family_scoped) {
+        if (family.empty()) return make_error(ErrorCode::invalid_argument, type + " must belong to a family");
+        auto fam = im.family_of(family);
+        if (!fam || *fam != family) return make_error(ErrorCode::not_found, "no family with id '" + family + "'");
+      }
+      if (auto r = im.ensure_family(partition); !r) return r.error();
+      std::string new_id;
+      if (id) {
+        new_id = *id;
+      } else {
+        auto made = new_uuid_v7(im.clock.physical_now());
+        if (!made) return made.error();
+        new_id = std::move(made.value());
+      }
+      return im.mat.make_create(partition, type, new_id, fields);
+    });
   });
 }
 
 Result<void> Store::update(const std::string& entity_id, const std::string& field, const Value& value) {
-  return impl_->edit(entity_id, [&](const sync::Materialiser& m) { return m.make_set(entity_id, field, value); });
+  return impl_->call("update", [&]() -> Result<void> {
+    return impl_->edit(entity_id, [&](const sync::Materialiser& m) { return m.make_set(entity_id, field, value); });
+  });
 }
 
 Result<void> Store::add_element(const std::string& entity_id, const std::string& field, const std::string& element) {
-  return impl_->edit(entity_id, [&](const sync::Materialiser& m) { return m.make_add(entity_id, field, element); });
+  return impl_->call("add_element", [&]() -> Result<void> {
+    return impl_->edit(entity_id, [&](const sync::Materialiser& m) { return m.make_add(entity_id, field, element); });
+  });
 }
 
 Result<void> Store::remove_element(const std::string& entity_id, const std::string& field, const std::string& element) {
-  return impl_->edit(entity_id, [&](const sync::Materialiser& m) { return m.make_remove(entity_id, field, element); });
+  return impl_->call("remove_element", [&]() -> Result<void> {
+    return impl_->edit(entity_id, [&](const sync::Materialiser& m) { return m.make_remove(entity_id, field, element); });
+  });
 }
 
 Result<void> Store::transition(const std::string& entity_id, const std::string& to_state) {
-  return impl_->edit(entity_id, [&](const sync::Materialiser& m) { return m.make_transition(entity_id, to_state); });
+  return impl_->call("transition", [&]() -> Result<void> {
+    return impl_->edit(entity_id, [&](const sync::Materialiser& m) { return m.make_transition(entity_id, to_state); });
+  });
 }
 
 Result<void> Store::delete_entity(const std::string& entity_id) {
-  return impl_->edit(entity_id, [&](const sync::Materialiser& m) { return m.make_delete(entity_id); });
+  return impl_->call("delete_entity", [&]() -> Result<void> {
+    return impl_->edit(entity_id, [&](const sync::Materialiser& m) { return m.make_delete(entity_id); });
+  });
 }
 
 Result<void> Store::resolve_conflict(const std::string& conflict_id, const std::optional<Value>& chosen) {
-  Impl& im = *impl_;
-  auto done = im.local([&]() -> Result<sync::Op> {
-    auto st = im.db->prepare("SELECT entity FROM conflicts WHERE id = ?");
-    if (!st) return st.error();
-    st->bind(1, conflict_id);
-    auto row = st->step();
-    if (!row) return row.error();
-    if (!*row) return make_error(ErrorCode::not_found, "no open conflict with id '" + conflict_id + "'");
-    std::string entity_id = st->text(0);
-    auto family = im.family_of(entity_id);
-    if (!family) return make_error(ErrorCode::not_found, "no record with id '" + entity_id + "'");
-    if (auto r = im.ensure_family(*family); !r) return r.error();
-    return im.mat.make_resolution(entity_id, conflict_id, chosen);
+  return impl_->call("resolve_conflict", [&]() -> Result<void> {
+    Impl& im = *impl_;
+    auto done = im.local([&]() -> Result<sync::Op> {
+      auto st = im.db->prepare("SELECT entity FROM conflicts WHERE id = ?");
+      if (!st) return st.error();
+      st->bind(1, conflict_id);
+      auto row = st->step();
+      if (!row) return row.error();
+      if (!*row) return make_error(ErrorCode::not_found, "no open conflict with id '" + conflict_id + "'");
+      std::string entity_id = st->text(0);
+      auto family = im.family_of(entity_id);
+      if (!family) return make_error(ErrorCode::not_found, "no record with id '" + entity_id + "'");
+      if (auto r = im.ensure_family(*family); !r) return r.error();
+      return im.mat.make_resolution(entity_id, conflict_id, chosen);
+    });
+    if (!done) return done.error();
+    return {};
   });
-  if (!done) return done.error();
-  return {};
 }
 
 Result<void> Store::atomically(const std::function<Result<void>()>& edits) {
-  Impl& im = *impl_;
-  if (im.group) return make_error(ErrorCode::invalid_argument, "atomic groups of edits do not nest");
-  Transaction tx(*im.db);
-  if (auto r = tx.begin(); !r) return r;
-  if (auto r = im.refresh(); !r) return r;
-  im.group = Impl::Group{false, {}};
-  Result<void> result = edits();
-  Impl::Group g = std::move(*im.group);
-  im.group.reset();
-  if (result && g.failed) result = make_error(ErrorCode::storage, "an edit in the group failed to store; nothing was kept");
-  if (result) result = im.fault("before_commit");
-  if (result) result = tx.commit();
-  if (!result)
-    for (const auto& f : g.families) im.evict(f);
-  return result;
-}
-
-Result<ApplyReport> Store::apply_remote(const std::vector<std::string>& encoded_ops) {
-  return impl_->apply_batch(encoded_ops, nullptr);
-}
-
-Result<ApplyReport> Store::apply_page(const std::string& family, const std::vector<std::string>& encoded_ops,
-                                      int64_t cursor) {
-  return impl_->apply_batch(encoded_ops, [&]() -> Result<void> {
-    auto st = impl_->db->cached("INSERT OR REPLACE INTO sync_state(key, value) VALUES(?, ?)");
-    if (!st) return st.error();
-    (*st)->bind(1, "cursor:" + family).bind(2, cursor);
-    return (*st)->run();
+  return impl_->call("atomically", [&]() -> Result<void> {
+    Impl& im = *impl_;
+    if (im.group) return make_error(ErrorCode::invalid_argument, "atomic groups of edits do not nest");
+    Transaction tx(*im.db);
+    if (auto r = tx.begin(); !r) return r;
+    if (auto r = im.refresh(); !r) return r;
+    im.group = Impl::Group{false, {}};
+    struct EndGroup {  // also when `edits` throws
+      Impl& impl;
+      ~EndGroup() { impl.group.reset(); }
+    } end_group{im};
+    Result<void> result = edits();
+    Impl::Group g = std::move(*im.group);
+    im.group.reset();
+    if (result && g.failed) result = make_error(ErrorCode::storage, "an edit in the group failed to store; nothing was kept");
+    if (result) result = im.fault("before_commit");
+    if (result) result = tx.commit();
+    if (!result)
+      for (const auto& f : g.families) im.evict(f);
+    return result;
   });
 }
+
+
 
 Result<ApplyReport> Store::Impl::apply_batch(const std::vector<std::string>& encoded_ops,
                                              const std::function<Result<void>()>& also) {
@@ -716,107 +724,17 @@ Result<ApplyReport> Store::Impl::apply_batch(const std::vector<std::string>& enc
   return report;
 }
 
-Result<void> Store::put_secret(const std::string& name, const std::string& value) {
-  auto sealed = impl_->vault->seal(kDevicePartition, value, "secret|" + name);
-  if (!sealed) return sealed.error();
-  auto st = impl_->db->prepare("INSERT OR REPLACE INTO secrets(name, value) VALUES(?, ?)");
-  if (!st) return st.error();
-  st->bind(1, name).bind_blob(2, *sealed);
-  return st->run();
-}
 
-Result<std::optional<std::string>> Store::secret(const std::string& name) const {
-  auto st = impl_->db->prepare("SELECT value FROM secrets WHERE name = ?");
-  if (!st) return st.error();
-  st->bind(1, name);
-  auto row = st->step();
-  if (!row) return row.error();
-  if (!*row) return std::optional<std::string>();
-  auto plain = impl_->vault->open(kDevicePartition, st->blob(0), "secret|" + name);
-  if (!plain) return make_error(plain.error().code, "secret " + name + ": " + plain.error().message);
-  return std::optional<std::string>(std::move(plain.value()));
-}
 
-Result<SyncCursors> Store::cursors() const {
-  SyncCursors out;
-  auto st = impl_->db->prepare("SELECT key, value FROM sync_state");
-  if (!st) return st.error();
-  while (true) {
-    auto row = st->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    std::string key = st->text(0);
-    if (key.rfind("cursor:", 0) == 0) out.families[key.substr(7)] = st->integer(1);
-    else if (key == "feed_version") out.feed_version = st->integer(1);
-  }
-  auto epoch = impl_->meta("history_epoch");
-  if (epoch) out.history_epoch = *epoch;
-  else if (epoch.error().code != ErrorCode::not_found) return epoch.error();
-  return out;
-}
 
-Result<void> Store::finish_pull(int64_t feed_version, int64_t now_ms) {
-  auto st = impl_->db->prepare("INSERT OR REPLACE INTO sync_state(key, value) VALUES('feed_version', ?), ('last_sync', ?)");
-  if (!st) return st.error();
-  st->bind(1, feed_version).bind(2, now_ms);
-  return st->run();
-}
 
-Result<void> Store::record_push(const std::vector<int64_t>& accepted,
-                                const std::vector<std::pair<int64_t, std::string>>& rejected, int64_t now_ms) {
-  Impl& im = *impl_;
-  Transaction tx(*im.db);
-  if (auto r = tx.begin(); !r) return r;
-  auto del = im.db->prepare("DELETE FROM outbox WHERE seq = ?");
-  if (!del) return del.error();
-  // an op accepted after a new history re-sent it is on the server: no longer quarantined
-  auto release = im.db->prepare("DELETE FROM quarantine WHERE seq = ?");
-  if (!release) return release.error();
-  auto own = im.db->prepare("SELECT counter FROM ops WHERE seq = ? AND device = ?");
-  if (!own) return own.error();
-  int64_t delivered = 0;
-  for (int64_t seq : accepted) {
-    del->bind(1, seq);
-    if (auto r = del->run(); !r) return r;
-    release->bind(1, seq);
-    if (auto r = release->run(); !r) return r;
-    own->bind(1, seq).bind(2, im.device);
-    auto row = own->step();
-    if (!row) return row.error();
-    if (*row) delivered = std::max(delivered, own->integer(0));
-    own->reset();
-  }
-  if (delivered > 0) {
-    auto up = im.db->prepare(
-        "INSERT INTO sync_state(key, value) VALUES('delivered_counter', ?) "
-        "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)");
-    if (!up) return up.error();
-    up->bind(1, delivered);
-    if (auto r = up->run(); !r) return r;
-  }
-  auto ins = im.db->prepare(
-      "INSERT OR REPLACE INTO quarantine(seq, op_id, family, reason, at, reported, acknowledged) "
-      "SELECT seq, device || ':' || counter, family, ?, ?, 0, 0 FROM ops WHERE seq = ?");
-  if (!ins) return ins.error();
-  for (const auto& [seq, reason] : rejected) {
-    // the reason can quote a value from the op, so it is sealed like the op
-    auto sealed = im.vault->seal(kDevicePartition, reason, reason_aad(seq));
-    if (!sealed) return sealed.error();
-    ins->bind_blob(1, *sealed).bind(2, now_ms).bind(3, seq);
-    if (auto r = ins->run(); !r) return r;
-    del->bind(1, seq);
-    if (auto r = del->run(); !r) return r;
-  }
-  return tx.commit();
-}
 
-Result<std::vector<QuarantinedOp>> Store::quarantine() const {
+Result<std::vector<QuarantinedOp>> Store::Impl::read_quarantine() {
   std::vector<QuarantinedOp> out;
-  auto st = impl_->db->prepare(
-      "SELECT seq, op_id, family, reason, at, reported, acknowledged FROM quarantine ORDER BY seq");
+  auto st = db->prepare("SELECT seq, op_id, family, reason, at, reported, acknowledged FROM quarantine ORDER BY seq");
   if (!st) return st.error();
   auto done = st->each([&](Statement& row) -> Result<void> {
-    auto reason = impl_->vault->open(kDevicePartition, row.blob(3), reason_aad(row.integer(0)));
+    auto reason = vault->open(kDevicePartition, row.blob(3), aad::reason(row.integer(0)));
     if (!reason) return make_error(reason.error().code, "quarantined op " + row.text(1) + ": " + reason.error().message);
     out.push_back(QuarantinedOp{row.text(1), row.text(2), std::move(reason.value()), row.integer(4),
                                 row.integer(5) != 0, row.integer(6) != 0});
@@ -824,6 +742,10 @@ Result<std::vector<QuarantinedOp>> Store::quarantine() const {
   });
   if (!done) return done.error();
   return out;
+}
+
+Result<std::vector<QuarantinedOp>> Store::quarantine() const {
+  return impl_->call("quarantine", [&] { return impl_->read_quarantine(); });
 }
 
 Result<void> Store::Impl::mark_quarantine(const std::vector<std::string>& op_ids, const char* sql) {
@@ -838,71 +760,26 @@ Result<void> Store::Impl::mark_quarantine(const std::vector<std::string>& op_ids
   return tx.commit();
 }
 
-Result<void> Store::mark_quarantine_reported(const std::vector<std::string>& op_ids) {
-  return impl_->mark_quarantine(op_ids, "UPDATE quarantine SET reported = 1 WHERE op_id = ?");
-}
 
-Result<void> Store::mark_quarantine_acknowledged(const std::vector<std::string>& op_ids) {
-  return impl_->mark_quarantine(op_ids, "UPDATE quarantine SET reported = 1, acknowledged = 1 WHERE op_id = ?");
-}
 
-Result<uint64_t> Store::delivered_counter() const {
-  auto st = impl_->db->prepare("SELECT value FROM sync_state WHERE key = 'delivered_counter'");
-  if (!st) return st.error();
-  auto row = st->step();
-  if (!row) return row.error();
-  if (!*row) return uint64_t{0};
-  int64_t v = st->integer(0);
-  if (v < 0) return make_error(ErrorCode::corrupt, "sync state 'delivered_counter' is negative");
-  return static_cast<uint64_t>(v);
-}
 
-Result<void> Store::reset_for_new_history(const std::string& epoch) {
-  Impl& im = *impl_;
-  Transaction tx(*im.db);
-  if (auto r = tx.begin(); !r) return r;
-  if (auto r = im.db->exec("DELETE FROM sync_state WHERE key LIKE 'cursor:%' OR key = 'feed_version' "
-                           "OR key = 'delivered_counter'");
-      !r)
-    return r;
-  if (auto r = im.set_meta("history_epoch", epoch); !r) return r;
-  // Every own op goes out again, quarantined ones included: the new history may accept them
-  // (then they leave the quarantine) or refuse them again (then they are reported again).
-  auto requeue = im.db->prepare("INSERT OR IGNORE INTO outbox(seq) SELECT seq FROM ops WHERE device = ?");
-  if (!requeue) return requeue.error();
-  requeue->bind(1, im.device);
-  if (auto r = requeue->run(); !r) return r;
-  return tx.commit();
-}
 
-Result<void> Store::set_history_epoch(const std::string& epoch) { return impl_->set_meta("history_epoch", epoch); }
 
-Result<void> Store::correct_clock(int64_t offset_ms) {
-  Impl& im = *impl_;
-  Transaction tx(*im.db);
-  if (auto r = tx.begin(); !r) return r;
-  if (auto r = im.refresh(); !r) return r;
-  im.clock.correct(offset_ms);
-  // kept, so every Store on the file (and the next one opened) stamps with the corrected time
-  auto st = im.db->prepare("INSERT OR REPLACE INTO sync_state(key, value) VALUES('clock_offset', ?)");
-  if (!st) return st.error();
-  st->bind(1, offset_ms);
-  if (auto r = st->run(); !r) return r;
-  if (auto r = im.save_clock(); !r) return r;
-  return tx.commit();
-}
-int64_t Store::clock_now_ms() const { return static_cast<int64_t>(impl_->clock.physical_now()); }
 
 Result<void> Store::change_pin(const std::string& old_pin, const std::string& new_pin) {
-  Transaction tx(*impl_->db);
-  if (auto r = tx.begin(); !r) return r;
-  const auto& k = impl_->options.kdf;
-  if (auto r = impl_->vault->change_pin(old_pin, new_pin, crypto::ScryptParams{k.n, k.r, k.p}); !r) return r;
-  if (auto r = tx.commit(); !r) return r;
-  return checkpoint();  // the old wrapping must not survive in the WAL either
+  return impl_->call("change_pin", [&]() -> Result<void> {
+    Transaction tx(*impl_->db);
+    if (auto r = tx.begin(); !r) return r;
+    const auto& k = impl_->options.kdf;
+    if (auto r = impl_->vault->change_pin(old_pin, new_pin, crypto::ScryptParams{k.n, k.r, k.p}); !r) return r;
+    if (auto r = tx.commit(); !r) return r;
+    return checkpoint();  // the old wrapping must not survive in the WAL either
+  });
 }
 
-Result<void> Store::checkpoint() { return impl_->db->exec("PRAGMA wal_checkpoint(TRUNCATE)"); }
+Result<void> Store::checkpoint() {
+  return impl_->call("checkpoint", [&]() -> Result<void> { return impl_->db->exec("PRAGMA wal_checkpoint(TRUNCATE)"); });
+}
 
 Result<std::string> Store::Impl::unsent_work(const std::string& family) {
   auto st = db->prepare(
@@ -923,42 +800,44 @@ Result<std::string> Store::Impl::unsent_work(const std::string& family) {
 }
 
 Result<void> Store::purge_family(const std::string& family_id) {
-  Impl& im = *impl_;
-  if (family_id.empty()) return make_error(ErrorCode::invalid_argument, "name the family to purge");
-  {
-    // One transaction: the check that no unsent work is held, the key (from here on nothing of
-    // the family can be read) and the rows. Another connection cannot add an edit between the
-    // check and the erasure.
-    Transaction tx(*im.db);
-    if (auto r = tx.begin(); !r) return r;
-    if (auto r = im.refresh(); !r) return r;
-    auto held = im.unsent_work(family_id);
-    if (!held) return held.error();
-    if (!held->empty()) return make_error(ErrorCode::conflict, "family " + family_id + " is kept: " + *held);
-    im.evict(family_id);
-    // the counters of own ops erased here are never used again
-    auto last = im.next_counter();
-    if (!last) return last.error();
-    if (auto r = im.raise_counter_floor(static_cast<int64_t>(*last - 1)); !r) return r;
-    if (auto r = im.vault->destroy_family_key(family_id); !r) return r;
-    for (const char* sql :
-         {"DELETE FROM outbox WHERE seq IN (SELECT seq FROM ops WHERE family = ?1)",
-          "DELETE FROM fields WHERE entity IN (SELECT id FROM entities WHERE family = ?1)",
-          "DELETE FROM entities WHERE family = ?1", "DELETE FROM conflicts WHERE family = ?1",
-          "DELETE FROM quarantine WHERE family = ?1",
-          "DELETE FROM ops WHERE family = ?1", "DELETE FROM sync_state WHERE key = 'cursor:' || ?1"}) {
-      auto st = im.db->prepare(sql);
-      if (!st) return st.error();
-      st->bind(1, family_id);
-      if (auto r = st->run(); !r) return r;
+  return impl_->call("purge_family", [&]() -> Result<void> {
+    Impl& im = *impl_;
+    if (family_id.empty()) return make_error(ErrorCode::invalid_argument, "name the family to purge");
+    {
+      // One transaction: the check that no unsent work is held, the key (from here on nothing of
+      // the family can be read) and the rows. Another connection cannot add an edit between the
+      // check and the erasure.
+      Transaction tx(*im.db);
+      if (auto r = tx.begin(); !r) return r;
+      if (auto r = im.refresh(); !r) return r;
+      auto held = im.unsent_work(family_id);
+      if (!held) return held.error();
+      if (!held->empty()) return make_error(ErrorCode::conflict, "family " + family_id + " is kept: " + *held);
+      im.evict(family_id);
+      // the counters of own ops erased here are never used again
+      auto last = im.next_counter();
+      if (!last) return last.error();
+      if (auto r = im.raise_counter_floor(static_cast<int64_t>(*last - 1)); !r) return r;
+      if (auto r = im.vault->destroy_family_key(family_id); !r) return r;
+      for (const char* sql :
+           {"DELETE FROM outbox WHERE seq IN (SELECT seq FROM ops WHERE family = ?1)",
+            "DELETE FROM fields WHERE entity IN (SELECT id FROM entities WHERE family = ?1)",
+            "DELETE FROM entities WHERE family = ?1", "DELETE FROM conflicts WHERE family = ?1",
+            "DELETE FROM quarantine WHERE family = ?1",
+            "DELETE FROM ops WHERE family = ?1", "DELETE FROM sync_state WHERE key = 'cursor:' || ?1"}) {
+        auto st = im.db->prepare(sql);
+        if (!st) return st.error();
+        st->bind(1, family_id);
+        if (auto r = st->run(); !r) return r;
+      }
+      if (auto r = tx.commit(); !r) {
+        im.evict(family_id);  // a key cached during the failed attempt
+        return r;
+      }
     }
-    if (auto r = tx.commit(); !r) {
-      im.evict(family_id);  // a key cached during the failed attempt
-      return r;
-    }
-  }
-  // no earlier page image (with the wrapped key) stays in the WAL
-  return checkpoint();
+    // no earlier page image (with the wrapped key) stays in the WAL
+    return checkpoint();
+  });
 }
 
 }  // namespace hearth::client
