@@ -168,7 +168,8 @@ json schema_json(const EntityDef& e) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+int run(int argc, char** argv) {
   Globals g;
   const char* env_store = std::getenv("HEARTH_STORE");
   g.store_path = env_store && *env_store ? env_store : "hearth.db";
@@ -413,4 +414,18 @@ int main(int argc, char** argv) {
     ok(g, {{"purged", family}}, "family " + family + " purged: its key is destroyed and its records deleted");
   }
   return 0;
+}
+}  // namespace
+
+// No exception ends the program without a word: anything unexpected (a library fault, out of
+// memory, a value the JSON writer refuses) is reported as a storage failure, exit code 5.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "hearth: unexpected failure: " << e.what() << "\n  what to do: " << hint(ErrorCode::storage) << "\n";
+  } catch (...) {
+    std::cerr << "hearth: unexpected failure\n  what to do: " << hint(ErrorCode::storage) << "\n";
+  }
+  return 5;
 }

@@ -504,28 +504,36 @@ Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Store::~Store() = default;
 
 Result<std::unique_ptr<Store>> Store::open(const std::string& path, StoreOptions options) {
-  auto db = Database::open(path);
-  if (!db) return db.error();
-  const Schema& schema = options.schema ? *options.schema : Schema::v1();
-  auto impl = std::make_unique<Impl>(std::move(db.value()), schema, std::move(options));
-  impl->path = path;
-  bool wipe = false;
-  if (auto r = impl->init(wipe); !r) {
-    if (r.error().code != ErrorCode::locked) return r.error();
-    // The PIN limit wipes the store (a lost tablet): what was on no server is told, not hidden.
-    LostWork lost = unsent_counts(*impl->db);
-    if (wipe) {
-      auto handle = std::move(impl->db);
-      impl.reset();
-      shred_and_remove(std::move(handle), path);
-      return make_error(ErrorCode::locked, r.error().message + "; " + describe(lost));
+  try {
+    auto db = Database::open(path);
+    if (!db) return db.error();
+    const Schema& schema = options.schema ? *options.schema : Schema::v1();
+    auto impl = std::make_unique<Impl>(std::move(db.value()), schema, std::move(options));
+    impl->path = path;
+    bool wipe = false;
+    if (auto r = impl->init(wipe); !r) {
+      if (r.error().code != ErrorCode::locked) return r.error();
+      // The PIN limit wipes the store (a lost tablet): what was on no server is told, not hidden.
+      LostWork lost = unsent_counts(*impl->db);
+      if (wipe) {
+        auto handle = std::move(impl->db);
+        impl.reset();
+        shred_and_remove(std::move(handle), path);
+        return make_error(ErrorCode::locked, r.error().message + "; " + describe(lost));
+      }
+      if (lost.unsynced > 0)
+        return make_error(ErrorCode::locked, r.error().message + "; it holds " + std::to_string(lost.unsynced) +
+                                                 " operations not yet synced");
+      return r.error();
     }
-    if (lost.unsynced + lost.quarantined > 0 && r.error().message.rfind("wrong PIN", 0) == 0)
-      return make_error(ErrorCode::locked, r.error().message + "; it holds " + std::to_string(lost.unsynced) +
-                                               " operations not yet synced");
-    return r.error();
+    return std::unique_ptr<Store>(new Store(std::move(impl)));
+  } catch (const std::bad_alloc&) {
+    return make_error(ErrorCode::storage, "open " + path + ": out of memory");
+  } catch (const std::exception& e) {
+    return make_error(ErrorCode::storage, "open " + path + ": unexpected failure: " + e.what());
+  } catch (...) {
+    return make_error(ErrorCode::storage, "open " + path + ": unexpected failure");
   }
-  return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
 Result<LostWork> Store::wipe() {

@@ -559,3 +559,44 @@ TEST_CASE("Store: two Stores on one file, one editing and one syncing, never col
   CHECK(must(reopened->export_family(mine)) == must(ui->export_family(mine)));
   CHECK(must(reopened->open_conflicts(mine)).size() == must(worker->open_conflicts(mine)).size());
 }
+
+// No exception leaves a public call (issue 7): an exception from below (here the app's clock)
+// becomes an error value naming the call, and the Store stays usable.
+TEST_CASE("Store: an exception inside a call becomes an error value, and the store stays usable", "[fault][store]") {
+  test::TempDir dir;
+  std::string path = dir.file("a.db");
+  std::string fam;
+  {
+    auto s = open_store(path);
+    fam = must(s->create_family(test::family_fields()));
+  }
+  auto throwing = std::make_shared<bool>(false);
+  StoreOptions o;
+  o.practitioner_id = "hv-1";
+  o.pin = "2468";
+  o.kdf = test_kdf();
+  o.clock = [throwing]() -> uint64_t {
+    if (*throwing) throw std::runtime_error("clock hardware fault");
+    return 1'800'000'000'000;
+  };
+  auto s = must(Store::open(path, o));
+
+  *throwing = true;
+  auto edit = s->update(fam, "phone", "07700 900009");
+  REQUIRE_FALSE(edit.ok());
+  CHECK(edit.error().code == ErrorCode::storage);
+  CHECK_THAT(edit.error().message, Contains("update") && Contains("clock hardware fault"));
+  auto created = s->create_family(test::family_fields("Other"));
+  REQUIRE_FALSE(created.ok());
+  CHECK(created.error().code == ErrorCode::storage);
+  auto group = s->atomically([&]() -> Result<void> { throw std::runtime_error("a form handler failed"); });
+  REQUIRE_FALSE(group.ok());
+  CHECK_THAT(group.error().message, Contains("a form handler failed"));
+
+  *throwing = false;
+  CHECK_THAT(must(s->get(fam)).json, Contains("07700 900000"));  // nothing half-written
+  must(s->update(fam, "phone", "07700 900010"));
+  CHECK_THAT(must(s->get(fam)).json, Contains("07700 900010"));
+  must(s->atomically([&]() -> Result<void> { return s->update(fam, "phone", "07700 900011"); }));
+  CHECK(must(s->status()).unsynced == 3);
+}
