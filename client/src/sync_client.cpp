@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "hearth/platform/encoding.hpp"
+#include "sync_port.hpp"
 
 namespace hearth::client {
 
@@ -52,7 +53,7 @@ Result<json> call(Transport& t, const std::string& path, const json& body, const
 }
 
 Result<std::string> required_secret(const Store& s, const char* name) {
-  auto v = s.secret(name);
+  auto v = sync_port(s).secret(name);
   if (!v) return v.error();
   if (!*v) return make_error(ErrorCode::locked, "this device is not enrolled: run `hearth enrol` with a code from the office");
   return std::move(**v);
@@ -72,9 +73,9 @@ Result<void> enrol(Store& store, Transport& transport, const std::string& server
   if (practitioner != store.practitioner_id())
     return make_error(ErrorCode::conflict, "the code was issued for " + practitioner + ", but this store belongs to " +
                                                store.practitioner_id());
-  if (auto r = store.put_secret("server_url", server_url); !r) return r;
-  if (auto r = store.put_secret("server_ca", ca_pem); !r) return r;
-  return store.put_secret("device_token", (*reply)["device_token"].get<std::string>());
+  if (auto r = sync_port(store).put_secret("server_url", server_url); !r) return r;
+  if (auto r = sync_port(store).put_secret("server_ca", ca_pem); !r) return r;
+  return sync_port(store).put_secret("device_token", (*reply)["device_token"].get<std::string>());
 }
 
 Result<void> enrol(Store& store, const std::string& server_url, const std::string& ca_pem, const std::string& code) {
@@ -95,7 +96,7 @@ Result<SyncReport> sync(Store& store, Transport& t, const SyncOptions& o) {
   auto token = required_secret(store, "device_token");
   if (!token) return token.error();
   // the device's time is its store's clock: the one that stamped the ops being pushed
-  auto now = o.now_ms ? o.now_ms : std::function<int64_t()>([&store] { return store.clock_now_ms(); });
+  auto now = o.now_ms ? o.now_ms : std::function<int64_t()>([&store] { return sync_port(store).clock_now_ms(); });
   SyncReport report;
   uint64_t up0 = t.bytes_sent(), down0 = t.bytes_received();
   auto progress = [&](const char* phase, size_t done, size_t total) {
@@ -105,9 +106,9 @@ Result<SyncReport> sync(Store& store, Transport& t, const SyncOptions& o) {
   };
 
   // 1. push the outbox, batch by batch
-  size_t queued = store.unsynced();  // not status(): that counts the whole history
+  size_t queued = sync_port(store).unsynced();  // not status(): that counts the whole history
   for (size_t round = 0; round < queued / std::max<size_t>(1, o.push_batch) + 2; ++round) {
-    auto batch = store.outbox(o.push_batch);
+    auto batch = sync_port(store).outbox(o.push_batch);
     if (!batch) return batch.error();
     if (batch->empty()) break;
     json ops = json::array();
@@ -116,7 +117,7 @@ Result<SyncReport> sync(Store& store, Transport& t, const SyncOptions& o) {
       ops.push_back(platform::base64(e.bytes));
       seq_of[e.id.to_string()] = e.seq;
     }
-    auto reply = call(t, "/v1/push", json{{"device_time", now()}, {"clock_floor", store.clock_floor_ms()}, {"ops", ops}}, *token, o);
+    auto reply = call(t, "/v1/push", json{{"device_time", now()}, {"clock_floor", sync_port(store).clock_floor_ms()}, {"ops", ops}}, *token, o);
     if (!reply) return reply.error();
     std::vector<int64_t> accepted;
     std::vector<std::pair<int64_t, std::string>> rejected;
@@ -130,28 +131,29 @@ Result<SyncReport> sync(Store& store, Transport& t, const SyncOptions& o) {
     }
     if (accepted.empty() && rejected.empty())
       return make_error(ErrorCode::corrupt, "the server answered a push without a result for any op");
-    if (auto r = store.record_push(accepted, rejected, now()); !r) return r.error();
+    if (auto r = sync_port(store).record_push(accepted, rejected, now()); !r) return r.error();
     report.clock_offset_ms = reply->value("clock_offset_ms", int64_t{0});
-    if (report.clock_offset_ms != 0) store.correct_clock(report.clock_offset_ms);
+    if (report.clock_offset_ms != 0)
+      if (auto r = sync_port(store).correct_clock(report.clock_offset_ms); !r) return r.error();
     if (auto server_time = reply->value("server_time", uint64_t{0}); server_time != 0)  // change-log.md, "Clocks"
-      if (auto r = store.adopt_server_time(server_time); !r) return r.error();
+      if (auto r = sync_port(store).adopt_server_time(server_time); !r) return r.error();
     progress("push", report.pushed + report.duplicates + report.rejected, queued);
   }
 
   // 2. pull every visible family after its cursor, page by page; when the last feed version
   //    is known, a probe carrying only it settles an unchanged sync in one small request
-  if (auto known = store.cursors(); known && known->feed_version) {
+  if (auto known = sync_port(store).cursors(); known && known->feed_version) {
     auto probe = call(t, "/v1/pull", json{{"probe", true}, {"feed_version", *known->feed_version}}, *token, o);
     if (!probe) return probe.error();
     ++report.pages;
     if (!probe->value("changed", true)) {
-      if (auto r = store.finish_pull(*known->feed_version, now()); !r) return r.error();
+      if (auto r = sync_port(store).finish_pull(*known->feed_version, now()); !r) return r.error();
       progress("pull", 0, 0);
       return report;
     }
   }
   for (size_t page = 0; page < 1000000; ++page) {
-    auto cursors = store.cursors();
+    auto cursors = sync_port(store).cursors();
     if (!cursors) return cursors.error();
     json body = {{"cursors", cursors->families}, {"max_bytes", o.page_bytes}};
     if (cursors->feed_version) body["feed_version"] = *cursors->feed_version;
@@ -165,18 +167,20 @@ Result<SyncReport> sync(Store& store, Transport& t, const SyncOptions& o) {
         if (!bytes) return make_error(ErrorCode::corrupt, "the server sent an op that is not base64");
         ops.push_back(std::move(bytes.value()));
       }
-      auto applied = store.apply_page(fam.value("family", ""), ops, fam.value("cursor", int64_t{0}));
+      auto applied = sync_port(store).apply_page(fam.value("family", ""), ops, fam.value("cursor", int64_t{0}));
       if (!applied) return applied.error();
       report.pulled += applied->applied;
     }
     for (const auto& family : reply->value("purge", json::array())) {
-      // no longer on this practitioner's caseload: erase it (its unsynced work was refused anyway)
-      if (auto r = store.purge_family(family.get<std::string>(), /*discard_unsynced*/ true); !r) return r.error();
-      ++report.families_purged;
+      // no longer on this practitioner's caseload: erase it, unless it still holds work that is on
+      // no server (a conflict: it is kept, and purged at a later sync)
+      auto purged = store.purge_family(family.get<std::string>());
+      if (!purged && purged.error().code != ErrorCode::conflict) return purged.error();
+      if (purged) ++report.families_purged;
     }
     progress("pull", report.pulled, 0);
     if (!reply->value("more", false)) {
-      if (auto r = store.finish_pull(reply->value("feed_version", int64_t{0}), now()); !r) return r.error();
+      if (auto r = sync_port(store).finish_pull(reply->value("feed_version", int64_t{0}), now()); !r) return r.error();
       return report;
     }
   }

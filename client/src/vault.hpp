@@ -49,6 +49,10 @@ class Vault {
   void forget_cached(const std::string& family) {
     if (keyring_) keyring_->destroy(family);
   }
+  // Drops every cached family key (another connection may have destroyed or created one).
+  void forget_all_cached() {
+    if (keyring_) keyring_->forget_all();
+  }
   // Overwrites every wrapped key in place (master and families).
   static Result<void> shred_all(Database& db);
 

@@ -7,33 +7,6 @@
 
 namespace hearth {
 
-bool is_valid_utf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t n = 0;
-    uint32_t cp = 0;
-    if (c >= 0xC2 && c <= 0xDF) n = 1, cp = c & 0x1Fu;
-    else if (c >= 0xE0 && c <= 0xEF) n = 2, cp = c & 0x0Fu;
-    else if (c >= 0xF0 && c <= 0xF4) n = 3, cp = c & 0x07u;
-    else return false;
-    if (s.size() - i <= n) return false;
-    for (size_t k = 1; k <= n; ++k) {
-      auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0u) != 0x80u) return false;
-      cp = (cp << 6) | (cc & 0x3Fu);
-    }
-    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-      return false;
-    i += n + 1;
-  }
-  return true;
-}
-
 namespace {
 
 // A recursive-descent check of the JSON this project writes (json_writer.cpp). Depth is

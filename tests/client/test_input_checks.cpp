@@ -5,6 +5,7 @@
 
 #include "hearth/client/store.hpp"
 #include "hearth/core/text.hpp"
+#include "../../client/src/sync_port.hpp"  // the sync engine's side of a Store (internal)
 #include "../support/must.hpp"
 #include "../support/samples.hpp"
 #include "../support/temp_dir.hpp"
@@ -42,7 +43,7 @@ TEST_CASE("Store: text that is not valid UTF-8 is refused by every edit call (fa
   auto s = must(try_open(dir.file("a.db"), "hv-1"));
   std::string fam = must(s->create_family(test::family_fields()));
   std::string contact = must(s->create(fam, "Contact", test::contact_fields("2026-11-23T10:00:00Z", "Visit")));
-  size_t before = must(s->outbox()).size();
+  size_t before = must(sync_port(*s).outbox()).size();
 
   refused(s->create(fam, "Contact", test::contact_fields("2026-11-23T11:00:00Z", "visit note \xff\xfe")),
           "Contact.narrative");
@@ -52,7 +53,7 @@ TEST_CASE("Store: text that is not valid UTF-8 is refused by every edit call (fa
   std::string person = must(s->create(fam, "Person", test::person_fields()));
   refused(s->add_element(person, "other_names", "Al\xff"), "Person.other_names");
 
-  CHECK(must(s->outbox()).size() == before + 1);  // the person only
+  CHECK(must(sync_port(*s).outbox()).size() == before + 1);  // the person only
   CHECK_THAT(must(s->get(contact)).json, Contains("Visit"));
 }
 

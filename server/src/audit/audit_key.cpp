@@ -56,7 +56,9 @@ struct AuditKey::Material {
 };
 
 Result<AuditKey> AuditKey::generate() {
-  auto secret = from_hex(platform::random_hex(kSecretBytes));
+  auto drawn = platform::random_hex(kSecretBytes);
+  if (!drawn) return drawn.error();
+  auto secret = from_hex(*drawn);
   if (!secret) return openssl_error("draw random bytes");
   auto key = from_secret(*secret);
   OPENSSL_cleanse(secret->data(), secret->size());
@@ -136,7 +138,9 @@ Result<AuditKey> AuditKey::create_file(const fs::path& file) {
     if (ec) return make_error(ErrorCode::storage, "cannot create " + file.parent_path().string() + ": " + ec.message());
     fs::permissions(file.parent_path(), fs::perms::owner_all, fs::perm_options::replace, ec);
   }
-  auto secret = from_hex(platform::random_hex(kSecretBytes));
+  auto drawn = platform::random_hex(kSecretBytes);
+  if (!drawn) return drawn.error();
+  auto secret = from_hex(*drawn);
   if (!secret) return openssl_error("draw random bytes");
   auto key = from_secret(*secret);
   if (!key) return key;

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "hearth/core/error.hpp"
+#include "hearth/core/text.hpp"  // is_valid_utf8
 #include "hearth/core/schema.hpp"
 
 namespace hearth {
@@ -39,10 +40,6 @@ using FieldSource = std::function<Result<FieldJson>(const FieldDef&)>;
 
 // Renders one record of type `def` (nullptr: the type is unknown, which is an error).
 Result<std::string> render_record(const EntityDef* def, const RecordHeader& header, const FieldSource& fields);
-
-// True when `text` is well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, at most
-// U+10FFFF).
-bool is_valid_utf8(std::string_view text);
 
 // Checks that `json` is exactly one JSON value as this project renders them (null, true, false,
 // a 64-bit integer, a string, or an array of those, nested) with valid UTF-8 throughout.

@@ -48,6 +48,8 @@ class Keyring {
   // Forgets the partition's loaded key (its cipher contexts are freed and cleared). The caller
   // deletes the stored wrapped key; once both are gone nothing sealed under it can be opened.
   void destroy(const std::string& partition) { sealers_.erase(partition); }
+  // Forgets every loaded data key (another connection may have destroyed or created one).
+  void forget_all() { sealers_.clear(); }
 
  private:
   Keyring(std::unique_ptr<Sealer> wrapper, std::string label) : wrapper_(std::move(wrapper)), label_(std::move(label)) {}
