@@ -212,6 +212,7 @@ TEST_CASE("CLI: enrol, sync and status against a real server, a revoked tablet e
   auto revoked = run(dir.path(), {"sync"}, kPin);
   CHECK(revoked.code == 2);
   CHECK_THAT(revoked.err, Contains("revoked") && Contains("erased"));
+  CHECK_THAT(revoked.err, Contains("everything on it had reached the server"));  // a wipe says what it took
   CHECK_FALSE(fs::exists(dir.path() / "hearth.db"));
 }
 

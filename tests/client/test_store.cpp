@@ -653,3 +653,29 @@ TEST_CASE("Store: an exception inside a call becomes an error value, and the sto
   must(s->atomically([&]() -> Result<void> { return s->update(fam, "phone", "07700 900011"); }));
   CHECK(must(s->status()).unsynced == 3);
 }
+
+// Op ids are never used twice: the server ignores a second op with a known id as a duplicate,
+// so a reused counter would silently lose the new edit. A purge erases the family's own ops,
+// and the counters must not fall back with them (neither in this Store nor after reopening).
+TEST_CASE("Store: a purge never lets an op counter be used again", "[fault][store]") {
+  test::TempDir dir;
+  std::string path = dir.file("a.db");
+  std::string kept;
+  {
+    auto s = open_store(path);
+    kept = must(s->create_family(test::family_fields("Kept")));             // counter 1
+    std::string gone = must(s->create_family(test::family_fields("Gone")));  // counter 2
+    must(s->update(gone, "phone", "07700 900001"));                          // counter 3
+    must(sync_port(*s).mark_pushed(queued_seqs(*s)));
+    must(s->purge_family(gone));
+    must(s->update(kept, "phone", "07700 900002"));
+    auto queued = must(sync_port(*s).outbox());
+    REQUIRE(queued.size() == 1);
+    CHECK(queued[0].id.counter == 4);
+  }
+  auto reopened = open_store(path);
+  must(reopened->update(kept, "phone", "07700 900003"));
+  auto queued = must(sync_port(*reopened).outbox());
+  REQUIRE(queued.size() == 2);
+  CHECK(queued[1].id.counter == 5);
+}

@@ -72,8 +72,8 @@ struct FamilyView {
   std::vector<sync::Conflict> conflicts;
 };
 
-// One value a field held: an entry of the field's history (DOMAIN.md §8.3: every value
-// written is kept, the winner and the ones it superseded).
+// One value a field held: an entry of the field's history (DOMAIN.md §8.2: the value that lost
+// a last-writer-wins merge is kept in the field's history, beside the winner).
 struct FieldWrite {
   std::string op_id;   // "device:counter" of the op that wrote it
   std::string author;  // practitioner id
