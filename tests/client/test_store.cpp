@@ -6,6 +6,7 @@
 
 #include <sys/wait.h>
 #include <unistd.h>
+#include <sqlite3.h>
 
 #include "hearth/client/store.hpp"
 #include "hearth/sync/encoding.hpp"
@@ -360,21 +361,44 @@ TEST_CASE("Store: an atomic group of edits is kept whole or not at all", "[unit]
 }
 
 // Issue 7, fault 4 (read side): "an op whose text is not valid UTF-8 is accepted by the server;
-// afterwards `hearth family` aborts (signal 6) on every team tablet". The op is applied to the
-// store directly, as a store written before the decoder's input checks holds it. No reader may
-// abort on it: each reports ErrorCode::corrupt naming the record and the field.
+// afterwards `hearth family` aborts (signal 6) on every team tablet". The decoder now refuses
+// such an op, so the bad value is planted in the rows the way a store written before that check
+// holds it. The store is unencrypted so the planted bytes are read as they are (an encrypted row
+// that was altered fails authentication first, which the CLI test covers). No reader may abort
+// on it: each reports ErrorCode::corrupt naming the record and the field.
+namespace {
+std::unique_ptr<Store> open_plain_store(const std::string& path, const std::string& who) {
+  StoreOptions o;
+  o.practitioner_id = who;
+  o.encrypted = false;
+  return must(Store::open(path, std::move(o)));
+}
+void plant(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  char* err = nullptr;
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+  INFO((err ? err : ""));
+  sqlite3_free(err);
+  CHECK(sqlite3_changes(db) == 1);
+  sqlite3_close(db);
+  REQUIRE(rc == SQLITE_OK);
+}
+}  // namespace
+
 TEST_CASE("Store: a stored text that is not valid UTF-8 is an error naming the record, never an abort", "[fault][store]") {
   test::TempDir dir;
   auto a = open_store(dir.file("a.db"), "hv-1");
-  auto b = open_store(dir.file("b.db"), "yw-1");
+  std::string path = dir.file("b.db");
   std::string fam = must(a->create_family(test::family_fields()));
   must(a->update(fam, "phone", "07700 900001"));
-  auto ops = must(sync_port(*a).encoded_ops(fam));
-  REQUIRE(ops.size() == 2);
-  sync::Op bad = *sync::decode(ops[1]);
-  bad.value = Value(std::string("07700 \xff\xfe 900002"));
-  auto applied = must(sync_port(*b).apply_remote({ops[0], sync::encode(bad)}));
-  REQUIRE(applied.applied == 2);
+  {
+    auto b = open_plain_store(path, "yw-1");
+    REQUIRE(must(sync_port(*b).apply_remote(must(sync_port(*a).encoded_ops(fam)))).applied == 2);
+  }
+  plant(path, "UPDATE fields SET value = CAST(X'22303737303020FFFE22' AS BLOB) WHERE entity = '" + fam +
+                  "' AND name = 'phone'");
+  auto b = open_plain_store(path, "yw-1");
 
   auto view = b->family(fam);
   REQUIRE_FALSE(view.ok());
@@ -395,21 +419,27 @@ TEST_CASE("Store: a stored text that is not valid UTF-8 is an error naming the r
 
 TEST_CASE("Store: conflict values that are not valid UTF-8 are an error naming the conflict", "[fault][store]") {
   test::TempDir dir;
-  auto a = open_store(dir.file("a.db"), "hv-1");
+  std::string path = dir.file("a.db");
   auto b = open_store(dir.file("b.db"), "yw-1");
-  std::string fam = must(a->create_family(test::family_fields()));
-  must(sync_port(*b).apply_remote(must(sync_port(*a).encoded_ops(fam))));
-  must(a->update(fam, "display_name", "Family G"));  // MULTI_VALUE_REVIEW: concurrent values are a conflict
-  must(b->update(fam, "display_name", "Family H"));
-  auto theirs = must(sync_port(*b).encoded_ops(fam));
-  sync::Op bad = *sync::decode(theirs.back());
-  bad.value = Value(std::string("Family \xc3("));  // a truncated two-byte sequence
-  must(sync_port(*a).apply_remote({sync::encode(bad)}));
-  auto conflicts = a->open_conflicts(fam);
-  REQUIRE_FALSE(conflicts.ok());
-  CHECK(conflicts.error().code == ErrorCode::corrupt);
-  CHECK_THAT(conflicts.error().message, Contains("record " + fam) && Contains("display_name"));
-  CHECK_FALSE(a->family(fam).ok());
+  std::string fam;
+  {
+    auto a = open_plain_store(path, "hv-1");
+    fam = must(a->create_family(test::family_fields()));
+    must(sync_port(*b).apply_remote(must(sync_port(*a).encoded_ops(fam))));
+    must(a->update(fam, "display_name", "Family G"));  // MULTI_VALUE_REVIEW: concurrent values are a conflict
+    must(b->update(fam, "display_name", "Family H"));
+    must(sync_port(*a).apply_remote({must(sync_port(*b).encoded_ops(fam)).back()}));
+    REQUIRE(must(a->open_conflicts(fam)).size() == 1);
+  }
+  // "Family H" becomes "Family " and a truncated two-byte sequence
+  plant(path, "UPDATE conflicts SET body = CAST(replace(CAST(body AS TEXT), 'Family H', 'Family ' || CAST(X'C3' AS TEXT)) AS BLOB) "
+              "WHERE family = '" + fam + "'");
+  auto a = open_plain_store(path, "hv-1");
+  auto exported = a->export_family(fam);
+  REQUIRE_FALSE(exported.ok());
+  CHECK(exported.error().code == ErrorCode::corrupt);
+  CHECK_THAT(exported.error().message, Contains("conflict ") && Contains("UTF-8"));
+  CHECK(must(a->status()).open_conflicts == 1);  // the store stays usable
 }
 
 namespace {
