@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hearth/platform/encoding.hpp"
+#include "access/team_access_policy.hpp"
 #include "hearth/sync/encoding.hpp"
 
 namespace hearth::server {
@@ -30,27 +31,42 @@ int status_for(ErrorCode c) {
 
 }  // namespace
 
-SyncService::SyncService(ServerStore& store, std::function<uint64_t()> clock, const Schema& schema, ServiceLimits limits)
-    : store_(store), clock_(std::move(clock)), limits_(limits), merge_(schema), server_clock_(clock_) {}
+SyncService::SyncService(Storage& storage, std::function<uint64_t()> clock, const Schema& schema, ServiceLimits limits)
+    : store_(storage),
+      own_policy_(std::make_unique<TeamAccessPolicy>(storage.caseload(), storage.ops())),
+      policy_(*own_policy_),
+      clock_(std::move(clock)),
+      limits_(limits),
+      cache_(schema, storage.ops(), limits.cache),
+      server_clock_(clock_) {}
+
+SyncService::SyncService(Storage& storage, AccessPolicy& policy, std::function<uint64_t()> clock, const Schema& schema,
+                         ServiceLimits limits)
+    : store_(storage),
+      policy_(policy),
+      clock_(std::move(clock)),
+      limits_(limits),
+      cache_(schema, storage.ops(), limits.cache),
+      server_clock_(clock_) {}
 
 void SyncService::audit(const Caller* c, const std::string& action, const std::string& family, const std::string& detail) {
   AuditEvent e{static_cast<int64_t>(clock_()), c ? c->device.practitioner : "anonymous", c ? c->device.id : "", action,
                family, detail};
-  (void)store_.audit(e);
+  (void)store_.audit().append(e);
 }
 
 Result<std::string> SyncService::issue_enrol_code(const std::string& practitioner) {
   std::lock_guard<std::mutex> lock(mutex_);
-  auto known = store_.practitioner_exists(practitioner);
+  auto known = store_.caseload().practitioner_exists(practitioner);
   if (!known) return known.error();
   if (!*known) return make_error(ErrorCode::not_found, "no practitioner '" + practitioner + "'");
   std::string code = platform::random_hex(10);
   auto r = store_.transaction([&]() -> Result<void> {
-    if (auto a = store_.add_enrol_code(platform::sha256_hex(code), practitioner,
+    if (auto a = store_.devices().add_enrol_code(platform::sha256_hex(code), practitioner,
                                        static_cast<int64_t>(clock_()) + limits_.enrol_code_ttl_ms);
         !a)
       return a;
-    return store_.audit(AuditEvent{static_cast<int64_t>(clock_()), "admin", "", "enrol-code", "", practitioner});
+    return store_.audit().append(AuditEvent{static_cast<int64_t>(clock_()), "admin", "", "enrol-code", "", practitioner});
   });
   if (!r) return r.error();
   return code;
@@ -88,7 +104,7 @@ std::optional<HttpResponse> SyncService::authenticate(const HttpRequest& r, Call
     audit(nullptr, "denied", "", "no credential on " + r.path + " from " + r.remote);
     return error(401, "this request needs the device credential from enrolment (Authorization: Bearer ...)");
   }
-  auto device = store_.device_by_token(platform::sha256_hex(auth.substr(7)));
+  auto device = store_.devices().device_by_token(platform::sha256_hex(auth.substr(7)));
   if (!device) return error(500, device.error().message);
   if (!*device) {
     audit(nullptr, "denied", "", "unknown credential on " + r.path + " from " + r.remote);
@@ -103,7 +119,7 @@ std::optional<HttpResponse> SyncService::authenticate(const HttpRequest& r, Call
     audit(&out, "denied", "", "expired credential on " + r.path);
     return error(401, "this device's credential expired; enrol it again with a new code (unsynced work is kept)");
   }
-  (void)store_.touch_device(out.device.id, static_cast<int64_t>(clock_()));
+  (void)store_.devices().touch_device(out.device.id, static_cast<int64_t>(clock_()));
   return std::nullopt;
 }
 
@@ -118,16 +134,16 @@ HttpResponse SyncService::enrol(const HttpRequest& r) {
   std::string practitioner;
   bool spent_ok = false;
   auto done = store_.transaction([&]() -> Result<void> {
-    auto who = store_.spend_enrol_code(platform::sha256_hex(body["code"].get<std::string>()),
+    auto who = store_.devices().spend_enrol_code(platform::sha256_hex(body["code"].get<std::string>()),
                                        static_cast<int64_t>(clock_()));
     if (!who) return who.error();
     if (!*who) return {};
     spent_ok = true;
     practitioner = **who;
     int64_t now = static_cast<int64_t>(clock_());
-    if (auto a = store_.add_device(device_id, practitioner, platform::sha256_hex(token), now, now + limits_.credential_ttl_ms); !a)
+    if (auto a = store_.devices().add_device(device_id, practitioner, platform::sha256_hex(token), now, now + limits_.credential_ttl_ms); !a)
       return a;
-    return store_.audit(AuditEvent{static_cast<int64_t>(clock_()), practitioner, device_id, "enrol", "", ""});
+    return store_.audit().append(AuditEvent{static_cast<int64_t>(clock_()), practitioner, device_id, "enrol", "", ""});
   });
   if (!done) return error(status_for(done.error().code), done.error().message);
   if (!spent_ok) {
@@ -136,24 +152,6 @@ HttpResponse SyncService::enrol(const HttpRequest& r) {
   }
   return reply(200, {{"device_token", token}, {"practitioner_id", practitioner}, {"protocol", kProtocolVersion},
                      {"server_time", clock_()}});
-}
-
-Result<void> SyncService::ensure_loaded(const std::string& family) {
-  if (loaded_.count(family)) return {};
-  int64_t after = 0;
-  while (true) {
-    auto page = store_.ops_after(family, after, 4u << 20);
-    if (!page) return page.error();
-    if (page->empty()) break;
-    for (const auto& so : *page) {
-      auto op = sync::decode(so.body);
-      if (!op) return op.error();
-      if (auto a = merge_.apply(*op); !a) return a.error();
-      after = so.seq;
-    }
-  }
-  loaded_.insert(family);
-  return {};
 }
 
 HttpResponse SyncService::push(const HttpRequest& r, const Caller& c) {
@@ -167,9 +165,7 @@ HttpResponse SyncService::push(const HttpRequest& r, const Caller& c) {
   uint64_t now = clock_();
   int64_t offset = body.contains("device_time") ? guard_.offset(body["device_time"].get<uint64_t>(), now) : 0;
 
-  auto visible_list = store_.families_of(c.device.practitioner);
-  if (!visible_list) return error(500, visible_list.error().message);
-  std::set<std::string> visible(visible_list->begin(), visible_list->end());
+  const server::Caller who = c.who();
   std::set<std::string> touched;
   json results = json::array();
   size_t accepted = 0, rejected = 0;
@@ -197,66 +193,69 @@ HttpResponse SyncService::push(const HttpRequest& r, const Caller& c) {
         reject(id, "op was made by another device");
       } else if (op->author != c.device.practitioner) {
         reject(id, "op author " + op->author + " is not this device's practitioner");
-      } else if (auto dup = store_.has_op(op->id.device, op->id.counter); !dup) {
+      } else if (auto dup = store_.ops().has_op(op->id.device, op->id.counter); !dup) {
         return dup.error();
       } else if (*dup) {
         res = {{"op", id}, {"status", "duplicate"}};
       } else {
-        bool allowed = visible.count(op->family) != 0;
-        if (!allowed && !op->family.empty()) {
-          auto exists = store_.family_exists(op->family);
-          if (!exists) return exists.error();
-          // A family a practitioner creates on a tablet is theirs: they lead its team.
-          if (!*exists && op->kind == sync::OpKind::Create && op->entity_type == "Family" && op->entity_id == op->family) {
-            if (auto a = store_.allocate(op->family, c.device.practitioner, true); !a) return a;
-            visible.insert(op->family);
-            allowed = true;
-          }
+        auto decision = policy_.may_write(who, *op);
+        if (!decision) return decision.error();
+        if (!decision->allowed()) {
+          reject(id, decision->reason);
+          audit(&c, "denied", op->family, "push: " + decision->reason);
+          results.push_back(res);
+          continue;
         }
-        if (!allowed) {
-          reject(id, op->family.empty() ? "directory records are managed by the office"
-                                        : "no access to family " + op->family + " (not on its team)");
-          audit(&c, "denied", op->family, "push to a family not on the caseload");
-        } else if (auto loaded = ensure_loaded(op->family); !loaded) {
-          return loaded.error();
-        } else if (auto ok = merge_.check(*op); !ok) {
+        auto family = cache_.get(op->family);
+        if (!family) return family.error();
+        if (auto ok = (*family)->check(*op); !ok) {
           reject(id, ok.error().message);
-        } else {
-          StoredOp so{0, op->family, op->id.device, op->id.counter, *bytes};
-          if (auto seq = store_.append_op(so); !seq) return seq.error();
-          (void)merge_.apply(*op);
-          if (auto wall = guard_.corrected_wall(op->hlc, offset, now)) {
-            sync::Op restamp = sync::make_restamp(*op, *wall);
-            auto counter = store_.next_server_counter();
-            if (!counter) return counter.error();
-            restamp.id = sync::OpId{"server", *counter};
-            restamp.hlc = server_clock_.tick();
-            restamp.author = "server";
-            std::string rb = sync::encode(restamp);
-            if (auto seq = store_.append_op(StoredOp{0, restamp.family, "server", *counter, rb}); !seq) return seq.error();
-            (void)merge_.apply(restamp);
-          }
-          touched.insert(op->family);
-          res = {{"op", id}, {"status", "accepted"}};
-          ++accepted;
+          results.push_back(res);
+          continue;
         }
+        touched.insert(op->family);
+        if (decision->creates_family)
+          if (auto a = store_.caseload().allocate(op->family, c.device.practitioner, true, static_cast<int64_t>(now)); !a)
+            return a;
+        StoredOp so{0, op->family, op->id.device, op->id.counter, *bytes};
+        auto seq = store_.ops().append(so);
+        if (!seq) return seq.error();
+        if (auto a = cache_.applied(op->family, *op, *seq, bytes->size()); !a) return a;
+        if (auto wall = guard_.corrected_wall(op->hlc, offset, now)) {
+          sync::Op restamp = sync::make_restamp(*op, *wall);
+          auto counter = store_.ops().next_server_counter();
+          if (!counter) return counter.error();
+          restamp.id = sync::OpId{"server", *counter};
+          restamp.hlc = server_clock_.tick();
+          restamp.author = "server";
+          std::string rb = sync::encode(restamp);
+          auto rseq = store_.ops().append(StoredOp{0, restamp.family, "server", *counter, rb});
+          if (!rseq) return rseq.error();
+          if (auto a = cache_.applied(restamp.family, restamp, *rseq, rb.size()); !a) return a;
+        }
+        res = {{"op", id}, {"status", "accepted"}};
+        if (decision->outcome == WriteDecision::Outcome::allow_flagged) {
+          Flag flag{0, static_cast<int64_t>(now), op->family, kFlagRecordedAfterRemoval, id, c.device.practitioner,
+                    c.device.id, decision->reason};
+          if (auto f = store_.flags().add(flag); !f) return f.error();
+          audit(&c, "flag", op->family, std::string(kFlagRecordedAfterRemoval) + " " + id + ": " + decision->reason);
+          res["note"] = decision->reason;
+        }
+        ++accepted;
       }
       results.push_back(res);
     }
     for (const auto& f : touched) {
-      auto team = store_.team_of(f);
+      auto team = store_.caseload().team_of(f);
       if (!team) return team.error();
       for (const auto& p : *team)
-        if (auto b = store_.bump_feed(p); !b) return b;
+        if (auto b = store_.caseload().bump_feed(p); !b) return b;
     }
-    return store_.audit(AuditEvent{static_cast<int64_t>(now), c.device.practitioner, c.device.id, "push", "",
+    return store_.audit().append(AuditEvent{static_cast<int64_t>(now), c.device.practitioner, c.device.id, "push", "",
                                    std::to_string(accepted) + " accepted, " + std::to_string(rejected) + " rejected"});
   });
   if (!done) {
-    for (const auto& f : touched) {  // the merge may hold ops the rollback removed
-      merge_.forget_family(f);
-      loaded_.erase(f);
-    }
+    for (const auto& f : touched) cache_.forget(f);  // the cache may hold ops the rollback removed
     return error(500, "the push was not stored: " + done.error().message);
   }
   return reply(200, {{"results", results}, {"server_time", now}, {"clock_offset_ms", offset}});
@@ -267,11 +266,12 @@ HttpResponse SyncService::pull(const HttpRequest& r, const Caller& c) {
   if (body.is_discarded() || !body.is_object()) return error(400, "the body must be a JSON object");
   if (body.contains("cursors") && !body["cursors"].is_object())
     return error(400, "\"cursors\" must be an object of family id -> last sequence number");
-  auto current = store_.feed_version(c.device.practitioner);
+  auto current = store_.caseload().feed_version(c.device.practitioner);
   if (!current) return error(500, current.error().message);
   // An empty sync: nothing this practitioner may see has changed. Constant work.
   bool unchanged = body.contains("feed_version") && body["feed_version"].is_number_integer() &&
                    body["feed_version"].get<int64_t>() == *current;
+  if (unchanged) (void)store_.devices().record_pull(c.device.id, static_cast<int64_t>(clock_()));
   if (unchanged || body.value("probe", false))
     return reply(200, {{"families", json::array()}, {"purge", json::array()}, {"more", !unchanged},
                        {"changed", !unchanged}, {"feed_version", *current}});
@@ -286,7 +286,7 @@ HttpResponse SyncService::pull(const HttpRequest& r, const Caller& c) {
   size_t budget = limits_.max_page_bytes;
   if (body.contains("max_bytes") && body["max_bytes"].is_number_unsigned())
     budget = std::min<size_t>(budget, std::max<size_t>(4096, body["max_bytes"].get<size_t>()));
-  auto visible = store_.families_of(c.device.practitioner);
+  auto visible = policy_.readable_families(c.who());
   if (!visible) return error(500, visible.error().message);
   json purge = json::array();
   for (const auto& [family, cursor] : cursors) {
@@ -305,7 +305,7 @@ HttpResponse SyncService::pull(const HttpRequest& r, const Caller& c) {
     }
     auto it = cursors.find(family);
     int64_t after = it == cursors.end() ? 0 : it->second;
-    auto page = store_.ops_after(family, after, budget - used);
+    auto page = store_.ops().ops_after(family, after, budget - used);
     if (!page) return error(500, page.error().message);
     if (page->empty()) continue;
     json ops = json::array();
@@ -318,7 +318,12 @@ HttpResponse SyncService::pull(const HttpRequest& r, const Caller& c) {
   }
   audit(&c, "pull", "", std::to_string(families.size()) + " families, " + std::to_string(used) + " bytes");
   json out = {{"families", families}, {"purge", purge}, {"more", more}};
-  if (!more) out["feed_version"] = *current;
+  if (!more) {
+    out["feed_version"] = *current;
+    // The device now holds everything its practitioner may see: a later removal from a team
+    // is something it knew nothing of until its next pull (DOMAIN.md §6.6).
+    (void)store_.devices().record_pull(c.device.id, static_cast<int64_t>(clock_()));
+  }
   return reply(200, out);
 }
 

@@ -1,18 +1,19 @@
 #pragma once
-// The /v1 sync protocol (docs/protocol.md): enrolment, push, pull, health. Decides access
-// from the team (caseload) of each family, validates every op with the core schema, guards
-// clocks, and writes every access to the audit trail.
+// The /v1 sync protocol (docs/protocol.md): enrolment, push, pull, health. Asks the access
+// policy about every read and write, validates every op with the core schema (against the
+// family cache), guards clocks, and writes every access to the audit trail.
 // Thread-safety: handle() may be called from several threads; calls are serialised.
 #include <functional>
 #include <mutex>
-#include <set>
+#include <memory>
 #include <string>
 
 #include "hearth/core/schema.hpp"
 #include "hearth/server/http.hpp"
 #include "hearth/sync/clock_guard.hpp"
-#include "hearth/sync/materialiser.hpp"
-#include "storage/server_store.hpp"
+#include "access/access_policy.hpp"
+#include "family_cache.hpp"
+#include "storage/storage.hpp"
 
 namespace hearth::server {
 
@@ -23,12 +24,17 @@ struct ServiceLimits {
   size_t max_page_bytes = 1u << 20;
   int64_t enrol_code_ttl_ms = 24ll * 3600 * 1000;
   int64_t credential_ttl_ms = 365ll * 24 * 3600 * 1000;
+  FamilyCacheLimits cache;
 };
 
 class SyncService {
  public:
-  SyncService(ServerStore& store, std::function<uint64_t()> clock, const Schema& schema = Schema::v1(),
+  // Decides access with the family-team rule (TeamAccessPolicy).
+  SyncService(Storage& storage, std::function<uint64_t()> clock, const Schema& schema = Schema::v1(),
               ServiceLimits limits = {});
+  // Decides access with `policy` (kept by the caller, used under this service's lock).
+  SyncService(Storage& storage, AccessPolicy& policy, std::function<uint64_t()> clock,
+              const Schema& schema = Schema::v1(), ServiceLimits limits = {});
   HttpResponse handle(const HttpRequest& request);
 
   // Admin: a one-time enrolment code for a practitioner (printed once, stored hashed).
@@ -37,19 +43,20 @@ class SyncService {
  private:
   struct Caller {
     DeviceRecord device;
+    server::Caller who() const { return server::Caller{device.practitioner, device.id, device.last_pull_at}; }
   };
   HttpResponse enrol(const HttpRequest& r);
   HttpResponse push(const HttpRequest& r, const Caller& c);
   HttpResponse pull(const HttpRequest& r, const Caller& c);
   std::optional<HttpResponse> authenticate(const HttpRequest& r, Caller& out);
-  Result<void> ensure_loaded(const std::string& family);
   void audit(const Caller* c, const std::string& action, const std::string& family, const std::string& detail);
 
-  ServerStore& store_;
+  Storage& store_;
+  std::unique_ptr<AccessPolicy> own_policy_;
+  AccessPolicy& policy_;
   std::function<uint64_t()> clock_;
   ServiceLimits limits_;
-  sync::Materialiser merge_;
-  std::set<std::string> loaded_;
+  FamilyCache cache_;
   sync::ClockGuard guard_;
   sync::HybridClock server_clock_;
   std::mutex mutex_;

@@ -1,0 +1,106 @@
+// The sync service in process (no sockets): who may create a family (fault 7) and recording is
+// not sharing (fault 2 server side, DOMAIN.md §6.6), from the inputs issue 7 describes.
+#include <catch2/catch.hpp>
+#include <sqlite3.h>
+
+#include "service_harness.hpp"
+
+using namespace hearth;
+using namespace hearth::test;
+using Catch::Matchers::Contains;
+
+namespace {
+
+// Audit events of an action for a family, read from the server database.
+int64_t audit_count(const ServiceHarness& h, const std::string& action, const std::string& family) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(h.dir.file("server.db").c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, "SELECT count(*) FROM audit WHERE action = ? AND family = ?", -1, &st, nullptr) ==
+          SQLITE_OK);
+  sqlite3_bind_text(st, 1, action.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 2, family.c_str(), -1, SQLITE_TRANSIENT);
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  int64_t n = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("Fault 7: a family id the office allocated before its first op exists cannot be created by another "
+          "practitioner", "[fault][security]") {
+  ServiceHarness h;
+  // The office allocates fam-7 to hv-1 as lead; no tablet has created it yet.
+  must(h.store->caseload().allocate("fam-7", "hv-1", true, static_cast<int64_t>(h.clock.now())));
+  Device hv(h, "dev-hv", "hv-1"), yw(h, "dev-yw", "yw-1");
+  // yw-1's tablet creates a family with that id first, offline, and syncs.
+  auto squatter = must(yw.replica.create("fam-7", "Family", "fam-7", family_fields("Squatter")));
+  auto res = yw.push_one(squatter);
+  CHECK(res["status"] == "rejected");
+  CHECK_THAT(res["reason"].get<std::string>(), Contains("no access to family fam-7"));
+  // yw-1 is not on the team, let alone a second lead
+  CHECK(must(h.store->caseload().team_of("fam-7")) == std::vector<std::string>{"hv-1"});
+  CHECK_FALSE(must(h.store->caseload().membership("fam-7", "yw-1")));
+  CHECK_FALSE(must(h.store->ops().family_has_ops("fam-7")));
+  CHECK(audit_count(h, "denied", "fam-7") == 1);
+  // the practitioner it was allocated to creates it; yw-1 receives nothing of it
+  h.clock.advance(1000);
+  auto real = must(hv.replica.create("fam-7", "Family", "fam-7", family_fields("Allocated")));
+  CHECK(hv.push_one(real)["status"] == "accepted");
+  CHECK(must(h.store->caseload().team_of("fam-7")) == std::vector<std::string>{"hv-1"});
+  CHECK(must(h.store->caseload().membership("fam-7", "hv-1"))->lead);
+  yw.pull();
+  CHECK(yw.cursors.empty());
+  // a brand-new family id still makes its creator the lead
+  auto own = must(yw.replica.create("fam-yw", "Family", "fam-yw", family_fields("New")));
+  CHECK(yw.push_one(own)["status"] == "accepted");
+  CHECK(must(h.store->caseload().membership("fam-yw", "yw-1"))->lead);
+}
+
+TEST_CASE("Fault 2: a visit recorded offline after being taken off the team is accepted and flagged for the lead",
+          "[fault]") {
+  ServiceHarness h;
+  Device hv(h, "dev-hv", "hv-1"), yw(h, "dev-yw", "yw-1");
+  auto fam = must(hv.replica.create("fam-2", "Family", "fam-2", family_fields()));
+  REQUIRE(hv.push_one(fam)["status"] == "accepted");
+  must(h.store->caseload().allocate("fam-2", "yw-1", false, static_cast<int64_t>(h.clock.now())));
+  h.clock.advance(1000);
+  CHECK(yw.pull().empty());  // yw-1's tablet holds the family: its last sync was while on the team
+  REQUIRE(yw.cursors.count("fam-2") == 1);
+
+  // The office takes yw-1 off the team; the tablet, offline, records a visit note.
+  h.clock.advance(60'000);
+  must(h.store->caseload().deallocate("fam-2", "yw-1", static_cast<int64_t>(h.clock.now())));
+  h.clock.advance(60'000);
+  auto note = must(yw.replica.create("fam-2", "Contact", "contact-yw-1",
+                                     contact_fields("2026-11-20T10:00:00Z", "visit recorded offline", "yw-1")));
+  auto res = yw.push_one(note);
+  CHECK(res["status"] == "accepted");
+  CHECK_THAT(res.value("note", ""), Contains("flagged for the lead professional"));
+  auto flags = must(h.store->flags().list(std::string("fam-2")));
+  REQUIRE(flags.size() == 1);
+  CHECK(flags[0].kind == server::kFlagRecordedAfterRemoval);
+  CHECK(flags[0].op_id == note.id.to_string());
+  CHECK(flags[0].practitioner == "yw-1");
+  // the note is in the family's record: the lead receives it
+  hv.pull();
+  CHECK(hv.replica.mat().contains(note.id));
+  // pushed again (an answer lost on the way): a duplicate, not a second flag
+  CHECK(yw.push_one(note)["status"] == "duplicate");
+  CHECK(must(h.store->flags().list(std::string("fam-2"))).size() == 1);
+
+  // Once the tablet has pulled (and was told to purge the family), new work is refused.
+  h.clock.advance(1000);
+  CHECK(yw.pull() == std::vector<std::string>{"fam-2"});
+  h.clock.advance(1000);
+  auto late = must(yw.replica.create("fam-2", "Contact", "contact-yw-2",
+                                     contact_fields("2026-11-21T10:00:00Z", "recorded after being told", "yw-1")));
+  auto refused = yw.push_one(late);
+  CHECK(refused["status"] == "rejected");
+  CHECK_THAT(refused["reason"].get<std::string>(), Contains("taken off its team before this device's last sync"));
+  CHECK(must(h.store->flags().list(std::string("fam-2"))).size() == 1);
+  CHECK(audit_count(h, "flag", "fam-2") == 1);
+  CHECK(audit_count(h, "denied", "fam-2") == 1);
+}
