@@ -1,31 +1,26 @@
 #pragma once
-// The /v1 sync protocol (docs/protocol.md): enrolment, push, pull, health. Asks the access
-// policy about every read and write, validates every op with the core schema (against the
-// family cache), guards clocks, and writes every access to the audit trail.
+// The /v1 sync protocol (docs/protocol.md) as HTTP: routes each request, checks the protocol
+// version and the device credential, decodes the body with the protocol codec
+// (hearth/sync/protocol.hpp), runs the use case (usecases/: enrol, push, pull) and encodes its
+// answer. Access is decided by the AccessPolicy, never here.
 // Thread-safety: handle() may be called from several threads; calls are serialised.
 #include <functional>
-#include <mutex>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <variant>
 
+#include "access/access_policy.hpp"
+#include "family_cache.hpp"
 #include "hearth/core/schema.hpp"
 #include "hearth/server/http.hpp"
 #include "hearth/sync/clock_guard.hpp"
-#include "access/access_policy.hpp"
-#include "family_cache.hpp"
 #include "storage/storage.hpp"
+#include "usecases/context.hpp"
 
 namespace hearth::server {
 
-constexpr int kProtocolVersion = 1;
-
-struct ServiceLimits {
-  size_t max_push_ops = 1000;
-  size_t max_page_bytes = 1u << 20;
-  int64_t enrol_code_ttl_ms = 24ll * 3600 * 1000;
-  int64_t credential_ttl_ms = 365ll * 24 * 3600 * 1000;
-  FamilyCacheLimits cache;
-};
+constexpr int kProtocolVersion = sync::protocol::kVersion;
 
 class SyncService {
  public:
@@ -41,15 +36,11 @@ class SyncService {
   Result<std::string> issue_enrol_code(const std::string& practitioner);
 
  private:
-  struct Caller {
-    DeviceRecord device;
-    server::Caller who() const { return server::Caller{device.practitioner, device.id, device.last_pull_at}; }
-  };
-  HttpResponse enrol(const HttpRequest& r);
-  HttpResponse push(const HttpRequest& r, const Caller& c);
-  HttpResponse pull(const HttpRequest& r, const Caller& c);
-  std::optional<HttpResponse> authenticate(const HttpRequest& r, Caller& out);
-  void audit(const Caller* c, const std::string& action, const std::string& family, const std::string& detail);
+  SyncService(Storage& storage, std::unique_ptr<AccessPolicy> own, AccessPolicy* given, std::function<uint64_t()> clock,
+              const Schema& schema, ServiceLimits limits);
+  HttpResponse route(const HttpRequest& r);
+  // The enrolled device behind the request's credential, or the answer refusing it.
+  std::variant<DeviceRecord, HttpResponse> authenticate(const HttpRequest& r);
 
   Storage& store_;
   std::unique_ptr<AccessPolicy> own_policy_;
@@ -59,6 +50,7 @@ class SyncService {
   FamilyCache cache_;
   sync::ClockGuard guard_;
   sync::HybridClock server_clock_;
+  ServiceContext ctx_;
   std::mutex mutex_;
 };
 

@@ -3,8 +3,6 @@
 // devices that enrol, push and pull through HttpRequest values (no sockets, no TLS).
 #include <catch2/catch.hpp>
 
-#include <nlohmann/json.hpp>
-
 #include "../support/fake_clock.hpp"
 #include "../support/must.hpp"
 #include "../support/replica.hpp"
@@ -12,6 +10,7 @@
 #include "../support/temp_dir.hpp"
 #include "hearth/platform/encoding.hpp"
 #include "hearth/sync/encoding.hpp"
+#include "hearth/sync/protocol.hpp"
 #include "storage/storage.hpp"
 #include "sync_service.hpp"
 
@@ -49,35 +48,37 @@ struct Device {
   Device(ServiceHarness& harness, const std::string& id, const std::string& practitioner)
       : h(harness), replica(id, practitioner, harness.clock) {
     std::string code = must(h.service.issue_enrol_code(practitioner));
-    auto r = h.post("/v1/enrol", nlohmann::json{{"code", code}, {"device_id", id}}.dump());
+    auto r = h.post("/v1/enrol", sync::protocol::encode(sync::protocol::EnrolRequest{code, id}));
     REQUIRE(r.status == 200);
-    token = nlohmann::json::parse(r.body)["device_token"];
+    token = must(sync::protocol::decode_enrol_reply(r.body)).device_token;
   }
 
-  // Pushes ops; returns each op's result object (status, reason, note).
-  std::vector<nlohmann::json> push(const std::vector<sync::Op>& ops) {
-    nlohmann::json list = nlohmann::json::array();
-    for (const auto& op : ops) list.push_back(platform::base64(sync::encode(op)));
-    auto r = h.post("/v1/push", nlohmann::json{{"ops", list}, {"device_time", h.clock.now()}}.dump(), token);
+  // Pushes ops; returns each op's result.
+  std::vector<sync::protocol::OpResult> push(const std::vector<sync::Op>& ops) {
+    sync::protocol::PushRequest request;
+    request.device_time_ms = h.clock.now();
+    for (const auto& op : ops) request.ops.push_back(sync::encode(op));
+    auto r = h.post("/v1/push", sync::protocol::encode(request), token);
     REQUIRE(r.status == 200);
-    auto body = nlohmann::json::parse(r.body);
-    return std::vector<nlohmann::json>(body["results"].begin(), body["results"].end());
+    return must(sync::protocol::decode_push_reply(r.body)).results;
   }
-  nlohmann::json push_one(const sync::Op& op) { return push({op}).at(0); }
+  sync::protocol::OpResult push_one(const sync::Op& op) { return push({op}).at(0); }
 
   // Pulls until the server has nothing more; returns the families it was told to purge.
   std::vector<std::string> pull() {
     std::vector<std::string> purge;
     for (int round = 0; round < 100; ++round) {
-      auto r = h.post("/v1/pull", nlohmann::json{{"cursors", cursors}}.dump(), token);
+      sync::protocol::PullRequest request;
+      request.cursors = cursors;
+      auto r = h.post("/v1/pull", sync::protocol::encode(request), token);
       REQUIRE(r.status == 200);
-      auto body = nlohmann::json::parse(r.body);
-      for (const auto& f : body["families"]) {
-        for (const auto& o : f["ops"]) replica.receive(must(sync::decode(must(platform::unbase64(o.get<std::string>())))));
-        cursors[f["family"]] = f["cursor"];
+      auto reply = must(sync::protocol::decode_pull_reply(r.body));
+      for (const auto& f : reply.families) {
+        for (const auto& o : f.ops) replica.receive(must(sync::decode(o)));
+        cursors[f.family] = f.cursor;
       }
-      for (const auto& f : body["purge"]) purge.push_back(f);
-      if (!body["more"].get<bool>()) break;
+      purge.insert(purge.end(), reply.purge.begin(), reply.purge.end());
+      if (!reply.more) break;
     }
     return purge;
   }

@@ -8,6 +8,7 @@
 using namespace hearth;
 using namespace hearth::test;
 using Catch::Matchers::Contains;
+using sync::protocol::OpStatus;
 
 namespace {
 
@@ -38,8 +39,8 @@ TEST_CASE("Fault 7: a family id the office allocated before its first op exists 
   // yw-1's tablet creates a family with that id first, offline, and syncs.
   auto squatter = must(yw.replica.create("fam-7", "Family", "fam-7", family_fields("Squatter")));
   auto res = yw.push_one(squatter);
-  CHECK(res["status"] == "rejected");
-  CHECK_THAT(res["reason"].get<std::string>(), Contains("no access to family fam-7"));
+  CHECK(res.status == OpStatus::rejected);
+  CHECK_THAT(res.reason, Contains("no access to family fam-7"));
   // yw-1 is not on the team, let alone a second lead
   CHECK(must(h.store->caseload().team_of("fam-7")) == std::vector<std::string>{"hv-1"});
   CHECK_FALSE(must(h.store->caseload().membership("fam-7", "yw-1")));
@@ -48,14 +49,14 @@ TEST_CASE("Fault 7: a family id the office allocated before its first op exists 
   // the practitioner it was allocated to creates it; yw-1 receives nothing of it
   h.clock.advance(1000);
   auto real = must(hv.replica.create("fam-7", "Family", "fam-7", family_fields("Allocated")));
-  CHECK(hv.push_one(real)["status"] == "accepted");
+  CHECK(hv.push_one(real).status == OpStatus::accepted);
   CHECK(must(h.store->caseload().team_of("fam-7")) == std::vector<std::string>{"hv-1"});
   CHECK(must(h.store->caseload().membership("fam-7", "hv-1"))->lead);
   yw.pull();
   CHECK(yw.cursors.empty());
   // a brand-new family id still makes its creator the lead
   auto own = must(yw.replica.create("fam-yw", "Family", "fam-yw", family_fields("New")));
-  CHECK(yw.push_one(own)["status"] == "accepted");
+  CHECK(yw.push_one(own).status == OpStatus::accepted);
   CHECK(must(h.store->caseload().membership("fam-yw", "yw-1"))->lead);
 }
 
@@ -64,7 +65,7 @@ TEST_CASE("Fault 2: a visit recorded offline after being taken off the team is a
   ServiceHarness h;
   Device hv(h, "dev-hv", "hv-1"), yw(h, "dev-yw", "yw-1");
   auto fam = must(hv.replica.create("fam-2", "Family", "fam-2", family_fields()));
-  REQUIRE(hv.push_one(fam)["status"] == "accepted");
+  REQUIRE(hv.push_one(fam).status == OpStatus::accepted);
   must(h.store->caseload().allocate("fam-2", "yw-1", false, static_cast<int64_t>(h.clock.now())));
   h.clock.advance(1000);
   CHECK(yw.pull().empty());  // yw-1's tablet holds the family: its last sync was while on the team
@@ -77,8 +78,8 @@ TEST_CASE("Fault 2: a visit recorded offline after being taken off the team is a
   auto note = must(yw.replica.create("fam-2", "Contact", "contact-yw-1",
                                      contact_fields("2026-11-20T10:00:00Z", "visit recorded offline", "yw-1")));
   auto res = yw.push_one(note);
-  CHECK(res["status"] == "accepted");
-  CHECK_THAT(res.value("note", ""), Contains("flagged for the lead professional"));
+  CHECK(res.status == OpStatus::accepted);
+  CHECK_THAT(res.reason, Contains("flagged for the lead professional"));
   auto flags = must(h.store->flags().list(std::string("fam-2")));
   REQUIRE(flags.size() == 1);
   CHECK(flags[0].kind == server::kFlagRecordedAfterRemoval);
@@ -88,7 +89,7 @@ TEST_CASE("Fault 2: a visit recorded offline after being taken off the team is a
   hv.pull();
   CHECK(hv.replica.mat().contains(note.id));
   // pushed again (an answer lost on the way): a duplicate, not a second flag
-  CHECK(yw.push_one(note)["status"] == "duplicate");
+  CHECK(yw.push_one(note).status == OpStatus::duplicate);
   CHECK(must(h.store->flags().list(std::string("fam-2"))).size() == 1);
 
   // Once the tablet has pulled (and was told to purge the family), new work is refused.
@@ -98,9 +99,27 @@ TEST_CASE("Fault 2: a visit recorded offline after being taken off the team is a
   auto late = must(yw.replica.create("fam-2", "Contact", "contact-yw-2",
                                      contact_fields("2026-11-21T10:00:00Z", "recorded after being told", "yw-1")));
   auto refused = yw.push_one(late);
-  CHECK(refused["status"] == "rejected");
-  CHECK_THAT(refused["reason"].get<std::string>(), Contains("taken off its team before this device's last sync"));
+  CHECK(refused.status == OpStatus::rejected);
+  CHECK_THAT(refused.reason, Contains("taken off its team before this device's last sync"));
+  CHECK(refused.code == sync::protocol::WireError::forbidden);
   CHECK(must(h.store->flags().list(std::string("fam-2"))).size() == 1);
   CHECK(audit_count(h, "flag", "fam-2") == 1);
+
+  // The tablet keeps the refused note in quarantine and reports it: the lead sees it exists.
+  sync::protocol::PushRequest report;
+  report.quarantined = {{late.id.to_string(), "fam-2", refused.reason}, {"dev-hv:1", "fam-2", "not this device's"}};
+  auto r = h.post("/v1/push", sync::protocol::encode(report), yw.token);
+  REQUIRE(r.status == 200);
+  auto reply = must(sync::protocol::decode_push_reply(r.body));
+  CHECK(reply.quarantine_acknowledged == std::vector<std::string>{late.id.to_string()});
+  auto all = must(h.store->flags().list(std::string("fam-2")));
+  REQUIRE(all.size() == 2);
+  CHECK(all[1].kind == server::kFlagQuarantinedOnDevice);
+  CHECK(all[1].op_id == late.id.to_string());
+  // reported again (the acknowledgement was lost): acknowledged again, flagged once
+  r = h.post("/v1/push", sync::protocol::encode(report), yw.token);
+  CHECK(must(sync::protocol::decode_push_reply(r.body)).quarantine_acknowledged.size() == 1);
+  CHECK(must(h.store->flags().list(std::string("fam-2"))).size() == 2);
+  CHECK(audit_count(h, "flag", "fam-2") == 2);
   CHECK(audit_count(h, "denied", "fam-2") == 1);
 }

@@ -41,7 +41,7 @@ struct FieldAccess {
 class AccessPolicy {
  public:
   virtual ~AccessPolicy() = default;
-  // The families the caller may read, by id.
+  // The families the caller may read, sorted by id.
   virtual Result<std::vector<std::string>> readable_families(const Caller& caller) = 0;
   // Which fields of `family` the caller may read (the hook for consent scopes).
   virtual Result<FieldAccess> readable_fields(const Caller& caller, const std::string& family) = 0;

@@ -1,0 +1,66 @@
+#include "pull.hpp"
+
+#include <algorithm>
+
+namespace hearth::server {
+
+using sync::protocol::WireError;
+
+Answer<sync::protocol::PullReply> pull(ServiceContext& ctx, const DeviceRecord& device,
+                                       const sync::protocol::PullRequest& request) {
+  using A = Answer<sync::protocol::PullReply>;
+  sync::protocol::PullReply reply;
+  auto current = ctx.store.caseload().feed_version(device.practitioner);
+  if (!current) return A::fail(WireError::server, current.error().message);
+  // An empty sync: nothing this practitioner may see has changed. Constant work.
+  bool unchanged = request.feed_version && *request.feed_version == *current;
+  if (unchanged) (void)ctx.store.devices().record_pull(device.id, ctx.now());
+  if (unchanged || request.probe) {
+    reply.more = !unchanged;
+    reply.changed = !unchanged;
+    reply.feed_version = *current;
+    return A::ok(std::move(reply));
+  }
+
+  size_t budget = ctx.limits.wire.page_bytes;
+  if (request.max_bytes != 0) budget = std::min<size_t>(budget, std::max<size_t>(4096, request.max_bytes));
+  Caller caller{device.practitioner, device.id, device.last_pull_at};
+  auto readable = ctx.policy.readable_families(caller);
+  if (!readable) return A::fail(WireError::server, readable.error().message);
+  for (const auto& [family, cursor] : request.cursors) {
+    if (!std::binary_search(readable->begin(), readable->end(), family)) {
+      reply.purge.push_back(family);
+      ctx.audit(&device, "purge-instruction", family, "family no longer on the caseload");
+    }
+  }
+  size_t used = 0;
+  for (const auto& family : *readable) {
+    if (used >= budget) {
+      reply.more = true;
+      break;
+    }
+    auto it = request.cursors.find(family);
+    int64_t after = it == request.cursors.end() ? 0 : it->second;
+    auto page = ctx.store.ops().ops_after(family, after, budget - used);
+    if (!page) return A::fail(WireError::server, page.error().message);
+    if (page->empty()) continue;
+    sync::protocol::FamilyPage out{family, {}, page->back().seq};
+    for (auto& so : *page) {
+      used += so.body.size();
+      out.ops.push_back(std::move(so.body));
+    }
+    reply.families.push_back(std::move(out));
+    if (used >= budget) reply.more = true;
+  }
+  ctx.audit(&device, "pull", "",
+            std::to_string(reply.families.size()) + " families, " + std::to_string(used) + " bytes");
+  if (!reply.more) {
+    reply.feed_version = *current;
+    // The device now holds everything its practitioner may see: a removal from a team after
+    // this is something it knows nothing of until its next pull (DOMAIN.md §6.6).
+    (void)ctx.store.devices().record_pull(device.id, ctx.now());
+  }
+  return A::ok(std::move(reply));
+}
+
+}  // namespace hearth::server
