@@ -77,7 +77,11 @@ HttpResponse SyncService::route(const HttpRequest& r) {
   }
   if (r.path == "/v1/health") {
     if (r.method != "GET") return error(WireError::method, r.method + " " + r.path + " is not supported; use GET");
-    return json_reply(200, protocol::encode(protocol::HealthReply{}));
+    protocol::HealthReply health;
+    auto history = ctx_.history(false, nullptr, "");
+    if (!history) return error(WireError::server, history.error().message);
+    health.history = *history;
+    return json_reply(200, protocol::encode(health));
   }
   if (r.method != "POST") return error(WireError::method, r.method + " " + r.path + " is not supported");
   if (r.path == "/v1/enrol") {

@@ -123,3 +123,49 @@ TEST_CASE("Fault 2: a visit recorded offline after being taken off the team is a
   CHECK(audit_count(h, "flag", "fam-2") == 2);
   CHECK(audit_count(h, "denied", "fam-2") == 1);
 }
+
+TEST_CASE("History epoch: every answer carries it, and a history that went back gets a new one", "[fault]") {
+  ServiceHarness h;
+  Device hv(h, "dev-hv", "hv-1");
+  auto fam = must(hv.replica.create("fam-3", "Family", "fam-3", family_fields()));
+  auto edit = must(hv.replica.set("fam-3", "phone", std::string("07700 900333")));
+  REQUIRE(hv.push({fam, edit}).size() == 2);
+  hv.pull();
+  std::string epoch = must(h.store->ops().history_epoch());
+  CHECK_FALSE(epoch.empty());
+  auto push_as_told = [&](uint64_t delivered) {
+    sync::protocol::PushRequest request;
+    request.history_epoch = epoch;
+    request.delivered_counter = delivered;
+    auto r = h.post("/v1/push", sync::protocol::encode(request), hv.token);
+    REQUIRE(r.status == 200);
+    return must(sync::protocol::decode_push_reply(r.body)).history.epoch;
+  };
+  CHECK(push_as_told(2) == epoch);  // the server holds both ops: the same history
+
+  // The data directory is put back by hand to before the edit (same epoch in it).
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(h.dir.file("server.db").c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db, "DELETE FROM ops WHERE device = 'dev-hv' AND counter = 2", nullptr, nullptr, nullptr) ==
+          SQLITE_OK);
+  sqlite3_close(db);
+  std::string renewed = push_as_told(2);
+  CHECK(renewed != epoch);
+  CHECK(renewed == must(h.store->ops().history_epoch()));
+  CHECK(audit_count(h, "history-renewed", "") == 1);
+
+  // A pull whose cursor is ahead of the family's log, under the current epoch, is the same sign.
+  epoch = renewed;
+  sync::protocol::PullRequest pull;
+  pull.history_epoch = epoch;
+  pull.cursors = {{"fam-3", 1000}};
+  auto r = h.post("/v1/pull", sync::protocol::encode(pull), hv.token);
+  REQUIRE(r.status == 200);
+  CHECK(must(sync::protocol::decode_pull_reply(r.body)).history.epoch != epoch);
+  // health answers carry it too
+  server::HttpRequest health;
+  health.method = "GET";
+  health.path = "/v1/health";
+  auto hr = h.service.handle(health);
+  CHECK(must(sync::protocol::decode_health_reply(hr.body)).history.epoch == must(h.store->ops().history_epoch()));
+}

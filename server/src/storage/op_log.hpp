@@ -38,6 +38,12 @@ class OpLog {
   // The next counter for ops the server itself authors (device "server"), taken from the
   // database in the caller's transaction (UPDATE ... RETURNING).
   virtual Result<uint64_t> next_server_counter() = 0;
+
+  // The identity of this history (protocol.hpp HistoryInfo): random, made when the database
+  // is created, replaced by renew_history_epoch() when the server finds its history went back
+  // (a restore). 1..64 characters of [A-Za-z0-9-].
+  virtual Result<std::string> history_epoch() = 0;
+  virtual Result<std::string> renew_history_epoch() = 0;
 };
 
 }  // namespace hearth::server

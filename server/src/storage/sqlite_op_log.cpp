@@ -1,3 +1,4 @@
+#include "hearth/platform/encoding.hpp"
 #include "sqlite_parts.hpp"
 #include "sqlite_util.hpp"
 
@@ -72,6 +73,27 @@ Result<uint64_t> SqliteOpLog::next_server_counter() {
   if (!v) return v.error();
   if (*v < 0) return make_error(ErrorCode::corrupt, "the server database has no 'server' counter row");
   return static_cast<uint64_t>(*v);
+}
+
+Result<std::string> SqliteOpLog::history_epoch() {
+  auto st = db_.cached("SELECT value FROM meta WHERE key = 'history_epoch'");
+  if (!st) return st.error();
+  auto row = (*st)->step();
+  if (!row || !*row) {
+    (*st)->reset();
+    if (!row) return row.error();
+    return renew_history_epoch();  // a database made before epochs existed
+  }
+  std::string epoch = (*st)->text(0);
+  (*st)->reset();
+  return epoch;
+}
+
+Result<std::string> SqliteOpLog::renew_history_epoch() {
+  std::string epoch = platform::random_hex(16);
+  if (auto r = run(db_, "INSERT OR REPLACE INTO meta(key, value) VALUES('history_epoch', ?)", {epoch}); !r)
+    return r.error();
+  return epoch;
 }
 
 }  // namespace hearth::server::sqlite

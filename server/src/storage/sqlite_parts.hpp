@@ -19,6 +19,8 @@ class SqliteOpLog final : public OpLog {
   Result<int64_t> highest_seq(const std::string& family) override;
   Result<uint64_t> highest_counter(const std::string& device) override;
   Result<uint64_t> next_server_counter() override;
+  Result<std::string> history_epoch() override;
+  Result<std::string> renew_history_epoch() override;
 
  private:
   platform::Database& db_;

@@ -77,7 +77,12 @@ class SqliteStorage final : public Storage {
   Result<void> init() {
     if (auto r = db_->exec(kSchema); !r) return r;
     if (auto r = sqlite::create_audit_tables(*db_); !r) return r;
-    return transaction([&] { return upgrade(*db_); });
+    return transaction([&]() -> Result<void> {
+      if (auto r = upgrade(*db_); !r) return r;
+      auto epoch = ops_.history_epoch();  // made once, when the database is created
+      if (!epoch) return epoch.error();
+      return {};
+    });
   }
 
   OpLog& ops() override { return ops_; }

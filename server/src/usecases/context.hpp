@@ -35,6 +35,13 @@ struct ServiceContext {
 
   int64_t now() const { return static_cast<int64_t>(clock()); }
   // Writes an audit event; a failure to audit outside a transaction is not the caller's error.
+  // This history's identity for an answer; renewed first when `went_back` (a restore found).
+  Result<sync::protocol::HistoryInfo> history(bool went_back, const DeviceRecord* device, const std::string& why) {
+    auto epoch = went_back ? store.ops().renew_history_epoch() : store.ops().history_epoch();
+    if (!epoch) return epoch.error();
+    if (went_back) audit(device, "history-renewed", "", why + "; new history epoch " + *epoch);
+    return sync::protocol::HistoryInfo{*epoch};
+  }
   void audit(const DeviceRecord* device, const std::string& action, const std::string& family,
              const std::string& detail) {
     (void)store.audit().append(AuditEvent{now(), device ? device->practitioner : "anonymous",

@@ -38,6 +38,9 @@ Answer<sync::protocol::EnrolReply> enrol(ServiceContext& ctx, const sync::protoc
   reply.device_token = token;
   reply.practitioner_id = practitioner;
   reply.server_time_ms = ctx.clock();
+  auto history = ctx.history(false, nullptr, "");
+  if (!history) return A::fail(WireError::server, history.error().message);
+  reply.history = *history;
   reply.max_push_bytes = ctx.limits.wire.push_bytes;
   reply.max_op_bytes = ctx.limits.wire.op_bytes;
   return A::ok(std::move(reply));

@@ -6,6 +6,29 @@ namespace hearth::server {
 
 using sync::protocol::WireError;
 
+namespace {
+
+// True when the device, under this very epoch, holds more than the server's history has: a
+// feed version or a cursor (of a family it may read) above what the server holds. The server
+// was restored from a copy (CONTRACTS.md, fault 3).
+Result<bool> history_went_back(ServiceContext& ctx, const sync::protocol::PullRequest& request, int64_t feed,
+                               const std::vector<std::string>& readable) {
+  auto epoch = ctx.store.ops().history_epoch();
+  if (!epoch) return epoch.error();
+  if (request.history_epoch.empty() || request.history_epoch != *epoch) return false;
+  if (request.feed_version && *request.feed_version > feed) return true;
+  for (const auto& family : readable) {
+    auto it = request.cursors.find(family);
+    if (it == request.cursors.end()) continue;
+    auto highest = ctx.store.ops().highest_seq(family);
+    if (!highest) return highest.error();
+    if (it->second > *highest) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 Answer<sync::protocol::PullReply> pull(ServiceContext& ctx, const DeviceRecord& device,
                                        const sync::protocol::PullRequest& request) {
   using A = Answer<sync::protocol::PullReply>;
@@ -14,19 +37,29 @@ Answer<sync::protocol::PullReply> pull(ServiceContext& ctx, const DeviceRecord& 
   if (!current) return A::fail(WireError::server, current.error().message);
   // An empty sync: nothing this practitioner may see has changed. Constant work.
   bool unchanged = request.feed_version && *request.feed_version == *current;
-  if (unchanged) (void)ctx.store.devices().record_pull(device.id, ctx.now());
   if (unchanged || request.probe) {
+    auto went_back = history_went_back(ctx, request, *current, {});  // the feed version only
+    if (!went_back) return A::fail(WireError::server, went_back.error().message);
+    auto history = ctx.history(*went_back, &device, "pull: the device's feed is ahead of the server's");
+    if (!history) return A::fail(WireError::server, history.error().message);
+    reply.history = *history;
+    if (unchanged) (void)ctx.store.devices().record_pull(device.id, ctx.now());
     reply.more = !unchanged;
     reply.changed = !unchanged;
     reply.feed_version = *current;
     return A::ok(std::move(reply));
   }
 
-  size_t budget = ctx.limits.wire.page_bytes;
-  if (request.max_bytes != 0) budget = std::min<size_t>(budget, std::max<size_t>(4096, request.max_bytes));
   Caller caller{device.practitioner, device.id, device.last_pull_at};
   auto readable = ctx.policy.readable_families(caller);
   if (!readable) return A::fail(WireError::server, readable.error().message);
+  auto went_back = history_went_back(ctx, request, *current, *readable);
+  if (!went_back) return A::fail(WireError::server, went_back.error().message);
+  auto history = ctx.history(*went_back, &device, "pull: the device holds more of this history than the server");
+  if (!history) return A::fail(WireError::server, history.error().message);
+  reply.history = *history;
+  size_t budget = ctx.limits.wire.page_bytes;
+  if (request.max_bytes != 0) budget = std::min<size_t>(budget, std::max<size_t>(4096, request.max_bytes));
   for (const auto& [family, cursor] : request.cursors) {
     if (!std::binary_search(readable->begin(), readable->end(), family)) {
       reply.purge.push_back(family);

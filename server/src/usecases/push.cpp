@@ -128,6 +128,22 @@ Answer<sync::protocol::PushReply> push(ServiceContext& ctx, const DeviceRecord& 
   PushRun run(ctx, device, offset);
   size_t accepted = 0, refused = 0;
   auto done = ctx.store.transaction([&]() -> Result<void> {
+    // The device was told its ops up to delivered_counter were stored, under this very epoch:
+    // if the log holds fewer, the server's history went back (a restore) and gets a new epoch,
+    // so every device sends again what the server lacks (CONTRACTS.md, fault 3).
+    auto epoch = ctx.store.ops().history_epoch();
+    if (!epoch) return epoch.error();
+    bool went_back = false;
+    if (!request.history_epoch.empty() && request.history_epoch == *epoch) {
+      auto held = ctx.store.ops().highest_counter(device.id);
+      if (!held) return held.error();
+      went_back = request.delivered_counter > *held;
+    }
+    auto history = ctx.history(went_back, &device,
+                               "push: device delivered up to " + std::to_string(request.delivered_counter) +
+                                   ", the log holds less");
+    if (!history) return history.error();
+    reply.history = *history;
     for (const auto& bytes : request.ops) {
       auto result = run.one(bytes);
       if (!result) return result.error();
