@@ -6,6 +6,7 @@
 #include "../support/must.hpp"
 #include "../support/temp_dir.hpp"
 #include "access/team_access_policy.hpp"
+#include "access/team_rule.hpp"
 #include "storage/storage.hpp"
 
 using namespace hearth;
@@ -110,4 +111,38 @@ TEST_CASE("Fault 2: work recorded by a practitioner taken off the team is accept
   // back on the team: plain access again
   must(c.allocate("fam-2", "yw-1", false, 7000));
   CHECK(w.may_write(Caller{"yw-1", "dev-yw", 6000}, contact("fam-2", "yw-1", "dev-yw")).outcome == Outcome::allow);
+}
+
+TEST_CASE("Access policy: the team rule as a pure function of its facts", "[unit]") {
+  auto facts = [](std::optional<Membership> m, bool allocated, bool has_ops, bool creates_root, int64_t last_pull) {
+    return WriteFacts{"fam-1", "yw-1", last_pull, creates_root, std::move(m), allocated, has_ops};
+  };
+  Membership current{"fam-1", "yw-1", false, 100, std::nullopt};
+  Membership removed{"fam-1", "yw-1", false, 100, 500};
+  struct Case {
+    WriteFacts f;
+    Outcome expected;
+    bool creates;
+  };
+  std::vector<Case> cases = {
+      {facts(current, true, true, false, 0), Outcome::allow, false},
+      {facts(current, true, false, true, 0), Outcome::allow, false},      // allocated member creates it
+      {facts(removed, true, true, false, 499), Outcome::allow_flagged, false},
+      {facts(removed, true, true, false, 500), Outcome::deny, false},     // pulled at the removal: told
+      {facts(removed, true, true, false, 900), Outcome::deny, false},
+      {facts(std::nullopt, false, false, true, 0), Outcome::allow, true},  // brand-new id
+      {facts(std::nullopt, true, false, true, 0), Outcome::deny, false},   // fault 7
+      {facts(std::nullopt, false, true, true, 0), Outcome::deny, false},   // exists by its ops
+      {facts(std::nullopt, false, false, false, 0), Outcome::deny, false}, // not the root record
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    INFO("case " << i);
+    auto d = decide_write(cases[i].f);
+    CHECK(d.outcome == cases[i].expected);
+    CHECK(d.creates_family == cases[i].creates);
+    CHECK_FALSE(d.reason.empty());
+  }
+  WriteFacts directory = facts(current, true, true, false, 0);
+  directory.family = "";
+  CHECK(decide_write(directory).outcome == Outcome::deny);
 }

@@ -95,6 +95,7 @@ TEST_CASE("Fault 2: a visit recorded offline after being taken off the team is a
   // Once the tablet has pulled (and was told to purge the family), new work is refused.
   h.clock.advance(1000);
   CHECK(yw.pull() == std::vector<std::string>{"fam-2"});
+  CHECK(audit_count(h, "purge-instruction", "fam-2") == 1);
   h.clock.advance(1000);
   auto late = must(yw.replica.create("fam-2", "Contact", "contact-yw-2",
                                      contact_fields("2026-11-21T10:00:00Z", "recorded after being told", "yw-1")));
@@ -168,4 +169,12 @@ TEST_CASE("History epoch: every answer carries it, and a history that went back 
   health.path = "/v1/health";
   auto hr = h.service.handle(health);
   CHECK(must(sync::protocol::decode_health_reply(hr.body)).history.epoch == must(h.store->ops().history_epoch()));
+}
+
+TEST_CASE("Pull: cursors of families never on the caseload are purged with one audit event", "[security]") {
+  ServiceHarness h;
+  Device yw(h, "dev-yw", "yw-1");
+  for (int i = 0; i < 200; ++i) yw.cursors["forged-" + std::to_string(i)] = 1;
+  CHECK(yw.pull().size() == 200);
+  CHECK(audit_count(h, "purge-instruction", "") == 1);
 }

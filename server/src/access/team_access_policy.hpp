@@ -9,6 +9,7 @@
 //   before the removal (the practitioner still had access when the device last synced);
 //   otherwise it is refused with a reason.
 // - Directory records (no family) are managed by the office.
+// The rule itself is the pure function decide_write (team_rule.hpp); this class gathers its facts.
 #include "access_policy.hpp"
 #include "storage/caseload.hpp"
 #include "storage/op_log.hpp"

@@ -60,12 +60,20 @@ Answer<sync::protocol::PullReply> pull(ServiceContext& ctx, const DeviceRecord& 
   reply.history = *history;
   size_t budget = ctx.limits.wire.page_bytes;
   if (request.max_bytes != 0) budget = std::min<size_t>(budget, std::max<size_t>(4096, request.max_bytes));
+  // Families the device holds but may not read are to be purged. Each one the practitioner was
+  // taken off is audited on its own; names never on their caseload (a forged or stale list)
+  // make one event, so a long list cannot fill the audit trail.
+  size_t unknown = 0;
   for (const auto& [family, cursor] : request.cursors) {
-    if (!std::binary_search(readable->begin(), readable->end(), family)) {
-      reply.purge.push_back(family);
-      ctx.audit(&device, "purge-instruction", family, "family no longer on the caseload");
-    }
+    if (std::binary_search(readable->begin(), readable->end(), family)) continue;
+    reply.purge.push_back(family);
+    auto was = ctx.store.caseload().membership(family, device.practitioner);
+    if (!was) return A::fail(WireError::server, was.error().message);
+    if (*was) ctx.audit(&device, "purge-instruction", family, "family no longer on the caseload");
+    else ++unknown;
   }
+  if (unknown)
+    ctx.audit(&device, "purge-instruction", "", std::to_string(unknown) + " families never on the caseload");
   size_t used = 0;
   for (const auto& family : *readable) {
     if (used >= budget) {
