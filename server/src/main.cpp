@@ -10,6 +10,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "hearth/platform/encoding.hpp"
 #include "hearth/server/http.hpp"
 #include "storage/sqlite_server_store.hpp"
 #include "sync_service.hpp"
@@ -149,7 +150,10 @@ int main(int argc, char** argv) {
       if (std::system(cmd.c_str()) != 0) die("making development certificates failed");
     }
     std::ofstream(data.config()) << config.dump(2) << "\n";
-    must(open_sqlite_server_store(data.db().string()));
+    {  // the history identity devices compare (docs/protocol.md "History")
+      auto created = must(open_sqlite_server_store(data.db().string()));
+      must(created->set_history_epoch(platform::random_hex(16)));
+    }
     std::cout << "initialised " << data.dir.string() << (dev ? " with development certificates" : "") << "\n";
     return 0;
   }

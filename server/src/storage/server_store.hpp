@@ -79,6 +79,15 @@ class ServerStore {
   virtual Result<void> bump_feed(const std::string& practitioner) = 0;
   virtual Result<uint64_t> next_server_counter() = 0;
 
+  // History identity (docs/protocol.md "History"): the epoch kept in the meta table ("" when
+  // none was created yet), and the highest numbers this history holds, against which a
+  // device's claims are checked to find a history that went back.
+  virtual Result<std::string> history_epoch() = 0;
+  virtual Result<void> set_history_epoch(const std::string& epoch) = 0;
+  virtual Result<uint64_t> highest_counter(const std::string& device) = 0;  // 0: no op of the device
+  virtual Result<int64_t> highest_seq(const std::string& family) = 0;       // 0: no op of the family
+  virtual Result<int64_t> last_seq() = 0;                                   // 0: no op at all
+
   // Append-only, hash-chained audit trail.
   virtual Result<void> audit(const AuditEvent& event) = 0;
   // Recomputes the chain; an error names the first event that does not match.

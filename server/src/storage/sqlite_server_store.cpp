@@ -236,6 +236,47 @@ class SqliteServerStore final : public ServerStore {
     return next;
   }
 
+  Result<std::string> history_epoch() override {
+    auto st = db_->prepare("SELECT value FROM meta WHERE key = 'history_epoch'");
+    if (!st) return st.error();
+    auto row = st->step();
+    if (!row) return row.error();
+    return *row ? st->text(0) : std::string();
+  }
+  Result<void> set_history_epoch(const std::string& epoch) override {
+    return run("INSERT OR REPLACE INTO meta(key, value) VALUES('history_epoch', ?)", {epoch});
+  }
+  Result<uint64_t> highest_counter(const std::string& device) override {
+    auto st = db_->cached("SELECT COALESCE(MAX(counter), 0) FROM ops WHERE device = ?");
+    if (!st) return st.error();
+    (*st)->bind(1, device);
+    auto row = (*st)->step();
+    if (!row) return row.error();
+    auto v = static_cast<uint64_t>((*st)->integer(0));
+    (*st)->reset();
+    return v;
+  }
+  Result<int64_t> highest_seq(const std::string& family) override {
+    auto st = db_->cached("SELECT COALESCE(MAX(seq), 0) FROM ops WHERE family = ?");
+    if (!st) return st.error();
+    (*st)->bind(1, family);
+    auto row = (*st)->step();
+    if (!row) return row.error();
+    int64_t v = (*st)->integer(0);
+    (*st)->reset();
+    return v;
+  }
+
+  Result<int64_t> last_seq() override {
+    auto st = db_->cached("SELECT COALESCE(MAX(seq), 0) FROM ops");
+    if (!st) return st.error();
+    auto row = (*st)->step();
+    if (!row) return row.error();
+    int64_t v = (*st)->integer(0);
+    (*st)->reset();
+    return v;
+  }
+
   Result<void> audit(const AuditEvent& e) override {
     auto prev = db_->cached("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1");
     if (!prev) return prev.error();
