@@ -592,7 +592,37 @@ Result<SyncCursors> Store::cursors() const {
     if (key.rfind("cursor:", 0) == 0) out.families[key.substr(7)] = st->integer(1);
     else if (key == "feed_version") out.feed_version = st->integer(1);
   }
+  auto epoch = impl_->db->prepare("SELECT value FROM meta WHERE key = 'history_epoch'");
+  if (!epoch) return epoch.error();
+  auto row = epoch->step();
+  if (!row) return row.error();
+  if (*row) out.history_epoch = epoch->text(0);
   return out;
+}
+
+Result<uint64_t> Store::delivered_counter() const {
+  auto st = impl_->db->prepare("SELECT value FROM sync_state WHERE key = 'delivered_counter'");
+  if (!st) return st.error();
+  auto row = st->step();
+  if (!row) return row.error();
+  int64_t v = *row ? st->integer(0) : 0;
+  if (v < 0) return make_error(ErrorCode::corrupt, "sync state 'delivered_counter' is negative");
+  return static_cast<uint64_t>(v);
+}
+
+Result<void> Store::reset_for_new_history(const std::string& epoch) {
+  Transaction tx(*impl_->db);
+  if (auto r = tx.begin(); !r) return r;
+  if (auto r = impl_->db->exec("DELETE FROM sync_state WHERE key LIKE 'cursor:%' OR key IN ('feed_version', 'delivered_counter')");
+      !r)
+    return r;
+  if (auto r = impl_->set_meta("history_epoch", epoch); !r) return r;
+  auto requeue = impl_->db->prepare(
+      "INSERT OR IGNORE INTO outbox(seq) SELECT seq FROM ops WHERE device = ? AND seq NOT IN (SELECT seq FROM rejected)");
+  if (!requeue) return requeue.error();
+  requeue->bind(1, impl_->device);
+  if (auto r = requeue->run(); !r) return r;
+  return tx.commit();
 }
 
 Result<void> Store::finish_pull(int64_t feed_version, int64_t now_ms) {
@@ -611,6 +641,16 @@ Result<void> Store::record_push(const std::vector<int64_t>& accepted,
   for (int64_t seq : accepted) {
     del->bind(1, seq);
     if (auto r = del->run(); !r) return r;
+  }
+  if (!accepted.empty()) {  // the delivered counter: the highest own counter confirmed
+    auto up = impl_->db->prepare(
+        "INSERT INTO sync_state(key, value) SELECT 'delivered_counter', counter FROM ops WHERE seq = ? AND device = ? "
+        "ON CONFLICT(key) DO UPDATE SET value = MAX(value, excluded.value)");
+    if (!up) return up.error();
+    for (int64_t seq : accepted) {
+      up->bind(1, seq).bind(2, impl_->device);
+      if (auto r = up->run(); !r) return r;
+    }
   }
   auto ins = impl_->db->prepare(
       "INSERT OR REPLACE INTO rejected(seq, op_id, reason, at) "

@@ -168,7 +168,7 @@ int main(int argc, char** argv) {
       if (std::system(cmd.c_str()) != 0) die("making development certificates failed");
     }
     std::ofstream(data.config()) << config.dump(2) << "\n";
-    must(open_sqlite_storage(data.db().string()));
+    must(open_sqlite_storage(data.db().string()));  // made with its history epoch (docs/protocol.md "History")
     std::cout << "initialised " << data.dir.string() << (dev ? " with development certificates" : "") << "\n";
     return 0;
   }

@@ -78,7 +78,7 @@ HttpResponse SyncService::route(const HttpRequest& r) {
   if (r.path == "/v1/health") {
     if (r.method != "GET") return error(WireError::method, r.method + " " + r.path + " is not supported; use GET");
     protocol::HealthReply health;
-    auto history = ctx_.history(false, nullptr, "");
+    auto history = ctx_.history("", nullptr);
     if (!history) return error(WireError::server, history.error().message);
     health.history = *history;
     return json_reply(200, protocol::encode(health));

@@ -526,7 +526,8 @@ std::string encode(const PushReply& m) {
 }
 
 std::string encode(const PullRequest& m) {
-  json j{{"history_epoch", m.history_epoch}};
+  json j{{"history_epoch", m.history_epoch}, {"delivered_counter", m.delivered_counter},
+         {"highest_cursor", m.highest_cursor}};
   if (m.probe) j["probe"] = true;
   if (m.feed_version) j["feed_version"] = *m.feed_version;
   if (!m.probe) j["cursors"] = m.cursors;
@@ -674,6 +675,8 @@ Result<PullRequest> decode_pull_request(std::string_view body, const Limits& lim
   }
   m.max_bytes = r.unsigned_number(*j, "max_bytes", false, 0, std::numeric_limits<uint64_t>::max());
   if (const json* e = r.find(*j, "history_epoch", false)) m.history_epoch = r.text(*e, "history_epoch", 0, kIdBytes, Chars::epoch);
+  m.delivered_counter = r.unsigned_number(*j, "delivered_counter", false, 0, std::numeric_limits<uint64_t>::max());
+  m.highest_cursor = r.signed_number(*j, "highest_cursor", false, 0, kMaxSeq).value_or(0);
   return r.finish(std::move(m));
 }
 

@@ -153,7 +153,7 @@ TEST_CASE("History epoch: every answer carries it, and a history that went back 
   std::string renewed = push_as_told(2);
   CHECK(renewed != epoch);
   CHECK(renewed == must(h.store->ops().history_epoch()));
-  CHECK(audit_count(h, "history-renewed", "") == 1);
+  CHECK(audit_count(h, "history-epoch", "") == 1);
 
   // A pull whose cursor is ahead of the family's log, under the current epoch, is the same sign.
   epoch = renewed;

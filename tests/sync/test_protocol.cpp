@@ -101,6 +101,8 @@ TEST_CASE("Protocol: every message round-trips through the codec", "[unit][proto
     q.cursors = {{"fam-1", 0}, {"fam-ü", INT64_MAX}};
     q.max_bytes = 65536;
     q.history_epoch = "e3";
+    q.delivered_counter = 17;
+    q.highest_cursor = 4242;
     auto back = decode_pull_request(encode(q));
     REQUIRE(back);
     CHECK_FALSE(back->probe);
@@ -108,6 +110,8 @@ TEST_CASE("Protocol: every message round-trips through the codec", "[unit][proto
     CHECK(back->cursors == q.cursors);
     CHECK(back->max_bytes == 65536);
     CHECK(back->history_epoch == "e3");
+    CHECK(back->delivered_counter == 17);
+    CHECK(back->highest_cursor == 4242);
 
     PullRequest probe;
     probe.probe = true;
@@ -242,6 +246,7 @@ TEST_CASE("Protocol: malformed bodies are refused naming the field, never thrown
     require_error(decode_pull_request(R"({"cursors":{"f":9223372036854775808}})"), ErrorCode::invalid_argument, "range");
     require_error(decode_pull_request(R"({"probe":"yes"})"), ErrorCode::invalid_argument, "probe");
     require_error(decode_pull_request(R"({"feed_version":null})"), ErrorCode::invalid_argument, "feed_version");
+    require_error(decode_pull_request(R"({"highest_cursor":-4})"), ErrorCode::invalid_argument, "highest_cursor");
     CHECK(decode_pull_request("{}"));
   }
   SECTION("answers") {

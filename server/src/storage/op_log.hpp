@@ -33,6 +33,8 @@ class OpLog {
   virtual Result<std::vector<StoredOp>> ops_after(const std::string& family, int64_t after_seq, size_t max_bytes) = 0;
   // The highest sequence number held for the family; 0 when it has no op.
   virtual Result<int64_t> highest_seq(const std::string& family) = 0;
+  // The highest sequence number held for any family; 0 when the log is empty.
+  virtual Result<int64_t> last_seq() = 0;
   // The highest counter of the device's ops held here; 0 when none.
   virtual Result<uint64_t> highest_counter(const std::string& device) = 0;
   // The next counter for ops the server itself authors (device "server"), taken from the

@@ -56,6 +56,12 @@ Result<int64_t> SqliteOpLog::highest_seq(const std::string& family) {
   return integer(**st, 0);
 }
 
+Result<int64_t> SqliteOpLog::last_seq() {
+  auto st = db_.cached("SELECT max(seq) FROM ops");
+  if (!st) return st.error();
+  return integer(**st, 0);
+}
+
 Result<uint64_t> SqliteOpLog::highest_counter(const std::string& device) {
   auto st = db_.cached("SELECT max(counter) FROM ops WHERE device = ?");
   if (!st) return st.error();

@@ -17,6 +17,7 @@ class SqliteOpLog final : public OpLog {
   Result<int64_t> append(const StoredOp& op) override;
   Result<std::vector<StoredOp>> ops_after(const std::string& family, int64_t after_seq, size_t max_bytes) override;
   Result<int64_t> highest_seq(const std::string& family) override;
+  Result<int64_t> last_seq() override;
   Result<uint64_t> highest_counter(const std::string& device) override;
   Result<uint64_t> next_server_counter() override;
   Result<std::string> history_epoch() override;

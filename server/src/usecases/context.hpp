@@ -17,8 +17,9 @@
 namespace hearth::server {
 
 struct ServiceLimits {
-  sync::protocol::Limits wire;  // bodies, one op, pages: in bytes (advertised to devices)
-  size_t max_push_ops = 1000;
+  // Bodies, ops and pages in bytes, JSON depth and elements; push_bytes and op_bytes are
+  // advertised to devices in every enrol and push answer.
+  sync::protocol::Limits wire;
   int64_t enrol_code_ttl_ms = 24ll * 3600 * 1000;
   int64_t credential_ttl_ms = 365ll * 24 * 3600 * 1000;
   FamilyCacheLimits cache;
@@ -35,11 +36,12 @@ struct ServiceContext {
 
   int64_t now() const { return static_cast<int64_t>(clock()); }
   // Writes an audit event; a failure to audit outside a transaction is not the caller's error.
-  // This history's identity for an answer; renewed first when `went_back` (a restore found).
-  Result<sync::protocol::HistoryInfo> history(bool went_back, const DeviceRecord* device, const std::string& why) {
-    auto epoch = went_back ? store.ops().renew_history_epoch() : store.ops().history_epoch();
+  // This history's identity for an answer; replaced first when `went_back` is not empty (it
+  // says why: a restore was found), which is audited.
+  Result<sync::protocol::HistoryInfo> history(const std::string& went_back, const DeviceRecord* device) {
+    auto epoch = went_back.empty() ? store.ops().history_epoch() : store.ops().renew_history_epoch();
     if (!epoch) return epoch.error();
-    if (went_back) audit(device, "history-renewed", "", why + "; new history epoch " + *epoch);
+    if (!went_back.empty()) audit(device, "history-epoch", "", went_back + "; new epoch " + *epoch);
     return sync::protocol::HistoryInfo{*epoch};
   }
   void audit(const DeviceRecord* device, const std::string& action, const std::string& family,

@@ -38,7 +38,7 @@ Answer<sync::protocol::EnrolReply> enrol(ServiceContext& ctx, const sync::protoc
   reply.device_token = token;
   reply.practitioner_id = practitioner;
   reply.server_time_ms = ctx.clock();
-  auto history = ctx.history(false, nullptr, "");
+  auto history = ctx.history("", nullptr);
   if (!history) return A::fail(WireError::server, history.error().message);
   reply.history = *history;
   reply.max_push_bytes = ctx.limits.wire.push_bytes;

@@ -2,32 +2,11 @@
 
 #include <algorithm>
 
+#include "history.hpp"
+
 namespace hearth::server {
 
 using sync::protocol::WireError;
-
-namespace {
-
-// True when the device, under this very epoch, holds more than the server's history has: a
-// feed version or a cursor (of a family it may read) above what the server holds. The server
-// was restored from a copy (CONTRACTS.md, fault 3).
-Result<bool> history_went_back(ServiceContext& ctx, const sync::protocol::PullRequest& request, int64_t feed,
-                               const std::vector<std::string>& readable) {
-  auto epoch = ctx.store.ops().history_epoch();
-  if (!epoch) return epoch.error();
-  if (request.history_epoch.empty() || request.history_epoch != *epoch) return false;
-  if (request.feed_version && *request.feed_version > feed) return true;
-  for (const auto& family : readable) {
-    auto it = request.cursors.find(family);
-    if (it == request.cursors.end()) continue;
-    auto highest = ctx.store.ops().highest_seq(family);
-    if (!highest) return highest.error();
-    if (it->second > *highest) return true;
-  }
-  return false;
-}
-
-}  // namespace
 
 Answer<sync::protocol::PullReply> pull(ServiceContext& ctx, const DeviceRecord& device,
                                        const sync::protocol::PullRequest& request) {
@@ -35,14 +14,17 @@ Answer<sync::protocol::PullReply> pull(ServiceContext& ctx, const DeviceRecord& 
   sync::protocol::PullReply reply;
   auto current = ctx.store.caseload().feed_version(device.practitioner);
   if (!current) return A::fail(WireError::server, current.error().message);
+  // A history that went back is looked for first: after a restore an unchanged-looking feed
+  // version proves nothing. Constant work; the cursors of each family are checked below.
+  HistoryClaims claims{request.history_epoch, request.delivered_counter, request.highest_cursor, request.feed_version};
+  auto went_back = history_went_back(ctx, device, claims, *current);
+  if (!went_back) return A::fail(WireError::server, went_back.error().message);
+  auto history = ctx.history(*went_back, &device);
+  if (!history) return A::fail(WireError::server, history.error().message);
+  reply.history = *history;
   // An empty sync: nothing this practitioner may see has changed. Constant work.
-  bool unchanged = request.feed_version && *request.feed_version == *current;
+  bool unchanged = request.feed_version && *request.feed_version == *current && request.history_epoch == history->epoch;
   if (unchanged || request.probe) {
-    auto went_back = history_went_back(ctx, request, *current, {});  // the feed version only
-    if (!went_back) return A::fail(WireError::server, went_back.error().message);
-    auto history = ctx.history(*went_back, &device, "pull: the device's feed is ahead of the server's");
-    if (!history) return A::fail(WireError::server, history.error().message);
-    reply.history = *history;
     if (unchanged) (void)ctx.store.devices().record_pull(device.id, ctx.now());
     reply.more = !unchanged;
     reply.changed = !unchanged;
@@ -53,11 +35,13 @@ Answer<sync::protocol::PullReply> pull(ServiceContext& ctx, const DeviceRecord& 
   Caller caller{device.practitioner, device.id, device.last_pull_at};
   auto readable = ctx.policy.readable_families(caller);
   if (!readable) return A::fail(WireError::server, readable.error().message);
-  auto went_back = history_went_back(ctx, request, *current, *readable);
-  if (!went_back) return A::fail(WireError::server, went_back.error().message);
-  auto history = ctx.history(*went_back, &device, "pull: the device holds more of this history than the server");
-  if (!history) return A::fail(WireError::server, history.error().message);
-  reply.history = *history;
+  auto cursors_back = cursors_went_back(ctx, request.history_epoch, request.cursors, *readable);
+  if (!cursors_back) return A::fail(WireError::server, cursors_back.error().message);
+  if (!cursors_back->empty()) {
+    history = ctx.history("device " + device.id + ": " + *cursors_back, &device);
+    if (!history) return A::fail(WireError::server, history.error().message);
+    reply.history = *history;
+  }
   size_t budget = ctx.limits.wire.page_bytes;
   if (request.max_bytes != 0) budget = std::min<size_t>(budget, std::max<size_t>(4096, request.max_bytes));
   // Families the device holds but may not read are to be purged. Each one the practitioner was

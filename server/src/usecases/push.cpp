@@ -1,8 +1,10 @@
 #include "push.hpp"
 
+#include <limits>
 #include <set>
 
 #include "hearth/sync/encoding.hpp"
+#include "history.hpp"
 
 namespace hearth::server {
 
@@ -23,13 +25,13 @@ class PushRun {
       : ctx_(ctx), device_(device), caller_{device.practitioner, device.id, device.last_pull_at}, offset_(offset) {}
 
   Result<OpResult> one(const std::string& bytes) {
-    if (bytes.size() > ctx_.limits.wire.op_bytes)
-      return rejected("", "an op of " + std::to_string(bytes.size()) + " bytes is over the limit of " +
-                              std::to_string(ctx_.limits.wire.op_bytes) + " bytes",
-                      WireError::too_large);
     auto op = sync::decode(bytes);
     if (!op) return rejected("", op.error().message, WireError::bad_request);
     std::string id = op->id.to_string();
+    if (bytes.size() > ctx_.limits.wire.op_bytes)  // judged on its own: the device quarantines it, its queue goes on
+      return rejected(id, "the op is " + std::to_string(bytes.size()) + " bytes, over the limit of " +
+                              std::to_string(ctx_.limits.wire.op_bytes) + " bytes per op",
+                      WireError::too_large);
     if (op->id.device != device_.id) return rejected(id, "op was made by another device", WireError::forbidden);
     if (op->author != device_.practitioner)
       return rejected(id, "op author " + op->author + " is not this device's practitioner", WireError::forbidden);
@@ -119,9 +121,6 @@ class PushRun {
 Answer<sync::protocol::PushReply> push(ServiceContext& ctx, const DeviceRecord& device,
                                        const sync::protocol::PushRequest& request) {
   using A = Answer<sync::protocol::PushReply>;
-  if (request.ops.size() > ctx.limits.max_push_ops)
-    return A::fail(WireError::too_large,
-                   "a push holds at most " + std::to_string(ctx.limits.max_push_ops) + " ops; send smaller batches");
   uint64_t now = ctx.clock();
   int64_t offset = request.device_time_ms != 0 ? ctx.guard.offset(request.device_time_ms, now) : 0;
   sync::protocol::PushReply reply;
@@ -131,17 +130,10 @@ Answer<sync::protocol::PushReply> push(ServiceContext& ctx, const DeviceRecord& 
     // The device was told its ops up to delivered_counter were stored, under this very epoch:
     // if the log holds fewer, the server's history went back (a restore) and gets a new epoch,
     // so every device sends again what the server lacks (CONTRACTS.md, fault 3).
-    auto epoch = ctx.store.ops().history_epoch();
-    if (!epoch) return epoch.error();
-    bool went_back = false;
-    if (!request.history_epoch.empty() && request.history_epoch == *epoch) {
-      auto held = ctx.store.ops().highest_counter(device.id);
-      if (!held) return held.error();
-      went_back = request.delivered_counter > *held;
-    }
-    auto history = ctx.history(went_back, &device,
-                               "push: device delivered up to " + std::to_string(request.delivered_counter) +
-                                   ", the log holds less");
+    auto went_back = history_went_back(ctx, device, HistoryClaims{request.history_epoch, request.delivered_counter, 0, std::nullopt},
+                                       std::numeric_limits<int64_t>::max());
+    if (!went_back) return went_back.error();
+    auto history = ctx.history(*went_back, &device);
     if (!history) return history.error();
     reply.history = *history;
     for (const auto& bytes : request.ops) {

@@ -106,6 +106,7 @@ struct RejectedPush {
 struct SyncCursors {
   std::map<std::string, int64_t> families;  // family -> last server sequence applied
   std::optional<int64_t> feed_version;
+  std::string history_epoch;  // the server history epoch last seen; "" before the first sync
 };
 
 class Store {
@@ -178,6 +179,14 @@ class Store {
   Result<void> record_push(const std::vector<int64_t>& accepted,
                            const std::vector<std::pair<int64_t, std::string>>& rejected, int64_t now_ms);
   Result<std::vector<RejectedPush>> rejected_ops() const;
+  // The highest counter of this device's own ops the server has confirmed (accepted or
+  // duplicate) in the current history epoch; record_push maintains it, 0 after a reset.
+  Result<uint64_t> delivered_counter() const;
+  // The server's history changed (docs/protocol.md "History"). One transaction: forget every
+  // family cursor, the feed version and the delivered counter, record `epoch`, and put back
+  // into the outbox every op this device authored that is neither queued nor refused (the
+  // server ignores those it holds, by op id).
+  Result<void> reset_for_new_history(const std::string& epoch);
   // The offset the server measured (server time minus device time).
   void correct_clock(int64_t offset_ms);
   // The device's physical time as the store's clock reads it (corrected by the last offset):

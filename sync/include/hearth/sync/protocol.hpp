@@ -135,6 +135,11 @@ struct PullRequest {
   std::map<std::string, int64_t> cursors;  // family -> last server sequence applied
   uint64_t max_bytes = 0;              // 0: the server's page limit
   std::string history_epoch;
+  // Evidence against a history that went back, sent with probes too (an unchanged-looking
+  // feed version proves nothing after a restore): the highest own op counter the server has
+  // confirmed, and the highest cursor the device holds for any family.
+  uint64_t delivered_counter = 0;
+  int64_t highest_cursor = 0;
 };
 struct FamilyPage {
   std::string family;
