@@ -188,6 +188,9 @@ int main(int argc, char** argv) {
     auto store = data.store();
     ServiceLimits limits;
     limits.credential_ttl_ms = static_cast<int64_t>(config.value("credential_days", 365.0) * 24 * 3600 * 1000);
+    // The family cache's bounds (families held in memory, and their ops' encoded size).
+    limits.cache.max_families = config.value("cache_families", limits.cache.max_families);
+    limits.cache.max_bytes = config.value("cache_mib", limits.cache.max_bytes >> 20) << 20;
     SyncService service(*store, now_ms, schema, limits);
     auto server = must(start_http_server(http, [&](const HttpRequest& r) {
       auto t0 = std::chrono::steady_clock::now();
