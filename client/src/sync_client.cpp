@@ -392,6 +392,13 @@ Result<void> enrol(Store& store, Transport& transport, const std::string& server
   if (auto r = store.put_secret("server_ca", ca_pem); !r) return r;
   PushLimits limits = load_limits(store);
   if (auto r = remember_limits(store, limits, reply->max_push_bytes, reply->max_op_bytes); !r) return r;
+  // The server's history from the start: a new store has nothing to reset, and its first
+  // sync then needs no reset either; a store enrolled again keeps its cursors if the epoch is
+  // the one it knew.
+  auto known = store.cursors();
+  if (!known) return known.error();
+  auto followed = follow_epoch(store, known->history_epoch, reply->history.epoch);
+  if (!followed) return followed.error();
   return store.put_secret("device_token", reply->device_token);
 }
 
