@@ -9,6 +9,7 @@
 
 #include "../support/tcp_proxy.hpp"
 #include "hearth/platform/encoding.hpp"
+#include "../../client/src/sync_port.hpp"  // the sync engine's side of a Store (internal)
 #include "tablet.hpp"
 
 using namespace hearth;
@@ -33,10 +34,10 @@ int64_t server_count(const ServerProcess& s, const std::string& where) {
 // Every op the tablet made is on the server exactly once, and its outbox is empty.
 void exactly_once(Tablet& t, const ServerProcess& s) {
   size_t made = 0;
-  for (const auto& id : t.store->op_ids())
+  for (const auto& id : must(sync_port(*t.store).op_ids()))
     if (id.device == t.store->device_id()) ++made;
   CHECK(server_count(s, "device = '" + t.store->device_id() + "'") == static_cast<int64_t>(made));
-  CHECK(t.store->status().unsynced == 0);
+  CHECK(must(t.store->status()).unsynced == 0);
 }
 
 std::string busy_family(Tablet& t, int visits) {
@@ -139,11 +140,11 @@ TEST_CASE("Fault: the server killed in the middle of a push, and of a pull", "[f
     CHECK_FALSE(r.ok());
   }
   REQUIRE(killed);
-  CHECK(must(yw.store->cursors()).families.count(fam) == 1);  // it got part of the family
+  CHECK(must(sync_port(*yw.store).cursors()).families.count(fam) == 1);  // it got part of the family
   server.start();
   yw.sync();
   CHECK(yw.family_json(fam) == hv.family_json(fam));
-  CHECK(yw.store->op_ids().size() == hv.store->op_ids().size());
+  CHECK(must(sync_port(*yw.store).op_ids()).size() == must(sync_port(*hv.store).op_ids()).size());
 }
 
 TEST_CASE("Fault: the tablet killed after sending a push, before its answer", "[fault][e2e]") {
@@ -172,7 +173,7 @@ TEST_CASE("Fault: the tablet killed after sending a push, before its answer", "[
   waitpid(pid, &status, 0);
   CHECK(WIFSIGNALED(status));
   hv.open();
-  CHECK(hv.store->status().unsynced > 0);  // the answer never arrived, so the ops are still queued
+  CHECK(must(hv.store->status()).unsynced > 0);  // the answer never arrived, so the ops are still queued
   auto r = hv.sync();
   CHECK(r.duplicates > 0);                 // the server already had them: acknowledged, not stored again
   exactly_once(hv, server);
@@ -187,7 +188,7 @@ TEST_CASE("Fault: the server's data directory copied back by hand after a push, 
   a.sync();
   server.admin({"allocate", "--family", fam, "--practitioner", "yw-1"});
   b.sync();
-  std::string epoch = must(a.store->cursors()).history_epoch;
+  std::string epoch = must(sync_port(*a.store).cursors()).history_epoch;
   REQUIRE_FALSE(epoch.empty());
 
   // the data directory copied aside (the server stopped, as for a file-level backup)
@@ -212,7 +213,7 @@ TEST_CASE("Fault: the server's data directory copied back by hand after a push, 
   must(b.store->create(fam, "Contact", contact_fields("2026-11-22T10:00:00Z", "B: visit after the restore", "yw-1")));
   b.sync();
   a.sync();
-  CHECK(must(a.store->cursors()).history_epoch != epoch);  // the server found its history went back
+  CHECK(must(sync_port(*a.store).cursors()).history_epoch != epoch);  // the server found its history went back
   for (Tablet* t : {&b, &a, &b}) t->sync();
 
   std::string fa = a.family_json(fam);

@@ -12,6 +12,7 @@
 #include "hearth/client/store.hpp"
 #include "hearth/client/sync_client.hpp"
 #include "hearth/client/transport.hpp"
+#include "../../client/src/sync_port.hpp"  // the sync engine's side of a Store (internal)
 #include "storage/sqlite_server_store.hpp"
 #include "sync_service.hpp"
 #include "fake_clock.hpp"
