@@ -173,6 +173,7 @@ int main(int argc, char** argv) {
   const char* env_store = std::getenv("HEARTH_STORE");
   g.store_path = env_store && *env_store ? env_store : "hearth.db";
   CLI::App app{"hearth: the Early Help tablet store (encrypted at rest) from the command line"};
+  app.set_version_flag("--version", std::string("hearth ") + HEARTH_VERSION);
   app.require_subcommand(1);
   app.fallthrough();  // global options may follow the command
   app.add_option("--store", g.store_path, "store file (default: $HEARTH_STORE or ./hearth.db)");

@@ -40,13 +40,6 @@ size_t own_ops(client::Store& s) {
   return n;
 }
 
-int64_t server_ops_of(LoopbackServer& server, const std::string& family) {
-  int64_t n = 0;
-  auto page = must(server.store().ops_after(family, 0, SIZE_MAX));
-  n = static_cast<int64_t>(page.size());
-  return n;
-}
-
 }  // namespace
 
 TEST_CASE("Loopback: a tablet holding 300 long visit notes syncs completely, in batches under the server's byte limit",
@@ -69,7 +62,7 @@ TEST_CASE("Loopback: a tablet holding 300 long visit notes syncs completely, in 
   CHECK(sync_port(*hv.store).unsynced() == 0);
   CHECK(report.quarantined == 0);
 
-  must(server.store().allocate(fam, "yw-1", false));
+  server.allocate(fam, "yw-1");
   LoopbackDevice yw(server, "yw-1");
   yw.sync();
   CHECK(yw.family_json(fam) == hv.family_json(fam));
@@ -90,7 +83,7 @@ TEST_CASE("Loopback: an answer too_large splits the batch until it passes", "[fa
   CHECK(report.pushed == own_ops(*hv.store));
   CHECK(report.quarantined == 0);
   CHECK(report.push_requests > 10);  // refused, split, and sent in small batches
-  CHECK(server_ops_of(server, fam) == static_cast<int64_t>(own_ops(*hv.store)));
+  CHECK(server.ops_of(fam) == own_ops(*hv.store));
 }
 
 TEST_CASE("Loopback: an op over the per-op limit is kept in quarantine and does not block the queue",
@@ -130,7 +123,7 @@ TEST_CASE("Loopback: a failed push never prevents the pull", "[fault][protocol]"
   LoopbackDevice hv(server, "hv-1");
   std::string fam = must(hv.store->create_family(family_fields()));
   hv.sync();
-  must(server.store().allocate(fam, "yw-1", false));
+  server.allocate(fam, "yw-1");
   LoopbackDevice yw(server, "yw-1");
   yw.sync();
   must(yw.store->create(fam, "Contact", contact_fields(visit_time(3), "colleague's visit", "yw-1")));
@@ -165,7 +158,7 @@ TEST_CASE("Loopback: a server database copied back by hand is detected, and ever
   LoopbackDevice a(server, "hv-1");
   std::string fam = must(a.store->create_family(family_fields()));
   a.sync();
-  must(server.store().allocate(fam, "yw-1", false));
+  server.allocate(fam, "yw-1");
   LoopbackDevice b(server, "yw-1");
   b.sync();
   std::string epoch_before = must(sync_port(*a.store).cursors()).history_epoch;
@@ -205,7 +198,7 @@ TEST_CASE("Loopback: a server database copied back by hand is detected, and ever
   CHECK(fa == b.family_json(fam));
   for (const char* text : {"A before the restore", "A again before the restore", "B after the restore"})
     CHECK_THAT(fa, Catch::Contains(text));
-  CHECK(server_ops_of(server, fam) >= static_cast<int64_t>(own_ops(*a.store)));
+  CHECK(server.ops_of(fam) >= own_ops(*a.store));
   CHECK(sync_port(*a.store).unsynced() == 0);
   CHECK(sync_port(*b.store).unsynced() == 0);
 }
@@ -215,7 +208,7 @@ TEST_CASE("Loopback: a pull cursor beyond the server's history replaces the epoc
   LoopbackDevice a(server, "hv-1");
   std::string fam = must(a.store->create_family(family_fields()));
   a.sync();
-  must(server.store().allocate(fam, "yw-1", false));
+  server.allocate(fam, "yw-1");
   LoopbackDevice b(server, "yw-1");
   b.sync();
   server.close();
