@@ -113,9 +113,15 @@ TEST_CASE("Loopback: an op over the per-op limit is kept in quarantine and does 
   CHECK_THAT(kept[0].reason, Catch::Contains("too_large"));
   // the note is still on the device, readable: kept, not dropped
   CHECK(must(hv.store->chronology(fam)).size() >= 7);
-  // and a later sync is not stalled by it
+  // and a later sync is not stalled by it; that sync reports the kept op to the server, which
+  // acknowledges the report (the lead professional sees it exists)
   must(hv.store->create(fam, "Contact", contact_fields(visit_time(9), "after")));
   CHECK(hv.sync().pushed == 1);
+  auto reported = must(hv.store->quarantine());
+  REQUIRE(reported.size() == 1);
+  CHECK(reported[0].reported);
+  CHECK(reported[0].acknowledged);
+  CHECK(server.flags_of(fam) == 1);
 }
 
 TEST_CASE("Loopback: a failed push never prevents the pull", "[fault][protocol]") {

@@ -75,6 +75,8 @@ class LoopbackServer {
   }
   // Every op the server holds for a family.
   size_t ops_of(const std::string& family) { return must(store_->ops().ops_after(family, 0, SIZE_MAX)).size(); }
+  // Flags raised for the lead professional of a family (e.g. work kept in a device's quarantine).
+  size_t flags_of(const std::string& family) { return must(store_->flags().list(family)).size(); }
 
   // Closes the database (as a stopped server would) and opens it again, e.g. after its file
   // was replaced by a copy.
