@@ -12,6 +12,7 @@
 #include <string>
 
 #include "hearth/client/store.hpp"
+#include "../client/src/sync_port.hpp"  // to exchange ops between two tablets without a server
 
 using namespace hearth;
 using hearth::client::Store;
@@ -43,7 +44,7 @@ std::unique_ptr<Store> open(const std::filesystem::path& dir, const std::string&
 
 // Everything one tablet holds for the family reaches the other (what sync will do).
 void exchange(Store& from, Store& to, const std::string& fam) {
-  auto report = must(to.apply_remote(must(from.encoded_ops(fam), "read ops")), "exchange");
+  auto report = must(sync_port(to).apply_remote(must(sync_port(from).encoded_ops(fam), "read ops")), "exchange");
   std::cout << "  " << report.applied << " operations applied, " << report.duplicates << " already known\n";
 }
 

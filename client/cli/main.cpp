@@ -183,7 +183,6 @@ int main(int argc, char** argv) {
              "Exit codes: 0 ok, 1 usage, 2 locked, 3 not found, 4 refused by the rules, 5 storage or corruption, 6 network.");
 
   std::string practitioner, type, family, id, field, value, fields_arg, conflict_id, state, element;
-  bool discard = false;
 
   auto* init = app.add_subcommand("init", "create a new encrypted store for a practitioner");
   init->add_option("--practitioner", practitioner, "the practitioner id the store belongs to")->required();
@@ -222,9 +221,8 @@ int main(int argc, char** argv) {
   auto* resolve = app.add_subcommand("resolve", "resolve a conflict with a chosen or merged value (or acknowledge it)");
   resolve->add_option("conflict", conflict_id)->required();
   resolve->add_option("value", value, "JSON value; omit to confirm the applied value or acknowledge");
-  auto* purge = app.add_subcommand("purge", "erase a family beyond recovery (its key first)");
+  auto* purge = app.add_subcommand("purge", "erase a family beyond recovery (its key first); refused while it holds unsynced or refused work");
   purge->add_option("family", family)->required();
-  purge->add_flag("--discard-unsynced", discard, "also discard operations not yet synced");
   auto* status = app.add_subcommand("status", "families held, unsynced operations, open conflicts");
   std::string server_url, ca_file, code;
   auto* enrol = app.add_subcommand("enrol", "enrol this device with hearth-server using a one-time code");
@@ -284,12 +282,14 @@ int main(int argc, char** argv) {
 
   auto s = open_store(g);
   if (unlock->parsed() || status->parsed()) {
-    auto st = s->status();
-    json rejected = json::array();
-    std::string rejected_text;
-    for (const auto& r : must(g, s->rejected_ops())) {
-      rejected.push_back({{"op", r.op_id}, {"reason", r.reason}, {"at_ms", r.at_ms}});
-      rejected_text += "    " + r.op_id + ": " + r.reason + "\n";
+    auto st = must(g, s->status());
+    json quarantined = json::array();
+    std::string quarantined_text;
+    for (const auto& q : must(g, s->quarantine())) {
+      quarantined.push_back({{"op", q.op_id}, {"family", q.family}, {"reason", q.reason}, {"at_ms", q.at_ms},
+                             {"reported", q.reported}, {"acknowledged", q.acknowledged}});
+      quarantined_text += "    " + q.op_id + " (family " + q.family + "): " + q.reason + " [" +
+                          (q.acknowledged ? "report acknowledged" : q.reported ? "reported" : "not yet reported") + "]\n";
     }
     std::string last = st.last_sync_ms ? std::to_string((std::chrono::system_clock::now().time_since_epoch() /
                                                          std::chrono::milliseconds(1) - st.last_sync_ms) / 60000) + " minutes ago"
@@ -297,13 +297,14 @@ int main(int argc, char** argv) {
     ok(g,
        {{"device_id", st.device_id}, {"practitioner", s->practitioner_id()}, {"families", st.families},
         {"operations", st.ops}, {"unsynced", st.unsynced}, {"open_conflicts", st.open_conflicts},
-        {"rejected", rejected}, {"last_sync_ms", st.last_sync_ms}},
+        {"quarantined", quarantined}, {"last_sync_ms", st.last_sync_ms}},
        "store " + g.store_path + " (practitioner " + s->practitioner_id() + ", device " + st.device_id + ")\n" +
            "  families held:        " + std::to_string(st.families) + "\n" +
            "  unsynced operations:  " + std::to_string(st.unsynced) + "\n" +
            "  open conflicts:       " + std::to_string(st.open_conflicts) + "\n" +
            "  last successful sync: " + last + "\n" +
-           "  rejected by server:   " + std::to_string(st.rejected) + (rejected_text.empty() ? "" : "\n" + rejected_text));
+           "  refused by the server, kept in quarantine: " + std::to_string(st.quarantined) +
+           (quarantined_text.empty() ? "" : "\n" + quarantined_text));
   } else if (enrol->parsed()) {
     std::ifstream in(ca_file);
     if (!in) fail(g, make_error(ErrorCode::invalid_argument, "cannot read the CA certificate " + ca_file));
@@ -324,13 +325,19 @@ int main(int argc, char** argv) {
     auto report = client::sync(*s, *transport, opts);
     if (tty) std::cerr << "\n";
     if (!report && report.error().code == ErrorCode::revoked) {
-      // The office revoked this device (wire code `revoked`): it erases what it holds, as told.
-      s.reset();
-      for (const char* suffix : {"", "-wal", "-shm"}) std::remove((g.store_path + suffix).c_str());
-      fail(g, make_error(ErrorCode::revoked, report.error().message + "; the store on this device has been erased"));
+      // The office revoked this device (wire code `revoked`): it erases what it holds, as told, and says what of it
+      // was on no server.
+      auto lost = s->wipe();
+      std::string what = !lost ? "; erasing the store failed: " + lost.error().message
+                         : lost->unsynced + lost->quarantined == 0
+                             ? "; the store on this device has been erased (everything on it had reached the server)"
+                             : "; the store on this device has been erased with " + std::to_string(lost->unsynced) +
+                                   " operations not yet synced and " + std::to_string(lost->quarantined) +
+                                   " refused ones: tell the office, they are on no server";
+      fail(g, make_error(ErrorCode::revoked, report.error().message + what));
     }
     auto r = must(g, std::move(report));
-    auto st = s->status();
+    auto st = must(g, s->status());
     ok(g,
        {{"pushed", r.pushed}, {"duplicates", r.duplicates}, {"rejected", r.rejected}, {"pulled", r.pulled},
         {"pages", r.pages}, {"families_purged", r.families_purged}, {"bytes_up", r.bytes_up}, {"bytes_down", r.bytes_down},
@@ -386,7 +393,7 @@ int main(int argc, char** argv) {
     }
     ok(g, {{"family", id}, {"entities", entities}, {"chronology", chron}, {"conflicts", cs}}, human);
   } else if (families->parsed()) {
-    auto list = s->families();
+    auto list = must(g, s->families());
     std::string human;
     for (const auto& f : list) human += f + "\n";
     ok(g, {{"families", list}}, human.empty() ? "no families" : human);
@@ -404,7 +411,7 @@ int main(int argc, char** argv) {
     must(g, s->resolve_conflict(conflict_id, chosen));
     ok(g, json::object(), "resolved " + conflict_id);
   } else if (purge->parsed()) {
-    must(g, s->purge_family(family, discard));
+    must(g, s->purge_family(family));
     ok(g, {{"purged", family}}, "family " + family + " purged: its key is destroyed and its records deleted");
   }
   return 0;

@@ -40,12 +40,24 @@ CREATE INDEX IF NOT EXISTS conflicts_by_entity ON conflicts(entity);
 CREATE INDEX IF NOT EXISTS conflicts_by_family ON conflicts(family);
 CREATE TABLE IF NOT EXISTS secrets(name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;   -- sealed
 CREATE TABLE IF NOT EXISTS sync_state(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS rejected(seq INTEGER PRIMARY KEY, op_id TEXT NOT NULL, reason BLOB NOT NULL,  -- sealed
-  at INTEGER NOT NULL);
+-- own ops the server refused: kept (the op stays in `ops`), reported, purged only once acknowledged
+CREATE TABLE IF NOT EXISTS quarantine(
+  seq INTEGER PRIMARY KEY REFERENCES ops(seq),
+  op_id TEXT NOT NULL, family TEXT NOT NULL,
+  reason BLOB NOT NULL,                     -- sealed under the device key
+  at INTEGER NOT NULL,
+  reported INTEGER NOT NULL DEFAULT 0, acknowledged INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS quarantine_by_family ON quarantine(family);
 )SQL";
 
-// The partition whose key seals the device's own secrets (credential, server address, CA).
-constexpr const char* kDevicePartition = "#device";
+// Stores made before the quarantine kept refused ops in `rejected` (same sealing).
+const char* kMigrateRejected = R"SQL(
+INSERT OR IGNORE INTO quarantine(seq, op_id, family, reason, at)
+  SELECT r.seq, r.op_id, p.family, r.reason, r.at FROM rejected r JOIN ops p ON p.seq = r.seq;
+DROP TABLE rejected;
+)SQL";
+
+
 
 uint64_t system_ms() {
   return static_cast<uint64_t>(
@@ -65,6 +77,36 @@ VaultCredentials credentials(const StoreOptions& o) {
 void remove_store_files(const std::string& path) {
   std::error_code ec;
   for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::filesystem::remove(path + suffix, ec);
+}
+
+// What a wipe destroys that is on no server, from plain columns: it can be told without the
+// PIN and before the keys are gone. Unknown (a damaged file) counts as nothing known.
+LostWork unsent_counts(Database& db) {
+  LostWork lost;
+  auto st = db.prepare("SELECT (SELECT count(*) FROM outbox), "
+                       "(SELECT count(*) FROM quarantine WHERE acknowledged = 0)");
+  if (!st) return lost;
+  auto row = st->step();
+  if (!row || !*row) return lost;
+  lost.unsynced = static_cast<size_t>(st->integer(0));
+  lost.quarantined = static_cast<size_t>(st->integer(1));
+  return lost;
+}
+
+std::string describe(const LostWork& lost) {
+  if (lost.unsynced == 0 && lost.quarantined == 0) return "every operation on it had reached the server";
+  return std::to_string(lost.unsynced) + " operations not yet synced and " + std::to_string(lost.quarantined) +
+         " refused by the server and not yet acknowledged were on it and are lost";
+}
+
+// Crypto-shreds every key, flushes the WAL so no old page keeps a copy, then deletes the files.
+void shred_and_remove(std::unique_ptr<Database> db, const std::string& path) {
+  {
+    Transaction tx(*db);
+    if (tx.begin() && Vault::shred_all(*db) && tx.commit()) (void)db->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  }
+  db.reset();
+  remove_store_files(path);
 }
 
 }  // namespace
@@ -118,17 +160,35 @@ Result<void> Store::Impl::init(bool& wipe_needed) {
   if (auto r = tx.begin(); !r) return r;
   if (auto r = db->exec(kCreateTables); !r) return r;
   if (auto r = Vault::create_tables(*db); !r) return r;
+  {
+    auto old = db->prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'rejected'");
+    if (!old) return old.error();
+    auto row = old->step();
+    if (!row) return row.error();
+    old->reset();
+    if (*row)
+      if (auto r = db->exec(kMigrateRejected); !r) return r;
+  }
   auto format = meta("store_format");
   if (!format) {
     if (options.practitioner_id.empty())
       return make_error(ErrorCode::invalid_argument, "a new store needs the practitioner id of its user");
-    device = new_device_id();
+    auto made = new_device_id();
+    if (!made) return made.error();
+    device = std::move(made.value());
     for (auto [k, v] : {std::pair<std::string, std::string>{"store_format", std::to_string(kStoreFormat)},
                         {"device_id", device}, {"clock", "0 0 0"}, {"practitioner", options.practitioner_id}})
       if (auto s = set_meta(k, v); !s) return s;
   } else if (*format != std::to_string(kStoreFormat)) {
     return make_error(ErrorCode::storage, "store format " + *format + " is not supported by this build (expects " +
                                               std::to_string(kStoreFormat) + ")");
+  }
+  if (format) {
+    // Stores made before counters came from the database kept the last counter in 'clock'.
+    auto saved = meta("clock");
+    unsigned long long c = 0;
+    if (saved && std::sscanf(saved->c_str(), "%llu", &c) == 1 && c > 0 && c < INT64_MAX)
+      if (auto r = raise_counter_floor(static_cast<int64_t>(c)); !r) return r;
   }
   auto unlocked = Vault::open(*db, credentials(options), wipe_needed);
   if (!unlocked) {
@@ -146,31 +206,83 @@ Result<void> Store::Impl::init(bool& wipe_needed) {
     return make_error(ErrorCode::locked, "this store belongs to practitioner " + *owner + ", not " + options.practitioner_id);
 
   auto dev = meta("device_id");
-  auto saved = meta("clock");
-  if (!dev || !saved) return make_error(ErrorCode::corrupt, "store metadata is incomplete");
+  if (!dev) return make_error(ErrorCode::corrupt, "store metadata is incomplete: " + dev.error().message);
   device = *dev;
+  // From here on the caches below are valid for this version of the file.
+  if (auto r = refresh(/*force*/ true); !r) return r;
+  return {};
+}
+
+Result<void> Store::Impl::load_clock() {
+  auto saved = meta("clock");
+  if (!saved) return make_error(ErrorCode::corrupt, "store metadata is incomplete: " + saved.error().message);
   unsigned long long c = 0, wall = 0;
   unsigned long logical = 0;
-  if (std::sscanf(saved->c_str(), "%llu %llu %lu", &c, &wall, &logical) != 3)
+  if (std::sscanf(saved->c_str(), "%llu %llu %lu", &c, &wall, &logical) != 3 || logical > UINT32_MAX)
     return make_error(ErrorCode::corrupt, "store metadata 'clock' is malformed");
-  counter = c;
   clock.restore(sync::Hlc{wall, static_cast<uint32_t>(logical)});
   // Local edits do not rewrite the saved clock (one page less per edit): the device's own
-  // last op carries its counter and stamp.
+  // last op carries its stamp.
   auto last = db->prepare("SELECT family, counter, body FROM ops WHERE device = ? ORDER BY counter DESC LIMIT 1");
   if (!last) return last.error();
   last->bind(1, device);
   auto row = last->step();
   if (!row) return row.error();
   if (*row) {
-    // The counter is a plain column, so op ids never repeat. The stamp is in the sealed body;
-    // if that is damaged the saved clock stands, and the damage is reported when the family
-    // is read, not here: the other families stay usable.
+    // The stamp is in the sealed body; if that is damaged the saved clock stands, and the
+    // damage is reported when the family is read, not here: the other families stay usable.
     sync::OpId id{device, static_cast<uint64_t>(last->integer(1))};
-    counter = std::max(counter, id.counter);
     if (auto op = read_op(last->text(0), id, last->blob(2))) clock.restore(op->hlc);
   }
+  // the correction the server last measured, learned on whichever connection synced
+  auto offset = db->prepare("SELECT value FROM sync_state WHERE key = 'clock_offset'");
+  if (!offset) return offset.error();
+  auto off = offset->step();
+  if (!off) return off.error();
+  if (*off) clock.correct(offset->integer(0));
   return {};
+}
+
+Result<void> Store::Impl::refresh(bool force) {
+  auto st = db->cached("PRAGMA data_version");
+  if (!st) return st.error();
+  auto row = (*st)->step();
+  if (!row) return row.error();
+  if (!*row) return make_error(ErrorCode::storage, "PRAGMA data_version returned nothing");
+  int64_t version = (*st)->integer(0);
+  (*st)->reset();
+  if (version == seen_version && !force) return {};
+  // Another connection committed: what this Store holds in memory may be behind the file.
+  for (const auto& family : std::set<std::string>(loaded)) evict(family);
+  with_conflict_rows.clear();
+  if (vault) vault->forget_all_cached();
+  seen_version = version;
+  return load_clock();
+}
+
+Result<uint64_t> Store::Impl::next_counter() {
+  // Read inside the writing transaction (BEGIN IMMEDIATE), so no other connection can take the
+  // same counter; the floor keeps counters of purged own ops from being used again.
+  auto st = db->cached(
+      "SELECT max(coalesce((SELECT max(counter) FROM ops WHERE device = ?1), 0), "
+      "coalesce((SELECT value FROM sync_state WHERE key = 'counter_floor'), 0))");
+  if (!st) return st.error();
+  (*st)->bind(1, device);
+  auto row = (*st)->step();
+  if (!row) return row.error();
+  int64_t last = *row ? (*st)->integer(0) : 0;
+  (*st)->reset();
+  if (last < 0 || last >= INT64_MAX) return make_error(ErrorCode::corrupt, "the op counter of device " + device + " is out of range");
+  return static_cast<uint64_t>(last) + 1;
+}
+
+Result<void> Store::Impl::raise_counter_floor(int64_t value) {
+  auto st = db->cached(
+      "INSERT INTO sync_state(key, value) VALUES('counter_floor', ?) "
+      "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)");
+  if (!st) return st.error();
+  (*st)->bind(1, value);
+  return (*st)->run();
 }
 
 Result<sync::Op> Store::Impl::read_op(const std::string& family, const sync::OpId& id, std::string_view body) {
@@ -335,36 +447,39 @@ Result<void> Store::Impl::write_conflicts(const sync::EntityMerge& entity) {
 }
 
 Result<void> Store::Impl::save_clock() {
+  // The first number was the op counter; counters now come from the ops table, so it is 0.
   auto last = clock.last();
-  return set_meta("clock", std::to_string(counter) + " " + std::to_string(last.wall_ms) + " " + std::to_string(last.logical));
+  return set_meta("clock", "0 " + std::to_string(last.wall_ms) + " " + std::to_string(last.logical));
 }
 
 Result<void> Store::Impl::fault(std::string_view point) {
-  if (!options.fault) return {};
-  return options.fault(point);
+  if (!fault_hook) return {};
+  return fault_hook(point);
 }
 
-Result<std::string> Store::Impl::commit_local(Result<sync::Op> built) {
+Result<std::string> Store::Impl::local(const std::function<Result<sync::Op>()>& build) {
+  Transaction tx(*db);
+  if (!group) {  // a group began its transaction and refreshed already
+    if (auto r = tx.begin(); !r) return r.error();
+    if (auto r = refresh(); !r) return r.error();
+  }
+  auto built = build();
   if (!built) return built.error();
   sync::Op op = std::move(built.value());
-  const uint64_t previous_counter = counter;
-  op.id = sync::OpId{device, counter + 1};
-  op.hlc = clock.tick();
-  op.author = options.practitioner_id;
-
   auto fail = [&](Error e) -> Result<std::string> {
-    counter = previous_counter;
     evict(op.family);  // the in-memory merge may hold the op; rebuild it from the log
     if (group) group->failed = true;  // the group's transaction may hold part of this edit
     return e;
   };
-  Transaction tx(*db);
+  auto counter = next_counter();
+  if (!counter) return fail(counter.error());
+  op.id = sync::OpId{device, *counter};
+  op.hlc = clock.tick();
+  op.author = options.practitioner_id;
   if (group) group->families.insert(op.family);
-  else if (auto r = tx.begin(); !r) return fail(r.error());
   if (auto r = insert_op(op, sync::encode(op), /*outbox*/ true); !r) return fail(r.error());
   auto applied = mat.apply(op);
   if (!applied) return fail(applied.error());
-  counter = previous_counter + 1;
   if (auto r = write_entity(op.entity_id, &op); !r) return fail(r.error());
   if (group) return op.entity_id;  // committed with the group
   if (auto r = fault("before_commit"); !r) return fail(r.error());
@@ -373,10 +488,12 @@ Result<std::string> Store::Impl::commit_local(Result<sync::Op> built) {
 }
 
 Result<void> Store::Impl::edit(const std::string& entity_id, const Builder& build) {
-  auto family = family_of(entity_id);
-  if (!family) return make_error(ErrorCode::not_found, "no record with id '" + entity_id + "'");
-  if (auto r = ensure_family(*family); !r) return r;
-  auto done = commit_local(build(mat));
+  auto done = local([&]() -> Result<sync::Op> {
+    auto family = family_of(entity_id);
+    if (!family) return make_error(ErrorCode::not_found, "no record with id '" + entity_id + "'");
+    if (auto r = ensure_family(*family); !r) return r.error();
+    return build(mat);
+  });
   if (!done) return done.error();
   return {};
 }
@@ -391,110 +508,158 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, StoreOptions
   if (!db) return db.error();
   const Schema& schema = options.schema ? *options.schema : Schema::v1();
   auto impl = std::make_unique<Impl>(std::move(db.value()), schema, std::move(options));
+  impl->path = path;
   bool wipe = false;
   if (auto r = impl->init(wipe); !r) {
+    if (r.error().code != ErrorCode::locked) return r.error();
+    // The PIN limit wipes the store (a lost tablet): what was on no server is told, not hidden.
+    LostWork lost = unsent_counts(*impl->db);
     if (wipe) {
-      // Crypto-shred every key, flush the WAL so no old page keeps a copy, then delete.
-      Transaction tx(*impl->db);
-      if (tx.begin() && Vault::shred_all(*impl->db) && tx.commit())
-        (void)impl->db->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+      auto handle = std::move(impl->db);
       impl.reset();
-      remove_store_files(path);
+      shred_and_remove(std::move(handle), path);
+      return make_error(ErrorCode::locked, r.error().message + "; " + describe(lost));
     }
+    if (lost.unsynced + lost.quarantined > 0 && r.error().message.rfind("wrong PIN", 0) == 0)
+      return make_error(ErrorCode::locked, r.error().message + "; it holds " + std::to_string(lost.unsynced) +
+                                               " operations not yet synced");
     return r.error();
   }
   return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+Result<LostWork> Store::wipe() {
+  return impl_->call("wipe", [&]() -> Result<LostWork> {
+    Impl& im = *impl_;
+    if (!im.db) return make_error(ErrorCode::invalid_argument, "this store was wiped already");
+    LostWork lost = unsent_counts(*im.db);
+    im.vault.reset();
+    im.loaded.clear();
+    im.with_conflict_rows.clear();
+    shred_and_remove(std::move(im.db), im.path);
+    return lost;
+  });
 }
 
 const std::string& Store::device_id() const { return impl_->device; }
 const std::string& Store::practitioner_id() const { return impl_->options.practitioner_id; }
 
 Result<std::string> Store::create_family(const FieldValues& fields) {
-  std::string id = new_uuid_v7(impl_->clock.physical_now());
-  if (auto r = impl_->ensure_family(id); !r) return r.error();
-  return impl_->commit_local(impl_->mat.make_create(id, "Family", id, fields));
+  return impl_->call("create_family", [&]() -> Result<std::string> {
+    Impl& im = *impl_;
+    return im.local([&]() -> Result<sync::Op> {
+      auto id = new_uuid_v7(im.clock.physical_now());
+      if (!id) return id.error();
+      if (auto r = im.ensure_family(*id); !r) return r.error();
+      return im.mat.make_create(*id, "Family", *id, fields);
+    });
+  });
 }
 
 Result<std::string> Store::create(const std::string& family, const std::string& type, const FieldValues& fields,
                                   const std::optional<std::string>& id) {
-  const EntityDef* def = impl_->mat.schema().entity(type);
-  if (!def) return make_error(ErrorCode::invalid_argument, "unknown entity type '" + type + "'");
-  if (type == "Family") return make_error(ErrorCode::invalid_argument, "create a Family with create_family()");
-  std::string partition = def->family_scoped ? family : std::string();
-  if (def->family_scoped) {
-    if (family.empty()) return make_error(ErrorCode::invalid_argument, type + " must belong to a family");
-    auto fam = impl_->family_of(family);
-    if (!fam || *fam != family) return make_error(ErrorCode::not_found, "no family with id '" + family + "'");
-  }
-  if (auto r = impl_->ensure_family(partition); !r) return r.error();
-  std::string new_id = id ? *id : new_uuid_v7(impl_->clock.physical_now());
-  return impl_->commit_local(impl_->mat.make_create(partition, type, new_id, fields));
+  return impl_->call("create", [&]() -> Result<std::string> {
+    Impl& im = *impl_;
+    return im.local([&]() -> Result<sync::Op> {
+      const EntityDef* def = im.mat.schema().entity(type);
+      if (!def) return make_error(ErrorCode::invalid_argument, "unknown entity type '" + type + "'");
+      if (type == "Family") return make_error(ErrorCode::invalid_argument, "create a Family with create_family()");
+      std::string partition = def->family_scoped ? family : std::string();
+      if (def->family_scoped) {
+        if (family.empty()) return make_error(ErrorCode::invalid_argument, type + " must belong to a family");
+        auto fam = im.family_of(family);
+        if (!fam || *fam != family) return make_error(ErrorCode::not_found, "no family with id '" + family + "'");
+      }
+      if (auto r = im.ensure_family(partition); !r) return r.error();
+      std::string new_id;
+      if (id) {
+        new_id = *id;
+      } else {
+        auto made = new_uuid_v7(im.clock.physical_now());
+        if (!made) return made.error();
+        new_id = std::move(made.value());
+      }
+      return im.mat.make_create(partition, type, new_id, fields);
+    });
+  });
 }
 
 Result<void> Store::update(const std::string& entity_id, const std::string& field, const Value& value) {
-  return impl_->edit(entity_id, [&](const sync::Materialiser& m) { return m.make_set(entity_id, field, value); });
+  return impl_->call("update", [&]() -> Result<void> {
+    return impl_->edit(entity_id, [&](const sync::Materialiser& m) { return m.make_set(entity_id, field, value); });
+  });
 }
 
 Result<void> Store::add_element(const std::string& entity_id, const std::string& field, const std::string& element) {
-  return impl_->edit(entity_id, [&](const sync::Materialiser& m) { return m.make_add(entity_id, field, element); });
+  return impl_->call("add_element", [&]() -> Result<void> {
+    return impl_->edit(entity_id, [&](const sync::Materialiser& m) { return m.make_add(entity_id, field, element); });
+  });
 }
 
 Result<void> Store::remove_element(const std::string& entity_id, const std::string& field, const std::string& element) {
-  return impl_->edit(entity_id, [&](const sync::Materialiser& m) { return m.make_remove(entity_id, field, element); });
+  return impl_->call("remove_element", [&]() -> Result<void> {
+    return impl_->edit(entity_id, [&](const sync::Materialiser& m) { return m.make_remove(entity_id, field, element); });
+  });
 }
 
 Result<void> Store::transition(const std::string& entity_id, const std::string& to_state) {
-  return impl_->edit(entity_id, [&](const sync::Materialiser& m) { return m.make_transition(entity_id, to_state); });
+  return impl_->call("transition", [&]() -> Result<void> {
+    return impl_->edit(entity_id, [&](const sync::Materialiser& m) { return m.make_transition(entity_id, to_state); });
+  });
 }
 
 Result<void> Store::delete_entity(const std::string& entity_id) {
-  return impl_->edit(entity_id, [&](const sync::Materialiser& m) { return m.make_delete(entity_id); });
+  return impl_->call("delete_entity", [&]() -> Result<void> {
+    return impl_->edit(entity_id, [&](const sync::Materialiser& m) { return m.make_delete(entity_id); });
+  });
 }
 
 Result<void> Store::resolve_conflict(const std::string& conflict_id, const std::optional<Value>& chosen) {
-  auto st = impl_->db->prepare("SELECT entity FROM conflicts WHERE id = ?");
-  if (!st) return st.error();
-  st->bind(1, conflict_id);
-  auto row = st->step();
-  if (!row) return row.error();
-  if (!*row) return make_error(ErrorCode::not_found, "no open conflict with id '" + conflict_id + "'");
-  std::string entity_id = st->text(0);
-  return impl_->edit(entity_id,
-                     [&](const sync::Materialiser& m) { return m.make_resolution(entity_id, conflict_id, chosen); });
+  return impl_->call("resolve_conflict", [&]() -> Result<void> {
+    Impl& im = *impl_;
+    auto done = im.local([&]() -> Result<sync::Op> {
+      auto st = im.db->prepare("SELECT entity FROM conflicts WHERE id = ?");
+      if (!st) return st.error();
+      st->bind(1, conflict_id);
+      auto row = st->step();
+      if (!row) return row.error();
+      if (!*row) return make_error(ErrorCode::not_found, "no open conflict with id '" + conflict_id + "'");
+      std::string entity_id = st->text(0);
+      auto family = im.family_of(entity_id);
+      if (!family) return make_error(ErrorCode::not_found, "no record with id '" + entity_id + "'");
+      if (auto r = im.ensure_family(*family); !r) return r.error();
+      return im.mat.make_resolution(entity_id, conflict_id, chosen);
+    });
+    if (!done) return done.error();
+    return {};
+  });
 }
 
 Result<void> Store::atomically(const std::function<Result<void>()>& edits) {
-  Impl& im = *impl_;
-  if (im.group) return make_error(ErrorCode::invalid_argument, "atomic groups of edits do not nest");
-  Transaction tx(*im.db);
-  if (auto r = tx.begin(); !r) return r;
-  im.group = Impl::Group{im.counter, false, {}};
-  Result<void> result = edits();
-  Impl::Group g = std::move(*im.group);
-  im.group.reset();
-  if (result && g.failed) result = make_error(ErrorCode::storage, "an edit in the group failed to store; nothing was kept");
-  if (result) result = im.fault("before_commit");
-  if (result) result = tx.commit();
-  if (!result) {
-    im.counter = g.start_counter;
-    for (const auto& f : g.families) im.evict(f);
-  }
-  return result;
-}
-
-Result<ApplyReport> Store::apply_remote(const std::vector<std::string>& encoded_ops) {
-  return impl_->apply_batch(encoded_ops, nullptr);
-}
-
-Result<ApplyReport> Store::apply_page(const std::string& family, const std::vector<std::string>& encoded_ops,
-                                      int64_t cursor) {
-  return impl_->apply_batch(encoded_ops, [&]() -> Result<void> {
-    auto st = impl_->db->cached("INSERT OR REPLACE INTO sync_state(key, value) VALUES(?, ?)");
-    if (!st) return st.error();
-    (*st)->bind(1, "cursor:" + family).bind(2, cursor);
-    return (*st)->run();
+  return impl_->call("atomically", [&]() -> Result<void> {
+    Impl& im = *impl_;
+    if (im.group) return make_error(ErrorCode::invalid_argument, "atomic groups of edits do not nest");
+    Transaction tx(*im.db);
+    if (auto r = tx.begin(); !r) return r;
+    if (auto r = im.refresh(); !r) return r;
+    im.group = Impl::Group{false, {}};
+    struct EndGroup {  // also when `edits` throws
+      Impl& impl;
+      ~EndGroup() { impl.group.reset(); }
+    } end_group{im};
+    Result<void> result = edits();
+    Impl::Group g = std::move(*im.group);
+    im.group.reset();
+    if (result && g.failed) result = make_error(ErrorCode::storage, "an edit in the group failed to store; nothing was kept");
+    if (result) result = im.fault("before_commit");
+    if (result) result = tx.commit();
+    if (!result)
+      for (const auto& f : g.families) im.evict(f);
+    return result;
   });
 }
+
+
 
 Result<ApplyReport> Store::Impl::apply_batch(const std::vector<std::string>& encoded_ops,
                                              const std::function<Result<void>()>& also) {
@@ -512,15 +677,15 @@ Result<ApplyReport> Store::Impl::apply_batch(const std::vector<std::string>& enc
   }
   std::set<std::string> families;
   for (const auto& [i, op] : ops) families.insert(op.family);
-  for (const auto& f : families)
-    if (auto r = im.ensure_family(f); !r) return r.error();
-
   auto fail = [&](Error e) -> Result<ApplyReport> {
     for (const auto& f : families) im.evict(f);
     return e;
   };
   Transaction tx(*im.db);
-  if (auto r = tx.begin(); !r) return fail(r.error());
+  if (auto r = tx.begin(); !r) return r.error();
+  if (auto r = im.refresh(); !r) return r.error();
+  for (const auto& f : families)
+    if (auto r = im.ensure_family(f); !r) return fail(r.error());
   // What the batch changed, written once the batch is in: the fields its ops named, or the
   // whole record after a create, a delete or a re-stamp.
   std::map<std::string, std::set<std::string>> touched;
@@ -559,182 +724,120 @@ Result<ApplyReport> Store::Impl::apply_batch(const std::vector<std::string>& enc
   return report;
 }
 
-Result<void> Store::put_secret(const std::string& name, const std::string& value) {
-  auto sealed = impl_->vault->seal(kDevicePartition, value, "secret|" + name);
-  if (!sealed) return sealed.error();
-  auto st = impl_->db->prepare("INSERT OR REPLACE INTO secrets(name, value) VALUES(?, ?)");
-  if (!st) return st.error();
-  st->bind(1, name).bind_blob(2, *sealed);
-  return st->run();
-}
 
-Result<std::optional<std::string>> Store::secret(const std::string& name) const {
-  auto st = impl_->db->prepare("SELECT value FROM secrets WHERE name = ?");
-  if (!st) return st.error();
-  st->bind(1, name);
-  auto row = st->step();
-  if (!row) return row.error();
-  if (!*row) return std::optional<std::string>();
-  auto plain = impl_->vault->open(kDevicePartition, st->blob(0), "secret|" + name);
-  if (!plain) return make_error(plain.error().code, "secret " + name + ": " + plain.error().message);
-  return std::optional<std::string>(std::move(plain.value()));
-}
 
-Result<SyncCursors> Store::cursors() const {
-  SyncCursors out;
-  auto st = impl_->db->prepare("SELECT key, value FROM sync_state");
+
+
+
+Result<std::vector<QuarantinedOp>> Store::Impl::read_quarantine() {
+  std::vector<QuarantinedOp> out;
+  auto st = db->prepare("SELECT seq, op_id, family, reason, at, reported, acknowledged FROM quarantine ORDER BY seq");
   if (!st) return st.error();
-  while (true) {
-    auto row = st->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    std::string key = st->text(0);
-    if (key.rfind("cursor:", 0) == 0) out.families[key.substr(7)] = st->integer(1);
-    else if (key == "feed_version") out.feed_version = st->integer(1);
-  }
-  auto epoch = impl_->db->prepare("SELECT value FROM meta WHERE key = 'history_epoch'");
-  if (!epoch) return epoch.error();
-  auto row = epoch->step();
-  if (!row) return row.error();
-  if (*row) out.history_epoch = epoch->text(0);
+  auto done = st->each([&](Statement& row) -> Result<void> {
+    auto reason = vault->open(kDevicePartition, row.blob(3), aad::reason(row.integer(0)));
+    if (!reason) return make_error(reason.error().code, "quarantined op " + row.text(1) + ": " + reason.error().message);
+    out.push_back(QuarantinedOp{row.text(1), row.text(2), std::move(reason.value()), row.integer(4),
+                                row.integer(5) != 0, row.integer(6) != 0});
+    return {};
+  });
+  if (!done) return done.error();
   return out;
 }
 
-Result<uint64_t> Store::delivered_counter() const {
-  auto st = impl_->db->prepare("SELECT value FROM sync_state WHERE key = 'delivered_counter'");
-  if (!st) return st.error();
-  auto row = st->step();
-  if (!row) return row.error();
-  int64_t v = *row ? st->integer(0) : 0;
-  if (v < 0) return make_error(ErrorCode::corrupt, "sync state 'delivered_counter' is negative");
-  return static_cast<uint64_t>(v);
+Result<std::vector<QuarantinedOp>> Store::quarantine() const {
+  return impl_->call("quarantine", [&] { return impl_->read_quarantine(); });
 }
 
-Result<void> Store::reset_for_new_history(const std::string& epoch) {
-  Transaction tx(*impl_->db);
+Result<void> Store::Impl::mark_quarantine(const std::vector<std::string>& op_ids, const char* sql) {
+  Transaction tx(*db);
   if (auto r = tx.begin(); !r) return r;
-  if (auto r = impl_->db->exec("DELETE FROM sync_state WHERE key LIKE 'cursor:%' OR key IN ('feed_version', 'delivered_counter')");
-      !r)
-    return r;
-  if (auto r = impl_->set_meta("history_epoch", epoch); !r) return r;
-  auto requeue = impl_->db->prepare(
-      "INSERT OR IGNORE INTO outbox(seq) SELECT seq FROM ops WHERE device = ? AND seq NOT IN (SELECT seq FROM rejected)");
-  if (!requeue) return requeue.error();
-  requeue->bind(1, impl_->device);
-  if (auto r = requeue->run(); !r) return r;
-  return tx.commit();
-}
-
-Result<void> Store::finish_pull(int64_t feed_version, int64_t now_ms) {
-  auto st = impl_->db->prepare("INSERT OR REPLACE INTO sync_state(key, value) VALUES('feed_version', ?), ('last_sync', ?)");
+  auto st = db->prepare(sql);
   if (!st) return st.error();
-  st->bind(1, feed_version).bind(2, now_ms);
-  return st->run();
-}
-
-Result<void> Store::record_push(const std::vector<int64_t>& accepted,
-                                const std::vector<std::pair<int64_t, std::string>>& rejected, int64_t now_ms) {
-  Transaction tx(*impl_->db);
-  if (auto r = tx.begin(); !r) return r;
-  auto del = impl_->db->prepare("DELETE FROM outbox WHERE seq = ?");
-  if (!del) return del.error();
-  for (int64_t seq : accepted) {
-    del->bind(1, seq);
-    if (auto r = del->run(); !r) return r;
-  }
-  if (!accepted.empty()) {  // the delivered counter: the highest own counter confirmed
-    auto up = impl_->db->prepare(
-        "INSERT INTO sync_state(key, value) SELECT 'delivered_counter', counter FROM ops WHERE seq = ? AND device = ? "
-        "ON CONFLICT(key) DO UPDATE SET value = MAX(value, excluded.value)");
-    if (!up) return up.error();
-    for (int64_t seq : accepted) {
-      up->bind(1, seq).bind(2, impl_->device);
-      if (auto r = up->run(); !r) return r;
-    }
-  }
-  auto ins = impl_->db->prepare(
-      "INSERT OR REPLACE INTO rejected(seq, op_id, reason, at) "
-      "SELECT seq, device || ':' || counter, ?, ? FROM ops WHERE seq = ?");
-  if (!ins) return ins.error();
-  for (const auto& [seq, reason] : rejected) {
-    // the reason can quote a value from the op, so it is sealed like the op
-    auto sealed = impl_->vault->seal(kDevicePartition, reason, "rejected|" + std::to_string(seq));
-    if (!sealed) return sealed.error();
-    ins->bind_blob(1, *sealed).bind(2, now_ms).bind(3, seq);
-    if (auto r = ins->run(); !r) return r;
-    del->bind(1, seq);
-    if (auto r = del->run(); !r) return r;
+  for (const auto& id : op_ids) {
+    st->bind(1, id);
+    if (auto r = st->run(); !r) return r;
   }
   return tx.commit();
 }
 
-Result<std::vector<RejectedPush>> Store::rejected_ops() const {
-  std::vector<RejectedPush> out;
-  auto st = impl_->db->prepare("SELECT seq, op_id, reason, at FROM rejected ORDER BY seq");
-  if (!st) return st.error();
-  while (true) {
-    auto row = st->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    auto reason = impl_->vault->open(kDevicePartition, st->blob(2), "rejected|" + std::to_string(st->integer(0)));
-    if (!reason) return make_error(reason.error().code, "rejected op " + st->text(1) + ": " + reason.error().message);
-    out.push_back(RejectedPush{st->text(1), *reason, st->integer(3)});
-  }
-  return out;
-}
 
-void Store::correct_clock(int64_t offset_ms) { impl_->clock.correct(offset_ms); }
-int64_t Store::clock_now_ms() const { return static_cast<int64_t>(impl_->clock.physical_now()); }
+
+
+
+
 
 Result<void> Store::change_pin(const std::string& old_pin, const std::string& new_pin) {
-  Transaction tx(*impl_->db);
-  if (auto r = tx.begin(); !r) return r;
-  const auto& k = impl_->options.kdf;
-  if (auto r = impl_->vault->change_pin(old_pin, new_pin, crypto::ScryptParams{k.n, k.r, k.p}); !r) return r;
-  if (auto r = tx.commit(); !r) return r;
-  return checkpoint();  // the old wrapping must not survive in the WAL either
+  return impl_->call("change_pin", [&]() -> Result<void> {
+    Transaction tx(*impl_->db);
+    if (auto r = tx.begin(); !r) return r;
+    const auto& k = impl_->options.kdf;
+    if (auto r = impl_->vault->change_pin(old_pin, new_pin, crypto::ScryptParams{k.n, k.r, k.p}); !r) return r;
+    if (auto r = tx.commit(); !r) return r;
+    return checkpoint();  // the old wrapping must not survive in the WAL either
+  });
 }
 
-Result<void> Store::checkpoint() { return impl_->db->exec("PRAGMA wal_checkpoint(TRUNCATE)"); }
+Result<void> Store::checkpoint() {
+  return impl_->call("checkpoint", [&]() -> Result<void> { return impl_->db->exec("PRAGMA wal_checkpoint(TRUNCATE)"); });
+}
 
-Result<void> Store::purge_family(const std::string& family_id, bool discard_unsynced) {
-  Impl& im = *impl_;
-  if (family_id.empty()) return make_error(ErrorCode::invalid_argument, "name the family to purge");
-  auto pending = im.db->prepare("SELECT count(*) FROM outbox o JOIN ops p ON p.seq = o.seq WHERE p.family = ?");
-  if (!pending) return pending.error();
-  pending->bind(1, family_id);
-  auto row = pending->step();
+Result<std::string> Store::Impl::unsent_work(const std::string& family) {
+  auto st = db->prepare(
+      "SELECT (SELECT count(*) FROM outbox o JOIN ops p ON p.seq = o.seq WHERE p.family = ?1), "
+      "(SELECT count(*) FROM quarantine WHERE family = ?1 AND acknowledged = 0)");
+  if (!st) return st.error();
+  st->bind(1, family);
+  auto row = st->step();
   if (!row) return row.error();
-  int64_t unsynced = *row ? pending->integer(0) : 0;
-  pending->reset();
-  if (unsynced > 0 && !discard_unsynced)
-    return make_error(ErrorCode::conflict, "family " + family_id + " has " + std::to_string(unsynced) +
-                                               " unsynced operations; sync first, or purge discarding them");
-  im.evict(family_id);
-  {  // 1. the key: from here on nothing of the family can be read
-    Transaction tx(*im.db);
-    if (auto r = tx.begin(); !r) return r;
-    if (auto r = im.vault->destroy_family_key(family_id); !r) return r;
-    if (auto r = tx.commit(); !r) return r;
-  }
-  {  // 2. the rows
-    Transaction tx(*im.db);
-    if (auto r = tx.begin(); !r) return r;
-    for (const char* sql :
-         {"DELETE FROM outbox WHERE seq IN (SELECT seq FROM ops WHERE family = ?1)",
-          "DELETE FROM fields WHERE entity IN (SELECT id FROM entities WHERE family = ?1)",
-          "DELETE FROM entities WHERE family = ?1", "DELETE FROM conflicts WHERE family = ?1",
-          "DELETE FROM rejected WHERE seq IN (SELECT seq FROM ops WHERE family = ?1)",
-          "DELETE FROM ops WHERE family = ?1", "DELETE FROM sync_state WHERE key = 'cursor:' || ?1"}) {
-      auto st = im.db->prepare(sql);
-      if (!st) return st.error();
-      st->bind(1, family_id);
-      if (auto r = st->run(); !r) return r;
+  int64_t queued = *row ? st->integer(0) : 0, refused = *row ? st->integer(1) : 0;
+  std::string out;
+  if (queued > 0) out = std::to_string(queued) + " operations wait to be sent";
+  if (refused > 0)
+    out += (out.empty() ? "" : ", and ") + std::to_string(refused) +
+           " operations the server refused wait for it to acknowledge their report";
+  if (!out.empty()) out += "; it is purged at a sync after that";
+  return out;
+}
+
+Result<void> Store::purge_family(const std::string& family_id) {
+  return impl_->call("purge_family", [&]() -> Result<void> {
+    Impl& im = *impl_;
+    if (family_id.empty()) return make_error(ErrorCode::invalid_argument, "name the family to purge");
+    {
+      // One transaction: the check that no unsent work is held, the key (from here on nothing of
+      // the family can be read) and the rows. Another connection cannot add an edit between the
+      // check and the erasure.
+      Transaction tx(*im.db);
+      if (auto r = tx.begin(); !r) return r;
+      if (auto r = im.refresh(); !r) return r;
+      auto held = im.unsent_work(family_id);
+      if (!held) return held.error();
+      if (!held->empty()) return make_error(ErrorCode::conflict, "family " + family_id + " is kept: " + *held);
+      im.evict(family_id);
+      // the counters of own ops erased here are never used again
+      auto last = im.next_counter();
+      if (!last) return last.error();
+      if (auto r = im.raise_counter_floor(static_cast<int64_t>(*last - 1)); !r) return r;
+      if (auto r = im.vault->destroy_family_key(family_id); !r) return r;
+      for (const char* sql :
+           {"DELETE FROM outbox WHERE seq IN (SELECT seq FROM ops WHERE family = ?1)",
+            "DELETE FROM fields WHERE entity IN (SELECT id FROM entities WHERE family = ?1)",
+            "DELETE FROM entities WHERE family = ?1", "DELETE FROM conflicts WHERE family = ?1",
+            "DELETE FROM quarantine WHERE family = ?1",
+            "DELETE FROM ops WHERE family = ?1", "DELETE FROM sync_state WHERE key = 'cursor:' || ?1"}) {
+        auto st = im.db->prepare(sql);
+        if (!st) return st.error();
+        st->bind(1, family_id);
+        if (auto r = st->run(); !r) return r;
+      }
+      if (auto r = tx.commit(); !r) {
+        im.evict(family_id);  // a key cached during the failed attempt
+        return r;
+      }
     }
-    if (auto r = tx.commit(); !r) return r;
-  }
-  // 3. no earlier page image (with the wrapped key) stays in the WAL
-  return checkpoint();
+    // no earlier page image (with the wrapped key) stays in the WAL
+    return checkpoint();
+  });
 }
 
 }  // namespace hearth::client

@@ -1,12 +1,18 @@
 #pragma once
-// The private state of a Store, shared by store.cpp (open, edits, remote batches, purge) and
-// store_reads.cpp (reads and the change log).
+// The private state of a Store, shared by store.cpp (open, edits, remote batches, purge),
+// store_reads.cpp (reads) and sync_port.cpp (the sync engine's bookkeeping).
+#include <exception>
+#include <functional>
 #include <map>
+#include <new>
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "hearth/client/store.hpp"
+#include "sync_port.hpp"
 #include "hearth/sync/materialiser.hpp"
 #include "hearth/platform/sqlite_db.hpp"
 #include "vault.hpp"
@@ -21,7 +27,14 @@ inline std::string multi(const std::string& entity, const std::string& name) { r
 inline std::string created_by(const std::string& entity) { return "created_by|" + entity; }
 inline std::string occurred(const std::string& entity) { return "occurred|" + entity; }
 inline std::string conflict(const std::string& id) { return "conflict|" + id; }
+inline std::string secret(const std::string& name) { return "secret|" + name; }
+// a quarantined op's reason (named before the quarantine existed)
+inline std::string reason(int64_t seq) { return "rejected|" + std::to_string(seq); }
 }  // namespace aad
+
+// The partition whose key seals the device's own secrets (credential, server address, CA) and
+// the server's reasons for refusing ops.
+constexpr const char* kDevicePartition = "#device";
 
 struct Store::Impl {
   Impl(std::unique_ptr<Database> database, const Schema& schema, StoreOptions opts);
@@ -31,18 +44,27 @@ struct Store::Impl {
   sync::Materialiser mat;
   sync::HybridClock clock;
   StoreOptions options;
+  std::string path;
   std::string device;
-  uint64_t counter = 0;
+  int64_t seen_version = -1;  // PRAGMA data_version when the caches below were last valid
   std::set<std::string> loaded;              // families whose ops are in `mat`
   std::set<std::string> with_conflict_rows;  // entities of loaded families with rows in `conflicts`
   struct Group {
-    uint64_t start_counter = 0;
     bool failed = false;
     std::set<std::string> families;
   };
   std::optional<Group> group;  // set while Store::atomically runs
 
   Result<void> init(bool& wipe_needed);
+  // The threading model (store.hpp): when another connection committed since this Store last
+  // looked, drop every in-memory cache (merged families, conflict rows, family keys) and reload
+  // the clock. Called at the start of each public call and again inside every write
+  // transaction, where no other connection can commit until this one does.
+  Result<void> refresh(bool force = false);
+  Result<void> load_clock();
+  // The next op counter of this device, from the database: call inside the write transaction.
+  Result<uint64_t> next_counter();
+  Result<void> raise_counter_floor(int64_t value);
   Result<std::string> meta(const std::string& key);
   Result<void> set_meta(const std::string& key, const std::string& value);
   Result<void> ensure_family(const std::string& family);
@@ -57,10 +79,46 @@ struct Store::Impl {
   Result<std::vector<EntityView>> read_records(const std::string& where, const std::string& param);
   Result<void> save_clock();
   Result<void> fault(std::string_view point);
-  Result<std::string> commit_local(Result<sync::Op> built);
+  // Test hook (SyncPort::set_fault_hook): called at named points inside a write transaction.
+  std::function<Result<void>(std::string_view)> fault_hook;
+
+  // Runs one call of the public API or the port: no exception leaves it (an unexpected one
+  // becomes ErrorCode::storage naming the call), a wiped Store answers with an error, and the
+  // caches are checked against the file first (the threading model, store.hpp).
+  template <typename F>
+  auto call(const char* what, F&& body) -> decltype(body()) {
+    try {
+      if (!db) return make_error(ErrorCode::invalid_argument, std::string(what) + ": this store was wiped");
+      if (auto r = refresh(); !r) return r.error();
+      return body();
+    } catch (const std::bad_alloc&) {
+      forget_after_exception();
+      return make_error(ErrorCode::storage, std::string(what) + ": out of memory");
+    } catch (const std::exception& e) {
+      forget_after_exception();
+      return make_error(ErrorCode::storage, std::string(what) + ": unexpected failure: " + e.what());
+    } catch (...) {
+      forget_after_exception();
+      return make_error(ErrorCode::storage, std::string(what) + ": unexpected failure");
+    }
+  }
+  // The transaction an exception left rolled back, but the caches may hold part of it: inside
+  // a group the group fails; otherwise the next call rebuilds every cache from the file.
+  void forget_after_exception() noexcept {
+    if (group) group->failed = true;
+    else seen_version = -1;
+  }
+  // One local edit: begins the write transaction (unless a group holds one), refreshes, builds
+  // the op, gives it the next counter and a stamp, stores and applies it, commits.
+  Result<std::string> local(const std::function<Result<sync::Op>()>& build);
   using Builder = std::function<Result<sync::Op>(const sync::Materialiser&)>;
   Result<void> edit(const std::string& entity_id, const Builder& build);
   void evict(const std::string& family);
+  // What of `family` is on no server yet, in words ("" when nothing): outbox ops and refused
+  // ops whose report the server has not acknowledged.
+  Result<std::string> unsent_work(const std::string& family);
+  Result<void> mark_quarantine(const std::vector<std::string>& op_ids, const char* sql);
+  Result<std::vector<QuarantinedOp>> read_quarantine();
   Result<ApplyReport> apply_batch(const std::vector<std::string>& encoded_ops, const std::function<Result<void>()>& also);
 };
 

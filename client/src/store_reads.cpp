@@ -95,157 +95,136 @@ Result<std::vector<EntityView>> Store::Impl::read_records(const std::string& whe
 }
 
 Result<EntityView> Store::get(const std::string& entity_id) const {
-  auto rows = impl_->read_records("WHERE e.id = ?", entity_id);
-  if (!rows) return rows.error();
-  if (rows->empty()) return make_error(ErrorCode::not_found, "no record with id '" + entity_id + "'");
-  return std::move(rows->front());
+  return impl_->call("get", [&]() -> Result<EntityView> {
+    auto rows = impl_->read_records("WHERE e.id = ?", entity_id);
+    if (!rows) return rows.error();
+    if (rows->empty()) return make_error(ErrorCode::not_found, "no record with id '" + entity_id + "'");
+    return std::move(rows->front());
+  });
 }
 
 Result<std::vector<EntityView>> Store::chronology(const std::string& family_id) const {
-  // `occurred` is sealed, so the order is made here, after opening it.
-  auto rows = impl_->read_records("WHERE e.family = ? AND e.occurred IS NOT NULL AND e.deleted = 0", family_id);
-  if (!rows) return rows.error();
-  std::stable_sort(rows->begin(), rows->end(), [](const EntityView& a, const EntityView& b) {
-    return a.occurred != b.occurred ? a.occurred < b.occurred : a.id < b.id;
+  return impl_->call("chronology", [&]() -> Result<std::vector<EntityView>> {
+    // `occurred` is sealed, so the order is made here, after opening it.
+    auto rows = impl_->read_records("WHERE e.family = ? AND e.occurred IS NOT NULL AND e.deleted = 0", family_id);
+    if (!rows) return rows.error();
+    std::stable_sort(rows->begin(), rows->end(), [](const EntityView& a, const EntityView& b) {
+      return a.occurred != b.occurred ? a.occurred < b.occurred : a.id < b.id;
+    });
+    return rows;
   });
-  return rows;
 }
 
 Result<FamilyView> Store::family(const std::string& family_id) const {
-  auto fam = get(family_id);
-  if (!fam) return fam.error();
-  if (fam->type != "Family") return make_error(ErrorCode::not_found, "no family with id '" + family_id + "'");
-  FamilyView view;
-  view.family = family_id;
-  auto rows = impl_->read_records("WHERE e.family = ? ORDER BY e.id", family_id);
-  if (!rows) return rows.error();
-  view.entities = std::move(rows.value());
-  auto chron = chronology(family_id);
-  if (!chron) return chron.error();
-  view.chronology = std::move(chron.value());
-  auto conflicts = open_conflicts(family_id);
-  if (!conflicts) return conflicts.error();
-  view.conflicts = std::move(conflicts.value());
-  return view;
+  return impl_->call("family", [&]() -> Result<FamilyView> {
+    auto fam = get(family_id);
+    if (!fam) return fam.error();
+    if (fam->type != "Family") return make_error(ErrorCode::not_found, "no family with id '" + family_id + "'");
+    FamilyView view;
+    view.family = family_id;
+    auto rows = impl_->read_records("WHERE e.family = ? ORDER BY e.id", family_id);
+    if (!rows) return rows.error();
+    view.entities = std::move(rows.value());
+    auto chron = chronology(family_id);
+    if (!chron) return chron.error();
+    view.chronology = std::move(chron.value());
+    auto conflicts = open_conflicts(family_id);
+    if (!conflicts) return conflicts.error();
+    view.conflicts = std::move(conflicts.value());
+    return view;
+  });
 }
 
 Result<std::vector<sync::Conflict>> Store::open_conflicts(const std::string& family_id) const {
-  std::vector<sync::Conflict> out;
-  std::vector<std::string> fams = family_id.empty() ? families() : std::vector<std::string>{family_id};
-  for (const auto& f : fams) {
-    if (auto r = impl_->ensure_family(f); !r) return r.error();
-    auto cs = impl_->mat.open_conflicts(f);
-    out.insert(out.end(), cs.begin(), cs.end());
-  }
-  return out;
+  return impl_->call("open_conflicts", [&]() -> Result<std::vector<sync::Conflict>> {
+    std::vector<sync::Conflict> out;
+    std::vector<std::string> fams{family_id};
+    if (family_id.empty()) {
+      auto all = families();
+      if (!all) return all.error();
+      fams = std::move(all.value());
+    }
+    for (const auto& f : fams) {
+      if (auto r = impl_->ensure_family(f); !r) return r.error();
+      auto cs = impl_->mat.open_conflicts(f);
+      out.insert(out.end(), cs.begin(), cs.end());
+    }
+    return out;
+  });
 }
 
-Result<std::vector<sync::Write>> Store::history(const std::string& entity_id, const std::string& field) {
-  auto family = impl_->family_of(entity_id);
-  if (!family) return make_error(ErrorCode::not_found, "no record with id '" + entity_id + "'");
-  if (auto r = impl_->ensure_family(*family); !r) return r.error();
-  return impl_->mat.history(entity_id, field);
+Result<std::vector<FieldWrite>> Store::history(const std::string& entity_id, const std::string& field) const {
+  return impl_->call("history", [&]() -> Result<std::vector<FieldWrite>> {
+    auto family = impl_->family_of(entity_id);
+    if (!family) return make_error(ErrorCode::not_found, "no record with id '" + entity_id + "'");
+    if (auto r = impl_->ensure_family(*family); !r) return r.error();
+    std::vector<FieldWrite> out;
+    for (auto& w : impl_->mat.history(entity_id, field))
+      out.push_back(FieldWrite{w.id.to_string(), std::move(w.author), w.hlc.wall_ms, w.hlc.logical, std::move(w.value)});
+    return out;
+  });
 }
 
-std::vector<std::string> Store::families() const {
-  std::vector<std::string> out;
-  if (auto st = impl_->db->prepare("SELECT id FROM entities WHERE type = 'Family' ORDER BY id"))
-    (void)st->each([&](Statement& row) { out.push_back(row.text(0)); });
-  return out;
+Result<std::vector<std::string>> Store::families() const {
+  return impl_->call("families", [&]() -> Result<std::vector<std::string>> {
+    std::vector<std::string> out;
+    auto st = impl_->db->prepare("SELECT id FROM entities WHERE type = 'Family' ORDER BY id");
+    if (!st) return st.error();
+    auto done = st->each([&](Statement& row) { out.push_back(row.text(0)); });
+    if (!done) return done.error();
+    return out;
+  });
 }
 
 Result<std::string> Store::export_family(const std::string& family_id) const {
-  auto rows = impl_->read_records("WHERE e.family = ? ORDER BY e.id", family_id);
-  if (!rows) return rows.error();
-  JsonWriter w;
-  w.begin_object();
-  w.key("family").string(family_id);
-  w.key("entities").begin_array();
-  for (const auto& r : *rows) w.raw(r.json);
-  w.end_array();
-  w.key("conflicts").begin_array();
-  auto st = impl_->db->prepare("SELECT id, body FROM conflicts WHERE family = ? ORDER BY id");
-  if (!st) return st.error();
-  st->bind(1, family_id);
-  while (true) {
+  return impl_->call("export_family", [&]() -> Result<std::string> {
+    auto rows = impl_->read_records("WHERE e.family = ? ORDER BY e.id", family_id);
+    if (!rows) return rows.error();
+    JsonWriter w;
+    w.begin_object();
+    w.key("family").string(family_id);
+    w.key("entities").begin_array();
+    for (const auto& r : *rows) w.raw(r.json);
+    w.end_array();
+    w.key("conflicts").begin_array();
+    auto st = impl_->db->prepare("SELECT id, body FROM conflicts WHERE family = ? ORDER BY id");
+    if (!st) return st.error();
+    st->bind(1, family_id);
+    while (true) {
+      auto row = st->step();
+      if (!row) return row.error();
+      if (!*row) break;
+      auto body = impl_->vault->open(family_id, st->blob(1), aad::conflict(st->text(0)));
+      if (!body) return named(body.error(), "conflict " + st->text(0));
+      w.raw(*body);
+    }
+    w.end_array();
+    w.end_object();
+    return w.take();
+  });
+}
+
+Result<StoreStatus> Store::status() const {
+  return impl_->call("status", [&]() -> Result<StoreStatus> {
+    StoreStatus out;
+    out.device_id = impl_->device;
+    auto st = impl_->db->prepare(
+        "SELECT (SELECT count(*) FROM entities WHERE type = 'Family'), (SELECT count(*) FROM ops), "
+        "(SELECT count(*) FROM outbox), (SELECT count(*) FROM conflicts), (SELECT count(*) FROM quarantine), "
+        "(SELECT coalesce(max(value), 0) FROM sync_state WHERE key = 'last_sync')");
+    if (!st) return st.error();
     auto row = st->step();
     if (!row) return row.error();
-    if (!*row) break;
-    auto body = impl_->vault->open(family_id, st->blob(1), aad::conflict(st->text(0)));
-    if (!body) return named(body.error(), "conflict " + st->text(0));
-    w.raw(*body);
-  }
-  w.end_array();
-  w.end_object();
-  return w.take();
-}
-
-StoreStatus Store::status() const {
-  StoreStatus s;
-  s.device_id = impl_->device;
-  auto count = [&](const char* sql) -> size_t {
-    auto st = impl_->db->prepare(sql);
-    if (!st) return 0;
-    auto row = st->step();
-    return row && *row ? static_cast<size_t>(st->integer(0)) : 0;
-  };
-  s.families = count("SELECT count(*) FROM entities WHERE type = 'Family'");
-  s.ops = count("SELECT count(*) FROM ops");
-  s.unsynced = count("SELECT count(*) FROM outbox");
-  s.open_conflicts = count("SELECT count(*) FROM conflicts");
-  s.rejected = count("SELECT count(*) FROM rejected");
-  s.last_sync_ms = static_cast<int64_t>(count("SELECT coalesce(max(value), 0) FROM sync_state WHERE key = 'last_sync'"));
-  return s;
-}
-
-size_t Store::unsynced() const {
-  auto st = impl_->db->prepare("SELECT count(*) FROM outbox");
-  if (!st) return 0;
-  auto row = st->step();
-  return row && *row ? static_cast<size_t>(st->integer(0)) : 0;
-}
-
-Result<std::vector<OutboxEntry>> Store::outbox(size_t limit) const {
-  std::vector<OutboxEntry> out;
-  auto st = impl_->db->prepare(
-      "SELECT o.seq, p.device, p.counter, p.family, p.body FROM outbox o JOIN ops p ON p.seq = o.seq "
-      "ORDER BY o.seq LIMIT ?");
-  if (!st) return st.error();
-  st->bind(1, static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
-  auto done = st->each([&](Statement& row) -> Result<void> {
-    sync::OpId id{row.text(1), static_cast<uint64_t>(row.integer(2))};
-    auto plain = impl_->vault->open(row.text(3), row.blob(4), aad::op(id));
-    if (!plain) return named(plain.error(), "op " + id.to_string());
-    out.push_back(OutboxEntry{row.integer(0), id, std::move(plain.value())});
-    return {};
+    if (!*row) return make_error(ErrorCode::storage, "the status query returned nothing");
+    auto count = [&](int col) { return static_cast<size_t>(std::max<int64_t>(0, st->integer(col))); };
+    out.families = count(0);
+    out.ops = count(1);
+    out.unsynced = count(2);
+    out.open_conflicts = count(3);
+    out.quarantined = count(4);
+    out.last_sync_ms = st->integer(5);
+    return out;
   });
-  if (!done) return done.error();
-  return out;
-}
-
-Result<void> Store::mark_pushed(const std::vector<int64_t>& seqs) { return record_push(seqs, {}, 0); }
-
-Result<std::vector<std::string>> Store::encoded_ops(const std::string& family_id) const {
-  std::vector<std::string> out;
-  auto st = impl_->db->prepare("SELECT device, counter, body FROM ops WHERE family = ? ORDER BY seq");
-  if (!st) return st.error();
-  st->bind(1, family_id);
-  auto done = st->each([&](Statement& row) -> Result<void> {
-    sync::OpId id{row.text(0), static_cast<uint64_t>(row.integer(1))};
-    auto plain = impl_->vault->open(family_id, row.blob(2), aad::op(id));
-    if (!plain) return named(plain.error(), "op " + id.to_string());
-    out.push_back(std::move(plain.value()));
-    return {};
-  });
-  if (!done) return done.error();
-  return out;
-}
-
-std::vector<sync::OpId> Store::op_ids() const {
-  std::vector<sync::OpId> out;
-  if (auto st = impl_->db->prepare("SELECT device, counter FROM ops ORDER BY device, counter"))
-    (void)st->each([&](Statement& row) { out.push_back(sync::OpId{row.text(0), static_cast<uint64_t>(row.integer(1))}); });
-  return out;
 }
 
 }  // namespace hearth::client

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "hearth/sync/protocol.hpp"
+#include "sync_port.hpp"
 
 namespace hearth::client {
 
@@ -84,7 +85,7 @@ Result<T> answer(Result<T> decoded, const std::string& path) {
 }
 
 Result<std::string> required_secret(const Store& s, const char* name) {
-  auto v = s.secret(name);
+  auto v = sync_port(s).secret(name);
   if (!v) return v.error();
   if (!*v)
     return make_error(ErrorCode::not_enrolled, "this device is not enrolled: run `hearth enrol` with a code from the office");
@@ -99,7 +100,7 @@ struct PushLimits {
 };
 
 uint64_t secret_number(const Store& s, const char* name, uint64_t fallback) {
-  auto v = s.secret(name);
+  auto v = sync_port(s).secret(name);
   if (!v || !*v) return fallback;
   uint64_t n = 0;
   const std::string& text = **v;
@@ -116,11 +117,11 @@ PushLimits load_limits(const Store& s) {
 
 Result<void> remember_limits(Store& s, PushLimits& current, uint64_t push_bytes, uint64_t op_bytes) {
   if (push_bytes && push_bytes != current.push_bytes) {
-    if (auto r = s.put_secret("max_push_bytes", std::to_string(push_bytes)); !r) return r;
+    if (auto r = sync_port(s).put_secret("max_push_bytes", std::to_string(push_bytes)); !r) return r;
     current.push_bytes = push_bytes;
   }
   if (op_bytes && op_bytes != current.op_bytes) {
-    if (auto r = s.put_secret("max_op_bytes", std::to_string(op_bytes)); !r) return r;
+    if (auto r = sync_port(s).put_secret("max_op_bytes", std::to_string(op_bytes)); !r) return r;
     current.op_bytes = op_bytes;
   }
   return {};
@@ -128,17 +129,23 @@ Result<void> remember_limits(Store& s, PushLimits& current, uint64_t push_bytes,
 
 // A server whose history epoch differs from the one the store holds: the store forgets its
 // cursors and queues its own ops again (the server ignores those it has). True: reset done.
+// The first epoch a store hears of (it has none yet) is only recorded: what it holds was not
+// made against another history it knew of.
 Result<bool> follow_epoch(Store& store, const std::string& known, const std::string& server_epoch) {
   if (server_epoch.empty() || server_epoch == known) return false;
-  if (auto r = store.reset_for_new_history(server_epoch); !r) return r.error();
+  if (known.empty()) {
+    if (auto r = sync_port(store).set_history_epoch(server_epoch); !r) return r.error();
+    return false;
+  }
+  if (auto r = sync_port(store).reset_for_new_history(server_epoch); !r) return r.error();
   return true;
 }
 
 class Engine {
  public:
   Engine(Store& store, Transport& t, const SyncOptions& o, std::string token)
-      : store_(store), t_(t), o_(o), token_(std::move(token)) {
-    now_ = o.now_ms ? o.now_ms : std::function<int64_t()>([&store] { return store.clock_now_ms(); });
+      : store_(store), port_(sync_port(store)), t_(t), o_(o), token_(std::move(token)) {
+    now_ = o.now_ms ? o.now_ms : std::function<int64_t()>([&store] { return sync_port(store).clock_now_ms(); });
     up0_ = t.bytes_sent();
     down0_ = t.bytes_received();
   }
@@ -189,25 +196,33 @@ class Engine {
   // one a push the server or the network refused.
   Result<std::optional<Error>> push(bool& reset) {
     PushLimits limits = load_limits(store_);
-    auto known = store_.cursors();
+    auto known = port_.cursors();
     if (!known) return known.error();
     const std::string epoch = known->history_epoch;
-    const size_t queued = store_.unsynced();  // not status(): that counts the whole history
+    const size_t queued = port_.unsynced();  // not status(): that counts the whole history
     const size_t most = std::max<size_t>(1, o_.push_batch);
     size_t max_ops = most;
     size_t done = 0;
+    // Work kept in quarantine is reported (with the first push) until the server acknowledges
+    // the report, so that the lead professional sees it exists (DOMAIN.md §6.6).
+    auto held = port_.quarantine();
+    if (!held) return held.error();
+    std::vector<wire::QuarantineNotice> notices;
+    for (const auto& q : *held)
+      if (!q.acknowledged && notices.size() < 100) notices.push_back(wire::QuarantineNotice{q.op_id, q.family, q.reason});
     // every round sends a batch, quarantines an op, or halves the batch: bounded by the queue
     for (size_t round = 0; round < 2 * queued + 64; ++round) {
-      auto batch = store_.outbox(max_ops);
+      auto batch = port_.outbox(max_ops);
       if (!batch) return batch.error();
-      if (batch->empty()) break;
-      auto delivered = store_.delivered_counter();
+      if (batch->empty() && notices.empty()) break;
+      auto delivered = port_.delivered_counter();
       if (!delivered) return delivered.error();
 
       wire::PushRequest req;
       req.device_time_ms = static_cast<uint64_t>(std::max<int64_t>(0, now_()));
       req.history_epoch = epoch;
       req.delivered_counter = *delivered;
+      req.quarantined = notices;
       const size_t base = wire::encode(req).size();
       size_t size = base;
       std::map<std::string, int64_t> seq_of;
@@ -226,12 +241,12 @@ class Engine {
         req.ops.push_back(std::move(e.bytes));
       }
       if (!keep.empty()) {
-        if (auto r = store_.record_push({}, keep, now_()); !r) return r.error();
+        if (auto r = port_.record_push({}, keep, now_()); !r) return r.error();
         report_.quarantined += keep.size();
         report_.rejected += keep.size();
         done += keep.size();
       }
-      if (req.ops.empty()) continue;
+      if (req.ops.empty() && req.quarantined.empty()) continue;
 
       ++report_.push_requests;
       auto body = call(t_, "/v1/push", wire::encode(req), token_, o_);
@@ -265,12 +280,21 @@ class Engine {
           rejected.emplace_back(it->second, code + (r.reason.empty() ? "rejected" : r.reason));
         }
       }
-      if (accepted.empty() && rejected.empty())
+      if (!req.quarantined.empty()) {
+        std::vector<std::string> sent;
+        for (const auto& n : req.quarantined) sent.push_back(n.op_id);
+        if (auto r = port_.mark_quarantine_reported(sent); !r) return r.error();
+        notices.clear();
+      }
+      if (!reply->quarantine_acknowledged.empty())
+        if (auto r = port_.mark_quarantine_acknowledged(reply->quarantine_acknowledged); !r) return r.error();
+      if (!req.ops.empty() && accepted.empty() && rejected.empty())
         return std::optional<Error>(make_error(ErrorCode::corrupt, "the server answered a push without a result for any op"));
-      if (auto r = store_.record_push(accepted, rejected, now_()); !r) return r.error();
+      if (auto r = port_.record_push(accepted, rejected, now_()); !r) return r.error();
       done += accepted.size() + rejected.size();
       report_.clock_offset_ms = reply->clock_offset_ms;
-      if (report_.clock_offset_ms != 0) store_.correct_clock(report_.clock_offset_ms);
+      if (report_.clock_offset_ms != 0)
+        if (auto r = port_.correct_clock(report_.clock_offset_ms); !r) return r.error();
       if (auto r = remember_limits(store_, limits, reply->max_push_bytes, reply->max_op_bytes); !r) return r.error();
       auto followed = follow_epoch(store_, epoch, reply->history.epoch);
       if (!followed) return followed.error();
@@ -287,10 +311,10 @@ class Engine {
   // Pulls every visible family after its cursor, page by page; when the last feed version is
   // known, a probe carrying only it settles an unchanged sync in one small request.
   Result<void> pull(bool& reset) {
-    auto known = store_.cursors();
+    auto known = port_.cursors();
     if (!known) return known.error();
     const std::string epoch = known->history_epoch;
-    auto delivered = store_.delivered_counter();
+    auto delivered = port_.delivered_counter();
     if (!delivered) return delivered.error();
     int64_t highest_cursor = 0;
     for (const auto& [family, cursor] : known->families) highest_cursor = std::max(highest_cursor, cursor);
@@ -313,13 +337,13 @@ class Engine {
         return {};
       }
       if (!reply->changed) {
-        if (auto r = store_.finish_pull(*known->feed_version, now_()); !r) return r.error();
+        if (auto r = port_.finish_pull(*known->feed_version, now_()); !r) return r.error();
         progress("pull", 0, 0);
         return {};
       }
     }
     for (size_t page = 0; page < 1000000; ++page) {
-      auto cursors = store_.cursors();
+      auto cursors = port_.cursors();
       if (!cursors) return cursors.error();
       wire::PullRequest req;
       req.cursors = cursors->families;
@@ -341,7 +365,7 @@ class Engine {
         return {};
       }
       for (const auto& fam : reply->families) {
-        auto applied = store_.apply_page(fam.family, fam.ops, fam.cursor);
+        auto applied = port_.apply_page(fam.family, fam.ops, fam.cursor);
         if (!applied) return applied.error();
         report_.pulled += applied->applied;
       }
@@ -353,12 +377,13 @@ class Engine {
         else if (purged.error().code != ErrorCode::conflict) return purged.error();
       }
       progress("pull", report_.pulled, 0);
-      if (!reply->more) return store_.finish_pull(reply->feed_version.value_or(0), now_());
+      if (!reply->more) return port_.finish_pull(reply->feed_version.value_or(0), now_());
     }
     return make_error(ErrorCode::network, "the pull did not finish within its page limit");
   }
 
   Store& store_;
+  SyncPort port_;  // the store's sync bookkeeping
   Transport& t_;
   const SyncOptions& o_;
   std::string token_;
@@ -388,11 +413,18 @@ Result<void> enrol(Store& store, Transport& transport, const std::string& server
   if (reply->practitioner_id != store.practitioner_id())
     return make_error(ErrorCode::conflict, "the code was issued for " + reply->practitioner_id +
                                                ", but this store belongs to " + store.practitioner_id());
-  if (auto r = store.put_secret("server_url", server_url); !r) return r;
-  if (auto r = store.put_secret("server_ca", ca_pem); !r) return r;
+  if (auto r = sync_port(store).put_secret("server_url", server_url); !r) return r;
+  if (auto r = sync_port(store).put_secret("server_ca", ca_pem); !r) return r;
   PushLimits limits = load_limits(store);
   if (auto r = remember_limits(store, limits, reply->max_push_bytes, reply->max_op_bytes); !r) return r;
-  return store.put_secret("device_token", reply->device_token);
+  // The server's history from the start: a new store has nothing to reset, and its first
+  // sync then needs no reset either; a store enrolled again keeps its cursors if the epoch is
+  // the one it knew.
+  auto known = sync_port(store).cursors();
+  if (!known) return known.error();
+  auto followed = follow_epoch(store, known->history_epoch, reply->history.epoch);
+  if (!followed) return followed.error();
+  return sync_port(store).put_secret("device_token", reply->device_token);
 }
 
 Result<void> enrol(Store& store, const std::string& server_url, const std::string& ca_pem, const std::string& code) {

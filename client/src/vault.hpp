@@ -45,6 +45,8 @@ class Vault {
   // Drops a cached key (after a rolled-back transaction that may have created it); it is
   // read again from the database when next needed.
   void forget_cached(const std::string& family) { family_keys_.erase(family); }
+  // Drops every cached family key (another connection may have destroyed or created one).
+  void forget_all_cached() { family_keys_.clear(); }
   // Overwrites every wrapped key in place (master and families).
   static Result<void> shred_all(Database& db);
 

@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 
 #include <iostream>
+#include "../../client/src/sync_port.hpp"  // the sync engine's side of a Store (internal)
 
 namespace hearth::bench {
 
@@ -56,19 +57,19 @@ void apply(client::Store& s, Ids& ids, const WorkOp& op) {
 
 size_t outbox_bytes(const client::Store& s) {
   size_t n = 0;
-  for (const auto& e : must(s.outbox(SIZE_MAX), "outbox")) n += e.bytes.size();
+  for (const auto& e : must(sync_port(s).outbox(SIZE_MAX), "outbox")) n += e.bytes.size();
   return n;
 }
 
 void mark_all_pushed(client::Store& s) {
   std::vector<int64_t> seqs;
-  for (const auto& e : must(s.outbox(SIZE_MAX), "outbox")) seqs.push_back(e.seq);
-  must(s.mark_pushed(seqs), "mark pushed");
+  for (const auto& e : must(sync_port(s).outbox(SIZE_MAX), "outbox")) seqs.push_back(e.seq);
+  must(sync_port(s).mark_pushed(seqs), "mark pushed");
 }
 
 std::vector<std::string> outbox_ops(const client::Store& s) {
   std::vector<std::string> out;
-  for (auto& e : must(s.outbox(SIZE_MAX), "outbox")) out.push_back(std::move(e.bytes));
+  for (auto& e : must(sync_port(s).outbox(SIZE_MAX), "outbox")) out.push_back(std::move(e.bytes));
   return out;
 }
 

@@ -14,6 +14,7 @@
 #include <map>
 
 #include "hearth/client/store.hpp"
+#include "../../client/src/sync_port.hpp"  // the sync engine's side of a Store (internal)
 #include "bench_common.hpp"
 
 using namespace hearth;
@@ -175,10 +176,10 @@ nlohmann::json run_engine(const Workload& w, const std::vector<WorkOp>& updates,
   auto b = open_store(dir / "b.db", schema, "replica-b", encrypted);
   t = Clock::now();
   size_t full_sync_bytes = 0;
-  for (const auto& fam : a->families()) {
-    auto ops = must(a->encoded_ops(fam), "read ops");
+  for (const auto& fam : must(a->families(), "families")) {
+    auto ops = must(sync_port(*a).encoded_ops(fam), "read ops");
     for (const auto& o : ops) full_sync_bytes += o.size();
-    must(b->apply_remote(ops), "fork");
+    must(sync_port(*b).apply_remote(ops), "fork");
   }
   double fork_s = seconds_since(t);
 
@@ -202,13 +203,13 @@ nlohmann::json run_engine(const Workload& w, const std::vector<WorkOp>& updates,
   for (const auto& o : from_b) bytes_b += o.size();
   for (const auto& o : from_a) bytes_a += o.size();
   t = Clock::now();
-  must(a->apply_remote(from_b), "merge B->A");
+  must(sync_port(*a).apply_remote(from_b), "merge B->A");
   double merge_ba = extract_b + seconds_since(t);
   t = Clock::now();
-  must(b->apply_remote(from_a), "merge A->B");
+  must(sync_port(*b).apply_remote(from_a), "merge A->B");
   double merge_ab = extract_a + seconds_since(t);
   size_t diverged = 0;
-  for (const auto& fam : a->families())
+  for (const auto& fam : must(a->families(), "families"))
     if (must(a->export_family(fam), "export") != must(b->export_family(fam), "export")) ++diverged;
 
   double ops = static_cast<double>(updates.size());

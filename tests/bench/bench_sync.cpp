@@ -128,7 +128,7 @@ int main(int argc, char** argv) {
     create_docs(*a, ids, w);
     return {};
   }), "create");
-  size_t created = a->status().unsynced;
+  size_t created = must(a->status(), "status").unsynced;
   Timed push_docs = timed_sync(*a, *ta);
 
   server.admin({"allocate", "--practitioner", "replica-b", "--like", "replica-a"});
@@ -158,7 +158,7 @@ int main(int argc, char** argv) {
   std::sort(empty.begin(), empty.end());
 
   size_t diverged = 0;
-  for (const auto& fam : a->families())
+  for (const auto& fam : must(a->families(), "families"))
     if (must(a->export_family(fam), "export") != must(b->export_family(fam), "export")) ++diverged;
   long server_rss = server_peak_rss_kb(server.pid);
 

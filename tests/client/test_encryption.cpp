@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "hearth/client/store.hpp"
+#include "../../client/src/sync_port.hpp"  // the sync engine's side of a Store (internal)
 #include "../support/must.hpp"
 #include "../support/samples.hpp"
 #include "../support/temp_dir.hpp"
@@ -149,14 +150,14 @@ TEST_CASE("Security: no personal datum is readable from any file of the store fo
     markers = record_markers(*a, "A", family);
     // a conflict: its record keeps both values (the conflicts table holds them too)
     auto b = open_pin(dir.file("other.db"));
-    must(b->apply_remote(must(a->encoded_ops(family))));
+    must(sync_port(*b).apply_remote(must(sync_port(*a).encoded_ops(family))));
     auto view = must(a->family(family));
     std::string person;
     for (const auto& e : view.entities)
       if (e.type == "Person") person = e.id;
     must(a->update(person, "given_names", "MRKAgivenAQZX"));
     must(b->update(person, "given_names", "MRKAgivenBQZX"));
-    must(a->apply_remote(must(b->encoded_ops(family))));
+    must(sync_port(*a).apply_remote(must(sync_port(*b).encoded_ops(family))));
     markers.push_back("MRKAgivenAQZX");
     markers.push_back("MRKAgivenBQZX");
     REQUIRE(must(a->open_conflicts(family)).size() == 1);
@@ -188,7 +189,11 @@ TEST_CASE("Security: a purged family cannot be recovered from any file, others a
 
   auto refused = s->purge_family(gone);
   REQUIRE_FALSE(refused.ok());
-  CHECK_THAT(refused.error().message, Contains("unsynced operations"));
+  CHECK_THAT(refused.error().message, Contains("wait to be sent"));
+  // the server took every op (the sync engine records that)
+  std::vector<int64_t> sent;
+  for (const auto& e : must(sync_port(*s).outbox())) sent.push_back(e.seq);
+  must(sync_port(*s).record_push(sent, {}, 1));
 
   std::string wrapped_key;
   {
@@ -196,7 +201,7 @@ TEST_CASE("Security: a purged family cannot be recovered from any file, others a
     wrapped_key = raw.blob("SELECT wrapped FROM family_keys WHERE family = '" + gone + "'");
   }
   REQUIRE(wrapped_key.size() > 40);
-  must(s->purge_family(gone, /*discard_unsynced*/ true));
+  must(s->purge_family(gone));
 
   // the key is nowhere: not in the database, the WAL or any other file
   std::vector<std::string> key_hits;
@@ -208,12 +213,12 @@ TEST_CASE("Security: a purged family cannot be recovered from any file, others a
   auto read = s->get(gone);
   REQUIRE_FALSE(read.ok());
   CHECK(read.error().code == ErrorCode::not_found);
-  CHECK(s->status().families == 1);
+  CHECK(must(s->status()).families == 1);
   CHECK_THAT(must(s->get(kept)).json, Contains("MRKKfamilynameQZX"));
   s.reset();
   auto reopened = open_pin(path);
   CHECK_THAT(must(reopened->get(kept)).json, Contains("MRKKfamilynameQZX"));
-  CHECK(must(reopened->encoded_ops(gone)).empty());
+  CHECK(must(sync_port(*reopened).encoded_ops(gone)).empty());
 }
 
 TEST_CASE("Security: a wrong PIN is refused and counted, the limit wipes the store", "[security]") {
@@ -242,11 +247,13 @@ TEST_CASE("Security: a wrong PIN is refused and counted, the limit wipes the sto
     auto last = try_open(path, std::string("1113"), {}, 3);
     REQUIRE_FALSE(last.ok());
     CHECK_THAT(last.error().message, Contains("wiped"));
+    // the family was never synced: the wipe says so instead of dropping it silently
+    CHECK_THAT(last.error().message, Contains("1 operations not yet synced"));
     CHECK_FALSE(fs::exists(path));
     CHECK_FALSE(fs::exists(path + "-wal"));
     // the right PIN now finds an empty new store, not the old data
     auto fresh = open_pin(path, "2468");
-    CHECK(fresh->status().families == 0);
+    CHECK(must(fresh->status()).families == 0);
   }
 }
 
@@ -317,7 +324,7 @@ TEST_CASE("Security: tampered or moved ciphertext is detected and named, never r
       raw.exec("UPDATE ops SET body = substr(body, 1, 20) || X'00' || substr(body, 22) WHERE seq = 1");
     }
     auto s = open_pin(path);
-    auto r = s->encoded_ops(fam);
+    auto r = sync_port(*s).encoded_ops(fam);
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().code == ErrorCode::corrupt);
     CHECK_THAT(r.error().message, Contains("op "));

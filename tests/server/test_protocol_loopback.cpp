@@ -36,14 +36,7 @@ std::string visit_time(int i) {
 
 size_t own_ops(client::Store& s) {
   size_t n = 0;
-  for (const auto& id : s.op_ids()) n += id.device == s.device_id();
-  return n;
-}
-
-int64_t server_ops_of(LoopbackServer& server, const std::string& family) {
-  int64_t n = 0;
-  auto page = must(server.store().ops().ops_after(family, 0, SIZE_MAX));
-  n = static_cast<int64_t>(page.size());
+  for (const auto& id : must(sync_port(s).op_ids())) n += id.device == s.device_id();
   return n;
 }
 
@@ -66,10 +59,10 @@ TEST_CASE("Loopback: a tablet holding 300 long visit notes syncs completely, in 
   CHECK(report.pushed == own_ops(*hv.store));
   CHECK(report.push_requests >= 4);
   CHECK(largest <= sync::protocol::Limits{}.push_bytes);
-  CHECK(hv.store->unsynced() == 0);
+  CHECK(sync_port(*hv.store).unsynced() == 0);
   CHECK(report.quarantined == 0);
 
-  must(server.store().caseload().allocate(fam, "yw-1", false, static_cast<int64_t>(wall_now_ms())));
+  server.allocate(fam, "yw-1");
   LoopbackDevice yw(server, "yw-1");
   yw.sync();
   CHECK(yw.family_json(fam) == hv.family_json(fam));
@@ -86,11 +79,11 @@ TEST_CASE("Loopback: an answer too_large splits the batch until it passes", "[fa
   for (int i = 0; i < 40; ++i)
     must(hv.store->create(fam, "Contact", contact_fields(visit_time(i), narrative(40000, static_cast<uint32_t>(i)))));
   auto report = hv.sync();
-  CHECK(hv.store->unsynced() == 0);
+  CHECK(sync_port(*hv.store).unsynced() == 0);
   CHECK(report.pushed == own_ops(*hv.store));
   CHECK(report.quarantined == 0);
   CHECK(report.push_requests > 10);  // refused, split, and sent in small batches
-  CHECK(server_ops_of(server, fam) == static_cast<int64_t>(own_ops(*hv.store)));
+  CHECK(server.ops_of(fam) == own_ops(*hv.store));
 }
 
 TEST_CASE("Loopback: an op over the per-op limit is kept in quarantine and does not block the queue",
@@ -109,20 +102,26 @@ TEST_CASE("Loopback: an op over the per-op limit is kept in quarantine and does 
     CHECK(report.pushed == own_ops(*hv.store) - 1);
   }
   SECTION("the device does not know the limit: the server refuses that op alone with too_large") {
-    must(hv.store->put_secret("max_op_bytes", std::to_string(1u << 20)));
+    must(sync_port(*hv.store).put_secret("max_op_bytes", std::to_string(1u << 20)));
     auto report = hv.sync();
     CHECK(report.quarantined == 1);
     CHECK(report.pushed == own_ops(*hv.store) - 1);
   }
-  CHECK(hv.store->unsynced() == 0);
-  auto kept = must(hv.store->rejected_ops());
+  CHECK(sync_port(*hv.store).unsynced() == 0);
+  auto kept = must(hv.store->quarantine());
   REQUIRE(kept.size() == 1);
   CHECK_THAT(kept[0].reason, Catch::Contains("too_large"));
   // the note is still on the device, readable: kept, not dropped
   CHECK(must(hv.store->chronology(fam)).size() >= 7);
-  // and a later sync is not stalled by it
+  // and a later sync is not stalled by it; that sync reports the kept op to the server, which
+  // acknowledges the report (the lead professional sees it exists)
   must(hv.store->create(fam, "Contact", contact_fields(visit_time(9), "after")));
   CHECK(hv.sync().pushed == 1);
+  auto reported = must(hv.store->quarantine());
+  REQUIRE(reported.size() == 1);
+  CHECK(reported[0].reported);
+  CHECK(reported[0].acknowledged);
+  CHECK(server.flags_of(fam) == 1);
 }
 
 TEST_CASE("Loopback: a failed push never prevents the pull", "[fault][protocol]") {
@@ -130,7 +129,7 @@ TEST_CASE("Loopback: a failed push never prevents the pull", "[fault][protocol]"
   LoopbackDevice hv(server, "hv-1");
   std::string fam = must(hv.store->create_family(family_fields()));
   hv.sync();
-  must(server.store().caseload().allocate(fam, "yw-1", false, static_cast<int64_t>(wall_now_ms())));
+  server.allocate(fam, "yw-1");
   LoopbackDevice yw(server, "yw-1");
   yw.sync();
   must(yw.store->create(fam, "Contact", contact_fields(visit_time(3), "colleague's visit", "yw-1")));
@@ -151,12 +150,12 @@ TEST_CASE("Loopback: a failed push never prevents the pull", "[fault][protocol]"
   // ...and the colleague's visit arrived all the same
   CHECK_THAT(must(hv.store->export_family(fam)), Catch::Contains("colleague's visit"));
   // the device's own visit is not lost: queued, or kept in quarantine when refused as too large
-  CHECK(hv.store->unsynced() + must(hv.store->rejected_ops()).size() == 1);
+  CHECK(sync_port(*hv.store).unsynced() + must(hv.store->quarantine()).size() == 1);
   hv.transport->intercept = nullptr;
   hv.sync();
   yw.sync();
   CHECK(yw.family_json(fam) == hv.family_json(fam));
-  CHECK(hv.store->unsynced() == 0);
+  CHECK(sync_port(*hv.store).unsynced() == 0);
 }
 
 TEST_CASE("Loopback: a server database copied back by hand is detected, and every replica converges",
@@ -165,10 +164,10 @@ TEST_CASE("Loopback: a server database copied back by hand is detected, and ever
   LoopbackDevice a(server, "hv-1");
   std::string fam = must(a.store->create_family(family_fields()));
   a.sync();
-  must(server.store().caseload().allocate(fam, "yw-1", false, static_cast<int64_t>(wall_now_ms())));
+  server.allocate(fam, "yw-1");
   LoopbackDevice b(server, "yw-1");
   b.sync();
-  std::string epoch_before = must(a.store->cursors()).history_epoch;
+  std::string epoch_before = must(sync_port(*a.store).cursors()).history_epoch;
   REQUIRE_FALSE(epoch_before.empty());
 
   // the backup
@@ -196,7 +195,7 @@ TEST_CASE("Loopback: a server database copied back by hand is detected, and ever
   b.sync();
   auto ra = a.sync();  // A's delivered counter is ahead of the restored history
   CHECK(ra.history_resets >= 1);
-  CHECK(must(a.store->cursors()).history_epoch != epoch_before);
+  CHECK(must(sync_port(*a.store).cursors()).history_epoch != epoch_before);
   b.sync();
   a.sync();
   b.sync();
@@ -205,9 +204,9 @@ TEST_CASE("Loopback: a server database copied back by hand is detected, and ever
   CHECK(fa == b.family_json(fam));
   for (const char* text : {"A before the restore", "A again before the restore", "B after the restore"})
     CHECK_THAT(fa, Catch::Contains(text));
-  CHECK(server_ops_of(server, fam) >= static_cast<int64_t>(own_ops(*a.store)));
-  CHECK(a.store->unsynced() == 0);
-  CHECK(b.store->unsynced() == 0);
+  CHECK(server.ops_of(fam) >= own_ops(*a.store));
+  CHECK(sync_port(*a.store).unsynced() == 0);
+  CHECK(sync_port(*b.store).unsynced() == 0);
 }
 
 TEST_CASE("Loopback: a pull cursor beyond the server's history replaces the epoch", "[fault][protocol]") {
@@ -215,7 +214,7 @@ TEST_CASE("Loopback: a pull cursor beyond the server's history replaces the epoc
   LoopbackDevice a(server, "hv-1");
   std::string fam = must(a.store->create_family(family_fields()));
   a.sync();
-  must(server.store().caseload().allocate(fam, "yw-1", false, static_cast<int64_t>(wall_now_ms())));
+  server.allocate(fam, "yw-1");
   LoopbackDevice b(server, "yw-1");
   b.sync();
   server.close();

@@ -12,6 +12,7 @@
 #include "hearth/client/store.hpp"
 #include "hearth/client/sync_client.hpp"
 #include "hearth/client/transport.hpp"
+#include "../../client/src/sync_port.hpp"  // the sync engine's side of a Store (internal)
 #include "storage/storage.hpp"
 #include "sync_service.hpp"
 #include "fake_clock.hpp"
@@ -67,6 +68,15 @@ class LoopbackServer {
   std::string db() const { return dir_.file("server.db"); }
 
   std::string enrol_code(const std::string& practitioner) { return must(service_->issue_enrol_code(practitioner)); }
+  // Puts a practitioner on a family's team, as `hearth-server allocate` does.
+  void allocate(const std::string& family, const std::string& practitioner) {
+    must(store_->caseload().allocate(family, practitioner, false, static_cast<int64_t>(wall_now_ms())));
+    must(store_->caseload().bump_feed(practitioner));
+  }
+  // Every op the server holds for a family.
+  size_t ops_of(const std::string& family) { return must(store_->ops().ops_after(family, 0, SIZE_MAX)).size(); }
+  // Flags raised for the lead professional of a family (e.g. work kept in a device's quarantine).
+  size_t flags_of(const std::string& family) { return must(store_->flags().list(family)).size(); }
 
   // Closes the database (as a stopped server would) and opens it again, e.g. after its file
   // was replaced by a copy.
@@ -76,12 +86,11 @@ class LoopbackServer {
   }
   void open() {
     store_ = must(server::open_sqlite_storage(db()));
-    server::Caseload& caseload = store_->caseload();
-    if (!must(caseload.practitioner_exists("hv-1"))) {
-      must(caseload.add_organisation("org-hv", "Health Visiting", "HEALTH_VISITING"));
-      must(caseload.add_organisation("org-ys", "Youth Service", "LA_YOUTH_SERVICE"));
+    if (!must(store_->caseload().practitioner_exists("hv-1"))) {
+      must(store_->caseload().add_organisation("org-hv", "Health Visiting", "HEALTH_VISITING"));
+      must(store_->caseload().add_organisation("org-ys", "Youth Service", "LA_YOUTH_SERVICE"));
       for (const char* p : {"hv-1", "yw-1", "tm-1"})
-        must(caseload.add_practitioner(p, p[0] == 'y' ? "org-ys" : "org-hv", p, "PRACTITIONER"));
+        must(store_->caseload().add_practitioner(p, p[0] == 'y' ? "org-ys" : "org-hv", p, "PRACTITIONER"));
     }
     service_ = std::make_unique<server::SyncService>(*store_, [] { return wall_now_ms(); }, Schema::v1(), limits_);
   }

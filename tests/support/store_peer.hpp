@@ -2,6 +2,7 @@
 #include <memory>
 
 #include "hearth/client/store.hpp"
+#include "../../client/src/sync_port.hpp"  // the sync engine's side of a Store (internal)
 #include "peer.hpp"
 
 namespace hearth::test {
@@ -43,14 +44,14 @@ class StorePeer final : public Peer {
     return store_->resolve_conflict(conflict_id, v);
   }
   std::vector<sync::Conflict> conflicts(const std::string& family) override { return ok(store_->open_conflicts(family)); }
-  std::vector<std::string> encoded_ops(const std::string& family) override { return ok(store_->encoded_ops(family)); }
+  std::vector<std::string> encoded_ops(const std::string& family) override { return ok(sync_port(*store_).encoded_ops(family)); }
   void receive(const std::vector<std::string>& encoded) override {
-    auto r = store_->apply_remote(encoded);
+    auto r = sync_port(*store_).apply_remote(encoded);
     if (!r) throw std::runtime_error(r.error().describe());
     if (!r->rejected.empty()) throw std::runtime_error("valid op rejected: " + r->rejected[0].error.describe());
   }
   std::string render(const std::string& family) override { return ok(store_->export_family(family)); }
-  std::vector<sync::OpId> op_ids() override { return store_->op_ids(); }
+  std::vector<sync::OpId> op_ids() override { return ok(sync_port(*store_).op_ids()); }
 
  private:
   template <typename T>

@@ -23,6 +23,7 @@
 
 #include "hearth/platform/gzip.hpp"
 #include "hearth/server/http.hpp"
+#include "hearth/sync/protocol.hpp"
 
 namespace hearth::server {
 
@@ -69,13 +70,12 @@ http::http_response to_cpprest(const HttpResponse& r, bool gzip_ok, size_t compr
   return resp;
 }
 
-HttpResponse error_response(int status, const std::string& message) {
-  std::string escaped;
-  for (char c : message) {
-    if (c == '"' || c == '\\') escaped.push_back('\\');
-    if (static_cast<unsigned char>(c) >= 0x20) escaped.push_back(c);
-  }
-  return HttpResponse{status, "{\"error\":\"" + escaped + "\"}", "application/json"};
+using sync::protocol::WireError;
+
+// Errors found before the service runs, written by the protocol codec like every other body.
+HttpResponse error_response(WireError code, const std::string& message) {
+  return HttpResponse{sync::protocol::http_status(code), sync::protocol::encode(sync::protocol::ErrorReply{code, message}),
+                      "application/json"};
 }
 
 class CpprestServer final : public HttpServer {
@@ -140,7 +140,7 @@ class CpprestServer final : public HttpServer {
     };
     auto length = req.headers().content_length();
     if (length > config_.max_body_bytes) {
-      reply(error_response(413, "request body of " + std::to_string(length) + " bytes is over the limit of " +
+      reply(error_response(WireError::too_large, "request body of " + std::to_string(length) + " bytes is over the limit of " +
                                     std::to_string(config_.max_body_bytes)));
       return;
     }
@@ -155,23 +155,23 @@ class CpprestServer final : public HttpServer {
             in.remote = req.remote_address();
             for (const auto& [name, value] : req.headers()) in.headers[lower(name)] = value;
             if (raw.size() > config_.max_body_bytes) {
-              reply(error_response(413, "request body is over the limit of " + std::to_string(config_.max_body_bytes)));
+              reply(error_response(WireError::too_large, "request body is over the limit of " + std::to_string(config_.max_body_bytes)));
               return;
             }
             in.body.assign(raw.begin(), raw.end());
             if (lower(in.header("content-encoding")) == "gzip") {
               auto inflated = platform::gunzip(in.body, config_.max_body_bytes);
               if (!inflated) {
-                reply(error_response(400, inflated.error().message));
+                reply(error_response(WireError::bad_request, inflated.error().message));
                 return;
               }
               in.body = std::move(inflated.value());
             }
             response = handler_(in);
           } catch (const std::exception& e) {
-            response = error_response(500, std::string("internal error: ") + e.what());
+            response = error_response(WireError::server, std::string("internal error: ") + e.what());
           } catch (...) {
-            response = error_response(500, "internal error");
+            response = error_response(WireError::server, "internal error");
           }
           reply(response);
         })

@@ -1,26 +1,36 @@
 #pragma once
-// The tablet's local store: the op log, the materialised state, the outbox of unsynced
-// operations and the open conflicts, in one SQLite database (WAL). Each local edit is one
-// transaction (op + state + outbox); a batch of remote operations is one transaction.
-// Errors are values (Result) with messages that name what was wrong.
-// Thread-safety: confined. One Store per thread; open another Store on the same file for
-// another thread.
+// The tablet's local store, as the app sees it: edits, reads, history, conflicts, status, keys
+// and purge. One SQLite database (WAL) holds the op log, the materialised state, the outbox of
+// unsynced operations and the open conflicts. Each local edit is one transaction (op + state +
+// outbox). The sync engine's bookkeeping (outbox, cursors, pages, quarantine marks, clock
+// correction, secrets) is not here: it is behind an internal port (client/src/sync_port.hpp).
+//
+// Errors are values (Result) with messages that name the record, the field and the rule. No
+// exception leaves a call of this header: an unexpected one (out of memory, a library fault)
+// becomes ErrorCode::storage with a message naming the call.
+//
+// Threading model (docs/store.md): several Stores on one file, each confined to one thread.
+// A Store is not safe to share between threads; a thread that needs the store (a sync worker,
+// the UI) opens its own Store on the same file. SQLite (WAL) serialises the writers and lets
+// readers run beside them. Anything a Store keeps in memory (merged families, family keys,
+// the clock) is a cache of the file: each public call, and each write transaction once it
+// holds the write lock, compares PRAGMA data_version with the value the cache was built at
+// and drops the cache when another connection has committed. Counters (op ids) are taken from
+// the database inside the writing transaction, never from memory. Later caches and change
+// listeners follow the same rule: the file is the truth, data_version says when to re-read it.
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "hearth/core/error.hpp"
 #include "hearth/core/schema.hpp"
 #include "hearth/core/validation.hpp"
+#include "hearth/core/value.hpp"
 #include "hearth/sync/conflict.hpp"
-#include "hearth/sync/entity_merge.hpp"
 #include "hearth/sync/hlc.hpp"
-#include "hearth/sync/op.hpp"
 
 namespace hearth::client {
 
@@ -39,7 +49,7 @@ struct StoreOptions {
   std::optional<std::string> pin;
   std::optional<std::string> keystore_key;  // 32 bytes from iOS Keychain / Android Keystore
   KdfParams kdf;
-  int max_pin_attempts = 10;  // then the store wipes itself
+  int max_pin_attempts = 10;  // then the store wipes itself (and says what was on no server)
   bool encrypted = true;      // false only for benchmarks and development
   size_t cache_mib = 16;      // SQLite page cache
   sync::PhysicalClock clock;     // defaults to the system clock
@@ -47,9 +57,6 @@ struct StoreOptions {
   // Caps the database size in SQLite pages (0: no cap). A write that would pass it fails
   // like a full disk does, with nothing accepted lost.
   int64_t max_pages = 0;
-  // Test hook: called at named points inside a write transaction ("before_commit");
-  // an error aborts the transaction. Lets tests interrupt an edit before it commits.
-  std::function<Result<void>(std::string_view point)> fault;
 };
 
 struct EntityView {
@@ -68,23 +75,27 @@ struct FamilyView {
   std::vector<sync::Conflict> conflicts;
 };
 
-struct OutboxEntry {
-  int64_t seq = 0;
-  sync::OpId id;
-  std::string bytes;  // encoded op
+// One value a field held: an entry of the field's history (DOMAIN.md §8.3: every value
+// written is kept, the winner and the ones it superseded).
+struct FieldWrite {
+  std::string op_id;   // "device:counter" of the op that wrote it
+  std::string author;  // practitioner id
+  uint64_t at_ms = 0;  // the op's hybrid-clock stamp: wall time in ms since the Unix epoch
+  uint32_t logical = 0;  // and its logical part (orders writes within one millisecond)
+  Value value;
 };
 
-struct RejectedOp {
-  size_t index = 0;  // position in the batch
-  std::string op_id; // when it could be decoded
-  Error error;
-};
-
-struct ApplyReport {
-  size_t applied = 0;
-  size_t duplicates = 0;
-  std::vector<RejectedOp> rejected;
-  std::vector<std::string> clock_warnings;
+// An op of this device that the server refused. It stays in the op log, sealed under its
+// family's key, and in the local view; it is reported to the server so the lead professional
+// sees that it exists, and its family is purged only after the server acknowledged the report
+// (DOMAIN.md §6.6: recording is not sharing; nothing a practitioner recorded is lost).
+struct QuarantinedOp {
+  std::string op_id;     // "device:counter"
+  std::string family;
+  std::string reason;    // the server's words
+  int64_t at_ms = 0;     // when the refusal arrived (device clock)
+  bool reported = false;      // the sync engine sent the report
+  bool acknowledged = false;  // the server confirmed it holds the report
 };
 
 struct StoreStatus {
@@ -93,26 +104,20 @@ struct StoreStatus {
   size_t ops = 0;
   size_t unsynced = 0;
   size_t open_conflicts = 0;
-  size_t rejected = 0;       // pushed ops the server refused (see rejected_ops)
+  size_t quarantined = 0;    // own ops the server refused, kept sealed (see quarantine)
   int64_t last_sync_ms = 0;  // 0: never
 };
 
-struct RejectedPush {
-  std::string op_id;
-  std::string reason;
-  int64_t at_ms = 0;
+// What a wipe destroyed that was on no server (Store::wipe, and the PIN limit).
+struct LostWork {
+  size_t unsynced = 0;     // ops in the outbox
+  size_t quarantined = 0;  // refused ops whose report the server had not acknowledged
 };
 
-struct SyncCursors {
-  std::map<std::string, int64_t> families;  // family -> last server sequence applied
-  std::optional<int64_t> feed_version;
-  std::string history_epoch;  // the server history epoch last seen; "" before the first sync
-};
+class SyncPort;  // the sync engine's side of a Store: client/src/sync_port.hpp (internal)
 
 class Store {
  public:
-  struct Impl;
-
   static Result<std::unique_ptr<Store>> open(const std::string& path, StoreOptions options);
   ~Store();
   Store(const Store&) = delete;
@@ -139,16 +144,17 @@ class Store {
   // rolls the whole group back. Groups do not nest.
   Result<void> atomically(const std::function<Result<void>()>& edits);
 
-  // ---- remote operations (one transaction per batch) ----
-  // Decodes and validates each op; malformed or invalid ops are reported in `rejected` and
-  // never stored; the others are applied. Duplicates are counted and ignored.
-  Result<ApplyReport> apply_remote(const std::vector<std::string>& encoded_ops);
-
   // ---- keys ----
   Result<void> change_pin(const std::string& old_pin, const std::string& new_pin);
-  // Erases a family beyond recovery: its key is destroyed first, then its rows. Refuses while
-  // the family has unsynced operations, unless `discard_unsynced`.
-  Result<void> purge_family(const std::string& family_id, bool discard_unsynced = false);
+  // Erases a family beyond recovery: its key is destroyed first, then its rows.
+  // Refuses with ErrorCode::conflict, erasing nothing, while the family has ops waiting in the
+  // outbox or quarantined ops whose report the server has not acknowledged: no purge drops
+  // work that is on no server (the sync engine keeps the family and purges at a later sync).
+  Result<void> purge_family(const std::string& family_id);
+  // Erases the whole store beyond recovery (every key shredded, the WAL truncated, the files
+  // deleted), as a revoked device must. Returns what was on it and on no server, so the caller
+  // says so: nothing is dropped silently. Every later call on this Store fails.
+  Result<LostWork> wipe();
 
   // Copies the WAL into the database file and truncates it (e.g. when the app goes to the
   // background). Returns an error naming the reason when a reader holds it back.
@@ -159,47 +165,19 @@ class Store {
   Result<FamilyView> family(const std::string& family_id) const;
   Result<std::vector<EntityView>> chronology(const std::string& family_id) const;
   Result<std::vector<sync::Conflict>> open_conflicts(const std::string& family_id = {}) const;
-  Result<std::vector<sync::Write>> history(const std::string& entity_id, const std::string& field);
-  std::vector<std::string> families() const;
+  // Every value the field held, oldest first.
+  Result<std::vector<FieldWrite>> history(const std::string& entity_id, const std::string& field) const;
+  Result<std::vector<std::string>> families() const;
   // Canonical JSON of a family's persisted state (entities + open conflicts), byte-comparable
   // across replicas.
   Result<std::string> export_family(const std::string& family_id) const;
-  StoreStatus status() const;  // counts every record and op: for display, not for hot paths
-  size_t unsynced() const;     // the outbox size alone
-
-  // ---- sync bookkeeping (used by SyncClient) ----
-  Result<void> put_secret(const std::string& name, const std::string& value);  // sealed at rest
-  Result<std::optional<std::string>> secret(const std::string& name) const;
-  Result<SyncCursors> cursors() const;
-  // A page of one family's ops from the server and its new cursor, in one transaction.
-  Result<ApplyReport> apply_page(const std::string& family, const std::vector<std::string>& encoded_ops, int64_t cursor);
-  Result<void> finish_pull(int64_t feed_version, int64_t now_ms);
-  // The server's answer to a push: accepted ops leave the outbox; rejected ones leave it too
-  // and are kept with the reason, visible in status.
-  Result<void> record_push(const std::vector<int64_t>& accepted,
-                           const std::vector<std::pair<int64_t, std::string>>& rejected, int64_t now_ms);
-  Result<std::vector<RejectedPush>> rejected_ops() const;
-  // The highest counter of this device's own ops the server has confirmed (accepted or
-  // duplicate) in the current history epoch; record_push maintains it, 0 after a reset.
-  Result<uint64_t> delivered_counter() const;
-  // The server's history changed (docs/protocol.md "History"). One transaction: forget every
-  // family cursor, the feed version and the delivered counter, record `epoch`, and put back
-  // into the outbox every op this device authored that is neither queued nor refused (the
-  // server ignores those it holds, by op id).
-  Result<void> reset_for_new_history(const std::string& epoch);
-  // The offset the server measured (server time minus device time).
-  void correct_clock(int64_t offset_ms);
-  // The device's physical time as the store's clock reads it (corrected by the last offset):
-  // what stamps its ops, and so what it reports to the server.
-  int64_t clock_now_ms() const;
-
-  // ---- the change log ----
-  Result<std::vector<OutboxEntry>> outbox(size_t limit = 1000) const;
-  Result<void> mark_pushed(const std::vector<int64_t>& seqs);
-  Result<std::vector<std::string>> encoded_ops(const std::string& family_id) const;  // log order
-  std::vector<sync::OpId> op_ids() const;
+  Result<StoreStatus> status() const;  // counts every record and op: for display, not for hot paths
+  // Own ops the server refused, oldest first (shown by `hearth status`).
+  Result<std::vector<QuarantinedOp>> quarantine() const;
 
  private:
+  struct Impl;
+  friend class SyncPort;
   explicit Store(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

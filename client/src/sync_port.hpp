@@ -1,0 +1,126 @@
+#pragma once
+// The sync engine's side of a Store (internal to client/; the app's API is store.hpp): the
+// outbox, the cursors, pulled pages, the answer to a push and the quarantine, the history
+// epoch, the clock correction, and the device's sealed secrets (credential, server address, CA).
+// Reached through sync_port(store). The sync engine (sync_client.cpp), the tests and the
+// benchmarks use it; an app never does. docs/store.md.
+//
+// Errors and threads: as for the Store (store.hpp). No exception leaves a call; the port is
+// confined to the thread of the Store it belongs to.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "hearth/client/store.hpp"
+#include "hearth/sync/op.hpp"
+
+namespace hearth::client {
+
+struct OutboxEntry {
+  int64_t seq = 0;     // position in the outbox (the op log's row)
+  sync::OpId id;
+  std::string bytes;   // encoded op
+};
+
+struct RejectedOp {
+  size_t index = 0;    // position in the batch
+  std::string op_id;   // when it could be decoded
+  Error error;
+};
+
+struct ApplyReport {
+  size_t applied = 0;
+  size_t duplicates = 0;
+  std::vector<RejectedOp> rejected;
+  std::vector<std::string> clock_warnings;
+};
+
+struct SyncCursors {
+  std::map<std::string, int64_t> families;  // family -> last server sequence applied
+  std::optional<int64_t> feed_version;
+  std::string history_epoch;  // the server history last seen; "" before the first sync
+};
+
+class SyncPort {
+ public:
+  static SyncPort of(Store& store) { return SyncPort(store.impl_.get()); }
+  static const SyncPort of(const Store& store) { return SyncPort(store.impl_.get()); }
+
+  // ---- secrets: sealed under the device key ----
+  Result<void> put_secret(const std::string& name, const std::string& value);
+  Result<std::optional<std::string>> secret(const std::string& name) const;
+
+  // ---- push ----
+  // Own ops waiting to be sent, oldest first.
+  Result<std::vector<OutboxEntry>> outbox(size_t limit = 1000) const;
+  // The outbox size (0 when it cannot be read: for sizing progress only).
+  size_t unsynced() const;
+  // The server's answer to a push (outbox seqs): accepted ops (accepted or duplicate) leave
+  // the outbox (and the quarantine, after a new history re-sent them) and raise the delivered
+  // counter; rejected ones leave it into the quarantine with the server's reason (sealed),
+  // never away. One transaction.
+  Result<void> record_push(const std::vector<int64_t>& accepted,
+                           const std::vector<std::pair<int64_t, std::string>>& rejected, int64_t now_ms);
+  Result<void> mark_pushed(const std::vector<int64_t>& seqs);  // record_push with only accepted ops
+  // The highest counter of this device's own ops the server confirmed (0: none yet).
+  Result<uint64_t> delivered_counter() const;
+
+  // ---- the quarantine (store.hpp QuarantinedOp) ----
+  Result<std::vector<QuarantinedOp>> quarantine() const;
+  // The sync engine sent the report of these ops ("device:counter"); unknown ids are ignored.
+  Result<void> mark_quarantine_reported(const std::vector<std::string>& op_ids);
+  // The server confirmed it holds the report: from now on their family may be purged.
+  Result<void> mark_quarantine_acknowledged(const std::vector<std::string>& op_ids);
+
+  // ---- pull ----
+  Result<SyncCursors> cursors() const;
+  // A page of one family's ops from the server and its new cursor, in one transaction.
+  // Malformed or invalid ops are reported in `rejected` and never stored; duplicates are
+  // counted and ignored.
+  Result<ApplyReport> apply_page(const std::string& family, const std::vector<std::string>& encoded_ops,
+                                 int64_t cursor);
+  Result<void> finish_pull(int64_t feed_version, int64_t now_ms);
+  // Remote ops without a cursor (tests, benchmarks, a peer-to-peer exchange).
+  Result<ApplyReport> apply_remote(const std::vector<std::string>& encoded_ops);
+
+  // ---- the server's history (docs/protocol.md, history epoch) ----
+  // The server's history is not the one the cursors were made against. One transaction:
+  // forgets every family cursor and the feed version, records `epoch`, sets the delivered
+  // counter to 0, and puts back into the outbox every op this device authored that is not
+  // already there (the server ignores duplicates by op id).
+  Result<void> reset_for_new_history(const std::string& epoch);
+  // Records the epoch without resetting anything: for the first answer that carries one
+  // (cursors().history_epoch is still "").
+  Result<void> set_history_epoch(const std::string& epoch);
+
+  // ---- the clock ----
+  // The offset the server measured (server time minus device time). Kept in the store, so
+  // every Store on the file (and the next one opened) stamps with the corrected time.
+  Result<void> correct_clock(int64_t offset_ms);
+  // The device's physical time as the store's clock reads it (corrected by the last offset):
+  // what stamps its ops, and so what it reports to the server.
+  int64_t clock_now_ms() const;
+
+  // ---- the op log ----
+  Result<std::vector<std::string>> encoded_ops(const std::string& family_id) const;  // log order
+  Result<std::vector<sync::OpId>> op_ids() const;  // by device, then counter
+
+  // ---- tests ----
+  // Called at named points inside a write transaction ("before_commit"); an error aborts the
+  // transaction. Lets tests interrupt an edit before it commits.
+  void set_fault_hook(std::function<Result<void>(std::string_view point)> hook);
+
+ private:
+  explicit SyncPort(Store::Impl* impl) : im_(impl) {}
+  Store::Impl* im_;
+};
+
+inline SyncPort sync_port(Store& store) { return SyncPort::of(store); }
+inline const SyncPort sync_port(const Store& store) { return SyncPort::of(store); }
+
+}  // namespace hearth::client
