@@ -47,8 +47,8 @@ class PushRun {
     }
     auto family = ctx_.cache.get(op->family);
     if (!family) return family.error();
-    touched_.insert(op->family);
     if (auto ok = (*family)->check(*op); !ok) return rejected(id, ok.error().message, WireError::bad_request);
+    touched_.insert(op->family);  // changed: its team's feeds move; on a rollback its cache entry goes
 
     if (decision->creates_family)
       if (auto a = ctx_.store.caseload().allocate(op->family, device_.practitioner, true, ctx_.now()); !a)
