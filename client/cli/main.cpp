@@ -60,7 +60,7 @@ const char* hint(ErrorCode c) {
     case ErrorCode::validation: return "`hearth schema TYPE` lists each field with its type, requirement and allowed values";
     case ErrorCode::lifecycle: return "the message lists the allowed transitions and the fields they need";
     case ErrorCode::conflict: return "read the message: the record changed or has unsynced work";
-    case ErrorCode::clock: return "check the device clock";
+    case ErrorCode::clock: return "check the device's date, time and time zone, then run `hearth sync` again";
     case ErrorCode::corrupt: return "the store is damaged or was tampered with; keep the file and report it, then re-enrol the device";
     case ErrorCode::storage: return "check free space and permissions of the store folder";
     case ErrorCode::network: return "check the connection and try `hearth sync` again: nothing is lost or sent twice";
@@ -174,6 +174,7 @@ int run(int argc, char** argv) {
   const char* env_store = std::getenv("HEARTH_STORE");
   g.store_path = env_store && *env_store ? env_store : "hearth.db";
   CLI::App app{"hearth: the Early Help tablet store (encrypted at rest) from the command line"};
+  app.set_version_flag("--version", std::string("hearth ") + HEARTH_VERSION);
   app.require_subcommand(1);
   app.fallthrough();  // global options may follow the command
   app.add_option("--store", g.store_path, "store file (default: $HEARTH_STORE or ./hearth.db)");
@@ -324,8 +325,8 @@ int run(int argc, char** argv) {
       };
     auto report = client::sync(*s, *transport, opts);
     if (tty) std::cerr << "\n";
-    if (!report && report.error().code == ErrorCode::locked && report.error().message.rfind("revoked", 0) == 0) {
-      // The office revoked this device: it erases what it holds, as told, and says what of it
+    if (!report && report.error().code == ErrorCode::revoked) {
+      // The office revoked this device (wire code `revoked`): it erases what it holds, as told, and says what of it
       // was on no server.
       auto lost = s->wipe();
       std::string what = !lost ? "; erasing the store failed: " + lost.error().message
@@ -334,14 +335,15 @@ int run(int argc, char** argv) {
                              : "; the store on this device has been erased with " + std::to_string(lost->unsynced) +
                                    " operations not yet synced and " + std::to_string(lost->quarantined) +
                                    " refused ones: tell the office, they are on no server";
-      fail(g, make_error(ErrorCode::locked, report.error().message + what));
+      fail(g, make_error(ErrorCode::revoked, report.error().message + what));
     }
     auto r = must(g, std::move(report));
     auto st = must(g, s->status());
     ok(g,
        {{"pushed", r.pushed}, {"duplicates", r.duplicates}, {"rejected", r.rejected}, {"pulled", r.pulled},
         {"pages", r.pages}, {"families_purged", r.families_purged}, {"bytes_up", r.bytes_up}, {"bytes_down", r.bytes_down},
-        {"clock_offset_ms", r.clock_offset_ms}, {"open_conflicts", st.open_conflicts}},
+        {"clock_offset_ms", r.clock_offset_ms}, {"open_conflicts", st.open_conflicts}, {"quarantined", r.quarantined},
+        {"history_resets", r.history_resets}},
        "synced: " + std::to_string(r.pushed) + " pushed, " + std::to_string(r.rejected) + " rejected, " +
            std::to_string(r.pulled) + " pulled, " + std::to_string(r.families_purged) + " families purged; " +
            std::to_string(st.open_conflicts) + " open conflicts");

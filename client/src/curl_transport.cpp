@@ -2,8 +2,12 @@
 // only trust anchor (CAPATH cleared: Debian's libcurl also trusts /etc/ssl/certs otherwise),
 // TLS 1.2+, gzip both ways, no `Expect: 100-continue` (the server never answers it).
 #include <curl/curl.h>
+#include <openssl/x509_vfy.h>
 
+#include <ctime>
 #include <mutex>
+
+#include <optional>
 
 #include "hearth/client/transport.hpp"
 #include "hearth/platform/gzip.hpp"
@@ -11,6 +15,26 @@
 namespace hearth::client {
 
 namespace {
+
+// A certificate that is "not yet valid" or "expired" by this device's clock is, on a tablet,
+// nearly always a wrong device clock: said as such (ErrorCode::clock), not as a lost connection.
+std::optional<Error> clock_problem(CURL* h, CURLcode rc, const std::string& base_url, const char* detail) {
+  if (rc != CURLE_PEER_FAILED_VERIFICATION && rc != CURLE_SSL_CACERT_BADFILE && rc != CURLE_SSL_CONNECT_ERROR)
+    return std::nullopt;
+  long verify = X509_V_OK;
+  curl_easy_getinfo(h, CURLINFO_SSL_VERIFYRESULT, &verify);
+  std::string text = detail;
+  bool not_yet = verify == X509_V_ERR_CERT_NOT_YET_VALID || text.find("not yet valid") != std::string::npos;
+  bool expired = verify == X509_V_ERR_CERT_HAS_EXPIRED || text.find("has expired") != std::string::npos;
+  if (!not_yet && !expired) return std::nullopt;
+  char now[32] = "?";
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  if (gmtime_r(&t, &tm)) std::strftime(now, sizeof now, "%Y-%m-%d %H:%M UTC", &tm);
+  return make_error(ErrorCode::clock, std::string("cannot reach ") + base_url + ": the server's certificate is " +
+                                          (not_yet ? "not yet valid" : "expired") + " by this device's clock (" + now +
+                                          "); if that date is wrong, correct the device's date and time");
+}
 
 size_t collect(char* data, size_t size, size_t n, void* out) {
   static_cast<std::string*>(out)->append(data, size * n);
@@ -64,10 +88,16 @@ class CurlTransport final : public Transport {
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &response);
+    char detail[CURL_ERROR_SIZE] = {0};
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, detail);
     CURLcode rc = curl_easy_perform(h);
     curl_slist_free_all(headers);
-    if (rc != CURLE_OK)
-      return make_error(ErrorCode::network, "cannot reach " + options_.base_url + ": " + curl_easy_strerror(rc));
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);  // `detail` ends with this call
+    if (rc != CURLE_OK) {
+      if (auto clock = clock_problem(h, rc, options_.base_url, detail)) return *clock;
+      return make_error(ErrorCode::network, "cannot reach " + options_.base_url + ": " + curl_easy_strerror(rc) +
+                                                (detail[0] ? std::string(" (") + detail + ")" : std::string()));
+    }
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     curl_off_t up = 0, down = 0;

@@ -1,48 +1,74 @@
 #include "hearth/client/sync_client.hpp"
 
-#include <nlohmann/json.hpp>
-
+#include <algorithm>
+#include <charconv>
 #include <chrono>
+#include <map>
+#include <optional>
 #include <thread>
 
-#include "hearth/platform/encoding.hpp"
+#include "hearth/sync/protocol.hpp"
 #include "sync_port.hpp"
 
 namespace hearth::client {
 
 namespace {
 
-using nlohmann::json;
+namespace wire = sync::protocol;
+using wire::WireError;
 
-std::string server_message(const HttpReply& r) {
-  auto j = json::parse(r.body, nullptr, false);
-  if (!j.is_discarded() && j.is_object() && j.contains("error") && j["error"].is_string()) return j["error"];
-  return "HTTP " + std::to_string(r.status);
+// The wire code of a refusal: the code the server sent, or one derived from the status when
+// the body carries none (a proxy's page, an older server).
+WireError code_of(const HttpReply& r, const std::optional<wire::ErrorReply>& body) {
+  if (body && !(body->code == WireError::server && r.status < 500)) return body->code;
+  switch (r.status) {
+    case 400: return WireError::bad_request;
+    case 401: return WireError::unauthorised;
+    case 403: return WireError::forbidden;
+    case 404: return WireError::not_found;
+    case 405: return WireError::method;
+    case 409: return WireError::conflict;
+    case 413: return WireError::too_large;
+    case 503: return WireError::unavailable;
+    default: return r.status >= 500 ? WireError::server : WireError::bad_request;
+  }
 }
 
-// One request with retries for network failures and 5xx answers; 4xx answers are final.
-Result<json> call(Transport& t, const std::string& path, const json& body, const std::string& token,
-                  const SyncOptions& o) {
+Error refusal(const std::string& path, const HttpReply& r) {
+  auto decoded = wire::decode_error_reply(r.body);
+  std::optional<wire::ErrorReply> body;
+  if (decoded) body = std::move(decoded.value());
+  WireError code = code_of(r, body);
+  std::string msg = body && !body->message.empty() ? body->message : "HTTP " + std::to_string(r.status);
+  ErrorCode mapped = wire::to_error_code(code);
+  switch (code) {
+    case WireError::revoked: return make_error(mapped, "revoked: " + msg);
+    case WireError::expired:
+    case WireError::bad_code:
+    case WireError::unauthorised: return make_error(mapped, "the server refused this device: " + msg);
+    default:
+      return make_error(mapped, path + " refused (" + std::to_string(r.status) + " " + wire::to_string(code) + "): " + msg);
+  }
+}
+
+// One request with retries for network failures and answers worth retrying (server,
+// unavailable); every other refusal is final for this request and comes back as the error
+// its wire code means.
+Result<std::string> call(Transport& t, const std::string& path, const std::string& body, const std::string& token,
+                         const SyncOptions& o) {
   uint64_t wait = o.backoff_ms;
   Error last{ErrorCode::network, "no attempt made"};
   for (int attempt = 1; attempt <= std::max(1, o.max_attempts); ++attempt) {
     if (o.cancel && o.cancel->load()) return make_error(ErrorCode::network, "sync cancelled; it resumes where it stopped");
-    auto reply = t.post(path, body.dump(), token);
-    if (reply && reply->status == 200) {
-      auto j = json::parse(reply->body, nullptr, false);
-      if (j.is_discarded() || !j.is_object())
-        return make_error(ErrorCode::corrupt, "the server's answer to " + path + " is not JSON");
-      return j;
-    }
+    auto reply = t.post(path, body, token);
+    if (reply && reply->status == 200) return std::move(reply->body);
     if (reply) {
-      std::string msg = server_message(*reply);
-      if (reply->status == 401) return make_error(ErrorCode::locked, "the server refused this device: " + msg);
-      if (reply->status == 403) return make_error(ErrorCode::locked, "revoked: " + msg);
-      if (reply->status < 500) return make_error(ErrorCode::invalid_argument, path + " refused (" +
-                                                                                  std::to_string(reply->status) + "): " + msg);
-      last = make_error(ErrorCode::network, path + " failed on the server (" + std::to_string(reply->status) + "): " + msg);
+      Error e = refusal(path, *reply);
+      if (e.code != ErrorCode::network) return e;
+      last = e;
     } else {
       last = reply.error();
+      if (last.code == ErrorCode::clock) return last;  // a wrong device clock does not heal by retrying
     }
     if (attempt < o.max_attempts) {
       std::this_thread::sleep_for(std::chrono::milliseconds(wait));
@@ -52,12 +78,322 @@ Result<json> call(Transport& t, const std::string& path, const json& body, const
   return last;
 }
 
+template <typename T>
+Result<T> answer(Result<T> decoded, const std::string& path) {
+  if (!decoded) return make_error(ErrorCode::corrupt, "the server's answer to " + path + " is malformed: " + decoded.error().message);
+  return decoded;
+}
+
 Result<std::string> required_secret(const Store& s, const char* name) {
   auto v = sync_port(s).secret(name);
   if (!v) return v.error();
-  if (!*v) return make_error(ErrorCode::locked, "this device is not enrolled: run `hearth enrol` with a code from the office");
+  if (!*v)
+    return make_error(ErrorCode::not_enrolled, "this device is not enrolled: run `hearth enrol` with a code from the office");
   return std::move(**v);
 }
+
+// The limits the server advertised, kept sealed in the store; the protocol's defaults until
+// the server has said.
+struct PushLimits {
+  uint64_t push_bytes = wire::Limits{}.push_bytes;
+  uint64_t op_bytes = wire::Limits{}.op_bytes;
+};
+
+uint64_t secret_number(const Store& s, const char* name, uint64_t fallback) {
+  auto v = sync_port(s).secret(name);
+  if (!v || !*v) return fallback;
+  uint64_t n = 0;
+  const std::string& text = **v;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  return ec == std::errc() && end == text.data() + text.size() && n > 0 ? n : fallback;
+}
+
+PushLimits load_limits(const Store& s) {
+  PushLimits l;
+  l.push_bytes = secret_number(s, "max_push_bytes", l.push_bytes);
+  l.op_bytes = secret_number(s, "max_op_bytes", l.op_bytes);
+  return l;
+}
+
+Result<void> remember_limits(Store& s, PushLimits& current, uint64_t push_bytes, uint64_t op_bytes) {
+  if (push_bytes && push_bytes != current.push_bytes) {
+    if (auto r = sync_port(s).put_secret("max_push_bytes", std::to_string(push_bytes)); !r) return r;
+    current.push_bytes = push_bytes;
+  }
+  if (op_bytes && op_bytes != current.op_bytes) {
+    if (auto r = sync_port(s).put_secret("max_op_bytes", std::to_string(op_bytes)); !r) return r;
+    current.op_bytes = op_bytes;
+  }
+  return {};
+}
+
+// A server whose history epoch differs from the one the store holds: the store forgets its
+// cursors and queues its own ops again (the server ignores those it has). True: reset done.
+// The first epoch a store hears of (it has none yet) is only recorded: what it holds was not
+// made against another history it knew of.
+Result<bool> follow_epoch(Store& store, const std::string& known, const std::string& server_epoch) {
+  if (server_epoch.empty() || server_epoch == known) return false;
+  if (known.empty()) {
+    if (auto r = sync_port(store).set_history_epoch(server_epoch); !r) return r.error();
+    return false;
+  }
+  if (auto r = sync_port(store).reset_for_new_history(server_epoch); !r) return r.error();
+  return true;
+}
+
+class Engine {
+ public:
+  Engine(Store& store, Transport& t, const SyncOptions& o, std::string token)
+      : store_(store), port_(sync_port(store)), t_(t), o_(o), token_(std::move(token)) {
+    now_ = o.now_ms ? o.now_ms : std::function<int64_t()>([&store] { return sync_port(store).clock_now_ms(); });
+    up0_ = t.bytes_sent();
+    down0_ = t.bytes_received();
+  }
+
+  Result<SyncReport> run() {
+    for (int pass = 0; pass < 3; ++pass) {
+      bool reset = false;
+      // 1. push; a failure here is remembered, and the pull still runs
+      auto pushed = push(reset);
+      if (!pushed) return pushed.error();  // the store itself failed
+      if (reset) {
+        ++report_.history_resets;
+        continue;
+      }
+      std::optional<Error> push_error = *pushed;
+      if (push_error && (push_error->code == ErrorCode::revoked || push_error->code == ErrorCode::expired ||
+                         push_error->code == ErrorCode::not_enrolled))
+        return *push_error;  // the credential itself was refused: a pull would be refused the same way
+      // 2. pull
+      auto pulled = pull(reset);
+      if (pulled && reset) {
+        ++report_.history_resets;
+        continue;
+      }
+      if (!pulled) {
+        if (push_error)
+          return make_error(push_error->code, "push failed: " + push_error->message + "; pull failed too: " +
+                                                  pulled.error().message);
+        return pulled.error();
+      }
+      if (push_error)
+        return make_error(push_error->code, "push failed: " + push_error->message + " (the pull completed: " +
+                                                std::to_string(report_.pulled) +
+                                                " ops received; unsent work stays queued for the next sync)");
+      return report_;
+    }
+    return make_error(ErrorCode::network, "the server's history changed again during this sync; sync again");
+  }
+
+ private:
+  void progress(const char* phase, size_t done, size_t total) {
+    report_.bytes_up = t_.bytes_sent() - up0_;
+    report_.bytes_down = t_.bytes_received() - down0_;
+    if (o_.progress) o_.progress(SyncProgress{phase, done, total, report_.bytes_up, report_.bytes_down});
+  }
+
+  // Pushes the outbox in batches sized in bytes. The outer error is a local failure; the inner
+  // one a push the server or the network refused.
+  Result<std::optional<Error>> push(bool& reset) {
+    PushLimits limits = load_limits(store_);
+    auto known = port_.cursors();
+    if (!known) return known.error();
+    const std::string epoch = known->history_epoch;
+    const size_t queued = port_.unsynced();  // not status(): that counts the whole history
+    const size_t most = std::max<size_t>(1, o_.push_batch);
+    size_t max_ops = most;
+    size_t done = 0;
+    // Work kept in quarantine is reported (with the first push) until the server acknowledges
+    // the report, so that the lead professional sees it exists (DOMAIN.md §6.6).
+    auto held = port_.quarantine();
+    if (!held) return held.error();
+    std::vector<wire::QuarantineNotice> notices;
+    for (const auto& q : *held)
+      if (!q.acknowledged && notices.size() < 100) notices.push_back(wire::QuarantineNotice{q.op_id, q.family, q.reason});
+    // every round sends a batch, quarantines an op, or halves the batch: bounded by the queue
+    for (size_t round = 0; round < 2 * queued + 64; ++round) {
+      auto batch = port_.outbox(max_ops);
+      if (!batch) return batch.error();
+      if (batch->empty() && notices.empty()) break;
+      auto delivered = port_.delivered_counter();
+      if (!delivered) return delivered.error();
+
+      wire::PushRequest req;
+      req.device_time_ms = static_cast<uint64_t>(std::max<int64_t>(0, now_()));
+      req.clock_floor_ms = port_.clock_floor_ms();
+      req.history_epoch = epoch;
+      req.delivered_counter = *delivered;
+      req.quarantined = notices;
+      const size_t base = wire::encode(req).size();
+      size_t size = base;
+      std::map<std::string, int64_t> seq_of;
+      std::vector<std::pair<int64_t, std::string>> keep;  // ops the server cannot take whole
+      for (auto& e : *batch) {
+        size_t entry = wire::push_entry_bytes(e.bytes.size());
+        if (e.bytes.size() > limits.op_bytes || base + entry > limits.push_bytes) {
+          keep.emplace_back(e.seq, "too_large: the op is " + std::to_string(e.bytes.size()) +
+                                       " bytes, over the server's limit of " + std::to_string(limits.op_bytes) +
+                                       " bytes per op; it is kept on this device");
+          continue;
+        }
+        if (size + entry > limits.push_bytes) break;  // the batch is full
+        size += entry;
+        seq_of[e.id.to_string()] = e.seq;
+        req.ops.push_back(std::move(e.bytes));
+      }
+      if (!keep.empty()) {
+        if (auto r = port_.record_push({}, keep, now_()); !r) return r.error();
+        report_.quarantined += keep.size();
+        report_.rejected += keep.size();
+        done += keep.size();
+      }
+      if (req.ops.empty() && req.quarantined.empty()) continue;
+
+      ++report_.push_requests;
+      auto body = call(t_, "/v1/push", wire::encode(req), token_, o_);
+      if (!body && body.error().code == ErrorCode::too_large) {
+        if (req.ops.size() > 1) {  // split the batch and try again
+          max_ops = std::max<size_t>(1, req.ops.size() / 2);
+          continue;
+        }
+        // One op within the limits the server advertised, refused as a whole body: something
+        // in between (a proxy) is tighter than the server. The op stays queued, not quarantined,
+        // and the failure is reported; the pull still runs.
+        return std::optional<Error>(make_error(ErrorCode::too_large, body.error().message +
+                                                                         " (one op of " + std::to_string(size - base) +
+                                                                         " bytes, within the server's advertised limit)"));
+      }
+      if (!body) return std::optional<Error>(body.error());
+      auto reply = answer(wire::decode_push_reply(*body), "/v1/push");
+      if (!reply) return std::optional<Error>(reply.error());
+
+      std::vector<int64_t> accepted;
+      std::vector<std::pair<int64_t, std::string>> rejected;
+      for (const auto& r : reply->results) {
+        auto it = seq_of.find(r.op_id);
+        if (it == seq_of.end()) continue;
+        if (r.status == wire::OpStatus::accepted) ++report_.pushed, accepted.push_back(it->second);
+        else if (r.status == wire::OpStatus::duplicate) ++report_.duplicates, accepted.push_back(it->second);
+        else {
+          ++report_.rejected;
+          if (r.code == WireError::too_large) ++report_.quarantined;
+          std::string code = r.code ? std::string(wire::to_string(*r.code)) + ": " : std::string();
+          rejected.emplace_back(it->second, code + (r.reason.empty() ? "rejected" : r.reason));
+        }
+      }
+      if (!req.quarantined.empty()) {
+        std::vector<std::string> sent;
+        for (const auto& n : req.quarantined) sent.push_back(n.op_id);
+        if (auto r = port_.mark_quarantine_reported(sent); !r) return r.error();
+        notices.clear();
+      }
+      if (!reply->quarantine_acknowledged.empty())
+        if (auto r = port_.mark_quarantine_acknowledged(reply->quarantine_acknowledged); !r) return r.error();
+      if (!req.ops.empty() && accepted.empty() && rejected.empty())
+        return std::optional<Error>(make_error(ErrorCode::corrupt, "the server answered a push without a result for any op"));
+      if (auto r = port_.record_push(accepted, rejected, now_()); !r) return r.error();
+      done += accepted.size() + rejected.size();
+      report_.clock_offset_ms = reply->clock_offset_ms;
+      if (report_.clock_offset_ms != 0)
+        if (auto r = port_.correct_clock(report_.clock_offset_ms); !r) return r.error();
+      if (reply->server_time_ms != 0)  // docs/change-log.md, "Clocks": the floor of this device's later stamps
+        if (auto r = port_.adopt_server_time(reply->server_time_ms); !r) return r.error();
+      if (auto r = remember_limits(store_, limits, reply->max_push_bytes, reply->max_op_bytes); !r) return r.error();
+      auto followed = follow_epoch(store_, epoch, reply->history.epoch);
+      if (!followed) return followed.error();
+      if (*followed) {
+        reset = true;
+        return std::optional<Error>();
+      }
+      max_ops = std::min(most, max_ops * 2);  // after a split, grow back
+      progress("push", done, queued);
+    }
+    return std::optional<Error>();
+  }
+
+  // Pulls every visible family after its cursor, page by page; when the last feed version is
+  // known, a probe carrying only it settles an unchanged sync in one small request.
+  Result<void> pull(bool& reset) {
+    auto known = port_.cursors();
+    if (!known) return known.error();
+    const std::string epoch = known->history_epoch;
+    auto delivered = port_.delivered_counter();
+    if (!delivered) return delivered.error();
+    int64_t highest_cursor = 0;
+    for (const auto& [family, cursor] : known->families) highest_cursor = std::max(highest_cursor, cursor);
+    if (known->feed_version) {
+      wire::PullRequest probe;
+      probe.probe = true;
+      probe.feed_version = known->feed_version;
+      probe.history_epoch = epoch;
+      probe.delivered_counter = *delivered;
+      probe.highest_cursor = highest_cursor;
+      auto body = call(t_, "/v1/pull", wire::encode(probe), token_, o_);
+      if (!body) return body.error();
+      auto reply = answer(wire::decode_pull_reply(*body), "/v1/pull");
+      if (!reply) return reply.error();
+      ++report_.pages;
+      auto followed = follow_epoch(store_, epoch, reply->history.epoch);
+      if (!followed) return followed.error();
+      if (*followed) {
+        reset = true;
+        return {};
+      }
+      if (!reply->changed) {
+        if (auto r = port_.finish_pull(*known->feed_version, now_()); !r) return r.error();
+        progress("pull", 0, 0);
+        return {};
+      }
+    }
+    for (size_t page = 0; page < 1000000; ++page) {
+      auto cursors = port_.cursors();
+      if (!cursors) return cursors.error();
+      wire::PullRequest req;
+      req.cursors = cursors->families;
+      req.max_bytes = o_.page_bytes;
+      req.feed_version = cursors->feed_version;
+      req.history_epoch = epoch;
+      req.delivered_counter = *delivered;
+      req.highest_cursor = highest_cursor;
+      auto body = call(t_, "/v1/pull", wire::encode(req), token_, o_);
+      if (!body) return body.error();
+      auto reply = answer(wire::decode_pull_reply(*body), "/v1/pull");
+      if (!reply) return reply.error();
+      ++report_.pages;
+      // a page from another history is not applied: the store resets first
+      auto followed = follow_epoch(store_, epoch, reply->history.epoch);
+      if (!followed) return followed.error();
+      if (*followed) {
+        reset = true;
+        return {};
+      }
+      for (const auto& fam : reply->families) {
+        auto applied = port_.apply_page(fam.family, fam.ops, fam.cursor);
+        if (!applied) return applied.error();
+        report_.pulled += applied->applied;
+      }
+      for (const auto& family : reply->purge) {
+        // No longer on this practitioner's caseload. The store refuses (conflict) while the
+        // family holds unsynced or unreported refused work; it is then kept for a later sync.
+        auto purged = store_.purge_family(family);
+        if (purged) ++report_.families_purged;
+        else if (purged.error().code != ErrorCode::conflict) return purged.error();
+      }
+      progress("pull", report_.pulled, 0);
+      if (!reply->more) return port_.finish_pull(reply->feed_version.value_or(0), now_());
+    }
+    return make_error(ErrorCode::network, "the pull did not finish within its page limit");
+  }
+
+  Store& store_;
+  SyncPort port_;  // the store's sync bookkeeping
+  Transport& t_;
+  const SyncOptions& o_;
+  std::string token_;
+  std::function<int64_t()> now_;
+  uint64_t up0_ = 0, down0_ = 0;
+  SyncReport report_;
+};
 
 }  // namespace
 
@@ -65,17 +401,33 @@ Result<void> enrol(Store& store, Transport& transport, const std::string& server
                    const std::string& code) {
   SyncOptions once;
   once.max_attempts = 1;
-  auto reply = call(transport, "/v1/enrol", json{{"code", code}, {"device_id", store.device_id()}}, "", once);
+  auto body = call(transport, "/v1/enrol", wire::encode(wire::EnrolRequest{code, store.device_id()}), "", once);
+  if (!body) {
+    if (body.error().code == ErrorCode::expired)  // the code, not a credential
+      return make_error(ErrorCode::expired, "the enrolment code is unknown, already used or expired: ask the office for a new code (" +
+                                                body.error().message + ")");
+    return body.error();
+  }
+  auto reply = answer(wire::decode_enrol_reply(*body), "/v1/enrol");
   if (!reply) return reply.error();
-  if (!reply->contains("device_token") || !(*reply)["device_token"].is_string())
-    return make_error(ErrorCode::corrupt, "the server's enrolment answer has no credential");
-  std::string practitioner = reply->value("practitioner_id", "");
-  if (practitioner != store.practitioner_id())
-    return make_error(ErrorCode::conflict, "the code was issued for " + practitioner + ", but this store belongs to " +
-                                               store.practitioner_id());
+  if (reply->protocol != wire::kVersion)
+    return make_error(ErrorCode::invalid_argument, "the server speaks protocol " + std::to_string(reply->protocol) +
+                                                       " and this app " + std::to_string(wire::kVersion));
+  if (reply->practitioner_id != store.practitioner_id())
+    return make_error(ErrorCode::conflict, "the code was issued for " + reply->practitioner_id +
+                                               ", but this store belongs to " + store.practitioner_id());
   if (auto r = sync_port(store).put_secret("server_url", server_url); !r) return r;
   if (auto r = sync_port(store).put_secret("server_ca", ca_pem); !r) return r;
-  return sync_port(store).put_secret("device_token", (*reply)["device_token"].get<std::string>());
+  PushLimits limits = load_limits(store);
+  if (auto r = remember_limits(store, limits, reply->max_push_bytes, reply->max_op_bytes); !r) return r;
+  // The server's history from the start: a new store has nothing to reset, and its first
+  // sync then needs no reset either; a store enrolled again keeps its cursors if the epoch is
+  // the one it knew.
+  auto known = sync_port(store).cursors();
+  if (!known) return known.error();
+  auto followed = follow_epoch(store, known->history_epoch, reply->history.epoch);
+  if (!followed) return followed.error();
+  return sync_port(store).put_secret("device_token", reply->device_token);
 }
 
 Result<void> enrol(Store& store, const std::string& server_url, const std::string& ca_pem, const std::string& code) {
@@ -95,96 +447,7 @@ Result<std::unique_ptr<Transport>> transport_for(const Store& store) {
 Result<SyncReport> sync(Store& store, Transport& t, const SyncOptions& o) {
   auto token = required_secret(store, "device_token");
   if (!token) return token.error();
-  // the device's time is its store's clock: the one that stamped the ops being pushed
-  auto now = o.now_ms ? o.now_ms : std::function<int64_t()>([&store] { return sync_port(store).clock_now_ms(); });
-  SyncReport report;
-  uint64_t up0 = t.bytes_sent(), down0 = t.bytes_received();
-  auto progress = [&](const char* phase, size_t done, size_t total) {
-    report.bytes_up = t.bytes_sent() - up0;
-    report.bytes_down = t.bytes_received() - down0;
-    if (o.progress) o.progress(SyncProgress{phase, done, total, report.bytes_up, report.bytes_down});
-  };
-
-  // 1. push the outbox, batch by batch
-  size_t queued = sync_port(store).unsynced();  // not status(): that counts the whole history
-  for (size_t round = 0; round < queued / std::max<size_t>(1, o.push_batch) + 2; ++round) {
-    auto batch = sync_port(store).outbox(o.push_batch);
-    if (!batch) return batch.error();
-    if (batch->empty()) break;
-    json ops = json::array();
-    std::map<std::string, int64_t> seq_of;
-    for (const auto& e : *batch) {
-      ops.push_back(platform::base64(e.bytes));
-      seq_of[e.id.to_string()] = e.seq;
-    }
-    auto reply = call(t, "/v1/push", json{{"device_time", now()}, {"clock_floor", sync_port(store).clock_floor_ms()}, {"ops", ops}}, *token, o);
-    if (!reply) return reply.error();
-    std::vector<int64_t> accepted;
-    std::vector<std::pair<int64_t, std::string>> rejected;
-    for (const auto& r : reply->value("results", json::array())) {
-      auto it = seq_of.find(r.value("op", ""));
-      if (it == seq_of.end()) continue;
-      std::string status = r.value("status", "");
-      if (status == "accepted") ++report.pushed, accepted.push_back(it->second);
-      else if (status == "duplicate") ++report.duplicates, accepted.push_back(it->second);
-      else ++report.rejected, rejected.emplace_back(it->second, r.value("reason", "rejected"));
-    }
-    if (accepted.empty() && rejected.empty())
-      return make_error(ErrorCode::corrupt, "the server answered a push without a result for any op");
-    if (auto r = sync_port(store).record_push(accepted, rejected, now()); !r) return r.error();
-    report.clock_offset_ms = reply->value("clock_offset_ms", int64_t{0});
-    if (report.clock_offset_ms != 0)
-      if (auto r = sync_port(store).correct_clock(report.clock_offset_ms); !r) return r.error();
-    if (auto server_time = reply->value("server_time", uint64_t{0}); server_time != 0)  // change-log.md, "Clocks"
-      if (auto r = sync_port(store).adopt_server_time(server_time); !r) return r.error();
-    progress("push", report.pushed + report.duplicates + report.rejected, queued);
-  }
-
-  // 2. pull every visible family after its cursor, page by page; when the last feed version
-  //    is known, a probe carrying only it settles an unchanged sync in one small request
-  if (auto known = sync_port(store).cursors(); known && known->feed_version) {
-    auto probe = call(t, "/v1/pull", json{{"probe", true}, {"feed_version", *known->feed_version}}, *token, o);
-    if (!probe) return probe.error();
-    ++report.pages;
-    if (!probe->value("changed", true)) {
-      if (auto r = sync_port(store).finish_pull(*known->feed_version, now()); !r) return r.error();
-      progress("pull", 0, 0);
-      return report;
-    }
-  }
-  for (size_t page = 0; page < 1000000; ++page) {
-    auto cursors = sync_port(store).cursors();
-    if (!cursors) return cursors.error();
-    json body = {{"cursors", cursors->families}, {"max_bytes", o.page_bytes}};
-    if (cursors->feed_version) body["feed_version"] = *cursors->feed_version;
-    auto reply = call(t, "/v1/pull", body, *token, o);
-    if (!reply) return reply.error();
-    ++report.pages;
-    for (const auto& fam : reply->value("families", json::array())) {
-      std::vector<std::string> ops;
-      for (const auto& b : fam.value("ops", json::array())) {
-        auto bytes = platform::unbase64(b.get<std::string>());
-        if (!bytes) return make_error(ErrorCode::corrupt, "the server sent an op that is not base64");
-        ops.push_back(std::move(bytes.value()));
-      }
-      auto applied = sync_port(store).apply_page(fam.value("family", ""), ops, fam.value("cursor", int64_t{0}));
-      if (!applied) return applied.error();
-      report.pulled += applied->applied;
-    }
-    for (const auto& family : reply->value("purge", json::array())) {
-      // no longer on this practitioner's caseload: erase it, unless it still holds work that is on
-      // no server (a conflict: it is kept, and purged at a later sync)
-      auto purged = store.purge_family(family.get<std::string>());
-      if (!purged && purged.error().code != ErrorCode::conflict) return purged.error();
-      if (purged) ++report.families_purged;
-    }
-    progress("pull", report.pulled, 0);
-    if (!reply->value("more", false)) {
-      if (auto r = sync_port(store).finish_pull(reply->value("feed_version", int64_t{0}), now()); !r) return r.error();
-      return report;
-    }
-  }
-  return make_error(ErrorCode::network, "the pull did not finish within its page limit");
+  return Engine(store, t, o, *token).run();
 }
 
 }  // namespace hearth::client

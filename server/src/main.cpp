@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <ctime>
@@ -14,7 +15,8 @@
 
 #include "audit/audit_chain.hpp"
 #include "hearth/server/http.hpp"
-#include "storage/sqlite_server_store.hpp"
+#include "hearth/core/schema.hpp"
+#include "storage/storage.hpp"
 #include "sync_service.hpp"
 
 using namespace hearth;
@@ -83,9 +85,9 @@ struct DataDir {
               << "; keep a copy apart from the database and its backups (docs/audit.md)\n";
     return made;
   }
-  std::unique_ptr<ServerStore> store() const {
+  std::unique_ptr<Storage> store() const {
     json config = load_config();
-    return must(open_sqlite_server_store(db().string(), audit_key(config)));
+    return must(open_sqlite_storage(db().string(), audit_key(config)));
   }
 };
 
@@ -130,6 +132,19 @@ int verify_audit_command(audit::AuditTrail& trail, std::vector<std::string> file
   return 0;
 }
 
+// The values the v1 schema allows for an enum field (DOMAIN.md §3.1 org_type, §3.2 system_roles).
+const std::vector<std::string>& allowed(const std::string& entity, const std::string& field) {
+  return Schema::v1().entity(entity)->field(field)->values;
+}
+
+// Refuses a value the domain does not define, listing the ones it does.
+void require_one_of(const std::string& option, const std::string& value, const std::vector<std::string>& values) {
+  if (std::find(values.begin(), values.end(), value) != values.end()) return;
+  std::string list;
+  for (const auto& v : values) list += (list.empty() ? "" : ", ") + v;
+  die(option + " '" + value + "' is not defined; use one of: " + list);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -141,6 +156,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   CLI::App app{"hearth-server: the Early Help sync service (HTTPS) and its administration"};
+  app.set_version_flag("--version", std::string("hearth-server ") + HEARTH_VERSION);
   app.require_subcommand(1);
   app.fallthrough();
   DataDir data;
@@ -168,12 +184,13 @@ int main(int argc, char** argv) {
   auto* add_org = app.add_subcommand("add-org", "add an organisation");
   add_org->add_option("--id", id)->required();
   add_org->add_option("--name", name)->required();
-  add_org->add_option("--type", type, "e.g. HEALTH_VISITING, LA_YOUTH_SERVICE")->required();
+  add_org->add_option("--type", type, "organisation type (DOMAIN.md §3.1), e.g. HEALTH_VISITING, LA_YOUTH_SERVICE")
+      ->required();
   auto* add_prac = app.add_subcommand("add-practitioner", "add a practitioner with a role");
   add_prac->add_option("--id", id)->required();
   add_prac->add_option("--org", org)->required();
   add_prac->add_option("--name", name)->required();
-  add_prac->add_option("--role", role, "e.g. PRACTITIONER, TEAM_MANAGER")->required();
+  add_prac->add_option("--role", role, "system role (DOMAIN.md §3.2), e.g. PRACTITIONER, TEAM_MANAGER")->required();
   auto* allocate = app.add_subcommand("allocate", "put a practitioner on a family's team");
   auto* deallocate = app.add_subcommand("deallocate", "take a practitioner off a family's team");
   std::string like;
@@ -197,6 +214,8 @@ int main(int argc, char** argv) {
   auto* checkpoint = app.add_subcommand("audit-checkpoint", "sign a checkpoint of every audit chain and export it");
   std::string checkpoint_out;
   checkpoint->add_option("--out", checkpoint_out, "also write it to this file (keep a copy off this machine)");
+  auto* flags = app.add_subcommand("flags", "work flagged for the lead professional (e.g. recorded after leaving a team)");
+  flags->add_option("--family", family, "only this family");
 
   try {
     app.parse(argc, argv);
@@ -218,7 +237,7 @@ int main(int argc, char** argv) {
     }
     config["audit_checkpoint_seconds"] = 3600;
     std::ofstream(data.config()) << config.dump(2) << "\n";
-    must(open_sqlite_server_store(data.db().string(), data.audit_key(config)));
+    must(open_sqlite_storage(data.db().string(), data.audit_key(config)));  // made with its history epoch (docs/protocol.md "History")
     std::cout << "initialised " << data.dir.string() << (dev ? " with development certificates" : "") << "\n";
     return 0;
   }
@@ -245,6 +264,9 @@ int main(int argc, char** argv) {
     auto store = data.store();
     ServiceLimits limits;
     limits.credential_ttl_ms = static_cast<int64_t>(config.value("credential_days", 365.0) * 24 * 3600 * 1000);
+    // The family cache's bounds (families held in memory, and their ops' encoded size).
+    limits.cache.max_families = config.value("cache_families", limits.cache.max_families);
+    limits.cache.max_bytes = config.value("cache_mib", limits.cache.max_bytes >> 20) << 20;
     SyncService service(*store, now_ms, schema, limits);
     auto server = must(start_http_server(http, [&](const HttpRequest& r) {
       auto t0 = std::chrono::steady_clock::now();
@@ -297,35 +319,41 @@ int main(int argc, char** argv) {
   auto store = data.store();
   SyncService service(*store, now_ms);
   auto admin = [&](const std::string& action, const std::string& fam, const std::string& detail) {
-    must(store->audit(AuditEvent{static_cast<int64_t>(now_ms()), "admin", "", action, fam, detail}));
+    must(store->audit().append(AuditEvent{static_cast<int64_t>(now_ms()), "admin", "", action, fam, detail}));
   };
+  Caseload& caseload = store->caseload();
   if (add_org->parsed()) {
-    must(store->add_organisation(id, name, type));
+    require_one_of("--type", type, allowed("Organisation", "org_type"));
+    must(caseload.add_organisation(id, name, type));
     admin("add-org", "", id);
   } else if (add_prac->parsed()) {
-    must(store->add_practitioner(id, org, name, role));
+    require_one_of("--role", role, allowed("Practitioner", "system_roles"));
+    must(caseload.add_practitioner(id, org, name, role));
     admin("add-practitioner", "", id);
   } else if (allocate->parsed()) {
     if (family.empty() == like.empty()) die("give either --family or --like");
-    std::vector<std::string> families = like.empty() ? std::vector<std::string>{family} : must(store->families_of(like));
+    std::vector<std::string> families = like.empty() ? std::vector<std::string>{family} : must(caseload.families_of(like));
     must(store->transaction([&]() -> Result<void> {
       for (const auto& f : families) {
-        if (auto r = store->allocate(f, practitioner, lead); !r) return r;
+        if (auto r = caseload.allocate(f, practitioner, lead, static_cast<int64_t>(now_ms())); !r) return r;
         admin("allocate", f, practitioner + (lead ? " (lead)" : ""));
       }
       return {};
     }));
   } else if (deallocate->parsed()) {
-    must(store->deallocate(family, practitioner));
-    admin("deallocate", family, practitioner);
+    must(store->transaction([&]() -> Result<void> {
+      if (auto r = caseload.deallocate(family, practitioner, static_cast<int64_t>(now_ms())); !r) return r;
+      admin("deallocate", family, practitioner);
+      return {};
+    }));
   } else if (code->parsed()) {
     std::cout << must(service.issue_enrol_code(practitioner)) << "\n";
   } else if (devices->parsed()) {
-    for (const auto& d : must(store->devices()))
+    for (const auto& d : must(store->devices().devices()))
       std::cout << d.id << "  " << d.practitioner << "  enrolled " << d.enrolled_at << "  last seen " << d.last_seen
-                << (d.revoked ? "  REVOKED" : "") << "\n";
+                << "  last pull " << d.last_pull_at << (d.revoked ? "  REVOKED" : "") << "\n";
   } else if (revoke->parsed()) {
-    if (!must(store->revoke_device(device))) die("no device '" + device + "'", 3);
+    if (!must(store->devices().revoke_device(device))) die("no device '" + device + "'", 3);
     admin("revoke", "", device);
     std::cout << "revoked " << device << "\n";
   } else if (verify->parsed() || checkpoint->parsed()) {
@@ -341,6 +369,13 @@ int main(int argc, char** argv) {
       return 0;
     }
     return verify_audit_command(*trail.trail, checkpoint_files, data.checkpoint_dir(config));
+  } else if (flags->parsed()) {
+    auto list = must(store->flags().list(family.empty() ? std::nullopt : std::optional<std::string>(family)));
+    for (const auto& f : list)
+      std::cout << f.at << "  " << f.family << "  " << f.kind << "  op " << f.op_id << "  by " << f.practitioner
+                << " on " << f.device << "  " << f.detail << "\n";
+    if (list.empty()) std::cout << "no flags" << (family.empty() ? "" : " for family " + family) << "\n";
+    admin("flags-viewed", family, std::to_string(list.size()) + " flags");
   }
   return 0;
 }

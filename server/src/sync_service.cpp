@@ -1,334 +1,132 @@
 #include "sync_service.hpp"
 
-#include <nlohmann/json.hpp>
-
-#include "hearth/core/text.hpp"
+#include "access/team_access_policy.hpp"
 #include "hearth/platform/encoding.hpp"
-#include "hearth/sync/encoding.hpp"
+#include "usecases/enrol.hpp"
+#include "usecases/pull.hpp"
+#include "usecases/push.hpp"
 
 namespace hearth::server {
 
 namespace {
 
-using nlohmann::json;
+namespace protocol = sync::protocol;
+using protocol::WireError;
 
-HttpResponse reply(int status, const json& body) { return HttpResponse{status, body.dump(), "application/json"}; }
-HttpResponse error(int status, const std::string& message) { return reply(status, json{{"error", message}}); }
+HttpResponse json_reply(int status, std::string body) { return HttpResponse{status, std::move(body), "application/json"}; }
 
-int status_for(ErrorCode c) {
-  switch (c) {
-    case ErrorCode::invalid_argument:
-    case ErrorCode::validation:
-    case ErrorCode::lifecycle:
-    case ErrorCode::corrupt: return 400;
-    case ErrorCode::not_found: return 404;
-    case ErrorCode::conflict: return 409;
-    case ErrorCode::locked: return 401;
-    case ErrorCode::network: return 502;
-    default: return 500;
-  }
+HttpResponse error(WireError code, const std::string& message) {
+  return json_reply(protocol::http_status(code), protocol::encode(protocol::ErrorReply{code, message}));
+}
+
+// A body the codec refused: too large, or malformed (the message names the field).
+HttpResponse refused(const Error& e) {
+  return error(e.code == ErrorCode::too_large ? WireError::too_large : WireError::bad_request, e.message);
+}
+
+template <typename T>
+HttpResponse answer(const Answer<T>& a) {
+  if (!a.reply) return error(a.error.code, a.error.message);
+  return json_reply(200, protocol::encode(*a.reply));
 }
 
 }  // namespace
 
-SyncService::SyncService(ServerStore& store, std::function<uint64_t()> clock, const Schema& schema, ServiceLimits limits)
-    : store_(store), clock_(std::move(clock)), limits_(limits), merge_(schema), server_clock_(clock_) {}
+SyncService::SyncService(Storage& storage, std::function<uint64_t()> clock, const Schema& schema, ServiceLimits limits)
+    : SyncService(storage, std::make_unique<TeamAccessPolicy>(storage.caseload(), storage.ops(), schema), nullptr,
+                  std::move(clock), schema, limits) {}
 
-void SyncService::audit(const Caller* c, const std::string& action, const std::string& family, const std::string& detail) {
-  AuditEvent e{static_cast<int64_t>(clock_()), c ? c->device.practitioner : "anonymous", c ? c->device.id : "", action,
-               family, detail};
-  (void)store_.audit(e);
-}
+SyncService::SyncService(Storage& storage, AccessPolicy& policy, std::function<uint64_t()> clock, const Schema& schema,
+                         ServiceLimits limits)
+    : SyncService(storage, nullptr, &policy, std::move(clock), schema, limits) {}
+
+SyncService::SyncService(Storage& storage, std::unique_ptr<AccessPolicy> own, AccessPolicy* given,
+                         std::function<uint64_t()> clock, const Schema& schema, ServiceLimits limits)
+    : store_(storage),
+      own_policy_(std::move(own)),
+      policy_(given ? *given : *own_policy_),
+      clock_(std::move(clock)),
+      limits_(limits),
+      cache_(schema, storage.ops(), limits.cache),
+      server_clock_(clock_),
+      ctx_{store_, policy_, cache_, clock_, limits_, guard_, server_clock_} {}
 
 Result<std::string> SyncService::issue_enrol_code(const std::string& practitioner) {
   std::lock_guard<std::mutex> lock(mutex_);
-  auto known = store_.practitioner_exists(practitioner);
-  if (!known) return known.error();
-  if (!*known) return make_error(ErrorCode::not_found, "no practitioner '" + practitioner + "'");
-  auto random_code = platform::random_hex(10);
-  if (!random_code) return random_code.error();
-  const std::string& code = *random_code;
-  auto r = store_.transaction([&]() -> Result<void> {
-    if (auto a = store_.add_enrol_code(platform::sha256_hex(code), practitioner,
-                                       static_cast<int64_t>(clock_()) + limits_.enrol_code_ttl_ms);
-        !a)
-      return a;
-    return store_.audit(AuditEvent{static_cast<int64_t>(clock_()), "admin", "", "enrol-code", "", practitioner});
-  });
-  if (!r) return r.error();
-  return code;
+  return server::issue_enrol_code(ctx_, practitioner);
 }
 
 HttpResponse SyncService::handle(const HttpRequest& r) {
   std::lock_guard<std::mutex> lock(mutex_);
+  return route(r);
+}
+
+HttpResponse SyncService::route(const HttpRequest& r) {
   if (r.path.rfind("/v1/", 0) != 0) {
     if (r.path.size() > 2 && r.path[0] == '/' && r.path[1] == 'v')
-      return error(404, "protocol " + r.path.substr(1, r.path.find('/', 1) - 1) + " is not served here; this server speaks v1");
-    return error(404, "no such endpoint: " + r.path);
+      return error(WireError::not_found, "protocol " + r.path.substr(1, r.path.find('/', 1) - 1) +
+                                             " is not served here; this server speaks v1");
+    return error(WireError::not_found, "no such endpoint: " + r.path);
   }
-  std::string version = r.header("hearth-protocol");
+  std::string version = r.header(protocol::kVersionHeader);
   if (!version.empty() && version != std::to_string(kProtocolVersion)) {
     bool older = version < std::to_string(kProtocolVersion);
-    return error(400, "the app speaks protocol " + version + " and this server speaks " + std::to_string(kProtocolVersion) +
-                          (older ? "; update the app" : "; the server needs updating first"));
+    return error(WireError::version, "the app speaks protocol " + version + " and this server speaks " +
+                                         std::to_string(kProtocolVersion) +
+                                         (older ? "; update the app" : "; the server needs updating first"));
   }
   if (r.path == "/v1/health") {
-    if (r.method != "GET") return error(405, r.method + " " + r.path + " is not supported; use GET");
-    return reply(200, {{"status", "ok"}, {"protocol", kProtocolVersion}});
+    if (r.method != "GET") return error(WireError::method, r.method + " " + r.path + " is not supported; use GET");
+    protocol::HealthReply health;
+    auto history = ctx_.history("", nullptr);
+    if (!history) return error(WireError::server, history.error().message);
+    health.history = *history;
+    return json_reply(200, protocol::encode(health));
   }
-  if (r.method != "POST") return error(405, r.method + " " + r.path + " is not supported");
-  if (r.path == "/v1/enrol") return enrol(r);
-  Caller caller;
-  if (auto denied = authenticate(r, caller)) return *denied;
-  if (r.path == "/v1/push") return push(r, caller);
-  if (r.path == "/v1/pull") return pull(r, caller);
-  return error(404, "no such endpoint: " + r.path);
+  if (r.method != "POST") return error(WireError::method, r.method + " " + r.path + " is not supported");
+  if (r.path == "/v1/enrol") {
+    auto request = protocol::decode_enrol_request(r.body, limits_.wire);
+    if (!request) return refused(request.error());
+    return answer(enrol(ctx_, *request, r.remote));
+  }
+  if (r.path != "/v1/push" && r.path != "/v1/pull") return error(WireError::not_found, "no such endpoint: " + r.path);
+  auto device = authenticate(r);
+  if (auto* denied = std::get_if<HttpResponse>(&device)) return *denied;
+  const DeviceRecord& caller = std::get<DeviceRecord>(device);
+  if (r.path == "/v1/push") {
+    auto request = protocol::decode_push_request(r.body, limits_.wire);
+    if (!request) return refused(request.error());
+    return answer(push(ctx_, caller, *request));
+  }
+  auto request = protocol::decode_pull_request(r.body, limits_.wire);
+  if (!request) return refused(request.error());
+  return answer(pull(ctx_, caller, *request));
 }
 
-std::optional<HttpResponse> SyncService::authenticate(const HttpRequest& r, Caller& out) {
+std::variant<DeviceRecord, HttpResponse> SyncService::authenticate(const HttpRequest& r) {
   std::string auth = r.header("authorization");
   if (auth.rfind("Bearer ", 0) != 0) {
-    audit(nullptr, "denied", "", "no credential on " + r.path + " from " + r.remote);
-    return error(401, "this request needs the device credential from enrolment (Authorization: Bearer ...)");
+    ctx_.audit(nullptr, "denied", "", "no credential on " + r.path + " from " + r.remote);
+    return error(WireError::unauthorised, "this request needs the device credential from enrolment (Authorization: Bearer ...)");
   }
-  auto device = store_.device_by_token(platform::sha256_hex(auth.substr(7)));
-  if (!device) return error(500, device.error().message);
-  if (!*device) {
-    audit(nullptr, "denied", "", "unknown credential on " + r.path + " from " + r.remote);
-    return error(401, "unknown device credential; enrol the device again");
+  auto found = store_.devices().device_by_token(platform::sha256_hex(auth.substr(7)));
+  if (!found) return error(WireError::server, found.error().message);
+  if (!*found) {
+    ctx_.audit(nullptr, "denied", "", "unknown credential on " + r.path + " from " + r.remote);
+    return error(WireError::unauthorised, "unknown device credential; enrol the device again");
   }
-  out.device = **device;
-  if (out.device.revoked) {
-    audit(&out, "denied", "", "revoked device on " + r.path);
-    return reply(403, {{"error", "this device has been revoked; it must wipe its store"}, {"revoked", true}});
+  const DeviceRecord& device = **found;
+  if (device.revoked) {
+    ctx_.audit(&device, "denied", "", "revoked device on " + r.path);
+    return error(WireError::revoked, "this device has been revoked; it must wipe its store");
   }
-  if (static_cast<int64_t>(clock_()) >= out.device.expires_at) {
-    audit(&out, "denied", "", "expired credential on " + r.path);
-    return error(401, "this device's credential expired; enrol it again with a new code (unsynced work is kept)");
+  if (ctx_.now() >= device.expires_at) {
+    ctx_.audit(&device, "denied", "", "expired credential on " + r.path);
+    return error(WireError::expired,
+                 "this device's credential expired; enrol it again with a new code (unsynced work is kept)");
   }
-  (void)store_.touch_device(out.device.id, static_cast<int64_t>(clock_()));
-  return std::nullopt;
-}
-
-HttpResponse SyncService::enrol(const HttpRequest& r) {
-  auto body = json::parse(r.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object()) return error(400, "the body must be a JSON object");
-  if (!body.contains("code") || !body["code"].is_string() || !body.contains("device_id") || !body["device_id"].is_string())
-    return error(400, "enrolment needs \"code\" and \"device_id\" (strings)");
-  std::string device_id = body["device_id"];
-  if (device_id.size() > 64 || !is_valid_id(device_id))
-    return error(400, "device_id must be 1 to 64 characters of A-Z a-z 0-9 . _ : / @ -");
-  auto random_token = platform::random_hex(32);
-  if (!random_token) return error(500, "the server could not draw a random token");
-  const std::string& token = *random_token;
-  std::string practitioner;
-  bool spent_ok = false;
-  auto done = store_.transaction([&]() -> Result<void> {
-    auto who = store_.spend_enrol_code(platform::sha256_hex(body["code"].get<std::string>()),
-                                       static_cast<int64_t>(clock_()));
-    if (!who) return who.error();
-    if (!*who) return {};
-    spent_ok = true;
-    practitioner = **who;
-    int64_t now = static_cast<int64_t>(clock_());
-    if (auto a = store_.add_device(device_id, practitioner, platform::sha256_hex(token), now, now + limits_.credential_ttl_ms); !a)
-      return a;
-    return store_.audit(AuditEvent{static_cast<int64_t>(clock_()), practitioner, device_id, "enrol", "", ""});
-  });
-  if (!done) return error(status_for(done.error().code), done.error().message);
-  if (!spent_ok) {
-    audit(nullptr, "denied", "", "enrolment with an unknown, spent or expired code from " + r.remote);
-    return error(401, "the enrolment code is unknown, already used or expired; ask for a new one");
-  }
-  return reply(200, {{"device_token", token}, {"practitioner_id", practitioner}, {"protocol", kProtocolVersion},
-                     {"server_time", clock_()}});
-}
-
-Result<void> SyncService::ensure_loaded(const std::string& family) {
-  if (loaded_.count(family)) return {};
-  int64_t after = 0;
-  while (true) {
-    auto page = store_.ops_after(family, after, 4u << 20);
-    if (!page) return page.error();
-    if (page->empty()) break;
-    for (const auto& so : *page) {
-      auto op = sync::decode(so.body);
-      if (!op) return op.error();
-      if (auto a = merge_.apply(*op); !a) return a.error();
-      after = so.seq;
-    }
-  }
-  loaded_.insert(family);
-  return {};
-}
-
-HttpResponse SyncService::push(const HttpRequest& r, const Caller& c) {
-  auto body = json::parse(r.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object()) return error(400, "the body must be a JSON object");
-  if (!body.contains("ops") || !body["ops"].is_array()) return error(400, "push needs \"ops\": an array of base64 strings");
-  if (body["ops"].size() > limits_.max_push_ops)
-    return error(413, "a push holds at most " + std::to_string(limits_.max_push_ops) + " ops; send smaller batches");
-  if (body.contains("device_time") && !body["device_time"].is_number_unsigned())
-    return error(400, "\"device_time\" must be milliseconds since the epoch");
-  if (body.contains("clock_floor") && !body["clock_floor"].is_number_unsigned())
-    return error(400, "\"clock_floor\" must be milliseconds since the epoch");
-  uint64_t now = clock_();
-  int64_t offset = body.contains("device_time") ? guard_.offset(body["device_time"].get<uint64_t>(), now) : 0;
-  uint64_t floor = body.value("clock_floor", uint64_t{0});  // the last server time the device adopted
-
-  auto visible_list = store_.families_of(c.device.practitioner);
-  if (!visible_list) return error(500, visible_list.error().message);
-  std::set<std::string> visible(visible_list->begin(), visible_list->end());
-  std::set<std::string> touched;
-  json results = json::array();
-  size_t accepted = 0, rejected = 0;
-  auto done = store_.transaction([&]() -> Result<void> {
-    for (const auto& item : body["ops"]) {
-      json res;
-      auto reject = [&](const std::string& id, const std::string& why) {
-        res = {{"op", id}, {"status", "rejected"}, {"reason", why}};
-        ++rejected;
-      };
-      if (!item.is_string()) {
-        reject("", "each op must be a base64 string");
-        results.push_back(res);
-        continue;
-      }
-      auto bytes = platform::unbase64(item.get<std::string>());
-      auto op = bytes ? sync::decode(*bytes) : Result<sync::Op>(bytes.error());
-      if (!op) {
-        reject("", op.error().message);
-        results.push_back(res);
-        continue;
-      }
-      std::string id = op->id.to_string();
-      if (op->id.device != c.device.id) {
-        reject(id, "op was made by another device");
-      } else if (op->author != c.device.practitioner) {
-        reject(id, "op author " + op->author + " is not this device's practitioner");
-      } else if (auto dup = store_.has_op(op->id.device, op->id.counter); !dup) {
-        return dup.error();
-      } else if (*dup) {
-        res = {{"op", id}, {"status", "duplicate"}};
-      } else {
-        bool allowed = visible.count(op->family) != 0;
-        if (!allowed && !op->family.empty()) {
-          auto exists = store_.family_exists(op->family);
-          if (!exists) return exists.error();
-          // A family a practitioner creates on a tablet is theirs: they lead its team.
-          if (!*exists && op->kind == sync::OpKind::Create && merge_.schema().is_family_root(op->entity_type) && op->entity_id == op->family) {
-            if (auto a = store_.allocate(op->family, c.device.practitioner, true); !a) return a;
-            visible.insert(op->family);
-            allowed = true;
-          }
-        }
-        if (!allowed) {
-          reject(id, op->family.empty() ? "directory records are managed by the office"
-                                        : "no access to family " + op->family + " (not on its team)");
-          audit(&c, "denied", op->family, "push to a family not on the caseload");
-        } else if (auto loaded = ensure_loaded(op->family); !loaded) {
-          return loaded.error();
-        } else if (auto ok = merge_.check(*op); !ok) {
-          reject(id, ok.error().message);
-        } else {
-          StoredOp so{0, op->family, op->id.device, op->id.counter, *bytes};
-          if (auto seq = store_.append_op(so); !seq) return seq.error();
-          (void)merge_.apply(*op);
-          if (auto wall = guard_.corrected_wall(op->hlc, offset, now, floor)) {
-            sync::Op restamp = sync::make_restamp(*op, *wall);
-            auto counter = store_.next_server_counter();
-            if (!counter) return counter.error();
-            restamp.id = sync::OpId{"server", *counter};
-            restamp.hlc = server_clock_.tick();
-            restamp.author = "server";
-            std::string rb = sync::encode(restamp);
-            if (auto seq = store_.append_op(StoredOp{0, restamp.family, "server", *counter, rb}); !seq) return seq.error();
-            (void)merge_.apply(restamp);
-          }
-          touched.insert(op->family);
-          res = {{"op", id}, {"status", "accepted"}};
-          ++accepted;
-        }
-      }
-      results.push_back(res);
-    }
-    for (const auto& f : touched) {
-      auto team = store_.team_of(f);
-      if (!team) return team.error();
-      for (const auto& p : *team)
-        if (auto b = store_.bump_feed(p); !b) return b;
-    }
-    return store_.audit(AuditEvent{static_cast<int64_t>(now), c.device.practitioner, c.device.id, "push", "",
-                                   std::to_string(accepted) + " accepted, " + std::to_string(rejected) + " rejected"});
-  });
-  if (!done) {
-    for (const auto& f : touched) {  // the merge may hold ops the rollback removed
-      merge_.forget_family(f);
-      loaded_.erase(f);
-    }
-    return error(500, "the push was not stored: " + done.error().message);
-  }
-  return reply(200, {{"results", results}, {"server_time", now}, {"clock_offset_ms", offset}});
-}
-
-HttpResponse SyncService::pull(const HttpRequest& r, const Caller& c) {
-  auto body = json::parse(r.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object()) return error(400, "the body must be a JSON object");
-  if (body.contains("cursors") && !body["cursors"].is_object())
-    return error(400, "\"cursors\" must be an object of family id -> last sequence number");
-  auto current = store_.feed_version(c.device.practitioner);
-  if (!current) return error(500, current.error().message);
-  // An empty sync: nothing this practitioner may see has changed. Constant work.
-  bool unchanged = body.contains("feed_version") && body["feed_version"].is_number_integer() &&
-                   body["feed_version"].get<int64_t>() == *current;
-  if (unchanged || body.value("probe", false))
-    return reply(200, {{"families", json::array()}, {"purge", json::array()}, {"more", !unchanged},
-                       {"changed", !unchanged}, {"feed_version", *current}});
-
-  std::map<std::string, int64_t> cursors;
-  if (body.contains("cursors")) {
-    for (auto it = body["cursors"].begin(); it != body["cursors"].end(); ++it) {
-      if (!it.value().is_number_integer()) return error(400, "cursor of family " + it.key() + " must be an integer");
-      cursors[it.key()] = it.value().get<int64_t>();
-    }
-  }
-  size_t budget = limits_.max_page_bytes;
-  if (body.contains("max_bytes") && body["max_bytes"].is_number_unsigned())
-    budget = std::min<size_t>(budget, std::max<size_t>(4096, body["max_bytes"].get<size_t>()));
-  auto visible = store_.families_of(c.device.practitioner);
-  if (!visible) return error(500, visible.error().message);
-  json purge = json::array();
-  for (const auto& [family, cursor] : cursors) {
-    if (std::find(visible->begin(), visible->end(), family) == visible->end()) {
-      purge.push_back(family);
-      audit(&c, "purge-instruction", family, "family no longer on the caseload");
-    }
-  }
-  json families = json::array();
-  size_t used = 0;
-  bool more = false;
-  for (const auto& family : *visible) {
-    if (used >= budget) {
-      more = true;
-      break;
-    }
-    auto it = cursors.find(family);
-    int64_t after = it == cursors.end() ? 0 : it->second;
-    auto page = store_.ops_after(family, after, budget - used);
-    if (!page) return error(500, page.error().message);
-    if (page->empty()) continue;
-    json ops = json::array();
-    for (const auto& so : *page) {
-      ops.push_back(platform::base64(so.body));
-      used += so.body.size();
-    }
-    families.push_back({{"family", family}, {"ops", ops}, {"cursor", page->back().seq}});
-    if (used >= budget) more = true;
-  }
-  audit(&c, "pull", "", std::to_string(families.size()) + " families, " + std::to_string(used) + " bytes");
-  json out = {{"families", families}, {"purge", purge}, {"more", more}};
-  if (!more) out["feed_version"] = *current;
-  return reply(200, out);
+  (void)store_.devices().touch_device(device.id, ctx_.now());
+  return device;
 }
 
 }  // namespace hearth::server

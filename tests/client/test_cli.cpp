@@ -269,3 +269,64 @@ TEST_CASE("CLI: hearth family on a stored value it cannot read exits with an err
   CHECK(show.code == 5);
   CHECK(run(dir.path(), {"status"}, kPin).code == 0);
 }
+
+TEST_CASE("CLI: sync on a store never enrolled says to enrol, not to check the PIN", "[unit][cli]") {
+  hearth::test::TempDir dir;
+  init_store(dir.path());
+  auto r = run(dir.path(), {"sync"}, kPin);
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err, Contains("not enrolled") && Contains("hearth enrol"));
+  CHECK_THAT(r.err, !Contains("PIN"));
+  auto j = run(dir.path(), {"sync", "--json"}, kPin);
+  CHECK(json::parse(j.out)["error"]["code"] == "not enrolled");
+}
+
+TEST_CASE("CLI: sync hints follow the real cause: a reused code, an expired credential, a wrong device clock",
+          "[e2e][cli]") {
+  hearth::test::ServerProcess server;
+  std::string ca = server.data() + "/certs/ca.crt";
+
+  SECTION("a reused enrolment code asks for a new code") {
+    hearth::test::TempDir first, second;
+    init_store(first.path());
+    init_store(second.path());
+    std::string code = server.enrol_code("hv-1");
+    REQUIRE(run(first.path(), {"enrol", "--server", server.url(), "--ca", ca, "--code", code}, kPin).code == 0);
+    auto again = run(second.path(), {"enrol", "--server", server.url(), "--ca", ca, "--code", code}, kPin);
+    CHECK(again.code == 2);
+    CHECK_THAT(again.err, Contains("new code"));
+    CHECK_THAT(again.err, !Contains("PIN"));
+  }
+  SECTION("an expired credential says to enrol again") {
+    server.configure([](json& c) { c["credential_days"] = 0; });
+    server.stop();
+    server.start();
+    hearth::test::TempDir dir;
+    init_store(dir.path());
+    REQUIRE(run(dir.path(), {"enrol", "--server", server.url(), "--ca", ca, "--code", server.enrol_code("hv-1")}, kPin).code == 0);
+    auto r = run(dir.path(), {"sync"}, kPin);
+    CHECK(r.code == 2);
+    CHECK_THAT(r.err, Contains("expired") && Contains("hearth enrol"));
+    CHECK_THAT(r.err, !Contains("PIN"));
+  }
+  SECTION("a certificate outside its validity by the device's clock says to check the clock") {
+    hearth::test::TempDir dir;
+    init_store(dir.path());
+    REQUIRE(run(dir.path(), {"enrol", "--server", server.url(), "--ca", ca, "--code", server.enrol_code("hv-1")}, kPin).code == 0);
+    // a server certificate from the right CA whose validity ended before this device's "now",
+    // as a device whose clock runs a year ahead would see the real one
+    std::string certs = server.data() + "/certs";
+    std::string cmd = "cd '" + certs + "' && openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -sha256 "
+                      "-keyout clock.key -out clock.csr -subj /CN=localhost 2>/dev/null && "
+                      "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > clock.ext && "
+                      "openssl x509 -req -sha256 -days -1 -in clock.csr -CA ca.crt -CAkey ca.key -set_serial 0x5151 "
+                      "-extfile clock.ext -out clock.crt 2>/dev/null";
+    REQUIRE(std::system(cmd.c_str()) == 0);
+    server.stop();
+    server.start("clock");
+    auto r = run(dir.path(), {"sync"}, kPin);
+    CHECK(r.code == 4);
+    CHECK_THAT(r.err, Contains("clock") && Contains("date"));
+    CHECK_THAT(r.err, !Contains("check the connection"));
+  }
+}

@@ -123,6 +123,26 @@ TEST_CASE("E2E: a practitioner taken off the team has the family purged from the
   CHECK(must(hv.store->status()).families == 1);  // the lead keeps it
 }
 
+TEST_CASE("E2E: a visit recorded offline after being taken off the team reaches the lead, flagged", "[e2e][fault]") {
+  ServerProcess server;
+  Tablet hv(server, "hv-1"), yw(server, "yw-1");
+  std::string fam = must(hv.store->create_family(family_fields()));
+  hv.sync();
+  server.admin({"allocate", "--family", fam, "--practitioner", "yw-1"});
+  yw.sync();
+  REQUIRE(must(yw.store->status()).families == 1);
+  // taken off the team while the tablet is offline; the visit is recorded before it syncs
+  server.admin({"deallocate", "--family", fam, "--practitioner", "yw-1"});
+  must(yw.store->create(fam, "Contact", contact_fields("2026-11-24T10:00:00Z", "visit after removal", "yw-1")));
+  auto r = yw.sync();
+  CHECK(r.pushed == 1);
+  CHECK(r.rejected == 0);
+  hv.sync();
+  CHECK_THAT(hv.family_json(fam), Catch::Contains("visit after removal"));
+  std::string flags = server.admin({"flags", "--family", fam});
+  CHECK_THAT(flags, Catch::Contains("recorded_after_team_removal") && Catch::Contains("yw-1"));
+}
+
 TEST_CASE("E2E: a newly allocated family arrives whole, an unchanged sync costs nothing", "[e2e]") {
   ServerProcess server;
   Tablet hv(server, "hv-1"), yw(server, "yw-1");

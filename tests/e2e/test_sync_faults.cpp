@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <filesystem>
 
 #include "../support/tcp_proxy.hpp"
 #include "hearth/platform/encoding.hpp"
@@ -176,4 +177,49 @@ TEST_CASE("Fault: the tablet killed after sending a push, before its answer", "[
   auto r = hv.sync();
   CHECK(r.duplicates > 0);                 // the server already had them: acknowledged, not stored again
   exactly_once(hv, server);
+}
+
+TEST_CASE("Fault: the server's data directory copied back by hand after a push, and every replica converges",
+          "[fault][e2e]") {
+  namespace fs = std::filesystem;
+  ServerProcess server;
+  Tablet a(server, "hv-1"), b(server, "yw-1");
+  std::string fam = must(a.store->create_family(family_fields()));
+  a.sync();
+  server.admin({"allocate", "--family", fam, "--practitioner", "yw-1"});
+  b.sync();
+  std::string epoch = must(sync_port(*a.store).cursors()).history_epoch;
+  REQUIRE_FALSE(epoch.empty());
+
+  // the data directory copied aside (the server stopped, as for a file-level backup)
+  TempDir backup;
+  server.stop();
+  fs::copy(server.data(), backup.file("data"), fs::copy_options::recursive);
+  server.start();
+
+  // A pushes visits that the backup does not hold; B receives them
+  must(a.store->create(fam, "Contact", contact_fields("2026-11-20T10:00:00Z", "A: visit after the backup")));
+  must(a.store->create(fam, "Contact", contact_fields("2026-11-21T10:00:00Z", "A: second visit after the backup")));
+  a.sync();
+  b.sync();
+
+  // the directory copied back by hand: the old history with its old epoch
+  server.stop();
+  fs::remove_all(server.data());
+  fs::copy(backup.file("data"), server.data(), fs::copy_options::recursive);
+  server.start();
+
+  // B pushes before A syncs; then A syncs; then everyone syncs
+  must(b.store->create(fam, "Contact", contact_fields("2026-11-22T10:00:00Z", "B: visit after the restore", "yw-1")));
+  b.sync();
+  a.sync();
+  CHECK(must(sync_port(*a.store).cursors()).history_epoch != epoch);  // the server found its history went back
+  for (Tablet* t : {&b, &a, &b}) t->sync();
+
+  std::string fa = a.family_json(fam);
+  CHECK(fa == b.family_json(fam));
+  for (const char* text : {"A: visit after the backup", "A: second visit after the backup", "B: visit after the restore"})
+    CHECK_THAT(fa, Catch::Contains(text));
+  exactly_once(a, server);
+  exactly_once(b, server);
 }

@@ -16,7 +16,7 @@
 #include "hearth/core/json_writer.hpp"
 #include "hearth/platform/encoding.hpp"
 #include "hearth/platform/sqlite_db.hpp"
-#include "storage/sqlite_server_store.hpp"
+#include "storage/storage.hpp"
 
 using namespace hearth;
 using namespace hearth::server;
@@ -131,16 +131,16 @@ TEST_CASE("Audit: a clean trail verifies, and events of different families land 
   CHECK(t.text("SELECT group_concat(idx) FROM audit_events WHERE chain = 'family:F2'") == "1,2,3");
 }
 
-TEST_CASE("Audit: the server store appends to per-family chains and verify_audit delegates", "[security][unit]") {
+TEST_CASE("Audit: the server storage appends to per-family chains and its AuditLog verifies them", "[security][unit]") {
   test::TempDir dir;
   auto key = ok(audit::AuditKey::generate());
-  auto store = ok(open_sqlite_server_store(dir.file("server.db"), key));
+  auto store = ok(open_sqlite_storage(dir.file("server.db"), key));
   ok(store->transaction([&]() -> Result<void> {
-    if (auto r = store->audit(AuditEvent{1, "admin", "", "allocate", "F1", "hv-1 (lead)"}); !r) return r;
-    return store->audit(AuditEvent{2, "admin", "", "allocate", "F2", "yw-1"});
+    if (auto r = store->audit().append(AuditEvent{1, "admin", "", "allocate", "F1", "hv-1 (lead)"}); !r) return r;
+    return store->audit().append(AuditEvent{2, "admin", "", "allocate", "F2", "yw-1"});
   }));
-  ok(store->audit(AuditEvent{3, "anonymous", "", "denied", "", "no credential"}));
-  CHECK(ok(store->verify_audit()) == 3);
+  ok(store->audit().append(AuditEvent{3, "anonymous", "", "denied", "", "no credential"}));
+  CHECK(ok(store->audit().verify()) == 3);
   {
     auto db = ok(platform::Database::open(dir.file("server.db")));
     auto st = ok(db->prepare("SELECT group_concat(chain, ' ') FROM (SELECT chain FROM audit_chains ORDER BY chain)"));
@@ -149,7 +149,7 @@ TEST_CASE("Audit: the server store appends to per-family chains and verify_audit
     st.reset();
     ok(db->exec("UPDATE audit_events SET detail = 'yw-1 (lead)' WHERE chain = 'family:F2' AND idx = 1"));
   }
-  auto broken = store->verify_audit();
+  auto broken = store->audit().verify();
   REQUIRE_FALSE(broken.ok());
   CHECK(broken.error().code == ErrorCode::corrupt);
   CHECK_THAT(broken.error().message, Contains("family:F2") && Contains("event 1"));

@@ -4,6 +4,9 @@
 
 #include <cstdint>
 
+#include "hearth/core/text.hpp"
+#include "hearth/sync/protocol.hpp"
+
 namespace hearth::server {
 
 std::vector<Route> v1_routes(const sync::protocol::Limits& limits) {
@@ -27,39 +30,9 @@ bool is_loopback_address(const std::string& host) {
 namespace http_bounds {
 
 bool valid_text(std::string_view text) {
-  size_t i = 0;
-  while (i < text.size()) {
-    auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x80) {
-      if (c < 0x20 || c == 0x7f) return false;
-      ++i;
-      continue;
-    }
-    size_t extra = 0;
-    uint32_t cp = 0;
-    if ((c & 0xe0) == 0xc0) {
-      extra = 1;
-      cp = c & 0x1fu;
-    } else if ((c & 0xf0) == 0xe0) {
-      extra = 2;
-      cp = c & 0x0fu;
-    } else if ((c & 0xf8) == 0xf0) {
-      extra = 3;
-      cp = c & 0x07u;
-    } else {
-      return false;  // a continuation byte without a lead, or 0xf8..0xff
-    }
-    if (i + extra >= text.size()) return false;  // truncated sequence
-    for (size_t k = 1; k <= extra; ++k) {
-      auto cc = static_cast<unsigned char>(text[i + k]);
-      if ((cc & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3fu);
-    }
-    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[extra] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-    i += extra + 1;
-  }
-  return true;
+  for (char c : text)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;
+  return is_valid_utf8(text);
 }
 
 namespace {
@@ -124,12 +97,10 @@ std::string client_address(const std::string& peer, const std::string& forwarded
 }
 
 HttpResponse wire_error(int status, const char* code, const std::string& message) {
-  std::string escaped;
-  for (char c : message) {
-    if (c == '"' || c == '\\') escaped.push_back('\\');
-    if (static_cast<unsigned char>(c) >= 0x20) escaped.push_back(c);
-  }
-  return HttpResponse{status, "{\"error\":\"" + escaped + "\",\"code\":\"" + code + "\"}", "application/json"};
+  namespace protocol = sync::protocol;
+  auto known = protocol::wire_error_from_string(code);
+  return HttpResponse{status, protocol::encode(protocol::ErrorReply{known.value_or(protocol::WireError::bad_request), message}),
+                      "application/json"};
 }
 
 }  // namespace http_bounds

@@ -34,9 +34,8 @@ std::string allowed_methods(const std::vector<Route>& routes, const std::string&
 // and `forwarded_for` (X-Forwarded-For) ends with a valid IPv4 or IPv6 address.
 std::string client_address(const std::string& peer, const std::string& forwarded_for, bool trust);
 
-// {"error": message, "code": code}: the wire error shape of sync/protocol.hpp (ErrorReply).
-// Built here until the protocol codec is merged; then protocol::encode(ErrorReply{...}).
-// `message` is always the adapter's own text, never client input.
+// {"error": message, "code": code}, written by the protocol codec (sync/protocol.hpp ErrorReply);
+// `code` is a WireError name. `message` is always the adapter's own text, never client input.
 HttpResponse wire_error(int status, const char* code, const std::string& message);
 
 }  // namespace hearth::server::http_bounds

@@ -2,7 +2,15 @@
 // The sync engine (docs/protocol.md): push the outbox, then pull every visible family after
 // its cursor. Safe to interrupt at any point: pushes are idempotent by op id, and a pulled
 // page is applied in the same transaction that moves its cursor, so the next sync resumes
-// without loss or duplication.
+// without loss or duplication. Every body goes through the protocol codec
+// (hearth/sync/protocol.hpp).
+//
+// Push batches are sized in bytes below the limits the server advertises (kept sealed in the
+// store); an answer `too_large` splits the batch; an op over the per-op limit is kept in the
+// device's quarantine (Store::rejected_ops) and never blocks the rest of the queue. A failed
+// push never prevents the pull: colleagues' work still arrives, and sync() then returns the
+// push's error. A server whose history epoch differs from the one the store holds (a restored
+// server) makes the device reset its cursors, queue its own ops again and pull everything.
 #include <atomic>
 #include <functional>
 #include <string>
@@ -21,7 +29,7 @@ struct SyncProgress {
 };
 
 struct SyncOptions {
-  size_t push_batch = 500;
+  size_t push_batch = 500;     // at most this many ops per push; bytes decide first
   size_t page_bytes = 1u << 20;
   int max_attempts = 4;        // per request, with exponential backoff
   uint64_t backoff_ms = 250;   // first wait; doubles each attempt
@@ -40,6 +48,9 @@ struct SyncReport {
   uint64_t bytes_up = 0;
   uint64_t bytes_down = 0;
   int64_t clock_offset_ms = 0;
+  size_t push_requests = 0;      // push bodies sent (including ones split after too_large)
+  size_t quarantined = 0;        // ops kept on the device because the server cannot take them
+  size_t history_resets = 0;     // times the server's history epoch changed during this sync
 };
 
 // Exchanges a one-time code for the device credential and keeps it, with the server address
@@ -51,7 +62,11 @@ Result<void> enrol(Store& store, Transport& transport, const std::string& server
 // A transport to the server the store was enrolled with.
 Result<std::unique_ptr<Transport>> transport_for(const Store& store);
 
-// One sync. A revoked device gets ErrorCode::locked with a message saying so.
+// One sync. Errors carry the server's meaning (protocol::to_error_code): revoked (the device
+// must wipe its store), expired (enrol again with a new code), not_enrolled (no credential, or
+// the server does not know it), too_large, clock, network (retry later). When the push failed
+// but the pull succeeded, the push's error is returned with a message saying that the pull
+// completed.
 Result<SyncReport> sync(Store& store, Transport& transport, const SyncOptions& options = {});
 
 }  // namespace hearth::client

@@ -57,6 +57,15 @@ enum class WireError {
 const char* to_string(WireError code);
 std::optional<WireError> wire_error_from_string(std::string_view text);
 int http_status(WireError code);
+// What a device does with a wire code: revoked, expired, too_large, clock, forbidden and
+// conflict keep their meaning; bad_code (a code unknown, used or expired) is expired: ask for
+// a new code; unauthorised (the server does not know the credential) is not_enrolled: enrol
+// again; version, bad_request, not_found and method are invalid_argument; server and
+// unavailable are network (worth retrying).
+ErrorCode to_error_code(WireError code);
+// The wire code a server answers for an error value (e.g. too_large -> too_large,
+// storage -> server).
+WireError wire_error_for(ErrorCode code);
 
 struct ErrorReply {
   WireError code = WireError::server;
@@ -130,6 +139,11 @@ struct PullRequest {
   std::map<std::string, int64_t> cursors;  // family -> last server sequence applied
   uint64_t max_bytes = 0;              // 0: the server's page limit
   std::string history_epoch;
+  // Evidence against a history that went back, sent with probes too (an unchanged-looking
+  // feed version proves nothing after a restore): the highest own op counter the server has
+  // confirmed, and the highest cursor the device holds for any family.
+  uint64_t delivered_counter = 0;
+  int64_t highest_cursor = 0;
 };
 struct FamilyPage {
   std::string family;

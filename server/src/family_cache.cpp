@@ -1,0 +1,83 @@
+#include "family_cache.hpp"
+
+#include "hearth/sync/encoding.hpp"
+
+namespace hearth::server {
+
+FamilyCache::FamilyCache(const Schema& schema, OpLog& ops, FamilyCacheLimits limits)
+    : schema_(schema), ops_(ops), limits_(limits) {}
+
+Result<void> FamilyCache::catch_up(Entry& e, const std::string& family, int64_t highest) {
+  while (e.seq < highest) {
+    auto page = ops_.ops_after(family, e.seq, 4u << 20);
+    if (!page) return page.error();
+    if (page->empty()) break;
+    for (const auto& so : *page) {
+      auto op = sync::decode(so.body);
+      if (!op) return make_error(op.error().code, "stored op " + std::to_string(so.seq) + ": " + op.error().message);
+      if (auto a = e.merge.apply(*op); !a) return a.error();
+      e.seq = so.seq;
+      e.bytes += so.body.size();
+      bytes_ += so.body.size();
+    }
+  }
+  return {};
+}
+
+Result<sync::Materialiser*> FamilyCache::get(const std::string& family) {
+  auto highest = ops_.highest_seq(family);
+  if (!highest) return highest.error();
+  auto it = entries_.find(family);
+  if (it == entries_.end()) {
+    auto entry = std::make_unique<Entry>(schema_);
+    lru_.push_front(family);
+    entry->lru = lru_.begin();
+    it = entries_.emplace(family, std::move(entry)).first;
+  } else {
+    lru_.splice(lru_.begin(), lru_, it->second->lru);
+  }
+  Entry& e = *it->second;
+  if (e.seq > *highest) {  // the log went back (a restore): start again from the log
+    forget(family);
+    return get(family);
+  }
+  if (auto r = catch_up(e, family, *highest); !r) {
+    forget(family);
+    return r.error();
+  }
+  evict(family);
+  return &e.merge;
+}
+
+Result<void> FamilyCache::applied(const std::string& family, const sync::Op& op, int64_t seq, size_t bytes) {
+  auto it = entries_.find(family);
+  if (it == entries_.end()) return {};  // not cached: the next get() reads it from the log
+  Entry& e = *it->second;
+  if (auto a = e.merge.apply(op); !a) {
+    forget(family);
+    return a.error();
+  }
+  e.seq = std::max(e.seq, seq);
+  e.bytes += bytes;
+  bytes_ += bytes;
+  evict(family);
+  return {};
+}
+
+void FamilyCache::forget(const std::string& family) {
+  auto it = entries_.find(family);
+  if (it == entries_.end()) return;
+  bytes_ -= it->second->bytes;
+  lru_.erase(it->second->lru);
+  entries_.erase(it);
+}
+
+void FamilyCache::evict(const std::string& keep) {
+  while (!lru_.empty() && (entries_.size() > limits_.max_families || bytes_ > limits_.max_bytes)) {
+    const std::string& oldest = lru_.back();
+    if (oldest == keep) break;  // the entry in use stays, even alone over the byte bound
+    forget(std::string(oldest));
+  }
+}
+
+}  // namespace hearth::server

@@ -1,0 +1,64 @@
+#pragma once
+// The merge state of recently used families, so a push can check ops against what the family
+// holds without reading its whole log each time. Each entry knows the highest sequence number
+// it has applied and, whenever it is used, checks itself against the op log's highest sequence
+// number for its family and applies what it lacks: an entry can never be stale, even when
+// another process (another server) wrote to the same database.
+// Bounded: least recently used families are dropped beyond `max_families` or `max_bytes`
+// (the encoded size of the ops an entry holds, a proxy for its memory).
+// Thread-safety: not thread-safe; callers serialise (as for the storage it reads).
+#include <cstddef>
+#include <list>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "hearth/core/schema.hpp"
+#include "hearth/sync/materialiser.hpp"
+#include "storage/op_log.hpp"
+
+namespace hearth::server {
+
+struct FamilyCacheLimits {
+  size_t max_families = 1000;
+  size_t max_bytes = 256u << 20;
+};
+
+class FamilyCache {
+ public:
+  FamilyCache(const Schema& schema, OpLog& ops, FamilyCacheLimits limits = {});
+
+  // The family's merge state, brought up to the op log's highest sequence number. Call it in
+  // the same transaction as the writes that follow. The pointer stays valid until the next
+  // call to get() or forget().
+  Result<sync::Materialiser*> get(const std::string& family);
+  // Records an op just appended to the log with sequence number `seq`, after get(family) in the
+  // same transaction. Ops in between (none, within one transaction) would be read by get().
+  Result<void> applied(const std::string& family, const sync::Op& op, int64_t seq, size_t bytes);
+  // Drops the family (e.g. after a rolled-back transaction whose ops it had applied).
+  void forget(const std::string& family);
+
+  size_t families() const { return entries_.size(); }
+  size_t bytes() const { return bytes_; }
+  bool holds(const std::string& family) const { return entries_.count(family) != 0; }
+
+ private:
+  struct Entry {
+    explicit Entry(const Schema& schema) : merge(schema) {}
+    sync::Materialiser merge;
+    int64_t seq = 0;  // highest sequence number applied
+    size_t bytes = 0;
+    std::list<std::string>::iterator lru;
+  };
+  Result<void> catch_up(Entry& e, const std::string& family, int64_t highest);
+  void evict(const std::string& keep);
+
+  const Schema& schema_;
+  OpLog& ops_;
+  FamilyCacheLimits limits_;
+  std::map<std::string, std::unique_ptr<Entry>> entries_;
+  std::list<std::string> lru_;  // most recently used first
+  size_t bytes_ = 0;
+};
+
+}  // namespace hearth::server

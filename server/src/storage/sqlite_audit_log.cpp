@@ -1,0 +1,40 @@
+#include "sqlite_audit_log.hpp"
+
+#include "audit/audit_chain.hpp"
+
+namespace hearth::server::sqlite {
+
+namespace {
+
+class SqliteAuditLog final : public AuditLog {
+ public:
+  explicit SqliteAuditLog(std::unique_ptr<audit::AuditTrail> trail) : trail_(std::move(trail)) {}
+
+  Result<void> append(const AuditEvent& e) override {
+    return trail_->append(audit::Event{e.at, e.actor, e.device, e.action, e.family, e.detail});
+  }
+
+  // The chains and the in-database checkpoints; `hearth-server verify-audit` also checks the
+  // exported checkpoints (audit_chain.hpp).
+  Result<int64_t> verify() override {
+    auto report = trail_->verify();
+    if (!report) return report.error();
+    if (report->clean()) return report->events;
+    std::string what;
+    for (const auto& f : report->findings) what += (what.empty() ? "" : "; ") + f.message;
+    return make_error(ErrorCode::corrupt, "audit trail: " + what);
+  }
+
+ private:
+  std::unique_ptr<audit::AuditTrail> trail_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<AuditLog>> make_sqlite_audit_log(platform::Database& db, audit::AuditKey key) {
+  auto trail = audit::AuditTrail::open(db, std::move(key));
+  if (!trail) return trail.error();
+  return std::unique_ptr<AuditLog>(std::make_unique<SqliteAuditLog>(std::move(*trail)));
+}
+
+}  // namespace hearth::server::sqlite

@@ -1,0 +1,18 @@
+#pragma once
+// The audit trail in the server database: keyed chains, one per family and one for events
+// outside any family, with signed checkpoints (server/src/audit/, docs/audit.md). This adapter
+// gives the service the narrow AuditLog interface over it, on the storage's connection, so an
+// event joins the transaction of the change it records.
+#include <memory>
+
+#include "audit/audit_key.hpp"
+#include "audit_log.hpp"
+#include "hearth/platform/sqlite_db.hpp"
+
+namespace hearth::server::sqlite {
+
+// Opens the trail on `db` (creating its tables, importing a trail from before the keyed
+// chains): errors name what is wrong with the key or the trail.
+Result<std::unique_ptr<AuditLog>> make_sqlite_audit_log(platform::Database& db, audit::AuditKey key);
+
+}  // namespace hearth::server::sqlite

@@ -1,0 +1,104 @@
+#include "sqlite_parts.hpp"
+#include "sqlite_util.hpp"
+
+namespace hearth::server::sqlite {
+
+Result<void> SqliteCaseload::add_organisation(const std::string& id, const std::string& name, const std::string& type) {
+  auto known = exists(db_, "SELECT 1 FROM organisations WHERE id = ?", id);
+  if (!known) return known.error();
+  if (*known) return make_error(ErrorCode::conflict, "an organisation with id '" + id + "' already exists");
+  return run(db_, "INSERT INTO organisations(id, name, org_type) VALUES(?, ?, ?)", {id, name, type});
+}
+
+Result<void> SqliteCaseload::add_practitioner(const std::string& id, const std::string& org, const std::string& name,
+                                              const std::string& role) {
+  auto known_org = exists(db_, "SELECT 1 FROM organisations WHERE id = ?", org);
+  if (!known_org) return known_org.error();
+  if (!*known_org) return make_error(ErrorCode::not_found, "no organisation '" + org + "'");
+  auto known = practitioner_exists(id);
+  if (!known) return known.error();
+  if (*known) return make_error(ErrorCode::conflict, "a practitioner with id '" + id + "' already exists");
+  return run(db_, "INSERT INTO practitioners(id, organisation, display_name, role) VALUES(?, ?, ?, ?)",
+             {id, org, name, role});
+}
+
+Result<bool> SqliteCaseload::practitioner_exists(const std::string& id) {
+  return exists(db_, "SELECT 1 FROM practitioners WHERE id = ?", id);
+}
+
+Result<void> SqliteCaseload::allocate(const std::string& family, const std::string& practitioner, bool lead, int64_t at) {
+  auto known = practitioner_exists(practitioner);
+  if (!known) return known.error();
+  if (!*known) return make_error(ErrorCode::not_found, "no practitioner '" + practitioner + "'");
+  // A current member keeps their membership (and its joined_at); only the lead flag changes.
+  auto st = db_.prepare(
+      "INSERT INTO memberships(family, practitioner, lead, joined_at) VALUES(?, ?, ?, ?) "
+      "ON CONFLICT(family, practitioner) WHERE removed_at IS NULL DO UPDATE SET lead = excluded.lead");
+  if (!st) return st.error();
+  st->bind(1, family).bind(2, practitioner).bind(3, int64_t{lead ? 1 : 0}).bind(4, at);
+  if (auto r = st->run(); !r) return r;
+  return bump_feed(practitioner);
+}
+
+Result<void> SqliteCaseload::deallocate(const std::string& family, const std::string& practitioner, int64_t at) {
+  auto st = db_.prepare(
+      "UPDATE memberships SET removed_at = ? WHERE family = ? AND practitioner = ? AND removed_at IS NULL RETURNING id");
+  if (!st) return st.error();
+  st->bind(1, at).bind(2, family).bind(3, practitioner);
+  auto id = integer(*st, 0);
+  if (!id) return id.error();
+  if (*id == 0)
+    return make_error(ErrorCode::not_found, "practitioner '" + practitioner + "' is not on the team of family '" +
+                                                family + "'");
+  return bump_feed(practitioner);
+}
+
+Result<std::vector<std::string>> SqliteCaseload::families_of(const std::string& practitioner) {
+  return strings(db_, "SELECT family FROM memberships WHERE practitioner = ? AND removed_at IS NULL ORDER BY family",
+                 practitioner);
+}
+
+Result<std::vector<std::string>> SqliteCaseload::team_of(const std::string& family) {
+  return strings(db_, "SELECT practitioner FROM memberships WHERE family = ? AND removed_at IS NULL ORDER BY practitioner",
+                 family);
+}
+
+Result<std::optional<Membership>> SqliteCaseload::membership(const std::string& family, const std::string& practitioner) {
+  auto st = db_.cached(
+      "SELECT lead, joined_at, removed_at FROM memberships WHERE family = ? AND practitioner = ? "
+      "ORDER BY removed_at IS NULL DESC, id DESC LIMIT 1");
+  if (!st) return st.error();
+  (*st)->bind(1, family).bind(2, practitioner);
+  auto row = (*st)->step();
+  if (!row || !*row) {
+    (*st)->reset();
+    if (!row) return row.error();
+    return std::optional<Membership>();
+  }
+  Membership m{family, practitioner, (*st)->integer(0) != 0, (*st)->integer(1), std::nullopt};
+  if (!(*st)->is_null(2)) m.removed_at = (*st)->integer(2);
+  (*st)->reset();
+  return std::optional<Membership>(m);
+}
+
+Result<bool> SqliteCaseload::family_allocated(const std::string& family) {
+  return exists(db_, "SELECT 1 FROM memberships WHERE family = ? LIMIT 1", family);
+}
+
+Result<int64_t> SqliteCaseload::feed_version(const std::string& practitioner) {
+  auto st = db_.cached("SELECT version FROM feeds WHERE practitioner = ?");
+  if (!st) return st.error();
+  (*st)->bind(1, practitioner);
+  return integer(**st, 0);
+}
+
+Result<void> SqliteCaseload::bump_feed(const std::string& practitioner) {
+  auto st = db_.cached(
+      "INSERT INTO feeds(practitioner, version) VALUES(?, 1) "
+      "ON CONFLICT(practitioner) DO UPDATE SET version = version + 1");
+  if (!st) return st.error();
+  (*st)->bind(1, practitioner);
+  return (*st)->run();
+}
+
+}  // namespace hearth::server::sqlite

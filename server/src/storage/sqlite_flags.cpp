@@ -1,0 +1,33 @@
+#include "sqlite_parts.hpp"
+#include "sqlite_util.hpp"
+
+namespace hearth::server::sqlite {
+
+Result<bool> SqliteFlagLog::add(const Flag& f) {
+  auto st = db_.cached(
+      "INSERT INTO flags(at, family, kind, op_id, practitioner, device, detail) VALUES(?, ?, ?, ?, ?, ?, ?) "
+      "ON CONFLICT(kind, op_id) DO NOTHING RETURNING id");
+  if (!st) return st.error();
+  (*st)->bind(1, f.at).bind(2, f.family).bind(3, f.kind).bind(4, f.op_id).bind(5, f.practitioner).bind(6, f.device);
+  (*st)->bind(7, f.detail);
+  auto id = integer(**st, 0);
+  if (!id) return id.error();
+  return *id != 0;
+}
+
+Result<std::vector<Flag>> SqliteFlagLog::list(const std::optional<std::string>& family) {
+  std::vector<Flag> out;
+  auto st = db_.prepare(
+      "SELECT id, at, family, kind, op_id, practitioner, device, detail FROM flags "
+      "WHERE ?1 IS NULL OR family = ?1 ORDER BY id");
+  if (!st) return st.error();
+  if (family) st->bind(1, *family);
+  else st->bind_null(1);
+  auto done = st->each([&](Statement& r) {
+    out.push_back(Flag{r.integer(0), r.integer(1), r.text(2), r.text(3), r.text(4), r.text(5), r.text(6), r.text(7)});
+  });
+  if (!done) return done.error();
+  return out;
+}
+
+}  // namespace hearth::server::sqlite

@@ -1,0 +1,107 @@
+#include "hearth/platform/encoding.hpp"
+#include "sqlite_parts.hpp"
+#include "sqlite_util.hpp"
+
+namespace hearth::server::sqlite {
+
+Result<bool> SqliteOpLog::has_op(const std::string& device, uint64_t counter) {
+  auto st = db_.cached("SELECT 1 FROM ops WHERE device = ? AND counter = ?");
+  if (!st) return st.error();
+  (*st)->bind(1, device).bind(2, static_cast<int64_t>(counter));
+  auto row = (*st)->step();
+  (*st)->reset();
+  if (!row) return row.error();
+  return *row;
+}
+
+Result<bool> SqliteOpLog::family_has_ops(const std::string& family) {
+  return exists(db_, "SELECT 1 FROM ops WHERE family = ? LIMIT 1", family);
+}
+
+Result<int64_t> SqliteOpLog::append(const StoredOp& op) {
+  // The sequence number is the row id SQLite assigns (AUTOINCREMENT: never reused).
+  auto st = db_.cached("INSERT INTO ops(family, device, counter, body) VALUES(?, ?, ?, ?) RETURNING seq");
+  if (!st) return st.error();
+  (*st)->bind(1, op.family).bind(2, op.device).bind(3, static_cast<int64_t>(op.counter)).bind_blob(4, op.body);
+  auto seq = integer(**st, 0);
+  if (!seq) {
+    auto known = has_op(op.device, op.counter);
+    if (known && *known)
+      return make_error(ErrorCode::conflict, "op " + op.device + ":" + std::to_string(op.counter) + " is already stored");
+    return seq.error();
+  }
+  return *seq;
+}
+
+Result<std::vector<StoredOp>> SqliteOpLog::ops_after(const std::string& family, int64_t after, size_t max_bytes) {
+  std::vector<StoredOp> out;
+  auto st = db_.prepare("SELECT seq, device, counter, body FROM ops WHERE family = ? AND seq > ? ORDER BY seq");
+  if (!st) return st.error();
+  st->bind(1, family).bind(2, after);
+  size_t bytes = 0;
+  while (bytes < max_bytes || out.empty()) {
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    out.push_back(StoredOp{st->integer(0), family, st->text(1), static_cast<uint64_t>(st->integer(2)), st->blob(3)});
+    bytes += out.back().body.size();
+  }
+  return out;
+}
+
+Result<int64_t> SqliteOpLog::highest_seq(const std::string& family) {
+  auto st = db_.cached("SELECT max(seq) FROM ops WHERE family = ?");
+  if (!st) return st.error();
+  (*st)->bind(1, family);
+  return integer(**st, 0);
+}
+
+Result<int64_t> SqliteOpLog::last_seq() {
+  auto st = db_.cached("SELECT max(seq) FROM ops");
+  if (!st) return st.error();
+  return integer(**st, 0);
+}
+
+Result<uint64_t> SqliteOpLog::highest_counter(const std::string& device) {
+  auto st = db_.cached("SELECT max(counter) FROM ops WHERE device = ?");
+  if (!st) return st.error();
+  (*st)->bind(1, device);
+  auto v = integer(**st, 0);
+  if (!v) return v.error();
+  return static_cast<uint64_t>(*v);
+}
+
+Result<uint64_t> SqliteOpLog::next_server_counter() {
+  // One statement: the increment and the value it returns cannot be split by another writer.
+  auto st = db_.cached("UPDATE counters SET value = value + 1 WHERE name = 'server' RETURNING value");
+  if (!st) return st.error();
+  auto v = integer(**st, -1);
+  if (!v) return v.error();
+  if (*v < 0) return make_error(ErrorCode::corrupt, "the server database has no 'server' counter row");
+  return static_cast<uint64_t>(*v);
+}
+
+Result<std::string> SqliteOpLog::history_epoch() {
+  auto st = db_.cached("SELECT value FROM meta WHERE key = 'history_epoch'");
+  if (!st) return st.error();
+  auto row = (*st)->step();
+  if (!row || !*row) {
+    (*st)->reset();
+    if (!row) return row.error();
+    return renew_history_epoch();  // a database made before epochs existed
+  }
+  std::string epoch = (*st)->text(0);
+  (*st)->reset();
+  return epoch;
+}
+
+Result<std::string> SqliteOpLog::renew_history_epoch() {
+  auto drawn = platform::random_hex(16);
+  if (!drawn) return drawn.error();
+  std::string epoch = std::move(drawn.value());
+  if (auto r = run(db_, "INSERT OR REPLACE INTO meta(key, value) VALUES('history_epoch', ?)", {epoch}); !r)
+    return r.error();
+  return epoch;
+}
+
+}  // namespace hearth::server::sqlite

@@ -1,0 +1,77 @@
+#pragma once
+// The SQLite implementations of the narrow storage interfaces. Each holds a reference to the
+// one connection SqliteStorage owns; the tables are created in sqlite_storage.cpp.
+#include "caseload.hpp"
+#include "devices.hpp"
+#include "flags.hpp"
+#include "hearth/platform/sqlite_db.hpp"
+#include "op_log.hpp"
+
+namespace hearth::server::sqlite {
+
+class SqliteOpLog final : public OpLog {
+ public:
+  explicit SqliteOpLog(platform::Database& db) : db_(db) {}
+  Result<bool> has_op(const std::string& device, uint64_t counter) override;
+  Result<bool> family_has_ops(const std::string& family) override;
+  Result<int64_t> append(const StoredOp& op) override;
+  Result<std::vector<StoredOp>> ops_after(const std::string& family, int64_t after_seq, size_t max_bytes) override;
+  Result<int64_t> highest_seq(const std::string& family) override;
+  Result<int64_t> last_seq() override;
+  Result<uint64_t> highest_counter(const std::string& device) override;
+  Result<uint64_t> next_server_counter() override;
+  Result<std::string> history_epoch() override;
+  Result<std::string> renew_history_epoch() override;
+
+ private:
+  platform::Database& db_;
+};
+
+class SqliteCaseload final : public Caseload {
+ public:
+  explicit SqliteCaseload(platform::Database& db) : db_(db) {}
+  Result<void> add_organisation(const std::string& id, const std::string& name, const std::string& type) override;
+  Result<void> add_practitioner(const std::string& id, const std::string& organisation, const std::string& name,
+                                const std::string& role) override;
+  Result<bool> practitioner_exists(const std::string& id) override;
+  Result<void> allocate(const std::string& family, const std::string& practitioner, bool lead, int64_t at) override;
+  Result<void> deallocate(const std::string& family, const std::string& practitioner, int64_t at) override;
+  Result<std::vector<std::string>> families_of(const std::string& practitioner) override;
+  Result<std::vector<std::string>> team_of(const std::string& family) override;
+  Result<std::optional<Membership>> membership(const std::string& family, const std::string& practitioner) override;
+  Result<bool> family_allocated(const std::string& family) override;
+  Result<int64_t> feed_version(const std::string& practitioner) override;
+  Result<void> bump_feed(const std::string& practitioner) override;
+
+ private:
+  platform::Database& db_;
+};
+
+class SqliteDevices final : public Devices {
+ public:
+  explicit SqliteDevices(platform::Database& db) : db_(db) {}
+  Result<void> add_enrol_code(const std::string& code_hash, const std::string& practitioner, int64_t expires_at) override;
+  Result<std::optional<std::string>> spend_enrol_code(const std::string& code_hash, int64_t now) override;
+  Result<void> add_device(const std::string& id, const std::string& practitioner, const std::string& token_hash,
+                          int64_t now, int64_t expires_at) override;
+  Result<std::optional<DeviceRecord>> device_by_token(const std::string& token_hash) override;
+  Result<std::vector<DeviceRecord>> devices() override;
+  Result<bool> revoke_device(const std::string& id) override;
+  Result<void> touch_device(const std::string& id, int64_t now) override;
+  Result<void> record_pull(const std::string& id, int64_t now) override;
+
+ private:
+  platform::Database& db_;
+};
+
+class SqliteFlagLog final : public FlagLog {
+ public:
+  explicit SqliteFlagLog(platform::Database& db) : db_(db) {}
+  Result<bool> add(const Flag& flag) override;
+  Result<std::vector<Flag>> list(const std::optional<std::string>& family) override;
+
+ private:
+  platform::Database& db_;
+};
+
+}  // namespace hearth::server::sqlite

@@ -1,0 +1,172 @@
+#include "push.hpp"
+
+#include <limits>
+#include <set>
+
+#include "hearth/sync/encoding.hpp"
+#include "history.hpp"
+
+namespace hearth::server {
+
+namespace {
+
+using sync::protocol::OpResult;
+using sync::protocol::OpStatus;
+using sync::protocol::WireError;
+
+OpResult rejected(std::string id, std::string reason, WireError code) {
+  return OpResult{std::move(id), OpStatus::rejected, std::move(reason), code};
+}
+
+// One push, inside its transaction.
+class PushRun {
+ public:
+  // floor_ms: the last server time the device adopted (docs/change-log.md, "Clocks"): stamps at
+  // or above it are never moved later by the clock guard.
+  PushRun(ServiceContext& ctx, const DeviceRecord& device, int64_t offset, uint64_t floor_ms)
+      : ctx_(ctx),
+        device_(device),
+        caller_{device.practitioner, device.id, device.last_pull_at},
+        offset_(offset),
+        floor_ms_(floor_ms) {}
+
+  Result<OpResult> one(const std::string& bytes) {
+    auto op = sync::decode(bytes);
+    if (!op) return rejected("", op.error().message, WireError::bad_request);
+    std::string id = op->id.to_string();
+    if (bytes.size() > ctx_.limits.wire.op_bytes)  // judged on its own: the device quarantines it, its queue goes on
+      return rejected(id, "the op is " + std::to_string(bytes.size()) + " bytes, over the limit of " +
+                              std::to_string(ctx_.limits.wire.op_bytes) + " bytes per op",
+                      WireError::too_large);
+    if (op->id.device != device_.id) return rejected(id, "op was made by another device", WireError::forbidden);
+    if (op->author != device_.practitioner)
+      return rejected(id, "op author " + op->author + " is not this device's practitioner", WireError::forbidden);
+    auto dup = ctx_.store.ops().has_op(op->id.device, op->id.counter);
+    if (!dup) return dup.error();
+    if (*dup) return OpResult{id, OpStatus::duplicate, "", std::nullopt};
+
+    auto decision = ctx_.policy.may_write(caller_, *op);
+    if (!decision) return decision.error();
+    if (!decision->allowed()) {
+      ctx_.audit(&device_, "denied", op->family, "push: " + decision->reason);
+      return rejected(id, decision->reason, WireError::forbidden);
+    }
+    auto family = ctx_.cache.get(op->family);
+    if (!family) return family.error();
+    if (auto ok = (*family)->check(*op); !ok) return rejected(id, ok.error().message, WireError::bad_request);
+    touched_.insert(op->family);  // changed: its team's feeds move; on a rollback its cache entry goes
+
+    if (decision->creates_family)
+      if (auto a = ctx_.store.caseload().allocate(op->family, device_.practitioner, true, ctx_.now()); !a)
+        return a.error();
+    if (auto a = append(*op, bytes); !a) return a.error();
+    if (auto wall = ctx_.guard.corrected_wall(op->hlc, offset_, ctx_.clock(), floor_ms_)) {
+      sync::Op restamp = sync::make_restamp(*op, *wall);
+      auto counter = ctx_.store.ops().next_server_counter();
+      if (!counter) return counter.error();
+      restamp.id = sync::OpId{"server", *counter};
+      restamp.hlc = ctx_.server_clock.tick();
+      restamp.author = "server";
+      if (auto a = append(restamp, sync::encode(restamp)); !a) return a.error();
+    }
+    OpResult result{id, OpStatus::accepted, "", std::nullopt};
+    if (decision->outcome == WriteDecision::Outcome::allow_flagged) {
+      Flag flag{0, ctx_.now(), op->family, kFlagRecordedAfterRemoval, id, device_.practitioner, device_.id,
+                decision->reason};
+      if (auto f = ctx_.store.flags().add(flag); !f) return f.error();
+      ctx_.audit(&device_, "flag", op->family, std::string(kFlagRecordedAfterRemoval) + " " + id + ": " + decision->reason);
+      result.reason = decision->reason;
+    }
+    return result;
+  }
+
+  // Work the device holds in quarantine (refused earlier), reported so the lead sees that it
+  // exists (DOMAIN.md §6.6). Only the device's own ops; each flagged once.
+  Result<std::vector<std::string>> quarantine(const std::vector<sync::protocol::QuarantineNotice>& notices) {
+    std::vector<std::string> acknowledged;
+    for (const auto& n : notices) {
+      if (n.op_id.rfind(device_.id + ":", 0) != 0) continue;
+      Flag flag{0, ctx_.now(), n.family, kFlagQuarantinedOnDevice, n.op_id, device_.practitioner, device_.id, n.reason};
+      auto added = ctx_.store.flags().add(flag);
+      if (!added) return added.error();
+      if (*added) ctx_.audit(&device_, "flag", n.family, std::string(kFlagQuarantinedOnDevice) + " " + n.op_id);
+      acknowledged.push_back(n.op_id);
+    }
+    return acknowledged;
+  }
+
+  // Everyone on the team of a family that changed sees it at their next sync.
+  Result<void> bump_feeds() {
+    for (const auto& f : touched_) {
+      auto team = ctx_.store.caseload().team_of(f);
+      if (!team) return team.error();
+      for (const auto& p : *team)
+        if (auto b = ctx_.store.caseload().bump_feed(p); !b) return b;
+    }
+    return {};
+  }
+
+  const std::set<std::string>& touched() const { return touched_; }
+
+ private:
+  Result<void> append(const sync::Op& op, const std::string& bytes) {
+    auto seq = ctx_.store.ops().append(StoredOp{0, op.family, op.id.device, op.id.counter, bytes});
+    if (!seq) return seq.error();
+    return ctx_.cache.applied(op.family, op, *seq, bytes.size());
+  }
+
+  ServiceContext& ctx_;
+  const DeviceRecord& device_;
+  Caller caller_;
+  int64_t offset_;
+  uint64_t floor_ms_;
+  std::set<std::string> touched_;
+};
+
+}  // namespace
+
+Answer<sync::protocol::PushReply> push(ServiceContext& ctx, const DeviceRecord& device,
+                                       const sync::protocol::PushRequest& request) {
+  using A = Answer<sync::protocol::PushReply>;
+  uint64_t now = ctx.clock();
+  int64_t offset = request.device_time_ms != 0 ? ctx.guard.offset(request.device_time_ms, now) : 0;
+  sync::protocol::PushReply reply;
+  PushRun run(ctx, device, offset, request.clock_floor_ms);
+  size_t accepted = 0, refused = 0;
+  auto done = ctx.store.transaction([&]() -> Result<void> {
+    // The device was told its ops up to delivered_counter were stored, under this very epoch:
+    // if the log holds fewer, the server's history went back (a restore) and gets a new epoch,
+    // so every device sends again what the server lacks (CONTRACTS.md, fault 3).
+    auto went_back = history_went_back(ctx, device, HistoryClaims{request.history_epoch, request.delivered_counter, 0, std::nullopt},
+                                       std::numeric_limits<int64_t>::max());
+    if (!went_back) return went_back.error();
+    auto history = ctx.history(*went_back, &device);
+    if (!history) return history.error();
+    reply.history = *history;
+    for (const auto& bytes : request.ops) {
+      auto result = run.one(bytes);
+      if (!result) return result.error();
+      if (result->status == sync::protocol::OpStatus::accepted) ++accepted;
+      if (result->status == sync::protocol::OpStatus::rejected) ++refused;
+      reply.results.push_back(std::move(*result));
+    }
+    auto acknowledged = run.quarantine(request.quarantined);
+    if (!acknowledged) return acknowledged.error();
+    reply.quarantine_acknowledged = std::move(*acknowledged);
+    if (auto b = run.bump_feeds(); !b) return b;
+    return ctx.store.audit().append(AuditEvent{static_cast<int64_t>(now), device.practitioner, device.id, "push", "",
+                                               std::to_string(accepted) + " accepted, " + std::to_string(refused) +
+                                                   " rejected"});
+  });
+  if (!done) {
+    for (const auto& f : run.touched()) ctx.cache.forget(f);  // the cache may hold ops the rollback removed
+    return A::fail(WireError::server, "the push was not stored: " + done.error().message);
+  }
+  reply.server_time_ms = now;
+  reply.clock_offset_ms = offset;
+  reply.max_push_bytes = ctx.limits.wire.push_bytes;
+  reply.max_op_bytes = ctx.limits.wire.op_bytes;
+  return A::ok(std::move(reply));
+}
+
+}  // namespace hearth::server

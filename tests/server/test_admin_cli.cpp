@@ -1,0 +1,59 @@
+// hearth-server's administration commands (fault 10, server part): roles and organisation
+// types are the ones the domain defines (DOMAIN.md §3.1, §3.2), a duplicate id is a clear
+// error, flags are listed, and both programs print the project version.
+#include <catch2/catch.hpp>
+
+#include "../support/process.hpp"
+#include "../support/temp_dir.hpp"
+
+using namespace hearth::test;
+using Catch::Matchers::Contains;
+
+namespace {
+
+struct Admin {
+  TempDir dir;
+  ProcessResult run(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--data", dir.file("data")});
+    return run_process(build_binary("server/hearth-server"), args);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("Admin: add-org and add-practitioner accept only the domain's values, duplicates are clear errors",
+          "[fault]") {
+  Admin a;
+  REQUIRE(a.run({"init"}).code == 0);
+  auto bad_type = a.run({"add-org", "--id", "org-1", "--name", "X", "--type", "CHARITY"});
+  CHECK(bad_type.code != 0);
+  CHECK_THAT(bad_type.err, Contains("--type 'CHARITY' is not defined") && Contains("HEALTH_VISITING"));
+  REQUIRE(a.run({"add-org", "--id", "org-1", "--name", "X", "--type", "HEALTH_VISITING"}).code == 0);
+  auto dup_org = a.run({"add-org", "--id", "org-1", "--name", "Y", "--type", "GP"});
+  CHECK(dup_org.code != 0);
+  CHECK_THAT(dup_org.err, Contains("organisation with id 'org-1' already exists"));
+  CHECK_THAT(dup_org.err, !Contains("UNIQUE") && !Contains("constraint"));
+
+  auto bad_role = a.run({"add-practitioner", "--id", "p-1", "--org", "org-1", "--name", "P", "--role", "BOSS"});
+  CHECK(bad_role.code != 0);
+  CHECK_THAT(bad_role.err, Contains("--role 'BOSS' is not defined") && Contains("TEAM_MANAGER"));
+  REQUIRE(a.run({"add-practitioner", "--id", "p-1", "--org", "org-1", "--name", "P", "--role", "TEAM_MANAGER"}).code == 0);
+  auto dup = a.run({"add-practitioner", "--id", "p-1", "--org", "org-1", "--name", "Q", "--role", "PRACTITIONER"});
+  CHECK(dup.code != 0);
+  CHECK_THAT(dup.err, Contains("practitioner with id 'p-1' already exists"));
+  CHECK_THAT(dup.err, !Contains("UNIQUE") && !Contains("constraint"));
+
+  CHECK_THAT(a.run({"flags"}).out, Contains("no flags"));
+  auto off = a.run({"deallocate", "--family", "fam-1", "--practitioner", "p-1"});
+  CHECK(off.code == 3);
+  CHECK_THAT(off.err, Contains("not on the team of family 'fam-1'"));
+}
+
+TEST_CASE("Admin: hearth-server --version and hearth --version print the project version", "[unit]") {
+  auto server = run_process(build_binary("server/hearth-server"), {"--version"});
+  CHECK(server.code == 0);
+  CHECK_THAT(server.out, Contains("hearth-server " HEARTH_VERSION));
+  auto client = run_process(build_binary("client/hearth"), {"--version"});
+  CHECK(client.code == 0);
+  CHECK_THAT(client.out, Contains("hearth " HEARTH_VERSION));
+}

@@ -1,0 +1,132 @@
+#pragma once
+// An in-process path from a client store to the sync service: a client::Transport whose post()
+// calls SyncService::handle directly (no TLS, no sockets, no threads), so protocol behaviour is
+// tested fast and deterministically. The body limit of the HTTP adapter is applied the same way
+// (413 before the service sees the body), and a test may intercept requests to inject faults.
+// LoopbackServer is a server with its own SQLite database in a temporary directory.
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "hearth/client/store.hpp"
+#include "hearth/client/sync_client.hpp"
+#include "hearth/client/transport.hpp"
+#include "../../client/src/sync_port.hpp"  // the sync engine's side of a Store (internal)
+#include "storage/storage.hpp"
+#include "sync_service.hpp"
+#include "fake_clock.hpp"
+#include "must.hpp"
+#include "audit_key.hpp"
+#include "temp_dir.hpp"
+
+namespace hearth::test {
+
+class LoopbackTransport final : public client::Transport {
+ public:
+  explicit LoopbackTransport(server::SyncService& service, size_t max_body_bytes = sync::protocol::Limits{}.request_bytes)
+      : service_(service), max_body_bytes_(max_body_bytes) {}
+
+  // Called before each request; an answer (or an error) returned from it is used instead of
+  // the service's.
+  std::function<std::optional<Result<client::HttpReply>>(const std::string& path, const std::string& body)> intercept;
+  size_t requests = 0;
+
+  Result<client::HttpReply> post(const std::string& path, const std::string& json, const std::string& bearer) override {
+    ++requests;
+    sent_ += json.size();
+    if (intercept)
+      if (auto r = intercept(path, json)) return *r;
+    if (json.size() > max_body_bytes_)
+      return client::HttpReply{413, "{\"error\":\"request body over the limit\",\"code\":\"too_large\"}"};
+    server::HttpRequest r;
+    r.method = "POST";
+    r.path = path;
+    r.headers["hearth-protocol"] = std::to_string(sync::protocol::kVersion);
+    if (!bearer.empty()) r.headers["authorization"] = "Bearer " + bearer;
+    r.body = json;
+    r.remote = "loopback";
+    server::HttpResponse resp = service_.handle(r);
+    received_ += resp.body.size();
+    return client::HttpReply{resp.status, std::move(resp.body)};
+  }
+  uint64_t bytes_sent() const override { return sent_; }
+  uint64_t bytes_received() const override { return received_; }
+
+ private:
+  server::SyncService& service_;
+  size_t max_body_bytes_;
+  uint64_t sent_ = 0;
+  uint64_t received_ = 0;
+};
+
+class LoopbackServer {
+ public:
+  explicit LoopbackServer(server::ServiceLimits limits = {}) : limits_(limits) { open(); }
+
+  server::Storage& store() { return *store_; }
+  server::SyncService& service() { return *service_; }
+  std::string db() const { return dir_.file("server.db"); }
+
+  std::string enrol_code(const std::string& practitioner) { return must(service_->issue_enrol_code(practitioner)); }
+  // Puts a practitioner on a family's team, as `hearth-server allocate` does.
+  void allocate(const std::string& family, const std::string& practitioner) {
+    must(store_->caseload().allocate(family, practitioner, false, static_cast<int64_t>(wall_now_ms())));
+    must(store_->caseload().bump_feed(practitioner));
+  }
+  // Every op the server holds for a family.
+  size_t ops_of(const std::string& family) { return must(store_->ops().ops_after(family, 0, SIZE_MAX)).size(); }
+  // Flags raised for the lead professional of a family (e.g. work kept in a device's quarantine).
+  size_t flags_of(const std::string& family) { return must(store_->flags().list(family)).size(); }
+
+  // Closes the database (as a stopped server would) and opens it again, e.g. after its file
+  // was replaced by a copy.
+  void close() {
+    service_.reset();
+    store_.reset();
+  }
+  void open() {
+    store_ = must(server::open_sqlite_storage(db(), hearth::test::audit_key()));
+    if (!must(store_->caseload().practitioner_exists("hv-1"))) {
+      must(store_->caseload().add_organisation("org-hv", "Health Visiting", "HEALTH_VISITING"));
+      must(store_->caseload().add_organisation("org-ys", "Youth Service", "LA_YOUTH_SERVICE"));
+      for (const char* p : {"hv-1", "yw-1", "tm-1"})
+        must(store_->caseload().add_practitioner(p, p[0] == 'y' ? "org-ys" : "org-hv", p, "PRACTITIONER"));
+    }
+    service_ = std::make_unique<server::SyncService>(*store_, [] { return wall_now_ms(); }, Schema::v1(), limits_);
+  }
+
+ private:
+  TempDir dir_;
+  server::ServiceLimits limits_;
+  std::unique_ptr<server::Storage> store_;
+  std::unique_ptr<server::SyncService> service_;
+};
+
+// A device: an encrypted store enrolled with a LoopbackServer through a LoopbackTransport.
+struct LoopbackDevice {
+  TempDir dir;
+  std::string who;
+  std::unique_ptr<client::Store> store;
+  std::unique_ptr<LoopbackTransport> transport;
+
+  LoopbackDevice(LoopbackServer& server, std::string practitioner) : who(std::move(practitioner)) {
+    client::StoreOptions o;
+    o.practitioner_id = who;
+    o.pin = "2468";
+    o.kdf = client::KdfParams{1u << 10, 8, 1};
+    store = must(client::Store::open(dir.file("tablet.db"), std::move(o)));
+    connect(server);
+    must(client::enrol(*store, *transport, "https://loopback", "", server.enrol_code(who)));
+  }
+  // A transport to `server` (again, e.g. after the server was reopened).
+  void connect(LoopbackServer& server) { transport = std::make_unique<LoopbackTransport>(server.service()); }
+  Result<client::SyncReport> try_sync(client::SyncOptions opts = {}) {
+    opts.backoff_ms = 1;
+    return client::sync(*store, *transport, opts);
+  }
+  client::SyncReport sync(client::SyncOptions opts = {}) { return must(try_sync(std::move(opts))); }
+  std::string family_json(const std::string& f) { return must(store->export_family(f)); }
+};
+
+}  // namespace hearth::test

@@ -1,0 +1,326 @@
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "hearth/sync/protocol.hpp"
+
+using namespace hearth;
+using namespace hearth::sync::protocol;
+
+namespace {
+
+std::string all_bytes() {
+  std::string s;
+  for (int i = 0; i < 256; ++i) s.push_back(static_cast<char>(i));
+  return s;
+}
+
+template <typename T>
+void require_error(const Result<T>& r, ErrorCode code, const std::string& mentions) {
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code == code);
+  CHECK_THAT(r.error().message, Catch::Contains(mentions));
+}
+
+}  // namespace
+
+TEST_CASE("Protocol: every message round-trips through the codec", "[unit][protocol]") {
+  SECTION("enrol") {
+    EnrolRequest q{"a1b2c3d4e5", "dev-a"};
+    auto back = decode_enrol_request(encode(q));
+    REQUIRE(back);
+    CHECK(back->code == q.code);
+    CHECK(back->device_id == q.device_id);
+
+    EnrolReply a;
+    a.device_token = std::string(64, 'f');
+    a.practitioner_id = "hv-1";
+    a.server_time_ms = 1767225600123;
+    a.history.epoch = "3f2a-77";
+    a.max_push_bytes = 4u << 20;
+    a.max_op_bytes = 512u << 10;
+    auto ab = decode_enrol_reply(encode(a));
+    REQUIRE(ab);
+    CHECK(ab->device_token == a.device_token);
+    CHECK(ab->practitioner_id == "hv-1");
+    CHECK(ab->protocol == kVersion);
+    CHECK(ab->server_time_ms == a.server_time_ms);
+    CHECK(ab->history.epoch == "3f2a-77");
+    CHECK(ab->max_push_bytes == a.max_push_bytes);
+    CHECK(ab->max_op_bytes == a.max_op_bytes);
+  }
+  SECTION("push") {
+    PushRequest q;
+    q.device_time_ms = 1767225600000;
+    q.ops = {all_bytes(), "x", "xy", "xyz", std::string(1000, '\0')};
+    q.history_epoch = "e1";
+    q.delivered_counter = UINT64_MAX;
+    q.quarantined = {{"dev-a:7", "fam-1", "no access to family fam-1"}};
+    auto back = decode_push_request(encode(q));
+    REQUIRE(back);
+    CHECK(back->device_time_ms == q.device_time_ms);
+    CHECK(back->ops == q.ops);
+    CHECK(back->history_epoch == "e1");
+    CHECK(back->delivered_counter == UINT64_MAX);
+    REQUIRE(back->quarantined.size() == 1);
+    CHECK(back->quarantined[0].op_id == "dev-a:7");
+    CHECK(back->quarantined[0].family == "fam-1");
+    CHECK(back->quarantined[0].reason == "no access to family fam-1");
+
+    PushReply a;
+    a.results = {{"dev-a:1", OpStatus::accepted, "flagged for the lead professional", std::nullopt},
+                 {"dev-a:2", OpStatus::duplicate, "", std::nullopt},
+                 {"", OpStatus::rejected, "not an op", WireError::bad_request},
+                 {"dev-a:18446744073709551615", OpStatus::rejected, "over 512 KiB", WireError::too_large}};
+    a.server_time_ms = 5;
+    a.clock_offset_ms = -360000;
+    a.history.epoch = "e2";
+    a.max_push_bytes = 2048;
+    a.max_op_bytes = 1024;
+    a.quarantine_acknowledged = {"dev-a:7"};
+    auto ab = decode_push_reply(encode(a));
+    REQUIRE(ab);
+    REQUIRE(ab->results.size() == 4);
+    CHECK(ab->results[0].status == OpStatus::accepted);
+    CHECK(ab->results[0].reason == "flagged for the lead professional");
+    CHECK_FALSE(ab->results[0].code);
+    CHECK(ab->results[1].status == OpStatus::duplicate);
+    CHECK(ab->results[2].op_id.empty());
+    CHECK(ab->results[2].code == WireError::bad_request);
+    CHECK(ab->results[3].op_id == "dev-a:18446744073709551615");
+    CHECK(ab->results[3].code == WireError::too_large);
+    CHECK(ab->clock_offset_ms == -360000);
+    CHECK(ab->history.epoch == "e2");
+    CHECK(ab->max_push_bytes == 2048);
+    CHECK(ab->max_op_bytes == 1024);
+    CHECK(ab->quarantine_acknowledged == std::vector<std::string>{"dev-a:7"});
+  }
+  SECTION("pull") {
+    PullRequest q;
+    q.feed_version = 12;
+    q.cursors = {{"fam-1", 0}, {"fam-ü", INT64_MAX}};
+    q.max_bytes = 65536;
+    q.history_epoch = "e3";
+    q.delivered_counter = 17;
+    q.highest_cursor = 4242;
+    auto back = decode_pull_request(encode(q));
+    REQUIRE(back);
+    CHECK_FALSE(back->probe);
+    CHECK(back->feed_version == 12);
+    CHECK(back->cursors == q.cursors);
+    CHECK(back->max_bytes == 65536);
+    CHECK(back->history_epoch == "e3");
+    CHECK(back->delivered_counter == 17);
+    CHECK(back->highest_cursor == 4242);
+
+    PullRequest probe;
+    probe.probe = true;
+    probe.feed_version = 3;
+    auto pb = decode_pull_request(encode(probe));
+    REQUIRE(pb);
+    CHECK(pb->probe);
+    CHECK(pb->feed_version == 3);
+    CHECK(pb->cursors.empty());
+
+    PullReply a;
+    a.families = {{"fam-1", {all_bytes(), "a"}, 42}, {"fam-2", {}, 0}};
+    a.purge = {"fam-9"};
+    a.more = true;
+    a.changed = true;
+    a.history.epoch = "e4";
+    auto ab = decode_pull_reply(encode(a));
+    REQUIRE(ab);
+    REQUIRE(ab->families.size() == 2);
+    CHECK(ab->families[0].family == "fam-1");
+    CHECK(ab->families[0].ops == a.families[0].ops);
+    CHECK(ab->families[0].cursor == 42);
+    CHECK(ab->purge == a.purge);
+    CHECK(ab->more);
+    CHECK_FALSE(ab->feed_version);
+    CHECK(ab->history.epoch == "e4");
+    a.more = false;
+    a.changed = false;
+    a.feed_version = 99;
+    auto last = decode_pull_reply(encode(a));
+    REQUIRE(last);
+    CHECK_FALSE(last->more);
+    CHECK_FALSE(last->changed);
+    CHECK(last->feed_version == 99);
+  }
+  SECTION("health and errors") {
+    HealthReply h;
+    h.history.epoch = "e5";
+    auto hb = decode_health_reply(encode(h));
+    REQUIRE(hb);
+    CHECK(hb->status == "ok");
+    CHECK(hb->protocol == kVersion);
+    CHECK(hb->history.epoch == "e5");
+
+    for (auto code : {WireError::bad_request, WireError::version, WireError::unauthorised, WireError::expired,
+                      WireError::bad_code, WireError::revoked, WireError::forbidden, WireError::not_found,
+                      WireError::method, WireError::conflict, WireError::too_large, WireError::clock, WireError::server,
+                      WireError::unavailable}) {
+      auto e = decode_error_reply(encode(ErrorReply{code, "why \"quoted\"\n"}));
+      REQUIRE(e);
+      CHECK(e->code == code);
+      CHECK(e->message == "why \"quoted\"\n");
+      CHECK(wire_error_from_string(to_string(code)) == code);
+      CHECK(http_status(code) >= 400);
+    }
+  }
+}
+
+TEST_CASE("Protocol: wire codes map to error values and HTTP statuses", "[unit][protocol]") {
+  CHECK(http_status(WireError::too_large) == 413);
+  CHECK(http_status(WireError::revoked) == 403);
+  CHECK(http_status(WireError::expired) == 401);
+  CHECK(to_error_code(WireError::revoked) == ErrorCode::revoked);
+  CHECK(to_error_code(WireError::expired) == ErrorCode::expired);
+  CHECK(to_error_code(WireError::bad_code) == ErrorCode::expired);
+  CHECK(to_error_code(WireError::unauthorised) == ErrorCode::not_enrolled);
+  CHECK(to_error_code(WireError::too_large) == ErrorCode::too_large);
+  CHECK(to_error_code(WireError::server) == ErrorCode::network);
+  CHECK(wire_error_for(ErrorCode::too_large) == WireError::too_large);
+  CHECK(wire_error_for(ErrorCode::storage) == WireError::server);
+  CHECK_FALSE(wire_error_from_string("teapot"));
+  // an error answer with an unknown code (a newer server) still decodes; the status decides
+  auto e = decode_error_reply(R"({"error":"x","code":"teapot"})");
+  REQUIRE(e);
+  CHECK(e->code == WireError::server);
+}
+
+TEST_CASE("Protocol: malformed bodies are refused naming the field, never thrown", "[unit][protocol][security]") {
+  SECTION("not a JSON object") {
+    for (std::string body : {"", "nul", "[]", "\"x\"", "42", "{", "{\"code\":\"x\",}", "{} {}", "{\"a\":1}garbage",
+                             "{\"code\": 'x'}", "{\"code\":\"\xff\xfe\"}", "{\"code\":\"\\ud800\"}", "{/*c*/}"}) {
+      auto r = decode_enrol_request(body);
+      REQUIRE_FALSE(r.ok());
+      CHECK(r.error().code == ErrorCode::invalid_argument);
+    }
+  }
+  SECTION("enrolment fields") {
+    require_error(decode_enrol_request(R"({"device_id":"dev-a"})"), ErrorCode::invalid_argument, "\"code\" is missing");
+    require_error(decode_enrol_request(R"({"code":7,"device_id":"dev-a"})"), ErrorCode::invalid_argument,
+                  "\"code\" must be a string");
+    require_error(decode_enrol_request(R"({"code":"abc","device_id":""})"), ErrorCode::invalid_argument, "device_id");
+    require_error(decode_enrol_request(R"({"code":"abc","device_id":"dev a"})"), ErrorCode::invalid_argument,
+                  "device_id");
+    require_error(decode_enrol_request("{\"code\":\"abc\",\"device_id\":\"" + std::string(65, 'a') + "\"}"),
+                  ErrorCode::invalid_argument, "device_id");
+    require_error(decode_enrol_request(R"({"code":"a\u0000b","device_id":"d"})"), ErrorCode::invalid_argument, "code");
+    require_error(decode_enrol_request(R"({"code":"a","code":"b","device_id":"d"})"), ErrorCode::invalid_argument,
+                  "appears twice");
+    CHECK(decode_enrol_request(R"({"code":"abc","device_id":"d","later":{"field":[1]}})"));  // unknown fields: ignored
+  }
+  SECTION("push fields") {
+    require_error(decode_push_request(R"({"device_time":1})"), ErrorCode::invalid_argument, "\"ops\" is missing");
+    require_error(decode_push_request(R"({"ops":"AAAA"})"), ErrorCode::invalid_argument, "must be an array");
+    require_error(decode_push_request(R"({"ops":[1]})"), ErrorCode::invalid_argument, "ops[0]");
+    require_error(decode_push_request(R"({"ops":["AAAA","A==="]})"), ErrorCode::invalid_argument, "ops[1]");
+    require_error(decode_push_request(R"({"ops":["AB=="]})"), ErrorCode::invalid_argument, "canonical");  // unused bits
+    require_error(decode_push_request(R"({"ops":["AA AA"]})"), ErrorCode::invalid_argument, "ops[0]");
+    require_error(decode_push_request(R"({"ops":[""]})"), ErrorCode::invalid_argument, "ops[0]");
+    require_error(decode_push_request(R"({"ops":[],"device_time":-1})"), ErrorCode::invalid_argument, "device_time");
+    require_error(decode_push_request(R"({"ops":[],"device_time":1.5})"), ErrorCode::invalid_argument, "device_time");
+    require_error(decode_push_request(R"({"ops":[],"device_time":"1"})"), ErrorCode::invalid_argument, "device_time");
+    require_error(decode_push_request(R"({"ops":[],"device_time":99999999999999999})"), ErrorCode::invalid_argument,
+                  "device_time");
+    require_error(decode_push_request(R"({"ops":[],"delivered_counter":18446744073709551616})"),
+                  ErrorCode::invalid_argument, "");
+    require_error(decode_push_request(R"({"ops":[],"history_epoch":"a b"})"), ErrorCode::invalid_argument,
+                  "history_epoch");
+    require_error(decode_push_request(R"({"ops":[],"quarantined":[{"op":"nocolon","family":"f"}]})"),
+                  ErrorCode::invalid_argument, "quarantined[0].op");
+    require_error(decode_push_request(R"({"ops":[],"quarantined":[{"op":"d:99999999999999999999","family":"f"}]})"),
+                  ErrorCode::invalid_argument, "quarantined[0].op");
+    require_error(decode_push_request(R"({"ops":[],"quarantined":[["d:1"]]})"), ErrorCode::invalid_argument,
+                  "must be an object");
+    CHECK(decode_push_request(R"({"ops":[]})"));
+  }
+  SECTION("pull fields") {
+    require_error(decode_pull_request(R"({"cursors":[]})"), ErrorCode::invalid_argument, "\"cursors\" must be an object");
+    require_error(decode_pull_request(R"({"cursors":{"fam-1":-1}})"), ErrorCode::invalid_argument, "cursors.fam-1");
+    require_error(decode_pull_request(R"({"cursors":{"fam-1":"3"}})"), ErrorCode::invalid_argument, "cursors.fam-1");
+    require_error(decode_pull_request(R"({"cursors":{"":3}})"), ErrorCode::invalid_argument, "cursors key");
+    require_error(decode_pull_request(R"({"cursors":{"a\u0001":3}})"), ErrorCode::invalid_argument, "cursors key");
+    require_error(decode_pull_request(R"({"cursors":{"f":9223372036854775808}})"), ErrorCode::invalid_argument, "range");
+    require_error(decode_pull_request(R"({"probe":"yes"})"), ErrorCode::invalid_argument, "probe");
+    require_error(decode_pull_request(R"({"feed_version":null})"), ErrorCode::invalid_argument, "feed_version");
+    require_error(decode_pull_request(R"({"highest_cursor":-4})"), ErrorCode::invalid_argument, "highest_cursor");
+    CHECK(decode_pull_request("{}"));
+  }
+  SECTION("answers") {
+    require_error(decode_push_reply(R"({"results":[{"op":"d:1","status":"maybe"}]})"), ErrorCode::invalid_argument,
+                  "results[0].status");
+    require_error(decode_push_reply(R"({"results":[{"status":"accepted"}]})"), ErrorCode::invalid_argument,
+                  "\"op\" is missing");
+    require_error(decode_push_reply(R"({"results":[],"max_push_bytes":10})"), ErrorCode::invalid_argument,
+                  "max_push_bytes");
+    require_error(decode_push_reply(R"({"results":[],"max_push_bytes":4096,"max_op_bytes":8192})"),
+                  ErrorCode::invalid_argument, "max_op_bytes");
+    require_error(decode_push_reply(R"({"results":[],"history":"e1"})"), ErrorCode::invalid_argument, "history");
+    require_error(decode_pull_reply(R"({"families":[{"family":"f","ops":["!!!!"],"cursor":1}]})"),
+                  ErrorCode::invalid_argument, "ops[0]");
+    require_error(decode_pull_reply(R"({"families":[{"family":"f","ops":[]}]})"), ErrorCode::invalid_argument,
+                  "\"cursor\" is missing");
+    require_error(decode_pull_reply(R"({"families":[],"purge":[3]})"), ErrorCode::invalid_argument, "purge[0]");
+    require_error(decode_enrol_reply(R"({"device_token":"short","practitioner_id":"hv-1","protocol":1})"),
+                  ErrorCode::invalid_argument, "device_token");
+    require_error(decode_health_reply(R"({"status":"ok"})"), ErrorCode::invalid_argument, "protocol");
+    require_error(decode_error_reply(R"({"code":"revoked"})"), ErrorCode::invalid_argument, "\"error\" is missing");
+  }
+}
+
+TEST_CASE("Protocol: depth, element and size limits are enforced while parsing", "[unit][protocol][security]") {
+  Limits small;
+  small.json_depth = 4;
+  small.json_elements = 50;
+  small.enrol_bytes = 200;
+  small.push_bytes = 300;
+
+  SECTION("depth") {
+    std::string deep = R"({"code":"a","device_id":"d","x":)" + std::string(3, '[') + std::string(3, ']') + "}";
+    CHECK(decode_enrol_request(deep, small));  // 4 levels: the object and three arrays
+    deep = R"({"code":"a","device_id":"d","x":)" + std::string(4, '[') + std::string(4, ']') + "}";
+    require_error(decode_enrol_request(deep, small), ErrorCode::too_large, "nested deeper than 4");
+    // a body far deeper than any stack would take is refused without recursion
+    std::string abyss = std::string(1000000, '[');
+    Limits big;
+    big.enrol_bytes = abyss.size();
+    require_error(decode_enrol_request(abyss, big), ErrorCode::too_large, "nested deeper");
+  }
+  SECTION("elements") {
+    std::string many = R"({"ops":[)";
+    for (int i = 0; i < 60; ++i) many += (i ? ",1" : "1");
+    many += "]}";
+    require_error(decode_push_request(many, small), ErrorCode::too_large, "more than 50 JSON values");
+    // the default limits refuse a body of a million tiny values before building it
+    std::string huge = "{\"ops\":[" + std::string(1999999, '0') + "]}";
+    for (size_t i = 9; i < huge.size() - 2; i += 2) huge[i] = ',';
+    require_error(decode_push_request(huge, Limits{}), ErrorCode::too_large, "JSON values");
+  }
+  SECTION("body size") {
+    std::string body = R"({"code":")" + std::string(250, 'a') + R"(","device_id":"d"})";
+    require_error(decode_enrol_request(body, small), ErrorCode::too_large, "over the limit of 200");
+    PushRequest q;
+    q.ops = {std::string(300, 'x')};
+    require_error(decode_push_request(encode(q), small), ErrorCode::too_large, "over the limit of 300");
+  }
+  SECTION("cursor count") {
+    Limits few;
+    few.cursors = 2;
+    require_error(decode_pull_request(R"({"cursors":{"a":1,"b":2,"c":3}})", few), ErrorCode::too_large,
+                  "more than 2 families");
+  }
+  SECTION("push entry size matches the encoding") {
+    for (size_t n : {size_t{1}, size_t{2}, size_t{3}, size_t{100}, size_t{30000}}) {
+      PushRequest one;
+      one.ops = {std::string(n, 'q')};
+      PushRequest two = one;
+      two.ops.push_back(std::string(n, 'q'));
+      CHECK(encode(two).size() - encode(one).size() == push_entry_bytes(n));
+      PushRequest none;
+      CHECK(encode(one).size() <= encode(none).size() + push_entry_bytes(n));
+    }
+  }
+}
