@@ -64,7 +64,7 @@ const char* hint(ErrorCode c) {
     case ErrorCode::corrupt: return "the store is damaged or was tampered with; keep the file and report it, then re-enrol the device";
     case ErrorCode::storage: return "check free space and permissions of the store folder";
     case ErrorCode::network: return "check the connection and try `hearth sync` again: nothing is lost or sent twice";
-    case ErrorCode::too_large: return "the record is over the size limit; shorten the text and save again";
+    case ErrorCode::too_large: return "over a size limit: shorten the text of a record; for `hearth sync`, the work stays queued, tell the office";
     case ErrorCode::forbidden: return "your role or team does not allow this; ask the lead professional";
     case ErrorCode::revoked: return "this device was revoked by the office and its store is wiped; ask for a new device";
     case ErrorCode::expired: return "the device's credential expired: ask the office for a new code and run `hearth enrol` (unsynced work is kept)";

@@ -6,7 +6,9 @@
 // Decoding is the trust boundary: every decode_* bounds the body size, the JSON nesting depth
 // and the number of elements while parsing (before any value is materialised), checks every
 // field's type and range, and returns ErrorCode::invalid_argument naming the field, or
-// ErrorCode::too_large (see core/error.hpp) when a limit is passed. It never throws.
+// ErrorCode::too_large (see core/error.hpp) when a limit is passed. It never throws. Op bytes
+// travel as strict base64 (sync/src/base64.hpp: sync/ depends on core/ only, so it does not
+// use platform's). Encoding never throws either: text that is not UTF-8 is sent with U+FFFD.
 // Thread-safety: pure functions over value types.
 #include <cstdint>
 #include <map>
