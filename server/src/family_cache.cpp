@@ -49,6 +49,13 @@ Result<sync::Materialiser*> FamilyCache::get(const std::string& family) {
   return &e.merge;
 }
 
+sync::Materialiser* FamilyCache::current(const std::string& family) {
+  auto it = entries_.find(family);
+  if (it == entries_.end()) return nullptr;
+  lru_.splice(lru_.begin(), lru_, it->second->lru);
+  return &it->second->merge;
+}
+
 Result<void> FamilyCache::applied(const std::string& family, const sync::Op& op, int64_t seq, size_t bytes) {
   auto it = entries_.find(family);
   if (it == entries_.end()) return {};  // not cached: the next get() reads it from the log

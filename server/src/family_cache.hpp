@@ -32,6 +32,10 @@ class FamilyCache {
   // the same transaction as the writes that follow. The pointer stays valid until the next
   // call to get() or forget().
   Result<sync::Materialiser*> get(const std::string& family);
+  // The entry of a family that get() brought up to date earlier in the same write transaction
+  // (no other writer runs meanwhile, and this transaction's appends reach it through
+  // applied()), without reading the log again; nullptr when it is not cached: call get().
+  sync::Materialiser* current(const std::string& family);
   // Records an op just appended to the log with sequence number `seq`, after get(family) in the
   // same transaction. Ops in between (none, within one transaction) would be read by get().
   Result<void> applied(const std::string& family, const sync::Op& op, int64_t seq, size_t bytes);

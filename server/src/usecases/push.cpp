@@ -1,5 +1,7 @@
 #include "push.hpp"
 
+#include <map>
+
 #include <limits>
 #include <set>
 
@@ -45,13 +47,13 @@ class PushRun {
     if (!dup) return dup.error();
     if (*dup) return OpResult{id, OpStatus::duplicate, "", std::nullopt};
 
-    auto decision = ctx_.policy.may_write(caller_, *op);
+    auto decision = decide(*op);
     if (!decision) return decision.error();
     if (!decision->allowed()) {
       ctx_.audit(&device_, "denied", op->family, "push: " + decision->reason);
       return rejected(id, decision->reason, WireError::forbidden);
     }
-    auto family = ctx_.cache.get(op->family);
+    auto family = merged(op->family);
     if (!family) return family.error();
     if (auto ok = (*family)->check(*op); !ok) return rejected(id, ok.error().message, WireError::bad_request);
     touched_.insert(op->family);  // changed: its team's feeds move; on a rollback its cache entry goes
@@ -118,8 +120,34 @@ class PushRun {
   ServiceContext& ctx_;
   const DeviceRecord& device_;
   Caller caller_;
+  // The family's merged state: read up to date from the log once per push (one IMMEDIATE
+  // transaction), then kept current by this push's own appends.
+  Result<sync::Materialiser*> merged(const std::string& family) {
+    if (checked_.count(family))
+      if (auto* m = ctx_.cache.current(family)) return m;
+    auto m = ctx_.cache.get(family);
+    if (m) checked_.insert(family);
+    return m;
+  }
+
+  // The policy's answer for one op. Within one push (one IMMEDIATE transaction: no other writer
+  // runs) the answer for a family is the same for every op but the Create that brings it into
+  // being, so it is asked once per family; a family created in this push is asked again.
+  Result<WriteDecision> decide(const sync::Op& op) {
+    auto known = decided_.find(op.family);
+    if (known != decided_.end() && !(op.kind == sync::OpKind::Create && op.entity_id == op.family))
+      return known->second;
+    auto decision = ctx_.policy.may_write(caller_, op);
+    if (!decision) return decision;
+    if (decision->creates_family) decided_.erase(op.family);  // after it, the creator leads its team
+    else decided_[op.family] = *decision;
+    return decision;
+  }
+
   int64_t offset_;
   uint64_t floor_ms_;
+  std::map<std::string, WriteDecision> decided_;
+  std::set<std::string> checked_;
   std::set<std::string> touched_;
 };
 
