@@ -7,6 +7,7 @@
 
 #include "hearth/sync/encoding.hpp"
 #include "hearth/sync/protocol.hpp"
+#include "../support/sample_op.hpp"
 
 using namespace hearth;
 using namespace hearth::sync;
@@ -15,22 +16,7 @@ namespace {
 
 void write(const std::string& path, const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
 
-Op sample(OpKind kind) {
-  Op op;
-  op.id = OpId{"dev-a", 42};
-  op.hlc = Hlc{1767225600123ull, 9};
-  op.author = "hv-1";
-  op.family = "fam-1";
-  op.entity_type = "Person";
-  op.entity_id = "p-1";
-  op.kind = kind;
-  op.field = "given_names";
-  op.value = Value("Ünïcödé \"quoted\"\n");
-  op.fields = {{"a", Value(true)}, {"b", Value(int64_t{-5})}, {"c", Value(StringList{"x", "y"})}, {"d", Value()}};
-  op.refs = {OpId{"dev-b", 1}, OpId{"dev-c", UINT64_MAX}};
-  op.text = "IN_PROGRESS";
-  return op;
-}
+Op sample(OpKind kind) { return test::sample_op(kind); }
 
 }  // namespace
 
