@@ -401,7 +401,7 @@ Result<void> enrol(Store& store, Transport& transport, const std::string& server
                    const std::string& code) {
   SyncOptions once;
   once.max_attempts = 1;
-  auto body = call(transport, "/v1/enrol", wire::encode(wire::EnrolRequest{code, store.device_id()}), "", once);
+  auto body = call(transport, "/v1/enrol", wire::encode(wire::EnrolRequest{code, store.device_id(), store.practitioner_id()}), "", once);
   if (!body) {
     if (body.error().code == ErrorCode::expired)  // the code, not a credential
       return make_error(ErrorCode::expired, "the enrolment code is unknown, already used or expired: ask the office for a new code (" +

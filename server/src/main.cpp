@@ -16,6 +16,7 @@
 #include "audit/audit_chain.hpp"
 #include "hearth/server/http.hpp"
 #include "hearth/core/schema.hpp"
+#include "hearth/core/text.hpp"
 #include "storage/storage.hpp"
 #include "sync_service.hpp"
 
@@ -147,7 +148,27 @@ void require_one_of(const std::string& option, const std::string& value, const s
 
 }  // namespace
 
-int main(int argc, char** argv) {
+// Checks what an administrator types where it enters (the tablet checks the same ids, core/text.hpp):
+// an id the tablets could never use, or a name that is not text, is refused with the reason.
+void require_id(const std::string& option, const std::string& value) {
+  if (auto ok = check_id(option, value); !ok) die(ok.error().message);
+}
+void require_name(const std::string& option, const std::string& value) {
+  if (value.empty() || value.size() > 200) die(option + " must be 1 to 200 bytes");
+  if (auto ok = check_utf8(option, value); !ok) die(ok.error().message);
+}
+
+// The port from the command line (-1: not given) or the config's "port".
+uint16_t listen_port(int given, const json& config) {
+  if (given >= 0) return static_cast<uint16_t>(given);
+  auto it = config.find("port");
+  if (it == config.end()) return 8443;
+  if (!it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > 65535)
+    die("\"port\" in the configuration must be a number from 0 to 65535, not " + it->dump());
+  return static_cast<uint16_t>(it->get<int64_t>());
+}
+
+int run(int argc, char** argv) {
   // Signals are blocked before any thread exists, so only sigwait below receives them (P11).
   sigset_t signals;
   sigemptyset(&signals);
@@ -168,12 +189,12 @@ int main(int argc, char** argv) {
   auto* init = app.add_subcommand("init", "create a data directory (with --dev: development certificates too)");
   init->add_flag("--dev", dev, "make a development CA and server certificate in DATA/certs");
   init->add_option("--certs-script", certs_script, "path of certs/gen-dev-certs.sh");
-  init->add_option("--port", port, "port to listen on (default 8443; 8080 with --behind-proxy)");
+  init->add_option("--port", port, "port to listen on (default 8443; 8080 with --behind-proxy)")->check(CLI::Range(0, 65535));
   init->add_flag("--behind-proxy", behind_proxy,
                  "production behind nginx: plain HTTP on 127.0.0.1 (docs/deployment.md)");
   auto* serve = app.add_subcommand("serve", "run the sync service until SIGINT or SIGTERM");
   serve->add_option("--host", host, "address to listen on (default from the config: 127.0.0.1)");
-  serve->add_option("--port", port, "port (0: any free port; see --port-file)");
+  serve->add_option("--port", port, "port (0: any free port; see --port-file)")->check(CLI::Range(0, 65535));
   serve->add_option("--port-file", port_file, "write the port actually bound to this file");
   serve->add_flag("--insecure-http", insecure, "serve plain HTTP on loopback (local tests only)");
   serve->add_flag("--behind-proxy", behind_proxy,
@@ -245,7 +266,7 @@ int main(int argc, char** argv) {
     json config = data.load_config();
     HttpServerConfig http;
     http.host = host.empty() ? config.value("listen", "127.0.0.1") : host;
-    http.port = static_cast<uint16_t>(port >= 0 ? port : config.value("port", 8443));
+    http.port = listen_port(port, config);
     // Plain HTTP only on loopback: behind nginx in production (docs/deployment.md), or in local
     // tests. TLS by hearth-server itself stays the default (development, the demo, e2e tests).
     bool proxied = behind_proxy || config.value("behind_proxy", false);
@@ -322,6 +343,15 @@ int main(int argc, char** argv) {
     must(store->audit().append(AuditEvent{static_cast<int64_t>(now_ms()), "admin", "", action, fam, detail}));
   };
   Caseload& caseload = store->caseload();
+  for (auto [option, value] : {std::pair<const char*, const std::string*>{"--id", &id}, {"--org", &org},
+                                {"--family", &family}, {"--practitioner", &practitioner}, {"--like", &like},
+                                {"--device", &device}})
+    if (!value->empty()) require_id(option, *value);
+  if (add_org->parsed() || add_prac->parsed()) {  // required there: an empty one is refused too
+    require_id("--id", id);
+    require_name("--name", name);
+  }
+  if (add_prac->parsed()) require_id("--org", org);
   if (add_org->parsed()) {
     require_one_of("--type", type, allowed("Organisation", "org_type"));
     must(caseload.add_organisation(id, name, type));
@@ -378,4 +408,18 @@ int main(int argc, char** argv) {
     admin("flags-viewed", family, std::to_string(list.size()) + " flags");
   }
   return 0;
+}
+
+// No exception ends the program with a signal: anything unexpected (a data directory that is a
+// file, a configuration value of the wrong type) is reported with what to do, exit code 1.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "hearth-server: " << e.what() << "\n  what to do: check the --data directory and its "
+              << "hearth-server.json (docs/deployment.md)\n";
+  } catch (...) {
+    std::cerr << "hearth-server: unexpected failure\n";
+  }
+  return 1;
 }

@@ -492,7 +492,11 @@ size_t push_entry_bytes(size_t op_bytes) { return detail::base64_size(op_bytes) 
 
 std::string encode(const ErrorReply& m) { return dump(json{{"error", m.message}, {"code", to_string(m.code)}}); }
 
-std::string encode(const EnrolRequest& m) { return dump(json{{"code", m.code}, {"device_id", m.device_id}}); }
+std::string encode(const EnrolRequest& m) {
+  json j{{"code", m.code}, {"device_id", m.device_id}};
+  if (!m.practitioner_id.empty()) j["practitioner_id"] = m.practitioner_id;
+  return dump(j);
+}
 
 std::string encode(const EnrolReply& m) {
   json j{{"device_token", m.device_token}, {"practitioner_id", m.practitioner_id}, {"protocol", m.protocol},
@@ -574,6 +578,7 @@ Result<EnrolRequest> decode_enrol_request(std::string_view body, const Limits& l
   EnrolRequest m;
   m.code = r.text(*j, "code", true, 1, kSecretBytes, Chars::secret);
   m.device_id = r.text(*j, "device_id", true, 1, kIdBytes, Chars::id);
+  if (const json* p = r.find(*j, "practitioner_id", false)) m.practitioner_id = r.text(*p, "practitioner_id", 1, kIdBytes, Chars::name);
   return r.finish(std::move(m));
 }
 

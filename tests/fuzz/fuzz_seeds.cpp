@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
     write(dir + "/protocol/" + name, std::string(1, static_cast<char>(selector)) + body);
   };
   put(0, "error", p::encode(p::ErrorReply{p::WireError::too_large, "over the limit"}));
-  put(1, "enrol", p::encode(p::EnrolRequest{"a1b2c3d4e5", "dev-a"}));
+  put(1, "enrol", p::encode(p::EnrolRequest{"a1b2c3d4e5", "dev-a", "hv-1"}));
   p::EnrolReply er;
   er.device_token = std::string(64, 'f');
   er.practitioner_id = "hv-1";

@@ -49,7 +49,7 @@ struct Device {
   Device(ServiceHarness& harness, const std::string& id, const std::string& practitioner)
       : h(harness), replica(id, practitioner, harness.clock) {
     std::string code = must(h.service.issue_enrol_code(practitioner));
-    auto r = h.post("/v1/enrol", sync::protocol::encode(sync::protocol::EnrolRequest{code, id}));
+    auto r = h.post("/v1/enrol", sync::protocol::encode(sync::protocol::EnrolRequest{code, id, ""}));
     REQUIRE(r.status == 200);
     token = must(sync::protocol::decode_enrol_reply(r.body)).device_token;
   }

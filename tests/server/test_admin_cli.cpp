@@ -3,6 +3,8 @@
 // error, flags are listed, and both programs print the project version.
 #include <catch2/catch.hpp>
 
+#include <fstream>
+
 #include "../support/process.hpp"
 #include "../support/temp_dir.hpp"
 
@@ -56,4 +58,37 @@ TEST_CASE("Admin: hearth-server --version and hearth --version print the project
   auto client = run_process(build_binary("client/hearth"), {"--version"});
   CHECK(client.code == 0);
   CHECK_THAT(client.out, Contains("hearth " HEARTH_VERSION));
+}
+
+// Found trying Hearth as a new user: ids the tablets could never use were stored, a port out of
+// range wrapped round, and a data directory that is a file or a configuration value of the wrong
+// type ended hearth-server with a signal.
+TEST_CASE("Admin: ids, names and ports are checked where they enter, and nothing ends with a signal", "[fault]") {
+  Admin a;
+  REQUIRE(a.run({"init"}).code == 0);
+  REQUIRE(a.run({"add-org", "--id", "org-1", "--name", "X", "--type", "HEALTH_VISITING"}).code == 0);
+  for (const std::string& id : {std::string(), std::string("hv 4/../x"), std::string(5000, 'p'), std::string("hv\xff")}) {
+    auto r = a.run({"add-practitioner", "--id", id, "--org", "org-1", "--name", "P", "--role", "PRACTITIONER"});
+    INFO(id.size());
+    CHECK(r.code == 1);
+    CHECK_THAT(r.err, Contains("--id"));
+  }
+  auto bad_name = a.run({"add-practitioner", "--id", "p-1", "--org", "org-1", "--name", "P\xff", "--role", "PRACTITIONER"});
+  CHECK(bad_name.code == 1);
+  CHECK_THAT(bad_name.err, Contains("--name") && Contains("UTF-8"));
+  auto long_family = a.run({"allocate", "--family", std::string(300, 'f'), "--practitioner", "p-1"});
+  CHECK(long_family.code == 1);
+  CHECK_THAT(long_family.err, Contains("--family"));
+
+  CHECK(a.run({"serve", "--port", "99999"}).code != 0);  // refused, not wrapped round to another port
+  {
+    std::ofstream(a.dir.file("data") + "/hearth-server.json") << R"({"port": "abc"})";
+  }
+  auto bad_port = a.run({"serve"});
+  CHECK(bad_port.code == 1);
+  CHECK_THAT(bad_port.err, Contains("\"port\"") && Contains("0 to 65535"));
+
+  auto not_a_dir = run_process(build_binary("server/hearth-server"), {"--data", "/etc/passwd", "init"});
+  CHECK(not_a_dir.code == 1);  // -1 would be a signal
+  CHECK_THAT(not_a_dir.err, Contains("what to do"));
 }

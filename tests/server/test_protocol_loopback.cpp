@@ -241,3 +241,37 @@ TEST_CASE("Loopback: a pull cursor beyond the server's history replaces the epoc
   CHECK_THAT(b.family_json(fam), Catch::Contains("lost by the restore"));
   CHECK(a.family_json(fam) == b.family_json(fam));
 }
+
+// Found trying Hearth as a new user: a code issued for a colleague, typed on this tablet, was
+// spent and enrolled the device for her before the tablet saw the mismatch; the right code was
+// then refused ("enrolled for another practitioner") and the tablet's unsynced work could never
+// leave it. The server now refuses such a code before anything is kept.
+TEST_CASE("Loopback: an enrolment code for another practitioner is refused before it is spent", "[fault][protocol]") {
+  LoopbackServer server;
+  auto open = [](TempDir& dir, const std::string& who) {
+    client::StoreOptions o;
+    o.practitioner_id = who;
+    o.pin = "2468";
+    o.kdf = client::KdfParams{1u << 10, 8, 1};
+    return must(client::Store::open(dir.file("tablet.db"), std::move(o)));
+  };
+  TempDir hv_dir, yw_dir;
+  auto hv = open(hv_dir, "hv-1");
+  LoopbackTransport t(server.service());
+  std::string family = must(hv->create_family(family_fields()));  // work recorded before enrolment
+
+  std::string theirs = server.enrol_code("yw-1");
+  auto wrong = client::enrol(*hv, t, "https://loopback", "", theirs);
+  REQUIRE_FALSE(wrong.ok());
+  CHECK(wrong.error().code == ErrorCode::conflict);
+  CHECK_THAT(wrong.error().message, Catch::Contains("another practitioner"));
+
+  // nothing was kept: the right code enrols this tablet and its work syncs, and the other code
+  // still enrols its owner's tablet
+  must(client::enrol(*hv, t, "https://loopback", "", server.enrol_code("hv-1")));
+  CHECK(must(client::sync(*hv, t)).pushed == 1);
+  auto yw = open(yw_dir, "yw-1");
+  LoopbackTransport t2(server.service());
+  must(client::enrol(*yw, t2, "https://loopback", "", theirs));
+  CHECK(server.ops_of(family) == 1);
+}

@@ -26,10 +26,11 @@ void require_error(const Result<T>& r, ErrorCode code, const std::string& mentio
 
 TEST_CASE("Protocol: every message round-trips through the codec", "[unit][protocol]") {
   SECTION("enrol") {
-    EnrolRequest q{"a1b2c3d4e5", "dev-a"};
+    EnrolRequest q{"a1b2c3d4e5", "dev-a", "hv-1"};
     auto back = decode_enrol_request(encode(q));
     REQUIRE(back);
     CHECK(back->code == q.code);
+    CHECK(back->practitioner_id == "hv-1");
     CHECK(back->device_id == q.device_id);
 
     EnrolReply a;

@@ -20,6 +20,11 @@ Answer<sync::protocol::EnrolReply> enrol(ServiceContext& ctx, const sync::protoc
     auto who = ctx.store.devices().spend_enrol_code(platform::sha256_hex(request.code), ctx.now());
     if (!who) return who.error();
     if (!*who) return {};
+    // A code for someone else is refused before anything is kept: the rollback leaves the code
+    // unspent and the device unenrolled, so the right code still enrols it.
+    if (!request.practitioner_id.empty() && **who != request.practitioner_id)
+      return make_error(ErrorCode::conflict, "this enrolment code was issued for another practitioner, not for " +
+                                                 request.practitioner_id + "; the code is still valid for its owner");
     spent = true;
     practitioner = **who;
     int64_t now = ctx.now();

@@ -85,6 +85,9 @@ struct HistoryInfo {
 struct EnrolRequest {
   std::string code;
   std::string device_id;
+  // The practitioner the device's store belongs to ("" from an older app: not checked). A code
+  // issued for someone else is refused before it is spent or the device is enrolled.
+  std::string practitioner_id;
 };
 struct EnrolReply {
   std::string device_token;
