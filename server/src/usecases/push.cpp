@@ -134,13 +134,14 @@ class PushRun {
   // runs) the answer for a family is the same for every op but the Create that brings it into
   // being, so it is asked once per family; a family created in this push is asked again.
   Result<WriteDecision> decide(const sync::Op& op) {
-    auto known = decided_.find(op.family);
-    if (known != decided_.end() && !(op.kind == sync::OpKind::Create && op.entity_id == op.family))
-      return known->second;
+    const bool root_create = op.kind == sync::OpKind::Create && op.entity_id == op.family;
+    if (root_create) {  // always asked, and it may change the team: forget what was known
+      decided_.erase(op.family);
+      return ctx_.policy.may_write(caller_, op);
+    }
+    if (auto known = decided_.find(op.family); known != decided_.end()) return known->second;
     auto decision = ctx_.policy.may_write(caller_, op);
-    if (!decision) return decision;
-    if (decision->creates_family) decided_.erase(op.family);  // after it, the creator leads its team
-    else decided_[op.family] = *decision;
+    if (decision) decided_[op.family] = *decision;
     return decision;
   }
 
