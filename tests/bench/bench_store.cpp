@@ -16,6 +16,7 @@
 #include "hearth/client/store.hpp"
 #include "../../client/src/sync_port.hpp"  // the sync engine's side of a Store (internal)
 #include "bench_common.hpp"
+#include "peer_benchmark_schema.hpp"
 
 using namespace hearth;
 using namespace hearth::bench;
@@ -24,7 +25,7 @@ namespace {
 
 // hearth-bench --check: the benchmark schema in core must name the generator's fields.
 bool schema_matches_workload() {
-  const Schema& s = Schema::peer_benchmark();
+  const Schema& s = peer_benchmark_schema();
   const EntityDef* doc = s.entity("Family");
   const EntityDef* action = s.entity("BenchAction");
   if (!doc || !action || doc->fields.size() != 30 || action->fields.size() != 7) return false;
@@ -237,7 +238,7 @@ int main(int argc, char** argv) {
     const Size* size = find_size(argv[2]);
     if (!size) die("unknown size");
     std::cout << Workload(*size).checksum_line() << "\n";
-    if (!schema_matches_workload()) die("Schema::peer_benchmark() no longer matches the workload's fields");
+    if (!schema_matches_workload()) die("peer_benchmark_schema() no longer matches the workload's fields");
     return 0;
   }
   if (argc < 2) die("usage: hearth-bench SIZE [DIR] | hearth-bench --check SIZE");
@@ -254,7 +255,7 @@ int main(int argc, char** argv) {
   auto conflicts = w.conflicts();
 
   RawResult raw = raw_sqlite(dir / "raw.db", w, updates);
-  const Schema& schema = Schema::peer_benchmark();
+  const Schema& schema = peer_benchmark_schema();
   nlohmann::json plain = run_engine(w, updates, conflicts, dir / "plain", schema, false);
   nlohmann::json sealed = run_engine(w, updates, conflicts, dir / "encrypted", schema, true);
 

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "bench_common.hpp"
+#include "peer_benchmark_schema.hpp"
 #include "hearth/client/sync_client.hpp"
 
 using namespace hearth;
@@ -50,7 +51,7 @@ struct Server {
   pid_t pid = -1;
   std::string url;
   std::string ca;
-  std::string admin_bin = sibling("server/hearth-server").string();
+  std::string admin_bin = sibling("tests/bench/hearth-bench-server").string();
   std::string admin(std::vector<std::string> args) {
     args.insert(args.begin(), {admin_bin, "--data", data.string()});
     return run(args);
@@ -106,7 +107,7 @@ int main(int argc, char** argv) {
   fs::create_directories(dir);
   Workload w(*size);
   std::cout << w.checksum_line() << "\n";
-  const Schema& schema = Schema::peer_benchmark();
+  const Schema& schema = peer_benchmark_schema();
 
   Server server;
   server.data = dir / "server";

@@ -162,8 +162,6 @@ class Schema {
 
   // The Early Help v1 schema (schema_v1.cpp).
   static const Schema& v1();
-  // The peer benchmark's documents (schema_peer_benchmark.cpp); benchmarks only.
-  static const Schema& peer_benchmark();
 
  private:
   std::vector<EntityDef> entities_;

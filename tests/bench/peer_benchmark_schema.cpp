@@ -1,8 +1,8 @@
 // The schema of the peer benchmark workload (../shared/peers/README.md): a document is a
 // family with 30 last-writer-wins fields, its plan actions are records, its visit notes are
-// APPEND records. Used only by benchmarks (hearth-bench, and hearth-server --schema
+// APPEND records. Used only by benchmarks (hearth-bench, and hearth-bench-server --schema
 // peer-benchmark); hearth-bench --check verifies it matches the workload generator.
-#include "hearth/core/schema.hpp"
+#include "peer_benchmark_schema.hpp"
 
 namespace hearth {
 
@@ -60,7 +60,7 @@ Schema build() {
 
 }  // namespace
 
-const Schema& Schema::peer_benchmark() {
+const Schema& peer_benchmark_schema() {
   static const Schema schema = build();
   return schema;
 }

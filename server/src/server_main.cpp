@@ -1,0 +1,436 @@
+// hearth-server: the sync service and its administration (`hearth-server --help`), as a function
+// of the record schemas it may serve (server_main.hpp).
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "audit/audit_chain.hpp"
+#include "hearth/server/http.hpp"
+#include "hearth/core/schema.hpp"
+#include "hearth/core/text.hpp"
+#include "storage/storage.hpp"
+#include "server_main.hpp"
+#include "sync_service.hpp"
+
+using namespace hearth;
+using namespace hearth::server;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+uint64_t now_ms() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+}
+
+[[noreturn]] void die(const std::string& message, int code = 1) {
+  std::cerr << "hearth-server: " << message << "\n";
+  std::exit(code);
+}
+
+template <typename T>
+T must(Result<T> r) {
+  if (!r) die(r.error().message, r.error().code == ErrorCode::not_found ? 3 : 1);
+  return std::move(r.value());
+}
+void must(Result<void> r) {
+  if (!r) die(r.error().message, r.error().code == ErrorCode::not_found ? 3 : 1);
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) die("cannot read " + p.string());
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct DataDir {
+  fs::path dir;
+  fs::path db() const { return dir / "hearth-server.db"; }
+  fs::path config() const { return dir / "hearth-server.json"; }
+  json load_config() const {
+    if (!fs::exists(config())) die("no data directory at " + dir.string() + " (run `hearth-server init --data DIR`)", 3);
+    auto j = json::parse(slurp(config()), nullptr, false);
+    if (j.is_discarded()) die(config().string() + " is not valid JSON");
+    return j;
+  }
+  // Exported audit checkpoints: the config's "audit_checkpoint_dir", else DATA/audit-checkpoints.
+  fs::path checkpoint_dir(const json& config) const {
+    std::string configured = config.value("audit_checkpoint_dir", "");
+    return configured.empty() ? dir / "audit-checkpoints" : fs::path(configured);
+  }
+  // The audit key, kept outside the database (docs/audit.md). The server makes one only in
+  // DATA/keys/audit.key and only while the database holds no keyed trail: otherwise a missing
+  // key is restored from its backup, never silently replaced.
+  audit::AuditKey audit_key(const json& config) const {
+    fs::path key = audit::locate_audit_key(dir, config.value("audit_key", ""));
+    std::error_code ec;
+    if (fs::exists(key, ec) || ec || !audit::is_default_key_location(dir, key)) return must(audit::AuditKey::load(key));
+    if (must(audit::file_holds_keyed_trail(db().string())))
+      die("the audit key " + key.string() + " is missing, but the audit trail in " + db().string() +
+          " was chained under it: restore the key from your key backup (docs/audit.md, \"Keys\"). "
+          "hearth-server does not run without it: new events could not be chained to the old ones, "
+          "nor the trail verified.");
+    auto made = must(audit::AuditKey::create_file(key));
+    std::cerr << "hearth-server: created the audit key " << key.string()
+              << "; keep a copy apart from the database and its backups (docs/audit.md)\n";
+    return made;
+  }
+  std::unique_ptr<Storage> store() const {
+    json config = load_config();
+    return must(open_sqlite_storage(db().string(), audit_key(config)));
+  }
+};
+
+// Development certificates come from certs/gen-dev-certs.sh in the source tree.
+fs::path find_certs_script(const std::string& given) {
+  if (!given.empty()) return given;
+  fs::path exe = fs::read_symlink("/proc/self/exe");
+  for (fs::path p = exe.parent_path(); !p.empty() && p != p.root_path(); p = p.parent_path())
+    if (fs::exists(p / "certs" / "gen-dev-certs.sh")) return p / "certs" / "gen-dev-certs.sh";
+  die("cannot find certs/gen-dev-certs.sh; pass --certs-script");
+}
+
+void log_line(const json& j) { std::cerr << j.dump() << "\n"; }
+
+// `verify-audit`: prints what it checked and everything it found. Exit 0 only when nothing
+// was found wrong; 2 when something was (and then no line says the trail is intact); 1 when
+// verification could not run.
+int verify_audit_command(audit::AuditTrail& trail, std::vector<std::string> files, const fs::path& checkpoint_dir) {
+  if (files.empty())
+    if (auto newest = audit::newest_checkpoint_file(checkpoint_dir)) files.push_back(newest->string());
+  std::vector<audit::Checkpoint> exported;
+  for (const auto& f : files) exported.push_back(must(audit::read_checkpoint_file(f)));
+  auto report = must(trail.verify(exported));
+  for (const auto& f : report.findings) std::cout << "FOUND (" << audit::to_string(f.kind) << "): " << f.message << "\n";
+  std::string checked = std::to_string(report.events) + " events in " + std::to_string(report.chains) +
+                        " chains, their heads and " + std::to_string(report.checkpoints) + " signed in-database checkpoint" +
+                        (report.checkpoints == 1 ? "" : "s");
+  std::string against;
+  for (size_t i = 0; i < files.size(); ++i)
+    against += (i ? ", " : "") + std::string("checkpoint ") + std::to_string(exported[i].number) + " (" + files[i] + ")";
+  if (!report.clean()) {
+    std::cout << "audit verification FAILED: " << report.findings.size() << " problem"
+              << (report.findings.size() == 1 ? "" : "s") << " found; checked " << checked
+              << (against.empty() ? "" : " and exported " + against) << "\n";
+    return 2;
+  }
+  std::cout << "audit trail intact: " << checked << " agree"
+            << (against.empty() ? "; no exported checkpoint was checked, so a tail deleted together with the "
+                                  "in-database checkpoints could not be seen (give --checkpoint FILE)"
+                                : "; checked against exported " + against)
+            << "\n";
+  return 0;
+}
+
+// The values the v1 schema allows for an enum field (DOMAIN.md §3.1 org_type, §3.2 system_roles).
+const std::vector<std::string>& allowed(const std::string& entity, const std::string& field) {
+  return Schema::v1().entity(entity)->field(field)->values;
+}
+
+// Refuses a value the domain does not define, listing the ones it does.
+void require_one_of(const std::string& option, const std::string& value, const std::vector<std::string>& values) {
+  if (std::find(values.begin(), values.end(), value) != values.end()) return;
+  std::string list;
+  for (const auto& v : values) list += (list.empty() ? "" : ", ") + v;
+  die(option + " '" + value + "' is not defined; use one of: " + list);
+}
+
+
+// Checks what an administrator types where it enters (the tablet checks the same ids, core/text.hpp):
+// an id the tablets could never use, or a name that is not text, is refused with the reason.
+void require_id(const std::string& option, const std::string& value) {
+  if (auto ok = check_id(option, value); !ok) die(ok.error().message);
+}
+void require_name(const std::string& option, const std::string& value) {
+  if (value.empty() || value.size() > 200) die(option + " must be 1 to 200 bytes");
+  if (auto ok = check_utf8(option, value); !ok) die(ok.error().message);
+}
+
+// The port from the command line (-1: not given) or the config's "port".
+uint16_t listen_port(int given, const json& config) {
+  if (given >= 0) return static_cast<uint16_t>(given);
+  auto it = config.find("port");
+  if (it == config.end()) return 8443;
+  if (!it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > 65535)
+    die("\"port\" in the configuration must be a number from 0 to 65535, not " + it->dump());
+  return static_cast<uint16_t>(it->get<int64_t>());
+}
+
+int run(int argc, char** argv, const SchemaChoices& schemas) {
+  // Signals are blocked before any thread exists, so only sigwait below receives them (P11).
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  CLI::App app{"hearth-server: the Early Help sync service (HTTPS) and its administration"};
+  app.set_version_flag("--version", std::string("hearth-server ") + HEARTH_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough();
+  DataDir data;
+  app.add_option("--data", data.dir, "the data directory")->required();
+
+  bool dev = false, insecure = false, lead = false, behind_proxy = false;
+  std::string certs_script, host, port_file, id, name, type, org, role, family, practitioner, device;
+  int port = -1;
+  auto* init = app.add_subcommand("init", "create a data directory (with --dev: development certificates too)");
+  init->add_flag("--dev", dev, "make a development CA and server certificate in DATA/certs");
+  init->add_option("--certs-script", certs_script, "path of certs/gen-dev-certs.sh");
+  init->add_option("--port", port, "port to listen on (default 8443; 8080 with --behind-proxy)")->check(CLI::Range(0, 65535));
+  init->add_flag("--behind-proxy", behind_proxy,
+                 "production behind nginx: plain HTTP on 127.0.0.1 (docs/deployment.md)");
+  auto* serve = app.add_subcommand("serve", "run the sync service until SIGINT or SIGTERM");
+  serve->add_option("--host", host, "address to listen on (default from the config: 127.0.0.1)");
+  serve->add_option("--port", port, "port (0: any free port; see --port-file)")->check(CLI::Range(0, 65535));
+  serve->add_option("--port-file", port_file, "write the port actually bound to this file");
+  serve->add_flag("--insecure-http", insecure, "serve plain HTTP on loopback (local tests only)");
+  serve->add_flag("--behind-proxy", behind_proxy,
+                  "plain HTTP on a loopback address behind nginx, which terminates TLS; X-Forwarded-For from "
+                  "loopback names the client (also \"behind_proxy\": true in the config)");
+  std::string schema_name = "v1";
+  std::string schema_names;
+  for (const auto& [n, s] : schemas) schema_names += (schema_names.empty() ? "" : ", ") + n;
+  serve->add_option("--schema", schema_name, "record schema: one of " + schema_names);
+  auto* add_org = app.add_subcommand("add-org", "add an organisation");
+  add_org->add_option("--id", id)->required();
+  add_org->add_option("--name", name)->required();
+  add_org->add_option("--type", type, "organisation type (DOMAIN.md §3.1), e.g. HEALTH_VISITING, LA_YOUTH_SERVICE")
+      ->required();
+  auto* add_prac = app.add_subcommand("add-practitioner", "add a practitioner with a role");
+  add_prac->add_option("--id", id)->required();
+  add_prac->add_option("--org", org)->required();
+  add_prac->add_option("--name", name)->required();
+  add_prac->add_option("--role", role, "system role (DOMAIN.md §3.2), e.g. PRACTITIONER, TEAM_MANAGER")->required();
+  auto* allocate = app.add_subcommand("allocate", "put a practitioner on a family's team");
+  auto* deallocate = app.add_subcommand("deallocate", "take a practitioner off a family's team");
+  std::string like;
+  for (auto* c : {allocate, deallocate}) {
+    c->add_option("--practitioner", practitioner)->required();
+  }
+  allocate->add_option("--family", family, "the family");
+  allocate->add_option("--like", like, "every family on this practitioner's team (covering a colleague's caseload)");
+  deallocate->add_option("--family", family)->required();
+  allocate->add_flag("--lead", lead, "as lead professional");
+  auto* code = app.add_subcommand("enrol-code", "issue a one-time device enrolment code");
+  code->add_option("--practitioner", practitioner)->required();
+  auto* devices = app.add_subcommand("devices", "list enrolled devices");
+  auto* revoke = app.add_subcommand("revoke", "revoke a device (it is told to wipe at its next sync)");
+  revoke->add_option("--device", device)->required();
+  auto* verify = app.add_subcommand("verify-audit", "check every audit chain, its head and the signed checkpoints");
+  std::vector<std::string> checkpoint_files;
+  verify->add_option("--checkpoint", checkpoint_files,
+                     "an exported checkpoint to check against (repeatable; default: the newest one in the "
+                     "checkpoint folder, DATA/audit-checkpoints)");
+  auto* checkpoint = app.add_subcommand("audit-checkpoint", "sign a checkpoint of every audit chain and export it");
+  std::string checkpoint_out;
+  checkpoint->add_option("--out", checkpoint_out, "also write it to this file (keep a copy off this machine)");
+  auto* flags = app.add_subcommand("flags", "work flagged for the lead professional (e.g. recorded after leaving a team)");
+  flags->add_option("--family", family, "only this family");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 1;
+  }
+
+  if (init->parsed()) {
+    fs::create_directories(data.dir);
+    fs::permissions(data.dir, fs::perms::owner_all, fs::perm_options::replace);
+    if (fs::exists(data.config())) die("a data directory already exists at " + data.dir.string());
+    json config = {{"listen", "127.0.0.1"}, {"port", port >= 0 ? port : (behind_proxy ? 8080 : 8443)},
+                   {"tls", !behind_proxy}, {"behind_proxy", behind_proxy},
+                   {"cert", (data.dir / "certs" / "server.crt").string()}, {"key", (data.dir / "certs" / "server.key").string()},
+                   {"ca", (data.dir / "certs" / "ca.crt").string()}, {"credential_days", 365}};
+    if (dev) {
+      std::string cmd = "bash '" + find_certs_script(certs_script).string() + "' '" + (data.dir / "certs").string() + "'";
+      if (std::system(cmd.c_str()) != 0) die("making development certificates failed");
+    }
+    config["audit_checkpoint_seconds"] = 3600;
+    std::ofstream(data.config()) << config.dump(2) << "\n";
+    must(open_sqlite_storage(data.db().string(), data.audit_key(config)));  // made with its history epoch (docs/protocol.md "History")
+    std::cout << "initialised " << data.dir.string() << (dev ? " with development certificates" : "") << "\n";
+    return 0;
+  }
+  if (serve->parsed()) {
+    json config = data.load_config();
+    HttpServerConfig http;
+    http.host = host.empty() ? config.value("listen", "127.0.0.1") : host;
+    http.port = listen_port(port, config);
+    // Plain HTTP only on loopback: behind nginx in production (docs/deployment.md), or in local
+    // tests. TLS by hearth-server itself stays the default (development, the demo, e2e tests).
+    bool proxied = behind_proxy || config.value("behind_proxy", false);
+    http.tls = !insecure && !proxied;
+    http.trust_forwarded_for = proxied;
+    if (!http.tls && !is_loopback_address(http.host))
+      die("plain HTTP is served on a loopback address only (127.0.0.1 or ::1), behind nginx which terminates TLS; '" +
+          http.host + "' is not one");
+    if (http.tls) {
+      http.cert_pem = slurp(config.value("cert", ""));
+      http.key_pem = slurp(config.value("key", ""));
+    }
+    init_http_runtime(4);
+    auto chosen = schemas.find(schema_name);
+    if (chosen == schemas.end()) die("unknown schema '" + schema_name + "'; this program serves " + schema_names);
+    const Schema& schema = *chosen->second;
+    auto store = data.store();
+    ServiceLimits limits;
+    limits.credential_ttl_ms = static_cast<int64_t>(config.value("credential_days", 365.0) * 24 * 3600 * 1000);
+    // The family cache's bounds (families held in memory, and their ops' encoded size).
+    limits.cache.max_families = config.value("cache_families", limits.cache.max_families);
+    limits.cache.max_bytes = config.value("cache_mib", limits.cache.max_bytes >> 20) << 20;
+    SyncService service(*store, now_ms, schema, limits);
+    auto server = must(start_http_server(http, [&](const HttpRequest& r) {
+      auto t0 = std::chrono::steady_clock::now();
+      HttpResponse resp = service.handle(r);
+      log_line({{"ts", now_ms()}, {"method", r.method}, {"path", r.path}, {"status", resp.status},
+                {"bytes_in", r.body.size()}, {"bytes_out", resp.body.size()}, {"remote", r.remote},
+                {"ms", std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count()}});
+      return resp;
+    }));
+    if (!port_file.empty()) {
+      std::ofstream(port_file + ".tmp") << server->port() << "\n";
+      fs::rename(port_file + ".tmp", port_file);
+    }
+    log_line({{"ts", now_ms()}, {"event", "listening"}, {"host", http.host}, {"port", server->port()},
+              {"tls", http.tls}, {"behind_proxy", proxied}, {"pid", getpid()}});
+    // Audit checkpoints, signed and exported outside the database: every
+    // "audit_checkpoint_seconds" (0: never) and at shutdown, when some chain moved. On a
+    // connection of its own; the service appends on the store's.
+    auto trail = must(audit::open_trail_file(data.db().string(), data.audit_key(config)));
+    auto export_checkpoint = [&](const char* reason) {
+      auto changed = trail.trail->changed_since_checkpoint();
+      if (changed && !*changed) return;
+      auto cp = changed ? trail.trail->checkpoint(static_cast<int64_t>(now_ms())) : Result<audit::Checkpoint>(changed.error());
+      fs::path file = cp ? audit::checkpoint_file_in(data.checkpoint_dir(config), *cp) : fs::path();
+      auto written = cp ? audit::write_checkpoint_file(file, *cp) : Result<void>(cp.error());
+      if (!written)
+        log_line({{"ts", now_ms()}, {"event", "audit-checkpoint-failed"}, {"reason", reason}, {"error", written.error().message}});
+      else
+        log_line({{"ts", now_ms()}, {"event", "audit-checkpoint"}, {"reason", reason}, {"number", cp->number},
+                  {"chains", cp->chains.size()}, {"file", file.string()}});
+    };
+    const int64_t every = config.value("audit_checkpoint_seconds", int64_t{3600});
+    int sig = 0;
+    while (sig == 0) {
+      if (every <= 0) {
+        sigwait(&signals, &sig);
+        break;
+      }
+      timespec wait{static_cast<time_t>(every), 0};
+      int got = sigtimedwait(&signals, nullptr, &wait);
+      if (got > 0) sig = got;
+      else if (errno == EAGAIN) export_checkpoint("interval");
+    }
+    server->stop();
+    export_checkpoint("shutdown");
+    log_line({{"ts", now_ms()}, {"event", "stopped"}, {"signal", sig}});
+    return 0;
+  }
+
+  auto store = data.store();
+  SyncService service(*store, now_ms);
+  auto admin = [&](const std::string& action, const std::string& fam, const std::string& detail) {
+    must(store->audit().append(AuditEvent{static_cast<int64_t>(now_ms()), "admin", "", action, fam, detail}));
+  };
+  Caseload& caseload = store->caseload();
+  for (auto [option, value] : {std::pair<const char*, const std::string*>{"--id", &id}, {"--org", &org},
+                                {"--family", &family}, {"--practitioner", &practitioner}, {"--like", &like},
+                                {"--device", &device}})
+    if (!value->empty()) require_id(option, *value);
+  if (add_org->parsed() || add_prac->parsed()) {  // required there: an empty one is refused too
+    require_id("--id", id);
+    require_name("--name", name);
+  }
+  if (add_prac->parsed()) require_id("--org", org);
+  if (add_org->parsed()) {
+    require_one_of("--type", type, allowed("Organisation", "org_type"));
+    must(caseload.add_organisation(id, name, type));
+    admin("add-org", "", id);
+  } else if (add_prac->parsed()) {
+    require_one_of("--role", role, allowed("Practitioner", "system_roles"));
+    must(caseload.add_practitioner(id, org, name, role));
+    admin("add-practitioner", "", id);
+  } else if (allocate->parsed()) {
+    if (family.empty() == like.empty()) die("give either --family or --like");
+    std::vector<std::string> families = like.empty() ? std::vector<std::string>{family} : must(caseload.families_of(like));
+    must(store->transaction([&]() -> Result<void> {
+      for (const auto& f : families) {
+        if (auto r = caseload.allocate(f, practitioner, lead, static_cast<int64_t>(now_ms())); !r) return r;
+        admin("allocate", f, practitioner + (lead ? " (lead)" : ""));
+      }
+      return {};
+    }));
+  } else if (deallocate->parsed()) {
+    must(store->transaction([&]() -> Result<void> {
+      if (auto r = caseload.deallocate(family, practitioner, static_cast<int64_t>(now_ms())); !r) return r;
+      admin("deallocate", family, practitioner);
+      return {};
+    }));
+  } else if (code->parsed()) {
+    std::cout << must(service.issue_enrol_code(practitioner)) << "\n";
+  } else if (devices->parsed()) {
+    for (const auto& d : must(store->devices().devices()))
+      std::cout << d.id << "  " << d.practitioner << "  enrolled " << d.enrolled_at << "  last seen " << d.last_seen
+                << "  last pull " << d.last_pull_at << (d.revoked ? "  REVOKED" : "") << "\n";
+  } else if (revoke->parsed()) {
+    if (!must(store->devices().revoke_device(device))) die("no device '" + device + "'", 3);
+    admin("revoke", "", device);
+    std::cout << "revoked " << device << "\n";
+  } else if (verify->parsed() || checkpoint->parsed()) {
+    json config = data.load_config();
+    auto trail = must(audit::open_trail_file(data.db().string(), data.audit_key(config)));
+    if (checkpoint->parsed()) {
+      auto cp = must(trail.trail->checkpoint(static_cast<int64_t>(now_ms())));
+      fs::path file = audit::checkpoint_file_in(data.checkpoint_dir(config), cp);
+      must(audit::write_checkpoint_file(file, cp));
+      if (!checkpoint_out.empty()) must(audit::write_checkpoint_file(checkpoint_out, cp));
+      std::cout << "audit checkpoint " << cp.number << " of " << cp.chains.size() << " chains written to "
+                << file.string() << (checkpoint_out.empty() ? "" : " and " + checkpoint_out) << "\n";
+      return 0;
+    }
+    return verify_audit_command(*trail.trail, checkpoint_files, data.checkpoint_dir(config));
+  } else if (flags->parsed()) {
+    auto list = must(store->flags().list(family.empty() ? std::nullopt : std::optional<std::string>(family)));
+    for (const auto& f : list)
+      std::cout << f.at << "  " << f.family << "  " << f.kind << "  op " << f.op_id << "  by " << f.practitioner
+                << " on " << f.device << "  " << f.detail << "\n";
+    if (list.empty()) std::cout << "no flags" << (family.empty() ? "" : " for family " + family) << "\n";
+    admin("flags-viewed", family, std::to_string(list.size()) + " flags");
+  }
+  return 0;
+}
+
+}  // namespace
+
+namespace hearth::server {
+
+// No exception ends the program with a signal: anything unexpected (a data directory that is a
+// file, a configuration value of the wrong type) is reported with what to do, exit code 1.
+
+int hearth_server_main(int argc, char** argv, const SchemaChoices& schemas) {
+  try {
+    return run(argc, argv, schemas);
+  } catch (const std::exception& e) {
+    std::cerr << "hearth-server: " << e.what() << "\n  what to do: check the --data directory and its "
+              << "hearth-server.json (docs/deployment.md)\n";
+  } catch (...) {
+    std::cerr << "hearth-server: unexpected failure\n";
+  }
+  return 1;
+}
+
+}  // namespace hearth::server
