@@ -321,14 +321,14 @@ class Engine {
     if (!delivered) return delivered.error();
     int64_t highest_cursor = 0;
     for (const auto& [family, cursor] : known->families) highest_cursor = std::max(highest_cursor, cursor);
-    if (known->feed_version) {
-      wire::PullRequest probe;
-      probe.probe = true;
-      probe.feed_version = known->feed_version;
-      probe.history_epoch = epoch;
-      probe.delivered_counter = *delivered;
-      probe.highest_cursor = highest_cursor;
-      auto body = call(t_, "/v1/pull", wire::encode(probe), token_, o_);
+    // One pull request, carrying the evidence of a history that went back (the epoch, the
+    // delivered counter, the highest cursor). Its answer, or nothing when it came from another
+    // history: the store then resets (`reset`) and the sync runs again.
+    auto ask = [&](wire::PullRequest req) -> Result<std::optional<wire::PullReply>> {
+      req.history_epoch = epoch;
+      req.delivered_counter = *delivered;
+      req.highest_cursor = highest_cursor;
+      auto body = call(t_, "/v1/pull", wire::encode(req), token_, o_);
       if (!body) return body.error();
       auto reply = answer(wire::decode_pull_reply(*body), "/v1/pull");
       if (!reply) return reply.error();
@@ -337,9 +337,18 @@ class Engine {
       if (!followed) return followed.error();
       if (*followed) {
         reset = true;
-        return {};
+        return std::optional<wire::PullReply>();
       }
-      if (!reply->changed) {
+      return std::optional<wire::PullReply>(std::move(*reply));
+    };
+    if (known->feed_version) {
+      wire::PullRequest probe;
+      probe.probe = true;
+      probe.feed_version = known->feed_version;
+      auto reply = ask(std::move(probe));
+      if (!reply) return reply.error();
+      if (!*reply) return {};
+      if (!(*reply)->changed) {
         if (auto r = port_.finish_pull(*known->feed_version, now_()); !r) return r.error();
         progress("pull", 0, 0);
         return {};
@@ -352,27 +361,16 @@ class Engine {
       req.cursors = cursors->families;
       req.max_bytes = o_.page_bytes;
       req.feed_version = cursors->feed_version;
-      req.history_epoch = epoch;
-      req.delivered_counter = *delivered;
-      req.highest_cursor = highest_cursor;
-      auto body = call(t_, "/v1/pull", wire::encode(req), token_, o_);
-      if (!body) return body.error();
-      auto reply = answer(wire::decode_pull_reply(*body), "/v1/pull");
-      if (!reply) return reply.error();
-      ++report_.pages;
-      // a page from another history is not applied: the store resets first
-      auto followed = follow_epoch(store_, epoch, reply->history.epoch);
-      if (!followed) return followed.error();
-      if (*followed) {
-        reset = true;
-        return {};
-      }
-      for (const auto& fam : reply->families) {
+      auto asked = ask(std::move(req));
+      if (!asked) return asked.error();
+      if (!*asked) return {};
+      const wire::PullReply& reply = **asked;  // a page from another history is never applied
+      for (const auto& fam : reply.families) {
         auto applied = port_.apply_page(fam.family, fam.ops, fam.cursor);
         if (!applied) return applied.error();
         report_.pulled += applied->applied;
       }
-      for (const auto& family : reply->purge) {
+      for (const auto& family : reply.purge) {
         // No longer on this practitioner's caseload. The store refuses (conflict) while the
         // family holds unsynced or unreported refused work; it is then kept for a later sync.
         auto purged = store_.purge_family(family);
@@ -380,7 +378,7 @@ class Engine {
         else if (purged.error().code != ErrorCode::conflict) return purged.error();
       }
       progress("pull", report_.pulled, 0);
-      if (!reply->more) return port_.finish_pull(reply->feed_version.value_or(0), now_());
+      if (!reply.more) return port_.finish_pull(reply.feed_version.value_or(0), now_());
     }
     return make_error(ErrorCode::network, "the pull did not finish within its page limit");
   }
