@@ -248,15 +248,8 @@ TEST_CASE("Loopback: a pull cursor beyond the server's history replaces the epoc
 // leave it. The server now refuses such a code before anything is kept.
 TEST_CASE("Loopback: an enrolment code for another practitioner is refused before it is spent", "[fault][protocol]") {
   LoopbackServer server;
-  auto open = [](TempDir& dir, const std::string& who) {
-    client::StoreOptions o;
-    o.practitioner_id = who;
-    o.pin = "2468";
-    o.kdf = client::KdfParams{1u << 10, 8, 1};
-    return must(client::Store::open(dir.file("tablet.db"), std::move(o)));
-  };
   TempDir hv_dir, yw_dir;
-  auto hv = open(hv_dir, "hv-1");
+  auto hv = open_tablet(hv_dir, "hv-1");
   LoopbackTransport t(server.service());
   std::string family = must(hv->create_family(family_fields()));  // work recorded before enrolment
 
@@ -270,7 +263,7 @@ TEST_CASE("Loopback: an enrolment code for another practitioner is refused befor
   // still enrols its owner's tablet
   must(client::enrol(*hv, t, "https://loopback", "", server.enrol_code("hv-1")));
   CHECK(must(client::sync(*hv, t)).pushed == 1);
-  auto yw = open(yw_dir, "yw-1");
+  auto yw = open_tablet(yw_dir, "yw-1");
   LoopbackTransport t2(server.service());
   must(client::enrol(*yw, t2, "https://loopback", "", theirs));
   CHECK(server.ops_of(family) == 1);

@@ -103,6 +103,15 @@ class LoopbackServer {
   std::unique_ptr<server::SyncService> service_;
 };
 
+// An encrypted tablet store for `practitioner` in `dir`, not yet enrolled (a test KDF cost).
+inline std::unique_ptr<client::Store> open_tablet(TempDir& dir, const std::string& practitioner) {
+  client::StoreOptions o;
+  o.practitioner_id = practitioner;
+  o.pin = "2468";
+  o.kdf = client::KdfParams{1u << 10, 8, 1};
+  return must(client::Store::open(dir.file("tablet.db"), std::move(o)));
+}
+
 // A device: an encrypted store enrolled with a LoopbackServer through a LoopbackTransport.
 struct LoopbackDevice {
   TempDir dir;
@@ -111,11 +120,7 @@ struct LoopbackDevice {
   std::unique_ptr<LoopbackTransport> transport;
 
   LoopbackDevice(LoopbackServer& server, std::string practitioner) : who(std::move(practitioner)) {
-    client::StoreOptions o;
-    o.practitioner_id = who;
-    o.pin = "2468";
-    o.kdf = client::KdfParams{1u << 10, 8, 1};
-    store = must(client::Store::open(dir.file("tablet.db"), std::move(o)));
+    store = open_tablet(dir, who);
     connect(server);
     must(client::enrol(*store, *transport, "https://loopback", "", server.enrol_code(who)));
   }
