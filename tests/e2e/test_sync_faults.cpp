@@ -5,7 +5,9 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "../support/tcp_proxy.hpp"
 #include "hearth/platform/encoding.hpp"
@@ -47,6 +49,18 @@ std::string busy_family(Tablet& t, int visits) {
     must(t.store->create(fam, "Contact", contact_fields("2026-11-2" + std::to_string(i % 9) + "T10:00:00Z",
                                                       "visit " + must(platform::random_hex(100)))));
   return fam;
+}
+
+// waitpid with a deadline: on timeout the child is killed and reaped, and false returned.
+bool wait_bounded(pid_t pid, int& status, std::chrono::seconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (waitpid(pid, &status, WNOHANG) == pid) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ::kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  return false;
 }
 
 client::SyncOptions small_batches(int attempts) {
@@ -160,7 +174,7 @@ TEST_CASE("Fault: the tablet killed after sending a push, before its answer", "[
     if (up > 20000 && down_when_sent == SIZE_MAX) down_when_sent = down;
     else if (down_when_sent != SIZE_MAX && down > down_when_sent && child > 0) ::kill(child, SIGKILL);
     return false;
-  });
+  }, TcpProxy::Start::later);  // no thread may run while we fork
   pid_t pid = fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
@@ -169,8 +183,10 @@ TEST_CASE("Fault: the tablet killed after sending a push, before its answer", "[
     _exit(0);  // not reached when killed in time
   }
   child = pid;
+  proxy.start();
   int status = 0;
-  waitpid(pid, &status, 0);
+  bool ended = wait_bounded(pid, status, std::chrono::seconds(120));
+  REQUIRE(ended);  // a tablet still syncing after two minutes is a hang, not a slow machine
   CHECK(WIFSIGNALED(status));
   hv.open();
   CHECK(must(hv.store->status()).unsynced > 0);  // the answer never arrived, so the ops are still queued

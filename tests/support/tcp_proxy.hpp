@@ -3,6 +3,11 @@
 // stream: cut the connection after N bytes in either direction, or run an action (kill the
 // server, kill the client) when a threshold passes. Bounded: it stops by itself when the
 // object is destroyed, and polls with a timeout.
+//
+// A test that forks a client process makes the proxy with `Start::later` and calls start()
+// after the fork: forking while the proxy's thread runs can leave the child's allocator lock
+// held by a thread that does not exist in the child (a hang under AddressSanitizer). The
+// listening socket exists from construction, so the child can connect before start().
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -21,7 +26,10 @@ class TcpProxy {
   // returning true cuts that connection.
   using Rule = std::function<bool(size_t up_bytes, size_t down_bytes)>;
 
-  TcpProxy(uint16_t target_port, Rule rule) : target_(target_port), rule_(std::move(rule)) {
+  enum class Start { now, later };
+
+  TcpProxy(uint16_t target_port, Rule rule, Start when = Start::now)
+      : target_(target_port), rule_(std::move(rule)) {
     listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
     setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -31,12 +39,15 @@ class TcpProxy {
     getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len);
     port_ = ntohs(a.sin_port);
     ::listen(listen_fd_, 16);
-    thread_ = std::thread([this] { loop(); });
+    if (when == Start::now) start();
   }
   ~TcpProxy() {
     stop_ = true;
-    thread_.join();
+    if (thread_.joinable()) thread_.join();
     ::close(listen_fd_);
+  }
+  void start() {
+    if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
   }
   uint16_t port() const { return port_; }
   size_t cuts() const { return cuts_; }
