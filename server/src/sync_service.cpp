@@ -1,6 +1,6 @@
 #include "sync_service.hpp"
 
-#include "access/team_access_policy.hpp"
+#include "access/server_access_policy.hpp"
 #include "hearth/platform/encoding.hpp"
 #include "usecases/enrol.hpp"
 #include "usecases/pull.hpp"
@@ -33,7 +33,7 @@ HttpResponse answer(const Answer<T>& a) {
 }  // namespace
 
 SyncService::SyncService(Storage& storage, std::function<uint64_t()> clock, const Schema& schema, ServiceLimits limits)
-    : SyncService(storage, std::make_unique<TeamAccessPolicy>(storage.caseload(), storage.ops(), schema), nullptr,
+    : SyncService(storage, std::make_unique<ServerAccessPolicy>(storage.caseload(), storage.ops(), schema), nullptr,
                   std::move(clock), schema, limits) {}
 
 SyncService::SyncService(Storage& storage, AccessPolicy& policy, std::function<uint64_t()> clock, const Schema& schema,

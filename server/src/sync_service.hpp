@@ -24,7 +24,7 @@ constexpr int kProtocolVersion = sync::protocol::kVersion;
 
 class SyncService {
  public:
-  // Decides access with the family-team rule (TeamAccessPolicy).
+  // Decides access with the server access policy (ServerAccessPolicy: the team rule, then core/access.hpp).
   SyncService(Storage& storage, std::function<uint64_t()> clock, const Schema& schema = Schema::v1(),
               ServiceLimits limits = {});
   // Decides access with `policy` (kept by the caller, used under this service's lock).

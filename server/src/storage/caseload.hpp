@@ -13,6 +13,13 @@
 
 namespace hearth::server {
 
+// A practitioner as the directory knows them (DOMAIN.md §3.2).
+struct PractitionerProfile {
+  std::string id;
+  std::string organisation;
+  std::string role;  // the system role given by `hearth-server add-practitioner --role`
+};
+
 struct Membership {
   std::string family;
   std::string practitioner;
@@ -31,6 +38,8 @@ class Caseload {
   virtual Result<void> add_practitioner(const std::string& id, const std::string& organisation,
                                         const std::string& name, const std::string& role) = 0;
   virtual Result<bool> practitioner_exists(const std::string& id) = 0;
+  // The practitioner's organisation and role; an unknown id is ErrorCode::not_found.
+  virtual Result<PractitionerProfile> practitioner(const std::string& id) = 0;
 
   // Puts a practitioner on a family's team (or changes their lead flag), at server time `at`.
   // Bumps the practitioner's feed. An unknown practitioner is ErrorCode::not_found.

@@ -15,6 +15,8 @@ namespace hearth::server {
 // Kinds of flag.
 constexpr const char* kFlagRecordedAfterRemoval = "recorded_after_team_removal";
 constexpr const char* kFlagQuarantinedOnDevice = "quarantined_on_device";
+constexpr const char* kFlagHeldForDecision = "held_for_decision";
+constexpr const char* kFlagRecordedAfterWithdrawal = "recorded_after_consent_withdrawal";
 
 struct Flag {
   int64_t id = 0;
@@ -27,6 +29,20 @@ struct Flag {
   std::string detail;
 };
 
+// An op beyond its author's rights (DOMAIN.md §7): kept here, not applied, until someone
+// entitled to (`route_to`) re-applies or dismisses it (issue 8 part 3, as C-19 does for a
+// locked plan). The body is the op as pushed.
+struct HeldOp {
+  std::string op_id;  // "<device>:<counter>"
+  int64_t at = 0;     // server time
+  std::string family;
+  std::string practitioner;
+  std::string device;
+  std::string route_to;
+  std::string reason;
+  std::string body;
+};
+
 class FlagLog {
  public:
   virtual ~FlagLog() = default;
@@ -35,6 +51,10 @@ class FlagLog {
   virtual Result<bool> add(const Flag& flag) = 0;
   // Flags, oldest first; of one family when given.
   virtual Result<std::vector<Flag>> list(const std::optional<std::string>& family) = 0;
+  // Keeps an op held for a decision; the same op held again is ignored. True if recorded.
+  virtual Result<bool> hold(const HeldOp& op) = 0;
+  // Held ops, oldest first; of one family when given.
+  virtual Result<std::vector<HeldOp>> held(const std::optional<std::string>& family) = 0;
 };
 
 }  // namespace hearth::server

@@ -26,6 +26,21 @@ Result<bool> SqliteCaseload::practitioner_exists(const std::string& id) {
   return exists(db_, "SELECT 1 FROM practitioners WHERE id = ?", id);
 }
 
+Result<PractitionerProfile> SqliteCaseload::practitioner(const std::string& id) {
+  auto st = db_.cached("SELECT organisation, role FROM practitioners WHERE id = ?");
+  if (!st) return st.error();
+  (*st)->bind(1, id);
+  auto row = (*st)->step();
+  if (!row || !*row) {
+    (*st)->reset();
+    if (!row) return row.error();
+    return make_error(ErrorCode::not_found, "no practitioner '" + id + "'");
+  }
+  PractitionerProfile p{id, (*st)->text(0), (*st)->text(1)};
+  (*st)->reset();
+  return p;
+}
+
 Result<void> SqliteCaseload::allocate(const std::string& family, const std::string& practitioner, bool lead, int64_t at) {
   auto known = practitioner_exists(practitioner);
   if (!known) return known.error();

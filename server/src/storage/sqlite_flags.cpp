@@ -30,4 +30,31 @@ Result<std::vector<Flag>> SqliteFlagLog::list(const std::optional<std::string>& 
   return out;
 }
 
+Result<bool> SqliteFlagLog::hold(const HeldOp& h) {
+  auto st = db_.cached(
+      "INSERT INTO held_ops(op_id, at, family, practitioner, device, route_to, reason, body) "
+      "VALUES(?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(op_id) DO NOTHING RETURNING 1");
+  if (!st) return st.error();
+  (*st)->bind(1, h.op_id).bind(2, h.at).bind(3, h.family).bind(4, h.practitioner).bind(5, h.device);
+  (*st)->bind(6, h.route_to).bind(7, h.reason).bind_blob(8, h.body);
+  auto added = integer(**st, 0);
+  if (!added) return added.error();
+  return *added != 0;
+}
+
+Result<std::vector<HeldOp>> SqliteFlagLog::held(const std::optional<std::string>& family) {
+  std::vector<HeldOp> out;
+  auto st = db_.prepare(
+      "SELECT op_id, at, family, practitioner, device, route_to, reason, body FROM held_ops "
+      "WHERE ?1 IS NULL OR family = ?1 ORDER BY rowid");
+  if (!st) return st.error();
+  if (family) st->bind(1, *family);
+  else st->bind_null(1);
+  auto done = st->each([&](Statement& r) {
+    out.push_back(HeldOp{r.text(0), r.integer(1), r.text(2), r.text(3), r.text(4), r.text(5), r.text(6), r.blob(7)});
+  });
+  if (!done) return done.error();
+  return out;
+}
+
 }  // namespace hearth::server::sqlite

@@ -34,6 +34,7 @@ class SqliteCaseload final : public Caseload {
   Result<void> add_practitioner(const std::string& id, const std::string& organisation, const std::string& name,
                                 const std::string& role) override;
   Result<bool> practitioner_exists(const std::string& id) override;
+  Result<PractitionerProfile> practitioner(const std::string& id) override;
   Result<void> allocate(const std::string& family, const std::string& practitioner, bool lead, int64_t at) override;
   Result<void> deallocate(const std::string& family, const std::string& practitioner, int64_t at) override;
   Result<std::vector<std::string>> families_of(const std::string& practitioner) override;
@@ -69,6 +70,8 @@ class SqliteFlagLog final : public FlagLog {
   explicit SqliteFlagLog(platform::Database& db) : db_(db) {}
   Result<bool> add(const Flag& flag) override;
   Result<std::vector<Flag>> list(const std::optional<std::string>& family) override;
+  Result<bool> hold(const HeldOp& op) override;
+  Result<std::vector<HeldOp>> held(const std::optional<std::string>& family) override;
 
  private:
   platform::Database& db_;

@@ -38,6 +38,8 @@ CREATE TABLE IF NOT EXISTS feeds(practitioner TEXT PRIMARY KEY, version INTEGER 
 CREATE TABLE IF NOT EXISTS flags(id INTEGER PRIMARY KEY, at INTEGER NOT NULL, family TEXT NOT NULL, kind TEXT NOT NULL,
   op_id TEXT NOT NULL, practitioner TEXT NOT NULL, device TEXT NOT NULL, detail TEXT NOT NULL, UNIQUE(kind, op_id));
 CREATE INDEX IF NOT EXISTS flags_by_family ON flags(family, id);
+CREATE TABLE IF NOT EXISTS held_ops(op_id TEXT PRIMARY KEY, at INTEGER NOT NULL, family TEXT NOT NULL,
+  practitioner TEXT NOT NULL, device TEXT NOT NULL, route_to TEXT NOT NULL, reason TEXT NOT NULL, body BLOB NOT NULL);
 )SQL";
 
 // Earlier layouts: `teams` without history, devices without last_pull_at, the server counter

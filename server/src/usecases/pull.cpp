@@ -2,11 +2,62 @@
 
 #include <algorithm>
 
+#include "hearth/sync/access_intent.hpp"
+#include "hearth/sync/encoding.hpp"
 #include "history.hpp"
 
 namespace hearth::server {
 
 using sync::protocol::WireError;
+
+namespace {
+
+// The op as this practitioner may receive it (DOMAIN.md §5-§7): nullopt when it is about a
+// withheld record or field; a Create loses its withheld fields (absent, not even ciphertext).
+// A stored op that does not decode is an error naming it, never an abort.
+Result<std::optional<std::string>> as_viewed(const StoredOp& stored, const access::FamilyView& view) {
+  auto op = sync::decode(stored.body);
+  if (!op) return make_error(ErrorCode::corrupt, "stored op " + stored.device + ":" + std::to_string(stored.counter) +
+                                                     " of family " + stored.family + ": " + op.error().message);
+  if (!view.record_visible(op->entity_id)) return std::optional<std::string>();
+  switch (op->kind) {
+    case sync::OpKind::Create: {
+      bool stripped = false;
+      for (auto it = op->fields.begin(); it != op->fields.end();) {
+        if (view.field_visible(op->entity_id, it->first)) {
+          ++it;
+        } else {
+          it = op->fields.erase(it);
+          stripped = true;
+        }
+      }
+      return std::optional<std::string>(stripped ? sync::encode(*op) : stored.body);
+    }
+    case sync::OpKind::Set:
+    case sync::OpKind::Add:
+    case sync::OpKind::Remove:
+    case sync::OpKind::Transition:
+      if (!view.field_visible(op->entity_id, op->field)) return std::optional<std::string>();
+      return std::optional<std::string>(stored.body);
+    default:
+      return std::optional<std::string>(stored.body);
+  }
+}
+
+// The withheld list of a page: "<record id>" or "<record id>#<field>" (docs/protocol.md).
+std::vector<std::string> withheld_list(const access::FamilyView& view) {
+  std::vector<std::string> out;
+  for (const auto& [id, why] : view.withheld_records) out.push_back(id);
+  for (const auto& [id, fields] : view.withheld_fields)
+    for (const auto& [field, why] : fields) out.push_back(id + "#" + field);
+  return out;
+}
+
+bool withholds_nothing(const access::FamilyView& view) {
+  return view.withheld_records.empty() && view.withheld_fields.empty();
+}
+
+}  // namespace
 
 Answer<sync::protocol::PullReply> pull(ServiceContext& ctx, const DeviceRecord& device,
                                        const sync::protocol::PullRequest& request) {
@@ -32,7 +83,8 @@ Answer<sync::protocol::PullReply> pull(ServiceContext& ctx, const DeviceRecord& 
     return A::ok(std::move(reply));
   }
 
-  Caller caller{device.practitioner, device.id, device.last_pull_at};
+  Caller caller{device.practitioner, device.id, device.last_pull_at, "", {}};
+  if (auto c = ctx.policy.complete(caller); !c) return A::fail(WireError::server, c.error().message);
   auto readable = ctx.policy.readable_families(caller);
   if (!readable) return A::fail(WireError::server, readable.error().message);
   auto cursors_back = cursors_went_back(ctx, request.history_epoch, request.cursors, *readable);
@@ -65,14 +117,55 @@ Answer<sync::protocol::PullReply> pull(ServiceContext& ctx, const DeviceRecord& 
       break;
     }
     auto it = request.cursors.find(family);
-    int64_t after = it == request.cursors.end() ? 0 : it->second;
+    const bool held = it != request.cursors.end();
+    int64_t after = held ? it->second : 0;
+    auto known_view = request.views.find(family);
     auto page = ctx.store.ops().ops_after(family, after, budget - used);
     if (!page) return A::fail(WireError::server, page.error().message);
-    if (page->empty()) continue;
-    sync::protocol::FamilyPage out{family, {}, page->back().seq};
+    // The view changes only with the family's records, so a device that holds the family under
+    // a known view and has nothing new to receive needs no evaluation.
+    if (page->empty() && held && known_view != request.views.end()) continue;
+    auto state = ctx.cache.get(family);
+    if (!state) return A::fail(WireError::server, state.error().message);
+    access::FamilyFacts facts = sync::family_facts(**state, family);
+    auto view = ctx.policy.view(caller, facts, ctx.now());
+    if (!view) return A::fail(WireError::server, view.error().message);
+    if (!view->family_visible()) {  // on the team index but with no standing (e.g. scope NONE)
+      if (held) {
+        reply.purge.push_back(family);
+        ctx.audit(&device, "purge-instruction", family, view->reason);
+      }
+      continue;
+    }
+    std::string digest = view->digest();
+    const bool changed = known_view == request.views.end() || known_view->second != digest;
+    if (held && changed) {
+      // What the device holds was made under another view: it purges the family and receives
+      // it again from the start under this one (a shrunk view removes what is now withheld, a
+      // grown one brings what was missing; DOMAIN.md §6.6).
+      reply.purge.push_back(family);
+      after = 0;
+      page = ctx.store.ops().ops_after(family, 0, budget - used);
+      if (!page) return A::fail(WireError::server, page.error().message);
+    }
+    if (changed && !withholds_nothing(*view))
+      ctx.audit(&device, "withheld", family,
+                std::to_string(view->withheld_records.size()) + " records and " +
+                    std::to_string(view->withheld_fields.size()) + " records' fields withheld (" + view->reason + ")");
+    if (page->empty() && !changed) continue;
+    sync::protocol::FamilyPage out{family, {}, page->empty() ? after : page->back().seq, digest, withheld_list(*view)};
+    const bool all = withholds_nothing(*view);
     for (auto& so : *page) {
-      used += so.body.size();
-      out.ops.push_back(std::move(so.body));
+      if (all) {
+        used += so.body.size();
+        out.ops.push_back(std::move(so.body));
+        continue;
+      }
+      auto viewed = as_viewed(so, *view);
+      if (!viewed) return A::fail(WireError::server, viewed.error().message);
+      if (!*viewed) continue;
+      used += (*viewed)->size();
+      out.ops.push_back(std::move(**viewed));
     }
     reply.families.push_back(std::move(out));
     if (used >= budget) reply.more = true;

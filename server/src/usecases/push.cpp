@@ -1,10 +1,10 @@
 #include "push.hpp"
 
-#include <map>
-
 #include <limits>
+#include <map>
 #include <set>
 
+#include "hearth/sync/access_intent.hpp"
 #include "hearth/sync/encoding.hpp"
 #include "history.hpp"
 
@@ -25,10 +25,10 @@ class PushRun {
  public:
   // floor_ms: the last server time the device adopted (docs/change-log.md, "Clocks"): stamps at
   // or above it are never moved later by the clock guard.
-  PushRun(ServiceContext& ctx, const DeviceRecord& device, int64_t offset, uint64_t floor_ms)
+  PushRun(ServiceContext& ctx, const DeviceRecord& device, Caller caller, int64_t offset, uint64_t floor_ms)
       : ctx_(ctx),
         device_(device),
-        caller_{device.practitioner, device.id, device.last_pull_at},
+        caller_(std::move(caller)),
         offset_(offset),
         floor_ms_(floor_ms) {}
 
@@ -49,6 +49,7 @@ class PushRun {
 
     auto decision = decide(*op);
     if (!decision) return decision.error();
+    if (decision->outcome == WriteDecision::Outcome::hold) return hold(*op, id, bytes, *decision);
     if (!decision->allowed()) {
       ctx_.audit(&device_, "denied", op->family, "push: " + decision->reason);
       return rejected(id, decision->reason, WireError::forbidden);
@@ -62,6 +63,7 @@ class PushRun {
       if (auto a = ctx_.store.caseload().allocate(op->family, device_.practitioner, true, ctx_.now()); !a)
         return a.error();
     if (auto a = append(*op, bytes); !a) return a.error();
+    refresh_facts(op->family, op->entity_id);
     if (auto wall = ctx_.guard.corrected_wall(op->hlc, offset_, ctx_.clock(), floor_ms_)) {
       sync::Op restamp = sync::make_restamp(*op, *wall);
       auto counter = ctx_.store.ops().next_server_counter();
@@ -73,10 +75,9 @@ class PushRun {
     }
     OpResult result{id, OpStatus::accepted, "", std::nullopt};
     if (decision->outcome == WriteDecision::Outcome::allow_flagged) {
-      Flag flag{0, ctx_.now(), op->family, kFlagRecordedAfterRemoval, id, device_.practitioner, device_.id,
-                decision->reason};
+      Flag flag{0, ctx_.now(), op->family, decision->flag_kind, id, device_.practitioner, device_.id, decision->reason};
       if (auto f = ctx_.store.flags().add(flag); !f) return f.error();
-      ctx_.audit(&device_, "flag", op->family, std::string(kFlagRecordedAfterRemoval) + " " + id + ": " + decision->reason);
+      ctx_.audit(&device_, "flag", op->family, decision->flag_kind + " " + id + ": " + decision->reason);
       result.reason = decision->reason;
     }
     return result;
@@ -130,24 +131,85 @@ class PushRun {
     return m;
   }
 
-  // The policy's answer for one op. Within one push (one IMMEDIATE transaction: no other writer
-  // runs) the answer for a family is the same for every op but the Create that brings it into
-  // being, so it is asked once per family; a family created in this push is asked again.
-  Result<WriteDecision> decide(const sync::Op& op) {
-    const bool root_create = op.kind == sync::OpKind::Create && op.entity_id == op.family;
-    if (root_create) {  // always asked, and it may change the team: forget what was known
-      decided_.erase(op.family);
-      return ctx_.policy.may_write(caller_, op);
+  // The family's records as the policy reads them: built once per push from the merged state,
+  // then kept current record by record as this push's ops are applied. nullptr while the
+  // family holds no record (the op may be the one that creates it).
+  Result<access::FamilyFacts*> facts(const std::string& family) {
+    if (family.empty()) return static_cast<access::FamilyFacts*>(nullptr);
+    auto known = facts_.find(family);
+    if (known == facts_.end()) {
+      auto m = merged(family);
+      if (!m) return m.error();
+      known = facts_.emplace(family, FactsIndex{sync::family_facts(**m, family), {}}).first;
+      auto& index = known->second;
+      for (size_t i = 0; i < index.facts.records.size(); ++i) index.at[index.facts.records[i].id] = i;
     }
-    if (auto known = decided_.find(op.family); known != decided_.end()) return known->second;
-    auto decision = ctx_.policy.may_write(caller_, op);
-    if (decision) decided_[op.family] = *decision;
-    return decision;
+    if (known->second.facts.records.empty()) return static_cast<access::FamilyFacts*>(nullptr);
+    return &known->second.facts;
+  }
+  // After an op of `entity_id` was applied: its record as it now stands.
+  void refresh_facts(const std::string& family, const std::string& entity_id) {
+    auto known = facts_.find(family);
+    if (known == facts_.end()) return;
+    auto* m = ctx_.cache.current(family);
+    const sync::EntityMerge* e = m ? m->entity(entity_id) : nullptr;
+    if (!e) {  // not cached any more: rebuilt at the next use
+      facts_.erase(known);
+      return;
+    }
+    auto& index = known->second;
+    auto at = index.at.find(entity_id);
+    if (!e->created() || e->deleted()) {
+      if (at == index.at.end()) return;
+      size_t i = at->second, last = index.facts.records.size() - 1;
+      if (i != last) {
+        index.facts.records[i] = std::move(index.facts.records[last]);
+        index.at[index.facts.records[i].id] = i;
+      }
+      index.facts.records.pop_back();
+      index.at.erase(entity_id);
+      return;
+    }
+    access::RecordFacts r{e->def().name, e->id(), e->values(), e->created_by()};
+    if (at == index.at.end()) {
+      index.at[entity_id] = index.facts.records.size();
+      index.facts.records.push_back(std::move(r));
+    } else {
+      index.facts.records[at->second] = std::move(r);
+    }
   }
 
+  // The policy's answer for one op, against the family's records as they stand.
+  Result<WriteDecision> decide(const sync::Op& op) {
+    auto f = facts(op.family);
+    if (!f) return f.error();
+    return ctx_.policy.may_write(caller_, op, *f, ctx_.now());
+  }
+
+  // An op beyond its author's rights (DOMAIN.md §7): kept at the server, flagged for the person
+  // who decides, audited; the device is told why and by whom it will be decided.
+  Result<OpResult> hold(const sync::Op& op, const std::string& id, const std::string& bytes, const WriteDecision& d) {
+    HeldOp held{id, ctx_.now(), op.family, device_.practitioner, device_.id, d.route_to, d.reason, bytes};
+    auto added = ctx_.store.flags().hold(held);
+    if (!added) return added.error();
+    if (*added) {
+      Flag flag{0, ctx_.now(), op.family, kFlagHeldForDecision, id, device_.practitioner, device_.id,
+                "for " + d.route_to + ": " + d.reason};
+      if (auto f = ctx_.store.flags().add(flag); !f) return f.error();
+      ctx_.audit(&device_, "held", op.family, id + " held for " + d.route_to + ": " + d.reason);
+    }
+    OpResult r{id, OpStatus::held, d.reason, std::nullopt};
+    r.route_to = d.route_to;
+    return r;
+  }
+
+  struct FactsIndex {
+    access::FamilyFacts facts;
+    std::map<std::string, size_t> at;  // record id -> index in facts.records
+  };
   int64_t offset_;
   uint64_t floor_ms_;
-  std::map<std::string, WriteDecision> decided_;
+  std::map<std::string, FactsIndex> facts_;
   std::set<std::string> checked_;
   std::set<std::string> touched_;
 };
@@ -160,8 +222,10 @@ Answer<sync::protocol::PushReply> push(ServiceContext& ctx, const DeviceRecord& 
   uint64_t now = ctx.clock();
   int64_t offset = request.device_time_ms != 0 ? ctx.guard.offset(request.device_time_ms, now) : 0;
   sync::protocol::PushReply reply;
-  PushRun run(ctx, device, offset, request.clock_floor_ms);
-  size_t accepted = 0, refused = 0;
+  Caller caller{device.practitioner, device.id, device.last_pull_at, "", {}};
+  if (auto c = ctx.policy.complete(caller); !c) return A::fail(WireError::server, c.error().message);
+  PushRun run(ctx, device, std::move(caller), offset, request.clock_floor_ms);
+  size_t accepted = 0, refused = 0, held = 0;
   auto done = ctx.store.transaction([&]() -> Result<void> {
     // The device was told its ops up to delivered_counter were stored, under this very epoch:
     // if the log holds fewer, the server's history went back (a restore) and gets a new epoch,
@@ -177,6 +241,7 @@ Answer<sync::protocol::PushReply> push(ServiceContext& ctx, const DeviceRecord& 
       if (!result) return result.error();
       if (result->status == sync::protocol::OpStatus::accepted) ++accepted;
       if (result->status == sync::protocol::OpStatus::rejected) ++refused;
+      if (result->status == sync::protocol::OpStatus::held) ++held;
       reply.results.push_back(std::move(*result));
     }
     auto acknowledged = run.quarantine(request.quarantined);
@@ -185,7 +250,7 @@ Answer<sync::protocol::PushReply> push(ServiceContext& ctx, const DeviceRecord& 
     if (auto b = run.bump_feeds(); !b) return b;
     return ctx.store.audit().append(AuditEvent{static_cast<int64_t>(now), device.practitioner, device.id, "push", "",
                                                std::to_string(accepted) + " accepted, " + std::to_string(refused) +
-                                                   " rejected"});
+                                                   " rejected, " + std::to_string(held) + " held"});
   });
   if (!done) {
     for (const auto& f : run.touched()) ctx.cache.forget(f);  // the cache may hold ops the rollback removed
