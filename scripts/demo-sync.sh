@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# The main job's demo (DOMAIN.md §13 S1 over the network): hearth-server on 127.0.0.1 with its
-# embedded SQLite store and development certificates; two tablets, a health visitor (health
-# visiting service) and a youth worker (youth service), on the same family's team. Both record
-# visits offline on the same day, one raises the level of need and the other lowers it; both
-# sync; the converged family is printed with both visits and the conflicts raised.
+# The main job's demo, two scenarios of DOMAIN.md §13 over the network, with hearth-server on
+# 127.0.0.1 (embedded SQLite store, development certificates):
+#  S1: a health visitor (health visiting service, lead professional) and a youth worker (youth
+#      service, on the team with the mother's consent) record visits offline on the same day, one
+#      raises the level of need and the other lowers it; both sync; the family converges with
+#      both visits and the conflicts raised, and the youth worker's tablet holds everything but
+#      what is for the lead professional only (the alert's details, DOMAIN.md §5).
+#  S2: a father withdraws his consent to share with his daughter's school; at its next sync the
+#      school's tablet loses exactly his records, while the daughter's own shared records stay.
 # The server keeps running afterwards; the last lines say how to stop it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +34,10 @@ admin add-org --id org-hv --name "Health Visiting Service" --type HEALTH_VISITIN
 admin add-org --id org-ys --name "Youth Service" --type LA_YOUTH_SERVICE
 admin add-practitioner --id hv-1 --org org-hv --name "Health visitor" --role PRACTITIONER
 admin add-practitioner --id yw-1 --org org-ys --name "Youth worker" --role PRACTITIONER
+admin add-org --id org-school --name "Hillside School" --type SCHOOL
+admin add-practitioner --id yw-2 --org org-ys --name "Youth worker (S2)" --role PRACTITIONER
+admin add-practitioner --id dsl-1 --org org-school --name "School safeguarding lead" --role PRACTITIONER
+admin add-practitioner --id duty-1 --org org-ys --name "Early Help duty worker" --role PRACTITIONER
 
 say "Starting hearth-server on https://127.0.0.1:$PORT"
 nohup "$SERVER" --data "$DATA" serve --port "$PORT" --port-file "$VAR/server.port" > "$VAR/server.log" 2>&1 &
@@ -43,8 +51,8 @@ tablet() {  # tablet NAME ARGS...: run hearth on that tablet's store
   HEARTH_STORE="$VAR/tablets/$who.db" HEARTH_PIN="demo-$who-pin" "$H" "$@"
 }
 
-say "Enrolling two tablets with one-time codes"
-for who in hv-1 yw-1; do
+say "Enrolling four tablets with one-time codes"
+for who in hv-1 yw-1 yw-2 dsl-1; do
   tablet "$who" init --practitioner "$who"
   tablet "$who" enrol --server "$URL" --ca "$DATA/certs/ca.crt" --code "$(admin enrol-code --practitioner "$who")"
 done
@@ -54,6 +62,18 @@ F=$(tablet hv-1 create-family '{"display_name": "Family F", "phone": "07700 9000
 M=$(tablet hv-1 create Person --family "$F" '{"given_names": "M", "family_name": "F", "person_status": "LIVING", "date_of_birth": "1994-03-02"}')
 B=$(tablet hv-1 create Person --family "$F" '{"given_names": "B", "family_name": "F", "person_status": "LIVING", "date_of_birth": "2026-07-20"}')
 Y=$(tablet hv-1 create Person --family "$F" '{"given_names": "Y", "family_name": "F", "person_status": "LIVING", "date_of_birth": "2012-05-11"}')
+for child in "$B" "$Y"; do
+  tablet hv-1 create Relationship --family "$F" "{\"person_a\": \"$M\", \"person_b\": \"$child\", \"type\": \"MOTHER\",
+    \"parental_responsibility\": \"YES\"}" > /dev/null
+done
+# M consents to sharing with the team: for herself, and with parental responsibility for B and Y.
+for cover in "\"$M\"|SELF_ADULT" "\"$B\", \"$Y\"|PR_HOLDER_FOR_CHILD"; do
+  tablet hv-1 create ConsentRecord --family "$F" "{\"purposes\": [\"RECEIVE_EARLY_HELP\", \"SHARE_WITH_TAF\"],
+    \"covers_persons\": [${cover%%|*}], \"given_by\": \"$M\", \"capacity_basis\": \"${cover##*|}\",
+    \"recipients\": [\"org-hv\", \"org-ys\"], \"data_scope\": \"ALL_EPISODE_RECORDS\", \"method\": \"ON_DEVICE_SIGNATURE\",
+    \"explained_by\": \"hv-1\", \"privacy_notice_version\": \"v3\", \"given_at\": \"2026-09-01T10:00:00Z\",
+    \"expires_at\": \"2027-09-01T10:00:00Z\", \"status\": \"ACTIVE\"}" > /dev/null
+done
 EP=$(tablet hv-1 create EarlyHelpEpisode --family "$F" "{\"subject_children\": [\"$B\", \"$Y\"], \"start_date\": \"2026-09-01\",
   \"start_reason\": \"PARENTING_FAMILY_DYNAMICS\", \"level_of_need\": \"L3\", \"service_model\": \"MULTI_AGENCY_TAF\",
   \"allocated_org\": \"org-hv\", \"lead_professional\": \"hv-1\", \"taf_members\": [\"yw-1\"]}")
@@ -61,8 +81,8 @@ A2=$(tablet hv-1 create PlanAction --family "$F" '{"outcome": "outcome-1", "desc
   "owner_kind": "PRACTITIONER", "owner_practitioner": "yw-1", "due_date": "2026-11-30", "status": "IN_PROGRESS"}')
 tablet hv-1 sync
 
-say "The office puts the youth worker on the family's team; her tablet syncs and receives the family whole"
-admin allocate --family "$F" --practitioner yw-1
+say "The office puts the youth worker on the family's team; her tablet syncs and receives what the consent covers"
+admin allocate --family "$F" --practitioner yw-1 --scope FULL_EPISODE
 tablet yw-1 sync
 
 say "10:00 Health visitor, offline: home visit, new mobile, alert, A2 = NOT_DONE, level of need L4"
@@ -90,11 +110,60 @@ tablet yw-1 sync
 
 say "The family as the youth worker's tablet now holds it"
 tablet yw-1 family "$F"
-if [ "$(tablet hv-1 family "$F" --json | sed 's/"ok":true//')" = "$(tablet yw-1 family "$F" --json | sed 's/"ok":true//')" ]; then
-  echo "Both tablets hold exactly the same family."
-else
-  echo "THE TABLETS DIFFER"; exit 1
-fi
+tablet yw-1 family "$F" --json > "$VAR/yw-1.json"
+tablet hv-1 family "$F" --json > "$VAR/hv-1.json"
+for text in "B weighed, feeding well" "Met Y at the park"; do
+  grep -q "$text" "$VAR/yw-1.json" || { echo "THE YOUTH WORKER'S TABLET LACKS A VISIT: $text"; exit 1; }
+done
+echo "Both visits reached both tablets. Withheld from the youth worker (for the lead professional and managers only):"
+tablet yw-1 withheld "$F"
+
+say "S2: a father withdraws his consent to share with the school (DOMAIN.md §13 S2)"
+G=$(tablet yw-2 create-family '{"display_name": "Family G", "phone": "07700 900200"}')
+P=$(tablet yw-2 create Person --family "$G" '{"given_names": "P", "family_name": "G", "person_status": "LIVING", "date_of_birth": "1980-02-03"}')
+D=$(tablet yw-2 create Person --family "$G" '{"given_names": "D", "family_name": "G", "person_status": "LIVING", "date_of_birth": "2011-04-01"}')
+tablet yw-2 create Relationship --family "$G" "{\"person_a\": \"$P\", \"person_b\": \"$D\", \"type\": \"FATHER\",
+  \"parental_responsibility\": \"YES\"}" > /dev/null
+tablet yw-2 create EarlyHelpEpisode --family "$G" "{\"subject_children\": [\"$D\"], \"start_date\": \"2026-09-01\",
+  \"start_reason\": \"PARENTING_FAMILY_DYNAMICS\", \"level_of_need\": \"L2\", \"service_model\": \"MULTI_AGENCY_TAF\",
+  \"allocated_org\": \"org-ys\", \"lead_professional\": \"yw-2\"}" > /dev/null
+consent() {  # consent PERSON BASIS: the person's own consent to share with the team and the school
+  tablet yw-2 create ConsentRecord --family "$G" "{\"purposes\": [\"RECEIVE_EARLY_HELP\", \"SHARE_WITH_TAF\"],
+    \"covers_persons\": [\"$1\"], \"given_by\": \"$1\", \"capacity_basis\": \"$2\",
+    \"competence_rationale\": \"D understands what sharing with her school means and chose it herself\",
+    \"recipients\": [\"org-school\", \"org-ys\"], \"data_scope\": \"ALL_EPISODE_RECORDS\", \"method\": \"ON_DEVICE_SIGNATURE\",
+    \"explained_by\": \"yw-2\", \"privacy_notice_version\": \"v3\", \"given_at\": \"2026-09-01T10:00:00Z\",
+    \"expires_at\": \"2027-09-01T10:00:00Z\", \"status\": \"ACTIVE\"}"
+}
+K1=$(consent "$P" SELF_ADULT)
+consent "$D" COMPETENT_CHILD_SELF > /dev/null
+visit() {  # visit PERSON TEXT
+  tablet yw-2 create Contact --family "$G" "{\"practitioner\": \"yw-2\", \"occurred_at\": \"2026-11-20T10:00:00Z\",
+    \"contact_type\": \"HOME_VISIT\", \"persons_present\": [\"$1\"], \"narrative\": \"$2\", \"concern_raised\": false}" > /dev/null
+}
+visit "$P" "P talked about the pressure of his new job."
+visit "$D" "D says her mentor sessions at school are going well."
+tablet yw-2 sync
+admin allocate --family "$G" --practitioner dsl-1 --scope FULL_EPISODE
+tablet dsl-1 sync
+echo "The school's tablet holds $(tablet dsl-1 family "$G" --json | grep -o '"id":' | wc -l) records, both visits among them:"
+tablet dsl-1 family "$G" --json | grep -o 'P talked about[^"]*\|D says her[^"]*'
+
+say "10:00 P phones the office and withdraws consent to share with the school; the duty worker records it"
+admin consent withdraw --family "$G" --consent "$K1" --recipients org-school --withdrawn-by "$P" --recorded-by duty-1 \
+  --channel PHONE
+admin consent list --family "$G"
+
+say "The school's tablet syncs: P's records are gone, D's own shared records stay"
+tablet dsl-1 sync
+echo "The school's tablet holds $(tablet dsl-1 family "$G" --json | grep -o '"id":' | wc -l) records now:"
+tablet dsl-1 family "$G" --json | grep -o 'P talked about[^"]*\|D says her[^"]*'
+if tablet dsl-1 family "$G" --json | grep -q "P talked about"; then echo "THE SCHOOL STILL HOLDS P'S RECORDS"; exit 1; fi
+echo "Withheld from the school since the withdrawal:"
+tablet dsl-1 withheld "$G"
+echo "The lead professional's tablet keeps the lead agency's whole record (DOMAIN.md §6.2):"
+tablet yw-2 sync > /dev/null
+tablet yw-2 family "$G" --json | grep -o 'P talked about[^"]*\|D says her[^"]*'
 
 cat <<EOM
 
