@@ -240,6 +240,13 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   checkpoint->add_option("--out", checkpoint_out, "also write it to this file (keep a copy off this machine)");
   auto* flags = app.add_subcommand("flags", "work flagged for the lead professional (e.g. recorded after leaving a team)");
   flags->add_option("--family", family, "only this family");
+  auto* config_cmd = app.add_subcommand("config", "the tenant configuration: show it, or set one key (audited)");
+  auto* config_show = config_cmd->add_subcommand("show", "every setting with its value, unit and meaning");
+  auto* config_set = config_cmd->add_subcommand("set", "set one setting (delivered to tablets at their next sync)");
+  std::string config_key, config_value;
+  config_set->add_option("key", config_key, "the setting, e.g. lock_after_days")->required();
+  config_set->add_option("value", config_value, "its new value")->required();
+  config_cmd->require_subcommand(1);
 
   try {
     app.parse(argc, argv);
@@ -403,6 +410,21 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
       return 0;
     }
     return verify_audit_command(*trail.trail, checkpoint_files, data.checkpoint_dir(config));
+  } else if (config_show->parsed()) {
+    TenantConfig current = must(store->settings().current());
+    for (const auto& setting : TenantConfig::settings())
+      std::cout << setting.key << " = " << current.get(setting.key) << "  (" << setting.unit << "; default "
+                << (setting.default_value.empty() ? "none" : setting.default_value) << ") " << setting.description
+                << "\n";
+  } else if (config_set->parsed()) {
+    if (config_key.size() > 64 || config_value.size() > 8192) die("a setting's key or value is too long");
+    must(store->transaction([&]() -> Result<void> {
+      if (auto r = store->settings().set(config_key, config_value, static_cast<int64_t>(now_ms()), "admin"); !r)
+        return r;
+      admin("config", "", config_key + " = " + config_value);
+      return {};
+    }));
+    std::cout << config_key << " = " << must(store->settings().current()).get(config_key) << "\n";
   } else if (flags->parsed()) {
     auto list = must(store->flags().list(family.empty() ? std::nullopt : std::optional<std::string>(family)));
     for (const auto& f : list)

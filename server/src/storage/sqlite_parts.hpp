@@ -77,4 +77,14 @@ class SqliteFlagLog final : public FlagLog {
   platform::Database& db_;
 };
 
+class SqliteTenantSettings final : public TenantSettings {
+ public:
+  explicit SqliteTenantSettings(Database& db) : db_(db) {}
+  Result<TenantConfig> current() override;
+  Result<void> set(const std::string& key, const std::string& value, int64_t at, const std::string& by) override;
+
+ private:
+  Database& db_;
+};
+
 }  // namespace hearth::server::sqlite

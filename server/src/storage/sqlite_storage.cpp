@@ -38,6 +38,8 @@ CREATE TABLE IF NOT EXISTS feeds(practitioner TEXT PRIMARY KEY, version INTEGER 
 CREATE TABLE IF NOT EXISTS flags(id INTEGER PRIMARY KEY, at INTEGER NOT NULL, family TEXT NOT NULL, kind TEXT NOT NULL,
   op_id TEXT NOT NULL, practitioner TEXT NOT NULL, device TEXT NOT NULL, detail TEXT NOT NULL, UNIQUE(kind, op_id));
 CREATE INDEX IF NOT EXISTS flags_by_family ON flags(family, id);
+CREATE TABLE IF NOT EXISTS tenant_settings(key TEXT PRIMARY KEY, value TEXT NOT NULL, set_at INTEGER NOT NULL,
+  set_by TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS held_ops(op_id TEXT PRIMARY KEY, at INTEGER NOT NULL, family TEXT NOT NULL,
   practitioner TEXT NOT NULL, device TEXT NOT NULL, route_to TEXT NOT NULL, reason TEXT NOT NULL, body BLOB NOT NULL);
 )SQL";
@@ -69,7 +71,7 @@ Result<void> upgrade(Database& db) {
 class SqliteStorage final : public Storage {
  public:
   explicit SqliteStorage(std::unique_ptr<Database> db)
-      : db_(std::move(db)), ops_(*db_), caseload_(*db_), devices_(*db_), flags_(*db_) {}
+      : db_(std::move(db)), ops_(*db_), caseload_(*db_), devices_(*db_), flags_(*db_), settings_(*db_) {}
 
   Result<void> init(audit::AuditKey audit_key) {
     if (auto r = db_->exec(kSchema); !r) return r;
@@ -89,6 +91,7 @@ class SqliteStorage final : public Storage {
   Devices& devices() override { return devices_; }
   AuditLog& audit() override { return *audit_; }
   FlagLog& flags() override { return flags_; }
+  TenantSettings& settings() override { return settings_; }
 
   Result<void> transaction(const std::function<Result<void>()>& body) override {
     Transaction tx(*db_);
@@ -103,6 +106,7 @@ class SqliteStorage final : public Storage {
   sqlite::SqliteCaseload caseload_;
   sqlite::SqliteDevices devices_;
   sqlite::SqliteFlagLog flags_;
+  sqlite::SqliteTenantSettings settings_;
   std::unique_ptr<AuditLog> audit_;  // on db_, declared after it: destroyed first
 };
 

@@ -13,6 +13,7 @@
 #include "devices.hpp"
 #include "flags.hpp"
 #include "op_log.hpp"
+#include "tenant_settings.hpp"
 
 namespace hearth::server {
 
@@ -24,6 +25,7 @@ class Storage {
   virtual Devices& devices() = 0;
   virtual AuditLog& audit() = 0;
   virtual FlagLog& flags() = 0;
+  virtual TenantSettings& settings() = 0;
   // Runs `body` in one transaction: committed when it returns success, rolled back otherwise.
   // Not re-entrant: `body` must not start another transaction.
   virtual Result<void> transaction(const std::function<Result<void>()>& body) = 0;

@@ -1,0 +1,57 @@
+#pragma once
+// A council's tenant configuration (DOMAIN.md §14.1: must not be hard-coded): the working-day
+// calendar, the offline enforcement periods (§6.8), break-glass duration (§7), task due times
+// (N6), consent expiry defaults (§6.3, §6.7) and the reopen window (§4.2). Kept by the server,
+// changed by an administrator (`hearth-server config set`, audited), delivered to tablets by sync.
+// Every setting is a named key with a unit and a range; set() refuses anything else with a
+// message naming the key, the value and what is allowed.
+// Thread-safety: a value type.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "hearth/core/error.hpp"
+
+namespace hearth {
+
+struct TenantSetting {
+  std::string key;
+  std::string unit;         // "hours", "days", "working days", "months", "dates", "days of the week"
+  std::string description;  // with the DOMAIN.md section it comes from
+  std::string default_value;
+};
+
+class TenantConfig {
+ public:
+  // Every setting, in a fixed order, with its default.
+  static const std::vector<TenantSetting>& settings();
+
+  // Sets one key from its text form. Unknown keys and values out of range are
+  // ErrorCode::invalid_argument naming the key and the allowed range.
+  Result<void> set(const std::string& key, const std::string& value);
+  // The text form of a key's current value ("" for an unknown key).
+  std::string get(const std::string& key) const;
+  // Every key with its current value, in settings() order.
+  std::vector<std::pair<std::string, std::string>> all() const;
+
+  // Typed views, in milliseconds where the setting is a period.
+  int64_t sharing_block_after_ms() const;  // §6.8: sharing acts blocked after this long without a sync
+  int64_t lock_after_ms() const;           // §5, §6.8: the family locked on the tablet
+  int64_t purge_after_ms() const;          // §5, §6.8: synced records purged at the next unlock
+  int64_t break_glass_ms() const;          // §7: how long an emergency access grant lasts
+  int task_due_working_days() const;       // N6: a conflict task's due time
+  int safety_task_due_working_days() const;
+  int consent_expiry_months() const;       // §6.3 expires_at default
+  int consent_expiring_notice_days() const;  // §6.7 CONSENT_EXPIRING task lead time
+  int reopen_window_days() const;          // §4.2 CLOSED -> ACTIVE within the window
+  const std::vector<std::string>& working_days() const { return working_days_; }  // "MON".."SUN"
+  const std::vector<std::string>& closed_dates() const { return closed_dates_; }  // YYYY-MM-DD
+
+ private:
+  std::map<std::string, int64_t> numbers_;
+  std::vector<std::string> working_days_{"MON", "TUE", "WED", "THU", "FRI"};
+  std::vector<std::string> closed_dates_;
+};
+
+}  // namespace hearth

@@ -1,0 +1,159 @@
+#include "hearth/core/tenant_config.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <sstream>
+
+namespace hearth {
+
+namespace {
+
+struct NumberRule {
+  const char* key;
+  int64_t def, lo, hi;
+};
+
+constexpr int64_t kHour = 3600LL * 1000;
+constexpr int64_t kDay = 24 * kHour;
+
+const NumberRule kNumbers[] = {
+    {"sharing_block_after_hours", 24, 1, 168},
+    {"lock_after_days", 7, 1, 60},
+    {"purge_after_days", 14, 2, 120},
+    {"break_glass_hours", 4, 1, 24},
+    {"task_due_working_days", 2, 1, 10},
+    {"safety_task_due_working_days", 1, 1, 5},
+    {"consent_expiry_months", 12, 1, 36},
+    {"consent_expiring_notice_days", 14, 1, 60},
+    {"reopen_window_days", 28, 0, 365},
+};
+
+const NumberRule* number_rule(const std::string& key) {
+  for (const auto& r : kNumbers)
+    if (key == r.key) return &r;
+  return nullptr;
+}
+
+const std::vector<std::string> kWeekDays = {"MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"};
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::string item;
+  std::istringstream in(text);
+  while (std::getline(in, item, ',')) {
+    item.erase(0, item.find_first_not_of(' '));
+    item.erase(item.find_last_not_of(' ') + 1);
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
+  return out;
+}
+
+bool is_calendar_date(const std::string& s) {
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
+  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
+    if (s[i] < '0' || s[i] > '9') return false;
+  int month = (s[5] - '0') * 10 + (s[6] - '0'), day = (s[8] - '0') * 10 + (s[9] - '0');
+  return month >= 1 && month <= 12 && day >= 1 && day <= 31;
+}
+
+}  // namespace
+
+const std::vector<TenantSetting>& TenantConfig::settings() {
+  static const std::vector<TenantSetting> all = {
+      {"working_days", "days of the week", "the days tasks fall due on (N6), e.g. MON,TUE,WED,THU,FRI",
+       "MON,TUE,WED,THU,FRI"},
+      {"closed_dates", "dates", "bank holidays and closures, YYYY-MM-DD,... (N6)", ""},
+      {"sharing_block_after_hours", "hours", "a tablet blocks sharing acts after this long without a sync (§6.8)", "24"},
+      {"lock_after_days", "days", "a tablet locks a family after this long without a sync (§5, §6.8)", "7"},
+      {"purge_after_days", "days", "a tablet purges a family's synced records after this long (§5, §6.8)", "14"},
+      {"break_glass_hours", "hours", "how long an emergency access grant lasts (§7)", "4"},
+      {"task_due_working_days", "working days", "a conflict task falls due after (N6, §8.4)", "2"},
+      {"safety_task_due_working_days", "working days", "a conflict task on a safety value falls due after (N6)", "1"},
+      {"consent_expiry_months", "months", "default consent expiry after it is given (§6.3)", "12"},
+      {"consent_expiring_notice_days", "days", "a CONSENT_EXPIRING task is raised this long before expiry (§6.7)",
+       "14"},
+      {"reopen_window_days", "days", "a closed episode may be reopened within (§4.2)", "28"},
+  };
+  return all;
+}
+
+Result<void> TenantConfig::set(const std::string& key, const std::string& value) {
+  if (key == "working_days") {
+    auto days = split_list(value);
+    if (days.empty()) return make_error(ErrorCode::invalid_argument, "working_days needs at least one day, e.g. MON,TUE");
+    for (const auto& d : days)
+      if (std::find(kWeekDays.begin(), kWeekDays.end(), d) == kWeekDays.end())
+        return make_error(ErrorCode::invalid_argument,
+                          "working_days: '" + d + "' is not a day; use MON, TUE, WED, THU, FRI, SAT, SUN");
+    working_days_ = days;
+    return {};
+  }
+  if (key == "closed_dates") {
+    auto dates = split_list(value);
+    if (dates.size() > 400) return make_error(ErrorCode::invalid_argument, "closed_dates: at most 400 dates");
+    for (const auto& d : dates)
+      if (!is_calendar_date(d))
+        return make_error(ErrorCode::invalid_argument, "closed_dates: '" + d + "' is not a date (YYYY-MM-DD)");
+    std::sort(dates.begin(), dates.end());
+    closed_dates_ = dates;
+    return {};
+  }
+  const NumberRule* rule = number_rule(key);
+  if (!rule) return make_error(ErrorCode::invalid_argument, "no tenant setting '" + key + "' (see `config show`)");
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+  if (ec != std::errc() || end != value.data() + value.size() || v < rule->lo || v > rule->hi)
+    return make_error(ErrorCode::invalid_argument, key + ": '" + value + "' is not a whole number from " +
+                                                       std::to_string(rule->lo) + " to " + std::to_string(rule->hi));
+  auto old = numbers_;
+  numbers_[key] = v;
+  if (purge_after_ms() <= lock_after_ms()) {
+    numbers_ = old;
+    return make_error(ErrorCode::invalid_argument, "purge_after_days must be longer than lock_after_days");
+  }
+  return {};
+}
+
+std::string TenantConfig::get(const std::string& key) const {
+  if (key == "working_days") return join(working_days_);
+  if (key == "closed_dates") return join(closed_dates_);
+  const NumberRule* rule = number_rule(key);
+  if (!rule) return "";
+  auto it = numbers_.find(key);
+  return std::to_string(it == numbers_.end() ? rule->def : it->second);
+}
+
+std::vector<std::pair<std::string, std::string>> TenantConfig::all() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& s : settings()) out.emplace_back(s.key, get(s.key));
+  return out;
+}
+
+namespace {
+int64_t number(const std::map<std::string, int64_t>& numbers, const char* key) {
+  auto it = numbers.find(key);
+  return it == numbers.end() ? number_rule(key)->def : it->second;
+}
+}  // namespace
+
+int64_t TenantConfig::sharing_block_after_ms() const { return number(numbers_, "sharing_block_after_hours") * kHour; }
+int64_t TenantConfig::lock_after_ms() const { return number(numbers_, "lock_after_days") * kDay; }
+int64_t TenantConfig::purge_after_ms() const { return number(numbers_, "purge_after_days") * kDay; }
+int64_t TenantConfig::break_glass_ms() const { return number(numbers_, "break_glass_hours") * kHour; }
+int TenantConfig::task_due_working_days() const { return static_cast<int>(number(numbers_, "task_due_working_days")); }
+int TenantConfig::safety_task_due_working_days() const {
+  return static_cast<int>(number(numbers_, "safety_task_due_working_days"));
+}
+int TenantConfig::consent_expiry_months() const { return static_cast<int>(number(numbers_, "consent_expiry_months")); }
+int TenantConfig::consent_expiring_notice_days() const {
+  return static_cast<int>(number(numbers_, "consent_expiring_notice_days"));
+}
+int TenantConfig::reopen_window_days() const { return static_cast<int>(number(numbers_, "reopen_window_days")); }
+
+}  // namespace hearth
