@@ -54,6 +54,23 @@ const char* to_string(MergeClass m) {
   return "?";
 }
 
+const char* to_string(Audience a) {
+  switch (a) {
+    case Audience::team: return "TEAM";
+    case Audience::lead_and_managers: return "LEAD_AND_MANAGERS";
+  }
+  return "?";
+}
+
+const char* to_string(ConsentArea a) {
+  switch (a) {
+    case ConsentArea::episode: return "EPISODE";
+    case ConsentArea::assessment: return "ASSESSMENT";
+    case ConsentArea::plan: return "PLAN";
+  }
+  return "?";
+}
+
 bool is_set_type(FieldType t) {
   return t == FieldType::EnumSet || t == FieldType::RefSet || t == FieldType::StringSet;
 }

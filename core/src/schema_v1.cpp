@@ -43,6 +43,16 @@ struct F {
   F& unless(std::string field, std::string value) { d.required_if = Condition{std::move(field), std::move(value), true}; return *this; }
   F& range(int64_t lo, int64_t hi) { d.min = lo; d.max = hi; return *this; }
   F& escalate() { d.escalate_conflicts = true; return *this; }
+  // Access (DOMAIN.md §5, §7; read by core/access.cpp).
+  F& lead_only() { d.audience = Audience::lead_and_managers; return *this; }
+  F& lead_only_when(std::string bool_field) {
+    d.audience = Audience::lead_and_managers;
+    d.audience_when = std::move(bool_field);
+    return *this;
+  }
+  F& reserved() { d.lead_or_manager_writes = true; return *this; }
+  F& any_member_writes() { d.member_writes = true; return *this; }
+  F& not_self(std::string practitioner_field) { d.not_self_of = std::move(practitioner_field); return *this; }
   operator FieldDef() const { return d; }  // NOLINT
 };
 
@@ -50,6 +60,37 @@ EntityDef entity(std::string name, std::vector<FieldDef> fields) {
   EntityDef e;
   e.name = std::move(name);
   e.fields = std::move(fields);
+  return e;
+}
+
+// Access declarations of an entity (DOMAIN.md §5-§7; read by core/access.cpp).
+EntityDef about(EntityDef e, Strings subject_fields) {
+  e.subject_fields = std::move(subject_fields);
+  return e;
+}
+
+EntityDef in_area(EntityDef e, ConsentArea area) {
+  e.consent_area = area;
+  return e;
+}
+
+EntityDef owned_by(EntityDef e, std::string owner_field) {
+  e.owner_field = std::move(owner_field);
+  return e;
+}
+
+// The exclusion categories of ConsentRecord.excluded_categories (DOMAIN.md §6.3).
+const Strings kSensitiveCategories = {"MENTAL_HEALTH", "SEXUAL_HEALTH", "SUBSTANCE_MISUSE", "CRIMINAL",
+                                      "DOMESTIC_ABUSE", "OTHER"};
+const std::string kCategoryField = "sensitive_categories";
+
+// The categories a record touches, for a consent's excluded_categories (DOMAIN.md §6.3).
+FieldDef categories(MC merge = MC::SetAddWins) {
+  return F(kCategoryField, FT::EnumSet, RQ::Optional, SN::T3, merge).of(kSensitiveCategories);
+}
+
+EntityDef categorised(EntityDef e) {
+  e.category_field = kCategoryField;
   return e;
 }
 
@@ -141,18 +182,20 @@ void add_directory(Schema& s) {
 }
 
 void add_family_and_people(Schema& s) {
-  add(s, entity("Family", {
+  // Identity records (the family, its people and its household) are what a plan names: they
+  // belong to the plan area, the narrowest a consent's data_scope reaches.
+  add(s, in_area(entity("Family", {
       F("display_name", FT::String, RQ::Required, SN::T1, MC::MultiValueReview),
       F("current_address", FT::Ref, RQ::Optional, SN::T1, MC::MultiValueReview).to("Address"),
       F("lsoa_code", FT::String, RQ::Optional, SN::T1, MC::LwwSilent),
       F("preferred_contact", FT::Enum, RQ::Optional, SN::T1, MC::LwwSilent)
           .of({"PHONE", "SMS", "EMAIL", "LETTER", "VIA_PROFESSIONAL"}),
       F("household_language", FT::String, RQ::Optional, SN::T1, MC::LwwSilent),
-      F("phone", FT::String, RQ::Optional, SN::T1, MC::LwwSilent),
-      F("email", FT::String, RQ::Optional, SN::T1, MC::LwwSilent),
-  }));
+      F("phone", FT::String, RQ::Optional, SN::T1, MC::LwwSilent).any_member_writes(),  // §7
+      F("email", FT::String, RQ::Optional, SN::T1, MC::LwwSilent).any_member_writes(),
+  }), ConsentArea::plan));
 
-  add(s, entity("Person", {
+  auto person = in_area(entity("Person", {
       F("office_person_id", FT::String, RQ::Optional, SN::T1, MC::LwwNotify),
       F("nhs_number", FT::String, RQ::Optional, SN::T1, MC::MultiValueReview),
       F("upn", FT::String, RQ::Optional, SN::T1, MC::MultiValueReview),
@@ -175,14 +218,16 @@ void add_family_and_people(Schema& s) {
       F("send_status", FT::Enum, RQ::Optional, SN::T3, MC::MultiValueReview).of({"NONE", "SEN_SUPPORT", "EHCP", "UNKNOWN"}),
       F("young_carer", FT::Bool, RQ::Optional, SN::T3, MC::SafetyMax),
       F("education_setting", FT::Ref, RQ::Optional, SN::T1, MC::LwwNotify).to("Organisation"),
-      F("phone", FT::String, RQ::Optional, SN::T1, MC::LwwSilent),
-      F("email", FT::String, RQ::Optional, SN::T1, MC::LwwSilent),
+      F("phone", FT::String, RQ::Optional, SN::T1, MC::LwwSilent).any_member_writes(),  // §7
+      F("email", FT::String, RQ::Optional, SN::T1, MC::LwwSilent).any_member_writes(),
       F("statutory_status", FT::Enum, RQ::Optional, SN::T2, MC::ServerAuthority)
           .of({"NONE", "CIN_PLAN", "CP_PLAN", "LOOKED_AFTER", "UNKNOWN"}),
       F("merged_into", FT::Ref, RQ::Optional, SN::T1, MC::MultiValueReview).to("Person"),
-  }));
+  }), ConsentArea::plan);
+  person.subject_is_self = true;
+  add(s, person);
 
-  add(s, entity("Relationship", {
+  add(s, about(entity("Relationship", {
       F("person_a", FT::Ref, RQ::Required, SN::T1, MC::MultiValueReview).to("Person"),
       F("person_b", FT::Ref, RQ::Required, SN::T1, MC::MultiValueReview).to("Person"),
       F("type", FT::Enum, RQ::Required, SN::T1, MC::MultiValueReview)
@@ -197,9 +242,9 @@ void add_family_and_people(Schema& s) {
           .of({"NONE", "NO_ADDRESS_DISCLOSURE", "NO_INFORMATION_ABOUT_CHILD", "NO_CONTACT"}),
       F("valid_from", FT::Date, RQ::Optional, SN::T1, MC::LwwNotify),
       F("valid_to", FT::Date, RQ::Optional, SN::T1, MC::LwwNotify),
-  }));
+  }), {"person_a", "person_b"}));
 
-  add(s, entity("FamilyMembership", {
+  add(s, in_area(about(entity("FamilyMembership", {
       F("person", FT::Ref, RQ::Required, SN::T1, MC::MultiValueReview).to("Person"),
       F("member_role", FT::Enum, RQ::Required, SN::T1, MC::MultiValueReview)
           .of({"CHILD_SUBJECT", "CHILD_OTHER", "PARENT_CARER", "SIGNIFICANT_ADULT_IN_HOUSEHOLD",
@@ -208,12 +253,13 @@ void add_family_and_people(Schema& s) {
       F("is_key_contact", FT::Bool, RQ::Optional, SN::T1, MC::LwwSilent),
       F("joined", FT::Date, RQ::Optional, SN::T1, MC::LwwNotify),
       F("left", FT::Date, RQ::Optional, SN::T1, MC::LwwNotify),
-  }));
+  }), {"person"}), ConsentArea::plan));
 
+  // A confidential address (a refuge) reaches only the lead professional and managers (§3.6, §5).
   add(s, entity("Address", {
-      F("lines", FT::Text, RQ::Required, SN::T1, MC::MultiValueReview),
-      F("postcode", FT::String, RQ::Required, SN::T1, MC::MultiValueReview),
-      F("uprn", FT::String, RQ::Optional, SN::T1, MC::MultiValueReview),
+      F("lines", FT::Text, RQ::Required, SN::T1, MC::MultiValueReview).lead_only_when("confidential"),
+      F("postcode", FT::String, RQ::Required, SN::T1, MC::MultiValueReview).lead_only_when("confidential"),
+      F("uprn", FT::String, RQ::Optional, SN::T1, MC::MultiValueReview).lead_only_when("confidential"),
       F("lsoa_code", FT::String, RQ::Optional, SN::T1, MC::LwwSilent),
       F("type", FT::Enum, RQ::Required, SN::T1, MC::MultiValueReview).of({"HOME", "TEMPORARY", "REFUGE", "SCHOOL", "OTHER"}),
       F("confidential", FT::Bool, RQ::Required, SN::T2, MC::SafetyMax),
@@ -227,13 +273,14 @@ void add_referral_and_episode(Schema& s) {
       F("received_at", FT::DateTime, RQ::Required, SN::T1, MC::LwwNotify),
       F("channel", FT::Enum, RQ::Required, SN::T0, MC::LwwNotify)
           .of({"MASH_FRONT_DOOR", "EARLY_HELP_HUB", "DIRECT_TO_EH_TEAM", "SELF_REFERRAL", "STEP_DOWN_FROM_CSC", "INTERNAL"}),
-      F("referrer", FT::Ref, RQ::Optional, SN::T2, MC::MultiValueReview).to("Practitioner"),
-      F("referrer_details", FT::Text, RQ::Optional, SN::T2, MC::MultiValueReview),
+      // Informant identity is protected (§5, Golden Rule 5).
+      F("referrer", FT::Ref, RQ::Optional, SN::T2, MC::MultiValueReview).to("Practitioner").lead_only(),
+      F("referrer_details", FT::Text, RQ::Optional, SN::T2, MC::MultiValueReview).lead_only(),
       F("referral_source_code", FT::Enum, RQ::Required, SN::T0, MC::LwwNotify).of(kCinSource),
       F("subject_persons", FT::RefSet, RQ::Required, SN::T1, MC::SetAddWins).to("Person"),
       F("presenting_needs", FT::EnumSet, RQ::Required, SN::T3, MC::SetAddWins).of(kNeedCategory),
       F("reason_text", FT::Text, RQ::Required, SN::T3, MC::MultiValueReview),
-      F("significant_harm_suspected", FT::Bool, RQ::Required, SN::T2, MC::SafetyMax),
+      F("significant_harm_suspected", FT::Bool, RQ::Required, SN::T2, MC::SafetyMax).lead_only(),
       F("consent_to_refer", FT::Ref, RQ::Optional, SN::T2, MC::MultiValueReview).to("ConsentRecord"),
       F("consent_not_sought_reason", FT::Enum, RQ::Optional, SN::T2, MC::MultiValueReview)
           .of({"WOULD_INCREASE_RISK", "WOULD_PREJUDICE_INVESTIGATION", "UNABLE_TO_CONTACT_URGENT", "OTHER"}),
@@ -253,6 +300,7 @@ void add_referral_and_episode(Schema& s) {
   referral.lifecycle = lifecycle("status", "RECEIVED", {"CLOSED"},
                                  {{"RECEIVED", "TRIAGE"}, {"TRIAGE", "DECIDED"}, {"DECIDED", "CLOSED"},
                                   {"*", "LINKED"}, {"LINKED", "CLOSED"}});
+  referral.subject_fields = {"subject_persons"};
   add(s, referral);
 
   auto episode = entity("EarlyHelpEpisode", {
@@ -270,7 +318,7 @@ void add_referral_and_episode(Schema& s) {
           .of({"SINGLE_AGENCY", "MULTI_AGENCY_TAF", "INTENSIVE_FAMILY_SUPPORT"}),
       F("allocated_org", FT::Ref, RQ::Required, SN::T0, MC::MultiValueReview).to("Organisation"),
       F("lead_professional", FT::Ref, RQ::RequiredBefore, SN::T1, MC::MultiValueReview)
-          .to("Practitioner").before({"PLANNING", "ACTIVE"}).escalate(),  // C-17
+          .to("Practitioner").before({"PLANNING", "ACTIVE"}).escalate().reserved(),  // C-17, §7
       F("taf_members", FT::RefSet, RQ::Optional, SN::T1, MC::SetAddWins).to("Practitioner"),
       F("sf_eligible", FT::Bool, RQ::Optional, SN::T3, MC::MultiValueReview),
       F("sf_needs", FT::EnumSet, RQ::Optional, SN::T3, MC::SetAddWins).of(kSfOutcome),
@@ -288,7 +336,7 @@ void add_referral_and_episode(Schema& s) {
           .of({"NONE", "UNIVERSAL", "SINGLE_AGENCY", "CSC", "OTHER_LA", "OTHER_SERVICE"}),
       F("closure_summary", FT::Text, RQ::RequiredBefore, SN::T2, MC::MultiValueReview).before({"CLOSED"}),
       F("closure_authorised_by", FT::Ref, RQ::RequiredBefore, SN::T2, MC::MultiValueReview)
-          .to("Practitioner").before({"CLOSED"}),
+          .to("Practitioner").before({"CLOSED"}).reserved(),
       F("closed_at", FT::Date, RQ::Optional, SN::T2, MC::LwwNotify),
       F("status", FT::Enum, RQ::Required, SN::T0, MC::ServerAuthority)
           .of({"OPEN_AWAITING_AGREEMENT", "ASSESSMENT", "PLANNING", "ACTIVE", "REVIEW", "CLOSING", "CLOSED",
@@ -302,6 +350,11 @@ void add_referral_and_episode(Schema& s) {
        {"STEP_UP_PENDING", "CLOSING"}, {"STEP_UP_PENDING", "ACTIVE"}, {"STEP_UP_PENDING", "REVIEW"},
        {"PAUSED_CSC_LEAD", "ACTIVE"}, {"CLOSED", "ACTIVE"}, {"OPEN_AWAITING_AGREEMENT", "CLOSING"},
        {"ASSESSMENT", "CLOSING"}, {"PLANNING", "CLOSING"}});
+  // Only the lead professional or a manager closes, or moves the episode on from a step-up (§7).
+  episode.lifecycle->reserved_targets = {"CLOSING", "CLOSED"};
+  episode.lifecycle->reserved_sources = {"STEP_UP_PENDING"};
+  episode.subject_fields = {"subject_children"};
+  episode.policy_record = true;  // the lead professional, the team and the allocated organisation
   add(s, episode);
 }
 
@@ -317,8 +370,10 @@ void add_assessment(Schema& s) {
       F("co_authors", FT::RefSet, RQ::Optional, SN::T1, MC::SetAddWins).to("Practitioner"),
       F("started_at", FT::DateTime, RQ::Required, SN::T1, MC::LwwNotify),
       F("completed_at", FT::DateTime, RQ::RequiredBefore, SN::T1, MC::LwwNotify).before({kCompleted}),
-      F("authorised_by", FT::Ref, RQ::RequiredBefore, SN::T1, MC::MultiValueReview).to("Practitioner").before({"AUTHORISED"}),
-      F("authorised_at", FT::DateTime, RQ::RequiredBefore, SN::T1, MC::LwwNotify).before({"AUTHORISED"}),
+      // Management oversight: nobody authorises their own assessment (§7).
+      F("authorised_by", FT::Ref, RQ::RequiredBefore, SN::T1, MC::MultiValueReview)
+          .to("Practitioner").before({"AUTHORISED"}).not_self("author").reserved(),
+      F("authorised_at", FT::DateTime, RQ::RequiredBefore, SN::T1, MC::LwwNotify).before({"AUTHORISED"}).reserved(),
       F("reason_for_assessment", FT::Text, RQ::Required, SN::T3, MC::MultiValueReview),
       F("significant_harm_indicated", FT::Bool, RQ::Required, SN::T2, MC::SafetyMax),
       F("worries", FT::Text, RQ::Optional, SN::T3, MC::MultiValueReview),
@@ -347,10 +402,14 @@ void add_assessment(Schema& s) {
                         "at least one finding in the {}* domain of the assessment triangle"}};
   complete.each = {{"episode", "subject_children", "ChildVoice", "child", "the voice of the child {} (a ChildVoice record)"}};
   a.lifecycle->guards = {complete};
+  a.lifecycle->reserved_targets = {"AUTHORISED"};
+  a.consent_area = ConsentArea::assessment;
+  a.owner_field = "author";
+  a.co_owner_field = "co_authors";  // co-authors write sections directly (§3.9, §7)
   add(s, authored(a));
 
   // One section of the assessment triangle; id is "<assessment id>/finding/<domain>".
-  add(s, authored(entity("AssessmentFinding", {
+  add(s, authored(categorised(owned_by(in_area(about(entity("AssessmentFinding", {
       F("assessment", FT::Ref, RQ::Required, SN::T1, MC::MultiValueReview).to("Assessment"),
       F("domain", FT::Enum, RQ::Required, SN::T0, MC::MultiValueReview).of(kTriangleDomains),
       F("local_domain", FT::String, RQ::Conditional, SN::T0, MC::MultiValueReview).when("domain", "LOCAL"),
@@ -360,23 +419,25 @@ void add_assessment(Schema& s) {
       F("needs_worries", FT::Text, RQ::Optional, SN::T3, MC::MultiValueReview),
       F("score", FT::Enum, RQ::Optional, SN::T3, MC::MultiValueReview).of({"1", "2", "3", "4", "5", "NO_ISSUE"}),
       F("evidence_source", FT::Text, RQ::Optional, SN::T3, MC::MultiValueReview),
-  })));
+      categories(),
+  }), {"applies_to"}), ConsentArea::assessment), "assessment"))));
 
   // Voice of the child; id is "<assessment id>/voice/<child id>".
-  add(s, authored(entity("ChildVoice", {
+  add(s, authored(owned_by(in_area(about(entity("ChildVoice", {
       F("assessment", FT::Ref, RQ::Required, SN::T1, MC::MultiValueReview).to("Assessment"),
       F("child", FT::Ref, RQ::Required, SN::T1, MC::MultiValueReview).to("Person"),
       F("method", FT::Enum, RQ::Required, SN::T3, MC::MultiValueReview)
           .of({"DIRECT_CONVERSATION", "TOOL_BASED", "OBSERVATION_PRE_VERBAL", "WRITTEN_OR_DRAWING", "VIA_ADVOCATE",
                "PARENT_REPORTED"}),
       F("date", FT::Date, RQ::Required, SN::T1, MC::LwwNotify),
-      F("views_wishes_feelings", FT::Text, RQ::Optional, SN::T3, MC::MultiValueReview),
+      // A child-confidential view (CC, §5) is not for the TAF agencies (§7).
+      F("views_wishes_feelings", FT::Text, RQ::Optional, SN::T3, MC::MultiValueReview).lead_only_when("child_confidential"),
       F("seen", FT::Bool, RQ::Optional, SN::T2, MC::MultiValueReview),
       F("seen_alone", FT::Bool, RQ::Optional, SN::T2, MC::MultiValueReview),
       F("not_obtained_reason", FT::Enum, RQ::Optional, SN::T3, MC::MultiValueReview)
           .of({"UNBORN", "PRE_VERBAL_OBSERVED", "DECLINED", "NOT_AVAILABLE", "OTHER"}),
       F("child_confidential", FT::Bool, RQ::Optional, SN::T3, MC::SafetyMax),
-  })));
+  }), {"child"}), ConsentArea::assessment), "assessment")));
 }
 
 void add_plan(Schema& s) {
@@ -397,9 +458,10 @@ void add_plan(Schema& s) {
                              {{"DRAFT", "AGREED"}, {"AGREED", "ACTIVE"}, {"ACTIVE", "UNDER_REVIEW"},
                               {"UNDER_REVIEW", "ACTIVE"}, {"UNDER_REVIEW", "SUPERSEDED"}, {"ACTIVE", "CLOSED"},
                               {"UNDER_REVIEW", "CLOSED"}, {"*", "LOCKED_STEPPED_UP"}, {"LOCKED_STEPPED_UP", "ACTIVE"}});
+  plan.consent_area = ConsentArea::plan;
   add(s, plan);
 
-  add(s, entity("PlanOutcome", {
+  add(s, categorised(in_area(about(entity("PlanOutcome", {
       F("plan", FT::Ref, RQ::Required, SN::T1, MC::MultiValueReview).to("FamilyPlan"),
       F("statement", FT::Text, RQ::Required, SN::T3, MC::MultiValueReview),
       F("linked_needs", FT::EnumSet, RQ::Required, SN::T3, MC::SetAddWins).of(kNeedCategory),
@@ -413,9 +475,10 @@ void add_plan(Schema& s) {
       F("status", FT::Enum, RQ::Required, SN::T0, MC::MultiValueReview)
           .of({"NOT_STARTED", "IN_PROGRESS", "ACHIEVED", "PARTIALLY_ACHIEVED", "NOT_ACHIEVED", "NO_LONGER_RELEVANT"}),
       F("latest_progress", FT::Enum, RQ::Optional, SN::T0, MC::MultiValueReview).of({"IMPROVED", "NO_CHANGE", "DETERIORATED"}),
-  }));
+      categories(),
+  }), {"children"}), ConsentArea::plan)));
 
-  add(s, entity("PlanAction", {
+  add(s, categorised(owned_by(in_area(entity("PlanAction", {
       F("outcome", FT::Ref, RQ::Required, SN::T1, MC::MultiValueReview).to("PlanOutcome"),
       F("description", FT::Text, RQ::Required, SN::T3, MC::MultiValueReview),
       F("owner_practitioner", FT::Ref, RQ::Conditional, SN::T1, MC::MultiValueReview).to("Practitioner")
@@ -428,9 +491,10 @@ void add_plan(Schema& s) {
       F("status", FT::Enum, RQ::Required, SN::T0, MC::MultiValueReview)
           .of({"NOT_STARTED", "IN_PROGRESS", "DONE", "NOT_DONE", "CANCELLED"}),
       F("notes", FT::Text, RQ::Optional, SN::T3, MC::MultiValueReview),
-  }));
+      categories(),
+  }), ConsentArea::plan), "owner_practitioner")));
 
-  add(s, entity("TafMeeting", {
+  add(s, categorised(in_area(entity("TafMeeting", {
       F("episode", FT::Ref, RQ::Required, SN::T1, MC::MultiValueReview).to("EarlyHelpEpisode"),
       F("meeting_type", FT::Enum, RQ::Required, SN::T0, MC::MultiValueReview)
           .of({"INITIAL_TAF", "REVIEW_TAF", "CLOSURE_TAF", "STEP_DOWN_HANDOVER", "FAMILY_NETWORK_MEETING"}),
@@ -444,9 +508,10 @@ void add_plan(Schema& s) {
       F("minutes", FT::Text, RQ::Optional, SN::T3, MC::MultiValueReview),
       F("plan_version_reviewed", FT::Ref, RQ::Optional, SN::T0, MC::LwwNotify).to("FamilyPlan"),
       F("next_meeting_date", FT::Date, RQ::Optional, SN::T0, MC::LwwNotify),
-  }));
+      categories(),
+  }), ConsentArea::plan)));
 
-  add(s, entity("Review", {
+  add(s, categorised(in_area(entity("Review", {
       F("episode", FT::Ref, RQ::Required, SN::T1, MC::MultiValueReview).to("EarlyHelpEpisode"),
       F("plan", FT::Ref, RQ::Required, SN::T1, MC::MultiValueReview).to("FamilyPlan"),
       F("review_date", FT::Date, RQ::Required, SN::T1, MC::LwwNotify),
@@ -458,7 +523,8 @@ void add_plan(Schema& s) {
       F("decision", FT::Enum, RQ::Required, SN::T1, MC::MultiValueReview)
           .of({"CONTINUE", "AMEND_PLAN", "REASSESS", "START_GCP2", "STEP_UP", "STEP_DOWN", "CLOSE"}),
       F("next_review_due", FT::Date, RQ::Optional, SN::T1, MC::LwwNotify),
-  }));
+      categories(),
+  }), ConsentArea::plan)));
 }
 
 void add_records(Schema& s) {
@@ -476,8 +542,12 @@ void add_records(Schema& s) {
       F("narrative", FT::Text, RQ::Required, SN::T3, MC::Append),
       F("concern_raised", FT::Bool, RQ::Required, SN::T2, MC::Append),
       F("escalation", FT::Ref, RQ::Optional, SN::T2, MC::Append).to("StepUpRequest"),
+      categories(MC::Append),
   });
   contact.append_only = true;
+  contact.subject_fields = {"persons_present", "children_seen", "children_seen_alone"};
+  contact.category_field = kCategoryField;
+  contact.owner_field = "practitioner";
   contact.occurred_field = "occurred_at";
   add(s, contact);
 
@@ -490,6 +560,8 @@ void add_records(Schema& s) {
       F("recorded_at", FT::DateTime, RQ::Required, SN::T1, MC::Append),
   });
   amendment.append_only = true;
+  amendment.owner_field = "author";
+  amendment.part_of_field = "target";  // a correction reaches only those its target reaches
   amendment.occurred_field = "recorded_at";
   add(s, amendment);
 
@@ -507,6 +579,8 @@ void add_records(Schema& s) {
       F("scores", FT::StringSet, RQ::Required, SN::T3, MC::Append),
   });
   measurement.append_only = true;
+  measurement.subject_fields = {"person"};
+  measurement.creator_owns = true;  // the practitioner who took the reading (§7 "own OutcomeMeasurements")
   measurement.occurred_field = "completed_on";
   add(s, measurement);
 
@@ -519,11 +593,14 @@ void add_records(Schema& s) {
                "COURT_APPOINTED_OR_ATTORNEY", "PREGNANT_PERSON_FOR_UNBORN"}),
       F("competence_rationale", FT::Text, RQ::Conditional, SN::T3, MC::MultiValueReview)
           .when("capacity_basis", "COMPETENT_CHILD_SELF"),
+      F("competence_assessed_by", FT::Ref, RQ::Optional, SN::T1, MC::MultiValueReview).to("Practitioner"),
+      F("competence_assessed_at", FT::DateTime, RQ::Optional, SN::T1, MC::LwwNotify),
       F("episode", FT::Ref, RQ::Optional, SN::T1, MC::MultiValueReview).to("EarlyHelpEpisode"),
       F("recipients", FT::RefSet, RQ::Optional, SN::T1, MC::SetAddWins).to("Organisation"),
       F("excluded_recipients", FT::RefSet, RQ::Optional, SN::T1, MC::SetAddWins),
       F("data_scope", FT::Enum, RQ::Required, SN::T1, MC::SafetyMax)
           .of({"ALL_EPISODE_RECORDS", "ASSESSMENT_AND_PLAN_ONLY", "PLAN_ONLY"}),
+      F("excluded_categories", FT::EnumSet, RQ::Optional, SN::T1, MC::SetAddWins).of(kSensitiveCategories),
       F("method", FT::Enum, RQ::Required, SN::T1, MC::MultiValueReview)
           .of({"ON_DEVICE_SIGNATURE", "PAPER_SCANNED", "VERBAL_WITNESSED", "VERBAL_PHONE"}),
       F("explained_by", FT::Ref, RQ::Required, SN::T1, MC::MultiValueReview).to("Practitioner"),
@@ -531,12 +608,26 @@ void add_records(Schema& s) {
       F("given_at", FT::DateTime, RQ::Required, SN::T1, MC::MultiValueReview),
       F("expires_at", FT::DateTime, RQ::Required, SN::T1, MC::LwwNotify),
       // SAFETY_MAX order, least to most restrictive: a withdrawal wins over a concurrent grant (C-12).
+      // Any team member records a withdrawal (§6.6): the status and the withdrawal fields.
       F("status", FT::Enum, RQ::Required, SN::T1, MC::SafetyMax)
-          .of({"REQUESTED", "ACTIVE", "SUPERSEDED", "EXPIRED", "REFUSED", "WITHDRAWN"}),
-      F("withdrawn_at", FT::DateTime, RQ::Conditional, SN::T1, MC::LwwNotify).when("status", "WITHDRAWN"),
-      F("withdrawn_by", FT::Ref, RQ::Optional, SN::T1, MC::MultiValueReview).to("Person"),
-      F("withdrawal_reason", FT::Text, RQ::Optional, SN::T3, MC::MultiValueReview),
+          .of({"REQUESTED", "ACTIVE", "SUPERSEDED", "EXPIRED", "REFUSED", "WITHDRAWN"}).any_member_writes(),
+      F("withdrawn_at", FT::DateTime, RQ::Conditional, SN::T1, MC::LwwNotify).when("status", "WITHDRAWN")
+          .any_member_writes(),
+      F("withdrawn_by", FT::Ref, RQ::Optional, SN::T1, MC::MultiValueReview).to("Person").any_member_writes(),
+      F("withdrawal_reason", FT::Text, RQ::Optional, SN::T3, MC::MultiValueReview).any_member_writes(),
+      F("withdrawal_scope", FT::Enum, RQ::Optional, SN::T1, MC::LwwNotify)
+          .of({"FULL", "PURPOSES", "RECIPIENTS"}).any_member_writes(),
+      // Add-wins sets: a withdrawal beats a concurrent re-grant (C-12).
+      F("withdrawn_purposes", FT::EnumSet, RQ::Optional, SN::T1, MC::SetAddWins).of(kConsentPurpose).any_member_writes(),
+      F("withdrawn_recipients", FT::RefSet, RQ::Optional, SN::T1, MC::SetAddWins).to("Organisation").any_member_writes(),
+      F("withdrawal_channel", FT::Enum, RQ::Optional, SN::T1, MC::LwwNotify)
+          .of({"IN_PERSON", "PHONE", "WRITTEN", "FORM"}).any_member_writes(),
+      F("withdrawal_recorded_by", FT::Ref, RQ::Optional, SN::T1, MC::MultiValueReview).to("Practitioner")
+          .any_member_writes(),
   });
+  consent.subject_fields = {"covers_persons"};
+  consent.owner_field = "explained_by";
+  consent.policy_record = true;
   add(s, consent);
 
   auto isd = entity("InformationSharingDecision", {
@@ -559,6 +650,7 @@ void add_records(Schema& s) {
           .when("subject_informed", "NOT_INFORMED"),
   });
   isd.append_only = true;
+  isd.owner_field = "decided_by";
   isd.occurred_field = "decided_at";
   add(s, isd);
 }
@@ -586,9 +678,10 @@ void add_escalation_and_safety(Schema& s) {
   stepup.lifecycle = lifecycle("status", "DRAFT", {"DECIDED", "WITHDRAWN"},
                                {{"DRAFT", "SUBMITTED"}, {"SUBMITTED", "ACKNOWLEDGED"}, {"ACKNOWLEDGED", "DECIDED"},
                                 {"DRAFT", "WITHDRAWN"}, {"SUBMITTED", "WITHDRAWN"}});
+  stepup.subject_fields = {"children"};
   add(s, stepup);
 
-  add(s, entity("StepDownReceipt", {
+  add(s, about(entity("StepDownReceipt", {
       F("from_csc_ref", FT::String, RQ::Required, SN::T2, MC::MultiValueReview),
       F("children", FT::RefSet, RQ::Required, SN::T1, MC::SetAddWins).to("Person"),
       F("received_at", FT::DateTime, RQ::Required, SN::T1, MC::LwwNotify),
@@ -597,21 +690,28 @@ void add_escalation_and_safety(Schema& s) {
       F("consent", FT::Ref, RQ::Optional, SN::T1, MC::MultiValueReview).to("ConsentRecord"),
       F("episode", FT::Ref, RQ::Optional, SN::T1, MC::MultiValueReview).to("EarlyHelpEpisode"),
       F("resumed_episode", FT::Ref, RQ::Optional, SN::T1, MC::MultiValueReview).to("EarlyHelpEpisode"),
-  }));
+  }), {"children"}));
 
-  add(s, entity("Alert", {
-      F("subject", FT::String, RQ::Required, SN::T2, MC::MultiValueReview),
+  // Type and severity reach everyone with access (safety needs them); the details and the
+  // informant go only to the lead professional and managers (§3.20, §5). Removal needs a
+  // manager (C-15).
+  auto alert = entity("Alert", {
+      F("subject", FT::String, RQ::Required, SN::T2, MC::MultiValueReview).lead_only(),
       F("type", FT::Enum, RQ::Required, SN::T2, MC::MultiValueReview)
           .of({"DOMESTIC_ABUSE_RISK", "DO_NOT_DISCLOSE_ADDRESS", "LONE_WORKER_RISK", "AGGRESSIVE_ANIMAL",
                "PERPETRATOR_CONTACT_RESTRICTION", "EXPLOITATION_RISK", "MISSING_EPISODES", "CP_PLAN_ACTIVE",
                "INFECTION_CONTROL", "INTERPRETER_NEEDED", "OTHER"}),
       F("severity", FT::Enum, RQ::Required, SN::T2, MC::SafetyMax).of({"INFO", "WARNING", "HIGH"}),
       F("visible_to", FT::Enum, RQ::Optional, SN::T2, MC::SafetyMax).of({"ALL_WITH_ACCESS", "LEAD_AND_MANAGER"}),
-      F("set_by", FT::Ref, RQ::Required, SN::T2, MC::MultiValueReview).to("Practitioner"),
+      F("set_by", FT::Ref, RQ::Required, SN::T2, MC::MultiValueReview).to("Practitioner").lead_only(),
       F("set_at", FT::DateTime, RQ::Required, SN::T2, MC::LwwNotify),
       F("review_date", FT::Date, RQ::Optional, SN::T2, MC::LwwNotify),
-      F("note", FT::Text, RQ::Optional, SN::T3, MC::MultiValueReview),
-  }));
+      F("note", FT::Text, RQ::Optional, SN::T3, MC::MultiValueReview).lead_only(),
+  });
+  alert.owner_field = "set_by";
+  alert.removal_needs_manager = true;
+  alert.safety_record = true;
+  add(s, alert);
 
   // Derived by the materialiser (DOMAIN.md §8.4); declared so it can be rendered and exported.
   auto conflict = entity("ConflictRecord", {
@@ -626,6 +726,59 @@ void add_escalation_and_safety(Schema& s) {
   });
   conflict.derived = true;
   add(s, conflict);
+}
+
+// The family's team, emergency access and the tasks routed to named people: the records the
+// access policy reads (DOMAIN.md §3.8 taf_members, §3.23, §7). They are the one source of truth
+// for who is on a family's team; every team member receives them (policy records).
+void add_team_and_tasks(Schema& s) {
+  // One practitioner on the family's team; id "<family>/team/<practitioner>". Only the lead
+  // professional or a manager changes a role or a scope. SAFETY_MAX on the scope: a concurrent
+  // narrowing wins over a widening (least to most protective).
+  auto member = entity("TeamMember", {
+      F("practitioner", FT::Ref, RQ::Required, SN::T1, MC::MultiValueReview).to("Practitioner"),
+      F("organisation", FT::Ref, RQ::Required, SN::T0, MC::MultiValueReview).to("Organisation"),
+      F("team_role", FT::Enum, RQ::Required, SN::T0, MC::MultiValueReview)
+          .of({"LEAD_PROFESSIONAL", "TAF_MEMBER"}).reserved(),
+      F("access_scope", FT::Enum, RQ::Required, SN::T0, MC::SafetyMax)
+          .of({"FULL_EPISODE", "PLAN_AND_OWN_ACTIONS", "NONE"}).reserved(),
+      F("joined_at", FT::DateTime, RQ::Required, SN::T1, MC::LwwNotify),
+      F("left_at", FT::DateTime, RQ::Optional, SN::T1, MC::LwwNotify),
+  });
+  member.policy_record = true;
+  add(s, member);
+
+  // Emergency access by a practitioner not on the team (§7 break-glass): reason code and text,
+  // time-boxed (4 hours), immutable once made.
+  auto grant = entity("BreakGlassGrant", {
+      F("practitioner", FT::Ref, RQ::Required, SN::T1, MC::Append).to("Practitioner"),
+      F("reason_code", FT::Enum, RQ::Required, SN::T1, MC::Append)
+          .of({"IMMEDIATE_SAFEGUARDING_RISK", "MISSING_CHILD", "OUT_OF_HOURS_EMERGENCY", "LEAD_UNAVAILABLE", "OTHER"}),
+      F("reason", FT::Text, RQ::Required, SN::T3, MC::Append),
+      F("granted_at", FT::DateTime, RQ::Required, SN::T1, MC::Append),
+      F("expires_at", FT::DateTime, RQ::Required, SN::T1, MC::Append),
+  });
+  grant.append_only = true;
+  grant.occurred_field = "granted_at";
+  grant.owner_field = "practitioner";
+  grant.policy_record = true;
+  add(s, grant);
+
+  // A task routed to a named person (§3.23, N6). Its detail may quote what was held or
+  // refused: for the assignee, the lead professional and managers only.
+  auto task = entity("Task", {
+      F("task_type", FT::Enum, RQ::Required, SN::T0, MC::MultiValueReview)
+          .of({"CONFLICT_REVIEW", "OVERRIDE_COUNTERSIGN", "CONSENT_EXPIRING", "REVIEW_DUE", "REFERRER_FEEDBACK_DUE",
+               "WRITE_REFUSED", "WITHDRAWAL_RISK_CONSIDERATION", "BREAK_GLASS_REVIEW", "SHARE_HELD"}),
+      F("assignee", FT::Ref, RQ::Required, SN::T1, MC::LwwNotify).to("Practitioner"),
+      F("due_at", FT::DateTime, RQ::Required, SN::T1, MC::LwwNotify),
+      F("about", FT::String, RQ::Optional, SN::T1, MC::MultiValueReview),
+      F("detail", FT::Text, RQ::Optional, SN::T3, MC::MultiValueReview).lead_only(),
+      F("status", FT::Enum, RQ::Required, SN::T0, MC::LwwNotify).of({"OPEN", "DONE", "CANCELLED"}),
+  });
+  task.owner_field = "assignee";
+  task.policy_record = true;
+  add(s, task);
 }
 
 // DOMAIN.md §5, "Handling rules".
@@ -647,6 +800,7 @@ Schema build_v1() {
   add_plan(s);
   add_records(s);
   add_escalation_and_safety(s);
+  add_team_and_tasks(s);
   return s;
 }
 

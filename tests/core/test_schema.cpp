@@ -12,7 +12,8 @@ TEST_CASE("Schema: v1 declares every entity of the foundation issue", "[unit][sc
        {"Organisation", "Practitioner", "Person", "Relationship", "Family", "FamilyMembership", "Address", "Referral",
         "EarlyHelpEpisode", "Assessment", "AssessmentFinding", "ChildVoice", "FamilyPlan", "PlanOutcome", "PlanAction",
         "TafMeeting", "Review", "Contact", "OutcomeMeasurement", "ConsentRecord", "InformationSharingDecision",
-        "StepUpRequest", "StepDownReceipt", "Alert", "ConflictRecord"}) {
+        "StepUpRequest", "StepDownReceipt", "Alert", "ConflictRecord", "TeamMember", "BreakGlassGrant",
+        "Task"}) {
     INFO(name);
     CHECK(s.entity(name) != nullptr);
   }
@@ -141,4 +142,86 @@ TEST_CASE("Schema: domain rules are declared in the table (family root, conflict
   CHECK(s.handling(Sensitivity::T2).export_needs_decision);
   CHECK(s.handling(Sensitivity::T1).encrypted_at_rest);
   CHECK_FALSE(s.handling(Sensitivity::T0).encrypted_at_rest);
+}
+
+TEST_CASE("Schema: access declarations name real fields of the right type", "[unit][schema]") {
+  const Schema& s = Schema::v1();
+  for (const auto& e : s.entities()) {
+    INFO(e.name);
+    for (const auto& name : e.subject_fields) {
+      INFO(name);
+      const FieldDef* f = e.field(name);
+      REQUIRE(f);
+      CHECK((f->type == FieldType::Ref || f->type == FieldType::RefSet));
+      CHECK(f->ref == "Person");
+    }
+    if (e.subject_is_self) CHECK(e.name == "Person");
+    if (!e.category_field.empty()) {
+      const FieldDef* f = e.field(e.category_field);
+      REQUIRE(f);
+      CHECK(f->type == FieldType::EnumSet);
+      CHECK(f->values == s.entity("ConsentRecord")->field("excluded_categories")->values);
+    }
+    for (const auto* owner : {&e.owner_field, &e.co_owner_field, &e.part_of_field}) {
+      if (owner->empty()) continue;
+      INFO(*owner);
+      const FieldDef* f = e.field(*owner);
+      REQUIRE(f);
+      CHECK((f->type == FieldType::Ref || f->type == FieldType::RefSet || f->type == FieldType::String));
+    }
+    if (e.lifecycle) {
+      const FieldDef* status = e.field(e.lifecycle->field);
+      for (const auto& st : e.lifecycle->reserved_targets) CHECK(status->allows(st));
+      for (const auto& st : e.lifecycle->reserved_sources) CHECK(status->allows(st));
+    }
+    for (const auto& f : e.fields) {
+      INFO(f.name);
+      if (!f.audience_when.empty()) {
+        REQUIRE(e.field(f.audience_when));
+        CHECK(e.field(f.audience_when)->type == FieldType::Bool);
+        CHECK(f.audience == Audience::lead_and_managers);
+      }
+      if (!f.not_self_of.empty()) {
+        REQUIRE(e.field(f.not_self_of));
+        CHECK(e.field(f.not_self_of)->ref == "Practitioner");
+        CHECK(f.ref == "Practitioner");
+      }
+    }
+  }
+}
+
+TEST_CASE("Schema: the minimisation and role rules of DOMAIN.md 5 and 7 are declared", "[unit][schema]") {
+  const Schema& s = Schema::v1();
+  auto field = [&](const char* e, const char* f) { return s.entity(e)->field(f); };
+  CHECK(field("Alert", "type")->audience == Audience::team);
+  CHECK(field("Alert", "severity")->audience == Audience::team);
+  for (const char* f : {"subject", "note", "set_by"}) CHECK(field("Alert", f)->audience == Audience::lead_and_managers);
+  for (const char* f : {"lines", "postcode", "uprn"}) CHECK(field("Address", f)->audience_when == "confidential");
+  for (const char* f : {"referrer", "referrer_details", "significant_harm_suspected"})
+    CHECK(field("Referral", f)->audience == Audience::lead_and_managers);
+  CHECK(field("EarlyHelpEpisode", "lead_professional")->lead_or_manager_writes);
+  CHECK(field("EarlyHelpEpisode", "closure_authorised_by")->lead_or_manager_writes);
+  CHECK(field("Assessment", "authorised_by")->not_self_of == "author");
+  CHECK(s.entity("Alert")->removal_needs_manager);
+  CHECK(s.entity("Person")->subject_is_self);
+  CHECK(s.entity("Contact")->subject_fields.front() == "persons_present");
+  CHECK(s.entity("PlanAction")->owner_field == "owner_practitioner");
+  CHECK(s.entity("PlanAction")->consent_area == ConsentArea::plan);
+  CHECK(s.entity("Assessment")->consent_area == ConsentArea::assessment);
+  CHECK(s.entity("Contact")->consent_area == ConsentArea::episode);
+  const auto& episode = *s.entity("EarlyHelpEpisode")->lifecycle;
+  CHECK(episode.reserved_targets == std::vector<std::string>{"CLOSING", "CLOSED"});
+  CHECK(episode.reserved_sources == std::vector<std::string>{"STEP_UP_PENDING"});
+  CHECK(s.entity("Assessment")->lifecycle->reserved_targets == std::vector<std::string>{"AUTHORISED"});
+  for (const char* e : {"TeamMember", "BreakGlassGrant", "Task", "ConsentRecord", "EarlyHelpEpisode"}) {
+    INFO(e);
+    REQUIRE(s.entity(e));
+    CHECK(s.entity(e)->policy_record);
+  }
+  for (const char* f : {"withdrawal_scope", "withdrawn_purposes", "withdrawn_recipients", "withdrawal_channel",
+                        "withdrawal_recorded_by", "competence_assessed_by", "competence_assessed_at", "excluded_categories"}) {
+    INFO(f);
+    CHECK(field("ConsentRecord", f) != nullptr);
+  }
+  CHECK(field("ConsentRecord", "withdrawn_recipients")->merge == MergeClass::SetAddWins);
 }

@@ -20,11 +20,20 @@ enum class FieldType { String, Text, Date, DateTime, Bool, Int, Enum, Ref, EnumS
 enum class Requirement { Required, RequiredBefore, Conditional, Optional };
 enum class Sensitivity { T0, T1, T2, T3 };
 enum class MergeClass { Append, SetAddWins, LwwSilent, LwwNotify, SafetyMax, MultiValueReview, ServerAuthority };
+// Who may receive a field (DOMAIN.md §5 minimisation, §7): everyone the record reaches, or only
+// the lead professional and managers (an alert's details, a confidential address's lines).
+enum class Audience { team, lead_and_managers };
+// Which part of an episode a record belongs to, for ConsentRecord.data_scope (DOMAIN.md §6.3):
+// ALL_EPISODE_RECORDS reaches every area, ASSESSMENT_AND_PLAN_ONLY the assessment and plan
+// areas, PLAN_ONLY the plan area. PLAN_AND_OWN_ACTIONS team members receive the plan area only (§7).
+enum class ConsentArea { episode, assessment, plan };
 
 const char* to_string(FieldType t);
 const char* to_string(Requirement r);
 const char* to_string(Sensitivity s);
 const char* to_string(MergeClass m);
+const char* to_string(Audience a);
+const char* to_string(ConsentArea a);
 bool is_set_type(FieldType t);
 
 // "Required if <field> is <value>" (or "unless", when negate is true).
@@ -54,6 +63,23 @@ struct FieldDef {
   // A conflict on this field goes to the entity's escalation role (e.g. a contested lead
   // professional goes to the team manager, DOMAIN.md §8.3 C-17).
   bool escalate_conflicts = false;
+
+  // Access (DOMAIN.md §5, §7), read by the access policy (access.hpp); declared here so the
+  // rules are data, not policy code.
+  using Audience = ::hearth::Audience;
+  Audience audience = Audience::team;
+  // A Bool field of the same record: `audience` applies only while it is true ("" = always),
+  // e.g. an address's lines are for the lead and managers only while it is confidential.
+  std::string audience_when;
+  // Only the lead professional or a manager writes it (e.g. the lead professional, §7).
+  bool lead_or_manager_writes = false;
+  // Any team member may write it on any record of the family, not only their own (the
+  // family's phone and email, a consent withdrawal, §6.6, §7).
+  bool member_writes = false;
+  // A Ref<Practitioner> field of the same record that neither the writer nor the written value
+  // may equal: nobody authorises their own assessment (§7). Also checked when the record moves
+  // into a state that requires this field (FieldDef::required_before).
+  std::string not_self_of;
 
   bool allows(const std::string& enum_value) const;
   // Rank of a value in the protective order of a SAFETY_MAX field (higher = more protective).
@@ -103,6 +129,11 @@ struct Lifecycle {
   // the entity's escalation role; others go to its conflict role.
   std::vector<std::string> escalated_targets;
   std::vector<TransitionGuard> guards;
+  // Only the lead professional or a manager moves a record into `reserved_targets` (episode
+  // CLOSING and CLOSED, assessment AUTHORISED) or out of `reserved_sources` (episode
+  // STEP_UP_PENDING), DOMAIN.md §7.
+  std::vector<std::string> reserved_targets;
+  std::vector<std::string> reserved_sources;
 
   bool allows(const std::string& from, const std::string& to) const;
   std::vector<std::string> targets_from(const std::string& from) const;
@@ -125,6 +156,41 @@ struct EntityDef {
   std::string escalation_role;
   std::vector<FieldDef> fields;
   std::optional<Lifecycle> lifecycle;
+
+  // Access (DOMAIN.md §5-§7), read by the access policy (access.hpp).
+  // Ref / RefSet fields to Person naming whom a record is about (consent is per person,
+  // §6.3). None declared, or none set on a record: the record is about the whole family
+  // (every person of the family). A Person record is about itself (`subject_is_self`).
+  std::vector<std::string> subject_fields;
+  bool subject_is_self = false;
+  using ConsentArea = ::hearth::ConsentArea;
+  ConsentArea consent_area = ConsentArea::episode;
+  // An EnumSet of exclusion categories (ConsentRecord.excluded_categories, §6.3) the record
+  // touches ("" = none declared).
+  std::string category_field;
+  // Whose record it is, for what a TAF member may edit and receive as their own (§7): a
+  // Ref/RefSet to Practitioner (PlanAction.owner_practitioner, Contact.practitioner), or a Ref
+  // to another record of the family whose owner owns this one (a finding belongs to its
+  // assessment's owner). `co_owner_field`: a RefSet of Practitioner who share the ownership
+  // (Assessment.co_authors). `creator_owns`: the practitioner who created it owns it
+  // (OutcomeMeasurement, which names no practitioner).
+  std::string owner_field;
+  std::string co_owner_field;
+  bool creator_owns = false;
+  // The record is part of the record this field names (a String or Ref holding a record id):
+  // it reaches a viewer only where that record does (an Amendment follows its target).
+  std::string part_of_field;
+  // Removing a record needs a manager (an alert, C-15); the lead's removal is routed to one.
+  bool removal_needs_manager = false;
+  // The records the policy itself reads, which every team member receives so the tablet can
+  // enforce the policy offline (TeamMember, EarlyHelpEpisode, ConsentRecord, BreakGlassGrant,
+  // Task): their T0/T1 fields reach every team member whatever the consent; their T2/T3 fields
+  // follow the ordinary rules.
+  bool policy_record = false;
+  // A safety marker (an Alert): reaches everyone with access to the family whatever the consent
+  // and the access scope, even when other fields are minimised (§3.20); its fields' audience
+  // rules still apply (an alert's details go only to the lead and managers).
+  bool safety_record = false;
 
   const FieldDef* field(const std::string& name) const;
   size_t field_index(const std::string& name) const;  // fields.size() when unknown
