@@ -3,6 +3,7 @@
 // one answer (with and without unsent work), ops the server holds for a decision, and the
 // offline periods of the policy snapshot (DOMAIN.md §6.8, S2c) on an injected clock.
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <functional>
 #include <map>
@@ -13,6 +14,7 @@
 #include "hearth/sync/protocol.hpp"
 #include "../../client/src/sync_port.hpp"  // the sync engine's side of a Store (internal)
 #include "../support/fake_clock.hpp"
+#include "../support/process.hpp"
 #include "../support/must.hpp"
 #include "../support/samples.hpp"
 #include "../support/temp_dir.hpp"
@@ -395,4 +397,56 @@ TEST_CASE("Tablet: offline periods block sharing after 24 hours, lock after 7 da
     CHECK(must(tablet->families()).empty());
     CHECK(must(sync_port(*tablet).op_ids()).empty());
   }
+}
+
+TEST_CASE("CLI: hearth family and show say what is withheld, status lists held ops, a locked family says to sync",
+          "[unit][cli]") {
+  test::TempDir dir;
+  const std::map<std::string, std::string> pin = {{"HEARTH_PIN", "2468"}};
+  auto hearth = [&](std::vector<std::string> args) {
+    return test::run_process(test::build_binary("client/hearth"), std::move(args), dir.path().string(), pin);
+  };
+  std::string family, contact;
+  {
+    StoreOptions o;
+    o.practitioner_id = "yw-1";
+    o.pin = "2468";
+    auto s = must(Store::open(dir.file("hearth.db"), std::move(o)));
+    family = must(s->create_family(test::family_fields()));
+    contact = must(s->create(family, "Contact", test::contact_fields("2026-01-02T10:00:00Z", "Visit", "yw-1")));
+    must(sync_port(*s).apply_page(family, {}, 5, FamilyViewInfo{"view-A", {contact + "#concern_raised", family + "/alert/x"}}));
+    auto queued = must(sync_port(*s).outbox());
+    must(sync_port(*s).record_push({queued[0].seq}, {}, 1,
+                                   {HeldResult{queued[1].seq, "only the lead professional records this", "hv-1"}}));
+  }
+  auto shown = hearth({"family", family, "--json"});
+  INFO(shown.err);
+  REQUIRE(shown.code == 0);
+  auto j = nlohmann::json::parse(shown.out);
+  CHECK(j["withheld"] == nlohmann::json::array({contact + "#concern_raised", family + "/alert/x"}));
+  auto human = hearth({"family", family});
+  CHECK_THAT(human.out, Contains("concern_raised: (withheld)") && Contains("1 records withheld from you"));
+  CHECK_THAT(hearth({"show", contact}).out, Contains("concern_raised: (withheld)"));
+  auto status = hearth({"status"});
+  CHECK_THAT(status.out, Contains("held for hv-1: only the lead professional records this"));
+  CHECK(nlohmann::json::parse(hearth({"status", "--json"}).out)["held"].size() == 1);
+
+  {  // a policy received ten days ago: the family is locked
+    StoreOptions o;
+    o.pin = "2468";
+    auto s = must(Store::open(dir.file("hearth.db"), std::move(o)));
+    PolicySnapshot p;
+    p.issued_at_ms = test::wall_now_ms() - 10 * kDay;
+    p.practitioner = "yw-1";
+    p.sharing_block_after_ms = kDay;
+    p.lock_after_ms = 7 * kDay;
+    p.purge_after_ms = 14 * kDay;
+    must(sync_port(*s).record_policy(p));
+  }
+  auto locked = hearth({"family", family});
+  CHECK(locked.code == 2);
+  CHECK_THAT(locked.err, Contains("is locked") && Contains("hearth sync"));
+  auto still = hearth({"status"});
+  CHECK(still.code == 0);
+  CHECK_THAT(still.out, Contains("locked"));
 }
