@@ -55,7 +55,9 @@ int exit_code(ErrorCode c) {
 const char* hint(ErrorCode c) {
   switch (c) {
     case ErrorCode::invalid_argument: return "check the command's arguments: hearth COMMAND --help";
-    case ErrorCode::locked: return "check the PIN (HEARTH_PIN, --pin-fd, or the prompt); too many wrong PINs wipe the store";
+    case ErrorCode::locked:
+      return "check the PIN (HEARTH_PIN, --pin-fd, or the prompt); too many wrong PINs wipe the store. "
+             "A family locked after days without a sync unlocks with `hearth sync`";
     case ErrorCode::not_found: return "check the id: `hearth families` and `hearth family ID` list what the store holds";
     case ErrorCode::validation: return "`hearth schema TYPE` lists each field with its type, requirement and allowed values";
     case ErrorCode::lifecycle: return "the message lists the allowed transitions and the fields they need";
@@ -284,6 +286,17 @@ int run(int argc, char** argv) {
   auto s = open_store(g);
   if (unlock->parsed() || status->parsed()) {
     auto st = must(g, s->status());
+    json held = json::array();
+    std::string held_text;
+    for (const auto& h : must(g, s->held())) {
+      held.push_back({{"op", h.op_id}, {"family", h.family}, {"reason", h.reason}, {"route_to", h.route_to}, {"at_ms", h.at_ms}});
+      held_text += "    " + h.op_id + " (family " + h.family + "): held for " +
+                   (h.route_to.empty() ? std::string("the lead professional") : h.route_to) + ": " + h.reason + "\n";
+    }
+    auto offline = must(g, s->offline_status());
+    std::string policy_text = offline.policy ? std::string(client::to_string(offline.state)) + ", received " +
+                                                   std::to_string(offline.age_ms / 60000) + " minutes ago"
+                                             : "none received yet (sharing is blocked until a sync)";
     json quarantined = json::array();
     std::string quarantined_text;
     for (const auto& q : must(g, s->quarantine())) {
@@ -298,14 +311,17 @@ int run(int argc, char** argv) {
     ok(g,
        {{"device_id", st.device_id}, {"practitioner", s->practitioner_id()}, {"families", st.families},
         {"operations", st.ops}, {"unsynced", st.unsynced}, {"open_conflicts", st.open_conflicts},
-        {"quarantined", quarantined}, {"last_sync_ms", st.last_sync_ms}},
+        {"quarantined", quarantined}, {"last_sync_ms", st.last_sync_ms}, {"held", held},
+        {"policy_state", client::to_string(offline.state)}, {"policy_age_ms", offline.age_ms}},
        "store " + g.store_path + " (practitioner " + s->practitioner_id() + ", device " + st.device_id + ")\n" +
            "  families held:        " + std::to_string(st.families) + "\n" +
            "  unsynced operations:  " + std::to_string(st.unsynced) + "\n" +
            "  open conflicts:       " + std::to_string(st.open_conflicts) + "\n" +
            "  last successful sync: " + last + "\n" +
+           "  access policy:        " + policy_text + "\n" +
            "  refused by the server, kept in quarantine: " + std::to_string(st.quarantined) +
-           (quarantined_text.empty() ? "" : "\n" + quarantined_text));
+           (quarantined_text.empty() ? "" : "\n" + quarantined_text) +
+           (held_text.empty() ? "" : "\n  held by the server for a decision: " + std::to_string(st.held) + "\n" + held_text));
   } else if (enrol->parsed()) {
     std::ifstream in(ca_file);
     if (!in) fail(g, make_error(ErrorCode::invalid_argument, "cannot read the CA certificate " + ca_file));
@@ -343,9 +359,12 @@ int run(int argc, char** argv) {
        {{"pushed", r.pushed}, {"duplicates", r.duplicates}, {"rejected", r.rejected}, {"pulled", r.pulled},
         {"pages", r.pages}, {"families_purged", r.families_purged}, {"bytes_up", r.bytes_up}, {"bytes_down", r.bytes_down},
         {"clock_offset_ms", r.clock_offset_ms}, {"open_conflicts", st.open_conflicts}, {"quarantined", r.quarantined},
-        {"history_resets", r.history_resets}},
+        {"history_resets", r.history_resets}, {"held", r.held}, {"purges_deferred", r.purges_deferred}},
        "synced: " + std::to_string(r.pushed) + " pushed, " + std::to_string(r.rejected) + " rejected, " +
            std::to_string(r.pulled) + " pulled, " + std::to_string(r.families_purged) + " families purged; " +
+           (r.held ? std::to_string(r.held) + " held for a decision (see `hearth status`); " : std::string()) +
+           (r.purges_deferred ? std::to_string(r.purges_deferred) + " purges put off until unsent work is delivered; "
+                              : std::string()) +
            std::to_string(st.open_conflicts) + " open conflicts");
   } else if (create_family->parsed()) {
     auto f = must(g, cli::parse_fields(argument_text(g, fields_arg)));
@@ -371,16 +390,33 @@ int run(int argc, char** argv) {
     must(g, s->delete_entity(id));
     ok(g, json::object(), "");
   } else if (show->parsed()) {
-    json e = json::parse(must(g, s->get(id)).json);
-    ok(g, {{"entity", e}}, describe_entity(e));
+    auto view = must(g, s->get(id));
+    json e = json::parse(view.json);
+    json withheld = json::array();
+    std::string human = describe_entity(e);
+    if (!view.family.empty())
+      for (const auto& w : must(g, s->withheld(view.family))) {
+        if (w == id) withheld.push_back(w);
+        else if (w.rfind(id + "#", 0) == 0) {
+          withheld.push_back(w);
+          human += "  " + w.substr(id.size() + 1) + ": (withheld)\n";
+        }
+      }
+    ok(g, {{"entity", e}, {"withheld", withheld}}, human);
   } else if (fam->parsed()) {
     auto view = must(g, s->family(id));
     json entities = json::array(), chron = json::array(), cs = json::array();
     std::string human = "== Family " + id + "\n";
+    auto withheld = must(g, s->withheld(id));
     for (const auto& e : view.entities) {
       entities.push_back(json::parse(e.json));
       human += describe_entity(entities.back());
+      for (const auto& w : withheld)
+        if (w.rfind(e.id + "#", 0) == 0) human += "  " + w.substr(e.id.size() + 1) + ": (withheld)\n";
     }
+    size_t whole = 0;
+    for (const auto& w : withheld) whole += w.find('#') == std::string::npos;
+    if (whole) human += "(" + std::to_string(whole) + " records withheld from you)\n";
     human += "\nChronology:\n";
     for (const auto& e : view.chronology) {
       chron.push_back(e.id);
@@ -392,7 +428,7 @@ int run(int argc, char** argv) {
       cs.push_back(cli::conflict_json(c));
       human += describe_conflict(cs.back());
     }
-    ok(g, {{"family", id}, {"entities", entities}, {"chronology", chron}, {"conflicts", cs}}, human);
+    ok(g, {{"family", id}, {"entities", entities}, {"chronology", chron}, {"conflicts", cs}, {"withheld", withheld}}, human);
   } else if (families->parsed()) {
     auto list = must(g, s->families());
     std::string human;

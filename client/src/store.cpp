@@ -50,6 +50,18 @@ CREATE TABLE IF NOT EXISTS quarantine(
   at INTEGER NOT NULL,
   reported INTEGER NOT NULL DEFAULT 0, acknowledged INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS quarantine_by_family ON quarantine(family);
+-- own ops the server kept but did not apply (beyond the author's rights): on the server, so out
+-- of the outbox; the op stays in `ops` and in the local view
+CREATE TABLE IF NOT EXISTS held(
+  seq INTEGER PRIMARY KEY REFERENCES ops(seq),
+  op_id TEXT NOT NULL, family TEXT NOT NULL,
+  body BLOB NOT NULL,                       -- route_to and reason, sealed under the device key
+  at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS held_by_family ON held(family);
+-- the practitioner's view of each family as its last page said (digest and withheld list)
+CREATE TABLE IF NOT EXISTS family_views(
+  family TEXT PRIMARY KEY,
+  body BLOB NOT NULL) WITHOUT ROWID;        -- sealed under the family key
 )SQL";
 
 // Stores made before the quarantine kept refused ops in `rejected` (same sealing).
@@ -121,7 +133,7 @@ std::string voice_id(const std::string& assessment_id, const std::string& child_
 }
 
 Store::Impl::Impl(std::unique_ptr<Database> database, const Schema& schema, StoreOptions opts)
-    : db(std::move(database)), mat(schema), clock(opts.clock ? opts.clock : sync::PhysicalClock(system_ms)),
+    : db(std::move(database)), mat(schema, RequiredFields::may_be_withheld), clock(opts.clock ? opts.clock : sync::PhysicalClock(system_ms)),
       options(std::move(opts)) {}
 
 void Store::Impl::evict(const std::string& family) {
@@ -530,6 +542,10 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, StoreOptions
                                                  " operations not yet synced");
       return r.error();
     }
+    // Past the purge period of the last policy (DOMAIN.md §6.8, S2c) the synced records go now.
+    // A failure leaves them locked (reads refuse them) and is tried again at the next open: the
+    // store must still open, so that a sync can bring it back.
+    (void)impl->purge_expired();
     return std::unique_ptr<Store>(new Store(std::move(impl)));
   } catch (const std::bad_alloc&) {
     return make_error(ErrorCode::storage, "open " + path + ": out of memory");
@@ -817,6 +833,28 @@ Result<std::string> Store::Impl::unsent_work(const std::string& family) {
   return out;
 }
 
+Result<void> Store::Impl::erase_family(const std::string& family_id) {
+  evict(family_id);
+  // the counters of own ops erased here are never used again
+  auto last = next_counter();
+  if (!last) return last.error();
+  if (auto r = raise_counter_floor(static_cast<int64_t>(*last - 1)); !r) return r;
+  if (auto r = vault->destroy_family_key(family_id); !r) return r;
+  for (const char* sql :
+       {"DELETE FROM outbox WHERE seq IN (SELECT seq FROM ops WHERE family = ?1)",
+        "DELETE FROM fields WHERE entity IN (SELECT id FROM entities WHERE family = ?1)",
+        "DELETE FROM entities WHERE family = ?1", "DELETE FROM conflicts WHERE family = ?1",
+        "DELETE FROM quarantine WHERE family = ?1", "DELETE FROM held WHERE family = ?1",
+        "DELETE FROM family_views WHERE family = ?1",
+        "DELETE FROM ops WHERE family = ?1", "DELETE FROM sync_state WHERE key = 'cursor:' || ?1"}) {
+    auto st = db->prepare(sql);
+    if (!st) return st.error();
+    st->bind(1, family_id);
+    if (auto r = st->run(); !r) return r;
+  }
+  return {};
+}
+
 Result<void> Store::purge_family(const std::string& family_id) {
   return impl_->call("purge_family", [&]() -> Result<void> {
     Impl& im = *impl_;
@@ -831,23 +869,7 @@ Result<void> Store::purge_family(const std::string& family_id) {
       auto held = im.unsent_work(family_id);
       if (!held) return held.error();
       if (!held->empty()) return make_error(ErrorCode::conflict, "family " + family_id + " is kept: " + *held);
-      im.evict(family_id);
-      // the counters of own ops erased here are never used again
-      auto last = im.next_counter();
-      if (!last) return last.error();
-      if (auto r = im.raise_counter_floor(static_cast<int64_t>(*last - 1)); !r) return r;
-      if (auto r = im.vault->destroy_family_key(family_id); !r) return r;
-      for (const char* sql :
-           {"DELETE FROM outbox WHERE seq IN (SELECT seq FROM ops WHERE family = ?1)",
-            "DELETE FROM fields WHERE entity IN (SELECT id FROM entities WHERE family = ?1)",
-            "DELETE FROM entities WHERE family = ?1", "DELETE FROM conflicts WHERE family = ?1",
-            "DELETE FROM quarantine WHERE family = ?1",
-            "DELETE FROM ops WHERE family = ?1", "DELETE FROM sync_state WHERE key = 'cursor:' || ?1"}) {
-        auto st = im.db->prepare(sql);
-        if (!st) return st.error();
-        st->bind(1, family_id);
-        if (auto r = st->run(); !r) return r;
-      }
+      if (auto r = im.erase_family(family_id); !r) return r;
       if (auto r = tx.commit(); !r) {
         im.evict(family_id);  // a key cached during the failed attempt
         return r;

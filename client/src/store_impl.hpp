@@ -30,6 +30,8 @@ inline std::string conflict(const std::string& id) { return "conflict|" + id; }
 inline std::string secret(const std::string& name) { return "secret|" + name; }
 // a quarantined op's reason (named before the quarantine existed)
 inline std::string reason(int64_t seq) { return "rejected|" + std::to_string(seq); }
+inline std::string held(int64_t seq) { return "held|" + std::to_string(seq); }
+inline std::string view(const std::string& family) { return "view|" + family; }
 }  // namespace aad
 
 // The partition whose key seals the device's own secrets (credential, server address, CA) and
@@ -120,6 +122,25 @@ struct Store::Impl {
   Result<void> mark_quarantine(const std::vector<std::string>& op_ids, const char* sql);
   Result<std::vector<QuarantinedOp>> read_quarantine();
   Result<ApplyReport> apply_batch(const std::vector<std::string>& encoded_ops, const std::function<Result<void>()>& also);
+  Result<std::vector<HeldOp>> read_held();
+
+  // ---- views and offline enforcement ----
+  // The view digest and withheld list the family's last page carried (nullopt: none yet).
+  Result<std::optional<FamilyViewInfo>> read_view(const std::string& family);
+  Result<void> write_view(const std::string& family, const FamilyViewInfo& info);
+  Result<std::optional<PolicySnapshot>> read_policy();
+  Result<OfflineStatus> offline_status();
+  // ErrorCode::locked naming the family when the policy snapshot is past its lock period.
+  Result<void> check_unlocked(const std::string& family);
+  // At open: past the purge period, every family's synced records are purged (purge_synced).
+  Result<void> purge_expired();
+  // Inside a write transaction: erases the family's key and rows (the caller checked that no
+  // unsent work is held).
+  Result<void> erase_family(const std::string& family);
+  // Inside a write transaction: erases what of the family is on the server (synced ops, state,
+  // cursor, view) and keeps its key and every op that is not: the outbox and the quarantine
+  // whose report is not acknowledged. The state is rebuilt from what is kept.
+  Result<void> erase_synced(const std::string& family);
 };
 
 }  // namespace hearth::client

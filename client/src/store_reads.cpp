@@ -84,6 +84,8 @@ Result<std::vector<EntityView>> Store::Impl::read_records(const std::string& whe
 
 Result<EntityView> Store::get(const std::string& entity_id) const {
   return impl_->call("get", [&]() -> Result<EntityView> {
+    if (auto family = impl_->family_of(entity_id))
+      if (auto r = impl_->check_unlocked(*family); !r) return r.error();
     auto rows = impl_->read_records("WHERE e.id = ?", entity_id);
     if (!rows) return rows.error();
     if (rows->empty()) return make_error(ErrorCode::not_found, "no record with id '" + entity_id + "'");
@@ -93,6 +95,7 @@ Result<EntityView> Store::get(const std::string& entity_id) const {
 
 Result<std::vector<EntityView>> Store::chronology(const std::string& family_id) const {
   return impl_->call("chronology", [&]() -> Result<std::vector<EntityView>> {
+    if (auto r = impl_->check_unlocked(family_id); !r) return r.error();
     // `occurred` is sealed, so the order is made here, after opening it.
     auto rows = impl_->read_records("WHERE e.family = ? AND e.occurred IS NOT NULL AND e.deleted = 0", family_id);
     if (!rows) return rows.error();
@@ -105,6 +108,7 @@ Result<std::vector<EntityView>> Store::chronology(const std::string& family_id) 
 
 Result<FamilyView> Store::family(const std::string& family_id) const {
   return impl_->call("family", [&]() -> Result<FamilyView> {
+    if (auto r = impl_->check_unlocked(family_id); !r) return r.error();
     auto fam = get(family_id);
     if (!fam) return fam.error();
     if (!impl_->mat.schema().is_family_root(fam->type)) return make_error(ErrorCode::not_found, "no family with id '" + family_id + "'");
@@ -133,6 +137,7 @@ Result<std::vector<sync::Conflict>> Store::open_conflicts(const std::string& fam
       fams = std::move(all.value());
     }
     for (const auto& f : fams) {
+      if (auto r = impl_->check_unlocked(f); !r) return r.error();
       if (auto r = impl_->ensure_family(f); !r) return r.error();
       auto cs = impl_->mat.open_conflicts(f);
       for (const auto& c : cs)  // a conflict holds stored values: check them before any reader shows them
@@ -147,6 +152,7 @@ Result<std::vector<FieldWrite>> Store::history(const std::string& entity_id, con
   return impl_->call("history", [&]() -> Result<std::vector<FieldWrite>> {
     auto family = impl_->family_of(entity_id);
     if (!family) return make_error(ErrorCode::not_found, "no record with id '" + entity_id + "'");
+    if (auto r = impl_->check_unlocked(*family); !r) return r.error();
     if (auto r = impl_->ensure_family(*family); !r) return r.error();
     std::vector<FieldWrite> out;
     for (auto& w : impl_->mat.history(entity_id, field))
@@ -169,6 +175,7 @@ Result<std::vector<std::string>> Store::families() const {
 
 Result<std::string> Store::export_family(const std::string& family_id) const {
   return impl_->call("export_family", [&]() -> Result<std::string> {
+    if (auto r = impl_->check_unlocked(family_id); !r) return r.error();
     auto rows = impl_->read_records("WHERE e.family = ? ORDER BY e.id", family_id);
     if (!rows) return rows.error();
     JsonWriter w;
@@ -205,7 +212,7 @@ Result<StoreStatus> Store::status() const {
     auto st = impl_->db->prepare(
         "SELECT (SELECT count(*) FROM entities WHERE type = ?1), (SELECT count(*) FROM ops), "
         "(SELECT count(*) FROM outbox), (SELECT count(*) FROM conflicts), (SELECT count(*) FROM quarantine), "
-        "(SELECT coalesce(max(value), 0) FROM sync_state WHERE key = 'last_sync')");
+        "(SELECT coalesce(max(value), 0) FROM sync_state WHERE key = 'last_sync'), (SELECT count(*) FROM held)");
     if (!st) return st.error();
     st->bind(1, impl_->mat.schema().family_root_type());
     auto row = st->step();
@@ -218,6 +225,7 @@ Result<StoreStatus> Store::status() const {
     out.open_conflicts = count(3);
     out.quarantined = count(4);
     out.last_sync_ms = st->integer(5);
+    out.held = count(6);
     return out;
   });
 }

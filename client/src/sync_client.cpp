@@ -5,6 +5,7 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "hearth/sync/protocol.hpp"
@@ -125,6 +126,18 @@ Result<void> remember_limits(Store& s, PushLimits& current, uint64_t push_bytes,
     current.op_bytes = op_bytes;
   }
   return {};
+}
+
+PolicySnapshot policy_of(const wire::PolicySnapshot& p) {
+  PolicySnapshot out;
+  out.issued_at_ms = p.issued_at_ms;
+  out.practitioner = p.practitioner;
+  out.organisation = p.organisation;
+  out.system_roles = p.system_roles;
+  out.sharing_block_after_ms = p.sharing_block_after_ms;
+  out.lock_after_ms = p.lock_after_ms;
+  out.purge_after_ms = p.purge_after_ms;
+  return out;
 }
 
 // A server whose history epoch differs from the one the store holds: the store forgets its
@@ -269,11 +282,14 @@ class Engine {
 
       std::vector<int64_t> accepted;
       std::vector<std::pair<int64_t, std::string>> rejected;
+      std::vector<HeldResult> kept_for_decision;
       for (const auto& r : reply->results) {
         auto it = seq_of.find(r.op_id);
         if (it == seq_of.end()) continue;
         if (r.status == wire::OpStatus::accepted) ++report_.pushed, accepted.push_back(it->second);
         else if (r.status == wire::OpStatus::duplicate) ++report_.duplicates, accepted.push_back(it->second);
+        else if (r.status == wire::OpStatus::held)
+          ++report_.held, kept_for_decision.push_back(HeldResult{it->second, r.reason.empty() ? "held" : r.reason, r.route_to});
         else {
           ++report_.rejected;
           if (r.code == WireError::too_large) ++report_.quarantined;
@@ -289,10 +305,10 @@ class Engine {
       }
       if (!reply->quarantine_acknowledged.empty())
         if (auto r = port_.mark_quarantine_acknowledged(reply->quarantine_acknowledged); !r) return r.error();
-      if (!req.ops.empty() && accepted.empty() && rejected.empty())
+      if (!req.ops.empty() && accepted.empty() && rejected.empty() && kept_for_decision.empty())
         return std::optional<Error>(make_error(ErrorCode::corrupt, "the server answered a push without a result for any op"));
-      if (auto r = port_.record_push(accepted, rejected, now_()); !r) return r.error();
-      done += accepted.size() + rejected.size();
+      if (auto r = port_.record_push(accepted, rejected, now_(), kept_for_decision); !r) return r.error();
+      done += accepted.size() + rejected.size() + kept_for_decision.size();
       report_.clock_offset_ms = reply->clock_offset_ms;
       if (report_.clock_offset_ms != 0)
         if (auto r = port_.correct_clock(report_.clock_offset_ms); !r) return r.error();
@@ -339,6 +355,9 @@ class Engine {
         reset = true;
         return std::optional<wire::PullReply>();
       }
+      // The policy the device enforces offline (DOMAIN.md §6.8), as of this answer.
+      if (reply->policy)
+        if (auto r = port_.record_policy(policy_of(*reply->policy)); !r) return r.error();
       return std::optional<wire::PullReply>(std::move(*reply));
     };
     if (known->feed_version) {
@@ -354,31 +373,62 @@ class Engine {
         return {};
       }
     }
+    // Families whose purge the store put off during this sync (they hold unsent work), with the
+    // view the server announced for them: later requests of this sync name that view, so the
+    // server does not send the family again from cursor 0 each time, while the store keeps
+    // the view it holds and the next sync asks again.
+    std::map<std::string, std::string> deferred;
     for (size_t page = 0; page < 1000000; ++page) {
       auto cursors = port_.cursors();
       if (!cursors) return cursors.error();
       wire::PullRequest req;
       req.cursors = cursors->families;
+      req.views = cursors->views;
+      for (const auto& [family, view] : deferred)
+        if (!view.empty()) req.views[family] = view;
       req.max_bytes = o_.page_bytes;
       req.feed_version = cursors->feed_version;
       auto asked = ask(std::move(req));
       if (!asked) return asked.error();
       if (!*asked) return {};
       const wire::PullReply& reply = **asked;  // a page from another history is never applied
+      // Purges first: a family whose view changed is listed here and its page, from cursor 0
+      // under the new view, follows in `families` (a shrunk view so removes what it withholds).
+      std::set<std::string> put_off;
+      for (const auto& family : reply.purge) {
+        // The store refuses (conflict) while the family holds unsynced or unacknowledged
+        // refused work: the family is kept for a later sync, and nothing is dropped.
+        auto purged = store_.purge_family(family);
+        if (purged) {
+          ++report_.families_purged;
+          deferred.erase(family);
+        } else if (purged.error().code == ErrorCode::conflict) {
+          ++report_.purges_deferred;
+          put_off.insert(family);
+          deferred.emplace(family, std::string());
+        } else {
+          return purged.error();
+        }
+      }
       for (const auto& fam : reply.families) {
-        auto applied = port_.apply_page(fam.family, fam.ops, fam.cursor);
+        if (put_off.count(fam.family)) {
+          // Not applied as if purged: the family keeps its cursor and its view.
+          deferred[fam.family] = fam.view;
+          continue;
+        }
+        std::optional<FamilyViewInfo> view;
+        if (!fam.view.empty() && !deferred.count(fam.family)) view = FamilyViewInfo{fam.view, fam.withheld};
+        auto applied = port_.apply_page(fam.family, fam.ops, fam.cursor, view);
         if (!applied) return applied.error();
         report_.pulled += applied->applied;
       }
-      for (const auto& family : reply.purge) {
-        // No longer on this practitioner's caseload. The store refuses (conflict) while the
-        // family holds unsynced or unreported refused work; it is then kept for a later sync.
-        auto purged = store_.purge_family(family);
-        if (purged) ++report_.families_purged;
-        else if (purged.error().code != ErrorCode::conflict) return purged.error();
-      }
       progress("pull", report_.pulled, 0);
-      if (!reply.more) return port_.finish_pull(reply.feed_version.value_or(0), now_());
+      if (!reply.more) {
+        // After a purge put off, the next sync pulls in full (no probe), so it is asked again.
+        std::optional<int64_t> feed = reply.feed_version.value_or(0);
+        if (!deferred.empty()) feed.reset();
+        return port_.finish_pull(feed, now_());
+      }
     }
     return make_error(ErrorCode::network, "the pull did not finish within its page limit");
   }

@@ -23,13 +23,15 @@ Result<ApplyReport> SyncPort::apply_remote(const std::vector<std::string>& encod
 }
 
 Result<ApplyReport> SyncPort::apply_page(const std::string& family, const std::vector<std::string>& encoded_ops,
-                                      int64_t cursor) {
+                                      int64_t cursor, const std::optional<FamilyViewInfo>& view) {
   return im_->call("apply_page", [&]() -> Result<ApplyReport> {
     return im_->apply_batch(encoded_ops, [&]() -> Result<void> {
       auto st = im_->db->cached("INSERT OR REPLACE INTO sync_state(key, value) VALUES(?, ?)");
       if (!st) return st.error();
       (*st)->bind(1, "cursor:" + family).bind(2, cursor);
-      return (*st)->run();
+      if (auto r = (*st)->run(); !r) return r;
+      if (view) return im_->write_view(family, *view);
+      return {};
     });
   });
 }
@@ -72,6 +74,17 @@ Result<SyncCursors> SyncPort::cursors() const {
       if (key.rfind("cursor:", 0) == 0) out.families[key.substr(7)] = st->integer(1);
       else if (key == "feed_version") out.feed_version = st->integer(1);
     }
+    auto views = im_->db->prepare("SELECT family FROM family_views");
+    if (!views) return views.error();
+    std::vector<std::string> with_view;
+    auto listed = views->each([&](Statement& row) { with_view.push_back(row.text(0)); });
+    if (!listed) return listed.error();
+    for (const auto& family : with_view) {
+      // A view that cannot be opened is not sent: the server then sends the family under its
+      // current view, which replaces the damaged row.
+      auto v = im_->read_view(family);
+      if (v && *v) out.views[family] = (*v)->view;
+    }
     auto epoch = im_->meta("history_epoch");
     if (epoch) out.history_epoch = *epoch;
     else if (epoch.error().code != ErrorCode::not_found) return epoch.error();
@@ -79,17 +92,29 @@ Result<SyncCursors> SyncPort::cursors() const {
   });
 }
 
-Result<void> SyncPort::finish_pull(int64_t feed_version, int64_t now_ms) {
+Result<void> SyncPort::finish_pull(std::optional<int64_t> feed_version, int64_t now_ms) {
   return im_->call("finish_pull", [&]() -> Result<void> {
-    auto st = im_->db->prepare("INSERT OR REPLACE INTO sync_state(key, value) VALUES('feed_version', ?), ('last_sync', ?)");
-    if (!st) return st.error();
-    st->bind(1, feed_version).bind(2, now_ms);
-    return st->run();
+    Transaction tx(*im_->db);
+    if (auto r = tx.begin(); !r) return r;
+    auto last = im_->db->prepare("INSERT OR REPLACE INTO sync_state(key, value) VALUES('last_sync', ?)");
+    if (!last) return last.error();
+    last->bind(1, now_ms);
+    if (auto r = last->run(); !r) return r;
+    if (feed_version) {
+      auto st = im_->db->prepare("INSERT OR REPLACE INTO sync_state(key, value) VALUES('feed_version', ?)");
+      if (!st) return st.error();
+      st->bind(1, *feed_version);
+      if (auto r = st->run(); !r) return r;
+    } else if (auto r = im_->db->exec("DELETE FROM sync_state WHERE key = 'feed_version'"); !r) {
+      return r;
+    }
+    return tx.commit();
   });
 }
 
 Result<void> SyncPort::record_push(const std::vector<int64_t>& accepted,
-                                const std::vector<std::pair<int64_t, std::string>>& rejected, int64_t now_ms) {
+                                const std::vector<std::pair<int64_t, std::string>>& rejected, int64_t now_ms,
+                                const std::vector<HeldResult>& held) {
   return im_->call("record_push", [&]() -> Result<void> {
     Store::Impl& im = *im_;
     Transaction tx(*im.db);
@@ -99,10 +124,28 @@ Result<void> SyncPort::record_push(const std::vector<int64_t>& accepted,
     // an op accepted after a new history re-sent it is on the server: no longer quarantined
     auto release = im.db->prepare("DELETE FROM quarantine WHERE seq = ?");
     if (!release) return release.error();
+    auto unhold = im.db->prepare("DELETE FROM held WHERE seq = ?");  // accepted after a new history re-sent it
+    if (!unhold) return unhold.error();
+    auto hold = im.db->prepare(
+        "INSERT OR REPLACE INTO held(seq, op_id, family, body, at) "
+        "SELECT seq, device || ':' || counter, family, ?, ? FROM ops WHERE seq = ?");
+    if (!hold) return hold.error();
+    // Held ops are on the server: they leave the outbox (and the quarantine) like accepted
+    // ones, and are marked held with the server's reason, sealed like a refusal's.
+    std::vector<int64_t> delivered_seqs = accepted;
+    for (const auto& h : held) {
+      if (h.route_to.find('\n') != std::string::npos)
+        return make_error(ErrorCode::invalid_argument, "a held op's route_to holds a line break");
+      auto sealed = im.vault->seal(kDevicePartition, h.route_to + "\n" + h.reason, aad::held(h.seq));
+      if (!sealed) return sealed.error();
+      hold->bind_blob(1, *sealed).bind(2, now_ms).bind(3, h.seq);
+      if (auto r = hold->run(); !r) return r;
+      delivered_seqs.push_back(h.seq);
+    }
     auto own = im.db->prepare("SELECT counter FROM ops WHERE seq = ? AND device = ?");
     if (!own) return own.error();
     int64_t delivered = 0;
-    for (int64_t seq : accepted) {
+    for (int64_t seq : delivered_seqs) {
       del->bind(1, seq);
       if (auto r = del->run(); !r) return r;
       release->bind(1, seq);
@@ -125,6 +168,10 @@ Result<void> SyncPort::record_push(const std::vector<int64_t>& accepted,
         "INSERT OR REPLACE INTO quarantine(seq, op_id, family, reason, at, reported, acknowledged) "
         "SELECT seq, device || ':' || counter, family, ?, ?, 0, 0 FROM ops WHERE seq = ?");
     if (!ins) return ins.error();
+    for (int64_t seq : accepted) {
+      unhold->bind(1, seq);
+      if (auto r = unhold->run(); !r) return r;
+    }
     for (const auto& [seq, reason] : rejected) {
       // the reason can quote a value from the op, so it is sealed like the op
       auto sealed = im.vault->seal(kDevicePartition, reason, aad::reason(seq));
@@ -133,6 +180,8 @@ Result<void> SyncPort::record_push(const std::vector<int64_t>& accepted,
       if (auto r = ins->run(); !r) return r;
       del->bind(1, seq);
       if (auto r = del->run(); !r) return r;
+      unhold->bind(1, seq);
+      if (auto r = unhold->run(); !r) return r;
     }
     return tx.commit();
   });

@@ -40,10 +40,24 @@ struct ApplyReport {
   std::vector<std::string> clock_warnings;
 };
 
+// A family's view as its last page carried it (sync::protocol::FamilyPage view, withheld).
+struct FamilyViewInfo {
+  std::string view;                   // the digest; never empty once stored
+  std::vector<std::string> withheld;  // "<record id>" or "<record id>#<field>"
+};
+
 struct SyncCursors {
   std::map<std::string, int64_t> families;  // family -> last server sequence applied
+  std::map<std::string, std::string> views;  // family -> view digest last received (sealed)
   std::optional<int64_t> feed_version;
   std::string history_epoch;  // the server history last seen; "" before the first sync
+};
+
+// What the server said of a held op (sync::protocol::OpStatus::held).
+struct HeldResult {
+  int64_t seq = 0;  // outbox position
+  std::string reason;
+  std::string route_to;
 };
 
 class SyncPort {
@@ -64,8 +78,11 @@ class SyncPort {
   // the outbox (and the quarantine, after a new history re-sent them) and raise the delivered
   // counter; rejected ones leave it into the quarantine with the server's reason (sealed),
   // never away. One transaction.
+  // Held ops (the server keeps them for someone to decide) leave the outbox like accepted ones
+  // and are marked held with the reason and who decides (sealed), shown by Store::held().
   Result<void> record_push(const std::vector<int64_t>& accepted,
-                           const std::vector<std::pair<int64_t, std::string>>& rejected, int64_t now_ms);
+                           const std::vector<std::pair<int64_t, std::string>>& rejected, int64_t now_ms,
+                           const std::vector<HeldResult>& held = {});
   Result<void> mark_pushed(const std::vector<int64_t>& seqs);  // record_push with only accepted ops
   // The highest counter of this device's own ops the server confirmed (0: none yet).
   Result<uint64_t> delivered_counter() const;
@@ -82,9 +99,15 @@ class SyncPort {
   // A page of one family's ops from the server and its new cursor, in one transaction.
   // Malformed or invalid ops are reported in `rejected` and never stored; duplicates are
   // counted and ignored.
+  // With `view`, the family's view digest and withheld list are replaced in the same
+  // transaction (sealed under the family key); without it they are left as they are.
   Result<ApplyReport> apply_page(const std::string& family, const std::vector<std::string>& encoded_ops,
-                                 int64_t cursor);
-  Result<void> finish_pull(int64_t feed_version, int64_t now_ms);
+                                 int64_t cursor, const std::optional<FamilyViewInfo>& view = std::nullopt);
+  // The pull completed. Without a feed version the store forgets the one it held, so the next
+  // sync pulls in full rather than probing (e.g. a purge it had to put off).
+  Result<void> finish_pull(std::optional<int64_t> feed_version, int64_t now_ms);
+  // The policy snapshot of a pull answer (DOMAIN.md §6.8): kept, unless an older one.
+  Result<void> record_policy(const PolicySnapshot& policy);
   // Remote ops without a cursor (tests, benchmarks, a peer-to-peer exchange).
   Result<ApplyReport> apply_remote(const std::vector<std::string>& encoded_ops);
 

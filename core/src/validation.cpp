@@ -167,7 +167,7 @@ Result<void> validate_value(const EntityDef& e, const FieldDef& f, const Value& 
   }
 }
 
-Result<void> validate_create(const EntityDef& e, const FieldValues& fields) {
+Result<void> validate_create(const EntityDef& e, const FieldValues& fields, RequiredFields required) {
   if (e.derived)
     return make_error(ErrorCode::validation, e.name + " records are derived by the merge and cannot be created");
   size_t total = 0;
@@ -193,6 +193,7 @@ Result<void> validate_create(const EntityDef& e, const FieldValues& fields) {
                                      "; later states are reached through transitions");
       continue;
     }
+    if (required == RequiredFields::may_be_withheld) continue;
     if (f.req == Requirement::Required && is_missing(fields, f.name))
       return field_error(e, f, "required field is missing");
     if (f.req == Requirement::Conditional && f.required_if) {

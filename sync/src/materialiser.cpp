@@ -16,7 +16,7 @@ Error in_record(const std::string& id, const Error& e) {
 }
 }  // namespace
 
-Materialiser::Materialiser(const Schema& schema) : schema_(schema) {}
+Materialiser::Materialiser(const Schema& schema, RequiredFields creates) : schema_(schema), creates_(creates) {}
 
 Result<void> Materialiser::check(const Op& op) const {
   if (auto ok = check_well_formed(op); !ok) return ok;
@@ -38,7 +38,7 @@ Result<void> Materialiser::check(const Op& op) const {
     return make_error(r.error().code, where + r.error().message);
   };
   switch (op.kind) {
-    case OpKind::Create: return wrap(validate_create(*def, op.fields));
+    case OpKind::Create: return wrap(validate_create(*def, op.fields, creates_));
     case OpKind::Set: return wrap(validate_update(*def, op.field, op.value));
     case OpKind::Add:
     case OpKind::Remove:

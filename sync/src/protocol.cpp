@@ -383,6 +383,36 @@ void read_limits(Reader& r, const json& j, uint64_t& push_bytes, uint64_t& op_by
 
 constexpr int64_t kMaxSeq = std::numeric_limits<int64_t>::max();
 constexpr int64_t kMaxOffsetMs = 100ll * 365 * 24 * 3600 * 1000;
+constexpr size_t kWithheldBytes = kNameBytes + 1 + kIdBytes;   // "<record id>#<field>"
+constexpr size_t kMaxRoles = 16;
+constexpr uint64_t kMaxPeriodMs = 366ull * 24 * 3600 * 1000;
+
+json policy_json(const PolicySnapshot& p) {
+  return json{{"issued_at_ms", p.issued_at_ms}, {"practitioner", p.practitioner}, {"organisation", p.organisation},
+              {"system_roles", p.system_roles}, {"sharing_block_after_ms", p.sharing_block_after_ms},
+              {"lock_after_ms", p.lock_after_ms}, {"purge_after_ms", p.purge_after_ms}};
+}
+
+PolicySnapshot read_policy(Reader& r, const json& v) {
+  PolicySnapshot p;
+  p.issued_at_ms = r.unsigned_number(v, "issued_at_ms", true, 0, kMaxTimeMs);
+  p.practitioner = r.text(v, "practitioner", true, 1, kIdBytes, Chars::name);
+  p.organisation = r.text(v, "organisation", false, 0, kIdBytes, Chars::name);
+  if (const json* roles = r.array(v, "system_roles", false, kMaxRoles))
+    for (size_t i = 0; i < roles->size() && r.ok(); ++i)
+      p.system_roles.push_back(r.text((*roles)[i], "system_roles[" + std::to_string(i) + "]", 1, kIdBytes, Chars::id));
+  PolicySnapshot defaults;
+  auto period = [&](const char* key, uint64_t fallback) {
+    return r.find(v, key, false) ? r.unsigned_number(v, key, false, 1, kMaxPeriodMs) : fallback;
+  };
+  p.sharing_block_after_ms = period("sharing_block_after_ms", defaults.sharing_block_after_ms);
+  p.lock_after_ms = period("lock_after_ms", defaults.lock_after_ms);
+  p.purge_after_ms = period("purge_after_ms", defaults.purge_after_ms);
+  if (r.ok() && !(p.sharing_block_after_ms <= p.lock_after_ms && p.lock_after_ms <= p.purge_after_ms))
+    r.fail(ErrorCode::invalid_argument, "policy",
+           "periods must satisfy sharing_block_after_ms <= lock_after_ms <= purge_after_ms");
+  return p;
+}
 
 }  // namespace
 
@@ -482,6 +512,7 @@ const char* to_string(OpStatus status) {
     case OpStatus::accepted: return "accepted";
     case OpStatus::duplicate: return "duplicate";
     case OpStatus::rejected: return "rejected";
+    case OpStatus::held: return "held";
   }
   return "rejected";
 }
@@ -521,6 +552,7 @@ std::string encode(const PushReply& m) {
     json e{{"op", r.op_id}, {"status", to_string(r.status)}};
     if (!r.reason.empty()) e["reason"] = r.reason;
     if (r.code) e["code"] = to_string(*r.code);
+    if (!r.route_to.empty()) e["route_to"] = r.route_to;
     results.push_back(std::move(e));
   }
   json j{{"results", std::move(results)}, {"server_time", m.server_time_ms}, {"clock_offset_ms", m.clock_offset_ms},
@@ -537,15 +569,22 @@ std::string encode(const PullRequest& m) {
   if (m.feed_version) j["feed_version"] = *m.feed_version;
   if (!m.probe) j["cursors"] = m.cursors;
   if (m.max_bytes) j["max_bytes"] = m.max_bytes;
+  if (!m.probe && !m.views.empty()) j["views"] = m.views;
   return dump(j);
 }
 
 std::string encode(const PullReply& m) {
   json families = json::array();
-  for (const auto& f : m.families) families.push_back({{"family", f.family}, {"ops", op_array(f.ops)}, {"cursor", f.cursor}});
+  for (const auto& f : m.families) {
+    json page{{"family", f.family}, {"ops", op_array(f.ops)}, {"cursor", f.cursor}};
+    if (!f.view.empty()) page["view"] = f.view;
+    if (!f.withheld.empty()) page["withheld"] = f.withheld;
+    families.push_back(std::move(page));
+  }
   json j{{"families", std::move(families)}, {"purge", m.purge}, {"more", m.more}, {"changed", m.changed},
          {"history", history_json(m.history)}};
   if (m.feed_version) j["feed_version"] = *m.feed_version;
+  if (m.policy) j["policy"] = policy_json(*m.policy);
   return dump(j);
 }
 
@@ -646,9 +685,11 @@ Result<PushReply> decode_push_reply(std::string_view body, const Limits& limits)
       if (status == "accepted") res.status = OpStatus::accepted;
       else if (status == "duplicate") res.status = OpStatus::duplicate;
       else if (status == "rejected") res.status = OpStatus::rejected;
-      else if (r.ok()) r.fail(ErrorCode::invalid_argument, field + ".status", "must be accepted, duplicate or rejected");
+      else if (status == "held") res.status = OpStatus::held;
+      else if (r.ok()) r.fail(ErrorCode::invalid_argument, field + ".status", "must be accepted, duplicate, rejected or held");
       res.reason = r.text(item, "reason", false, 0, kTextBytes, Chars::text);
       if (const json* code = r.find(item, "code", false)) res.code = r.code(*code, field + ".code");
+      if (const json* to = r.find(item, "route_to", false)) res.route_to = r.text(*to, field + ".route_to", 0, kIdBytes, Chars::name);
       m.results.push_back(std::move(res));
     }
   }
@@ -684,6 +725,17 @@ Result<PullRequest> decode_pull_request(std::string_view body, const Limits& lim
   if (const json* e = r.find(*j, "history_epoch", false)) m.history_epoch = r.text(*e, "history_epoch", 0, kIdBytes, Chars::epoch);
   m.delivered_counter = r.unsigned_number(*j, "delivered_counter", false, 0, std::numeric_limits<uint64_t>::max());
   m.highest_cursor = r.signed_number(*j, "highest_cursor", false, 0, kMaxSeq).value_or(0);
+  if (const json* views = r.object(*j, "views", false)) {
+    if (views->size() > limits.cursors) {
+      r.fail(ErrorCode::too_large, "views", "names more than " + std::to_string(limits.cursors) + " families");
+    } else {
+      for (auto it = views->begin(); it != views->end() && r.ok(); ++it) {
+        std::string family = r.text(json(it.key()), "views key", 1, kNameBytes, Chars::name);
+        std::string digest = r.text(it.value(), "views." + family, 1, kMaxViewBytes, Chars::secret);
+        if (r.ok()) m.views[family] = std::move(digest);
+      }
+    }
+  }
   return r.finish(std::move(m));
 }
 
@@ -704,6 +756,12 @@ Result<PullReply> decode_pull_reply(std::string_view body, const Limits& limits)
       page.family = r.text(item, "family", true, 1, kNameBytes, Chars::name);
       page.ops = r.op_list(item, "ops", true, limits.json_elements, limits.request_bytes);
       page.cursor = r.signed_number(item, "cursor", true, 0, kMaxSeq).value_or(0);
+      if (const json* view = r.find(item, "view", false))
+        page.view = r.text(*view, field + ".view", 0, kMaxViewBytes, Chars::secret);
+      if (const json* withheld = r.array(item, "withheld", false, limits.withheld))
+        for (size_t w = 0; w < withheld->size() && r.ok(); ++w)
+          page.withheld.push_back(r.text((*withheld)[w], field + ".withheld[" + std::to_string(w) + "]", 1, kWithheldBytes,
+                                         Chars::name));
       m.families.push_back(std::move(page));
     }
   }
@@ -714,6 +772,7 @@ Result<PullReply> decode_pull_reply(std::string_view body, const Limits& limits)
   m.changed = r.boolean(*j, "changed", false, true);
   m.feed_version = r.signed_number(*j, "feed_version", false, 0, kMaxSeq);
   m.history = r.history(*j, false);
+  if (const json* policy = r.object(*j, "policy", false)) m.policy = read_policy(r, *policy);
   return r.finish(std::move(m));
 }
 

@@ -22,6 +22,12 @@ void require_error(const Result<T>& r, ErrorCode code, const std::string& mentio
   CHECK_THAT(r.error().message, Catch::Contains(mentions));
 }
 
+template <typename T>
+T must_decode(Result<T> r) {
+  REQUIRE(r.ok());
+  return std::move(r.value());
+}
+
 }  // namespace
 
 TEST_CASE("Protocol: every message round-trips through the codec", "[unit][protocol]") {
@@ -323,5 +329,148 @@ TEST_CASE("Protocol: depth, element and size limits are enforced while parsing",
       PushRequest none;
       CHECK(encode(one).size() <= encode(none).size() + push_entry_bytes(n));
     }
+  }
+}
+
+TEST_CASE("Protocol: views, withheld fields, the policy snapshot and held ops round-trip", "[unit][protocol]") {
+  PullRequest q;
+  q.cursors = {{"fam-1", 7}, {"fam-2", 0}};
+  q.views = {{"fam-1", "v1-3f2a9c"}, {"fam-2", std::string(kMaxViewBytes, 'z')}};
+  auto back = decode_pull_request(encode(q));
+  REQUIRE(back);
+  CHECK(back->views == q.views);
+  CHECK(back->cursors == q.cursors);
+  PullRequest probe;
+  probe.probe = true;
+  probe.views = q.views;  // a probe carries only the feed version
+  CHECK(must_decode(decode_pull_request(encode(probe))).views.empty());
+
+  PullReply a;
+  FamilyPage page;
+  page.family = "fam-1";
+  page.ops = {"op"};
+  page.cursor = 9;
+  page.view = "v2-77";
+  page.withheld = {"fam-1/address/a1#lines", "fam-1/alert/x", std::string(128, 'r') + "#" + std::string(64, 'f')};
+  a.families = {page, {"fam-2", {}, 3, "", {}}};
+  a.purge = {"fam-1"};
+  PolicySnapshot p;
+  p.issued_at_ms = 1767225600123;
+  p.practitioner = "yw-1";
+  p.organisation = "org-ys";
+  p.system_roles = {"PRACTITIONER", "TEAM_MANAGER"};
+  p.sharing_block_after_ms = 3600000;
+  p.lock_after_ms = 7200000;
+  p.purge_after_ms = 7200000;
+  a.policy = p;
+  std::string body = encode(a);
+  CHECK_THAT(body, Catch::Contains("\"issued_at_ms\"") && Catch::Contains("\"sharing_block_after_ms\"") &&
+                       Catch::Contains("\"withheld\"") && Catch::Contains("\"view\""));
+  auto ab = decode_pull_reply(body);
+  REQUIRE(ab);
+  REQUIRE(ab->families.size() == 2);
+  CHECK(ab->families[0].view == "v2-77");
+  CHECK(ab->families[0].withheld == page.withheld);
+  CHECK(ab->families[1].view.empty());
+  CHECK(ab->families[1].withheld.empty());
+  CHECK(ab->purge == a.purge);
+  REQUIRE(ab->policy);
+  CHECK(ab->policy->issued_at_ms == p.issued_at_ms);
+  CHECK(ab->policy->practitioner == "yw-1");
+  CHECK(ab->policy->organisation == "org-ys");
+  CHECK(ab->policy->system_roles == p.system_roles);
+  CHECK(ab->policy->sharing_block_after_ms == 3600000);
+  CHECK(ab->policy->lock_after_ms == 7200000);
+  CHECK(ab->policy->purge_after_ms == 7200000);
+
+  SECTION("an older answer without them still decodes, and a policy without periods takes the defaults") {
+    auto old = decode_pull_reply(R"({"families":[{"family":"f","ops":[],"cursor":1}],"purge":[],"more":false})");
+    REQUIRE(old);
+    CHECK_FALSE(old->policy);
+    CHECK(old->families[0].view.empty());
+    auto bare = decode_pull_reply(R"({"families":[],"policy":{"issued_at_ms":5,"practitioner":"hv-1"}})");
+    REQUIRE(bare);
+    REQUIRE(bare->policy);
+    CHECK(bare->policy->sharing_block_after_ms == 24ull * 3600 * 1000);
+    CHECK(bare->policy->lock_after_ms == 7ull * 24 * 3600 * 1000);
+    CHECK(bare->policy->purge_after_ms == 14ull * 24 * 3600 * 1000);
+    CHECK(bare->policy->system_roles.empty());
+  }
+  SECTION("held results name who decides") {
+    PushReply r;
+    r.results = {{"dev-a:3", OpStatus::held, "only the lead professional closes an episode", std::nullopt, "hv-1"},
+                 {"dev-a:4", OpStatus::held, "beyond your rights", std::nullopt, ""}};
+    auto rb = decode_push_reply(encode(r));
+    REQUIRE(rb);
+    CHECK(rb->results[0].status == OpStatus::held);
+    CHECK(rb->results[0].route_to == "hv-1");
+    CHECK(rb->results[0].reason == "only the lead professional closes an episode");
+    CHECK(rb->results[1].route_to.empty());
+    CHECK(std::string(to_string(OpStatus::held)) == "held");
+  }
+}
+
+TEST_CASE("Protocol: views, withheld lists and policies are bounded and typed", "[unit][protocol][security]") {
+  SECTION("views in a pull") {
+    require_error(decode_pull_request(R"({"views":[]})"), ErrorCode::invalid_argument, "\"views\" must be an object");
+    require_error(decode_pull_request(R"({"views":{"f":3}})"), ErrorCode::invalid_argument, "views.f");
+    require_error(decode_pull_request(R"({"views":{"f":""}})"), ErrorCode::invalid_argument, "views.f");
+    require_error(decode_pull_request(R"({"views":{"f":"a b"}})"), ErrorCode::invalid_argument, "views.f");
+    require_error(decode_pull_request("{\"views\":{\"f\":\"" + std::string(kMaxViewBytes + 1, 'a') + "\"}}"),
+                  ErrorCode::invalid_argument, "views.f");
+    require_error(decode_pull_request(R"({"views":{"":"v"}})"), ErrorCode::invalid_argument, "views key");
+    Limits small;
+    small.cursors = 2;
+    require_error(decode_pull_request(R"({"views":{"a":"v","b":"v","c":"v"}})", small), ErrorCode::too_large, "views");
+    CHECK(decode_pull_request(R"({"views":{"a":"v","b":"v"}})", small));
+  }
+  SECTION("view and withheld in a page") {
+    const std::string head = R"({"families":[{"family":"f","ops":[],"cursor":1,)";
+    require_error(decode_pull_reply(head + R"("view":7}]})"), ErrorCode::invalid_argument, "families[0].view");
+    require_error(decode_pull_reply(head + "\"view\":\"" + std::string(kMaxViewBytes + 1, 'a') + "\"}]}"),
+                  ErrorCode::invalid_argument, "families[0].view");
+    require_error(decode_pull_reply(head + R"("withheld":"r1"}]})"), ErrorCode::invalid_argument, "must be an array");
+    require_error(decode_pull_reply(head + R"("withheld":[""]}]})"), ErrorCode::invalid_argument, "withheld[0]");
+    require_error(decode_pull_reply(head + R"("withheld":["r1","a\nb"]}]})"), ErrorCode::invalid_argument,
+                  "withheld[1]");
+    require_error(decode_pull_reply(head + "\"withheld\":[\"" + std::string(194, 'r') + "\"]}]}"),
+                  ErrorCode::invalid_argument, "withheld[0]");
+    Limits small;
+    small.withheld = 2;
+    require_error(decode_pull_reply(head + R"("withheld":["a","b","c"]}]})", small), ErrorCode::too_large, "withheld");
+    CHECK(decode_pull_reply(head + R"("withheld":["a","b"]}]})", small));
+  }
+  SECTION("the policy") {
+    auto with = [](const std::string& policy) { return R"({"families":[],"policy":)" + policy + "}"; };
+    require_error(decode_pull_reply(with("[]")), ErrorCode::invalid_argument, "\"policy\" must be an object");
+    require_error(decode_pull_reply(with(R"({"practitioner":"p"})")), ErrorCode::invalid_argument,
+                  "\"issued_at_ms\" is missing");
+    require_error(decode_pull_reply(with(R"({"issued_at_ms":1})")), ErrorCode::invalid_argument,
+                  "\"practitioner\" is missing");
+    require_error(decode_pull_reply(with(R"({"issued_at_ms":-1,"practitioner":"p"})")), ErrorCode::invalid_argument,
+                  "issued_at_ms");
+    require_error(decode_pull_reply(with(R"({"issued_at_ms":1,"practitioner":"p","lock_after_ms":0})")),
+                  ErrorCode::invalid_argument, "lock_after_ms");
+    require_error(decode_pull_reply(with(R"({"issued_at_ms":1,"practitioner":"p","purge_after_ms":99999999999999})")),
+                  ErrorCode::invalid_argument, "purge_after_ms");
+    require_error(decode_pull_reply(with(
+                      R"({"issued_at_ms":1,"practitioner":"p","sharing_block_after_ms":10,"lock_after_ms":5,"purge_after_ms":20})")),
+                  ErrorCode::invalid_argument, "periods");
+    require_error(decode_pull_reply(with(R"({"issued_at_ms":1,"practitioner":"p","system_roles":["a b"]})")),
+                  ErrorCode::invalid_argument, "system_roles[0]");
+    require_error(decode_pull_reply(with(
+                      R"({"issued_at_ms":1,"practitioner":"p","system_roles":["a","a","a","a","a","a","a","a","a","a","a","a","a","a","a","a","a"]})")),
+                  ErrorCode::too_large, "system_roles");
+    require_error(decode_pull_reply(with(R"({"issued_at_ms":1,"practitioner":"p","organisation":"a\u0001"})")),
+                  ErrorCode::invalid_argument, "organisation");
+  }
+  SECTION("held results") {
+    require_error(decode_push_reply(R"({"results":[{"op":"d:1","status":"held","route_to":7}]})"),
+                  ErrorCode::invalid_argument, "results[0].route_to");
+    require_error(decode_push_reply("{\"results\":[{\"op\":\"d:1\",\"status\":\"held\",\"route_to\":\"" +
+                                    std::string(65, 'p') + "\"}]}"),
+                  ErrorCode::invalid_argument, "results[0].route_to");
+    require_error(decode_push_reply(R"({"results":[{"op":"d:1","status":"held","route_to":"a\nb"}]})"),
+                  ErrorCode::invalid_argument, "results[0].route_to");
   }
 }

@@ -49,7 +49,9 @@ struct StoreOptions {
   int max_pin_attempts = 10;  // then the store wipes itself (and says what was on no server)
   bool encrypted = true;      // false only for benchmarks and development
   size_t cache_mib = 16;      // SQLite page cache
-  sync::PhysicalClock clock;     // defaults to the system clock
+  // Defaults to the system clock. Also the clock of offline enforcement (DOMAIN.md §6.8): the
+  // age of the last policy snapshot is measured on it (corrected by the server's offset).
+  sync::PhysicalClock clock;
   const Schema* schema = nullptr;  // defaults to Schema::v1()
   // Caps the database size in SQLite pages (0: no cap). A write that would pass it fails
   // like a full disk does, with nothing accepted lost.
@@ -95,6 +97,46 @@ struct QuarantinedOp {
   bool acknowledged = false;  // the server confirmed it holds the report
 };
 
+// An op of this device the server kept but did not apply: it goes beyond the rights its
+// author held (DOMAIN.md §7; issue 8 part 3) and waits for the person named in route_to. The
+// server has it (it left the outbox); it stays in the op log and in the local view, and is
+// shown as "held for <route_to>: <reason>".
+struct HeldOp {
+  std::string op_id;     // "device:counter"
+  std::string family;
+  std::string reason;    // the server's words
+  std::string route_to;  // who decides (a practitioner id), "" when the server named nobody
+  int64_t at_ms = 0;     // when the answer arrived (device clock)
+};
+
+// The policy the store enforces offline (DOMAIN.md §6.8, S2c), as the server last sent it
+// (sync::protocol::PolicySnapshot). Periods in ms, counted from issued_at_ms.
+struct PolicySnapshot {
+  uint64_t issued_at_ms = 0;  // server time of the answer that carried it
+  std::string practitioner;
+  std::string organisation;
+  std::vector<std::string> system_roles;
+  uint64_t sharing_block_after_ms = 0;
+  uint64_t lock_after_ms = 0;
+  uint64_t purge_after_ms = 0;
+};
+
+// Where the store stands against its last policy snapshot.
+enum class OfflineState {
+  no_policy,        // no snapshot received yet: nothing is locked, sharing is blocked
+  fresh,            // younger than sharing_block_after_ms
+  sharing_blocked,  // sharing acts are blocked; reading and recording work
+  locked,           // reads of every family are refused (ErrorCode::locked) until a sync
+  purge_due,        // locked, and synced records are purged at the next open
+};
+const char* to_string(OfflineState state);
+
+struct OfflineStatus {
+  std::optional<PolicySnapshot> policy;
+  int64_t age_ms = 0;  // now (store clock) minus policy->issued_at_ms; 0 without a policy
+  OfflineState state = OfflineState::no_policy;
+};
+
 struct StoreStatus {
   std::string device_id;
   size_t families = 0;
@@ -102,6 +144,7 @@ struct StoreStatus {
   size_t unsynced = 0;
   size_t open_conflicts = 0;
   size_t quarantined = 0;    // own ops the server refused, kept sealed (see quarantine)
+  size_t held = 0;           // own ops the server holds for someone to decide (see held)
   int64_t last_sync_ms = 0;  // 0: never
 };
 
@@ -158,6 +201,13 @@ class Store {
   Result<void> checkpoint();
 
   // ---- reads (a stored value that fails authentication is an ErrorCode::corrupt error) ----
+  // Offline enforcement (DOMAIN.md §6.8, S2c): once the last policy snapshot is older than
+  // its lock period, the reads of family records below (get, family, chronology,
+  // open_conflicts, history, export_family, withheld) return ErrorCode::locked naming the
+  // family and saying that a sync unlocks it. Edits still record; status, families,
+  // quarantine and held still answer; the store still opens and syncs. Past the purge
+  // period, opening the store purges every family's synced records and keeps every unsynced
+  // or quarantined op sealed until a sync delivers it.
   Result<EntityView> get(const std::string& entity_id) const;
   Result<FamilyView> family(const std::string& family_id) const;
   Result<std::vector<EntityView>> chronology(const std::string& family_id) const;
@@ -171,6 +221,21 @@ class Store {
   Result<StoreStatus> status() const;  // counts every record and op: for display, not for hot paths
   // Own ops the server refused, oldest first (shown by `hearth status`).
   Result<std::vector<QuarantinedOp>> quarantine() const;
+  // Own ops the server holds for someone to decide, oldest first (shown by `hearth status`).
+  Result<std::vector<HeldOp>> held() const;
+  // What the server withholds from this practitioner in the family (DOMAIN.md §5; the last
+  // page that carried a view said so): "<record id>" for a whole record, "<record id>#<field>"
+  // for one field. Empty when nothing is withheld or the server never said. Lets an app show
+  // "withheld" rather than "empty". Errors: not_found (no such family), locked.
+  Result<std::vector<std::string>> withheld(const std::string& family_id) const;
+
+  // ---- offline enforcement (DOMAIN.md §6.8, S2c) ----
+  Result<OfflineStatus> offline_status() const;
+  // Whether a sharing act (send a plan, invite to a TAF, export for another agency) may be done
+  // now for the family: ErrorCode::forbidden naming the snapshot's age when it is older than
+  // sharing_block_after_ms, or when no snapshot was ever received (the act is then queued and
+  // decided by the server at sync). not_found for an unknown family. Recording is never blocked.
+  Result<void> may_share(const std::string& family_id) const;
 
  private:
   struct Impl;

@@ -51,6 +51,11 @@ struct SyncReport {
   size_t push_requests = 0;      // push bodies sent (including ones split after too_large)
   size_t quarantined = 0;        // ops kept on the device because the server cannot take them
   size_t history_resets = 0;     // times the server's history epoch changed during this sync
+  size_t held = 0;               // own ops the server kept for someone to decide (Store::held)
+  // Purge instructions put off because the family holds unsynced or unacknowledged refused
+  // work (Store::purge_family refuses): the family keeps its view and is purged at a later
+  // sync, and the page the server sent under its new view is not applied.
+  size_t purges_deferred = 0;
 };
 
 // Exchanges a one-time code for the device credential and keeps it, with the server address

@@ -21,9 +21,16 @@ constexpr size_t kMaxRecordBytes = 256 * 1024;
 // valid UTF-8; ids of references as in text.hpp).
 Result<void> validate_value(const EntityDef& entity, const FieldDef& field, const Value& value);
 
+// Whether a new record's required (R) and conditional (C) fields must be present.
+// `may_be_withheld` is for a replica receiving records the authority already validated whole:
+// fields the access policy withholds from its practitioner are absent from what it receives
+// (DOMAIN.md §5, issue 8), so their absence is not an error there. Local edits always check.
+enum class RequiredFields { checked, may_be_withheld };
+
 // A new record: unknown fields, values, required (R) and conditional (C) fields.
 // The lifecycle field, if given, must be the initial state.
-Result<void> validate_create(const EntityDef& entity, const FieldValues& fields);
+Result<void> validate_create(const EntityDef& entity, const FieldValues& fields,
+                             RequiredFields required = RequiredFields::checked);
 
 // A change of one scalar field on an existing record. Status fields change only through
 // transitions, APPEND fields never change, set fields change through add/remove.

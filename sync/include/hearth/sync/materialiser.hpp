@@ -11,6 +11,7 @@
 
 #include "hearth/core/error.hpp"
 #include "hearth/core/schema.hpp"
+#include "hearth/core/validation.hpp"
 #include "hearth/sync/conflict.hpp"
 #include "hearth/sync/entity_merge.hpp"
 #include "hearth/sync/op.hpp"
@@ -19,7 +20,10 @@ namespace hearth::sync {
 
 class Materialiser {
  public:
-  explicit Materialiser(const Schema& schema);
+  // `creates`: RequiredFields::may_be_withheld for a device's replica, which receives records
+  // with the fields its practitioner may not see left out (the server validated them whole);
+  // the builders below (local edits) always check every required field.
+  explicit Materialiser(const Schema& schema, RequiredFields creates = RequiredFields::checked);
 
   const Schema& schema() const { return schema_; }
 
@@ -77,6 +81,7 @@ class Materialiser {
   void replay_entity(FamilyData& fam, const std::string& entity_id);
 
   const Schema& schema_;
+  RequiredFields creates_;
   std::map<std::string, FamilyData> families_;
   std::map<OpId, std::string> op_family_;
   std::map<std::string, std::string> entity_family_;

@@ -35,7 +35,8 @@ struct Limits {
   size_t page_bytes = 1u << 20;     // the largest pull page the server sends
   size_t json_depth = 8;            // nesting of arrays and objects in any body
   size_t json_elements = 200000;    // values in any body
-  size_t cursors = 100000;          // families named in one pull; the caseload bounds it too
+  size_t cursors = 100000;          // families named in one pull (cursors, views); the caseload bounds it too
+  size_t withheld = 100000;         // entries of one family page's `withheld` list
 };
 
 // Codes a caller must act on, carried as {"error": message, "code": "<code>"}. The HTTP status
@@ -119,13 +120,19 @@ struct PushRequest {
   uint64_t delivered_counter = 0;  // highest own op counter the server has confirmed to this device
   std::vector<QuarantineNotice> quarantined;
 };
-enum class OpStatus { accepted, duplicate, rejected };
+// held: the server kept the op but did not apply it, because it goes beyond the rights its
+// author held (DOMAIN.md §7; issue 8 part 3). It is preserved for the person who decides
+// (OpResult::route_to); the device no longer sends it and shows it as held with the reason.
+enum class OpStatus { accepted, duplicate, rejected, held };
 const char* to_string(OpStatus status);
 struct OpResult {
   std::string op_id;  // "<device>:<counter>", "" when the op could not be decoded
   OpStatus status = OpStatus::rejected;
   std::string reason;  // rejected: why; accepted: a note (e.g. "flagged for the lead professional")
   std::optional<WireError> code;  // rejected: too_large, forbidden, bad_request, ...
+  // held: who decides ("" when not named), e.g. the lead professional's practitioner id.
+  // Wire: "route_to", at most 64 bytes, no control characters.
+  std::string route_to = {};  // a default, so older brace initialisers still compile cleanly
 };
 struct PushReply {
   std::vector<OpResult> results;
@@ -149,19 +156,51 @@ struct PullRequest {
   // confirmed, and the highest cursor the device holds for any family.
   uint64_t delivered_counter = 0;
   int64_t highest_cursor = 0;
+  // family -> the view digest (FamilyPage::view) the device last received for it; a family
+  // without one is left out. Bounded like cursors (Limits::cursors). When a digest differs
+  // from the practitioner's current view of the family, the server lists the family in
+  // `purge` and sends its page from cursor 0 under the new view, in the same answer.
+  std::map<std::string, std::string> views = {};
 };
+// The longest view digest (bytes, printable ASCII without spaces).
+constexpr size_t kMaxViewBytes = 64;
 struct FamilyPage {
   std::string family;
   std::vector<std::string> ops;  // encoded ops (binary; base64 on the wire)
   int64_t cursor = 0;
+  // A digest of the practitioner's view of this family ("" from a server that sends none: the
+  // device then keeps what it holds). At most kMaxViewBytes.
+  std::string view = {};
+  // What that view withholds from this practitioner: "<record id>" for a record withheld
+  // entirely, "<record id>#<field>" for one field (DOMAIN.md §5). So the device can show
+  // "withheld" rather than "empty". At most Limits::withheld entries, each 1..193 bytes
+  // without control characters. Replaces the list the device held when `view` is set.
+  std::vector<std::string> withheld = {};
+};
+// The policy the device enforces offline (DOMAIN.md §6.8, S2c), as of the server time of the
+// answer that carried it. Periods are counted from issued_at_ms on the device's (corrected)
+// clock: after sharing_block_after_ms sharing acts are blocked, after lock_after_ms the
+// families are locked, after purge_after_ms their synced records are purged. Each period is
+// 1 ms to 366 days, and sharing_block <= lock <= purge.
+struct PolicySnapshot {
+  uint64_t issued_at_ms = 0;  // server time of this answer, ms since the Unix epoch
+  std::string practitioner;   // the practitioner the device is enrolled for
+  std::string organisation;   // their organisation ("" when not known)
+  std::vector<std::string> system_roles;  // DOMAIN.md §3.2; at most 16, each [A-Za-z0-9._-]{1,64}
+  uint64_t sharing_block_after_ms = 24ull * 3600 * 1000;
+  uint64_t lock_after_ms = 7ull * 24 * 3600 * 1000;
+  uint64_t purge_after_ms = 14ull * 24 * 3600 * 1000;
 };
 struct PullReply {
   std::vector<FamilyPage> families;
-  std::vector<std::string> purge;  // families the device may no longer hold
+  // Families the device may no longer hold, or must fetch again under a new view. The device
+  // carries these out before it applies `families`.
+  std::vector<std::string> purge;
   bool more = false;
   bool changed = true;                 // probe answers
   std::optional<int64_t> feed_version;  // with the last page
   HistoryInfo history;
+  std::optional<PolicySnapshot> policy = {};  // absent from older servers
 };
 
 // ---- GET /v1/health ----

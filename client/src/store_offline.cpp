@@ -1,0 +1,319 @@
+// Store: what the server's access policy leaves on the device (issue 8). Per family, the view
+// digest and the withheld list its last page carried; the ops the server held for someone to
+// decide; the policy snapshot and its offline enforcement (DOMAIN.md §6.8, S2c): sharing
+// blocked, families locked, synced records purged, and never a practitioner's unsent work.
+#include <algorithm>
+#include <charconv>
+
+#include "store_impl.hpp"
+
+namespace hearth::client {
+
+namespace {
+
+constexpr const char* kPolicySecret = "policy";
+
+std::vector<std::string> split_lines(std::string_view text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    out.emplace_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+bool parse_u64(const std::string& text, uint64_t& out) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+
+// "3 days 4 hours", "5 hours", "12 minutes": how long, for a message a practitioner reads.
+std::string duration(int64_t ms) {
+  if (ms < 0) ms = 0;
+  const int64_t minute = 60000, hour = 60 * minute, day = 24 * hour;
+  auto unit = [](int64_t n, const char* name) { return std::to_string(n) + " " + name + (n == 1 ? "" : "s"); };
+  if (ms >= day) {
+    int64_t hours = (ms % day) / hour;
+    return unit(ms / day, "day") + (hours ? " " + unit(hours, "hour") : "");
+  }
+  if (ms >= hour) return unit(ms / hour, "hour");
+  return unit(ms / minute, "minute");
+}
+
+bool has_control(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+}  // namespace
+
+const char* to_string(OfflineState state) {
+  switch (state) {
+    case OfflineState::no_policy: return "no_policy";
+    case OfflineState::fresh: return "fresh";
+    case OfflineState::sharing_blocked: return "sharing_blocked";
+    case OfflineState::locked: return "locked";
+    case OfflineState::purge_due: return "purge_due";
+  }
+  return "no_policy";
+}
+
+// ---- views ----------------------------------------------------------------------------------
+// One sealed row per family: the digest, then one withheld entry per line (the codec refuses
+// control characters in both, and write_view checks again).
+
+Result<std::optional<FamilyViewInfo>> Store::Impl::read_view(const std::string& family) {
+  auto st = db->prepare("SELECT body FROM family_views WHERE family = ?");
+  if (!st) return st.error();
+  st->bind(1, family);
+  auto row = st->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<FamilyViewInfo>();
+  auto plain = vault->open(family, st->blob(0), aad::view(family));
+  if (!plain) return make_error(plain.error().code, "the view of family " + family + ": " + plain.error().message);
+  auto lines = split_lines(*plain);
+  FamilyViewInfo info;
+  info.view = lines.front();
+  info.withheld.assign(lines.begin() + 1, lines.end());
+  return std::optional<FamilyViewInfo>(std::move(info));
+}
+
+Result<void> Store::Impl::write_view(const std::string& family, const FamilyViewInfo& info) {
+  if (info.view.empty() || has_control(info.view))
+    return make_error(ErrorCode::invalid_argument, "the view digest of family " + family + " is empty or holds control characters");
+  std::string body = info.view;
+  for (const auto& w : info.withheld) {
+    if (w.empty() || has_control(w))
+      return make_error(ErrorCode::invalid_argument,
+                        "a withheld entry of family " + family + " is empty or holds control characters");
+    body += "\n" + w;
+  }
+  auto sealed = vault->seal(family, body, aad::view(family));
+  if (!sealed) return sealed.error();
+  auto st = db->cached("INSERT OR REPLACE INTO family_views(family, body) VALUES(?, ?)");
+  if (!st) return st.error();
+  (*st)->bind(1, family).bind_blob(2, *sealed);
+  return (*st)->run();
+}
+
+Result<std::vector<std::string>> Store::withheld(const std::string& family_id) const {
+  return impl_->call("withheld", [&]() -> Result<std::vector<std::string>> {
+    Impl& im = *impl_;
+    auto view = im.read_view(family_id);
+    if (!view) return view.error();
+    auto fam = im.family_of(family_id);
+    if (!*view && (!fam || *fam != family_id)) return make_error(ErrorCode::not_found, "no family with id '" + family_id + "'");
+    if (auto r = im.check_unlocked(family_id); !r) return r.error();
+    if (!*view) return std::vector<std::string>();
+    return std::move((*view)->withheld);
+  });
+}
+
+// ---- held ops -------------------------------------------------------------------------------
+
+Result<std::vector<HeldOp>> Store::Impl::read_held() {
+  std::vector<HeldOp> out;
+  auto st = db->prepare("SELECT seq, op_id, family, body, at FROM held ORDER BY seq");
+  if (!st) return st.error();
+  auto done = st->each([&](Statement& row) -> Result<void> {
+    auto body = vault->open(kDevicePartition, row.blob(3), aad::held(row.integer(0)));
+    if (!body) return make_error(body.error().code, "held op " + row.text(1) + ": " + body.error().message);
+    // route_to on the first line (no control characters), the reason after it
+    size_t nl = body->find('\n');
+    HeldOp h;
+    h.op_id = row.text(1);
+    h.family = row.text(2);
+    h.route_to = body->substr(0, nl);
+    h.reason = nl == std::string::npos ? std::string() : body->substr(nl + 1);
+    h.at_ms = row.integer(4);
+    out.push_back(std::move(h));
+    return {};
+  });
+  if (!done) return done.error();
+  return out;
+}
+
+Result<std::vector<HeldOp>> Store::held() const {
+  return impl_->call("held", [&] { return impl_->read_held(); });
+}
+
+// ---- the policy snapshot --------------------------------------------------------------------
+// Sealed under the device key as lines: issued_at, the three periods, practitioner,
+// organisation, the roles separated by ','.
+
+Result<std::optional<PolicySnapshot>> Store::Impl::read_policy() {
+  auto st = db->cached("SELECT value FROM secrets WHERE name = ?");
+  if (!st) return st.error();
+  (*st)->bind(1, kPolicySecret);
+  auto row = (*st)->step();
+  if (!row) return row.error();
+  if (!*row) {
+    (*st)->reset();
+    return std::optional<PolicySnapshot>();
+  }
+  std::string sealed = (*st)->blob(0);
+  (*st)->reset();
+  auto plain = vault->open(kDevicePartition, sealed, aad::secret(kPolicySecret));
+  if (!plain) return make_error(plain.error().code, "the policy snapshot: " + plain.error().message);
+  auto lines = split_lines(*plain);
+  PolicySnapshot p;
+  if (lines.size() != 7 || !parse_u64(lines[0], p.issued_at_ms) || !parse_u64(lines[1], p.sharing_block_after_ms) ||
+      !parse_u64(lines[2], p.lock_after_ms) || !parse_u64(lines[3], p.purge_after_ms))
+    return make_error(ErrorCode::corrupt, "the policy snapshot is malformed");
+  p.practitioner = lines[4];
+  p.organisation = lines[5];
+  for (size_t start = 0; start < lines[6].size();) {
+    size_t end = std::min(lines[6].find(',', start), lines[6].size());
+    p.system_roles.push_back(lines[6].substr(start, end - start));
+    start = end + 1;
+  }
+  return std::optional<PolicySnapshot>(std::move(p));
+}
+
+Result<void> SyncPort::record_policy(const PolicySnapshot& policy) {
+  return im_->call("record_policy", [&]() -> Result<void> {
+    Store::Impl& im = *im_;
+    for (const auto* text : {&policy.practitioner, &policy.organisation})
+      if (has_control(*text)) return make_error(ErrorCode::invalid_argument, "the policy snapshot holds control characters");
+    std::string roles;
+    for (const auto& r : policy.system_roles) {
+      if (r.empty() || has_control(r) || r.find(',') != std::string::npos)
+        return make_error(ErrorCode::invalid_argument, "the policy snapshot's role '" + r + "' is malformed");
+      roles += (roles.empty() ? "" : ",") + r;
+    }
+    Transaction tx(*im.db);
+    if (auto r = tx.begin(); !r) return r;
+    auto known = im.read_policy();
+    if (!known) return known.error();
+    if (*known && (*known)->issued_at_ms > policy.issued_at_ms) return {};  // an answer older than the one kept
+    std::string body = std::to_string(policy.issued_at_ms) + "\n" + std::to_string(policy.sharing_block_after_ms) + "\n" +
+                       std::to_string(policy.lock_after_ms) + "\n" + std::to_string(policy.purge_after_ms) + "\n" +
+                       policy.practitioner + "\n" + policy.organisation + "\n" + roles;
+    auto sealed = im.vault->seal(kDevicePartition, body, aad::secret(kPolicySecret));
+    if (!sealed) return sealed.error();
+    auto st = im.db->prepare("INSERT OR REPLACE INTO secrets(name, value) VALUES(?, ?)");
+    if (!st) return st.error();
+    st->bind(1, kPolicySecret).bind_blob(2, *sealed);
+    if (auto r = st->run(); !r) return r;
+    return tx.commit();
+  });
+}
+
+// ---- offline enforcement --------------------------------------------------------------------
+
+Result<OfflineStatus> Store::Impl::offline_status() {
+  OfflineStatus out;
+  auto policy = read_policy();
+  if (!policy) return policy.error();
+  if (!*policy) return out;
+  out.policy = std::move(*policy);
+  const int64_t now = static_cast<int64_t>(clock.physical_now());
+  out.age_ms = std::max<int64_t>(0, now - static_cast<int64_t>(out.policy->issued_at_ms));
+  const auto age = static_cast<uint64_t>(out.age_ms);
+  out.state = age >= out.policy->purge_after_ms          ? OfflineState::purge_due
+              : age >= out.policy->lock_after_ms          ? OfflineState::locked
+              : age >= out.policy->sharing_block_after_ms ? OfflineState::sharing_blocked
+                                                          : OfflineState::fresh;
+  return out;
+}
+
+Result<OfflineStatus> Store::offline_status() const {
+  return impl_->call("offline_status", [&] { return impl_->offline_status(); });
+}
+
+Result<void> Store::Impl::check_unlocked(const std::string& family) {
+  if (family.empty()) return {};  // directory records belong to no family
+  auto st = offline_status();
+  if (!st) return st.error();
+  if (st->state != OfflineState::locked && st->state != OfflineState::purge_due) return {};
+  return make_error(ErrorCode::locked,
+                    "family " + family + " is locked on this device: its access policy was last received " +
+                        duration(st->age_ms) + " ago, and records are locked after " +
+                        duration(static_cast<int64_t>(st->policy->lock_after_ms)) +
+                        " without a sync (DOMAIN.md §6.8); sync (`hearth sync`) to unlock it. Recording still works.");
+}
+
+Result<void> Store::may_share(const std::string& family_id) const {
+  return impl_->call("may_share", [&]() -> Result<void> {
+    Impl& im = *impl_;
+    auto fam = im.family_of(family_id);
+    if (!fam || *fam != family_id) return make_error(ErrorCode::not_found, "no family with id '" + family_id + "'");
+    auto st = im.offline_status();
+    if (!st) return st.error();
+    if (st->state == OfflineState::no_policy)
+      return make_error(ErrorCode::forbidden, "sharing family " + family_id +
+                                                  "'s records is blocked: this device has not received an access "
+                                                  "policy yet (DOMAIN.md §6.8); sync first, or queue the act for the "
+                                                  "server to decide at sync. Recording still works.");
+    if (st->state == OfflineState::fresh) return {};
+    return make_error(ErrorCode::forbidden,
+                      "sharing family " + family_id + "'s records is blocked: the access policy on this device is " +
+                          duration(st->age_ms) + " old, more than " +
+                          duration(static_cast<int64_t>(st->policy->sharing_block_after_ms)) +
+                          " (DOMAIN.md §6.8); sync first, or queue the act for the server to decide at sync. "
+                          "Recording still works.");
+  });
+}
+
+Result<void> Store::Impl::erase_synced(const std::string& family) {
+  evict(family);
+  auto last = next_counter();  // own ops erased here (delivered ones) keep their counters used
+  if (!last) return last.error();
+  if (auto r = raise_counter_floor(static_cast<int64_t>(*last - 1)); !r) return r;
+  for (const char* sql :
+       {"DELETE FROM held WHERE family = ?1", "DELETE FROM quarantine WHERE family = ?1 AND acknowledged = 1",
+        "DELETE FROM ops WHERE family = ?1 AND seq NOT IN (SELECT seq FROM outbox) "
+        "AND seq NOT IN (SELECT seq FROM quarantine WHERE family = ?1)",
+        "DELETE FROM fields WHERE entity IN (SELECT id FROM entities WHERE family = ?1)",
+        "DELETE FROM entities WHERE family = ?1", "DELETE FROM conflicts WHERE family = ?1",
+        "DELETE FROM family_views WHERE family = ?1", "DELETE FROM sync_state WHERE key = 'cursor:' || ?1"}) {
+    auto st = db->prepare(sql);
+    if (!st) return st.error();
+    st->bind(1, family);
+    if (auto r = st->run(); !r) return r;
+  }
+  // The state of what is kept (the practitioner's own unsent work), so that it stays readable
+  // once a sync unlocks the store, and the family's records arrive again whole from cursor 0.
+  if (auto r = ensure_family(family); !r) return r;
+  for (const auto* e : mat.entities(family))
+    if (auto r = write_entity(e->id(), nullptr); !r) return r;
+  return {};
+}
+
+Result<void> Store::Impl::purge_expired() {
+  auto st = offline_status();
+  if (!st) return st.error();
+  if (st->state != OfflineState::purge_due) return {};
+  // Families with anything on the server: synced ops, or state (cursors, views) from it.
+  std::vector<std::string> families;
+  {
+    auto q = db->prepare(
+        "SELECT DISTINCT family FROM ops WHERE family != '' AND seq NOT IN (SELECT seq FROM outbox) "
+        "AND seq NOT IN (SELECT seq FROM quarantine WHERE acknowledged = 0) "
+        "UNION SELECT family FROM family_views "
+        "UNION SELECT substr(key, 8) FROM sync_state WHERE key LIKE 'cursor:%'");
+    if (!q) return q.error();
+    auto done = q->each([&](Statement& row) { families.push_back(row.text(0)); });
+    if (!done) return done.error();
+  }
+  if (families.empty()) return {};
+  for (const auto& family : families) {
+    Transaction tx(*db);
+    if (auto r = tx.begin(); !r) return r;
+    if (auto r = refresh(); !r) return r;
+    auto unsent = unsent_work(family);
+    if (!unsent) return unsent.error();
+    auto erased = unsent->empty() ? erase_family(family) : erase_synced(family);
+    if (erased) erased = tx.commit();
+    if (!erased) {
+      evict(family);
+      return erased;
+    }
+  }
+  // no earlier page image (with a wrapped key, or a synced value) stays in the WAL
+  return db->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+}
+
+}  // namespace hearth::client

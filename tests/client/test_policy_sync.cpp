@@ -1,0 +1,452 @@
+// The tablet's side of issue 8 through the real sync engine, against a server played by hand:
+// pages that withhold fields, the view digest the device sends back, purge-then-refetch in
+// one answer (with and without unsent work), ops the server holds for a decision, and the
+// offline periods of the policy snapshot (DOMAIN.md §6.8, S2c) on an injected clock.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <map>
+
+#include "hearth/client/store.hpp"
+#include "hearth/client/sync_client.hpp"
+#include "hearth/sync/encoding.hpp"
+#include "hearth/sync/protocol.hpp"
+#include "../../client/src/sync_port.hpp"  // the sync engine's side of a Store (internal)
+#include "../support/fake_clock.hpp"
+#include "../support/process.hpp"
+#include "../support/must.hpp"
+#include "../support/samples.hpp"
+#include "../support/temp_dir.hpp"
+
+using namespace hearth;
+using namespace hearth::client;
+using Catch::Matchers::Contains;
+using hearth::test::must;
+namespace wire = hearth::sync::protocol;
+
+namespace {
+
+constexpr uint64_t kHour = 3600ull * 1000;
+constexpr uint64_t kDay = 24 * kHour;
+
+std::unique_ptr<Store> open_store(const std::string& path, const test::FakeClock& clock, const std::string& who = "yw-1") {
+  StoreOptions o;
+  o.practitioner_id = who;
+  o.pin = "2468";
+  o.kdf = KdfParams{1u << 10, 8, 1};
+  o.clock = clock.fn();
+  auto s = Store::open(path, std::move(o));
+  INFO((s.ok() ? std::string() : s.error().describe()));
+  REQUIRE(s.ok());
+  return std::move(s.value());
+}
+
+// The server, played by the test: each request is decoded with the codec and answered by a
+// handler; every pull request is kept.
+class ScriptedServer final : public Transport {
+ public:
+  std::function<wire::PushReply(const wire::PushRequest&)> on_push = [](const wire::PushRequest& q) {
+    wire::PushReply r;
+    for (const auto& bytes : q.ops) r.results.push_back({must(sync::decode(bytes)).id.to_string(), wire::OpStatus::accepted, "", std::nullopt, ""});
+    return r;
+  };
+  std::function<wire::PullReply(const wire::PullRequest&)> on_pull = [](const wire::PullRequest&) {
+    wire::PullReply r;
+    r.feed_version = 1;
+    return r;
+  };
+  bool push_fails = false;
+  std::vector<wire::PullRequest> pulls;
+
+  Result<HttpReply> post(const std::string& path, const std::string& body, const std::string&) override {
+    if (path == "/v1/push") {
+      if (push_fails) return HttpReply{500, R"({"error":"down for maintenance","code":"server"})"};
+      return HttpReply{200, wire::encode(on_push(must(wire::decode_push_request(body))))};
+    }
+    auto q = must(wire::decode_pull_request(body));
+    if (!q.probe) pulls.push_back(q);
+    return HttpReply{200, wire::encode(on_pull(q))};
+  }
+  uint64_t bytes_sent() const override { return 0; }
+  uint64_t bytes_received() const override { return 0; }
+};
+
+template <typename T>
+Error error_of(const Result<T>& r) {
+  REQUIRE_FALSE(r.ok());
+  return r.error();
+}
+
+SyncOptions quick() {
+  SyncOptions o;
+  o.max_attempts = 1;
+  o.backoff_ms = 1;
+  return o;
+}
+
+void enrolled(Store& s) { must(sync_port(s).put_secret("device_token", std::string(64, 'a'))); }
+
+wire::PolicySnapshot policy_at(uint64_t issued_at) {
+  wire::PolicySnapshot p;
+  p.issued_at_ms = issued_at;
+  p.practitioner = "yw-1";
+  p.organisation = "org-ys";
+  p.system_roles = {"PRACTITIONER"};
+  return p;  // the default periods: 24 hours, 7 days, 14 days
+}
+
+// A family made by the lead professional's tablet: the family and one visit note.
+struct LeadFamily {
+  std::string family;
+  std::string contact;
+  std::vector<std::string> ops;  // as the server holds them, whole
+};
+
+LeadFamily lead_family(const std::string& path, const test::FakeClock& clock) {
+  auto lead = open_store(path, clock, "hv-1");
+  LeadFamily f;
+  f.family = must(lead->create_family(test::family_fields()));
+  f.contact = must(lead->create(f.family, "Contact", test::contact_fields("2026-01-02T10:00:00Z", "Father disclosed debts")));
+  f.ops = must(sync_port(*lead).encoded_ops(f.family));
+  return f;
+}
+
+// The ops with one field of one record left out, as a pull under a narrower view sends them.
+std::vector<std::string> without_field(const std::vector<std::string>& ops, const std::string& record, const std::string& field) {
+  std::vector<std::string> out;
+  for (const auto& bytes : ops) {
+    sync::Op op = must(sync::decode(bytes));
+    if (op.entity_id == record) op.fields.erase(field);
+    out.push_back(sync::encode(op));
+  }
+  return out;
+}
+
+wire::FamilyPage page_of(const std::string& family, std::vector<std::string> ops, int64_t cursor, std::string view,
+                         std::vector<std::string> withheld) {
+  wire::FamilyPage p;
+  p.family = family;
+  p.ops = std::move(ops);
+  p.cursor = cursor;
+  p.view = std::move(view);
+  p.withheld = std::move(withheld);
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("Tablet: a page withholding a required field applies, and the store says what is withheld", "[unit][sync][store]") {
+  test::TempDir dir;
+  test::FakeClock clock;
+  LeadFamily lead = lead_family(dir.file("lead.db"), clock);
+  auto tablet = open_store(dir.file("tablet.db"), clock);
+  enrolled(*tablet);
+  const std::string withheld_field = lead.contact + "#narrative";
+
+  ScriptedServer server;
+  server.on_pull = [&](const wire::PullRequest& q) {
+    wire::PullReply r;
+    if (!q.cursors.count(lead.family))
+      r.families = {page_of(lead.family, without_field(lead.ops, lead.contact, "narrative"), 2, "view-A", {withheld_field})};
+    r.feed_version = 1;
+    r.policy = policy_at(clock.now());
+    return r;
+  };
+  auto report = must(client::sync(*tablet, server, quick()));
+  CHECK(report.pulled == 2);
+
+  auto contact = must(tablet->get(lead.contact));
+  CHECK_THAT(contact.json, !Contains("narrative") && !Contains("debts") && Contains("HOME_VISIT"));
+  CHECK(must(tablet->withheld(lead.family)) == std::vector<std::string>{withheld_field});
+  CHECK(must(sync_port(*tablet).cursors()).views.at(lead.family) == "view-A");
+  // the view goes back with every later pull
+  must(sync_port(*tablet).finish_pull(std::nullopt, 0));  // no probe: pull in full
+  must(client::sync(*tablet, server, quick()));
+  REQUIRE(server.pulls.size() == 2);
+  CHECK(server.pulls.back().views == std::map<std::string, std::string>{{lead.family, "view-A"}});
+  CHECK(server.pulls.back().cursors.at(lead.family) == 2);
+
+  // local edits keep the full check: a visit note without its narrative is refused here
+  auto missing = tablet->create(lead.family, "Contact",
+                                {{"practitioner", "yw-1"}, {"occurred_at", "2026-01-03T10:00:00Z"},
+                                 {"contact_type", "HOME_VISIT"}, {"concern_raised", false}});
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().code == ErrorCode::validation);
+  CHECK_THAT(missing.error().message, Contains("narrative"));
+  // a family the store does not hold is not found, not "nothing withheld"
+  CHECK(tablet->withheld("no-such-family").error().code == ErrorCode::not_found);
+}
+
+TEST_CASE("Tablet: purge and refetch under a new view in one answer removes what the new view withholds",
+          "[unit][sync][store]") {
+  test::TempDir dir;
+  test::FakeClock clock;
+  LeadFamily lead = lead_family(dir.file("lead.db"), clock);
+  auto tablet = open_store(dir.file("tablet.db"), clock);
+  enrolled(*tablet);
+  must(sync_port(*tablet).apply_page(lead.family, lead.ops, 2, FamilyViewInfo{"view-full", {}}));
+  REQUIRE_THAT(must(tablet->get(lead.contact)).json, Contains("debts"));
+
+  const std::string withheld_field = lead.contact + "#narrative";
+  ScriptedServer server;
+  server.on_pull = [&](const wire::PullRequest& q) {
+    wire::PullReply r;
+    auto known = q.views.find(lead.family);
+    if (known == q.views.end() || known->second != "view-narrow") {
+      r.purge = {lead.family};
+      r.families = {page_of(lead.family, without_field(lead.ops, lead.contact, "narrative"), 2, "view-narrow", {withheld_field})};
+    }
+    r.feed_version = 2;
+    r.policy = policy_at(clock.now());
+    return r;
+  };
+
+  SECTION("nothing unsent: the family is purged and arrives again under the new view") {
+    auto report = must(client::sync(*tablet, server, quick()));
+    CHECK(report.families_purged == 1);
+    CHECK(report.purges_deferred == 0);
+    CHECK(server.pulls.front().views.at(lead.family) == "view-full");
+    auto contact = must(tablet->get(lead.contact));
+    CHECK_THAT(contact.json, !Contains("debts"));
+    CHECK(must(tablet->withheld(lead.family)) == std::vector<std::string>{withheld_field});
+    CHECK(must(sync_port(*tablet).cursors()).views.at(lead.family) == "view-narrow");
+    // no op body on the device carries the withheld value any more
+    for (const auto& bytes : must(sync_port(*tablet).encoded_ops(lead.family))) CHECK(bytes.find("debts") == std::string::npos);
+    CHECK(must(sync_port(*tablet).cursors()).feed_version == 2);
+  }
+
+  SECTION("unsent work: the purge is put off, nothing is lost, and the next sync carries it out") {
+    must(tablet->update(lead.family, "phone", Value(std::string("07700 900123"))));
+    server.push_fails = true;
+    auto failed = client::sync(*tablet, server, quick());
+    REQUIRE_FALSE(failed);
+    CHECK_THAT(failed.error().message, Contains("the pull completed"));
+    // kept whole: the old view, the unsent edit, the values the device held
+    CHECK(sync_port(*tablet).unsynced() == 1);
+    CHECK_THAT(must(tablet->get(lead.contact)).json, Contains("debts"));
+    CHECK(must(sync_port(*tablet).cursors()).views.at(lead.family) == "view-full");
+    CHECK(must(tablet->withheld(lead.family)).empty());
+    CHECK_FALSE(must(sync_port(*tablet).cursors()).feed_version);  // the next sync pulls in full
+
+    server.push_fails = false;
+    auto report = must(client::sync(*tablet, server, quick()));
+    CHECK(report.pushed == 1);
+    CHECK(report.families_purged == 1);
+    CHECK(sync_port(*tablet).unsynced() == 0);
+    CHECK_THAT(must(tablet->get(lead.contact)).json, !Contains("debts"));
+    CHECK(must(sync_port(*tablet).cursors()).views.at(lead.family) == "view-narrow");
+  }
+
+  SECTION("unsent work and a long pull: later pages of the same sync name the announced view") {
+    must(tablet->update(lead.family, "phone", Value(std::string("07700 900123"))));
+    server.push_fails = true;
+    int answers = 0;
+    server.on_pull = [&](const wire::PullRequest& q) {
+      wire::PullReply r;
+      if (q.views.at(lead.family) != "view-narrow") {
+        r.purge = {lead.family};
+        r.families = {page_of(lead.family, without_field(lead.ops, lead.contact, "narrative"), 2, "view-narrow", {withheld_field})};
+      }
+      r.more = ++answers < 2;
+      r.feed_version = 3;
+      return r;
+    };
+    REQUIRE_FALSE(client::sync(*tablet, server, quick()));
+    REQUIRE(server.pulls.size() == 2);
+    CHECK(server.pulls[1].views.at(lead.family) == "view-narrow");
+    CHECK(server.pulls[1].cursors.at(lead.family) == 2);  // the cursor the device holds
+    CHECK(must(sync_port(*tablet).cursors()).views.at(lead.family) == "view-full");
+    CHECK(sync_port(*tablet).unsynced() == 1);
+  }
+}
+
+TEST_CASE("Tablet: an op the server holds for a decision leaves the outbox and is shown with its reason",
+          "[unit][sync][store]") {
+  test::TempDir dir;
+  test::FakeClock clock;
+  LeadFamily lead = lead_family(dir.file("lead.db"), clock);
+  auto tablet = open_store(dir.file("tablet.db"), clock);
+  enrolled(*tablet);
+  must(sync_port(*tablet).apply_page(lead.family, lead.ops, 2, FamilyViewInfo{"view-A", {}}));
+  must(tablet->update(lead.family, "phone", Value(std::string("07700 900999"))));
+  const std::string op_id = must(sync_port(*tablet).outbox()).front().id.to_string();
+
+  ScriptedServer server;
+  server.on_push = [&](const wire::PushRequest& q) {
+    wire::PushReply r;
+    for (const auto& bytes : q.ops)
+      r.results.push_back({must(sync::decode(bytes)).id.to_string(), wire::OpStatus::held,
+                           "only the lead professional changes this; kept for them to decide", std::nullopt, "hv-1"});
+    return r;
+  };
+  auto report = must(client::sync(*tablet, server, quick()));
+  CHECK(report.held == 1);
+  CHECK(report.pushed == 0);
+  CHECK(report.rejected == 0);
+  CHECK(sync_port(*tablet).unsynced() == 0);
+  CHECK(must(sync_port(*tablet).delivered_counter()) > 0);  // the server has it
+  auto held = must(tablet->held());
+  REQUIRE(held.size() == 1);
+  CHECK(held[0].op_id == op_id);
+  CHECK(held[0].family == lead.family);
+  CHECK(held[0].route_to == "hv-1");
+  CHECK_THAT(held[0].reason, Contains("lead professional"));
+  CHECK(must(tablet->status()).held == 1);
+  CHECK(must(tablet->quarantine()).empty());
+  // still in the local view, and never sent again
+  CHECK_THAT(must(tablet->get(lead.family)).json, Contains("07700 900999"));
+  must(client::sync(*tablet, server, quick()));
+  CHECK(must(tablet->held()).size() == 1);
+  // the server holds it: a purge of the family is not refused for it
+  must(tablet->purge_family(lead.family));
+  CHECK(must(tablet->held()).empty());
+}
+
+TEST_CASE("Tablet: offline periods block sharing after 24 hours, lock after 7 days, purge synced records after 14",
+          "[unit][sync][store][security]") {
+  test::TempDir dir;
+  test::FakeClock clock;
+  LeadFamily lead = lead_family(dir.file("lead.db"), clock);
+  const std::string path = dir.file("tablet.db");
+  auto tablet = open_store(path, clock);
+  enrolled(*tablet);
+
+  // before any policy: nothing locked, sharing blocked
+  must(sync_port(*tablet).apply_page(lead.family, lead.ops, 2, FamilyViewInfo{"view-A", {}}));
+  CHECK(must(tablet->offline_status()).state == OfflineState::no_policy);
+  CHECK(tablet->may_share(lead.family).error().code == ErrorCode::forbidden);
+  CHECK(must(tablet->get(lead.contact)).json.size() > 0);
+
+  ScriptedServer server;
+  int64_t cursor_asked = -1;
+  server.on_pull = [&](const wire::PullRequest& q) {
+    wire::PullReply r;
+    auto c = q.cursors.find(lead.family);
+    cursor_asked = c == q.cursors.end() ? -1 : c->second;
+    if (c == q.cursors.end()) r.families = {page_of(lead.family, lead.ops, 2, "view-A", {})};
+    r.policy = policy_at(clock.now());
+    return r;
+  };
+  must(client::sync(*tablet, server, quick()));
+  CHECK(must(tablet->offline_status()).state == OfflineState::fresh);
+  must(tablet->may_share(lead.family));
+  CHECK(tablet->may_share("no-such-family").error().code == ErrorCode::not_found);
+
+  clock.advance(25 * kHour);
+  auto share = tablet->may_share(lead.family);
+  REQUIRE_FALSE(share);
+  CHECK(share.error().code == ErrorCode::forbidden);
+  CHECK_THAT(share.error().message, Contains("1 day 1 hour old") && Contains("Recording still works"));
+  CHECK(must(tablet->offline_status()).state == OfflineState::sharing_blocked);
+  CHECK_THAT(must(tablet->get(lead.contact)).json, Contains("debts"));  // reading still works
+  must(tablet->create(lead.family, "Contact", test::contact_fields("2026-01-03T10:00:00Z", "Visit one", "yw-1")));
+
+  clock.advance(7 * kDay);
+  CHECK(must(tablet->offline_status()).state == OfflineState::locked);
+  for (const Error& e : {error_of(tablet->get(lead.contact)), error_of(tablet->family(lead.family)),
+                        error_of(tablet->export_family(lead.family)), error_of(tablet->open_conflicts()),
+                        error_of(tablet->chronology(lead.family)), error_of(tablet->withheld(lead.family)),
+                        error_of(tablet->history(lead.contact, "narrative"))}) {
+    CHECK(e.code == ErrorCode::locked);
+    CHECK_THAT(e.message, Contains(lead.family) && Contains("hearth sync"));
+  }
+  CHECK(must(tablet->status()).families == 1);  // the store itself answers
+  // recording is never blocked, and the store still opens and answers its status
+  must(tablet->create(lead.family, "Contact", test::contact_fields("2026-01-10T10:00:00Z", "Visit two", "yw-1")));
+  CHECK(must(tablet->status()).unsynced == 2);
+  tablet.reset();
+  tablet = open_store(path, clock);
+  CHECK(must(tablet->families()).size() == 1);
+
+  SECTION("a sync unlocks it") {
+    must(client::sync(*tablet, server, quick()));
+    CHECK(must(tablet->offline_status()).state == OfflineState::fresh);
+    CHECK_THAT(must(tablet->get(lead.contact)).json, Contains("debts"));
+    must(tablet->may_share(lead.family));
+  }
+
+  SECTION("past 14 days the synced records are purged at the next open, unsent work is kept sealed") {
+    clock.advance(7 * kDay);
+    tablet.reset();
+    tablet = open_store(path, clock);
+    CHECK(must(tablet->offline_status()).state == OfflineState::purge_due);
+    // every op left is the practitioner's own unsent work
+    CHECK(sync_port(*tablet).unsynced() == 2);
+    auto ids = must(sync_port(*tablet).op_ids());
+    CHECK(ids.size() == 2);
+    for (const auto& id : ids) CHECK(id.device == tablet->device_id());
+    for (const auto& bytes : must(sync_port(*tablet).encoded_ops(lead.family))) CHECK(bytes.find("debts") == std::string::npos);
+    CHECK(must(sync_port(*tablet).cursors()).families.count(lead.family) == 0);
+    CHECK(must(sync_port(*tablet).cursors()).views.count(lead.family) == 0);
+    CHECK(tablet->family(lead.family).error().code == ErrorCode::locked);
+    CHECK(tablet->get(lead.contact).error().code == ErrorCode::not_found);  // purged
+    // a sync delivers the unsent work and brings the family back whole
+    auto report = must(client::sync(*tablet, server, quick()));
+    CHECK(report.pushed == 2);
+    CHECK(cursor_asked == -1);
+    CHECK_THAT(must(tablet->get(lead.contact)).json, Contains("debts"));
+    CHECK(must(tablet->chronology(lead.family)).size() == 3);
+  }
+
+  SECTION("past 14 days a family with nothing unsent is purged whole") {
+    must(client::sync(*tablet, server, quick()));  // delivers the two visits
+    clock.advance(15 * kDay);
+    tablet.reset();
+    tablet = open_store(path, clock);
+    CHECK(must(tablet->families()).empty());
+    CHECK(must(sync_port(*tablet).op_ids()).empty());
+  }
+}
+
+TEST_CASE("CLI: hearth family and show say what is withheld, status lists held ops, a locked family says to sync",
+          "[unit][cli]") {
+  test::TempDir dir;
+  const std::map<std::string, std::string> pin = {{"HEARTH_PIN", "2468"}};
+  auto hearth = [&](std::vector<std::string> args) {
+    return test::run_process(test::build_binary("client/hearth"), std::move(args), dir.path().string(), pin);
+  };
+  std::string family, contact;
+  {
+    StoreOptions o;
+    o.practitioner_id = "yw-1";
+    o.pin = "2468";
+    auto s = must(Store::open(dir.file("hearth.db"), std::move(o)));
+    family = must(s->create_family(test::family_fields()));
+    contact = must(s->create(family, "Contact", test::contact_fields("2026-01-02T10:00:00Z", "Visit", "yw-1")));
+    must(sync_port(*s).apply_page(family, {}, 5, FamilyViewInfo{"view-A", {contact + "#concern_raised", family + "/alert/x"}}));
+    auto queued = must(sync_port(*s).outbox());
+    must(sync_port(*s).record_push({queued[0].seq}, {}, 1,
+                                   {HeldResult{queued[1].seq, "only the lead professional records this", "hv-1"}}));
+  }
+  auto shown = hearth({"family", family, "--json"});
+  INFO(shown.err);
+  REQUIRE(shown.code == 0);
+  auto j = nlohmann::json::parse(shown.out);
+  CHECK(j["withheld"] == nlohmann::json::array({contact + "#concern_raised", family + "/alert/x"}));
+  auto human = hearth({"family", family});
+  CHECK_THAT(human.out, Contains("concern_raised: (withheld)") && Contains("1 records withheld from you"));
+  CHECK_THAT(hearth({"show", contact}).out, Contains("concern_raised: (withheld)"));
+  auto status = hearth({"status"});
+  CHECK_THAT(status.out, Contains("held for hv-1: only the lead professional records this"));
+  CHECK(nlohmann::json::parse(hearth({"status", "--json"}).out)["held"].size() == 1);
+
+  {  // a policy received ten days ago: the family is locked
+    StoreOptions o;
+    o.pin = "2468";
+    auto s = must(Store::open(dir.file("hearth.db"), std::move(o)));
+    PolicySnapshot p;
+    p.issued_at_ms = test::wall_now_ms() - 10 * kDay;
+    p.practitioner = "yw-1";
+    p.sharing_block_after_ms = kDay;
+    p.lock_after_ms = 7 * kDay;
+    p.purge_after_ms = 14 * kDay;
+    must(sync_port(*s).record_policy(p));
+  }
+  auto locked = hearth({"family", family});
+  CHECK(locked.code == 2);
+  CHECK_THAT(locked.err, Contains("is locked") && Contains("hearth sync"));
+  auto still = hearth({"status"});
+  CHECK(still.code == 0);
+  CHECK_THAT(still.out, Contains("locked"));
+}
