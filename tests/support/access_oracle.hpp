@@ -656,6 +656,7 @@ inline Scenario generate(uint64_t seed, const std::string& family, int64_t now_m
     StringList out;
     for (const auto& o : orgs)
       if (chance(p)) out.push_back(o.id);
+    std::sort(out.begin(), out.end());  // a set field's value is sorted
     return out;
   };
   for (size_t k = 0; k < n_consents; ++k) {
