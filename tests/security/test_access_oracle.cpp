@@ -4,6 +4,19 @@
 // DOMAIN.md expects (tests/support/access_oracle.hpp, not the production policy), and no pull
 // body may carry a value withheld from its practitioner. The oracle is itself checked first
 // against the hand-worked scenario S2 of DOMAIN.md §13.
+//
+// Running it: build/tests/hearth_tests "Access property*" (1,000 scenarios; 100 under the
+// sanitizers). HEARTH_ACCESS_SCENARIOS=N sets the count, HEARTH_ACCESS_SEED=S replays one
+// scenario (its seed is printed on failure), HEARTH_ACCESS_VERBOSE=1 prints every failing
+// scenario, HEARTH_ACCESS_LISTED=N lists more problems per scenario, and
+// HEARTH_ACCESS_SEED=S build/tests/hearth_tests "[dump]" prints a scenario with the oracle's views.
+//
+// Each scenario: the lead's tablet records the family with the real Store API and syncs; the
+// office allocates the members (LoopbackServer::allocate); the lead sets each member's
+// TeamMember.access_scope and left_at (creating the record where the server has not authored it:
+// the one place to change if the team is written another way); every tablet syncs and is
+// compared; the lead then records withdrawals, scope changes, a move to a refuge or a visit, a
+// member may record a visit of her own, every tablet syncs and is compared again.
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
