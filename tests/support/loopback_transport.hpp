@@ -2,7 +2,8 @@
 // An in-process path from a client store to the sync service: a client::Transport whose post()
 // calls SyncService::handle directly (no TLS, no sockets, no threads), so protocol behaviour is
 // tested fast and deterministically. The body limit of the HTTP adapter is applied the same way
-// (413 before the service sees the body), and a test may intercept requests to inject faults.
+// (413 before the service sees the body), and a test may intercept requests to inject faults
+// or observe the answers.
 // LoopbackServer is a server with its own SQLite database in a temporary directory.
 #include <functional>
 #include <memory>
@@ -30,6 +31,9 @@ class LoopbackTransport final : public client::Transport {
   // Called before each request; an answer (or an error) returned from it is used instead of
   // the service's.
   std::function<std::optional<Result<client::HttpReply>>(const std::string& path, const std::string& body)> intercept;
+  // Called with every answer the service gave (not those of `intercept`), e.g. to scan pull
+  // bodies for values a practitioner must not receive.
+  std::function<void(const std::string& path, const client::HttpReply& reply)> observe;
   size_t requests = 0;
 
   Result<client::HttpReply> post(const std::string& path, const std::string& json, const std::string& bearer) override {
@@ -48,7 +52,9 @@ class LoopbackTransport final : public client::Transport {
     r.remote = "loopback";
     server::HttpResponse resp = service_.handle(r);
     received_ += resp.body.size();
-    return client::HttpReply{resp.status, std::move(resp.body)};
+    client::HttpReply reply{resp.status, std::move(resp.body)};
+    if (observe) observe(path, reply);
+    return reply;
   }
   uint64_t bytes_sent() const override { return sent_; }
   uint64_t bytes_received() const override { return received_; }
