@@ -164,9 +164,10 @@ Result<std::vector<FieldWrite>> Store::history(const std::string& entity_id, con
 Result<std::vector<std::string>> Store::families() const {
   return impl_->call("families", [&]() -> Result<std::vector<std::string>> {
     std::vector<std::string> out;
-    auto st = impl_->db->prepare("SELECT id FROM entities WHERE type = ? ORDER BY id");
+    // Every family with a record here, with or without its root record: a practitioner may
+    // hold a family's shared records while its root is withheld from them (docs/access.md).
+    auto st = impl_->db->prepare("SELECT DISTINCT family FROM entities WHERE family <> '' ORDER BY family");
     if (!st) return st.error();
-    st->bind(1, impl_->mat.schema().family_root_type());
     auto done = st->each([&](Statement& row) { out.push_back(row.text(0)); });
     if (!done) return done.error();
     return out;

@@ -113,9 +113,12 @@ Result<void> TenantConfig::set(const std::string& key, const std::string& value)
                                                        std::to_string(rule->lo) + " to " + std::to_string(rule->hi));
   auto old = numbers_;
   numbers_[key] = v;
-  if (purge_after_ms() <= lock_after_ms()) {
+  // The tablet blocks sharing, then locks, then purges (§6.8): the periods keep that order.
+  if (purge_after_ms() <= lock_after_ms() || lock_after_ms() < sharing_block_after_ms()) {
     numbers_ = old;
-    return make_error(ErrorCode::invalid_argument, "purge_after_days must be longer than lock_after_days");
+    return make_error(ErrorCode::invalid_argument,
+                      key + " = " + value + " breaks the order sharing_block_after_hours <= lock_after_days < "
+                      "purge_after_days");
   }
   return {};
 }

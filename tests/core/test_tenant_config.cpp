@@ -35,7 +35,8 @@ TEST_CASE("Tenant configuration: defaults, typed periods and refused values", "[
   CHECK(c.get("lock_after_days") == "5");  // a refused value changes nothing
   auto order = c.set("purge_after_days", "4");
   REQUIRE_FALSE(order.ok());
-  CHECK_THAT(order.error().message, Contains("longer than lock_after_days"));
+  CHECK_THAT(order.error().message, Contains("lock_after_days < purge_after_days"));
+  CHECK_FALSE(c.set("sharing_block_after_hours", "168").ok());  // a week of sharing after a 5-day lock
   CHECK_FALSE(c.set("working_days", "MON,FUNDAY").ok());
   CHECK_FALSE(c.set("closed_dates", "2026-13-01").ok());
 }

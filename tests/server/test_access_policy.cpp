@@ -55,7 +55,7 @@ sync::Op contact(const std::string& family, const std::string& author, const std
 TEST_CASE("Access policy: members read and write their families, others are refused with a reason", "[unit][security]") {
   World w;
   must(w.store->caseload().allocate("fam-1", "hv-1", true, 1000));
-  Caller hv{"hv-1", "dev-hv", 0}, yw{"yw-1", "dev-yw", 0};
+  Caller hv{"hv-1", "dev-hv", 0, "", {}}, yw{"yw-1", "dev-yw", 0, "", {}};
   CHECK(must(w.policy.readable_families(hv)) == std::vector<std::string>{"fam-1"});
   CHECK(must(w.policy.readable_families(yw)).empty());
   CHECK(w.may_write(hv, contact("fam-1", "hv-1", "dev-hv")).outcome == Outcome::allow);
@@ -72,7 +72,7 @@ TEST_CASE("Fault 7: a family allocated by the office before its first op cannot 
   World w;
   // The office allocates fam-7 to hv-1; no op of it exists yet.
   must(w.store->caseload().allocate("fam-7", "hv-1", false, 1000));
-  Caller hv{"hv-1", "dev-hv", 0}, yw{"yw-1", "dev-yw", 0};
+  Caller hv{"hv-1", "dev-hv", 0, "", {}}, yw{"yw-1", "dev-yw", 0, "", {}};
   auto other = w.may_write(yw, create_family("fam-7", "yw-1", "dev-yw"));
   CHECK(other.outcome == Outcome::deny);
   CHECK_FALSE(other.creates_family);
@@ -100,19 +100,19 @@ TEST_CASE("Fault 2: work recorded by a practitioner taken off the team is accept
   must(c.allocate("fam-2", "yw-1", false, 1000));
   must(c.deallocate("fam-2", "yw-1", 5000));  // removed at 5000
   // the device last pulled at 4000: it had access then, the note was recorded offline
-  auto before = w.may_write(Caller{"yw-1", "dev-yw", 4000}, contact("fam-2", "yw-1", "dev-yw"));
+  auto before = w.may_write(Caller{"yw-1", "dev-yw", 4000, "", {}}, contact("fam-2", "yw-1", "dev-yw"));
   CHECK(before.outcome == Outcome::allow_flagged);
   CHECK(before.allowed());
   CHECK_THAT(before.reason, Contains("flagged for the lead professional"));
   // a device that never completed a pull cannot have learned of the removal either
-  CHECK(w.may_write(Caller{"yw-1", "dev-yw2", 0}, contact("fam-2", "yw-1", "dev-yw2")).outcome == Outcome::allow_flagged);
+  CHECK(w.may_write(Caller{"yw-1", "dev-yw2", 0, "", {}}, contact("fam-2", "yw-1", "dev-yw2")).outcome == Outcome::allow_flagged);
   // the device pulled after the removal: it was told, so the work is refused with a reason
-  auto after = w.may_write(Caller{"yw-1", "dev-yw", 6000}, contact("fam-2", "yw-1", "dev-yw"));
+  auto after = w.may_write(Caller{"yw-1", "dev-yw", 6000, "", {}}, contact("fam-2", "yw-1", "dev-yw"));
   CHECK(after.outcome == Outcome::deny);
   CHECK_THAT(after.reason, Contains("taken off its team before this device's last sync"));
   // back on the team: plain access again
   must(c.allocate("fam-2", "yw-1", false, 7000));
-  CHECK(w.may_write(Caller{"yw-1", "dev-yw", 6000}, contact("fam-2", "yw-1", "dev-yw")).outcome == Outcome::allow);
+  CHECK(w.may_write(Caller{"yw-1", "dev-yw", 6000, "", {}}, contact("fam-2", "yw-1", "dev-yw")).outcome == Outcome::allow);
 }
 
 TEST_CASE("Access policy: the team rule as a pure function of its facts", "[unit]") {

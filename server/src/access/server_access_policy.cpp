@@ -99,12 +99,12 @@ Result<WriteDecision> ServerAccessPolicy::may_write(const Caller& caller, const 
   access::WriteVerdict verdict = access::judge_write(schema_, *family, viewer_of(caller), sync::intent_of(op), now_ms);
   switch (verdict.outcome) {
     case access::WriteVerdict::Outcome::allow:
-      return WriteDecision{WriteDecision::Outcome::allow, team.allowed() ? team.reason : verdict.reason, "", false};
+      return WriteDecision{WriteDecision::Outcome::allow, team.allowed() ? team.reason : verdict.reason, "", false, ""};
     case access::WriteVerdict::Outcome::allow_flagged:
       return WriteDecision{WriteDecision::Outcome::allow_flagged, verdict.reason, "", false, kFlagRecordedAfterWithdrawal};
     case access::WriteVerdict::Outcome::hold:
       if (!team.allowed()) return team;  // not on the team and not a valid break-glass request
-      return WriteDecision{WriteDecision::Outcome::hold, verdict.reason, verdict.route_to, false};
+      return WriteDecision{WriteDecision::Outcome::hold, verdict.reason, verdict.route_to, false, ""};
   }
   return team;
 }

@@ -7,7 +7,7 @@ namespace {
 using Outcome = WriteDecision::Outcome;
 
 WriteDecision decide(Outcome outcome, std::string reason, bool creates = false) {
-  return WriteDecision{outcome, std::move(reason), "", creates};
+  return WriteDecision{outcome, std::move(reason), "", creates, ""};
 }
 
 }  // namespace

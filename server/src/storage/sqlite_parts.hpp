@@ -6,6 +6,7 @@
 #include "flags.hpp"
 #include "hearth/platform/sqlite_db.hpp"
 #include "op_log.hpp"
+#include "tenant_settings.hpp"
 
 namespace hearth::server::sqlite {
 
@@ -79,12 +80,12 @@ class SqliteFlagLog final : public FlagLog {
 
 class SqliteTenantSettings final : public TenantSettings {
  public:
-  explicit SqliteTenantSettings(Database& db) : db_(db) {}
+  explicit SqliteTenantSettings(platform::Database& db) : db_(db) {}
   Result<TenantConfig> current() override;
   Result<void> set(const std::string& key, const std::string& value, int64_t at, const std::string& by) override;
 
  private:
-  Database& db_;
+  platform::Database& db_;
 };
 
 }  // namespace hearth::server::sqlite

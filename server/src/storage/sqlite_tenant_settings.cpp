@@ -1,3 +1,5 @@
+#include <optional>
+
 #include "sqlite_parts.hpp"
 #include "sqlite_util.hpp"
 
@@ -5,16 +7,16 @@ namespace hearth::server::sqlite {
 
 Result<TenantConfig> SqliteTenantSettings::current() {
   TenantConfig config;
-  Error bad{ErrorCode::ok, ""};
+  std::optional<Error> bad;
   auto st = db_.prepare("SELECT key, value FROM tenant_settings ORDER BY key");
   if (!st) return st.error();
   auto done = st->each([&](Statement& r) {
     std::string key = r.text(0);
-    if (auto ok = config.set(key, r.text(1)); !ok && bad.code == ErrorCode::ok)
+    if (auto ok = config.set(key, r.text(1)); !ok && !bad)
       bad = Error{ErrorCode::corrupt, "tenant setting " + key + " as stored: " + ok.error().message};
   });
   if (!done) return done.error();
-  if (bad.code != ErrorCode::ok) return bad;
+  if (bad) return *bad;
   return config;
 }
 

@@ -53,6 +53,22 @@ std::vector<std::string> withheld_list(const access::FamilyView& view) {
   return out;
 }
 
+// What the device enforces offline until its next sync (DOMAIN.md §6.8): who it is for, and
+// the periods of the tenant configuration, as of this answer's server time.
+Result<sync::protocol::PolicySnapshot> policy_snapshot(ServiceContext& ctx, const Caller& caller) {
+  auto config = ctx.store.settings().current();
+  if (!config) return config.error();
+  sync::protocol::PolicySnapshot p;
+  p.issued_at_ms = static_cast<uint64_t>(ctx.now());
+  p.practitioner = caller.practitioner;
+  p.organisation = caller.organisation;
+  p.system_roles.assign(caller.system_roles.begin(), caller.system_roles.end());
+  p.sharing_block_after_ms = static_cast<uint64_t>(config->sharing_block_after_ms());
+  p.lock_after_ms = static_cast<uint64_t>(config->lock_after_ms());
+  p.purge_after_ms = static_cast<uint64_t>(config->purge_after_ms());
+  return p;
+}
+
 bool withholds_nothing(const access::FamilyView& view) {
   return view.withheld_records.empty() && view.withheld_fields.empty();
 }
@@ -63,6 +79,11 @@ Answer<sync::protocol::PullReply> pull(ServiceContext& ctx, const DeviceRecord& 
                                        const sync::protocol::PullRequest& request) {
   using A = Answer<sync::protocol::PullReply>;
   sync::protocol::PullReply reply;
+  Caller caller{device.practitioner, device.id, device.last_pull_at, "", {}};
+  if (auto c = ctx.policy.complete(caller); !c) return A::fail(WireError::server, c.error().message);
+  auto snapshot = policy_snapshot(ctx, caller);
+  if (!snapshot) return A::fail(WireError::server, snapshot.error().message);
+  reply.policy = std::move(*snapshot);
   auto current = ctx.store.caseload().feed_version(device.practitioner);
   if (!current) return A::fail(WireError::server, current.error().message);
   // A history that went back is looked for first: after a restore an unchanged-looking feed
@@ -83,8 +104,6 @@ Answer<sync::protocol::PullReply> pull(ServiceContext& ctx, const DeviceRecord& 
     return A::ok(std::move(reply));
   }
 
-  Caller caller{device.practitioner, device.id, device.last_pull_at, "", {}};
-  if (auto c = ctx.policy.complete(caller); !c) return A::fail(WireError::server, c.error().message);
   auto readable = ctx.policy.readable_families(caller);
   if (!readable) return A::fail(WireError::server, readable.error().message);
   auto cursors_back = cursors_went_back(ctx, request.history_epoch, request.cursors, *readable);
