@@ -536,8 +536,33 @@ void add_records(Schema& s) {
       F("withdrawn_at", FT::DateTime, RQ::Conditional, SN::T1, MC::LwwNotify).when("status", "WITHDRAWN"),
       F("withdrawn_by", FT::Ref, RQ::Optional, SN::T1, MC::MultiValueReview).to("Person"),
       F("withdrawal_reason", FT::Text, RQ::Optional, SN::T3, MC::MultiValueReview),
+      // Withdrawal in part or in full (DOMAIN.md §6.6); the sets are add-wins, so a withdrawal
+      // beats a concurrent re-grant (C-12).
+      F("withdrawal_scope", FT::Enum, RQ::Optional, SN::T1, MC::MultiValueReview).of({"FULL", "PURPOSES", "RECIPIENTS"}),
+      F("withdrawn_purposes", FT::EnumSet, RQ::Optional, SN::T1, MC::SetAddWins).of(kConsentPurpose),
+      F("withdrawn_recipients", FT::RefSet, RQ::Optional, SN::T1, MC::SetAddWins).to("Organisation"),
+      F("withdrawal_channel", FT::Enum, RQ::Optional, SN::T1, MC::MultiValueReview)
+          .of({"IN_PERSON", "PHONE", "WRITTEN", "FORM"}),
+      F("withdrawal_recorded_by", FT::Ref, RQ::Optional, SN::T1, MC::MultiValueReview).to("Practitioner"),
+      // Competence of a child consenting for herself (DOMAIN.md §6.4).
+      F("competence_assessed_by", FT::Ref, RQ::Optional, SN::T1, MC::MultiValueReview).to("Practitioner"),
+      F("competence_assessed_at", FT::DateTime, RQ::Optional, SN::T1, MC::MultiValueReview),
+      F("excluded_categories", FT::EnumSet, RQ::Optional, SN::T1, MC::SetAddWins)
+          .of({"MENTAL_HEALTH", "SEXUAL_HEALTH", "SUBSTANCE_MISUSE", "CRIMINAL", "DOMESTIC_ABUSE", "OTHER"}),
   });
   add(s, consent);
+
+  // A member of the family's team and what they may see (DOMAIN.md §7); id "<family>/team/<practitioner>".
+  // The family's records are the one source of truth for its team: the office writes these as ops.
+  add(s, entity("TeamMember", {
+      F("practitioner", FT::Ref, RQ::Required, SN::T0, MC::MultiValueReview).to("Practitioner"),
+      F("organisation", FT::Ref, RQ::Required, SN::T0, MC::MultiValueReview).to("Organisation"),
+      F("team_role", FT::Enum, RQ::Required, SN::T0, MC::MultiValueReview).of({"LEAD_PROFESSIONAL", "TAF_MEMBER"}),
+      F("access_scope", FT::Enum, RQ::Required, SN::T0, MC::MultiValueReview)
+          .of({"FULL_EPISODE", "PLAN_AND_OWN_ACTIONS", "NONE"}),
+      F("joined_at", FT::DateTime, RQ::Required, SN::T0, MC::LwwNotify),
+      F("left_at", FT::DateTime, RQ::Optional, SN::T0, MC::LwwNotify),
+  }));
 
   auto isd = entity("InformationSharingDecision", {
       F("decided_at", FT::DateTime, RQ::Required, SN::T1, MC::Append),
