@@ -15,6 +15,7 @@
 #include "../../client/src/sync_port.hpp"  // the sync engine's side of a Store (internal)
 #include "storage/storage.hpp"
 #include "sync_service.hpp"
+#include "usecases/team.hpp"
 #include "fake_clock.hpp"
 #include "must.hpp"
 #include "audit_key.hpp"
@@ -70,9 +71,10 @@ class LoopbackServer {
 
   std::string enrol_code(const std::string& practitioner) { return must(service_->issue_enrol_code(practitioner)); }
   // Puts a practitioner on a family's team, as `hearth-server allocate` does.
+  // A TeamMember record written by the server as the office; the team index follows it.
   void allocate(const std::string& family, const std::string& practitioner) {
-    must(store_->caseload().allocate(family, practitioner, false, static_cast<int64_t>(wall_now_ms())));
-    must(store_->caseload().bump_feed(practitioner));
+    server::Allocation a{family, practitioner, false, std::nullopt, server::kOfficeAuthor};
+    must(service_->with_context([&](server::ServiceContext& ctx) { return server::authority_write(ctx, {server::allocation(a)}); }));
   }
   // Every op the server holds for a family.
   size_t ops_of(const std::string& family) { return must(store_->ops().ops_after(family, 0, SIZE_MAX)).size(); }
