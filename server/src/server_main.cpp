@@ -251,6 +251,7 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   withdraw->add_option("--recorded-by", recorded_by, "the practitioner who took the withdrawal")->required();
   withdraw->add_option("--channel", channel, "IN_PERSON, PHONE, WRITTEN or FORM")->required();
   withdraw->add_option("--reason", withdrawal_reason, "why, in the person's words (optional)");
+  withdraw->add_option("--by", author, "who enters it: a practitioner id, or office (default)");
   auto* code = app.add_subcommand("enrol-code", "issue a one-time device enrolment code");
   code->add_option("--practitioner", practitioner)->required();
   auto* devices = app.add_subcommand("devices", "list enrolled devices");
@@ -433,6 +434,8 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
     if (records.empty()) std::cout << "no consent records for family " << family << "\n";
     admin("consent-viewed", family, std::to_string(records.size()) + " consent records");
   } else if (withdraw->parsed()) {
+    if (author != kOfficeAuthor && !must(caseload.practitioner_exists(author)))
+      die("--by: no practitioner '" + author + "'", 3);
     require_one_of("--channel", channel, allowed("ConsentRecord", "withdrawal_channel"));
     for (const auto& p : purposes) require_one_of("--purposes", p, allowed("ConsentRecord", "withdrawn_purposes"));
     if (recipients.empty() && purposes.empty() && !full) die("give one of --recipients, --purposes or --full");
@@ -446,6 +449,7 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
     w.recorded_by = recorded_by;
     w.channel = channel;
     w.reason = withdrawal_reason;
+    w.author = author;
     auto ops = must(service.with_context([&](ServiceContext& ctx) { return authority_write(ctx, {consent_withdrawal(w)}); }));
     std::cout << "withdrawal recorded on " << consent_id << " (" << ops.size() << " ops); every team member's tablet "
               << "receives it at its next sync\n";
