@@ -367,6 +367,17 @@ std::optional<std::string> Store::Impl::family_of(const std::string& entity_id) 
   return family;
 }
 
+bool Store::Impl::holds_family(const std::string& family) {
+  if (auto root = family_of(family); root && *root == family) return true;
+  auto st = db->cached("SELECT 1 FROM entities WHERE family = ? LIMIT 1");
+  if (!st) return false;
+  (*st)->bind(1, family);
+  auto row = (*st)->step();
+  bool held = row && *row;
+  (*st)->reset();
+  return held;
+}
+
 Result<void> Store::Impl::write_field(const sync::EntityMerge& e, const FieldDef& f) {
   std::string value = e.field_json(f);
   if (value.empty()) {
@@ -596,8 +607,7 @@ Result<std::string> Store::create(const std::string& family, const std::string& 
       std::string partition = def->family_scoped ? family : std::string();
       if (def->family_scoped) {
         if (family.empty()) return make_error(ErrorCode::invalid_argument, type + " must belong to a family");
-        auto fam = im.family_of(family);
-        if (!fam || *fam != family) return make_error(ErrorCode::not_found, "no family with id '" + family + "'");
+        if (!im.holds_family(family)) return make_error(ErrorCode::not_found, "no family with id '" + family + "'");
       }
       if (auto r = im.ensure_family(partition); !r) return r.error();
       std::string new_id;

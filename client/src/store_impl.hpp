@@ -71,6 +71,9 @@ struct Store::Impl {
   Result<void> set_meta(const std::string& key, const std::string& value);
   Result<void> ensure_family(const std::string& family);
   std::optional<std::string> family_of(const std::string& entity_id);
+  // Whether this store holds any record of the family (its root may be withheld from this
+  // practitioner while other records are shared, docs/access.md).
+  bool holds_family(const std::string& family);
   Result<void> insert_op(const sync::Op& op, std::string_view encoded, bool outbox);
   Result<sync::Op> read_op(const std::string& family, const sync::OpId& id, std::string_view body);
   // Persists what `op` changed of its record (everything when op is null).

@@ -103,8 +103,7 @@ Result<std::vector<std::string>> Store::withheld(const std::string& family_id) c
     Impl& im = *impl_;
     auto view = im.read_view(family_id);
     if (!view) return view.error();
-    auto fam = im.family_of(family_id);
-    if (!*view && (!fam || *fam != family_id)) return make_error(ErrorCode::not_found, "no family with id '" + family_id + "'");
+    if (!*view && !im.holds_family(family_id)) return make_error(ErrorCode::not_found, "no family with id '" + family_id + "'");
     if (auto r = im.check_unlocked(family_id); !r) return r.error();
     if (!*view) return std::vector<std::string>();
     return std::move((*view)->withheld);
@@ -238,8 +237,7 @@ Result<void> Store::Impl::check_unlocked(const std::string& family) {
 Result<void> Store::may_share(const std::string& family_id) const {
   return impl_->call("may_share", [&]() -> Result<void> {
     Impl& im = *impl_;
-    auto fam = im.family_of(family_id);
-    if (!fam || *fam != family_id) return make_error(ErrorCode::not_found, "no family with id '" + family_id + "'");
+    if (!im.holds_family(family_id)) return make_error(ErrorCode::not_found, "no family with id '" + family_id + "'");
     auto st = im.offline_status();
     if (!st) return st.error();
     if (st->state == OfflineState::no_policy)

@@ -232,8 +232,9 @@ bool episode_before(const RecordFacts& a, const RecordFacts& b) {
 }
 
 bool current_member(const RecordFacts& r, int64_t now_ms) {
-  const std::string& left = text_of(r.fields, "left_at");
-  if (!left.empty() && passed(left, now_ms)) return false;
+  // A member whose record has a leaving time has left, as the server's team index reads it
+  // (a leaving time is written when the office takes them off, never ahead of time).
+  if (!text_of(r.fields, "left_at").empty()) return false;
   const std::string& joined = text_of(r.fields, "joined_at");
   auto j = parse_ms(joined);
   return !j || *j <= now_ms;
@@ -420,7 +421,6 @@ struct Consent {
   const StringList* excluded_categories = &kNoList;
   std::optional<int64_t> given_at, expires_at, withdrawn_at;
 
-  bool partial_withdrawal() const { return *status == "WITHDRAWN" && (*scope == "PURPOSES" || *scope == "RECIPIENTS"); }
   bool any_withdrawal() const {
     return *status == "WITHDRAWN" || !withdrawn_purposes->empty() || !withdrawn_recipients->empty();
   }
@@ -496,11 +496,13 @@ class ConsentIndex {
     const bool known = age >= 0;
     if (*c.given_by == person) {
       if (unborn) return false;
-      if (basis == "COMPETENT_CHILD_SELF") return true;                         // rule 3
+      // rule 3: a child whose competence was assessed and recorded (§6.3 competence_assessment)
+      if (basis == "COMPETENT_CHILD_SELF") return !text_of(c.rec->fields, "competence_assessed_by").empty();
       if (basis == "SELF_ADULT" || basis == "YOUNG_PERSON_16_17_SELF") return !known || age >= 16;  // rules 1, 4
       return false;
     }
-    if (basis == "PR_HOLDER_FOR_CHILD") return (!known || age < 18) && pr_.count({*c.given_by, person}) != 0;  // rules 2, 6
+    // rules 2, 6; rule 4: from 16 a young person decides for themselves
+    if (basis == "PR_HOLDER_FOR_CHILD") return (!known || age < 16) && pr_.count({*c.given_by, person}) != 0;
     if (basis == "PREGNANT_PERSON_FOR_UNBORN") return unborn;                                           // rule 5
     return basis == "COURT_APPOINTED_OR_ATTORNEY";
   }
@@ -590,7 +592,7 @@ class ConsentRule {
     std::string what;
     if (*c.status == "REFUSED" && (c.recipients->empty() || contains(*c.recipients, org)))
       what = "refused";
-    else if (*c.status == "WITHDRAWN" && !c.partial_withdrawal())
+    else if (*c.status == "WITHDRAWN")  // restrictive wins: a partial withdrawal keeps the status ACTIVE
       what = "withdrew in full";
     else if (contains(*c.withdrawn_purposes, kShareWithTaf))
       what = "withdrew SHARE_WITH_TAF";
@@ -604,7 +606,7 @@ class ConsentRule {
 
   bool grants(const Consent& c) const {
     const std::string& org = viewer_.organisation;
-    if (*c.status != "ACTIVE" && !c.partial_withdrawal()) return false;
+    if (*c.status != "ACTIVE") return false;
     if (c.expires_at && *c.expires_at <= now_) return false;  // §6.7
     if (!contains(*c.recipients, org) || contains(*c.withdrawn_recipients, org)) return false;
     if (contains(*c.excluded, org) || contains(*c.excluded, viewer_.practitioner)) return false;
@@ -712,7 +714,7 @@ FamilyView view_of(const Schema& schema, const FamilyFacts& family, const Viewer
         why = "part of " + whole->id + ", which is " +
               (w != view.withheld_records.end() ? "withheld: " + w->second : std::string("restricted"));
       }
-    } else if (!def->safety_record) {
+    } else {
       if (plan_only && def->consent_area != ConsentArea::plan) why = kPlanScopeReason;
       if (why.empty() && consent_applies) {
         why = consent.check(named_subjects(*def, r.id, r.fields), def->consent_area,
@@ -720,18 +722,24 @@ FamilyView view_of(const Schema& schema, const FamilyFacts& family, const Viewer
         if (!why.empty()) why = "consent: " + why;
       }
     }
-    restricted[r.id] = !why.empty();
+    // A safety record stays, with its safety facts; what would have withheld it withholds its
+    // other fields (§3.20).
+    std::string safety_why;
+    if (def->safety_record) std::swap(safety_why, why);
+    restricted[r.id] = !why.empty() || !safety_why.empty();
     if (!why.empty() && !def->policy_record) {
       view.withheld_records[r.id] = why;
       return;
     }
     for (const auto& f : def->fields) {
       std::string field_why;
-      if (!why.empty() && f.sens >= Sensitivity::T2)
+      if (!safety_why.empty() && !f.safety_fact)
+        field_why = safety_why;
+      else if (!why.empty() && f.sens >= Sensitivity::T2)
         field_why = why;  // a policy record: its T0/T1 facts reach the team, the rest follows the rules
       else if (f.audience == Audience::lead_and_managers && (f.audience_when.empty() || bool_of(r.fields, f.audience_when)))
         field_why = audience_reason(f);
-      else if (plan_only && f.sens >= Sensitivity::T2 && !def->safety_record)
+      else if (plan_only && f.sens >= Sensitivity::T2 && !f.safety_fact)
         field_why = kPlanSensitiveReason;
       if (!field_why.empty()) {
         view.withheld_fields[r.id][f.name] = std::move(field_why);
@@ -821,7 +829,9 @@ std::string withdrawal_flag(const FamilyFacts& family, const EntityDef& def, con
         for (const auto& v : w.value.as_list()) subjects.push_back(v);
     }
   }
-  if (subjects.empty() || def.policy_record) return "";  // the policy's own facts (a withdrawal itself)
+  // The policy's own facts, and consent records themselves (recording a withdrawal or a new
+  // consent is not work about the person that the withdrawal concerns).
+  if (subjects.empty() || def.policy_record || def.name == "ConsentRecord") return "";
   for (const auto& r : family.records) {
     if (r.type != "ConsentRecord") continue;
     Consent c = read_consent(r);

@@ -51,6 +51,7 @@ struct F {
     return *this;
   }
   F& reserved() { d.lead_or_manager_writes = true; return *this; }
+  F& safety_fact() { d.safety_fact = true; return *this; }
   F& any_member_writes() { d.member_writes = true; return *this; }
   F& not_self(std::string practitioner_field) { d.not_self_of = std::move(practitioner_field); return *this; }
   operator FieldDef() const { return d; }  // NOLINT
@@ -354,7 +355,8 @@ void add_referral_and_episode(Schema& s) {
   episode.lifecycle->reserved_targets = {"CLOSING", "CLOSED"};
   episode.lifecycle->reserved_sources = {"STEP_UP_PENDING"};
   episode.subject_fields = {"subject_children"};
-  episode.policy_record = true;  // the lead professional, the team and the allocated organisation
+  // Not a policy record: the episode is about its subject children like any record (§6.3); the
+  // team the tablet needs comes from the TeamMember records.
   add(s, episode);
 }
 
@@ -627,7 +629,8 @@ void add_records(Schema& s) {
   });
   consent.subject_fields = {"covers_persons"};
   consent.owner_field = "explained_by";
-  consent.policy_record = true;
+  // Not a policy record: a consent record is about the persons it covers (§6.3), so a withdrawal
+  // takes the withdrawn person's consent record off the recipient's tablet with the rest.
   add(s, consent);
 
   auto isd = entity("InformationSharingDecision", {
@@ -700,8 +703,9 @@ void add_escalation_and_safety(Schema& s) {
       F("type", FT::Enum, RQ::Required, SN::T2, MC::MultiValueReview)
           .of({"DOMESTIC_ABUSE_RISK", "DO_NOT_DISCLOSE_ADDRESS", "LONE_WORKER_RISK", "AGGRESSIVE_ANIMAL",
                "PERPETRATOR_CONTACT_RESTRICTION", "EXPLOITATION_RISK", "MISSING_EPISODES", "CP_PLAN_ACTIVE",
-               "INFECTION_CONTROL", "INTERPRETER_NEEDED", "OTHER"}),
-      F("severity", FT::Enum, RQ::Required, SN::T2, MC::SafetyMax).of({"INFO", "WARNING", "HIGH"}),
+               "INFECTION_CONTROL", "INTERPRETER_NEEDED", "OTHER"})
+          .safety_fact(),
+      F("severity", FT::Enum, RQ::Required, SN::T2, MC::SafetyMax).of({"INFO", "WARNING", "HIGH"}).safety_fact(),
       F("visible_to", FT::Enum, RQ::Optional, SN::T2, MC::SafetyMax).of({"ALL_WITH_ACCESS", "LEAD_AND_MANAGER"}),
       F("set_by", FT::Ref, RQ::Required, SN::T2, MC::MultiValueReview).to("Practitioner").lead_only(),
       F("set_at", FT::DateTime, RQ::Required, SN::T2, MC::LwwNotify),

@@ -21,6 +21,8 @@
 #include "storage/storage.hpp"
 #include "server_main.hpp"
 #include "sync_service.hpp"
+#include "usecases/consent.hpp"
+#include "usecases/team.hpp"
 
 using namespace hearth;
 using namespace hearth::server;
@@ -225,6 +227,31 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   allocate->add_option("--like", like, "every family on this practitioner's team (covering a colleague's caseload)");
   deallocate->add_option("--family", family)->required();
   allocate->add_flag("--lead", lead, "as lead professional");
+  std::string scope, author = kOfficeAuthor;
+  allocate->add_option("--scope", scope, "access scope: FULL_EPISODE (default for a new member), PLAN_AND_OWN_ACTIONS, NONE");
+  for (auto* c : {allocate, deallocate})
+    c->add_option("--by", author, "who makes the change: a practitioner id, or office (default)");
+  auto* consent = app.add_subcommand("consent", "a family's consent records: list them, record a withdrawal");
+  consent->require_subcommand(1);
+  auto* consent_list = consent->add_subcommand("list", "print the family's consent records");
+  consent_list->add_option("--family", family)->required();
+  auto* withdraw = consent->add_subcommand("withdraw", "record a withdrawal of consent taken at the office (DOMAIN.md §6.6)");
+  std::string consent_id, withdrawn_by, recorded_by, channel, withdrawal_reason;
+  std::vector<std::string> recipients, purposes;
+  bool full = false;
+  withdraw->add_option("--family", family)->required();
+  withdraw->add_option("--consent", consent_id, "the ConsentRecord's id (see `consent list`)")->required();
+  auto* by_recipient = withdraw->add_option("--recipients", recipients, "organisations it is withdrawn for (ORG,ORG)")
+                           ->delimiter(',');
+  auto* by_purpose = withdraw->add_option("--purposes", purposes, "purposes it is withdrawn for (P,P)")->delimiter(',');
+  auto* in_full = withdraw->add_flag("--full", full, "withdrawn in full");
+  by_recipient->excludes(by_purpose)->excludes(in_full);
+  by_purpose->excludes(in_full);
+  withdraw->add_option("--withdrawn-by", withdrawn_by, "the person of the family who withdrew it")->required();
+  withdraw->add_option("--recorded-by", recorded_by, "the practitioner who took the withdrawal")->required();
+  withdraw->add_option("--channel", channel, "IN_PERSON, PHONE, WRITTEN or FORM")->required();
+  withdraw->add_option("--reason", withdrawal_reason, "why, in the person's words (optional)");
+  withdraw->add_option("--by", author, "who enters it: a practitioner id, or office (default)");
   auto* code = app.add_subcommand("enrol-code", "issue a one-time device enrolment code");
   code->add_option("--practitioner", practitioner)->required();
   auto* devices = app.add_subcommand("devices", "list enrolled devices");
@@ -356,8 +383,10 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   Caseload& caseload = store->caseload();
   for (auto [option, value] : {std::pair<const char*, const std::string*>{"--id", &id}, {"--org", &org},
                                 {"--family", &family}, {"--practitioner", &practitioner}, {"--like", &like},
-                                {"--device", &device}})
+                                {"--device", &device}, {"--consent", &consent_id}, {"--withdrawn-by", &withdrawn_by},
+                                {"--recorded-by", &recorded_by}, {"--by", &author}})
     if (!value->empty()) require_id(option, *value);
+  for (const auto& r : recipients) require_id("--recipients", r);
   if (add_org->parsed() || add_prac->parsed()) {  // required there: an empty one is refused too
     require_id("--id", id);
     require_name("--name", name);
@@ -371,22 +400,66 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
     require_one_of("--role", role, allowed("Practitioner", "system_roles"));
     must(caseload.add_practitioner(id, org, name, role));
     admin("add-practitioner", "", id);
-  } else if (allocate->parsed()) {
-    if (family.empty() == like.empty()) die("give either --family or --like");
+  } else if (allocate->parsed() || deallocate->parsed()) {
+    // Team changes are ops on the family's TeamMember records (usecases/team.hpp), written as
+    // the office; the caseload index follows them.
+    if (allocate->parsed() && family.empty() == like.empty()) die("give either --family or --like");
+    if (!scope.empty()) require_one_of("--scope", scope, allowed("TeamMember", "access_scope"));
+    if (author != kOfficeAuthor && !must(caseload.practitioner_exists(author)))
+      die("--by: no practitioner '" + author + "'", 3);
     std::vector<std::string> families = like.empty() ? std::vector<std::string>{family} : must(caseload.families_of(like));
-    must(store->transaction([&]() -> Result<void> {
-      for (const auto& f : families) {
-        if (auto r = caseload.allocate(f, practitioner, lead, static_cast<int64_t>(now_ms())); !r) return r;
-        admin("allocate", f, practitioner + (lead ? " (lead)" : ""));
-      }
-      return {};
-    }));
-  } else if (deallocate->parsed()) {
-    must(store->transaction([&]() -> Result<void> {
-      if (auto r = caseload.deallocate(family, practitioner, static_cast<int64_t>(now_ms())); !r) return r;
-      admin("deallocate", family, practitioner);
-      return {};
-    }));
+    std::vector<AuthorityWrite> writes;
+    for (const auto& f : families)
+      writes.push_back(allocate->parsed()
+                           ? allocation(Allocation{f, practitioner, lead,
+                                                   scope.empty() ? std::nullopt : std::optional<std::string>(scope),
+                                                   author})
+                           : deallocation(f, practitioner, author));
+    auto ops = must(service.with_context([&](ServiceContext& ctx) { return authority_write(ctx, writes); }));
+    std::cout << (allocate->parsed() ? "allocated " : "deallocated ") << practitioner << " ("
+              << families.size() << (families.size() == 1 ? " family, " : " families, ") << ops.size()
+              << (ops.size() == 1 ? " op" : " ops") << ")\n";
+  } else if (consent_list->parsed()) {
+    auto records = must(service.with_context([&](ServiceContext& ctx) { return consent_records(ctx, family); }));
+    auto list = [](const std::vector<std::string>& v) {
+      std::string out;
+      for (const auto& x : v) out += (out.empty() ? "" : ", ") + x;
+      return out.empty() ? std::string("-") : out;
+    };
+    for (const auto& c : records) {
+      std::cout << c.id << "  " << (c.status.empty() ? "-" : c.status) << "\n"
+                << "  given by:             " << c.given_by << "\n"
+                << "  covers:               " << list(c.covers) << "\n"
+                << "  purposes:             " << list(c.purposes) << "\n"
+                << "  recipients:           " << list(c.recipients) << "\n"
+                << "  withdrawn recipients: " << list(c.withdrawn_recipients) << "\n"
+                << "  withdrawn purposes:   " << list(c.withdrawn_purposes) << "\n";
+      if (!c.withdrawn_at.empty())
+        std::cout << "  withdrawn:            " << c.withdrawn_at << " (" << c.withdrawal_scope << ")\n";
+      if (!c.expires_at.empty()) std::cout << "  expires:              " << c.expires_at << "\n";
+    }
+    if (records.empty()) std::cout << "no consent records for family " << family << "\n";
+    admin("consent-viewed", family, std::to_string(records.size()) + " consent records");
+  } else if (withdraw->parsed()) {
+    if (author != kOfficeAuthor && !must(caseload.practitioner_exists(author)))
+      die("--by: no practitioner '" + author + "'", 3);
+    require_one_of("--channel", channel, allowed("ConsentRecord", "withdrawal_channel"));
+    for (const auto& p : purposes) require_one_of("--purposes", p, allowed("ConsentRecord", "withdrawn_purposes"));
+    if (recipients.empty() && purposes.empty() && !full) die("give one of --recipients, --purposes or --full");
+    Withdrawal w;
+    w.family = family;
+    w.consent = consent_id;
+    w.scope = full ? Withdrawal::Scope::full : !recipients.empty() ? Withdrawal::Scope::recipients
+                                                                  : Withdrawal::Scope::purposes;
+    w.items = full ? std::vector<std::string>{} : !recipients.empty() ? recipients : purposes;
+    w.withdrawn_by = withdrawn_by;
+    w.recorded_by = recorded_by;
+    w.channel = channel;
+    w.reason = withdrawal_reason;
+    w.author = author;
+    auto ops = must(service.with_context([&](ServiceContext& ctx) { return authority_write(ctx, {consent_withdrawal(w)}); }));
+    std::cout << "withdrawal recorded on " << consent_id << " (" << ops.size() << " ops); every team member's tablet "
+              << "receives it at its next sync\n";
   } else if (code->parsed()) {
     std::cout << must(service.issue_enrol_code(practitioner)) << "\n";
   } else if (devices->parsed()) {

@@ -35,6 +35,14 @@ class SyncService {
   // Admin: a one-time enrolment code for a practitioner (printed once, stored hashed).
   Result<std::string> issue_enrol_code(const std::string& practitioner);
 
+  // Runs an office use case (usecases/authority_write.hpp, team.hpp, consent.hpp) with this
+  // service's context (its family cache and server clock), under its lock.
+  template <typename F>
+  auto with_context(F&& use_case) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return use_case(ctx_);
+  }
+
  private:
   SyncService(Storage& storage, std::unique_ptr<AccessPolicy> own, AccessPolicy* given, std::function<uint64_t()> clock,
               const Schema& schema, ServiceLimits limits);

@@ -213,11 +213,14 @@ TEST_CASE("Schema: the minimisation and role rules of DOMAIN.md 5 and 7 are decl
   CHECK(episode.reserved_targets == std::vector<std::string>{"CLOSING", "CLOSED"});
   CHECK(episode.reserved_sources == std::vector<std::string>{"STEP_UP_PENDING"});
   CHECK(s.entity("Assessment")->lifecycle->reserved_targets == std::vector<std::string>{"AUTHORISED"});
-  for (const char* e : {"TeamMember", "BreakGlassGrant", "Task", "ConsentRecord", "EarlyHelpEpisode"}) {
+  for (const char* e : {"TeamMember", "BreakGlassGrant", "Task"}) {
     INFO(e);
     REQUIRE(s.entity(e));
     CHECK(s.entity(e)->policy_record);
   }
+  // An episode and a consent record are about their persons like any record (§6.3).
+  CHECK_FALSE(s.entity("ConsentRecord")->policy_record);
+  CHECK_FALSE(s.entity("EarlyHelpEpisode")->policy_record);
   for (const char* f : {"withdrawal_scope", "withdrawn_purposes", "withdrawn_recipients", "withdrawal_channel",
                         "withdrawal_recorded_by", "competence_assessed_by", "competence_assessed_at", "excluded_categories"}) {
     INFO(f);

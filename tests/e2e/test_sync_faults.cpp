@@ -157,6 +157,7 @@ TEST_CASE("Fault: the server killed in the middle of a push, and of a pull", "[f
   CHECK(must(sync_port(*yw.store).cursors()).families.count(fam) == 1);  // it got part of the family
   server.start();
   yw.sync();
+  hv.sync();  // the office's TeamMember record for yw-1
   CHECK(yw.family_json(fam) == hv.family_json(fam));
   CHECK(must(sync_port(*yw.store).op_ids()).size() == must(sync_port(*hv.store).op_ids()).size());
 }

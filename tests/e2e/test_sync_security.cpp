@@ -107,7 +107,8 @@ TEST_CASE("Security: a device gets nothing of a family it may not see, and the a
   CHECK(rejected[0].family == fam);
   CHECK(must(yw.store->status()).unsynced == 0);  // it does not block the queue
   CHECK(count(server.db(), "SELECT count(*) FROM audit_events WHERE action = 'denied' AND family = '" + fam + "'") == 1);
-  CHECK(count(server.db(), "SELECT count(*) FROM ops WHERE family = '" + fam + "'") == 1);  // only the lead's
+  // only the lead's, and its creator's TeamMember record written by the server
+  CHECK(count(server.db(), "SELECT count(*) FROM ops WHERE family = '" + fam + "'") == 2);
   hv.sync();
   CHECK_THAT(must(hv.store->get(fam)).json, !Contains("07700 999999"));
 }
@@ -205,7 +206,8 @@ TEST_CASE("Fault 4: a pushed op whose narrative is not valid UTF-8 is refused an
   auto pushed = post(server, "/v1/push", "{\"ops\": [\"" + platform::base64(sync::encode(op)) + "\"]}", token);
   CHECK(pushed.status == 200);
   CHECK_THAT(pushed.body, Contains("rejected") && Contains("not valid UTF-8") && Contains("narrative"));
-  CHECK(count(server.db(), "SELECT count(*) FROM ops WHERE family = '" + fam + "'") == 1);  // the family only
+  // the family and its creator's TeamMember record only
+  CHECK(count(server.db(), "SELECT count(*) FROM ops WHERE family = '" + fam + "'") == 2);
 
   // The real op still goes through, and another tablet of the team reads the family.
   CHECK(hv.sync().pushed == 1);

@@ -87,17 +87,18 @@ Family build(client::Store& lead, size_t ops) {
 TEST_CASE("Benchmark: the access policy on a family of 10,000 ops", "[.access-bench]") {
   const size_t kOps = 10000;
   LoopbackServer server;
+  must(server.store().caseload().add_practitioner("ys-1", "org-ys", "Youth worker", "PRACTITIONER"));
   LoopbackDevice lead(server, "hv-1");
   Family f = build(*lead.store, kOps);
   lead.sync();
-  server.allocate(f.id, "yw-1");
+  server.allocate(f.id, "ys-1");
 
   // Re-evaluating the family: its records from the server's merge state, then the view.
   auto ops = must(server.store().ops().ops_after(f.id, 0, SIZE_MAX));
   sync::Materialiser merged(Schema::v1());
   for (const auto& so : ops) must(merged.apply(must(sync::decode(so.body))));
   server::ServerAccessPolicy policy(server.store().caseload(), server.store().ops());
-  server::Caller yw{"yw-1", "dev", 0, "", {}};
+  server::Caller yw{"ys-1", "dev", 0, "", {}};
   must(policy.complete(yw));
   const int kRounds = 20;
   auto t0 = std::chrono::steady_clock::now();
@@ -116,9 +117,9 @@ TEST_CASE("Benchmark: the access policy on a family of 10,000 ops", "[.access-be
     std::vector<double> times;
     for (int round = 0; round < 3; ++round) {
       TempDir dir;
-      auto store = open_tablet(dir, "yw-1");
+      auto store = open_tablet(dir, "ys-1");
       LoopbackTransport t(service);
-      must(client::enrol(*store, t, "https://loopback", "", must(service.issue_enrol_code("yw-1"))));
+      must(client::enrol(*store, t, "https://loopback", "", must(service.issue_enrol_code("ys-1"))));
       auto t1 = std::chrono::steady_clock::now();
       auto report = must(client::sync(*store, t, {}));
       times.push_back(seconds_since(t1));

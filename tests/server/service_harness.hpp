@@ -14,6 +14,8 @@
 #include "hearth/sync/protocol.hpp"
 #include "storage/storage.hpp"
 #include "sync_service.hpp"
+#include "usecases/authority_write.hpp"
+#include "usecases/team.hpp"
 
 namespace hearth::test {
 
@@ -27,6 +29,13 @@ struct ServiceHarness {
     must(store->caseload().add_organisation("org-hv", "Health Visiting", "HEALTH_VISITING"));
     for (const char* p : {"hv-1", "yw-1", "tm-1"})
       must(store->caseload().add_practitioner(p, "org-hv", p, "PRACTITIONER"));
+  }
+
+  // Puts a practitioner on a family's team as `hearth-server allocate` does: a TeamMember record
+  // written by the office (the team index follows the record).
+  void allocate(const std::string& family, const std::string& practitioner, bool lead = false) {
+    server::Allocation a{family, practitioner, lead, std::nullopt, server::kOfficeAuthor};
+    must(service.with_context([&](server::ServiceContext& ctx) { return server::authority_write(ctx, {server::allocation(a)}); }));
   }
 
   server::HttpResponse post(const std::string& path, const std::string& body, const std::string& token = "") {

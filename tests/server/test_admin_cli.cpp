@@ -92,3 +92,48 @@ TEST_CASE("Admin: ids, names and ports are checked where they enter, and nothing
   CHECK(not_a_dir.code == 1);  // -1 would be a signal
   CHECK_THAT(not_a_dir.err, Contains("what to do"));
 }
+
+// The office's team and consent commands (issue 8) check every argument where it enters: values
+// the domain does not define, a missing choice, a family the server holds nothing of.
+TEST_CASE("Admin: consent withdraw and allocate refuse undefined values with the option named", "[fault]") {
+  Admin a;
+  REQUIRE(a.run({"init"}).code == 0);
+  REQUIRE(a.run({"add-org", "--id", "org-1", "--name", "X", "--type", "HEALTH_VISITING"}).code == 0);
+  REQUIRE(a.run({"add-practitioner", "--id", "p-1", "--org", "org-1", "--name", "P", "--role", "PRACTITIONER"}).code == 0);
+  std::vector<std::string> base{"consent", "withdraw", "--family", "fam-1", "--consent", "c-1", "--withdrawn-by",
+                                "person-1", "--recorded-by", "p-1"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return a.run(args);
+  };
+  auto channel = with({"--channel", "FAX", "--full"});
+  CHECK(channel.code == 1);
+  CHECK_THAT(channel.err, Contains("--channel 'FAX' is not defined") && Contains("IN_PERSON, PHONE, WRITTEN, FORM"));
+  auto purpose = with({"--channel", "PHONE", "--purposes", "SHARE_WITH_TAF,GOSSIP"});
+  CHECK(purpose.code == 1);
+  CHECK_THAT(purpose.err, Contains("--purposes 'GOSSIP' is not defined") && Contains("RECEIVE_EARLY_HELP"));
+  auto none = with({"--channel", "PHONE"});
+  CHECK(none.code == 1);
+  CHECK_THAT(none.err, Contains("--recipients, --purposes or --full"));
+  CHECK(with({"--channel", "PHONE", "--full", "--recipients", "org-1"}).code == 1);  // one scope only
+  auto bad_id = with({"--channel", "PHONE", "--recipients", "org 1"});
+  CHECK(bad_id.code == 1);
+  CHECK_THAT(bad_id.err, Contains("--recipients"));
+  auto no_family = with({"--channel", "PHONE", "--full"});
+  CHECK(no_family.code == 3);
+  CHECK_THAT(no_family.err, Contains("--family") && Contains("fam-1"));
+  auto list = a.run({"consent", "list", "--family", "fam-1"});
+  CHECK(list.code == 3);
+
+  auto scope = a.run({"allocate", "--family", "fam-1", "--practitioner", "p-1", "--scope", "EVERYTHING"});
+  CHECK(scope.code == 1);
+  CHECK_THAT(scope.err, Contains("--scope 'EVERYTHING' is not defined") && Contains("PLAN_AND_OWN_ACTIONS"));
+  auto by = a.run({"allocate", "--family", "fam-1", "--practitioner", "p-1", "--by", "nobody"});
+  CHECK(by.code == 3);
+  CHECK_THAT(by.err, Contains("--by: no practitioner 'nobody'"));
+  // a family with no ops yet may be allocated (its first op is then made by the team)
+  auto ok = a.run({"allocate", "--family", "fam-1", "--practitioner", "p-1", "--lead"});
+  CHECK(ok.code == 0);
+  CHECK_THAT(ok.out, Contains("allocated p-1 (1 family, 1 op)"));
+}

@@ -258,8 +258,16 @@ class Oracle {
   Tri covered(const std::string& person, const std::string& org) const {
     if (!lead_agency_.empty() && org == lead_agency_) return Tri::yes;  // §6.2: the lead agency's own record
     bool granted = false, child_refused = false, other_refused = false;
+    // §6.4 rules 1, 3, 4: someone who decided for themselves is the one whose decision counts
+    // for their own information (a parent's consent no longer speaks for a competent child).
+    bool decides_self = false;
+    for (const auto& c : f_.records)
+      if (c.type == "ConsentRecord" && c.str("given_by") == person && entitled(c, person) && c.str("status") != "REQUESTED" &&
+          c.str("status") != "SUPERSEDED" && c.str("status") != "EXPIRED" && c.set("purposes").count("SHARE_WITH_TAF"))
+        decides_self = true;
     for (const auto& c : f_.records) {
       if (c.type != "ConsentRecord" || !entitled(c, person)) continue;
+      if (decides_self && c.str("given_by") != person) continue;
       if (grants(c, org)) granted = true;
       if (names_refusal(c, org)) {
         bool child_self = c.str("given_by") == person && is_child(person);
@@ -345,11 +353,14 @@ class Oracle {
   }
   // §6.4 rule 3, §6.6: a refusal or withdrawal that names `org`.
   bool names_refusal(const Record& c, const std::string& org) const {
-    bool listed = c.set("recipients").count(org) > 0;
+    // A refusal names the recipients it lists (none listed: everyone); a withdrawal of the whole
+    // consent or of the sharing purpose speaks for every recipient (§6.6).
+    bool listed = c.set("recipients").empty() || c.set("recipients").count(org) > 0;
     std::string status = c.str("status");
-    if ((status == "REFUSED" || status == "WITHDRAWN" || c.str("withdrawal_scope") == "FULL") && listed) return true;
+    if (status == "REFUSED" && listed) return true;
+    if (status == "WITHDRAWN" || c.str("withdrawal_scope") == "FULL") return true;
     if (c.set("withdrawn_recipients").count(org) || c.set("excluded_recipients").count(org)) return true;
-    return listed && c.set("withdrawn_purposes").count("SHARE_WITH_TAF");
+    return c.set("withdrawn_purposes").count("SHARE_WITH_TAF") > 0;
   }
 
   Expect consent_for(const std::set<std::string>& subjects, const std::string& org) const {

@@ -16,6 +16,7 @@
 #include "../../client/src/sync_port.hpp"  // the sync engine's side of a Store (internal)
 #include "storage/storage.hpp"
 #include "sync_service.hpp"
+#include "usecases/team.hpp"
 #include "fake_clock.hpp"
 #include "must.hpp"
 #include "audit_key.hpp"
@@ -76,9 +77,10 @@ class LoopbackServer {
 
   std::string enrol_code(const std::string& practitioner) { return must(service_->issue_enrol_code(practitioner)); }
   // Puts a practitioner on a family's team, as `hearth-server allocate` does.
+  // A TeamMember record written by the server as the office; the team index follows it.
   void allocate(const std::string& family, const std::string& practitioner) {
-    must(store_->caseload().allocate(family, practitioner, false, static_cast<int64_t>(wall_now_ms())));
-    must(store_->caseload().bump_feed(practitioner));
+    server::Allocation a{family, practitioner, false, std::nullopt, server::kOfficeAuthor};
+    must(service_->with_context([&](server::ServiceContext& ctx) { return server::authority_write(ctx, {server::allocation(a)}); }));
   }
   // Every op the server holds for a family.
   size_t ops_of(const std::string& family) { return must(store_->ops().ops_after(family, 0, SIZE_MAX)).size(); }
@@ -96,8 +98,10 @@ class LoopbackServer {
     if (!must(store_->caseload().practitioner_exists("hv-1"))) {
       must(store_->caseload().add_organisation("org-hv", "Health Visiting", "HEALTH_VISITING"));
       must(store_->caseload().add_organisation("org-ys", "Youth Service", "LA_YOUTH_SERVICE"));
-      for (const char* p : {"hv-1", "yw-1", "tm-1"})
-        must(store_->caseload().add_practitioner(p, p[0] == 'y' ? "org-ys" : "org-hv", p, "PRACTITIONER"));
+      // The default practitioners work for one organisation, the lead agency of the families
+      // they make, so consent does not narrow what they see of them (DOMAIN.md §6.2); tests of
+      // consent add practitioners of other organisations (org-ys is there for them).
+      for (const char* p : {"hv-1", "yw-1", "tm-1"}) must(store_->caseload().add_practitioner(p, "org-hv", p, "PRACTITIONER"));
     }
     service_ = std::make_unique<server::SyncService>(*store_, [] { return wall_now_ms(); }, Schema::v1(), limits_);
   }

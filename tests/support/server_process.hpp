@@ -24,8 +24,10 @@ class ServerProcess {
     admin({"init", "--dev"});
     admin({"add-org", "--id", "org-hv", "--name", "Health Visiting", "--type", "HEALTH_VISITING"});
     admin({"add-org", "--id", "org-ys", "--name", "Youth Service", "--type", "LA_YOUTH_SERVICE"});
+    // One organisation, the lead agency of the families these practitioners make, so consent
+    // does not narrow what they see (DOMAIN.md §6.2); consent tests add other organisations.
     for (const char* p : {"hv-1", "yw-1", "tm-1"})
-      admin({"add-practitioner", "--id", p, "--org", p[0] == 'y' ? "org-ys" : "org-hv", "--name", p, "--role", "PRACTITIONER"});
+      admin({"add-practitioner", "--id", p, "--org", "org-hv", "--name", p, "--role", "PRACTITIONER"});
     start();
   }
   ~ServerProcess() { stop(); }

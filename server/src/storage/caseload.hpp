@@ -1,6 +1,9 @@
 #pragma once
-// The caseload: organisations, practitioners, and who is on each family's team. Team
-// membership keeps its history: a removal closes the membership (removed_at) rather than
+// The caseload: organisations, practitioners, and who is on each family's team. The family's
+// records (TeamMember, EarlyHelpEpisode.lead_professional) are the one source of truth for its
+// team; the memberships kept here are an index derived from them (reconcile_team), in the same
+// transaction as the ops that change them, so a query by practitioner stays cheap.
+// Team membership keeps its history: a removal closes the membership (removed_at) rather than
 // deleting it, so the access policy can tell "removed after the device's last sync" from
 // "never on the team" (DOMAIN.md §6.6, recording is not sharing).
 // Thread-safety: not thread-safe; one Storage per connection, used by one thread at a time.
@@ -28,6 +31,13 @@ struct Membership {
   std::optional<int64_t> removed_at;    // set once taken off the team
 };
 
+// One practitioner of a family's team as the family's records say (usecases/team_index.hpp).
+struct RecordedMember {
+  std::string practitioner;
+  bool current = false;  // on the team now (no left_at, a scope other than NONE)
+  bool lead = false;
+};
+
 class Caseload {
  public:
   virtual ~Caseload() = default;
@@ -40,7 +50,22 @@ class Caseload {
   virtual Result<bool> practitioner_exists(const std::string& id) = 0;
   // The practitioner's organisation and role; an unknown id is ErrorCode::not_found.
   virtual Result<PractitionerProfile> practitioner(const std::string& id) = 0;
+  virtual Result<bool> organisation_exists(const std::string& id) = 0;
+  // The practitioner's organisation; ErrorCode::not_found naming an unknown practitioner.
+  virtual Result<std::string> organisation_of(const std::string& practitioner) = 0;
 
+  // Brings the index of `family` into line with what its records say, at server time `at` (the
+  // time the server learned of the change: DOMAIN.md §6.6 judges later writes against it).
+  // A practitioner the records name is on the team exactly when `current`; a membership the
+  // index took from the records earlier and the records no longer name is closed; memberships
+  // made directly (allocate() below, and databases from before the records were authoritative)
+  // stay until the records name their practitioner. Bumps the feed of every practitioner whose
+  // membership changed and returns them, by id.
+  virtual Result<std::vector<std::string>> reconcile_team(const std::string& family,
+                                                          const std::vector<RecordedMember>& recorded, int64_t at) = 0;
+
+  // Index-only writes, kept for tests and upgrades; the office's commands write TeamMember
+  // records instead (usecases/team.hpp).
   // Puts a practitioner on a family's team (or changes their lead flag), at server time `at`.
   // Bumps the practitioner's feed. An unknown practitioner is ErrorCode::not_found.
   virtual Result<void> allocate(const std::string& family, const std::string& practitioner, bool lead, int64_t at) = 0;

@@ -40,6 +40,9 @@ class OpLog {
   // The next counter for ops the server itself authors (device "server"), taken from the
   // database in the caller's transaction (UPDATE ... RETURNING).
   virtual Result<uint64_t> next_server_counter() = 0;
+  // The next counter for the ops the server writes as the office's authority device
+  // (usecases/authority_write.hpp, kAuthorityDevice), in the same way.
+  virtual Result<uint64_t> next_authority_counter() = 0;
 
   // The identity of this history (protocol.hpp HistoryInfo): random, made when the database
   // is created, replaced by renew_history_epoch() when the server finds its history went back

@@ -1,3 +1,6 @@
+#include <map>
+#include <set>
+
 #include "sqlite_parts.hpp"
 #include "sqlite_util.hpp"
 
@@ -39,6 +42,71 @@ Result<PractitionerProfile> SqliteCaseload::practitioner(const std::string& id) 
   PractitionerProfile p{id, (*st)->text(0), (*st)->text(1)};
   (*st)->reset();
   return p;
+}
+
+Result<bool> SqliteCaseload::organisation_exists(const std::string& id) {
+  return exists(db_, "SELECT 1 FROM organisations WHERE id = ?", id);
+}
+
+Result<std::string> SqliteCaseload::organisation_of(const std::string& practitioner) {
+  auto found = strings(db_, "SELECT organisation FROM practitioners WHERE id = ?", practitioner);
+  if (!found) return found.error();
+  if (found->empty()) return make_error(ErrorCode::not_found, "no practitioner '" + practitioner + "'");
+  return found->front();
+}
+
+Result<std::vector<std::string>> SqliteCaseload::reconcile_team(const std::string& family,
+                                                                const std::vector<RecordedMember>& recorded,
+                                                                int64_t at) {
+  struct Row {
+    bool lead = false;
+    bool from_records = false;
+  };
+  std::map<std::string, Row> current;  // the index's current memberships of the family
+  {
+    auto st = db_.prepare("SELECT practitioner, lead, from_records FROM memberships WHERE family = ? AND removed_at IS NULL");
+    if (!st) return st.error();
+    st->bind(1, family);
+    auto done = st->each([&](Statement& r) { current[r.text(0)] = Row{r.integer(1) != 0, r.integer(2) != 0}; });
+    if (!done) return done.error();
+  }
+  std::set<std::string> changed, named;
+  auto close = [&](const std::string& practitioner) -> Result<void> {
+    changed.insert(practitioner);
+    return run(db_, "UPDATE memberships SET removed_at = CAST(? AS INTEGER) WHERE family = ? AND practitioner = ? "
+                    "AND removed_at IS NULL",
+               {std::to_string(at), family, practitioner});
+  };
+  for (const auto& m : recorded) {
+    named.insert(m.practitioner);
+    auto it = current.find(m.practitioner);
+    if (!m.current) {
+      if (it != current.end())
+        if (auto r = close(m.practitioner); !r) return r.error();
+      continue;
+    }
+    if (it == current.end()) {
+      auto st = db_.prepare(
+          "INSERT INTO memberships(family, practitioner, lead, joined_at, from_records) VALUES(?, ?, ?, ?, 1)");
+      if (!st) return st.error();
+      st->bind(1, family).bind(2, m.practitioner).bind(3, int64_t{m.lead ? 1 : 0}).bind(4, at);
+      if (auto r = st->run(); !r) return r.error();
+      changed.insert(m.practitioner);
+    } else if (it->second.lead != m.lead || !it->second.from_records) {
+      auto st = db_.prepare(
+          "UPDATE memberships SET lead = ?, from_records = 1 WHERE family = ? AND practitioner = ? AND removed_at IS NULL");
+      if (!st) return st.error();
+      st->bind(1, int64_t{m.lead ? 1 : 0}).bind(2, family).bind(3, m.practitioner);
+      if (auto r = st->run(); !r) return r.error();
+      if (it->second.lead != m.lead) changed.insert(m.practitioner);
+    }
+  }
+  for (const auto& [practitioner, row] : current)
+    if (row.from_records && !named.count(practitioner))
+      if (auto r = close(practitioner); !r) return r.error();
+  for (const auto& p : changed)
+    if (auto b = bump_feed(p); !b) return b.error();
+  return std::vector<std::string>(changed.begin(), changed.end());
 }
 
 Result<void> SqliteCaseload::allocate(const std::string& family, const std::string& practitioner, bool lead, int64_t at) {

@@ -71,13 +71,18 @@ Result<uint64_t> SqliteOpLog::highest_counter(const std::string& device) {
   return static_cast<uint64_t>(*v);
 }
 
-Result<uint64_t> SqliteOpLog::next_server_counter() {
+Result<uint64_t> SqliteOpLog::next_server_counter() { return next_counter("server"); }
+
+Result<uint64_t> SqliteOpLog::next_authority_counter() { return next_counter("hearth-server"); }
+
+Result<uint64_t> SqliteOpLog::next_counter(const char* name) {
   // One statement: the increment and the value it returns cannot be split by another writer.
-  auto st = db_.cached("UPDATE counters SET value = value + 1 WHERE name = 'server' RETURNING value");
+  auto st = db_.cached("UPDATE counters SET value = value + 1 WHERE name = ? RETURNING value");
   if (!st) return st.error();
+  (*st)->bind(1, std::string(name));
   auto v = integer(**st, -1);
   if (!v) return v.error();
-  if (*v < 0) return make_error(ErrorCode::corrupt, "the server database has no 'server' counter row");
+  if (*v < 0) return make_error(ErrorCode::corrupt, std::string("the server database has no '") + name + "' counter row");
   return static_cast<uint64_t>(*v);
 }
 

@@ -21,10 +21,12 @@ class SqliteOpLog final : public OpLog {
   Result<int64_t> last_seq() override;
   Result<uint64_t> highest_counter(const std::string& device) override;
   Result<uint64_t> next_server_counter() override;
+  Result<uint64_t> next_authority_counter() override;
   Result<std::string> history_epoch() override;
   Result<std::string> renew_history_epoch() override;
 
  private:
+  Result<uint64_t> next_counter(const char* name);
   platform::Database& db_;
 };
 
@@ -36,6 +38,10 @@ class SqliteCaseload final : public Caseload {
                                 const std::string& role) override;
   Result<bool> practitioner_exists(const std::string& id) override;
   Result<PractitionerProfile> practitioner(const std::string& id) override;
+  Result<bool> organisation_exists(const std::string& id) override;
+  Result<std::string> organisation_of(const std::string& practitioner) override;
+  Result<std::vector<std::string>> reconcile_team(const std::string& family, const std::vector<RecordedMember>& recorded,
+                                                  int64_t at) override;
   Result<void> allocate(const std::string& family, const std::string& practitioner, bool lead, int64_t at) override;
   Result<void> deallocate(const std::string& family, const std::string& practitioner, int64_t at) override;
   Result<std::vector<std::string>> families_of(const std::string& practitioner) override;

@@ -22,7 +22,7 @@ CREATE TABLE IF NOT EXISTS organisations(id TEXT PRIMARY KEY, name TEXT NOT NULL
 CREATE TABLE IF NOT EXISTS practitioners(id TEXT PRIMARY KEY, organisation TEXT NOT NULL REFERENCES organisations(id),
   display_name TEXT NOT NULL, role TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS memberships(id INTEGER PRIMARY KEY, family TEXT NOT NULL, practitioner TEXT NOT NULL,
-  lead INTEGER NOT NULL, joined_at INTEGER NOT NULL, removed_at INTEGER);
+  lead INTEGER NOT NULL, joined_at INTEGER NOT NULL, removed_at INTEGER, from_records INTEGER NOT NULL DEFAULT 0);
 CREATE UNIQUE INDEX IF NOT EXISTS memberships_current ON memberships(family, practitioner) WHERE removed_at IS NULL;
 CREATE INDEX IF NOT EXISTS memberships_by_family ON memberships(family, practitioner);
 CREATE INDEX IF NOT EXISTS memberships_by_practitioner ON memberships(practitioner, family) WHERE removed_at IS NULL;
@@ -60,12 +60,21 @@ Result<void> upgrade(Database& db) {
   if (!*has_pull) {
     if (auto r = db.exec("ALTER TABLE devices ADD COLUMN last_pull_at INTEGER NOT NULL DEFAULT 0"); !r) return r;
   }
-  // The server's own op counter starts above anything it ever issued.
+  // Memberships derived from the family's records are told apart from those made directly.
+  auto has_origin = sqlite::exists(db, "SELECT 1 FROM pragma_table_info('memberships') WHERE name = ?", "from_records");
+  if (!has_origin) return has_origin.error();
+  if (!*has_origin) {
+    if (auto r = db.exec("ALTER TABLE memberships ADD COLUMN from_records INTEGER NOT NULL DEFAULT 0"); !r) return r;
+  }
+  // The server's own op counters start above anything they ever issued: "server" for restamps,
+  // "hearth-server" for the ops it writes as the office's authority device.
   return db.exec(
       "INSERT OR IGNORE INTO counters(name, value) SELECT 'server', max("
       "coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'server_counter'), 0), "
       "coalesce((SELECT max(counter) FROM ops WHERE device = 'server'), 0));"
-      "DELETE FROM meta WHERE key = 'server_counter';");
+      "DELETE FROM meta WHERE key = 'server_counter';"
+      "INSERT OR IGNORE INTO counters(name, value) "
+      "SELECT 'hearth-server', coalesce(max(counter), 0) FROM ops WHERE device = 'hearth-server';");
 }
 
 class SqliteStorage final : public Storage {

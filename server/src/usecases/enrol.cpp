@@ -1,5 +1,7 @@
 #include "enrol.hpp"
 
+#include "authority_write.hpp"
+
 #include "hearth/core/text.hpp"
 #include "hearth/platform/encoding.hpp"
 
@@ -11,6 +13,9 @@ Answer<sync::protocol::EnrolReply> enrol(ServiceContext& ctx, const sync::protoc
                                          const std::string& remote) {
   using A = Answer<sync::protocol::EnrolReply>;
   if (auto ok = check_id("device_id", request.device_id); !ok) return A::fail(WireError::bad_request, ok.error().message);
+  // The server's own devices: restamps ("server") and the office's authority ops (kAuthorityDevice).
+  if (request.device_id == "server" || request.device_id == kAuthorityDevice)
+    return A::fail(WireError::bad_request, "device id '" + request.device_id + "' is reserved for the server's own ops");
   auto drawn = platform::random_hex(32);
   if (!drawn) return A::fail(WireError::server, drawn.error().message);
   std::string token = std::move(drawn.value());

@@ -4,9 +4,12 @@
 #include <map>
 #include <set>
 
+#include "accepted.hpp"
 #include "hearth/sync/access_intent.hpp"
 #include "hearth/sync/encoding.hpp"
 #include "history.hpp"
+#include "team.hpp"
+#include "team_index.hpp"
 
 namespace hearth::server {
 
@@ -59,9 +62,6 @@ class PushRun {
     if (auto ok = (*family)->check(*op); !ok) return rejected(id, ok.error().message, WireError::bad_request);
     touched_.insert(op->family);  // changed: its team's feeds move; on a rollback its cache entry goes
 
-    if (decision->creates_family)
-      if (auto a = ctx_.store.caseload().allocate(op->family, device_.practitioner, true, ctx_.now()); !a)
-        return a.error();
     if (auto a = append(*op, bytes); !a) return a.error();
     refresh_facts(op->family, op->entity_id);
     if (auto wall = ctx_.guard.corrected_wall(op->hlc, offset_, ctx_.clock(), floor_ms_)) {
@@ -73,6 +73,15 @@ class PushRun {
       restamp.author = "server";
       if (auto a = append(restamp, sync::encode(restamp)); !a) return a.error();
     }
+    // A brand-new family: its creator leads its team, as a TeamMember record the server writes
+    // in this transaction (the team index follows the record). A second push of the same
+    // Create is a duplicate and never reaches here.
+    if (decision->creates_family)
+      if (auto w = write_as_authority(ctx_, creator_membership(op->family, device_.practitioner)); !w)
+        return w.error();
+    // The team may have changed (records the server wrote too): the next op of the family is
+    // judged against records read again.
+    if (decision->creates_family || changes_team(*op)) facts_.erase(op->family);
     OpResult result{id, OpStatus::accepted, "", std::nullopt};
     if (decision->outcome == WriteDecision::Outcome::allow_flagged) {
       Flag flag{0, ctx_.now(), op->family, decision->flag_kind, id, device_.practitioner, device_.id, decision->reason};
@@ -100,12 +109,8 @@ class PushRun {
 
   // Everyone on the team of a family that changed sees it at their next sync.
   Result<void> bump_feeds() {
-    for (const auto& f : touched_) {
-      auto team = ctx_.store.caseload().team_of(f);
-      if (!team) return team.error();
-      for (const auto& p : *team)
-        if (auto b = ctx_.store.caseload().bump_feed(p); !b) return b;
-    }
+    for (const auto& f : touched_)
+      if (auto b = bump_team_feeds(ctx_, f); !b) return b;
     return {};
   }
 
@@ -113,9 +118,9 @@ class PushRun {
 
  private:
   Result<void> append(const sync::Op& op, const std::string& bytes) {
-    auto seq = ctx_.store.ops().append(StoredOp{0, op.family, op.id.device, op.id.counter, bytes});
+    auto seq = store_accepted(ctx_, op, bytes);
     if (!seq) return seq.error();
-    return ctx_.cache.applied(op.family, op, *seq, bytes.size());
+    return {};
   }
 
   ServiceContext& ctx_;

@@ -73,6 +73,10 @@ struct FieldDef {
   std::string audience_when;
   // Only the lead professional or a manager writes it (e.g. the lead professional, §7).
   bool lead_or_manager_writes = false;
+  // A safety fact of a safety record (an alert's type and severity, DOMAIN.md §3.20, §5): it
+  // reaches everyone with access to the family whatever the consent and the access scope; the
+  // record's other fields follow the ordinary rules.
+  bool safety_fact = false;
   // Any team member may write it on any record of the family, not only their own (the
   // family's phone and email, a consent withdrawal, §6.6, §7).
   bool member_writes = false;
@@ -187,9 +191,9 @@ struct EntityDef {
   // Task): their T0/T1 fields reach every team member whatever the consent; their T2/T3 fields
   // follow the ordinary rules.
   bool policy_record = false;
-  // A safety marker (an Alert): reaches everyone with access to the family whatever the consent
-  // and the access scope, even when other fields are minimised (§3.20); its fields' audience
-  // rules still apply (an alert's details go only to the lead and managers).
+  // A safety marker (an Alert): the record and its safety facts (FieldDef::safety_fact) reach
+  // everyone with access to the family whatever the consent and the access scope (§3.20); its
+  // other fields follow consent, scope and audience like any record's.
   bool safety_record = false;
 
   const FieldDef* field(const std::string& name) const;
