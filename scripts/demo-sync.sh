@@ -116,7 +116,7 @@ for text in "B weighed, feeding well" "Met Y at the park"; do
   grep -q "$text" "$VAR/yw-1.json" || { echo "THE YOUTH WORKER'S TABLET LACKS A VISIT: $text"; exit 1; }
 done
 echo "Both visits reached both tablets. Withheld from the youth worker (for the lead professional and managers only):"
-tablet yw-1 withheld "$F"
+tablet yw-1 family "$F" | grep "withheld" || echo "  (nothing)"
 
 say "S2: a father withdraws his consent to share with the school (DOMAIN.md §13 S2)"
 G=$(tablet yw-2 create-family '{"display_name": "Family G", "phone": "07700 900200"}')
@@ -131,6 +131,7 @@ consent() {  # consent PERSON BASIS: the person's own consent to share with the 
   tablet yw-2 create ConsentRecord --family "$G" "{\"purposes\": [\"RECEIVE_EARLY_HELP\", \"SHARE_WITH_TAF\"],
     \"covers_persons\": [\"$1\"], \"given_by\": \"$1\", \"capacity_basis\": \"$2\",
     \"competence_rationale\": \"D understands what sharing with her school means and chose it herself\",
+    \"competence_assessed_by\": \"yw-2\", \"competence_assessed_at\": \"2026-09-01T09:30:00Z\",
     \"recipients\": [\"org-school\", \"org-ys\"], \"data_scope\": \"ALL_EPISODE_RECORDS\", \"method\": \"ON_DEVICE_SIGNATURE\",
     \"explained_by\": \"yw-2\", \"privacy_notice_version\": \"v3\", \"given_at\": \"2026-09-01T10:00:00Z\",
     \"expires_at\": \"2027-09-01T10:00:00Z\", \"status\": \"ACTIVE\"}"
@@ -160,7 +161,7 @@ echo "The school's tablet holds $(tablet dsl-1 family "$G" --json | grep -o '"id
 tablet dsl-1 family "$G" --json | grep -o 'P talked about[^"]*\|D says her[^"]*'
 if tablet dsl-1 family "$G" --json | grep -q "P talked about"; then echo "THE SCHOOL STILL HOLDS P'S RECORDS"; exit 1; fi
 echo "Withheld from the school since the withdrawal:"
-tablet dsl-1 withheld "$G"
+tablet dsl-1 family "$G" | grep "withheld" || echo "  (nothing)"
 echo "The lead professional's tablet keeps the lead agency's whole record (DOMAIN.md §6.2):"
 tablet yw-2 sync > /dev/null
 tablet yw-2 family "$G" --json | grep -o 'P talked about[^"]*\|D says her[^"]*'

@@ -216,7 +216,8 @@ struct Team {
   std::map<std::string, const RecordFacts*> grants;   // unexpired BreakGlassGrant by practitioner
   std::string lead;
   std::string lead_reason;
-  std::string lead_agency;
+  std::string lead_agency;        // the episode's allocated organisation, else the lead's
+  std::string lead_organisation;  // the lead professional's own organisation
 };
 
 // The current episode: an open one before a closed one, then the latest start, then the
@@ -278,15 +279,16 @@ Team gather_team(const Schema& schema, const FamilyFacts& family, int64_t now_ms
       t.lead_reason = "created the family and leads it until a lead professional is named (DOMAIN.md §7)";
     }
   }
-  if (t.episode) t.lead_agency = text_of(t.episode->fields, "allocated_org");
-  if (t.lead_agency.empty() && !t.lead.empty()) {
+  if (!t.lead.empty()) {
     auto m = t.members.find(t.lead);
-    if (m != t.members.end()) t.lead_agency = text_of(m->second->fields, "organisation");
-    if (t.lead_agency.empty()) {
+    if (m != t.members.end()) t.lead_organisation = text_of(m->second->fields, "organisation");
+    if (t.lead_organisation.empty()) {
       auto o = family.organisation_of.find(t.lead);
-      if (o != family.organisation_of.end()) t.lead_agency = o->second;
+      if (o != family.organisation_of.end()) t.lead_organisation = o->second;
     }
   }
+  if (t.episode) t.lead_agency = text_of(t.episode->fields, "allocated_org");
+  if (t.lead_agency.empty()) t.lead_agency = t.lead_organisation;
   return t;
 }
 
@@ -687,8 +689,12 @@ FamilyView view_of(const Schema& schema, const FamilyFacts& family, const Viewer
   const bool plan_only = who.standing == Standing::plan_member;
   // The lead agency's own record is never restricted by consent (§6.2); break-glass is not
   // consent-based (§7).
+  // The lead professional's organisation holds the record for the lead agency as well (a health
+  // visitor leading for the council's Early Help service).
+  const bool own_record = viewer.organisation == team.lead_agency ||
+                          (!team.lead_organisation.empty() && viewer.organisation == team.lead_organisation);
   const bool consent_applies = (who.standing == Standing::full_member || plan_only) &&
-                               (team.lead_agency.empty() || viewer.organisation != team.lead_agency);
+                               !team.lead_agency.empty() && !own_record;
   Records records(family);
   ConsentIndex consents(family, now_ms);
   ConsentRule consent(consents, viewer, now_ms);

@@ -52,7 +52,7 @@ TEST_CASE("E2E: the office allocates and records a withdrawal as ops every team 
   CHECK_THAT(server.admin({"allocate", "--family", family, "--practitioner", "yw-1", "--scope", "FULL_EPISODE"}),
              Contains("1 op"));
   yw.sync();
-  CHECK_THAT(record(yw, family + "/team/yw-1"), Contains("\"organisation\":\"org-ys\"") && Contains("TAF_MEMBER"));
+  CHECK_THAT(record(yw, family + "/team/yw-1"), Contains("\"organisation\":\"org-hv\"") && Contains("TAF_MEMBER"));
   hv.sync();
   CHECK(yw.family_json(family) == hv.family_json(family));
 

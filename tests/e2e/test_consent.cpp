@@ -34,6 +34,8 @@ struct S2 {
     k1 = must(st.create(family, "ConsentRecord", consent(p, p, "SELF_ADULT")));
     FieldValues own = consent(d, d, "COMPETENT_CHILD_SELF");
     own["competence_rationale"] = "D understands what sharing with school means and chose it herself";
+    own["competence_assessed_by"] = "yw-2";  // §6.3: a competent child's consent records the assessment
+    own["competence_assessed_at"] = "2026-09-01T09:30:00Z";
     k2 = must(st.create(family, "ConsentRecord", own));
     note_p = must(st.create(family, "Contact", visit(p, "marker-P: talked about his work stress")));
     note_d = must(st.create(family, "Contact", visit(d, "marker-D: mentor sessions at school going well")));

@@ -55,6 +55,8 @@ class FlagLog {
   virtual Result<bool> hold(const HeldOp& op) = 0;
   // Held ops, oldest first; of one family when given.
   virtual Result<std::vector<HeldOp>> held(const std::optional<std::string>& family) = 0;
+  // The highest op counter of the device's held ops; 0 when none.
+  virtual Result<uint64_t> highest_held_counter(const std::string& device) = 0;
 };
 
 }  // namespace hearth::server

@@ -57,4 +57,14 @@ Result<std::vector<HeldOp>> SqliteFlagLog::held(const std::optional<std::string>
   return out;
 }
 
+Result<uint64_t> SqliteFlagLog::highest_held_counter(const std::string& device) {
+  auto st = db_.cached(
+      "SELECT max(CAST(substr(op_id, length(device) + 2) AS INTEGER)) FROM held_ops WHERE device = ?");
+  if (!st) return st.error();
+  (*st)->bind(1, device);
+  auto v = integer(**st, 0);
+  if (!v) return v.error();
+  return static_cast<uint64_t>(*v);
+}
+
 }  // namespace hearth::server::sqlite

@@ -79,6 +79,7 @@ class SqliteFlagLog final : public FlagLog {
   Result<std::vector<Flag>> list(const std::optional<std::string>& family) override;
   Result<bool> hold(const HeldOp& op) override;
   Result<std::vector<HeldOp>> held(const std::optional<std::string>& family) override;
+  Result<uint64_t> highest_held_counter(const std::string& device) override;
 
  private:
   platform::Database& db_;

@@ -10,11 +10,15 @@ Result<std::string> history_went_back(ServiceContext& ctx, const DeviceRecord& d
   if (!epoch) return epoch.error();
   if (claims.epoch.empty() || claims.epoch != *epoch) return std::string();
   if (claims.delivered_counter > 0) {
-    auto held = ctx.store.ops().highest_counter(device.id);
-    if (!held) return held.error();
-    if (claims.delivered_counter > *held)
+    // Confirmed ops are in the log, or kept aside as held for a decision (DOMAIN.md §7).
+    auto stored = ctx.store.ops().highest_counter(device.id);
+    if (!stored) return stored.error();
+    auto kept = ctx.store.flags().highest_held_counter(device.id);
+    if (!kept) return kept.error();
+    uint64_t held = std::max(*stored, *kept);
+    if (claims.delivered_counter > held)
       return "device " + device.id + " had its ops up to " + std::to_string(claims.delivered_counter) +
-             " confirmed, this history holds up to " + std::to_string(*held);
+             " confirmed, this history holds up to " + std::to_string(held);
   }
   if (claims.highest_cursor > 0) {
     auto last = ctx.store.ops().last_seq();
