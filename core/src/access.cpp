@@ -622,7 +622,8 @@ class ConsentRule {
     std::vector<const Consent*> decisions;
     bool self = false;
     for (const Consent* c : index_.of(person)) {
-      if (!contains(*c->purposes, kShareWithTaf)) continue;
+      // A consent about sharing, or a withdrawal of sharing (restrictive wins, §6.6).
+      if (!contains(*c->purposes, kShareWithTaf) && !contains(*c->withdrawn_purposes, kShareWithTaf)) continue;
       const std::string& st = *c->status;
       if (st == "REQUESTED" || st == "SUPERSEDED" || st == "EXPIRED") continue;
       if (!index_.entitled(*c, person)) continue;

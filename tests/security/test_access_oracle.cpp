@@ -27,6 +27,7 @@
 
 #include "../support/access_oracle.hpp"
 #include "../support/loopback_transport.hpp"
+#include "hearth/core/access.hpp"
 #include "hearth/core/schema.hpp"
 #include "hearth/core/validation.hpp"
 #include "hearth/sync/protocol.hpp"
@@ -589,10 +590,10 @@ Findings play(World& w, uint64_t seed) {
 
 }  // namespace
 
-// Pending until the policy decides pull (issue 8 part 2): the production path does not withhold
-// anything yet, so this fails today; remove [!mayfail] when the integrator wires it in.
+// Through the real path: the lead's tablet records the family, the server's pull decides what
+// each member's tablet receives (issue 8 part 10).
 TEST_CASE("Access property: what reaches each tablet equals the oracle's view, and no pull body holds a withheld value",
-          "[security][property][!mayfail]") {
+          "[security][property]") {
   const uint64_t base = 0x0ac0e55e5eedULL;
   std::vector<uint64_t> seeds;
   if (const char* one = std::getenv("HEARTH_ACCESS_SEED"); one && *one) {
@@ -658,11 +659,8 @@ TEST_CASE("Access oracle: print a scenario and its views", "[.][security][dump]"
   CHECK(!model.records.empty());
 }
 
-#if defined(HEARTH_ACCESS_POLICY_LINKED)
 // The same oracle against the production policy's pure function, without sync: fast, and it
-// names the rule behind each difference (the policy's reason). Built once core/src/access.cpp
-// exists (tests/CMakeLists.txt defines HEARTH_ACCESS_POLICY_LINKED).
-#include "hearth/core/access.hpp"
+// names the rule behind each difference (the policy's reason).
 
 namespace {
 
@@ -720,4 +718,4 @@ TEST_CASE("Access property: the policy's view of generated families equals the o
   if (failed > 0) FAIL(failed << " of " << n << " families: the policy differs from the oracle; the first:\n" << first);
   CHECK(failed == 0);
 }
-#endif
+

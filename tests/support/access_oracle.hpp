@@ -268,6 +268,8 @@ class Oracle {
     for (const auto& c : f_.records) {
       if (c.type != "ConsentRecord" || !entitled(c, person)) continue;
       if (decides_self && c.str("given_by") != person) continue;
+      // A consent only requested, superseded or expired decides nothing either way (§4.5).
+      if (c.str("status") == "REQUESTED" || c.str("status") == "SUPERSEDED" || c.str("status") == "EXPIRED") continue;
       if (grants(c, org)) granted = true;
       if (names_refusal(c, org)) {
         bool child_self = c.str("given_by") == person && is_child(person);
@@ -353,6 +355,8 @@ class Oracle {
   }
   // §6.4 rule 3, §6.6: a refusal or withdrawal that names `org`.
   bool names_refusal(const Record& c, const std::string& org) const {
+    // Only a decision about sharing refuses sharing (a refusal of the service itself is not one).
+    if (!c.set("purposes").count("SHARE_WITH_TAF") && !c.set("withdrawn_purposes").count("SHARE_WITH_TAF")) return false;
     // A refusal names the recipients it lists (none listed: everyone); a withdrawal of the whole
     // consent or of the sharing purpose speaks for every recipient (§6.6).
     bool listed = c.set("recipients").empty() || c.set("recipients").count(org) > 0;
