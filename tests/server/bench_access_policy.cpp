@@ -62,7 +62,10 @@ Family build(client::Store& lead, size_t ops) {
     c["capacity_basis"] = basis;
     c["recipients"] = StringList{"org-hv", "org-ys"};
     c["explained_by"] = "hv-1";
-    if (std::string(basis) == "COMPETENT_CHILD_SELF") c["competence_rationale"] = "understands and chose";
+    if (std::string(basis) == "COMPETENT_CHILD_SELF") {
+      c["competence_rationale"] = "understands and chose";
+      c["competence_assessed_by"] = "hv-1";
+    }
     return must(lead.create(f.id, "ConsentRecord", c));
   };
   f.k1 = consent(f.p, "SELF_ADULT");
