@@ -10,22 +10,13 @@
 
 #include "hearth/platform/gzip.hpp"
 #include "../support/raw_http.hpp"
+#include "../support/sanitized.hpp"
 
 namespace hearth::test::hostile {
 
 // Under AddressSanitizer the allocator keeps freed memory in quarantine, so resident-set
 // figures say nothing about the code: memory bounds are asserted in the release pass only.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kSanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
-#else
-constexpr bool kSanitized = false;
-#endif
+using hearth::test::kSanitized;
 
 constexpr long kMaxGrowthKb = 64 * 1024;  // what one hostile request may add to the server's peak RSS
 

@@ -27,6 +27,7 @@
 
 #include "../support/access_oracle.hpp"
 #include "../support/loopback_transport.hpp"
+#include "../support/sanitized.hpp"
 #include "hearth/core/access.hpp"
 #include "hearth/core/schema.hpp"
 #include "hearth/core/validation.hpp"
@@ -38,18 +39,8 @@ using namespace hearth::test::oracle;
 
 namespace {
 
-// Under the sanitizers each scenario costs many times more: fewer scenarios there.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kSanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
-#else
-constexpr bool kSanitized = false;
-#endif
+// Under the sanitizers each scenario costs many times more: fewer scenarios there
+// (kSanitized, tests/support/sanitized.hpp).
 
 size_t count_from_env(const char* var, size_t fallback) {
   const char* v = std::getenv(var);
@@ -599,7 +590,7 @@ TEST_CASE("Access property: what reaches each tablet equals the oracle's view, a
   if (const char* one = std::getenv("HEARTH_ACCESS_SEED"); one && *one) {
     seeds.push_back(std::stoull(one));
   } else {
-    size_t n = count_from_env("HEARTH_ACCESS_SCENARIOS", kSanitized ? 100 : 1000);
+    size_t n = count_from_env("HEARTH_ACCESS_SCENARIOS", test::kSanitized ? 100 : 1000);
     for (size_t i = 0; i < n; ++i) seeds.push_back(base + i);
   }
   // a fresh server every 50 scenarios keeps each one's database small; a scenario depends only
@@ -703,7 +694,7 @@ void compare_policy(const Family& model, const std::string& phase, int64_t now, 
 
 TEST_CASE("Access property: the policy's view of generated families equals the oracle's", "[security][property]") {
   const int64_t now = static_cast<int64_t>(wall_now_ms());
-  const size_t n = count_from_env("HEARTH_ACCESS_VIEW_SCENARIOS", kSanitized ? 500 : 5000);
+  const size_t n = count_from_env("HEARTH_ACCESS_VIEW_SCENARIOS", test::kSanitized ? 500 : 5000);
   size_t failed = 0;
   std::string first;
   for (uint64_t seed = 1; seed <= n; ++seed) {
