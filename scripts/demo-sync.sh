@@ -39,12 +39,13 @@ admin add-practitioner --id yw-2 --org org-ys --name "Youth worker (S2)" --role 
 admin add-practitioner --id dsl-1 --org org-school --name "School safeguarding lead" --role PRACTITIONER
 admin add-practitioner --id duty-1 --org org-ys --name "Early Help duty worker" --role PRACTITIONER
 
-say "Starting hearth-server on https://127.0.0.1:$PORT"
+say "Starting hearth-server on 127.0.0.1 (port ${PORT}; 0: a free one)"
 nohup "$SERVER" --data "$DATA" serve --port "$PORT" --port-file "$VAR/server.port" > "$VAR/server.log" 2>&1 &
 echo $! > "$VAR/server.pid"
 for _ in $(seq 1 100); do [ -s "$VAR/server.port" ] && break; sleep 0.1; done
 [ -s "$VAR/server.port" ] || { echo "the server did not start; see $VAR/server.log"; exit 1; }
 URL="https://127.0.0.1:$(cat "$VAR/server.port")"
+echo "hearth-server is listening at $URL"
 
 tablet() {  # tablet NAME ARGS...: run hearth on that tablet's store
   local who="$1"; shift

@@ -211,11 +211,10 @@ Result<StoreStatus> Store::status() const {
     StoreStatus out;
     out.device_id = impl_->device;
     auto st = impl_->db->prepare(
-        "SELECT (SELECT count(*) FROM entities WHERE type = ?1), (SELECT count(*) FROM ops), "
+        "SELECT (SELECT count(DISTINCT family) FROM entities WHERE family <> ''), (SELECT count(*) FROM ops), "
         "(SELECT count(*) FROM outbox), (SELECT count(*) FROM conflicts), (SELECT count(*) FROM quarantine), "
         "(SELECT coalesce(max(value), 0) FROM sync_state WHERE key = 'last_sync'), (SELECT count(*) FROM held)");
     if (!st) return st.error();
-    st->bind(1, impl_->mat.schema().family_root_type());
     auto row = st->step();
     if (!row) return row.error();
     if (!*row) return make_error(ErrorCode::storage, "the status query returned nothing");

@@ -254,8 +254,12 @@ TEST_CASE("Authority: a withdrawal naming an unknown family, consent, person or 
           "nothing", "[unit][security]") {
   ServiceHarness h;
   must(h.store->caseload().add_organisation("org-ys", "Youth Service", "LA_YOUTH_SERVICE"));
+  must(h.store->caseload().add_organisation("org-sch", "School", "SCHOOL"));
   Device hv(h, "dev-hv", "hv-1");
   Family f(hv);
+  // another adult of the family, who neither gave the mother's consent nor is covered by it
+  REQUIRE(hv.push_one(must(hv.replica.create(f.id, "Person", "father-a", person_fields("F", "1988-01-01")))).status ==
+          OpStatus::accepted);
   int64_t before = ops_of(h, f.id);
   auto good = [&] {
     server::Withdrawal w;
@@ -290,6 +294,14 @@ TEST_CASE("Authority: a withdrawal naming an unknown family, consent, person or 
        },
        ErrorCode::not_found, "--recipients: no organisation 'org-none'"},
       {"empty list", [](server::Withdrawal& w) { w.items.clear(); }, ErrorCode::invalid_argument, "--purposes"},
+      {"someone else's consent (§6.4)", [](server::Withdrawal& w) { w.withdrawn_by = "father-a"; },
+       ErrorCode::invalid_argument, "neither gave consent record"},
+      {"a recipient the consent never named",
+       [](server::Withdrawal& w) {
+         w.scope = server::Withdrawal::Scope::recipients;
+         w.items = {"org-sch"};
+       },
+       ErrorCode::invalid_argument, "does not name org-sch as a recipient"},
   };
   for (const auto& c : cases) {
     INFO(c.what);

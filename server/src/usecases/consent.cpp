@@ -81,6 +81,13 @@ AuthorityWrite consent_withdrawal(const Withdrawal& w) {
     if (!live(m, w.family, w.withdrawn_by, "Person"))
       return make_error(ErrorCode::not_found,
                         "--withdrawn-by: no person '" + w.withdrawn_by + "' in family '" + w.family + "'");
+    // Who may withdraw (DOMAIN.md §6.4, §6.6): the person who gave the consent, or a person it
+    // covers (a competent child withdrawing what a parent agreed for her). A parent cannot
+    // withdraw what a competent child decided for herself.
+    if (w.withdrawn_by != text_of(*consent, "given_by") && !holds(list_of(*consent, "covers_persons"), w.withdrawn_by))
+      return make_error(ErrorCode::invalid_argument,
+                        "--withdrawn-by: " + w.withdrawn_by + " neither gave consent record '" + w.consent +
+                            "' (given by " + text_of(*consent, "given_by") + ") nor is covered by it (DOMAIN.md §6.4)");
     auto known = ctx.store.caseload().practitioner_exists(w.recorded_by);
     if (!known) return known.error();
     if (!*known) return make_error(ErrorCode::not_found, "--recorded-by: no practitioner '" + w.recorded_by + "'");
@@ -101,6 +108,10 @@ AuthorityWrite consent_withdrawal(const Withdrawal& w) {
           auto org = ctx.store.caseload().organisation_exists(item);
           if (!org) return org.error();
           if (!*org) return make_error(ErrorCode::not_found, "--recipients: no organisation '" + item + "'");
+          if (!holds(list_of(*consent, "recipients"), item))
+            return make_error(ErrorCode::invalid_argument, "--recipients: consent record '" + w.consent +
+                                                               "' does not name " + item + " as a recipient (it names " +
+                                                               joined(list_of(*consent, "recipients")) + ")");
         } else if (auto ok = require_value(def, "withdrawn_purposes", "--purposes", item); !ok) {
           return ok.error();
         }
