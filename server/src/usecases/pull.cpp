@@ -175,16 +175,16 @@ Answer<sync::protocol::PullReply> pull(ServiceContext& ctx, const DeviceRecord& 
     sync::protocol::FamilyPage out{family, {}, page->empty() ? after : page->back().seq, digest, withheld_list(*view)};
     const bool all = withholds_nothing(*view);
     for (auto& so : *page) {
+      // The budget counts the stored ops read, sent or withheld: a page the log cut short at
+      // the budget must end the reply with `more`, or the rest of the family would be skipped.
+      used += so.body.size();
       if (all) {
-        used += so.body.size();
         out.ops.push_back(std::move(so.body));
         continue;
       }
       auto viewed = as_viewed(so, *view);
       if (!viewed) return A::fail(WireError::server, viewed.error().message);
-      if (!*viewed) continue;
-      used += (*viewed)->size();
-      out.ops.push_back(std::move(**viewed));
+      if (*viewed) out.ops.push_back(std::move(**viewed));
     }
     reply.families.push_back(std::move(out));
     if (used >= budget) reply.more = true;
