@@ -115,10 +115,16 @@ Result<void> TenantConfig::set(const std::string& key, const std::string& value)
   numbers_[key] = v;
   // The tablet blocks sharing, then locks, then purges (§6.8): the periods keep that order.
   if (purge_after_ms() <= lock_after_ms() || lock_after_ms() < sharing_block_after_ms()) {
+    std::string now = "sharing_block_after_hours = " + std::to_string(sharing_block_after_ms() / kHour) +
+                      ", lock_after_days = " +
+                      std::to_string(lock_after_ms() / kDay) + " (" + std::to_string(lock_after_ms() / kHour) +
+                      " h), purge_after_days = " + std::to_string(purge_after_ms() / kDay) + " (" +
+                      std::to_string(purge_after_ms() / kHour) + " h)";
     numbers_ = old;
     return make_error(ErrorCode::invalid_argument,
-                      key + " = " + value + " breaks the order sharing_block_after_hours <= lock_after_days < "
-                      "purge_after_days");
+                      key + " = " + value + " would give " + now +
+                          ": a tablet blocks sharing, then locks, then purges, so the periods must keep "
+                          "sharing_block_after_hours <= lock_after_days < purge_after_days");
   }
   return {};
 }

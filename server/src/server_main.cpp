@@ -435,7 +435,10 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
                 << "  withdrawn recipients: " << list(c.withdrawn_recipients) << "\n"
                 << "  withdrawn purposes:   " << list(c.withdrawn_purposes) << "\n";
       if (!c.withdrawn_at.empty())
-        std::cout << "  withdrawn:            " << c.withdrawn_at << " (" << c.withdrawal_scope << ")\n";
+        std::cout << "  withdrawn:            " << c.withdrawn_at << " (" << c.withdrawal_scope << ")"
+                  << (c.withdrawn_by.empty() ? "" : " by " + c.withdrawn_by)
+                  << (c.withdrawal_channel.empty() ? "" : ", " + c.withdrawal_channel)
+                  << (c.withdrawal_recorded_by.empty() ? "" : ", recorded by " + c.withdrawal_recorded_by) << "\n";
       if (!c.expires_at.empty()) std::cout << "  expires:              " << c.expires_at << "\n";
     }
     if (records.empty()) std::cout << "no consent records for family " << family << "\n";
@@ -501,7 +504,7 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   } else if (flags->parsed()) {
     auto list = must(store->flags().list(family.empty() ? std::nullopt : std::optional<std::string>(family)));
     for (const auto& f : list)
-      std::cout << f.at << "  " << f.family << "  " << f.kind << "  op " << f.op_id << "  by " << f.practitioner
+      std::cout << datetime_of(f.at) << "  " << f.family << "  " << f.kind << "  op " << f.op_id << "  by " << f.practitioner
                 << " on " << f.device << "  " << f.detail << "\n";
     if (list.empty()) std::cout << "no flags" << (family.empty() ? "" : " for family " + family) << "\n";
     admin("flags-viewed", family, std::to_string(list.size()) + " flags");

@@ -161,6 +161,9 @@ Result<std::vector<ConsentSummary>> consent_records(ServiceContext& ctx, const s
     s.status = text_of(*e, "status");
     s.withdrawal_scope = text_of(*e, "withdrawal_scope");
     s.withdrawn_at = text_of(*e, "withdrawn_at");
+    if (!text_of(*e, "withdrawn_by").empty()) s.withdrawn_by = person_label(m, family, text_of(*e, "withdrawn_by"));
+    s.withdrawal_recorded_by = text_of(*e, "withdrawal_recorded_by");
+    s.withdrawal_channel = text_of(*e, "withdrawal_channel");
     s.expires_at = text_of(*e, "expires_at");
     out.push_back(std::move(s));
   }

@@ -47,6 +47,9 @@ struct ConsentSummary {
   std::string status;
   std::string withdrawal_scope;
   std::string withdrawn_at;
+  std::string withdrawn_by;   // the person, as given_by
+  std::string withdrawal_recorded_by;  // the practitioner who recorded it
+  std::string withdrawal_channel;
   std::string expires_at;
 };
 
