@@ -1,5 +1,6 @@
 #include "family_cache.hpp"
 
+#include "hearth/sync/access_intent.hpp"
 #include "hearth/sync/encoding.hpp"
 
 namespace hearth::server {
@@ -16,6 +17,7 @@ Result<void> FamilyCache::catch_up(Entry& e, const std::string& family, int64_t 
       auto op = sync::decode(so.body);
       if (!op) return make_error(op.error().code, "stored op " + std::to_string(so.seq) + ": " + op.error().message);
       if (auto a = e.merge.apply(*op); !a) return a.error();
+      refresh(e, op->entity_id);
       e.seq = so.seq;
       e.bytes += so.body.size();
       bytes_ += so.body.size();
@@ -64,11 +66,49 @@ Result<void> FamilyCache::applied(const std::string& family, const sync::Op& op,
     forget(family);
     return a.error();
   }
+  refresh(e, op.entity_id);
   e.seq = std::max(e.seq, seq);
   e.bytes += bytes;
   bytes_ += bytes;
   evict(family);
   return {};
+}
+
+access::FamilyFacts* FamilyCache::facts(const std::string& family) {
+  auto it = entries_.find(family);
+  if (it == entries_.end()) return nullptr;
+  Entry& e = *it->second;
+  if (!e.facts) {
+    e.facts = std::make_unique<Facts>();
+    e.facts->records = sync::family_facts(e.merge, family);
+    for (size_t i = 0; i < e.facts->records.records.size(); ++i) e.facts->at[e.facts->records.records[i].id] = i;
+  }
+  return &e.facts->records;
+}
+
+void FamilyCache::refresh(Entry& e, const std::string& entity_id) {
+  if (!e.facts) return;  // built from the merge state when first asked for
+  Facts& f = *e.facts;
+  auto at = f.at.find(entity_id);
+  const sync::EntityMerge* m = e.merge.entity(entity_id);
+  if (!m || !m->created() || m->deleted()) {  // gone (or not a record): out of the facts
+    if (at == f.at.end()) return;
+    size_t i = at->second, last = f.records.records.size() - 1;
+    if (i != last) {
+      f.records.records[i] = std::move(f.records.records[last]);
+      f.at[f.records.records[i].id] = i;
+    }
+    f.records.records.pop_back();
+    f.at.erase(entity_id);
+    return;
+  }
+  access::RecordFacts r = sync::record_facts(*m);
+  if (at == f.at.end()) {
+    f.at[entity_id] = f.records.records.size();
+    f.records.records.push_back(std::move(r));
+  } else {
+    f.records.records[at->second] = std::move(r);
+  }
 }
 
 void FamilyCache::forget(const std::string& family) {

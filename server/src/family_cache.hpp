@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "hearth/core/access.hpp"
 #include "hearth/core/schema.hpp"
 #include "hearth/sync/materialiser.hpp"
 #include "storage/op_log.hpp"
@@ -39,6 +40,12 @@ class FamilyCache {
   // Records an op just appended to the log with sequence number `seq`, after get(family) in the
   // same transaction. Ops in between (none, within one transaction) would be read by get().
   Result<void> applied(const std::string& family, const sync::Op& op, int64_t seq, size_t bytes);
+  // The family's live records as the access policy reads them (sync/access_intent.hpp), kept
+  // current record by record as ops are applied, so neither pull nor push copies a whole family
+  // per request. Call after get() or current() in the same transaction; nullptr when the family
+  // is not cached. The pointer stays valid until the next call to get(), applied() or forget().
+  // The policy may add organisations to it (FamilyFacts::organisation_of), which stay cached.
+  access::FamilyFacts* facts(const std::string& family);
   // Drops the family (e.g. after a rolled-back transaction whose ops it had applied).
   void forget(const std::string& family);
 
@@ -47,14 +54,21 @@ class FamilyCache {
   bool holds(const std::string& family) const { return entries_.count(family) != 0; }
 
  private:
+  struct Facts {
+    access::FamilyFacts records;
+    std::map<std::string, size_t> at;  // record id -> index in records.records
+  };
   struct Entry {
     explicit Entry(const Schema& schema) : merge(schema) {}
     sync::Materialiser merge;
+    std::unique_ptr<Facts> facts;  // built at the first facts() call, then kept current
     int64_t seq = 0;  // highest sequence number applied
     size_t bytes = 0;
     std::list<std::string>::iterator lru;
   };
   Result<void> catch_up(Entry& e, const std::string& family, int64_t highest);
+  // After an op of `entity_id` was applied to `e.merge`: that record in e.facts as it now stands.
+  static void refresh(Entry& e, const std::string& entity_id);
   void evict(const std::string& keep);
 
   const Schema& schema_;

@@ -41,18 +41,15 @@ access::WriteIntent intent_of(const Op& op) {
   return w;
 }
 
+access::RecordFacts record_facts(const EntityMerge& e) {
+  return access::RecordFacts{e.def().name, e.id(), e.values(), e.created_by()};
+}
+
 access::FamilyFacts family_facts(const Materialiser& m, const std::string& family) {
   access::FamilyFacts facts;
   facts.family = family;
-  for (const EntityMerge* e : m.entities(family)) {
-    if (!e->created() || e->deleted()) continue;
-    access::RecordFacts r;
-    r.type = e->def().name;
-    r.id = e->id();
-    r.fields = e->values();
-    r.created_by = e->created_by();
-    facts.records.push_back(std::move(r));
-  }
+  for (const EntityMerge* e : m.entities(family))
+    if (e->created() && !e->deleted()) facts.records.push_back(record_facts(*e));
   return facts;
 }
 

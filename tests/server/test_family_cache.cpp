@@ -2,6 +2,8 @@
 // op another process appended is seen at the next use; the cache holds at most its bounds.
 #include <catch2/catch.hpp>
 
+#include <map>
+
 #include "../support/audit_key.hpp"
 #include "../support/fake_clock.hpp"
 #include "../support/must.hpp"
@@ -9,6 +11,7 @@
 #include "../support/samples.hpp"
 #include "../support/temp_dir.hpp"
 #include "family_cache.hpp"
+#include "hearth/sync/access_intent.hpp"
 #include "hearth/sync/encoding.hpp"
 #include "storage/storage.hpp"
 
@@ -104,4 +107,55 @@ TEST_CASE("Family cache: an entry ahead of the log (a restored database) starts 
   auto* m = must(cache.get("fam-1"));
   CHECK(m->contains(other.id));
   CHECK_FALSE(m->contains(fam.id));
+}
+
+namespace {
+
+// The cached records, by id, as a comparable text (the cache keeps them in no particular order).
+std::map<std::string, std::string> by_id(const access::FamilyFacts& f) {
+  std::map<std::string, std::string> out;
+  for (const auto& r : f.records) {
+    std::string text = r.type + " by " + r.created_by + ":";
+    for (const auto& [name, value] : r.fields) text += " " + name + "=" + value.to_json();
+    out[r.id] = text;
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("Family cache: the policy's records stay equal to the merge state through edits, deletes and catch-up",
+          "[unit]") {
+  test::TempDir dir;
+  auto mine = must(open_sqlite_storage(dir.file("server.db"), hearth::test::audit_key()));
+  auto other = must(open_sqlite_storage(dir.file("server.db"), hearth::test::audit_key()));
+  test::FakeClock clock;
+  test::Replica hv("dev-hv", "hv-1", clock);
+  FamilyCache cache(Schema::v1(), mine->ops());
+  auto through_cache = [&](const sync::Op& op) {
+    int64_t seq = append(*mine, op);
+    must(cache.get(op.family));
+    must(cache.applied(op.family, op, seq, sync::encode(op).size()));
+  };
+  through_cache(must(hv.create("fam-1", "Family", "fam-1", test::family_fields())));
+  through_cache(must(hv.create("fam-1", "Person", "p-1", test::person_fields("A"))));
+  REQUIRE(cache.facts("fam-1") != nullptr);
+  CHECK(cache.facts("fam-1")->records.size() == 2);
+
+  auto expect_current = [&] {
+    auto* m = must(cache.get("fam-1"));
+    CHECK(by_id(*cache.facts("fam-1")) == by_id(sync::family_facts(*m, "fam-1")));
+  };
+  clock.advance(1000);
+  through_cache(must(hv.set("p-1", "given_names", std::string("B"))));  // an edit
+  through_cache(must(hv.create("fam-1", "Person", "p-2", test::person_fields("C"))));  // a new record
+  expect_current();
+  through_cache(must(hv.erase("p-1")));  // a delete takes the record out
+  expect_current();
+  CHECK(cache.facts("fam-1")->records.size() == 2);
+  clock.advance(1000);
+  append(*other, must(hv.set("p-2", "given_names", std::string("D"))));  // another server's write
+  expect_current();
+  CHECK(by_id(*cache.facts("fam-1")).at("p-2").find("\"D\"") != std::string::npos);
+  CHECK(cache.facts("fam-none") == nullptr);
 }

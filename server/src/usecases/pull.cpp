@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "hearth/sync/access_intent.hpp"
 #include "hearth/sync/encoding.hpp"
 #include "history.hpp"
 
@@ -146,8 +145,9 @@ Answer<sync::protocol::PullReply> pull(ServiceContext& ctx, const DeviceRecord& 
     if (page->empty() && held && known_view != request.views.end()) continue;
     auto state = ctx.cache.get(family);
     if (!state) return A::fail(WireError::server, state.error().message);
-    access::FamilyFacts facts = sync::family_facts(**state, family);
-    auto view = ctx.policy.view(caller, facts, ctx.now());
+    access::FamilyFacts* facts = ctx.cache.facts(family);  // cached with the merge state
+    if (!facts) return A::fail(WireError::server, "family " + family + " left the cache while in use");
+    auto view = ctx.policy.view(caller, *facts, ctx.now());
     if (!view) return A::fail(WireError::server, view.error().message);
     if (!view->family_visible()) {  // on the team index but with no standing (e.g. scope NONE)
       if (held) {

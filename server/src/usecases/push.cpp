@@ -1,7 +1,6 @@
 #include "push.hpp"
 
 #include <limits>
-#include <map>
 #include <set>
 
 #include "accepted.hpp"
@@ -9,7 +8,6 @@
 #include "hearth/sync/encoding.hpp"
 #include "history.hpp"
 #include "team.hpp"
-#include "team_index.hpp"
 
 namespace hearth::server {
 
@@ -63,7 +61,6 @@ class PushRun {
     touched_.insert(op->family);  // changed: its team's feeds move; on a rollback its cache entry goes
 
     if (auto a = append(*op, bytes); !a) return a.error();
-    refresh_facts(op->family, op->entity_id);
     if (auto wall = ctx_.guard.corrected_wall(op->hlc, offset_, ctx_.clock(), floor_ms_)) {
       sync::Op restamp = sync::make_restamp(*op, *wall);
       auto counter = ctx_.store.ops().next_server_counter();
@@ -79,9 +76,6 @@ class PushRun {
     if (decision->creates_family)
       if (auto w = write_as_authority(ctx_, creator_membership(op->family, device_.practitioner)); !w)
         return w.error();
-    // The team may have changed (records the server wrote too): the next op of the family is
-    // judged against records read again.
-    if (decision->creates_family || changes_team(*op)) facts_.erase(op->family);
     OpResult result{id, OpStatus::accepted, "", std::nullopt};
     if (decision->outcome == WriteDecision::Outcome::allow_flagged) {
       Flag flag{0, ctx_.now(), op->family, decision->flag_kind, id, device_.practitioner, device_.id, decision->reason};
@@ -136,52 +130,16 @@ class PushRun {
     return m;
   }
 
-  // The family's records as the policy reads them: built once per push from the merged state,
-  // then kept current record by record as this push's ops are applied. nullptr while the
-  // family holds no record (the op may be the one that creates it).
+  // The family's records as the policy reads them, kept current by the family cache as this
+  // push's ops are applied. nullptr while the family holds no record (the op may be the one
+  // that creates it).
   Result<access::FamilyFacts*> facts(const std::string& family) {
     if (family.empty()) return static_cast<access::FamilyFacts*>(nullptr);
-    auto known = facts_.find(family);
-    if (known == facts_.end()) {
-      auto m = merged(family);
-      if (!m) return m.error();
-      known = facts_.emplace(family, FactsIndex{sync::family_facts(**m, family), {}}).first;
-      auto& index = known->second;
-      for (size_t i = 0; i < index.facts.records.size(); ++i) index.at[index.facts.records[i].id] = i;
-    }
-    if (known->second.facts.records.empty()) return static_cast<access::FamilyFacts*>(nullptr);
-    return &known->second.facts;
-  }
-  // After an op of `entity_id` was applied: its record as it now stands.
-  void refresh_facts(const std::string& family, const std::string& entity_id) {
-    auto known = facts_.find(family);
-    if (known == facts_.end()) return;
-    auto* m = ctx_.cache.current(family);
-    const sync::EntityMerge* e = m ? m->entity(entity_id) : nullptr;
-    if (!e) {  // not cached any more: rebuilt at the next use
-      facts_.erase(known);
-      return;
-    }
-    auto& index = known->second;
-    auto at = index.at.find(entity_id);
-    if (!e->created() || e->deleted()) {
-      if (at == index.at.end()) return;
-      size_t i = at->second, last = index.facts.records.size() - 1;
-      if (i != last) {
-        index.facts.records[i] = std::move(index.facts.records[last]);
-        index.at[index.facts.records[i].id] = i;
-      }
-      index.facts.records.pop_back();
-      index.at.erase(entity_id);
-      return;
-    }
-    access::RecordFacts r{e->def().name, e->id(), e->values(), e->created_by()};
-    if (at == index.at.end()) {
-      index.at[entity_id] = index.facts.records.size();
-      index.facts.records.push_back(std::move(r));
-    } else {
-      index.facts.records[at->second] = std::move(r);
-    }
+    auto m = merged(family);
+    if (!m) return m.error();
+    access::FamilyFacts* f = ctx_.cache.facts(family);
+    if (!f || f->records.empty()) return static_cast<access::FamilyFacts*>(nullptr);
+    return f;
   }
 
   // The policy's answer for one op, against the family's records as they stand.
@@ -208,13 +166,8 @@ class PushRun {
     return r;
   }
 
-  struct FactsIndex {
-    access::FamilyFacts facts;
-    std::map<std::string, size_t> at;  // record id -> index in facts.records
-  };
   int64_t offset_;
   uint64_t floor_ms_;
-  std::map<std::string, FactsIndex> facts_;
   std::set<std::string> checked_;
   std::set<std::string> touched_;
 };

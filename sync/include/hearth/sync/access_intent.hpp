@@ -17,6 +17,8 @@ namespace hearth::sync {
 // allows only the office.
 access::WriteIntent intent_of(const Op& op);
 
+// One record as the policy reads it: its type, id, shown values and creator.
+access::RecordFacts record_facts(const EntityMerge& e);
 // The live records of `family` (created and not deleted) with their shown values and the
 // practitioner whose op created each, in id order. FamilyFacts::organisation_of is left empty:
 // the caller fills it from its directory.
