@@ -1,5 +1,7 @@
 #include "held.hpp"
 
+#include <set>
+
 #include "authority_write.hpp"
 #include "hearth/sync/encoding.hpp"
 
@@ -157,8 +159,9 @@ Result<void> dismiss_held(ServiceContext& ctx, const std::string& op_id, const s
 Result<std::vector<sync::protocol::HeldDecided>> held_decisions(ServiceContext& ctx, const std::string& device,
                                                                const std::vector<std::string>& op_ids) {
   std::vector<sync::protocol::HeldDecided> out;
+  std::set<std::string> seen;
   for (const auto& id : op_ids) {
-    if (id.rfind(device + ":", 0) != 0) continue;
+    if (id.rfind(device + ":", 0) != 0 || !seen.insert(id).second) continue;
     auto held = ctx.store.flags().held_op(id);
     if (!held) return held.error();
     if (!*held || !(*held)->decision) continue;
