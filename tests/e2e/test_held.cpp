@@ -248,3 +248,36 @@ TEST_CASE("Office credential: withdraws consent over TLS; absent, wrong, revoked
   CHECK_THAT(revoked.body, Contains("revoked"));
   CHECK_THAT(server.admin({"verify-audit"}), Contains("audit trail intact"));
 }
+
+TEST_CASE("Held ops: an alert's removal held for a manager is applied by a manager on the team, not by the lead",
+          "[e2e][security]") {
+  ServerProcess server;
+  Family f(server);
+  server.admin({"add-practitioner", "--id", "mgr-1", "--org", "org-ys", "--name", "Team manager", "--role", "TEAM_MANAGER"});
+  server.admin({"allocate", "--family", f.family, "--practitioner", "mgr-1"});
+  FieldValues alert = alert_fields("WARNING");
+  alert["subject"] = f.family;
+  alert["set_by"] = "yw-2";
+  std::string a = must(f.lead.store->create(f.family, "Alert", alert));
+  f.lead.sync();
+  // Removing an alert needs a manager (DOMAIN.md §8.3 C-15): the lead's removal is held.
+  must(f.lead.store->delete_entity(a));
+  auto r = f.lead.sync();
+  REQUIRE(r.held == 1);
+  auto held = must(f.lead.store->held());
+  REQUIRE(held.size() == 1);
+  CHECK_THAT(held[0].what, Contains("delete Alert"));
+  CHECK_FALSE(must(f.lead.store->get(a)).deleted);  // still shown: the removal is not in force
+
+  auto by_lead = admin_run(server, {"held", "apply", "--op", held[0].op_id, "--by", "yw-2"});
+  CHECK(by_lead.code != 0);
+  CHECK_THAT(by_lead.err, Contains("may not make this write"));
+  server.admin({"held", "apply", "--op", held[0].op_id, "--by", "mgr-1", "--note", "risk reviewed"});
+  Tablet manager(server, "mgr-1");
+  manager.sync();
+  f.lead.sync();
+  auto gone = f.lead.store->get(a);
+  CHECK((!gone.ok() || gone->deleted));
+  CHECK(must(f.lead.store->held()).at(0).outcome == "applied");
+  CHECK(must(f.lead.store->export_family(f.family)) == must(manager.store->export_family(f.family)));
+}
