@@ -1,6 +1,7 @@
 // Held ops decided at the office, and the office credential, end to end (DOMAIN.md §6.6, §7;
 // issue 8 parts 1/4 and 3): a real hearth-server over TLS, real tablets, the admin CLI.
 #include <catch2/catch.hpp>
+#include <sqlite3.h>
 
 #include "../support/process.hpp"
 #include "hearth/client/store.hpp"
@@ -68,6 +69,22 @@ struct Family {
 ProcessResult admin_run(ServerProcess& s, std::vector<std::string> args) {
   args.insert(args.begin(), {"--data", s.data()});
   return run_process(build_binary("server/hearth-server"), args);
+}
+
+// Audit events of `action` whose detail holds `text`, read from the server's database.
+int64_t audited(ServerProcess& s, const std::string& action, const std::string& text) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(s.db().c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, "SELECT count(*) FROM audit_events WHERE action = ? AND instr(detail, ?) > 0", -1, &st,
+                             nullptr) == SQLITE_OK);
+  sqlite3_bind_text(st, 1, action.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 2, text.c_str(), -1, SQLITE_TRANSIENT);
+  int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return n;
 }
 
 std::string level_of(Tablet& t, const std::string& ep) { return must(t.store->get(ep)).json; }
@@ -139,6 +156,8 @@ TEST_CASE("Held ops: apply by the lead writes the value to every tablet and the 
   CHECK(again.code != 0);
   CHECK_THAT(again.err, Contains("already applied by yw-2"));
 
+  CHECK(audited(server, "denied", "held-apply of " + h.op_id) == 2);
+  CHECK(audited(server, "held-apply", h.op_id) == 1);
   f.lead.sync();
   CHECK_THAT(level_of(f.lead, f.ep), Contains("\"level_of_need\":\"L3\""));  // another tablet receives it
   school.sync();
@@ -169,6 +188,7 @@ TEST_CASE("Held ops: a dismissed op is kept and its author's tablet is told who 
   auto late_apply = admin_run(server, {"held", "apply", "--op", h.op_id, "--by", "yw-2"});
   CHECK(late_apply.code != 0);
 
+  CHECK(audited(server, "held-dismiss", h.op_id) == 1);
   // Nothing recorded is lost: the office still lists the op, marked dismissed.
   std::string listed = server.admin({"held", "list"});
   CHECK_THAT(listed, Contains(h.op_id) && Contains("DISMISSED by yw-2") && Contains("stays L2") && Contains("'L4'"));
@@ -218,6 +238,7 @@ TEST_CASE("Office credential: withdraws consent over TLS; absent, wrong, revoked
     CHECK(r.status == 401);
     CHECK_THAT(r.body, Contains("office credential"));
   }
+  CHECK(audited(server, "denied", "office credential on /v1/office/consent/withdraw") == 3);
   // The office token does not work on device endpoints.
   CHECK(must(transport->post("/v1/pull", "{}", token)).status == 401);
   CHECK(must(transport->post("/v1/push", "{\"ops\":[]}", token)).status == 401);
@@ -246,6 +267,8 @@ TEST_CASE("Office credential: withdraws consent over TLS; absent, wrong, revoked
   auto revoked = must(transport->post(path, body, token));
   CHECK(revoked.status == 401);
   CHECK_THAT(revoked.body, Contains("revoked"));
+  CHECK(audited(server, "denied", "revoked office credential 'case-system'") == 1);
+  CHECK(audited(server, "consent-withdraw", "via office credential case-system") == 1);
   CHECK_THAT(server.admin({"verify-audit"}), Contains("audit trail intact"));
 }
 
