@@ -377,10 +377,12 @@ int run(int argc, char** argv) {
        {{"pushed", r.pushed}, {"duplicates", r.duplicates}, {"rejected", r.rejected}, {"pulled", r.pulled},
         {"pages", r.pages}, {"families_purged", r.families_purged}, {"bytes_up", r.bytes_up}, {"bytes_down", r.bytes_down},
         {"clock_offset_ms", r.clock_offset_ms}, {"open_conflicts", st.open_conflicts}, {"quarantined", r.quarantined},
-        {"history_resets", r.history_resets}, {"held", r.held}, {"purges_deferred", r.purges_deferred}},
+        {"history_resets", r.history_resets}, {"held", r.held}, {"held_decided", r.held_decided},
+        {"purges_deferred", r.purges_deferred}},
        "synced: " + std::to_string(r.pushed) + " pushed, " + std::to_string(r.rejected) + " rejected, " +
            std::to_string(r.pulled) + " pulled, " + std::to_string(r.families_purged) + " families purged; " +
-           (r.held ? std::to_string(r.held) + " held for a decision (see `hearth status`); " : std::string()) +
+           (r.held ? std::to_string(r.held) + " held for a decision (see `hearth held`); " : std::string()) +
+           (r.held_decided ? std::to_string(r.held_decided) + " held edits decided (see `hearth held`); " : std::string()) +
            (r.purges_deferred ? std::to_string(r.purges_deferred) + " purges put off until unsent work is delivered; "
                               : std::string()) +
            std::to_string(st.open_conflicts) + " open conflicts");
