@@ -13,6 +13,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "hearth/core/civil_time.hpp"
+
 namespace hearth::access {
 
 const char* to_string(Standing s) {
@@ -95,7 +97,7 @@ const StringList kNoList;
 const std::string kTeamManager = "TEAM_MANAGER";  // Practitioner.system_roles, and the route for a manager
 const std::string kShareWithTaf = "SHARE_WITH_TAF";
 constexpr int64_t kBreakGlassMaxMs = int64_t{4} * 60 * 60 * 1000;  // DOMAIN.md §7: 4-hour expiry
-constexpr int64_t kDayMs = int64_t{24} * 60 * 60 * 1000;
+using civil::kDayMs;
 
 // ---- values -------------------------------------------------------------------------------
 
@@ -127,70 +129,12 @@ void refs_of(const FieldValues& f, const std::string& name, std::vector<std::str
     for (const auto& v : it->second.as_list()) out.push_back(v);
 }
 
-// ---- time (civil calendar, UTC) -----------------------------------------------------------
+// ---- time (civil calendar, UTC: hearth/core/civil_time.hpp) ---------------------------------
 
-int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
-  y -= m <= 2 ? 1 : 0;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-struct Ymd {
-  int64_t y = 0, m = 0, d = 0;
-};
-
-Ymd civil_from_days(int64_t z) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const int64_t doe = z - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  Ymd out;
-  out.d = doy - (153 * mp + 2) / 5 + 1;
-  out.m = mp < 10 ? mp + 3 : mp - 9;
-  out.y = yoe + era * 400 + (out.m <= 2 ? 1 : 0);
-  return out;
-}
-
-bool digits(const std::string& s, size_t at, size_t n, int64_t& out) {
-  if (at + n > s.size()) return false;
-  out = 0;
-  for (size_t i = at; i < at + n; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    out = out * 10 + (s[i] - '0');
-  }
-  return true;
-}
-
-std::optional<Ymd> parse_date(const std::string& s) {
-  Ymd d;
-  if (s.size() < 10 || s[4] != '-' || s[7] != '-') return std::nullopt;
-  if (!digits(s, 0, 4, d.y) || !digits(s, 5, 2, d.m) || !digits(s, 8, 2, d.d)) return std::nullopt;
-  if (d.m < 1 || d.m > 12 || d.d < 1 || d.d > 31) return std::nullopt;
-  return d;
-}
-
-// "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SS[.fff]Z" as ms since the epoch.
-std::optional<int64_t> parse_ms(const std::string& s) {
-  auto d = parse_date(s);
-  if (!d) return std::nullopt;
-  int64_t ms = days_from_civil(d->y, d->m, d->d) * kDayMs;
-  if (s.size() == 10) return ms;
-  int64_t hh = 0, mm = 0, ss = 0;
-  if (s.size() < 20 || s[10] != 'T' || s[13] != ':' || s[16] != ':') return std::nullopt;
-  if (!digits(s, 11, 2, hh) || !digits(s, 14, 2, mm) || !digits(s, 17, 2, ss)) return std::nullopt;
-  ms += ((hh * 60 + mm) * 60 + ss) * 1000;
-  if (s[19] == '.') {
-    int64_t frac = 0;
-    if (!digits(s, 20, 3, frac)) return std::nullopt;
-    ms += frac;
-  }
-  return ms;
-}
+using civil::civil_from_days;
+using civil::parse_date;
+using civil::parse_ms;
+using civil::Ymd;
 
 // Whole years from `dob` to the day of `now_ms`; -1 when the date is unknown.
 int64_t age_years(const std::string& dob, int64_t now_ms) {
@@ -291,6 +235,15 @@ Team gather_team(const Schema& schema, const FamilyFacts& family, int64_t now_ms
   if (t.lead_agency.empty()) t.lead_agency = t.lead_organisation;
   return t;
 }
+
+}  // namespace
+
+LeadInfo lead_of(const Schema& schema, const FamilyFacts& family, int64_t now_ms) {
+  Team t = gather_team(schema, family, now_ms);
+  return LeadInfo{t.lead, t.lead_agency, t.lead_reason};
+}
+
+namespace {
 
 struct Who {
   Standing standing = Standing::none;

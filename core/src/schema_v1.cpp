@@ -773,12 +773,17 @@ void add_team_and_tasks(Schema& s) {
   auto task = entity("Task", {
       F("task_type", FT::Enum, RQ::Required, SN::T0, MC::MultiValueReview)
           .of({"CONFLICT_REVIEW", "OVERRIDE_COUNTERSIGN", "CONSENT_EXPIRING", "REVIEW_DUE", "REFERRER_FEEDBACK_DUE",
-               "WRITE_REFUSED", "WITHDRAWAL_RISK_CONSIDERATION", "BREAK_GLASS_REVIEW", "SHARE_HELD"}),
+               "WRITE_REFUSED", "WITHDRAWAL_RISK_CONSIDERATION", "BREAK_GLASS_REVIEW", "SHARE_HELD", "FLAG_REVIEW",
+               "CONSENT_WITHDRAWN_NOTICE"}),
       F("assignee", FT::Ref, RQ::Required, SN::T1, MC::LwwNotify).to("Practitioner"),
       F("due_at", FT::DateTime, RQ::Required, SN::T1, MC::LwwNotify),
       F("about", FT::String, RQ::Optional, SN::T1, MC::MultiValueReview),
       F("detail", FT::Text, RQ::Optional, SN::T3, MC::MultiValueReview).lead_only(),
       F("status", FT::Enum, RQ::Required, SN::T0, MC::LwwNotify).of({"OPEN", "DONE", "CANCELLED"}),
+      // Set by the server when the task passes its due time still open (N6: overdue tasks
+      // escalate to the manager).
+      F("escalated_to", FT::Ref, RQ::Optional, SN::T1, MC::ServerAuthority).to("Practitioner"),
+      F("escalated_at", FT::DateTime, RQ::Optional, SN::T1, MC::ServerAuthority),
   });
   task.owner_field = "assignee";
   task.policy_record = true;

@@ -4,6 +4,8 @@
 #include <charconv>
 #include <sstream>
 
+#include "hearth/core/civil_time.hpp"
+
 namespace hearth {
 
 namespace {
@@ -164,5 +166,23 @@ int TenantConfig::consent_expiring_notice_days() const {
   return static_cast<int>(number(numbers_, "consent_expiring_notice_days"));
 }
 int TenantConfig::reopen_window_days() const { return static_cast<int>(number(numbers_, "reopen_window_days")); }
+
+bool TenantConfig::is_working_day(int64_t day) const {
+  const std::string& name = kWeekDays[static_cast<size_t>(civil::weekday_of_day(day))];
+  if (std::find(working_days_.begin(), working_days_.end(), name) == working_days_.end()) return false;
+  return std::find(closed_dates_.begin(), closed_dates_.end(), civil::format_date(day)) == closed_dates_.end();
+}
+
+int64_t TenantConfig::add_working_days(int64_t from_ms, int n) const {
+  constexpr int64_t kSearchDays = 3660;
+  const int64_t from_day = civil::day_of(from_ms);
+  const int64_t time_of_day = from_ms - from_day * civil::kDayMs;
+  int64_t day = from_day;
+  for (int64_t step = 0, found = 0; found < n && step < kSearchDays; ++step) {
+    ++day;
+    if (is_working_day(day)) ++found;
+  }
+  return day * civil::kDayMs + time_of_day;
+}
 
 }  // namespace hearth

@@ -194,6 +194,14 @@ TEST_CASE("S2: sharing acts queued offline after the withdrawal: the plan is can
   CHECK(field_text(s.lead, b, "status") == "HELD");
   CHECK_THAT(field_text(s.lead, b, "outcome_reason"), Contains("lead professional yw-2") && Contains(s.p));
   CHECK_FALSE(field_text(s.lead, b, "decided_at").empty());
+  // (b) is returned to YW2 as a decision task; (a) raises none.
+  std::vector<std::string> tasks;
+  for (const auto& e : must(st.family(s.family)).entities)
+    if (e.type == "Task") tasks.push_back(e.id);
+  REQUIRE(tasks.size() == 1);
+  CHECK(field_text(s.lead, tasks[0], "task_type") == "SHARE_HELD");
+  CHECK(field_text(s.lead, tasks[0], "assignee") == "yw-2");
+  CHECK(field_text(s.lead, tasks[0], "about") == b);
 
   // The D-scoped extract YW2 is offered goes: D's own records are still covered by K2.
   std::string extract = must(st.create(s.family, "SharingRequest",

@@ -8,6 +8,7 @@
 #include "service_harness.hpp"
 #include "usecases/consent.hpp"
 #include "usecases/sharing.hpp"
+#include "usecases/tasks.hpp"
 
 using namespace hearth;
 using namespace hearth::test;
@@ -155,6 +156,16 @@ TEST_CASE("Sharing: after the father's withdrawal for the school a plan is CANCE
   CHECK_THAT(why, Contains("p-1 (P F)") && Contains("org-school") && Contains("re-issue an extract scoped to d-1 (D F)"));
   CHECK(text(hv, "sr-b", "status") == "HELD");
   CHECK_THAT(text(hv, "sr-b", "outcome_reason"), Contains("lead professional hv-1") && Contains("p-1 (P F)"));
+  // (b) comes back to the lead as a SHARE_HELD decision task, raised once
+  server::TaskSpec spec{server::task_type::kShareHeld, "hv-1", 0, "sr-b", ""};
+  std::string task = server::task_id(f.id, spec);
+  CHECK(text(hv, task, "task_type") == "SHARE_HELD");
+  CHECK(text(hv, task, "assignee") == "hv-1");
+  CHECK(text(hv, task, "about") == "sr-b");
+  CHECK(text(hv, task, "status") == "OPEN");
+  CHECK_FALSE(text(hv, task, "due_at").empty());
+  CHECK(hv.replica.mat().entity(server::task_id(f.id, {server::task_type::kShareHeld, "hv-1", 0, "sr-a", ""})) ==
+        nullptr);  // a cancelled act raises no task
   CHECK(audit_details(h, "disclosure").empty());
   CHECK(audit_details(h, "share-cancelled").size() == 1);
   CHECK(audit_details(h, "share-held").size() == 1);

@@ -51,6 +51,10 @@ class Caseload {
   // The practitioner's organisation and role; an unknown id is ErrorCode::not_found.
   virtual Result<PractitionerProfile> practitioner(const std::string& id) = 0;
   virtual Result<bool> organisation_exists(const std::string& id) = 0;
+  // Every practitioner holding system role `role` (DOMAIN.md §3.2), of `organisation` when it is
+  // not empty, by id: who a task for "a manager" or "the IG officer" goes to (N6).
+  virtual Result<std::vector<std::string>> practitioners_with_role(const std::string& role,
+                                                                   const std::string& organisation) = 0;
   // The practitioner's organisation; ErrorCode::not_found naming an unknown practitioner.
   virtual Result<std::string> organisation_of(const std::string& practitioner) = 0;
 

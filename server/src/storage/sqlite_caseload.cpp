@@ -48,6 +48,27 @@ Result<bool> SqliteCaseload::organisation_exists(const std::string& id) {
   return exists(db_, "SELECT 1 FROM organisations WHERE id = ?", id);
 }
 
+Result<std::vector<std::string>> SqliteCaseload::practitioners_with_role(const std::string& role,
+                                                                         const std::string& organisation) {
+  if (organisation.empty()) return strings(db_, "SELECT id FROM practitioners WHERE role = ? ORDER BY id", role);
+  auto st = db_.cached("SELECT id FROM practitioners WHERE role = ? AND organisation = ? ORDER BY id");
+  if (!st) return st.error();
+  (*st)->bind(1, role);
+  (*st)->bind(2, organisation);
+  std::vector<std::string> out;
+  for (;;) {
+    auto row = (*st)->step();
+    if (!row) {
+      (*st)->reset();
+      return row.error();
+    }
+    if (!*row) break;
+    out.push_back((*st)->text(0));
+  }
+  (*st)->reset();
+  return out;
+}
+
 Result<std::string> SqliteCaseload::organisation_of(const std::string& practitioner) {
   auto found = strings(db_, "SELECT organisation FROM practitioners WHERE id = ?", practitioner);
   if (!found) return found.error();

@@ -39,6 +39,8 @@ class SqliteCaseload final : public Caseload {
   Result<bool> practitioner_exists(const std::string& id) override;
   Result<PractitionerProfile> practitioner(const std::string& id) override;
   Result<bool> organisation_exists(const std::string& id) override;
+  Result<std::vector<std::string>> practitioners_with_role(const std::string& role,
+                                                           const std::string& organisation) override;
   Result<std::string> organisation_of(const std::string& practitioner) override;
   Result<std::vector<std::string>> reconcile_team(const std::string& family, const std::vector<RecordedMember>& recorded,
                                                   int64_t at) override;

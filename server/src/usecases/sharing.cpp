@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <set>
 
+#include "tasks.hpp"
+
 namespace hearth::server {
 
 namespace {
@@ -165,6 +167,7 @@ Result<std::optional<ShareDecision>> decide_share(ServiceContext& ctx, const std
   d.recipient = text_of(*req, "recipient");
   const Schema& schema = (*merged)->schema();
   const std::string act = kind_words(d.kind, d.recipient);
+  d.lead = server::lead_of(schema, facts, ctx.now()).practitioner;  // before the recipient joins the copy
 
   auto exists = ctx.store.caseload().organisation_exists(d.recipient);
   if (!exists) return exists.error();
@@ -189,21 +192,12 @@ Result<std::optional<ShareDecision>> decide_share(ServiceContext& ctx, const std
   tm.fields = {{"practitioner", Value(member)},        {"organisation", Value(d.recipient)},
                {"team_role", Value("TAF_MEMBER")},     {"access_scope", Value("FULL_EPISODE")},
                {"joined_at", Value("1970-01-01T00:00:00Z")}};
-  facts.records.push_back(tm);
+  facts.records.push_back(tm);  // `fam` and `req` point into the old records: not used below
   facts.organisation_of[member] = d.recipient;
   Caller recipient{member, "", 0, d.recipient, {"PRACTITIONER"}};
   auto view = ctx.policy.view(recipient, facts, ctx.now());
   if (!view) return view.error();
   Family after(facts);  // `facts` grew: index it again
-  d.lead = [&] {
-    for (const auto* e : after.of_type("EarlyHelpEpisode"))
-      if (!text_of(*e, "lead_professional").empty()) return text_of(*e, "lead_professional");
-    for (const auto* m : after.of_type("TeamMember"))
-      if (text_of(*m, "team_role") == "LEAD_PROFESSIONAL" && text_of(*m, "left_at").empty())
-        return text_of(*m, "practitioner");
-    return std::string();
-  }();
-
   // Withheld records of what would be sent, and whose consent is missing for them.
   std::vector<std::string> withheld;
   std::set<std::string> uncovered;
@@ -261,12 +255,31 @@ AuthorityWrite share_outcome(const std::string& family, const ShareDecision& dec
   if (decision.status == "SENT") w.detail += "; disclosed " + some(decision.disclosed);
   if (!decision.uncovered.empty()) w.detail += "; consent does not cover " + joined(decision.uncovered);
   w.detail += "; " + decision.reason;
-  w.plan = [family, decision](ServiceContext& ctx, const sync::Materialiser&) -> Result<std::vector<AuthorityEdit>> {
+  w.plan = [family, decision](ServiceContext& ctx,
+                              const sync::Materialiser& merged) -> Result<std::vector<AuthorityEdit>> {
     std::vector<AuthorityEdit> edits;
     edits.push_back(AuthorityEdit::set(decision.request, "status", decision.status));
     edits.push_back(AuthorityEdit::set(decision.request, "outcome_reason", decision.reason));
     edits.push_back(AuthorityEdit::set(decision.request, "decided_at", datetime_of(ctx.now())));
-    // SHARE_HELD task to the lead professional: ---- TASKS SPOT (tasks.hpp, merged from main) ----
+    if (decision.status != "HELD") return edits;
+    // Returned to the lead professional as a decision task (S2 (b)); to a manager when the
+    // family names no lead.
+    std::string assignee = decision.lead;
+    if (assignee.empty()) {
+      const access::FamilyFacts* facts = ctx.cache.facts(family);  // write_as_authority brought the cache up to date
+      if (facts) {
+        auto manager = manager_for(ctx, merged.schema(), *facts);
+        if (!manager) return manager.error();
+        assignee = *manager;
+      }
+    }
+    if (assignee.empty()) return edits;  // nobody to name: the held outcome and its audit event stand
+    auto config = tenant_config(ctx);
+    if (!config) return config.error();
+    TaskSpec task{task_type::kShareHeld, assignee,
+                  config->add_working_days(ctx.now(), config->task_due_working_days()), decision.request,
+                  decision.reason};
+    raise_task(merged, family, task, edits);
     return edits;
   };
   return w;

@@ -87,6 +87,15 @@ struct FamilyView {
 // The view of `family` for `viewer` at `now_ms` (server time, ms since the epoch).
 FamilyView view_of(const Schema& schema, const FamilyFacts& family, const Viewer& viewer, int64_t now_ms);
 
+// The family's lead professional and lead agency, as view_of reads them (DOMAIN.md §7): the
+// person tasks "for the lead" go to, and the organisation whose managers decide.
+struct LeadInfo {
+  std::string practitioner;  // "" when the family names no lead and has no known creator
+  std::string agency;        // the episode's allocated organisation, else the lead's own
+  std::string reason;        // why this person leads (shown, audited)
+};
+LeadInfo lead_of(const Schema& schema, const FamilyFacts& family, int64_t now_ms);
+
 // One write, in the terms of the policy (sync::Op maps onto it: sync/access_intent.hpp).
 struct WriteIntent {
   enum class Kind { create, set, add, remove, transition, remove_record, acknowledge };

@@ -48,6 +48,15 @@ class TenantConfig {
   const std::vector<std::string>& working_days() const { return working_days_; }  // "MON".."SUN"
   const std::vector<std::string>& closed_dates() const { return closed_dates_; }  // YYYY-MM-DD
 
+  // Whether a day (days since 1970-01-01, UTC) is a working day: one of working_days() and not
+  // one of closed_dates() (N6).
+  bool is_working_day(int64_t day) const;
+  // The time `n` working days after `from_ms` (ms since the epoch): the same time of day on the
+  // n-th working day after from_ms's day (n >= 1; n <= 0 gives from_ms). Tasks fall due by it
+  // (N6: "2 working days, 1 for safety"; §6.5 countersign "within 1 working day"). Bounded: a
+  // calendar with every working day closed for years ends the search after 3,660 days.
+  int64_t add_working_days(int64_t from_ms, int n) const;
+
  private:
   std::map<std::string, int64_t> numbers_;
   std::vector<std::string> working_days_{"MON", "TUE", "WED", "THU", "FRI"};
