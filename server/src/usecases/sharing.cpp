@@ -10,9 +10,9 @@ namespace hearth::server {
 namespace {
 
 // The practitioner the policy is asked about: a FULL_EPISODE TAF member of the recipient
-// organisation, added to a copy of the family's records. Not a valid practitioner id of the
-// directory (ids have no '@'), so it never names a real person.
-const char* kRecipientPrefix = "share-recipient@";
+// organisation, added to a copy of the family's records. '#' is not allowed in ids (core/text.hpp
+// is_valid_id), so it never names a real practitioner or record.
+const char* kRecipientPrefix = "#share-recipient:";
 
 const std::string& text_of(const access::RecordFacts& r, const std::string& field) {
   static const std::string kEmpty;
@@ -188,7 +188,7 @@ Result<std::optional<ShareDecision>> decide_share(ServiceContext& ctx, const std
   const std::string member = kRecipientPrefix + d.recipient;
   access::RecordFacts tm;
   tm.type = "TeamMember";
-  tm.id = family + "/team/" + member;
+  tm.id = "#team:" + member;
   tm.fields = {{"practitioner", Value(member)},        {"organisation", Value(d.recipient)},
                {"team_role", Value("TAF_MEMBER")},     {"access_scope", Value("FULL_EPISODE")},
                {"joined_at", Value("1970-01-01T00:00:00Z")}};
