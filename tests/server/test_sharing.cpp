@@ -132,7 +132,7 @@ TEST_CASE("Sharing: a plan sent to a covered recipient is SENT and the disclosur
   REQUIRE(disclosures.size() == 1);
   // what, to whom, and the request
   CHECK_THAT(disclosures[0], Contains("sr-1") && Contains("org-school") && Contains(f.plan) && Contains(f.outcome) &&
-                                 Contains(f.action));
+                                 Contains(f.action) && Contains("requested by hv-1 at 2026-01-06T11:00:00Z"));
 }
 
 TEST_CASE("Sharing: after the father's withdrawal for the school a plan is CANCELLED and a TAF invitation HELD",

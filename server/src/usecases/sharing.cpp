@@ -165,6 +165,8 @@ Result<std::optional<ShareDecision>> decide_share(ServiceContext& ctx, const std
   d.request = request;
   d.kind = text_of(*req, "kind");
   d.recipient = text_of(*req, "recipient");
+  d.requested_by = req->created_by;
+  d.requested_at = text_of(*req, "requested_at");
   const Schema& schema = (*merged)->schema();
   const std::string act = kind_words(d.kind, d.recipient);
   d.lead = server::lead_of(schema, facts, ctx.now()).practitioner;  // before the recipient joins the copy
@@ -251,7 +253,8 @@ AuthorityWrite share_outcome(const std::string& family, const ShareDecision& dec
   w.family = family;
   w.author = kOfficeAuthor;
   w.action = decision.status == "SENT" ? "disclosure" : decision.status == "HELD" ? "share-held" : "share-cancelled";
-  w.detail = decision.kind + " " + decision.request + " to " + decision.recipient + ": " + decision.status;
+  w.detail = decision.kind + " " + decision.request + " to " + decision.recipient + ", requested by " +
+             decision.requested_by + " at " + decision.requested_at + ": " + decision.status;
   if (decision.status == "SENT") w.detail += "; disclosed " + some(decision.disclosed);
   if (!decision.uncovered.empty()) w.detail += "; consent does not cover " + joined(decision.uncovered);
   w.detail += "; " + decision.reason;

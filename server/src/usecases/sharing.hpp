@@ -34,6 +34,8 @@ struct ShareDecision {
   std::vector<std::string> disclosed;  // SENT: the record ids disclosed, by id
   std::vector<std::string> uncovered;  // the persons whose consent does not cover the recipient, by id
   std::string lead;      // the family's lead professional ("" when none is known)
+  std::string requested_by;  // the practitioner whose op created the request
+  std::string requested_at;  // SharingRequest.requested_at, as the tablet recorded it
 };
 
 // The decision on SharingRequest `request` of `family` against the family's records now (read
