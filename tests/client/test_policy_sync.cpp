@@ -514,3 +514,50 @@ TEST_CASE("CLI: hearth share queues a sharing act while consent status is fresh 
   CHECK(visit.code == 0);
   CHECK(nlohmann::json::parse(hearth(*stale, {"shares", stale->family, "--json"}).out)["shares"].empty());
 }
+
+TEST_CASE("Tablet: a clock set back does not make the policy younger; a sync resets the highest time seen",
+          "[unit][sync][store][security]") {
+  test::TempDir dir;
+  test::FakeClock clock;
+  LeadFamily lead = lead_family(dir.file("lead.db"), clock);
+  const std::string path = dir.file("tablet.db");
+  auto tablet = open_store(path, clock);
+  enrolled(*tablet);
+  ScriptedServer server;
+  uint64_t server_time = clock.now();
+  server.on_pull = [&](const wire::PullRequest& q) {
+    wire::PullReply r;
+    if (!q.cursors.count(lead.family)) r.families = {page_of(lead.family, lead.ops, 2, "view-A", {})};
+    r.policy = policy_at(server_time);
+    return r;
+  };
+  must(client::sync(*tablet, server, quick()));
+  REQUIRE(must(tablet->offline_status()).state == OfflineState::fresh);
+
+  // Eight days on, an edit records the time; the clock set back a week changes nothing.
+  clock.advance(8 * kDay);
+  must(tablet->create(lead.family, "Contact", test::contact_fields("2026-01-09T10:00:00Z", "Visit", "yw-1")));
+  clock.set(clock.now() - 7 * kDay);
+  auto st = must(tablet->offline_status());
+  CHECK(st.state == OfflineState::locked);
+  CHECK(st.age_ms >= static_cast<int64_t>(8 * kDay));
+  CHECK(tablet->get(lead.contact).error().code == ErrorCode::locked);
+  auto sharing = tablet->create(lead.family, "SharingRequest",
+                                {{"kind", "INVITE_TO_TAF"}, {"recipient", "org-school"}, {"requested_by", "yw-1"},
+                                 {"requested_at", "2026-01-02T10:00:00Z"}});
+  REQUIRE_FALSE(sharing);
+  CHECK_THAT(sharing.error().message, Contains("consent status as of"));
+  // Reopened on the set-back clock (the open records its own time): still locked.
+  tablet.reset();
+  tablet = open_store(path, clock);
+  CHECK(must(tablet->offline_status()).state == OfflineState::locked);
+
+  // A sync brings the server's time: fresh again, whatever the store had seen.
+  server_time = clock.now();
+  must(client::sync(*tablet, server, quick()));
+  CHECK(must(tablet->offline_status()).state == OfflineState::fresh);
+  must(tablet->get(lead.contact));
+  must(tablet->create(lead.family, "SharingRequest",
+                      {{"kind", "INVITE_TO_TAF"}, {"recipient", "org-school"}, {"requested_by", "yw-1"},
+                       {"requested_at", "2026-01-02T10:00:00Z"}}));
+}
