@@ -14,6 +14,7 @@
 #include "flags.hpp"
 #include "op_log.hpp"
 #include "tenant_settings.hpp"
+#include "time_index.hpp"
 
 namespace hearth::server {
 
@@ -26,6 +27,7 @@ class Storage {
   virtual AuditLog& audit() = 0;
   virtual FlagLog& flags() = 0;
   virtual TenantSettings& settings() = 0;
+  virtual TimeIndex& due() = 0;  // time-driven events: when to look at each family, break-glass grants
   // Runs `body` in one transaction: committed when it returns success, rolled back otherwise.
   // Not re-entrant: `body` must not start another transaction.
   virtual Result<void> transaction(const std::function<Result<void>()>& body) = 0;
