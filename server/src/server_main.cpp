@@ -525,6 +525,7 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
     std::cout << "due events as of " << civil::format_datetime(at) << ": " << events
               << (events == 1 ? " event" : " events") << " in " << families << (families == 1 ? " family" : " families")
               << " looked at\n";
+  } else if (code->parsed()) {
     std::cout << must(service.issue_enrol_code(practitioner)) << "\n";
   } else if (devices->parsed()) {
     for (const auto& d : must(store->devices().devices()))
