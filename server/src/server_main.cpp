@@ -560,6 +560,8 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
       if (auto r = store->settings().set(config_key, config_value, static_cast<int64_t>(now_ms()), "admin"); !r)
         return r;
       admin("config", "", config_key + " = " + config_value);
+      // The notice before a consent expires moves every family's next due time.
+      if (config_key == "consent_expiring_notice_days") return store->due().mark_all(0);
       return {};
     }));
     std::cout << config_key << " = " << must(store->settings().current()).get(config_key) << "\n";

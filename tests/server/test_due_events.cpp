@@ -289,3 +289,34 @@ TEST_CASE("Due events: work per call is bounded and the rest waits for the next 
   CHECK(second.families == 2);
   CHECK_FALSE(second.more);
 }
+
+TEST_CASE("Due events: families held before the index existed are looked at once, and a notice change re-reads all",
+          "[unit]") {
+  ServiceHarness h;
+  Device hv(h, "dev-hv", "hv-1");
+  make_family(hv, "fam-old", "2027-01-01T00:00:00Z");
+  CHECK(tick(h).families == 1);
+  CHECK(tick(h).families == 0);
+
+  // A database from before the index: no entry, no marker. Opening it seeds every family.
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(h.dir.file("server.db").c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db, "DELETE FROM due_families; DELETE FROM meta WHERE key = 'due_index';", nullptr, nullptr,
+                       nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+  CHECK(must(h.store->due().due(static_cast<int64_t>(h.clock.now()), 10)).empty());
+  {
+    auto reopened = must(server::open_sqlite_storage(h.dir.file("server.db"), hearth::test::audit_key()));
+    CHECK(must(reopened->due().due(static_cast<int64_t>(h.clock.now()), 10)) == std::vector<std::string>{"fam-old"});
+  }
+  CHECK(tick(h).families == 1);
+
+  // 60 days' notice instead of 14: the consent is inside it on 2026-11-05, once every family is re-read.
+  h.clock.set(static_cast<uint64_t>(at("2026-11-05T00:00:00Z")));
+  must(h.store->settings().set("consent_expiring_notice_days", "60", static_cast<int64_t>(h.clock.now()), "admin"));
+  CHECK(tick(h).families == 0);  // its next due time was read under the old notice
+  must(h.store->due().mark_all(0));
+  auto re_read = tick(h);
+  CHECK(re_read.families == 1);
+  CHECK(re_read.consents_expiring == 1);
+}

@@ -103,6 +103,7 @@ class SqliteTimeIndex final : public TimeIndex {
   explicit SqliteTimeIndex(platform::Database& db) : db_(db) {}
   Result<void> mark(const std::string& family, int64_t at) override;
   Result<void> set_next(const std::string& family, std::optional<int64_t> at) override;
+  Result<void> mark_all(int64_t at) override;
   Result<std::vector<std::string>> due(int64_t now, size_t limit) override;
   Result<std::optional<int64_t>> next_due() override;
   Result<bool> add_grant(const GrantEntry& grant) override;

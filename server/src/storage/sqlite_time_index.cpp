@@ -23,6 +23,13 @@ Result<void> SqliteTimeIndex::set_next(const std::string& family, std::optional<
   return (*st)->run();
 }
 
+Result<void> SqliteTimeIndex::mark_all(int64_t at) {
+  auto st = db_.prepare("UPDATE due_families SET next_due = min(coalesce(next_due, ?1), ?1)");
+  if (!st) return st.error();
+  st->bind(1, at);
+  return st->run();
+}
+
 Result<std::vector<std::string>> SqliteTimeIndex::due(int64_t now, size_t limit) {
   std::vector<std::string> out;
   auto st = db_.prepare(

@@ -35,6 +35,8 @@ class TimeIndex {
   virtual Result<void> mark(const std::string& family, int64_t at) = 0;
   // The family's next due time after a look; nullopt: nothing in it falls due.
   virtual Result<void> set_next(const std::string& family, std::optional<int64_t> at) = 0;
+  // Every family is to be looked at no later than `at` (a setting that moves due times changed).
+  virtual Result<void> mark_all(int64_t at) = 0;
   // At most `limit` families due at or before `now`, earliest first.
   virtual Result<std::vector<std::string>> due(int64_t now, size_t limit) = 0;
   // The earliest next due time of any family; nullopt when none.
