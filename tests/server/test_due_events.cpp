@@ -268,6 +268,9 @@ TEST_CASE("Break-glass: granted to a practitioner outside the team, delivered, r
     CHECK(tick(h).lines.empty());  // once
     CHECK(audits(h, "break-glass-expired") == 1);
     CHECK(out.pull() == std::vector<std::string>{fam});  // purged at the next pull
+    CHECK(count(h.dir.file("server.db"),
+                "SELECT count(*) FROM audit_events WHERE action = 'purge-instruction' AND detail = ?",
+                "break-glass grant ended") >= 1);
     Device fresh(h, "dev-out2", "out-1");
     fresh.pull();
     CHECK(fresh.replica.mat().entities(fam).empty());  // nothing of it is sent any more

@@ -109,6 +109,7 @@ class SqliteTimeIndex final : public TimeIndex {
   Result<bool> add_grant(const GrantEntry& grant) override;
   Result<std::vector<std::string>> granted_families(const std::string& practitioner) override;
   Result<std::vector<GrantEntry>> grants_of(const std::string& family) override;
+  Result<std::vector<std::string>> ended_grant_families(const std::string& practitioner) override;
   Result<bool> end_grant(const std::string& id, int64_t at) override;
 
  private:

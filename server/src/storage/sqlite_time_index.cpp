@@ -68,6 +68,13 @@ Result<std::vector<std::string>> SqliteTimeIndex::granted_families(const std::st
                  practitioner);
 }
 
+Result<std::vector<std::string>> SqliteTimeIndex::ended_grant_families(const std::string& practitioner) {
+  return strings(db_,
+                 "SELECT family FROM break_glass_grants WHERE practitioner = ?1 GROUP BY family "
+                 "HAVING count(*) = count(ended_at) ORDER BY family",
+                 practitioner);
+}
+
 Result<std::vector<GrantEntry>> SqliteTimeIndex::grants_of(const std::string& family) {
   std::vector<GrantEntry> out;
   auto st = db_.prepare(

@@ -46,6 +46,8 @@ class TimeIndex {
   virtual Result<bool> add_grant(const GrantEntry& grant) = 0;
   // The families the practitioner holds a grant for whose expiry is not yet an event, by id.
   virtual Result<std::vector<std::string>> granted_families(const std::string& practitioner) = 0;
+  // The families whose grants to the practitioner have all ended, by id (why a purge was sent).
+  virtual Result<std::vector<std::string>> ended_grant_families(const std::string& practitioner) = 0;
   // The family's grants, by id.
   virtual Result<std::vector<GrantEntry>> grants_of(const std::string& family) = 0;
   // Marks the grant's expiry as made an event at `at`; true only the first time.
