@@ -92,7 +92,10 @@ Result<void> look_at_records(ServiceContext& ctx, const std::string& family, con
         manager = *m;
       }
       const std::string assignee = text_of(*e, "assignee");
-      if (manager->empty() || *manager == assignee) continue;  // nobody above the assignee to escalate to
+      if (manager->empty() || *manager == assignee) {  // nobody above the assignee yet: look again tomorrow
+        look.consider(now + civil::kDayMs, now);
+        continue;
+      }
       look.escalate.push_back(AuthorityEdit::set(e->id(), "escalated_to", *manager));
       look.escalate.push_back(AuthorityEdit::set(e->id(), "escalated_at", datetime_of(now)));
       look.escalated_lines.push_back("task " + e->id() + " (" + text_of(*e, "task_type") + " for " + assignee +

@@ -20,8 +20,9 @@
 //    a referrer and no referrer_notified_at, due 24 hours after received_at (DOMAIN.md §3.7,
 //    K-04, G12);
 //  - every OPEN task past its due_at and not yet escalated: escalated_to (a manager:
-//    manager_for) and escalated_at set, once, audited "task-escalated" (N6). A task whose only
-//    manager is its assignee is not escalated.
+//    manager_for) and escalated_at set, once, audited "task-escalated" (N6). A task with no
+//    manager above its assignee (none in the directory, or the assignee is the one found) is
+//    not escalated and is looked at again a day later.
 // Tasks are raised once (task ids are stable: tasks.hpp). Running again at the same time
 // changes nothing. The family's next due time is then recomputed from its records; a family
 // with nothing to come leaves the index's queue. Work per call is bounded by `max_families`.
