@@ -47,6 +47,8 @@ CREATE INDEX IF NOT EXISTS due_families_by_time ON due_families(next_due) WHERE 
 CREATE TABLE IF NOT EXISTS break_glass_grants(id TEXT PRIMARY KEY, family TEXT NOT NULL, practitioner TEXT NOT NULL,
   expires_at INTEGER NOT NULL, ended_at INTEGER) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS break_glass_by_practitioner ON break_glass_grants(practitioner, family) WHERE ended_at IS NULL;
+CREATE TABLE IF NOT EXISTS office_credentials(name TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE,
+  issued_at INTEGER NOT NULL, revoked_at INTEGER) WITHOUT ROWID;
 )SQL";
 
 // Earlier layouts: `teams` without history, devices without last_pull_at, the server counter
@@ -81,6 +83,16 @@ Result<void> upgrade(Database& db) {
         !r)
       return r;
   }
+  // Held ops carry the decision taken on them (usecases/held.hpp); the op itself is kept.
+  auto has_decision = sqlite::exists(db, "SELECT 1 FROM pragma_table_info('held_ops') WHERE name = ?", "decision");
+  if (!has_decision) return has_decision.error();
+  if (!*has_decision) {
+    if (auto r = db.exec("ALTER TABLE held_ops ADD COLUMN decision TEXT; ALTER TABLE held_ops ADD COLUMN decided_at INTEGER; "
+                         "ALTER TABLE held_ops ADD COLUMN decided_by TEXT; ALTER TABLE held_ops ADD COLUMN decision_note TEXT; "
+                         "ALTER TABLE held_ops ADD COLUMN decision_ops TEXT;");
+        !r)
+      return r;
+  }
   // The server's own op counters start above anything they ever issued: "server" for restamps,
   // "hearth-server" for the ops it writes as the office's authority device.
   return db.exec(
@@ -95,7 +107,8 @@ Result<void> upgrade(Database& db) {
 class SqliteStorage final : public Storage {
  public:
   explicit SqliteStorage(std::unique_ptr<Database> db)
-      : db_(std::move(db)), ops_(*db_), caseload_(*db_), devices_(*db_), flags_(*db_), settings_(*db_), due_(*db_) {}
+      : db_(std::move(db)), ops_(*db_), caseload_(*db_), devices_(*db_), flags_(*db_), settings_(*db_), due_(*db_),
+        office_(*db_) {}
 
   Result<void> init(audit::AuditKey audit_key) {
     if (auto r = db_->exec(kSchema); !r) return r;
@@ -117,6 +130,7 @@ class SqliteStorage final : public Storage {
   FlagLog& flags() override { return flags_; }
   TenantSettings& settings() override { return settings_; }
   TimeIndex& due() override { return due_; }
+  OfficeCredentials& office() override { return office_; }
 
   Result<void> transaction(const std::function<Result<void>()>& body) override {
     Transaction tx(*db_);
@@ -133,6 +147,7 @@ class SqliteStorage final : public Storage {
   sqlite::SqliteFlagLog flags_;
   sqlite::SqliteTenantSettings settings_;
   sqlite::SqliteTimeIndex due_;
+  sqlite::SqliteOfficeCredentials office_;
   std::unique_ptr<AuditLog> audit_;  // on db_, declared after it: destroyed first
 };
 

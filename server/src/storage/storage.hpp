@@ -12,6 +12,7 @@
 #include "caseload.hpp"
 #include "devices.hpp"
 #include "flags.hpp"
+#include "office_credentials.hpp"
 #include "op_log.hpp"
 #include "tenant_settings.hpp"
 #include "time_index.hpp"
@@ -28,6 +29,7 @@ class Storage {
   virtual FlagLog& flags() = 0;
   virtual TenantSettings& settings() = 0;
   virtual TimeIndex& due() = 0;  // time-driven events: when to look at each family, break-glass grants
+  virtual OfficeCredentials& office() = 0;
   // Runs `body` in one transaction: committed when it returns success, rolled back otherwise.
   // Not re-entrant: `body` must not start another transaction.
   virtual Result<void> transaction(const std::function<Result<void>()>& body) = 0;
