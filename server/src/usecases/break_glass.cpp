@@ -74,7 +74,9 @@ Result<BreakGlassGrantInfo> break_glass(ServiceContext& ctx, const BreakGlassReq
   };
 
   // A manager and every IG officer review it (DOMAIN.md §7), by the next working day.
-  auto manager = manager_for(ctx, (*merged)->schema(), *ctx.cache.facts(q.family));
+  const access::FamilyFacts* facts = ctx.cache.facts(q.family);
+  if (!facts) return make_error(ErrorCode::storage, "family " + q.family + " left the cache while in use");
+  auto manager = manager_for(ctx, (*merged)->schema(), *facts);
   if (!manager) return manager.error();
   auto officers = ig_officers(ctx);
   if (!officers) return officers.error();
