@@ -217,7 +217,7 @@ TEST_CASE("CLI: enrol, sync and status against a real server, a revoked tablet e
   CHECK_FALSE(fs::exists(dir.path() / "hearth.db"));
 }
 
-TEST_CASE("CLI: hearth break-glass grants a family outside the team, which the next sync brings", "[e2e][cli]") {
+TEST_CASE("CLI: hearth break-glass grants a family outside the team that the next sync brings", "[e2e][cli]") {
   hearth::test::ServerProcess server;
   hearth::test::TempDir lead_dir, other_dir;
   std::string ca = server.data() + "/certs/ca.crt";

@@ -81,7 +81,7 @@ struct Family {
 
 }  // namespace
 
-TEST_CASE("Break-glass: a practitioner outside the team is granted the family, and loses it after expiry and a tick",
+TEST_CASE("Break-glass: a practitioner outside the team is granted the family and loses it after expiry and a tick",
           "[e2e][security]") {
   ServerProcess server;
   directory(server);

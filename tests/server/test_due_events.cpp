@@ -208,7 +208,7 @@ TEST_CASE("Due events: a plan's review and a referrer's feedback fall due once e
   CHECK(tick(h).lines.empty());
 }
 
-TEST_CASE("Break-glass: granted to a practitioner outside the team, delivered, reviewed, and purged at expiry",
+TEST_CASE("Break-glass: granted to a practitioner outside the team then delivered and reviewed and purged at expiry",
           "[unit][security]") {
   ServiceHarness h;
   add_people(h);
@@ -293,7 +293,7 @@ TEST_CASE("Due events: work per call is bounded and the rest waits for the next 
   CHECK_FALSE(second.more);
 }
 
-TEST_CASE("Due events: families held before the index existed are looked at once, and a notice change re-reads all",
+TEST_CASE("Due events: families held before the index existed are looked at once and a notice change re-reads all",
           "[unit]") {
   ServiceHarness h;
   Device hv(h, "dev-hv", "hv-1");

@@ -500,7 +500,7 @@ TEST_CASE("Protocol: views, withheld lists and policies are bounded and typed", 
   }
 }
 
-TEST_CASE("Protocol: an emergency access request and its answer round-trip, and bad ones are refused",
+TEST_CASE("Protocol: an emergency access request and its answer round-trip and bad ones are refused",
           "[unit][protocol][security]") {
   using namespace hearth::sync::protocol;
   EmergencyAccessRequest q{"fam-1", "MISSING_CHILD", "the school reports the child missing, \xC3\xA9t\xC3\xA9"};
