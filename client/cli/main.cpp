@@ -14,6 +14,7 @@
 
 #include "hearth/client/store.hpp"
 #include "hearth/client/sync_client.hpp"
+#include "hearth/core/civil_time.hpp"
 #include "json_values.hpp"
 #include "pin.hpp"
 
@@ -245,6 +246,14 @@ int run(int argc, char** argv) {
   enrol->add_option("--ca", ca_file, "the organisation CA certificate (PEM) to trust, and nothing else")->required();
   enrol->add_option("--code", code, "the one-time code from the office")->required();
   auto* sync_cmd = app.add_subcommand("sync", "push unsynced work, then pull every family on the caseload");
+  std::string bg_family, reason_code, reason;
+  auto* break_glass = app.add_subcommand(
+      "break-glass", "ask for emergency access to a family outside your team (time-boxed, audited, reviewed; §7)");
+  break_glass->add_option("--family", bg_family)->required();
+  break_glass->add_option("--reason-code", reason_code,
+                          "IMMEDIATE_SAFEGUARDING_RISK, MISSING_CHILD, OUT_OF_HOURS_EMERGENCY, LEAD_UNAVAILABLE or OTHER")
+      ->required();
+  break_glass->add_option("--reason", reason, "why, in words")->required();
   auto* schema = app.add_subcommand("schema", "list entity types, or the fields of one");
   schema->add_option("type", type);
   // Sharing acts (DOMAIN.md §6.8): queued as SharingRequest records, decided by the server at sync.
@@ -415,6 +424,14 @@ int run(int argc, char** argv) {
            (r.purges_deferred ? std::to_string(r.purges_deferred) + " purges put off until unsent work is delivered; "
                               : std::string()) +
            std::to_string(st.open_conflicts) + " open conflicts");
+  } else if (break_glass->parsed()) {
+    auto transport = must(g, client::transport_for(*s));
+    auto granted = must(g, client::request_emergency_access(*s, *transport, bg_family, reason_code, reason));
+    ok(g, {{"family", granted.family}, {"grant", granted.grant_id}, {"expires_at_ms", granted.expires_at_ms}},
+       "emergency access to family " + granted.family + " granted until " +
+           civil::format_datetime(static_cast<int64_t>(granted.expires_at_ms)) +
+           " (grant " + granted.grant_id + "); run `hearth sync` to receive it. It is audited and reviewed by a "
+           "manager and the IG officer.");
   } else if (create_family->parsed()) {
     auto f = must(g, cli::parse_fields(argument_text(g, fields_arg)));
     std::string new_id = must(g, s->create_family(f));

@@ -511,3 +511,21 @@ Result<SyncReport> sync(Store& store, Transport& t, const SyncOptions& o) {
 }
 
 }  // namespace hearth::client
+
+namespace hearth::client {
+
+Result<sync::protocol::EmergencyAccessReply> request_emergency_access(Store& store, Transport& t,
+                                                                      const std::string& family,
+                                                                      const std::string& reason_code,
+                                                                      const std::string& reason) {
+  auto token = required_secret(store, "device_token");
+  if (!token) return token.error();
+  SyncOptions once;
+  once.max_attempts = 1;  // not idempotent: a second grant would be refused as a conflict anyway
+  auto body = call(t, "/v1/break-glass", wire::encode(wire::EmergencyAccessRequest{family, reason_code, reason}),
+                   *token, once);
+  if (!body) return body.error();
+  return answer(wire::decode_emergency_access_reply(*body), "/v1/break-glass");
+}
+
+}  // namespace hearth::client

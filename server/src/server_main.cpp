@@ -8,6 +8,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -16,12 +19,14 @@
 
 #include "audit/audit_chain.hpp"
 #include "hearth/server/http.hpp"
+#include "hearth/core/civil_time.hpp"
 #include "hearth/core/schema.hpp"
 #include "hearth/core/text.hpp"
 #include "storage/storage.hpp"
 #include "server_main.hpp"
 #include "sync_service.hpp"
 #include "usecases/consent.hpp"
+#include "usecases/due_events.hpp"
 #include "usecases/held.hpp"
 #include "usecases/office.hpp"
 #include "usecases/team.hpp"
@@ -276,6 +281,17 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   config_set->add_option("key", config_key, "the setting, e.g. lock_after_days")->required();
   config_set->add_option("value", config_value, "its new value")->required();
   config_cmd->require_subcommand(1);
+  auto* tick = app.add_subcommand("tick", "run the time-driven events now (consent expiry, break-glass expiry, tasks falling "
+                                          "due and overdue); `serve` runs them every --tick-seconds");
+  std::string as_of;
+  tick->add_option("--as-of", as_of,
+                   "decide as of this UTC time (YYYY-MM-DDTHH:MM:SSZ) instead of now: for tests and drills; "
+                   "the ops written are stamped with the real time");
+  int64_t tick_seconds = -1;
+  serve->add_option("--tick-seconds", tick_seconds,
+                    "run the time-driven events this often (default from the config's \"tick_seconds\", else 60; "
+                    "0: never)")
+      ->check(CLI::Range(int64_t{0}, int64_t{86400}));
   auto* held = app.add_subcommand("held", "ops held for a decision (beyond their author's rights): list, apply, dismiss");
   held->require_subcommand(1);
   auto* held_list = held->add_subcommand("list", "every held op: who, when, for whom, why, and what it would do");
@@ -378,6 +394,27 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
         log_line({{"ts", now_ms()}, {"event", "audit-checkpoint"}, {"reason", reason}, {"number", cp->number},
                   {"chains", cp->chains.size()}, {"file", file.string()}});
     };
+    // Time-driven events become server events at their due time (usecases/due_events.hpp): a
+    // thread runs them every tick_seconds under the service's lock, like any use case.
+    const int64_t tick_every = tick_seconds >= 0 ? tick_seconds : config.value("tick_seconds", int64_t{60});
+    std::mutex tick_mutex;
+    std::condition_variable tick_wake;
+    bool tick_stop = false;
+    std::thread ticker;
+    if (tick_every > 0)
+      ticker = std::thread([&] {
+        std::unique_lock<std::mutex> lock(tick_mutex);
+        while (!tick_wake.wait_for(lock, std::chrono::seconds(tick_every), [&] { return tick_stop; })) {
+          lock.unlock();
+          auto done = service.with_context([](ServiceContext& ctx) { return run_due_events(ctx, ctx.now()); });
+          if (!done)
+            log_line({{"ts", now_ms()}, {"event", "tick-failed"}, {"error", done.error().message}});
+          else if (!done->lines.empty())
+            log_line({{"ts", now_ms()}, {"event", "tick"}, {"families", done->families}, {"events", done->lines},
+                      {"more", done->more}});
+          lock.lock();
+        }
+      });
     const int64_t every = config.value("audit_checkpoint_seconds", int64_t{3600});
     int sig = 0;
     while (sig == 0) {
@@ -390,6 +427,12 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
       if (got > 0) sig = got;
       else if (errno == EAGAIN) export_checkpoint("interval");
     }
+    {
+      std::lock_guard<std::mutex> lock(tick_mutex);
+      tick_stop = true;
+    }
+    tick_wake.notify_all();
+    if (ticker.joinable()) ticker.join();
     server->stop();
     export_checkpoint("shutdown");
     log_line({{"ts", now_ms()}, {"event", "stopped"}, {"signal", sig}});
@@ -484,6 +527,25 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
     auto ops = must(service.with_context([&](ServiceContext& ctx) { return authority_write(ctx, {consent_withdrawal(w)}); }));
     std::cout << "withdrawal recorded on " << consent_id << " (" << ops.size() << " ops); every team member's tablet "
               << "receives it at its next sync\n";
+  } else if (tick->parsed()) {
+    int64_t at = static_cast<int64_t>(now_ms());
+    if (!as_of.empty()) {
+      auto parsed = civil::parse_ms(as_of);
+      if (!parsed) die("--as-of '" + as_of + "' is not a UTC date or time (YYYY-MM-DDTHH:MM:SSZ)");
+      at = *parsed;
+    }
+    size_t families = 0, events = 0;
+    bool more = true;
+    for (int round = 0; more && round < 1000; ++round) {  // bounded: 1,000 rounds of kDueFamiliesPerRun families
+      auto report = must(service.with_context([&](ServiceContext& ctx) { return run_due_events(ctx, at); }));
+      for (const auto& line : report.lines) std::cout << line << "\n";
+      families += report.families;
+      events += report.lines.size();
+      more = report.more;
+    }
+    std::cout << "due events as of " << civil::format_datetime(at) << ": " << events
+              << (events == 1 ? " event" : " events") << " in " << families << (families == 1 ? " family" : " families")
+              << " looked at\n";
   } else if (code->parsed()) {
     std::cout << must(service.issue_enrol_code(practitioner)) << "\n";
   } else if (devices->parsed()) {
@@ -519,6 +581,8 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
       if (auto r = store->settings().set(config_key, config_value, static_cast<int64_t>(now_ms()), "admin"); !r)
         return r;
       admin("config", "", config_key + " = " + config_value);
+      // The notice before a consent expires moves every family's next due time.
+      if (config_key == "consent_expiring_notice_days") return store->due().mark_all(0);
       return {};
     }));
     std::cout << config_key << " = " << must(store->settings().current()).get(config_key) << "\n";

@@ -2,6 +2,7 @@
 
 #include "access/server_access_policy.hpp"
 #include "hearth/platform/encoding.hpp"
+#include "usecases/break_glass.hpp"
 #include "usecases/enrol.hpp"
 #include "usecases/office.hpp"
 #include "usecases/pull.hpp"
@@ -34,7 +35,7 @@ HttpResponse answer(const Answer<T>& a) {
 }  // namespace
 
 SyncService::SyncService(Storage& storage, std::function<uint64_t()> clock, const Schema& schema, ServiceLimits limits)
-    : SyncService(storage, std::make_unique<ServerAccessPolicy>(storage.caseload(), storage.ops(), schema), nullptr,
+    : SyncService(storage, std::make_unique<ServerAccessPolicy>(storage.caseload(), storage.ops(), schema, &storage.due()), nullptr,
                   std::move(clock), schema, limits) {}
 
 SyncService::SyncService(Storage& storage, AccessPolicy& policy, std::function<uint64_t()> clock, const Schema& schema,
@@ -91,10 +92,23 @@ HttpResponse SyncService::route(const HttpRequest& r) {
     return answer(enrol(ctx_, *request, r.remote));
   }
   if (r.path == kOfficeWithdrawPath) return office_withdraw(r);
-  if (r.path != "/v1/push" && r.path != "/v1/pull") return error(WireError::not_found, "no such endpoint: " + r.path);
+  if (r.path != "/v1/push" && r.path != "/v1/pull" && r.path != "/v1/break-glass")
+    return error(WireError::not_found, "no such endpoint: " + r.path);
   auto device = authenticate(r);
   if (auto* denied = std::get_if<HttpResponse>(&device)) return *denied;
   const DeviceRecord& caller = std::get<DeviceRecord>(device);
+  if (r.path == "/v1/break-glass") {  // emergency access outside the team (usecases/break_glass.hpp)
+    auto request = protocol::decode_emergency_access_request(r.body, limits_.wire);
+    if (!request) return refused(request.error());
+    auto granted = break_glass(ctx_, BreakGlassRequest{request->family, caller.practitioner, request->reason_code,
+                                                       request->reason});
+    if (!granted) {
+      ctx_.audit(&caller, "break-glass-refused", request->family, granted.error().message);
+      return error(protocol::wire_error_for(granted.error().code), granted.error().message);
+    }
+    return json_reply(200, protocol::encode(protocol::EmergencyAccessReply{
+                               request->family, granted->grant_id, static_cast<uint64_t>(granted->expires_at)}));
+  }
   if (r.path == "/v1/push") {
     auto request = protocol::decode_push_request(r.body, limits_.wire);
     if (!request) return refused(request.error());

@@ -818,4 +818,36 @@ Result<HealthReply> decode_health_reply(std::string_view body, const Limits& lim
   return r.finish(std::move(m));
 }
 
+constexpr size_t kReasonBytes = 2000;  // an emergency access request's reason in words
+
+std::string encode(const EmergencyAccessRequest& m) {
+  return dump(json{{"family", m.family}, {"reason_code", m.reason_code}, {"reason", m.reason}});
+}
+
+std::string encode(const EmergencyAccessReply& m) {
+  return dump(json{{"family", m.family}, {"grant", m.grant_id}, {"expires_at", m.expires_at_ms}});
+}
+
+Result<EmergencyAccessRequest> decode_emergency_access_request(std::string_view body, const Limits& limits) {
+  auto j = parse_object(body, limits.enrol_bytes, limits, "emergency access request");
+  if (!j) return j.error();
+  Reader r("emergency access request");
+  EmergencyAccessRequest m;
+  m.family = r.text(*j, "family", true, 1, kNameBytes, Chars::name);
+  m.reason_code = r.text(*j, "reason_code", true, 1, kIdBytes, Chars::id);
+  m.reason = r.text(*j, "reason", true, 1, kReasonBytes, Chars::text);
+  return r.finish(std::move(m));
+}
+
+Result<EmergencyAccessReply> decode_emergency_access_reply(std::string_view body, const Limits& limits) {
+  auto j = parse_object(body, limits.request_bytes, limits, "emergency access answer");
+  if (!j) return j.error();
+  Reader r("emergency access answer");
+  EmergencyAccessReply m;
+  m.family = r.text(*j, "family", true, 1, kNameBytes, Chars::name);
+  m.grant_id = r.text(*j, "grant", true, 1, kNameBytes * 2, Chars::name);
+  m.expires_at_ms = r.unsigned_number(*j, "expires_at", true, 0, kMaxTimeMs);
+  return r.finish(std::move(m));
+}
+
 }  // namespace hearth::sync::protocol

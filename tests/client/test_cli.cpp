@@ -217,6 +217,37 @@ TEST_CASE("CLI: enrol, sync and status against a real server, a revoked tablet e
   CHECK_FALSE(fs::exists(dir.path() / "hearth.db"));
 }
 
+TEST_CASE("CLI: hearth break-glass grants a family outside the team that the next sync brings", "[e2e][cli]") {
+  hearth::test::ServerProcess server;
+  hearth::test::TempDir lead_dir, other_dir;
+  std::string ca = server.data() + "/certs/ca.crt";
+  init_store(lead_dir.path());
+  REQUIRE(run(lead_dir.path(), {"enrol", "--server", server.url(), "--ca", ca, "--code", server.enrol_code("hv-1")}, kPin)
+              .code == 0);
+  auto made = run(lead_dir.path(), {"create-family", R"({"display_name":"Family F"})", "--json"}, kPin);
+  REQUIRE(made.code == 0);
+  std::string family = made.j()["id"];
+  REQUIRE(run(lead_dir.path(), {"sync"}, kPin).code == 0);
+
+  REQUIRE(run(other_dir.path(), {"init", "--practitioner", "yw-1"}, kPin).code == 0);
+  REQUIRE(run(other_dir.path(), {"enrol", "--server", server.url(), "--ca", ca, "--code", server.enrol_code("yw-1")}, kPin)
+              .code == 0);
+  auto bad = run(other_dir.path(), {"break-glass", "--family", family, "--reason-code", "CURIOSITY", "--reason", "x"}, kPin);
+  CHECK(bad.code != 0);
+  CHECK_THAT(bad.err, Contains("MISSING_CHILD"));
+  auto granted = run(other_dir.path(),
+                     {"break-glass", "--family", family, "--reason-code", "LEAD_UNAVAILABLE", "--reason",
+                      "the lead is on leave and the school reports the child missing", "--json"},
+                     kPin);
+  INFO(granted.err);
+  REQUIRE(granted.code == 0);
+  CHECK(granted.j()["family"] == family);
+  CHECK(granted.j()["expires_at_ms"].get<int64_t>() > 0);
+  REQUIRE(run(other_dir.path(), {"sync"}, kPin).code == 0);
+  auto families = run(other_dir.path(), {"families", "--json"}, kPin).j()["families"];
+  CHECK(std::find(families.begin(), families.end(), family) != families.end());
+}
+
 TEST_CASE("CLI: text that is not valid UTF-8 is refused with a clear error (fault 4)", "[fault][cli]") {
   hearth::test::TempDir dir;
   init_store(dir.path());

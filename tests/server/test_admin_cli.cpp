@@ -137,3 +137,19 @@ TEST_CASE("Admin: consent withdraw and allocate refuse undefined values with the
   CHECK(ok.code == 0);
   CHECK_THAT(ok.out, Contains("allocated p-1 (1 family, 1 op)"));
 }
+
+TEST_CASE("Admin: tick runs the due events once and refuses a time it cannot read", "[unit]") {
+  Admin a;
+  REQUIRE(a.run({"init"}).code == 0);
+  auto empty = a.run({"tick"});
+  INFO(empty.err);
+  REQUIRE(empty.code == 0);
+  CHECK_THAT(empty.out, Contains("0 events in 0 families"));
+  auto as_of = a.run({"tick", "--as-of", "2027-01-01T00:00:00Z"});
+  REQUIRE(as_of.code == 0);
+  CHECK_THAT(as_of.out, Contains("as of 2027-01-01T00:00:00.000Z"));
+  auto bad = a.run({"tick", "--as-of", "next tuesday"});
+  CHECK(bad.code == 1);
+  CHECK_THAT(bad.err, Contains("--as-of 'next tuesday'"));
+  CHECK(a.run({"serve", "--tick-seconds", "-5"}).code != 0);  // out of range, refused before serving
+}

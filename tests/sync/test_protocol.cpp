@@ -499,3 +499,35 @@ TEST_CASE("Protocol: views, withheld lists and policies are bounded and typed", 
                   ErrorCode::invalid_argument, "results[0].route_to");
   }
 }
+
+TEST_CASE("Protocol: an emergency access request and its answer round-trip and bad ones are refused",
+          "[unit][protocol][security]") {
+  using namespace hearth::sync::protocol;
+  EmergencyAccessRequest q{"fam-1", "MISSING_CHILD", "the school reports the child missing, \xC3\xA9t\xC3\xA9"};
+  auto back = decode_emergency_access_request(encode(q));
+  REQUIRE(back);
+  CHECK(back->family == q.family);
+  CHECK(back->reason_code == q.reason_code);
+  CHECK(back->reason == q.reason);
+  EmergencyAccessReply a{"fam-1", "fam-1/break-glass/0123456789abcdef", 1767240000000ull};
+  auto answer = decode_emergency_access_reply(encode(a));
+  REQUIRE(answer);
+  CHECK(answer->grant_id == a.grant_id);
+  CHECK(answer->expires_at_ms == a.expires_at_ms);
+
+  auto refused = [](const std::string& body) {
+    auto r = decode_emergency_access_request(body);
+    REQUIRE_FALSE(r);
+    return r.error().message;
+  };
+  CHECK_THAT(refused(R"({"family":"fam-1","reason_code":"MISSING_CHILD"})"), Catch::Matchers::Contains("reason"));
+  CHECK_THAT(refused(R"({"family":"","reason_code":"MISSING_CHILD","reason":"x"})"), Catch::Matchers::Contains("family"));
+  CHECK_THAT(refused(R"({"family":"fam-1","reason_code":"MISSING CHILD","reason":"x"})"),
+             Catch::Matchers::Contains("reason_code"));
+  CHECK_THAT(refused(encode(EmergencyAccessRequest{"fam-1", "OTHER", std::string(2001, 'x')})),
+             Catch::Matchers::Contains("reason"));
+  // Over the small body limit (an enrolment's): too large before parsing.
+  auto big = decode_emergency_access_request(encode(EmergencyAccessRequest{"fam-1", "OTHER", std::string(5000, 'x')}));
+  REQUIRE_FALSE(big);
+  CHECK(big.error().code == hearth::ErrorCode::too_large);
+}

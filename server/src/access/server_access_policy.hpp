@@ -8,13 +8,16 @@
 #include "hearth/core/schema.hpp"
 #include "storage/caseload.hpp"
 #include "storage/op_log.hpp"
+#include "storage/time_index.hpp"
 
 namespace hearth::server {
 
 class ServerAccessPolicy final : public AccessPolicy {
  public:
-  ServerAccessPolicy(Caseload& caseload, OpLog& ops, const Schema& schema = Schema::v1())
-      : caseload_(caseload), ops_(ops), schema_(schema) {}
+  // `grants`: the break-glass grants whose families their grantees may read while unexpired
+  // (DOMAIN.md §7); nullptr: none.
+  ServerAccessPolicy(Caseload& caseload, OpLog& ops, const Schema& schema = Schema::v1(), TimeIndex* grants = nullptr)
+      : caseload_(caseload), ops_(ops), schema_(schema), grants_(grants) {}
   Result<void> complete(Caller& caller) override;
   Result<std::vector<std::string>> readable_families(const Caller& caller) override;
   Result<access::FamilyView> view(const Caller& caller, access::FamilyFacts& family, int64_t now_ms) override;
@@ -28,6 +31,7 @@ class ServerAccessPolicy final : public AccessPolicy {
   Caseload& caseload_;
   OpLog& ops_;
   const Schema& schema_;
+  TimeIndex* grants_;
 };
 
 }  // namespace hearth::server

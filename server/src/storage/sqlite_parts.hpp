@@ -8,6 +8,7 @@
 #include "office_credentials.hpp"
 #include "op_log.hpp"
 #include "tenant_settings.hpp"
+#include "time_index.hpp"
 
 namespace hearth::server::sqlite {
 
@@ -107,6 +108,24 @@ class SqliteTenantSettings final : public TenantSettings {
   explicit SqliteTenantSettings(platform::Database& db) : db_(db) {}
   Result<TenantConfig> current() override;
   Result<void> set(const std::string& key, const std::string& value, int64_t at, const std::string& by) override;
+
+ private:
+  platform::Database& db_;
+};
+
+class SqliteTimeIndex final : public TimeIndex {
+ public:
+  explicit SqliteTimeIndex(platform::Database& db) : db_(db) {}
+  Result<void> mark(const std::string& family, int64_t at) override;
+  Result<void> set_next(const std::string& family, std::optional<int64_t> at) override;
+  Result<void> mark_all(int64_t at) override;
+  Result<std::vector<std::string>> due(int64_t now, size_t limit) override;
+  Result<std::optional<int64_t>> next_due() override;
+  Result<bool> add_grant(const GrantEntry& grant) override;
+  Result<std::vector<std::string>> granted_families(const std::string& practitioner) override;
+  Result<std::vector<GrantEntry>> grants_of(const std::string& family) override;
+  Result<std::vector<std::string>> ended_grant_families(const std::string& practitioner) override;
+  Result<bool> end_grant(const std::string& id, int64_t at) override;
 
  private:
   platform::Database& db_;

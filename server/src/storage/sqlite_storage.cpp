@@ -42,6 +42,11 @@ CREATE TABLE IF NOT EXISTS tenant_settings(key TEXT PRIMARY KEY, value TEXT NOT 
   set_by TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS held_ops(op_id TEXT PRIMARY KEY, at INTEGER NOT NULL, family TEXT NOT NULL,
   practitioner TEXT NOT NULL, device TEXT NOT NULL, route_to TEXT NOT NULL, reason TEXT NOT NULL, body BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS due_families(family TEXT PRIMARY KEY, next_due INTEGER) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS due_families_by_time ON due_families(next_due) WHERE next_due IS NOT NULL;
+CREATE TABLE IF NOT EXISTS break_glass_grants(id TEXT PRIMARY KEY, family TEXT NOT NULL, practitioner TEXT NOT NULL,
+  expires_at INTEGER NOT NULL, ended_at INTEGER) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS break_glass_by_practitioner ON break_glass_grants(practitioner, family) WHERE ended_at IS NULL;
 CREATE TABLE IF NOT EXISTS office_credentials(name TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE,
   issued_at INTEGER NOT NULL, revoked_at INTEGER) WITHOUT ROWID;
 )SQL";
@@ -68,6 +73,16 @@ Result<void> upgrade(Database& db) {
   if (!*has_origin) {
     if (auto r = db.exec("ALTER TABLE memberships ADD COLUMN from_records INTEGER NOT NULL DEFAULT 0"); !r) return r;
   }
+  // Time-driven events (storage/time_index.hpp): every family held before the index existed is
+  // looked at once, at the first run of the due events.
+  auto indexed = sqlite::exists(db, "SELECT 1 FROM meta WHERE key = ?", "due_index");
+  if (!indexed) return indexed.error();
+  if (!*indexed) {
+    if (auto r = db.exec("INSERT OR IGNORE INTO due_families(family, next_due) SELECT DISTINCT family, 0 FROM ops;"
+                         "INSERT INTO meta(key, value) VALUES('due_index', '1');");
+        !r)
+      return r;
+  }
   // Held ops carry the decision taken on them (usecases/held.hpp); the op itself is kept.
   auto has_decision = sqlite::exists(db, "SELECT 1 FROM pragma_table_info('held_ops') WHERE name = ?", "decision");
   if (!has_decision) return has_decision.error();
@@ -92,7 +107,8 @@ Result<void> upgrade(Database& db) {
 class SqliteStorage final : public Storage {
  public:
   explicit SqliteStorage(std::unique_ptr<Database> db)
-      : db_(std::move(db)), ops_(*db_), caseload_(*db_), devices_(*db_), flags_(*db_), settings_(*db_), office_(*db_) {}
+      : db_(std::move(db)), ops_(*db_), caseload_(*db_), devices_(*db_), flags_(*db_), settings_(*db_), due_(*db_),
+        office_(*db_) {}
 
   Result<void> init(audit::AuditKey audit_key) {
     if (auto r = db_->exec(kSchema); !r) return r;
@@ -113,6 +129,7 @@ class SqliteStorage final : public Storage {
   AuditLog& audit() override { return *audit_; }
   FlagLog& flags() override { return flags_; }
   TenantSettings& settings() override { return settings_; }
+  TimeIndex& due() override { return due_; }
   OfficeCredentials& office() override { return office_; }
 
   Result<void> transaction(const std::function<Result<void>()>& body) override {
@@ -129,6 +146,7 @@ class SqliteStorage final : public Storage {
   sqlite::SqliteDevices devices_;
   sqlite::SqliteFlagLog flags_;
   sqlite::SqliteTenantSettings settings_;
+  sqlite::SqliteTimeIndex due_;
   sqlite::SqliteOfficeCredentials office_;
   std::unique_ptr<AuditLog> audit_;  // on db_, declared after it: destroyed first
 };

@@ -15,6 +15,7 @@
 #include "office_credentials.hpp"
 #include "op_log.hpp"
 #include "tenant_settings.hpp"
+#include "time_index.hpp"
 
 namespace hearth::server {
 
@@ -27,6 +28,7 @@ class Storage {
   virtual AuditLog& audit() = 0;
   virtual FlagLog& flags() = 0;
   virtual TenantSettings& settings() = 0;
+  virtual TimeIndex& due() = 0;  // time-driven events: when to look at each family, break-glass grants
   virtual OfficeCredentials& office() = 0;
   // Runs `body` in one transaction: committed when it returns success, rolled back otherwise.
   // Not re-entrant: `body` must not start another transaction.

@@ -1,6 +1,7 @@
 #include "pull.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include "hearth/sync/encoding.hpp"
 #include "history.hpp"
@@ -118,13 +119,25 @@ Answer<sync::protocol::PullReply> pull(ServiceContext& ctx, const DeviceRecord& 
   // taken off is audited on its own; names never on their caseload (a forged or stale list)
   // make one event, so a long list cannot fill the audit trail.
   size_t unknown = 0;
+  std::optional<std::vector<std::string>> ended_grants;  // read once, when first needed
   for (const auto& [family, cursor] : request.cursors) {
     if (std::binary_search(readable->begin(), readable->end(), family)) continue;
     reply.purge.push_back(family);
     auto was = ctx.store.caseload().membership(family, device.practitioner);
     if (!was) return A::fail(WireError::server, was.error().message);
-    if (*was) ctx.audit(&device, "purge-instruction", family, "family no longer on the caseload");
-    else ++unknown;
+    if (*was) {
+      ctx.audit(&device, "purge-instruction", family, "family no longer on the caseload");
+      continue;
+    }
+    if (!ended_grants) {  // a break-glass grant that has ended (usecases/due_events.hpp)
+      auto ended = ctx.store.due().ended_grant_families(device.practitioner);
+      if (!ended) return A::fail(WireError::server, ended.error().message);
+      ended_grants = std::move(*ended);
+    }
+    if (std::binary_search(ended_grants->begin(), ended_grants->end(), family))
+      ctx.audit(&device, "purge-instruction", family, "break-glass grant ended");
+    else
+      ++unknown;
   }
   if (unknown)
     ctx.audit(&device, "purge-instruction", "", std::to_string(unknown) + " families never on the caseload");

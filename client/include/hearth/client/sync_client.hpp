@@ -17,6 +17,7 @@
 
 #include "hearth/client/store.hpp"
 #include "hearth/client/transport.hpp"
+#include "hearth/sync/protocol.hpp"
 
 namespace hearth::client {
 
@@ -74,5 +75,15 @@ Result<std::unique_ptr<Transport>> transport_for(const Store& store);
 // but the pull succeeded, the push's error is returned with a message saying that the pull
 // completed.
 Result<SyncReport> sync(Store& store, Transport& transport, const SyncOptions& options = {});
+
+// Asks the server for emergency (break-glass) access to a family outside this practitioner's
+// team, with a reason code and the reason in words (POST /v1/break-glass). The family arrives
+// at the next sync and leaves the device when the grant expires. Errors carry the server's
+// reason: not_found (no such family), conflict (already on its team, or a grant in force),
+// invalid_argument (a reason code the server does not define), and those of sync().
+Result<sync::protocol::EmergencyAccessReply> request_emergency_access(Store& store, Transport& transport,
+                                                                      const std::string& family,
+                                                                      const std::string& reason_code,
+                                                                      const std::string& reason);
 
 }  // namespace hearth::client

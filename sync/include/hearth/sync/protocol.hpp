@@ -225,6 +225,22 @@ struct HealthReply {
   HistoryInfo history;
 };
 
+// ---- emergency access: POST /v1/break-glass (device credential) ----
+// A practitioner outside a family's team asks for time-boxed access to it, with a reason code
+// (from the server's schema) and the reason in words. The server decides, records the grant
+// and audits it; the family arrives at the device's next sync and leaves it at the grant's
+// expiry. Small, like an enrolment body (Limits::enrol_bytes).
+struct EmergencyAccessRequest {
+  std::string family;       // 1..128 bytes, no control characters
+  std::string reason_code;  // 1..64 [A-Za-z0-9._-]
+  std::string reason;       // 1..2000 bytes of text
+};
+struct EmergencyAccessReply {
+  std::string family;
+  std::string grant_id;         // the record the server wrote
+  uint64_t expires_at_ms = 0;   // server time the access ends
+};
+
 // ---- office endpoints: POST /v1/office/... (server administration over HTTPS, authorised by
 // an office credential, never a device's) ----
 // The answer to an office action: the ops the server wrote, and what was done in words.
@@ -242,6 +258,8 @@ std::string encode(const PushReply& m);
 std::string encode(const PullRequest& m);
 std::string encode(const PullReply& m);
 std::string encode(const HealthReply& m);
+std::string encode(const EmergencyAccessRequest& m);
+std::string encode(const EmergencyAccessReply& m);
 std::string encode(const OfficeReply& m);
 
 Result<ErrorReply> decode_error_reply(std::string_view body, const Limits& limits = {});
@@ -252,6 +270,8 @@ Result<PushReply> decode_push_reply(std::string_view body, const Limits& limits 
 Result<PullRequest> decode_pull_request(std::string_view body, const Limits& limits = {});
 Result<PullReply> decode_pull_reply(std::string_view body, const Limits& limits = {});
 Result<HealthReply> decode_health_reply(std::string_view body, const Limits& limits = {});
+Result<EmergencyAccessRequest> decode_emergency_access_request(std::string_view body, const Limits& limits = {});
+Result<EmergencyAccessReply> decode_emergency_access_reply(std::string_view body, const Limits& limits = {});
 
 // The size push bodies grow by for one encoded op of `op_bytes` (base64 and quoting), so a
 // device can fill a batch up to Limits::push_bytes exactly.
