@@ -516,7 +516,7 @@ TEST_CASE("CLI: hearth family and show say what is withheld, status lists held o
   CHECK_THAT(still.out, Contains("locked"));
 }
 
-TEST_CASE("CLI: hearth share queues a sharing act while consent status is fresh and refuses it once stale; "
+TEST_CASE("CLI: hearth share queues a sharing act while consent status is fresh and refuses it once stale, and "
           "recording still works",
           "[unit][cli]") {
   const std::map<std::string, std::string> pin = {{"HEARTH_PIN", "2468"}};
@@ -580,7 +580,7 @@ TEST_CASE("CLI: hearth share queues a sharing act while consent status is fresh 
   CHECK(nlohmann::json::parse(hearth(*stale, {"shares", stale->family, "--json"}).out)["shares"].empty());
 }
 
-TEST_CASE("Tablet: a clock set back does not make the policy younger; a sync resets the highest time seen",
+TEST_CASE("Tablet: a clock set back does not make the policy younger, and a sync resets the highest time seen",
           "[unit][sync][store][security]") {
   test::TempDir dir;
   test::FakeClock clock;

@@ -219,7 +219,7 @@ TEST_CASE("S2: sharing acts queued offline after the withdrawal: the plan is can
   CHECK(field_text(other, a, "status") == "CANCELLED");
 }
 
-TEST_CASE("S2c: a tablet that does not sync: sharing refused after 24 hours, locked after 7 days, purged after 14; "
+TEST_CASE("S2c: a tablet that does not sync: sharing refused after 24 hours, locked after 7 days, purged after 14, and "
           "unsynced work delivered, clock set back does not unlock",
           "[e2e][security]") {
   ServerProcess server;
