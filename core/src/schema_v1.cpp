@@ -54,6 +54,7 @@ struct F {
   F& safety_fact() { d.safety_fact = true; return *this; }
   F& any_member_writes() { d.member_writes = true; return *this; }
   F& not_self(std::string practitioner_field) { d.not_self_of = std::move(practitioner_field); return *this; }
+  F& countersign() { d.countersign = true; return *this; }
   operator FieldDef() const { return d; }  // NOLINT
 };
 
@@ -651,6 +652,30 @@ void add_records(Schema& s) {
       F("not_informed_reason", FT::Enum, RQ::Conditional, SN::T2, MC::Append)
           .of({"WOULD_INCREASE_RISK_TO_CHILD", "WOULD_PREJUDICE_INVESTIGATION", "RISK_TO_PRACTITIONER", "UNABLE_TO_CONTACT"})
           .when("subject_informed", "NOT_INFORMED"),
+      // The lawful basis of the disclosure, from the LawfulBasisRegister (§6.2).
+      F("lawful_basis", FT::Enum, RQ::Required, SN::T1, MC::Append)
+          .of({"PUBLIC_TASK_6_1_E", "LEGAL_OBLIGATION_6_1_C", "VITAL_INTERESTS_6_1_D", "LEGITIMATE_INTERESTS_6_1_F",
+               "CONSENT_6_1_A"}),
+      F("art9_condition", FT::Enum, RQ::Required, SN::T1, MC::Append)
+          .of({"SUBSTANTIAL_PUBLIC_INTEREST_SCH1_P18_SAFEGUARDING", "HEALTH_SOCIAL_CARE_9_2_H_SCH1_P2",
+               "VITAL_INTERESTS", "EXPLICIT_CONSENT", "NONE"}),
+      // Criminal offence data (§6.2 art10_condition; DOMAIN.md names no values: kept simple).
+      F("art10_condition", FT::Enum, RQ::Optional, SN::T1, MC::Append)
+          .of({"SUBSTANTIAL_PUBLIC_INTEREST_SCH1_P18_SAFEGUARDING", "SCH1_P10_PREVENTING_DETECTING_CRIME",
+               "VITAL_INTERESTS", "NONE"}),
+      F("items_shared", FT::RefSet, RQ::Optional, SN::T1, MC::Append),  // with items_summary (§6.5)
+      F("views_expressed", FT::Text, RQ::Optional, SN::T3, MC::Append),
+      F("advice_sought_from", FT::StringSet, RQ::Optional, SN::T2, MC::Append),  // "person or role, when"
+      F("identities_protected", FT::RefSet, RQ::Optional, SN::T2, MC::Append).to("Person"),
+      // The manager's or DSL's countersignature, due within a working day (§6.5); its absence
+      // never blocks the share. The record stays immutable: these two fields alone are given
+      // their value once after it is made (FieldDef::countersign), not by the decider. We keep
+      // them on the decision rather than in a record of their own so the disclosure log reads
+      // as one row, as §6.5 lists it. The server closes the countersign task when it sees them.
+      F("countersigned_by", FT::Ref, RQ::Optional, SN::T1, MC::MultiValueReview)
+          .to("Practitioner").countersign().not_self("decided_by"),
+      F("countersigned_at", FT::DateTime, RQ::Optional, SN::T1, MC::MultiValueReview)
+          .countersign().not_self("decided_by"),
   });
   isd.append_only = true;
   isd.owner_field = "decided_by";
