@@ -3,6 +3,7 @@
 // with the right due time, and the same op pushed again raises nothing more. In process, over
 // the service harness, with the server clock on a Thursday so due times cross a weekend.
 #include <catch2/catch.hpp>
+#include <sqlite3.h>
 
 #include <algorithm>
 
@@ -49,6 +50,20 @@ struct World {
     h.allocate(fam, "mgr-1");
   }
 
+  // Audit events of `action` (every task raised is one, "task").
+  int64_t audits(const std::string& action) {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(h.dir.file("server.db").c_str(), &db) == SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, "SELECT count(*) FROM audit_events WHERE action = ?", -1, &st, nullptr) == SQLITE_OK);
+    sqlite3_bind_text(st, 1, action.c_str(), -1, SQLITE_TRANSIENT);
+    REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+    int64_t n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+  }
+
   std::vector<server::TaskRow> tasks(const std::string& type = "") {
     auto all = must(h.service.with_context(
         [&](server::ServiceContext& ctx) { return server::list_tasks(ctx, server::TaskQuery{fam, "", false}); }));
@@ -76,9 +91,11 @@ TEST_CASE("Task triggers: a held write raises one WRITE_REFUSED task for the per
   CHECK(refused[0].about == op.id.to_string());
   CHECK(refused[0].status == "OPEN");
   CHECK_THAT(refused[0].detail, Contains("only the lead professional or a manager"));
+  CHECK(w.audits("task") == 1);
   // The same op again: held as before, nothing more.
   CHECK(yw.push_one(op).status == OpStatus::held);
   CHECK(w.tasks(server::task_type::kWriteRefused).size() == 1);
+  CHECK(w.audits("task") == 1);
 
   // The lead writing a field only the office writes: held for "TEAM_MANAGER", a named manager.
   sync::Op own = must(w.hv->replica.set("ep-1", "sf_claim_status", Value(std::string("CLAIMED"))));
@@ -146,6 +163,18 @@ TEST_CASE("Task triggers: a new conflict raises one CONFLICT_REVIEW task: the le
   REQUIRE(safety != review.end());
   CHECK(safety->assignee == "mgr-1");
   CHECK_THAT(safety->detail, Contains("safety value"));
+
+  // The lead resolves the first conflict: its task is done, the others stay open.
+  w.hv->pull();
+  const std::string first = conflicts[0].id;
+  REQUIRE(w.hv->push_one(must(w.hv->replica.resolve("pa-1", first, Value(std::string("weigh B weekly"))))).status ==
+          OpStatus::accepted);
+  review = w.tasks(server::task_type::kConflictReview);
+  REQUIRE(review.size() == 3);
+  for (const auto& t : review) {
+    INFO(t.about);
+    CHECK(t.status == (t.about == first ? "DONE" : "OPEN"));
+  }
 }
 
 TEST_CASE("Task triggers: work accepted flagged raises one FLAG_REVIEW task for the lead", "[unit]") {

@@ -190,10 +190,14 @@ class PushRun {
     auto m = merged(op.family);
     if (!m) return m.error();
     std::vector<OpenedConflict> opened;
-    if (const sync::EntityMerge* e = (*m)->entity(op.entity_id))
-      for (const auto& c : e->conflicts())
-        if (!conflicts_before.count(c.id)) opened.push_back(OpenedConflict{op.entity_id, c.id});
+    const std::set<std::string> after = conflict_ids(**m, op.entity_id);
+    for (const auto& c : after)
+      if (!conflicts_before.count(c)) opened.push_back(OpenedConflict{op.entity_id, c});
+    std::vector<std::string> resolved;
+    for (const auto& c : conflicts_before)
+      if (!after.count(c)) resolved.push_back(c);
     if (!opened.empty()) writes.push_back(conflict_tasks(op.family, std::move(opened)));
+    if (!resolved.empty()) writes.push_back(resolved_conflict_tasks(op.family, std::move(resolved)));
     if (decision.outcome == WriteDecision::Outcome::allow_flagged)
       writes.push_back(flag_tasks(op.family, id, decision.flag_kind, decision.reason));
     if (record_raises_tasks(op.entity_type)) writes.push_back(record_tasks(op.family, op.entity_id));

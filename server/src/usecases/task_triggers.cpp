@@ -288,6 +288,21 @@ AuthorityWrite conflict_tasks(const std::string& family, std::vector<OpenedConfl
                     });
 }
 
+AuthorityWrite resolved_conflict_tasks(const std::string& family, std::vector<std::string> conflict_ids) {
+  return task_write(family, "conflicts resolved",
+                    [family, ids = std::move(conflict_ids)](ServiceContext&, const sync::Materialiser& m,
+                                                            Planner& p) -> Result<void> {
+                      for (const sync::EntityMerge* e : m.entities(family)) {
+                        if (!e->created() || e->deleted() || e->def().name != "Task") continue;
+                        if (text_of(*e, "task_type") != task_type::kConflictReview || text_of(*e, "status") != "OPEN" ||
+                            !holds(ids, text_of(*e, "about")))
+                          continue;
+                        if (auto r = p.close(e->id(), "conflict " + text_of(*e, "about") + " resolved"); !r) return r;
+                      }
+                      return {};
+                    });
+}
+
 AuthorityWrite flag_tasks(const std::string& family, const std::string& op_id, const std::string& flag_kind,
                           const std::string& reason) {
   return task_write(family, "flagged op " + op_id,

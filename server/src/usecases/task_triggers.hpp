@@ -6,7 +6,8 @@
 //  - conflict_tasks: a push that opens a conflict (§8.4): CONFLICT_REVIEW to the lead
 //    professional, or to a manager when the lead is one of its parties or a safety value is
 //    involved (Alert safety record or fact, SAFETY_MAX merge); about = the conflict's id, which
-//    is the same on every replica, so the tablet joins a conflict to its task;
+//    is the same on every replica, so the tablet joins a conflict to its task; a push that
+//    resolves the conflict sets the task DONE (resolved_conflict_tasks);
 //  - flag_tasks: an op accepted flagged (recorded_after_consent_withdrawal,
 //    recorded_after_team_removal, §6.6): FLAG_REVIEW to the lead;
 //  - record_tasks: the state of one record after a change:
@@ -45,6 +46,9 @@ struct OpenedConflict {
   std::string conflict_id;
 };
 AuthorityWrite conflict_tasks(const std::string& family, std::vector<OpenedConflict> opened);
+// A push that resolved conflicts (they are no longer open): their open CONFLICT_REVIEW tasks
+// are set DONE.
+AuthorityWrite resolved_conflict_tasks(const std::string& family, std::vector<std::string> conflict_ids);
 
 AuthorityWrite flag_tasks(const std::string& family, const std::string& op_id, const std::string& flag_kind,
                           const std::string& reason);
