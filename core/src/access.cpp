@@ -903,6 +903,10 @@ WriteVerdict judge_write(const Schema& schema, const FamilyFacts& family, const 
         return hold(write.entity_type + " " + write.entity_id + " is already countersigned (" + *name + " is " +
                         text_of(record->fields, *name) + "); a countersignature is given once (DOMAIN.md §6.5)",
                     kTeamManager);
+      if (!def->owner_field.empty() && text_of(current, def->owner_field) == me)
+        return hold("nobody countersigns their own " + write.entity_type + " (" + def->owner_field + " " + me +
+                        ", DOMAIN.md §6.5)",
+                    kTeamManager);
       if (!who.manager && viewer.system_roles.count(kDsl) == 0)
         return hold("only a team manager of the lead agency or a DSL countersigns " + write.entity_type + " " +
                         write.entity_id + " (DOMAIN.md §6.5)",

@@ -674,8 +674,7 @@ void add_records(Schema& s) {
       // as one row, as §6.5 lists it. The server closes the countersign task when it sees them.
       F("countersigned_by", FT::Ref, RQ::Optional, SN::T1, MC::MultiValueReview)
           .to("Practitioner").countersign().not_self("decided_by"),
-      F("countersigned_at", FT::DateTime, RQ::Optional, SN::T1, MC::MultiValueReview)
-          .countersign().not_self("decided_by"),
+      F("countersigned_at", FT::DateTime, RQ::Optional, SN::T1, MC::MultiValueReview).countersign(),
   });
   isd.append_only = true;
   isd.owner_field = "decided_by";

@@ -228,7 +228,8 @@ TEST_CASE("Task triggers: a withdrawal at the office notifies each recipient's t
   CHECK(notices[0].assignee == "sch-1");
   CHECK(notices[0].about == "k-1");
   CHECK(notices[0].due_at == kMonday);
-  CHECK_THAT(notices[0].detail, Contains("do not further use or share information about p-1 (P F)"));
+  CHECK_THAT(notices[0].detail, Contains("do not further use or share information about p-1;"));
+  CHECK_THAT(notices[0].detail, !Contains("P F"));  // ids only: no names travel in a notice
   CHECK_THAT(notices[0].detail, Contains("retain per your own retention policy"));
   CHECK(w.tasks(server::task_type::kWithdrawalRiskConsideration).empty());  // early help not withdrawn
 

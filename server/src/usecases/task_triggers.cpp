@@ -145,23 +145,16 @@ AuthorityWrite task_write(const std::string& family, std::string detail,
   return w;
 }
 
-// A person of the family as a notice names them: "id (given names family name)".
-std::string person_label(const sync::Materialiser& m, const std::string& family, const std::string& id) {
-  const sync::EntityMerge* p = live(m, family, id);
-  if (!p || p->def().name != "Person") return id;
-  std::string name = text_of(*p, "given_names") + " " + text_of(*p, "family_name");
-  return name == " " ? id : id + " (" + name + ")";
-}
-
 Result<void> consent_tasks(ServiceContext& ctx, const sync::Materialiser& m, const std::string& family,
                            const sync::EntityMerge& consent, Planner& p) {
   const bool full = text_of(consent, "status") == "WITHDRAWN";
   const auto purposes = list_of(consent, "purposes");
   const auto withdrawn_purposes = list_of(consent, "withdrawn_purposes");
-  std::vector<std::string> persons;
-  for (const auto& id : list_of(consent, "covers_persons")) persons.push_back(person_label(m, family, id));
+  // Persons by their record ids only: a notice may go to someone who never received their
+  // names (a PLAN_AND_OWN_ACTIONS member), and must not carry them.
+  const std::vector<std::string> persons = list_of(consent, "covers_persons");
   std::string who = text_of(consent, "withdrawn_by");
-  who = who.empty() ? std::string("a family member") : person_label(m, family, who);
+  who = who.empty() ? std::string("a family member") : "family member " + who;
 
   // §6.6, S2b: the lead's risk consideration of a withdrawal of early help itself.
   if ((full && holds(purposes, kEarlyHelp)) || holds(withdrawn_purposes, kEarlyHelp)) {

@@ -86,8 +86,8 @@ struct FieldDef {
   std::string not_self_of;
   // A countersignature (DOMAIN.md §6.5): a field of an append-only record that is given its
   // value once after the record is made, by a team manager of the lead agency or a DSL, never
-  // by the person the record's not_self_of names (validation.cpp lets the one Set through;
-  // access.cpp judges who and refuses a second one).
+  // by the practitioner the record's owner_field names (validation.cpp lets the one Set
+  // through; access.cpp judges who and refuses a second one).
   bool countersign = false;
 
   bool allows(const std::string& enum_value) const;
