@@ -385,3 +385,23 @@ TEST_CASE("Tasks: the office lists tasks by family, assignee and overdue", "[uni
   REQUIRE_FALSE(unknown);
   CHECK(unknown.error().code == ErrorCode::not_found);
 }
+
+TEST_CASE("Tasks: close_tasks sets the open tasks about one subject DONE, once", "[unit]") {
+  World w;
+  Device yw(w.h, "dev-yw", "yw-1");
+  yw.pull();
+  sync::Op op = must(yw.replica.set("ep-1", "lead_professional", Value(std::string("yw-1"))));
+  REQUIRE(yw.push_one(op).status == OpStatus::held);
+  auto close = [&] {
+    return must(w.h.service.with_context([&](server::ServiceContext& ctx) {
+      return server::authority_write(
+          ctx, {server::close_tasks(w.fam, server::task_type::kWriteRefused, op.id.to_string(), "decided")});
+    }));
+  };
+  CHECK(close().size() == 1);
+  CHECK(close().empty());  // nothing open any more
+  auto refused = w.tasks(server::task_type::kWriteRefused);
+  REQUIRE(refused.size() == 1);
+  CHECK(refused[0].status == "DONE");
+  CHECK(w.audits("task-done") == 1);
+}

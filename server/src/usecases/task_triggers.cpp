@@ -296,6 +296,21 @@ AuthorityWrite resolved_conflict_tasks(const std::string& family, std::vector<st
                     });
 }
 
+AuthorityWrite close_tasks(const std::string& family, const std::string& type, const std::string& about,
+                           const std::string& why) {
+  return task_write(family, "close " + type + " about " + about,
+                    [=](ServiceContext&, const sync::Materialiser& m, Planner& p) -> Result<void> {
+                      for (const sync::EntityMerge* e : m.entities(family)) {
+                        if (!e->created() || e->deleted() || e->def().name != "Task") continue;
+                        if (text_of(*e, "task_type") != type || text_of(*e, "status") != "OPEN" ||
+                            text_of(*e, "about") != about)
+                          continue;
+                        if (auto r = p.close(e->id(), why); !r) return r;
+                      }
+                      return {};
+                    });
+}
+
 AuthorityWrite flag_tasks(const std::string& family, const std::string& op_id, const std::string& flag_kind,
                           const std::string& reason) {
   return task_write(family, "flagged op " + op_id,

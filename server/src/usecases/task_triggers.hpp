@@ -53,6 +53,11 @@ AuthorityWrite resolved_conflict_tasks(const std::string& family, std::vector<st
 AuthorityWrite flag_tasks(const std::string& family, const std::string& op_id, const std::string& flag_kind,
                           const std::string& reason);
 
+// Sets DONE every OPEN task of `type` whose `about` is `about` (e.g. a held op's WRITE_REFUSED
+// task once the op is decided: type task_type::kWriteRefused, about the op id); audited with `why`.
+AuthorityWrite close_tasks(const std::string& family, const std::string& type, const std::string& about,
+                           const std::string& why);
+
 // The tasks the current state of `record_id` calls for (nothing for other record types).
 AuthorityWrite record_tasks(const std::string& family, const std::string& record_id);
 
