@@ -253,6 +253,7 @@ int run(int argc, char** argv) {
   auto* purge = app.add_subcommand("purge", "erase a family beyond recovery (its key first); refused while it holds unsynced or refused work");
   purge->add_option("family", family)->required();
   auto* status = app.add_subcommand("status", "families held, unsynced operations, open conflicts");
+  auto* held_cmd = app.add_subcommand("held", "own edits the server holds for a decision: why, who decides, the outcome");
   std::string server_url, ca_file, code;
   auto* enrol = app.add_subcommand("enrol", "enrol this device with hearth-server using a one-time code");
   enrol->add_option("--server", server_url, "https://host:port")->required();
@@ -315,6 +316,7 @@ int run(int argc, char** argv) {
     json held = json::array();
     std::string held_text;
     for (const auto& h : must(g, s->held())) {
+      if (!h.outcome.empty()) continue;  // decided: `hearth held` shows it
       held.push_back({{"op", h.op_id}, {"family", h.family}, {"reason", h.reason}, {"route_to", h.route_to}, {"at_ms", h.at_ms}});
       held_text += "    " + h.op_id + " (family " + h.family + "): held for " +
                    (h.route_to.empty() ? std::string("the lead professional") : h.route_to) + ": " + h.reason + "\n";
@@ -348,6 +350,22 @@ int run(int argc, char** argv) {
            "  refused by the server, kept in quarantine: " + std::to_string(st.quarantined) +
            (quarantined_text.empty() ? "" : "\n" + quarantined_text) +
            (held_text.empty() ? "" : "\n  held by the server for a decision: " + std::to_string(st.held) + "\n" + held_text));
+  } else if (held_cmd->parsed()) {
+    json list = json::array();
+    std::string human;
+    for (const auto& h : must(g, s->held())) {
+      list.push_back({{"op", h.op_id}, {"family", h.family}, {"record", h.entity_id}, {"type", h.entity_type},
+                      {"what", h.what}, {"reason", h.reason}, {"route_to", h.route_to}, {"at_ms", h.at_ms},
+                      {"outcome", h.outcome.empty() ? "waiting" : h.outcome}, {"decided_by", h.decided_by},
+                      {"decision_note", h.decision_note}, {"decided_at_ms", h.decided_at_ms}});
+      human += h.op_id + " (family " + h.family + "): " + h.what + "\n  held for " +
+               (h.route_to.empty() ? std::string("the lead professional") : h.route_to) + ": " + h.reason + "\n  " +
+               (h.outcome.empty() ? std::string("waiting for a decision (the record shows the value the server holds)")
+                                  : h.outcome + " by " + h.decided_by + (h.decision_note.empty() ? "" : ": " + h.decision_note)) +
+               "\n";
+    }
+    if (human.empty()) human = "no edits held by the server\n";
+    ok(g, {{"held", list}}, human);
   } else if (enrol->parsed()) {
     std::ifstream in(ca_file);
     if (!in) fail(g, make_error(ErrorCode::invalid_argument, "cannot read the CA certificate " + ca_file));
@@ -385,10 +403,12 @@ int run(int argc, char** argv) {
        {{"pushed", r.pushed}, {"duplicates", r.duplicates}, {"rejected", r.rejected}, {"pulled", r.pulled},
         {"pages", r.pages}, {"families_purged", r.families_purged}, {"bytes_up", r.bytes_up}, {"bytes_down", r.bytes_down},
         {"clock_offset_ms", r.clock_offset_ms}, {"open_conflicts", st.open_conflicts}, {"quarantined", r.quarantined},
-        {"history_resets", r.history_resets}, {"held", r.held}, {"purges_deferred", r.purges_deferred}},
+        {"history_resets", r.history_resets}, {"held", r.held}, {"held_decided", r.held_decided},
+        {"purges_deferred", r.purges_deferred}},
        "synced: " + std::to_string(r.pushed) + " pushed, " + std::to_string(r.rejected) + " rejected, " +
            std::to_string(r.pulled) + " pulled, " + std::to_string(r.families_purged) + " families purged; " +
-           (r.held ? std::to_string(r.held) + " held for a decision (see `hearth status`); " : std::string()) +
+           (r.held ? std::to_string(r.held) + " held for a decision (see `hearth held`); " : std::string()) +
+           (r.held_decided ? std::to_string(r.held_decided) + " held edits decided (see `hearth held`); " : std::string()) +
            (r.purges_deferred ? std::to_string(r.purges_deferred) + " purges put off until unsent work is delivered; "
                               : std::string()) +
            std::to_string(st.open_conflicts) + " open conflicts");

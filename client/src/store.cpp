@@ -51,12 +51,15 @@ CREATE TABLE IF NOT EXISTS quarantine(
   reported INTEGER NOT NULL DEFAULT 0, acknowledged INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS quarantine_by_family ON quarantine(family);
 -- own ops the server kept but did not apply (beyond the author's rights): on the server, so out
--- of the outbox; the op stays in `ops` and in the local view
+-- of the outbox; the op stays in `ops` but out of the local view (ensure_family skips it)
 CREATE TABLE IF NOT EXISTS held(
   seq INTEGER PRIMARY KEY REFERENCES ops(seq),
   op_id TEXT NOT NULL, family TEXT NOT NULL,
   body BLOB NOT NULL,                       -- route_to and reason, sealed under the device key
-  at INTEGER NOT NULL);
+  at INTEGER NOT NULL,
+  outcome TEXT,                             -- NULL while waiting; applied, dismissed
+  decision BLOB,                            -- who decided and why, sealed under the device key
+  decided_at INTEGER);
 CREATE INDEX IF NOT EXISTS held_by_family ON held(family);
 -- the practitioner's view of each family as its last page said (digest and withheld list)
 CREATE TABLE IF NOT EXISTS family_views(
@@ -182,6 +185,19 @@ Result<void> Store::Impl::init(bool& wipe_needed) {
     old->reset();
     if (*row)
       if (auto r = db->exec(kMigrateRejected); !r) return r;
+  }
+  {
+    // Stores made before held ops could be decided lack the decision columns.
+    auto cols = db->prepare("SELECT 1 FROM pragma_table_info('held') WHERE name = 'outcome'");
+    if (!cols) return cols.error();
+    auto row = cols->step();
+    if (!row) return row.error();
+    cols->reset();
+    if (!*row)
+      if (auto r = db->exec("ALTER TABLE held ADD COLUMN outcome TEXT; ALTER TABLE held ADD COLUMN decision BLOB; "
+                            "ALTER TABLE held ADD COLUMN decided_at INTEGER;");
+          !r)
+        return r;
   }
   auto format = meta("store_format");
   if (!format) {
@@ -327,7 +343,9 @@ Result<void> Store::Impl::insert_op(const sync::Op& op, std::string_view encoded
 
 Result<void> Store::Impl::ensure_family(const std::string& family) {
   if (loaded.count(family)) return {};
-  auto st = db->prepare("SELECT seq, device, counter, body FROM ops WHERE family = ? ORDER BY seq");
+  // Ops the server holds for a decision are not part of the view (store.hpp HeldOp).
+  auto st = db->prepare(
+      "SELECT seq, device, counter, body FROM ops WHERE family = ? AND seq NOT IN (SELECT seq FROM held) ORDER BY seq");
   if (!st) return st.error();
   st->bind(1, family);
   while (true) {

@@ -31,6 +31,7 @@ inline std::string secret(const std::string& name) { return "secret|" + name; }
 // a quarantined op's reason (named before the quarantine existed)
 inline std::string reason(int64_t seq) { return "rejected|" + std::to_string(seq); }
 inline std::string held(int64_t seq) { return "held|" + std::to_string(seq); }
+inline std::string held_decision(int64_t seq) { return "held-decision|" + std::to_string(seq); }
 inline std::string view(const std::string& family) { return "view|" + family; }
 }  // namespace aad
 
@@ -126,6 +127,10 @@ struct Store::Impl {
   Result<std::vector<QuarantinedOp>> read_quarantine();
   Result<ApplyReport> apply_batch(const std::vector<std::string>& encoded_ops, const std::function<Result<void>()>& also);
   Result<std::vector<HeldOp>> read_held();
+  // Inside a write transaction: the family's merged state and its stored records rebuilt from
+  // its op log without the ops held at the server (the `held` table), after ops joined or left
+  // that table. `entities`: the records those ops edit (a record left with no op is removed).
+  Result<void> rematerialise(const std::string& family, const std::set<std::string>& entities);
 
   // ---- views and offline enforcement ----
   // The view digest and withheld list the family's last page carried (nullopt: none yet).

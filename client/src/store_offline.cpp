@@ -112,9 +112,31 @@ Result<std::vector<std::string>> Store::withheld(const std::string& family_id) c
 
 // ---- held ops -------------------------------------------------------------------------------
 
+namespace {
+
+// What an op would do, in words (for Store::held).
+std::string describe(const sync::Op& op) {
+  std::string record = op.entity_type + " " + op.entity_id;
+  switch (op.kind) {
+    case sync::OpKind::Create: return "create " + record;
+    case sync::OpKind::Set: return "set " + record + " " + op.field + " to " + op.value.describe();
+    case sync::OpKind::Add: return "add " + op.value.describe() + " to " + record + " " + op.field;
+    case sync::OpKind::Remove: return "remove " + op.value.describe() + " from " + record + " " + op.field;
+    case sync::OpKind::Transition: return "move " + record + " " + op.field + " to " + op.value.describe();
+    case sync::OpKind::Delete: return "delete " + record;
+    case sync::OpKind::Acknowledge: return "acknowledge conflict " + op.text + " on " + record;
+    case sync::OpKind::Restamp: return "re-stamp an op of " + record;
+  }
+  return record;
+}
+
+}  // namespace
+
 Result<std::vector<HeldOp>> Store::Impl::read_held() {
   std::vector<HeldOp> out;
-  auto st = db->prepare("SELECT seq, op_id, family, body, at FROM held ORDER BY seq");
+  auto st = db->prepare(
+      "SELECT h.seq, h.op_id, h.family, h.body, h.at, h.outcome, h.decision, h.decided_at, o.device, o.counter, o.body "
+      "FROM held h JOIN ops o ON o.seq = h.seq ORDER BY h.seq");
   if (!st) return st.error();
   auto done = st->each([&](Statement& row) -> Result<void> {
     auto body = vault->open(kDevicePartition, row.blob(3), aad::held(row.integer(0)));
@@ -127,11 +149,46 @@ Result<std::vector<HeldOp>> Store::Impl::read_held() {
     h.route_to = body->substr(0, nl);
     h.reason = nl == std::string::npos ? std::string() : body->substr(nl + 1);
     h.at_ms = row.integer(4);
+    auto op = read_op(h.family, sync::OpId{row.text(8), static_cast<uint64_t>(row.integer(9))}, row.blob(10));
+    if (!op) return make_error(op.error().code, "held op " + h.op_id + ": " + op.error().message);
+    h.entity_type = op->entity_type;
+    h.entity_id = op->entity_id;
+    h.what = describe(*op);
+    if (!row.is_null(5)) {
+      h.outcome = row.text(5);
+      auto decision = vault->open(kDevicePartition, row.blob(6), aad::held_decision(row.integer(0)));
+      if (!decision) return make_error(decision.error().code, "held op " + h.op_id + ": " + decision.error().message);
+      size_t at = decision->find('\n');
+      h.decided_by = decision->substr(0, at);
+      h.decision_note = at == std::string::npos ? std::string() : decision->substr(at + 1);
+      h.decided_at_ms = row.integer(7);
+    }
     out.push_back(std::move(h));
     return {};
   });
   if (!done) return done.error();
   return out;
+}
+
+Result<void> Store::Impl::rematerialise(const std::string& family, const std::set<std::string>& entities) {
+  evict(family);
+  if (auto r = ensure_family(family); !r) return r;
+  for (const auto& id : entities) {
+    if (mat.entity(id)) {
+      if (auto r = write_entity(id, nullptr); !r) return r;
+      continue;
+    }
+    // Only held ops made it (e.g. a held Create): nothing of it is in the view.
+    for (const char* sql : {"DELETE FROM fields WHERE entity = ?", "DELETE FROM conflicts WHERE entity = ?",
+                            "DELETE FROM entities WHERE id = ?"}) {
+      auto del = db->prepare(sql);
+      if (!del) return del.error();
+      del->bind(1, id);
+      if (auto r = del->run(); !r) return r;
+    }
+    with_conflict_rows.erase(id);
+  }
+  return {};
 }
 
 Result<std::vector<HeldOp>> Store::held() const {

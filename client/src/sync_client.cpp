@@ -223,11 +223,14 @@ class Engine {
     std::vector<wire::QuarantineNotice> notices;
     for (const auto& q : *held)
       if (!q.acknowledged && notices.size() < 100) notices.push_back(wire::QuarantineNotice{q.op_id, q.family, q.reason});
+    // Held ops still waiting: the answer says which the server has decided (with the first push).
+    auto waiting = port_.held_waiting(200);
+    if (!waiting) return waiting.error();
     // every round sends a batch, quarantines an op, or halves the batch: bounded by the queue
     for (size_t round = 0; round < 2 * queued + 64; ++round) {
       auto batch = port_.outbox(max_ops);
       if (!batch) return batch.error();
-      if (batch->empty() && notices.empty()) break;
+      if (batch->empty() && notices.empty() && waiting->empty()) break;
       auto delivered = port_.delivered_counter();
       if (!delivered) return delivered.error();
 
@@ -237,6 +240,7 @@ class Engine {
       req.history_epoch = epoch;
       req.delivered_counter = *delivered;
       req.quarantined = notices;
+      req.held_waiting = *waiting;
       const size_t base = wire::encode(req).size();
       size_t size = base;
       std::map<std::string, int64_t> seq_of;
@@ -260,7 +264,7 @@ class Engine {
         report_.rejected += keep.size();
         done += keep.size();
       }
-      if (req.ops.empty() && req.quarantined.empty()) continue;
+      if (req.ops.empty() && req.quarantined.empty() && req.held_waiting.empty()) continue;
 
       ++report_.push_requests;
       auto body = call(t_, "/v1/push", wire::encode(req), token_, o_);
@@ -302,6 +306,14 @@ class Engine {
         for (const auto& n : req.quarantined) sent.push_back(n.op_id);
         if (auto r = port_.mark_quarantine_reported(sent); !r) return r.error();
         notices.clear();
+      }
+      waiting->clear();
+      if (!reply->held_decided.empty()) {
+        std::vector<HeldDecisionInfo> decided;
+        for (const auto& d : reply->held_decided)
+          decided.push_back(HeldDecisionInfo{d.op_id, d.outcome, d.by, d.note, static_cast<int64_t>(d.at_ms)});
+        report_.held_decided += decided.size();
+        if (auto r = port_.record_held_decisions(decided); !r) return r.error();
       }
       if (!reply->quarantine_acknowledged.empty())
         if (auto r = port_.mark_quarantine_acknowledged(reply->quarantine_acknowledged); !r) return r.error();

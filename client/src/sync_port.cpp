@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <chrono>
 #include <climits>
+#include <map>
+#include <set>
 
 #include "store_impl.hpp"
 
@@ -126,10 +128,28 @@ Result<void> SyncPort::record_push(const std::vector<int64_t>& accepted,
     if (!release) return release.error();
     auto unhold = im.db->prepare("DELETE FROM held WHERE seq = ?");  // accepted after a new history re-sent it
     if (!unhold) return unhold.error();
+    // A decision already recorded for the op is kept when the server says again that it holds it.
     auto hold = im.db->prepare(
-        "INSERT OR REPLACE INTO held(seq, op_id, family, body, at) "
-        "SELECT seq, device || ':' || counter, family, ?, ? FROM ops WHERE seq = ?");
+        "INSERT INTO held(seq, op_id, family, body, at) "
+        "SELECT seq, device || ':' || counter, family, ?, ? FROM ops WHERE seq = ? "
+        "ON CONFLICT(seq) DO UPDATE SET body = excluded.body, at = excluded.at");
     if (!hold) return hold.error();
+    // Ops joining or leaving the held table change what the view is made of: their families'
+    // states are rebuilt before the commit.
+    std::map<std::string, std::set<std::string>> changed;
+    auto note_change = [&](int64_t seq, bool only_if_held) -> Result<void> {
+      auto q = im.db->prepare(only_if_held ? "SELECT o.family, o.entity FROM held h JOIN ops o ON o.seq = h.seq WHERE h.seq = ?"
+                                           : "SELECT family, entity FROM ops WHERE seq = ? AND seq NOT IN (SELECT seq FROM held)");
+      if (!q) return q.error();
+      q->bind(1, seq);
+      return q->each([&](Statement& r) { changed[r.text(0)].insert(r.text(1)); });
+    };
+    for (const auto& h : held)
+      if (auto r = note_change(h.seq, false); !r) return r;
+    for (int64_t seq : accepted)
+      if (auto r = note_change(seq, true); !r) return r;
+    for (const auto& rj : rejected)
+      if (auto r = note_change(rj.first, true); !r) return r;
     // Held ops are on the server: they leave the outbox (and the quarantine) like accepted
     // ones, and are marked held with the server's reason, sealed like a refusal's.
     std::vector<int64_t> delivered_seqs = accepted;
@@ -182,6 +202,55 @@ Result<void> SyncPort::record_push(const std::vector<int64_t>& accepted,
       if (auto r = del->run(); !r) return r;
       unhold->bind(1, seq);
       if (auto r = unhold->run(); !r) return r;
+    }
+    auto forget = [&](Error e) -> Result<void> {
+      for (const auto& [family, entities] : changed) im.evict(family);
+      return e;
+    };
+    for (const auto& [family, entities] : changed)
+      if (auto r = im.rematerialise(family, entities); !r) return forget(r.error());
+    if (auto r = tx.commit(); !r) return forget(r.error());
+    return {};
+  });
+}
+
+Result<std::vector<std::string>> SyncPort::held_waiting(size_t limit) const {
+  return im_->call("held_waiting", [&]() -> Result<std::vector<std::string>> {
+    std::vector<std::string> out;
+    auto st = im_->db->prepare("SELECT op_id FROM held WHERE outcome IS NULL ORDER BY seq LIMIT ?");
+    if (!st) return st.error();
+    st->bind(1, static_cast<int64_t>(limit));
+    auto done = st->each([&](Statement& r) { out.push_back(r.text(0)); });
+    if (!done) return done.error();
+    return out;
+  });
+}
+
+Result<void> SyncPort::record_held_decisions(const std::vector<HeldDecisionInfo>& decisions) {
+  return im_->call("record_held_decisions", [&]() -> Result<void> {
+    Store::Impl& im = *im_;
+    Transaction tx(*im.db);
+    if (auto r = tx.begin(); !r) return r;
+    auto find = im.db->prepare("SELECT seq FROM held WHERE op_id = ? AND outcome IS NULL");
+    if (!find) return find.error();
+    auto up = im.db->prepare("UPDATE held SET outcome = ?, decision = ?, decided_at = ? WHERE seq = ?");
+    if (!up) return up.error();
+    for (const auto& d : decisions) {
+      if (d.outcome != "applied" && d.outcome != "dismissed")
+        return make_error(ErrorCode::invalid_argument, "held op " + d.op_id + ": unknown outcome '" + d.outcome + "'");
+      if (d.by.find('\n') != std::string::npos)
+        return make_error(ErrorCode::invalid_argument, "held op " + d.op_id + ": the decider's id holds a line break");
+      find->bind(1, d.op_id);
+      auto row = find->step();
+      if (!row) return row.error();
+      int64_t seq = *row ? find->integer(0) : 0;
+      find->reset();
+      if (seq == 0) continue;
+      // who and why can quote the op's value: sealed like the reason of the hold
+      auto sealed = im.vault->seal(kDevicePartition, d.by + "\n" + d.note, aad::held_decision(seq));
+      if (!sealed) return sealed.error();
+      up->bind(1, d.outcome).bind_blob(2, *sealed).bind(3, d.at_ms).bind(4, seq);
+      if (auto r = up->run(); !r) return r;
     }
     return tx.commit();
   });

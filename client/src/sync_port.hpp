@@ -60,6 +60,15 @@ struct HeldResult {
   std::string route_to;
 };
 
+// A decision the server took on a held op (sync::protocol::HeldDecided).
+struct HeldDecisionInfo {
+  std::string op_id;    // "device:counter"
+  std::string outcome;  // "applied" or "dismissed"
+  std::string by;
+  std::string note;
+  int64_t at_ms = 0;    // server time
+};
+
 class SyncPort {
  public:
   static SyncPort of(Store& store) { return SyncPort(store.impl_.get()); }
@@ -83,7 +92,14 @@ class SyncPort {
   Result<void> record_push(const std::vector<int64_t>& accepted,
                            const std::vector<std::pair<int64_t, std::string>>& rejected, int64_t now_ms,
                            const std::vector<HeldResult>& held = {});
-  Result<void> mark_pushed(const std::vector<int64_t>& seqs);  // record_push with only accepted ops
+  // Held ops leave the local view (the family's state is rebuilt without them) and come back
+  // into it if the server later accepts or refuses them (a new history re-sent them).
+  Result<void> mark_pushed(const std::vector<int64_t>& seqs);
+  // The ids of own held ops still waiting for a decision, oldest first, at most `limit`.
+  Result<std::vector<std::string>> held_waiting(size_t limit) const;
+  // Records the server's decisions on held ops (unknown or already decided ids are ignored).
+  // The op stays in the log and out of the view either way; an applied value arrives by pull.
+  Result<void> record_held_decisions(const std::vector<HeldDecisionInfo>& decisions);  // record_push with only accepted ops
   // The highest counter of this device's own ops the server confirmed (0: none yet).
   Result<uint64_t> delivered_counter() const;
 

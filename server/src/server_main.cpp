@@ -24,6 +24,8 @@
 #include "usecases/consent.hpp"
 #include "usecases/task_list.hpp"
 #include "usecases/task_triggers.hpp"
+#include "usecases/held.hpp"
+#include "usecases/office.hpp"
 #include "usecases/team.hpp"
 
 using namespace hearth;
@@ -282,6 +284,25 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   config_set->add_option("key", config_key, "the setting, e.g. lock_after_days")->required();
   config_set->add_option("value", config_value, "its new value")->required();
   config_cmd->require_subcommand(1);
+  auto* held = app.add_subcommand("held", "ops held for a decision (beyond their author's rights): list, apply, dismiss");
+  held->require_subcommand(1);
+  auto* held_list = held->add_subcommand("list", "every held op: who, when, for whom, why, and what it would do");
+  held_list->add_option("--family", family, "only this family");
+  auto* held_apply = held->add_subcommand("apply", "write a held op's edits as the decider (who must be entitled to)");
+  auto* held_dismiss = held->add_subcommand("dismiss", "dismiss a held op (it is kept, marked dismissed)");
+  std::string held_op, held_by, held_text;
+  for (auto* c : {held_apply, held_dismiss}) {
+    c->add_option("--op", held_op, "the held op's id, device:counter (see `held list`)")->required();
+    c->add_option("--by", held_by, "the practitioner who decides")->required();
+  }
+  held_apply->add_option("--note", held_text, "a note kept with the decision");
+  held_dismiss->add_option("--reason", held_text, "why it is dismissed (shown to its author)")->required();
+  auto* office = app.add_subcommand("office-credential", "credentials for office systems calling /v1/office/...");
+  office->require_subcommand(1);
+  auto* office_issue = office->add_subcommand("issue", "issue a credential; its token is printed once");
+  auto* office_list = office->add_subcommand("list", "every office credential and whether it is revoked");
+  auto* office_revoke = office->add_subcommand("revoke", "revoke a credential");
+  for (auto* c : {office_issue, office_revoke}) c->add_option("--name", name, "the credential's name, e.g. case-system")->required();
 
   try {
     app.parse(argc, argv);
@@ -524,6 +545,46 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
     }
     if (rows.empty()) std::cout << "no " << (overdue ? "overdue " : "") << "tasks\n";
     admin("tasks-viewed", family, std::to_string(rows.size()) + " tasks");
+  } else if (held_list->parsed()) {
+    auto list = must(service.with_context([&](ServiceContext& ctx) {
+      return held_ops(ctx, family.empty() ? std::nullopt : std::optional<std::string>(family));
+    }));
+    for (const auto& h : list) {
+      std::cout << h.held.op_id << "  family " << h.held.family << "  by " << h.held.practitioner << "  at "
+                << datetime_of(h.held.at) << "  for " << (h.held.route_to.empty() ? "-" : h.held.route_to) << "\n"
+                << "  why:  " << h.held.reason << "\n"
+                << "  what: " << h.what << "\n";
+      if (const auto& d = h.held.decision)
+        std::cout << "  " << (d->outcome == kHeldApplied ? "APPLIED" : "DISMISSED") << " by " << d->by << " at "
+                  << datetime_of(d->at) << (d->note.empty() ? "" : ": " + d->note)
+                  << (d->ops.empty() ? "" : " (ops " + d->ops + ")") << "\n";
+      else
+        std::cout << "  waiting for a decision\n";
+    }
+    if (list.empty()) std::cout << "no held ops" << (family.empty() ? "" : " for family " + family) << "\n";
+    admin("held-viewed", family, std::to_string(list.size()) + " held ops");
+  } else if (held_apply->parsed()) {
+    require_id("--by", held_by);
+    auto ops = must(service.with_context([&](ServiceContext& ctx) { return apply_held(ctx, held_op, held_by, held_text); }));
+    std::cout << "applied held op " << held_op << " as " << held_by << " (" << ops.size() << (ops.size() == 1 ? " op" : " ops")
+              << "); every team member's tablet receives it at its next sync\n";
+  } else if (held_dismiss->parsed()) {
+    require_id("--by", held_by);
+    must(service.with_context([&](ServiceContext& ctx) { return dismiss_held(ctx, held_op, held_by, held_text); }));
+    std::cout << "dismissed held op " << held_op << "; its author's tablet is told at its next sync\n";
+  } else if (office_issue->parsed()) {
+    std::string token = must(service.with_context([&](ServiceContext& ctx) { return issue_office_credential(ctx, name); }));
+    std::cout << token << "\n";
+    std::cerr << "hearth-server: office credential '" << name << "' issued; the token above is shown only once\n";
+  } else if (office_list->parsed()) {
+    auto list = must(store->office().list());
+    for (const auto& c : list)
+      std::cout << c.name << "  issued " << datetime_of(c.issued_at)
+                << (c.revoked_at ? "  REVOKED " + datetime_of(*c.revoked_at) : std::string()) << "\n";
+    if (list.empty()) std::cout << "no office credentials\n";
+  } else if (office_revoke->parsed()) {
+    must(service.with_context([&](ServiceContext& ctx) { return revoke_office_credential(ctx, name); }));
+    std::cout << "revoked office credential " << name << "\n";
   } else if (flags->parsed()) {
     auto list = must(store->flags().list(family.empty() ? std::nullopt : std::optional<std::string>(family)));
     for (const auto& f : list)

@@ -3,7 +3,9 @@
 #include "access/server_access_policy.hpp"
 #include "hearth/platform/encoding.hpp"
 #include "usecases/enrol.hpp"
+#include "usecases/office.hpp"
 #include "usecases/pull.hpp"
+#include "usecases/task_triggers.hpp"
 #include "usecases/push.hpp"
 
 namespace hearth::server {
@@ -89,6 +91,7 @@ HttpResponse SyncService::route(const HttpRequest& r) {
     if (!request) return refused(request.error());
     return answer(enrol(ctx_, *request, r.remote));
   }
+  if (r.path == kOfficeWithdrawPath) return office_withdraw(r);
   if (r.path != "/v1/push" && r.path != "/v1/pull") return error(WireError::not_found, "no such endpoint: " + r.path);
   auto device = authenticate(r);
   if (auto* denied = std::get_if<HttpResponse>(&device)) return *denied;
@@ -101,6 +104,35 @@ HttpResponse SyncService::route(const HttpRequest& r) {
   auto request = protocol::decode_pull_request(r.body, limits_.wire);
   if (!request) return refused(request.error());
   return answer(pull(ctx_, caller, *request));
+}
+
+// POST /v1/office/consent/withdraw: a withdrawal recorded by an office system with an office
+// credential (usecases/office.hpp), written exactly as `hearth-server consent withdraw` writes it.
+HttpResponse SyncService::office_withdraw(const HttpRequest& r) {
+  auto office = office_caller(ctx_, r.header("authorization"), r.path, r.remote);
+  if (!office)
+    return error(office.error().code == ErrorCode::forbidden ? WireError::unauthorised : WireError::server,
+                 office.error().message);
+  auto w = withdrawal_from_json(r.body);
+  if (!w) return error(WireError::bad_request, w.error().message);
+  if (w->author != kOfficeAuthor) {
+    auto known = store_.caseload().practitioner_exists(w->author);
+    if (!known) return error(WireError::server, known.error().message);
+    if (!*known) return error(WireError::not_found, "by: no practitioner '" + w->author + "'");
+  }
+  AuthorityWrite write = consent_withdrawal(*w);
+  write.detail += "; via office credential " + office->name + " from " + r.remote;
+  auto ops = authority_write(ctx_, {write, record_tasks(w->family, w->consent)});  // and the tasks it calls for
+  if (!ops) {
+    WireError code = ops.error().code == ErrorCode::not_found   ? WireError::not_found
+                     : ops.error().code == ErrorCode::conflict  ? WireError::conflict
+                     : ops.error().code == ErrorCode::storage   ? WireError::server
+                                                                : WireError::bad_request;
+    return error(code, ops.error().message);
+  }
+  protocol::OfficeReply reply{*ops, "withdrawal recorded on " + w->consent + " (" + std::to_string(ops->size()) +
+                                        " ops); every team member's tablet receives it at its next sync"};
+  return json_reply(200, protocol::encode(reply));
 }
 
 std::variant<DeviceRecord, HttpResponse> SyncService::authenticate(const HttpRequest& r) {

@@ -21,6 +21,8 @@
 namespace hearth::server {
 
 constexpr int kProtocolVersion = sync::protocol::kVersion;
+// The office endpoint for a consent withdrawal (usecases/office.hpp; docs/access.md).
+constexpr const char* kOfficeWithdrawPath = "/v1/office/consent/withdraw";
 
 class SyncService {
  public:
@@ -49,6 +51,7 @@ class SyncService {
   HttpResponse route(const HttpRequest& r);
   // The enrolled device behind the request's credential, or the answer refusing it.
   std::variant<DeviceRecord, HttpResponse> authenticate(const HttpRequest& r);
+  HttpResponse office_withdraw(const HttpRequest& r);
 
   Storage& store_;
   std::unique_ptr<AccessPolicy> own_policy_;

@@ -542,6 +542,7 @@ std::string encode(const PushRequest& m) {
   json j{{"device_time", m.device_time_ms}, {"history_epoch", m.history_epoch}, {"delivered_counter", m.delivered_counter}};
   if (m.clock_floor_ms != 0) j["clock_floor"] = m.clock_floor_ms;
   if (!m.quarantined.empty()) j["quarantined"] = std::move(quarantined);
+  if (!m.held_waiting.empty()) j["held_waiting"] = m.held_waiting;
   j["ops"] = op_array(m.ops);
   return dump(j);
 }
@@ -559,6 +560,12 @@ std::string encode(const PushReply& m) {
          {"history", history_json(m.history)}};
   put_limits(j, m.max_push_bytes, m.max_op_bytes);
   if (!m.quarantine_acknowledged.empty()) j["quarantine_acknowledged"] = m.quarantine_acknowledged;
+  if (!m.held_decided.empty()) {
+    json decided = json::array();
+    for (const auto& d : m.held_decided)
+      decided.push_back({{"op", d.op_id}, {"outcome", d.outcome}, {"by", d.by}, {"note", d.note}, {"at", d.at_ms}});
+    j["held_decided"] = std::move(decided);
+  }
   return dump(j);
 }
 
@@ -591,6 +598,8 @@ std::string encode(const PullReply& m) {
 std::string encode(const HealthReply& m) {
   return dump(json{{"status", m.status}, {"protocol", m.protocol}, {"history", history_json(m.history)}});
 }
+
+std::string encode(const OfficeReply& m) { return dump(json{{"ops", m.ops}, {"message", m.message}}); }
 
 // ---------------------------------------------------------------- decode
 
@@ -660,6 +669,9 @@ Result<PushRequest> decode_push_request(std::string_view body, const Limits& lim
       m.quarantined.push_back(std::move(n));
     }
   }
+  if (const json* w = r.array(*j, "held_waiting", false, limits.json_elements))
+    for (size_t i = 0; i < w->size() && r.ok(); ++i)
+      m.held_waiting.push_back(r.op_id((*w)[i], "held_waiting[" + std::to_string(i) + "]", false));
   // Op sizes are judged one by one by the server (an op over Limits::op_bytes is refused on
   // its own with too_large), so here only the body's limit bounds them.
   m.ops = r.op_list(*j, "ops", true, limits.json_elements, limits.push_bytes);
@@ -700,6 +712,25 @@ Result<PushReply> decode_push_reply(std::string_view body, const Limits& limits)
   if (const json* acks = r.array(*j, "quarantine_acknowledged", false, limits.json_elements))
     for (size_t i = 0; i < acks->size() && r.ok(); ++i)
       m.quarantine_acknowledged.push_back(r.op_id((*acks)[i], "quarantine_acknowledged[" + std::to_string(i) + "]", false));
+  if (const json* decided = r.array(*j, "held_decided", false, limits.json_elements)) {
+    for (size_t i = 0; i < decided->size() && r.ok(); ++i) {
+      const json& item = (*decided)[i];
+      std::string field = "held_decided[" + std::to_string(i) + "]";
+      if (!item.is_object()) {
+        r.fail(ErrorCode::invalid_argument, field, "must be an object");
+        break;
+      }
+      HeldDecided d;
+      if (const json* op = r.find(item, "op", true)) d.op_id = r.op_id(*op, field + ".op", false);
+      d.outcome = r.text(item, "outcome", true, 1, 16, Chars::id);
+      if (r.ok() && d.outcome != "applied" && d.outcome != "dismissed")
+        r.fail(ErrorCode::invalid_argument, field + ".outcome", "must be applied or dismissed");
+      d.by = r.text(item, "by", true, 1, kIdBytes, Chars::name);
+      d.note = r.text(item, "note", false, 0, kTextBytes, Chars::text);
+      d.at_ms = r.unsigned_number(item, "at", false, 0, kMaxTimeMs);
+      m.held_decided.push_back(std::move(d));
+    }
+  }
   return r.finish(std::move(m));
 }
 

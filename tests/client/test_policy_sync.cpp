@@ -58,11 +58,13 @@ class ScriptedServer final : public Transport {
   };
   bool push_fails = false;
   std::vector<wire::PullRequest> pulls;
+  std::vector<wire::PushRequest> pushes;
 
   Result<HttpReply> post(const std::string& path, const std::string& body, const std::string&) override {
     if (path == "/v1/push") {
       if (push_fails) return HttpReply{500, R"({"error":"down for maintenance","code":"server"})"};
-      return HttpReply{200, wire::encode(on_push(must(wire::decode_push_request(body))))};
+      pushes.push_back(must(wire::decode_push_request(body)));
+      return HttpReply{200, wire::encode(on_push(pushes.back()))};
     }
     auto q = must(wire::decode_pull_request(body));
     if (!q.probe) pulls.push_back(q);
@@ -294,10 +296,35 @@ TEST_CASE("Tablet: an op the server holds for a decision leaves the outbox and i
   CHECK_THAT(held[0].reason, Contains("lead professional"));
   CHECK(must(tablet->status()).held == 1);
   CHECK(must(tablet->quarantine()).empty());
-  // still in the local view, and never sent again
-  CHECK_THAT(must(tablet->get(lead.family)).json, Contains("07700 900999"));
+  // kept in the op log but out of the local view: the record shows what the server holds
+  CHECK_THAT(must(tablet->get(lead.family)).json, !Contains("07700 900999") && Contains("07700 900000"));
+  CHECK_THAT(held[0].what, Contains("phone") && Contains("07700 900999"));
+  CHECK(held[0].outcome.empty());
+  // never sent again; the device asks whether it was decided
   must(client::sync(*tablet, server, quick()));
   CHECK(must(tablet->held()).size() == 1);
+  CHECK(server.pushes.back().held_waiting == std::vector<std::string>{op_id});
+
+  // The server says the lead dismissed it: the tablet records who and why, keeps the op, and
+  // asks no more.
+  server.on_push = [&](const wire::PushRequest& q) {
+    wire::PushReply r;
+    for (const auto& id : q.held_waiting) r.held_decided.push_back({id, "dismissed", "hv-1", "the number is not hers", 1234});
+    return r;
+  };
+  report = must(client::sync(*tablet, server, quick()));
+  CHECK(report.held_decided == 1);
+  held = must(tablet->held());
+  REQUIRE(held.size() == 1);
+  CHECK(held[0].outcome == "dismissed");
+  CHECK(held[0].decided_by == "hv-1");
+  CHECK(held[0].decision_note == "the number is not hers");
+  CHECK(held[0].decided_at_ms == 1234);
+  CHECK(must(tablet->status()).held == 0);
+  CHECK_THAT(must(tablet->get(lead.family)).json, !Contains("07700 900999"));
+  const size_t pushes = server.pushes.size();
+  must(client::sync(*tablet, server, quick()));
+  CHECK(server.pushes.size() == pushes);  // nothing to send, nothing to ask
   // the server holds it: a purge of the family is not refused for it
   must(tablet->purge_family(lead.family));
   CHECK(must(tablet->held()).empty());
@@ -399,6 +426,32 @@ TEST_CASE("Tablet: offline periods block sharing after 24 hours, lock after 7 da
   }
 }
 
+TEST_CASE("Tablet: a held new record is kept in the log but not shown until the server decides", "[unit][sync][store]") {
+  test::TempDir dir;
+  test::FakeClock clock;
+  LeadFamily lead = lead_family(dir.file("lead.db"), clock);
+  auto tablet = open_store(dir.file("tablet.db"), clock);
+  enrolled(*tablet);
+  must(sync_port(*tablet).apply_page(lead.family, lead.ops, 2, FamilyViewInfo{"view-A", {}}));
+  std::string contact = must(tablet->create(lead.family, "Contact", test::contact_fields("2026-01-02T10:00:00Z", "marker-held", "hv-1")));
+  REQUIRE(tablet->get(contact).ok());
+  ScriptedServer server;
+  server.on_push = [&](const wire::PushRequest& q) {
+    wire::PushReply r;
+    for (const auto& bytes : q.ops)
+      r.results.push_back({must(sync::decode(bytes)).id.to_string(), wire::OpStatus::held, "kept for the lead", std::nullopt, "hv-1"});
+    return r;
+  };
+  must(client::sync(*tablet, server, quick()));
+  CHECK(tablet->get(contact).error().code == ErrorCode::not_found);
+  CHECK_THAT(must(tablet->export_family(lead.family)), !Contains("marker-held"));
+  auto held = must(tablet->held());
+  REQUIRE(held.size() == 1);
+  CHECK(held[0].entity_id == contact);
+  CHECK_THAT(held[0].what, Contains("create Contact"));
+  CHECK(must(sync_port(*tablet).encoded_ops(lead.family)).size() == lead.ops.size() + 1);  // kept in the log
+}
+
 TEST_CASE("CLI: hearth family and show say what is withheld, status lists held ops, a locked family says to sync",
           "[unit][cli]") {
   test::TempDir dir;
@@ -415,9 +468,10 @@ TEST_CASE("CLI: hearth family and show say what is withheld, status lists held o
     family = must(s->create_family(test::family_fields()));
     contact = must(s->create(family, "Contact", test::contact_fields("2026-01-02T10:00:00Z", "Visit", "yw-1")));
     must(sync_port(*s).apply_page(family, {}, 5, FamilyViewInfo{"view-A", {contact + "#concern_raised", family + "/alert/x"}}));
+    must(s->update(family, "phone", Value(std::string("07700 900111"))));
     auto queued = must(sync_port(*s).outbox());
-    must(sync_port(*s).record_push({queued[0].seq}, {}, 1,
-                                   {HeldResult{queued[1].seq, "only the lead professional records this", "hv-1"}}));
+    must(sync_port(*s).record_push({queued[0].seq, queued[1].seq}, {}, 1,
+                                   {HeldResult{queued[2].seq, "only the lead professional records this", "hv-1"}}));
   }
   auto shown = hearth({"family", family, "--json"});
   INFO(shown.err);
@@ -430,6 +484,17 @@ TEST_CASE("CLI: hearth family and show say what is withheld, status lists held o
   auto status = hearth({"status"});
   CHECK_THAT(status.out, Contains("held for hv-1: only the lead professional records this"));
   CHECK(nlohmann::json::parse(hearth({"status", "--json"}).out)["held"].size() == 1);
+  auto held = hearth({"held"});
+  CHECK(held.code == 0);
+  CHECK_THAT(held.out, Contains("set Family " + family + " phone to") && Contains("07700 900111") &&
+                           Contains("held for hv-1: only the lead professional records this") &&
+                           Contains("waiting for a decision"));
+  auto held_json = nlohmann::json::parse(hearth({"held", "--json"}).out);
+  REQUIRE(held_json["held"].size() == 1);
+  CHECK(held_json["held"][0]["outcome"] == "waiting");
+  CHECK(held_json["held"][0]["record"] == family);
+  // the held value is not shown as the family's phone
+  CHECK_THAT(hearth({"show", family}).out, !Contains("07700 900111"));
 
   {  // a policy received ten days ago: the family is locked
     StoreOptions o;

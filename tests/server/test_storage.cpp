@@ -202,3 +202,37 @@ TEST_CASE("Storage: a database of the earlier layout is upgraded without losing 
   REQUIRE(dev);
   CHECK(dev->last_pull_at == 0);
 }
+
+TEST_CASE("Storage: held ops of the earlier layout gain decisions, kept once decided; office credentials", "[unit]") {
+  test::TempDir dir;
+  std::string path = dir.file("server.db");
+  exec(path,
+       "CREATE TABLE held_ops(op_id TEXT PRIMARY KEY, at INTEGER NOT NULL, family TEXT NOT NULL,"
+       "  practitioner TEXT NOT NULL, device TEXT NOT NULL, route_to TEXT NOT NULL, reason TEXT NOT NULL, body BLOB NOT NULL);"
+       "INSERT INTO held_ops VALUES('dev-1:3', 5, 'fam-1', 'yw-1', 'dev-1', 'hv-1', 'lead only', x'00');");
+  auto s = must(open_sqlite_storage(path, hearth::test::audit_key()));
+  auto held = must(s->flags().held_op("dev-1:3"));
+  REQUIRE(held);
+  CHECK_FALSE(held->decision);
+  CHECK_FALSE(must(s->flags().held_op("dev-1:4")));
+  CHECK(must(s->flags().decide("dev-1:3", HeldDecision{kHeldDismissed, 9, "hv-1", "not needed", ""})));
+  // decided once: a second decision changes nothing
+  CHECK_FALSE(must(s->flags().decide("dev-1:3", HeldDecision{kHeldApplied, 10, "hv-1", "", "hearth-server:1"})));
+  CHECK_FALSE(must(s->flags().decide("dev-1:9", HeldDecision{kHeldApplied, 10, "hv-1", "", ""})));
+  auto all = must(s->flags().held(std::nullopt));
+  REQUIRE(all.size() == 1);  // kept
+  REQUIRE(all[0].decision);
+  CHECK(all[0].decision->outcome == kHeldDismissed);
+  CHECK(all[0].decision->by == "hv-1");
+  CHECK(all[0].decision->note == "not needed");
+  CHECK(all[0].decision->at == 9);
+
+  CHECK(must(s->office().issue("case-system", "hash-1", 1)));
+  CHECK_FALSE(must(s->office().issue("case-system", "hash-2", 2)));  // a name is issued once
+  REQUIRE(must(s->office().by_token("hash-1")));
+  CHECK_FALSE(must(s->office().by_token("hash-2")));
+  CHECK(must(s->office().revoke("case-system", 3)));
+  CHECK_FALSE(must(s->office().revoke("case-system", 4)));
+  CHECK(must(s->office().by_token("hash-1"))->revoked_at == 3);
+  CHECK(must(s->office().list()).size() == 1);
+}

@@ -408,6 +408,31 @@ TEST_CASE("Protocol: views, withheld fields, the policy snapshot and held ops ro
     CHECK(rb->results[1].route_to.empty());
     CHECK(std::string(to_string(OpStatus::held)) == "held");
   }
+  SECTION("the device asks about its held ops; the answer gives the decisions, checked") {
+    PushRequest ask;
+    ask.held_waiting = {"dev-a:3", "dev-a:4"};
+    auto qb = decode_push_request(encode(ask));
+    REQUIRE(qb);
+    CHECK(qb->held_waiting == ask.held_waiting);
+    CHECK(decode_push_request(encode(PushRequest{}))->held_waiting.empty());
+    PushReply r;
+    r.held_decided = {{"dev-a:3", "applied", "hv-1", "", 5}, {"dev-a:4", "dismissed", "hv-1", "stays L2", 6}};
+    auto rb = decode_push_reply(encode(r));
+    REQUIRE(rb);
+    REQUIRE(rb->held_decided.size() == 2);
+    CHECK(rb->held_decided[0].op_id == "dev-a:3");
+    CHECK(rb->held_decided[0].outcome == "applied");
+    CHECK(rb->held_decided[1].note == "stays L2");
+    CHECK(rb->held_decided[1].at_ms == 6);
+    auto odd = decode_push_reply(R"({"results":[],"held_decided":[{"op":"dev-a:3","outcome":"maybe","by":"hv-1"}]})");
+    REQUIRE_FALSE(odd);
+    CHECK_THAT(odd.error().message, Catch::Contains("held_decided[0].outcome"));
+    CHECK_FALSE(decode_push_request(R"({"ops":[],"held_waiting":["no-colon"]})"));
+  }
+  SECTION("an office answer names the ops written") {
+    std::string office = encode(OfficeReply{{"hearth-server:4"}, "done"});
+    CHECK_THAT(office, Catch::Contains("\"hearth-server:4\"") && Catch::Contains("\"done\""));
+  }
 }
 
 TEST_CASE("Protocol: views, withheld lists and policies are bounded and typed", "[unit][protocol][security]") {

@@ -15,6 +15,7 @@ std::vector<Route> v1_routes(const sync::protocol::Limits& limits) {
       Route{"POST", "/v1/enrol", limits.enrol_bytes},
       Route{"POST", "/v1/push", limits.push_bytes},
       Route{"POST", "/v1/pull", kPullBodyBytes},
+      Route{"POST", "/v1/office/consent/withdraw", kOfficeBodyBytes},
   };
 }
 

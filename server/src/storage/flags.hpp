@@ -29,6 +29,17 @@ struct Flag {
   std::string detail;
 };
 
+// What was decided about a held op (usecases/held.hpp). The held op itself is never removed.
+struct HeldDecision {
+  std::string outcome;  // kHeldApplied or kHeldDismissed
+  int64_t at = 0;       // server time
+  std::string by;       // the practitioner who decided
+  std::string note;     // apply: the optional note; dismiss: the reason (required)
+  std::string ops;      // apply: the authority op ids written ("hearth-server:N", space separated)
+};
+constexpr const char* kHeldApplied = "applied";
+constexpr const char* kHeldDismissed = "dismissed";
+
 // An op beyond its author's rights (DOMAIN.md §7): kept here, not applied, until someone
 // entitled to (`route_to`) re-applies or dismisses it (issue 8 part 3, as C-19 does for a
 // locked plan). The body is the op as pushed.
@@ -41,6 +52,7 @@ struct HeldOp {
   std::string route_to;
   std::string reason;
   std::string body;
+  std::optional<HeldDecision> decision = {};  // none while it waits
 };
 
 class FlagLog {
@@ -55,6 +67,11 @@ class FlagLog {
   virtual Result<bool> hold(const HeldOp& op) = 0;
   // Held ops, oldest first; of one family when given.
   virtual Result<std::vector<HeldOp>> held(const std::optional<std::string>& family) = 0;
+  // One held op by id ("<device>:<counter>"), nullopt when there is none.
+  virtual Result<std::optional<HeldOp>> held_op(const std::string& op_id) = 0;
+  // Records the decision on a held op that waits for one, keeping the op. False (nothing
+  // written) when the op is not held or was decided already.
+  virtual Result<bool> decide(const std::string& op_id, const HeldDecision& decision) = 0;
   // The highest op counter of the device's held ops; 0 when none.
   virtual Result<uint64_t> highest_held_counter(const std::string& device) = 0;
 };

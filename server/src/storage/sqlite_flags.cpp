@@ -3,6 +3,17 @@
 
 namespace hearth::server::sqlite {
 
+namespace {
+constexpr const char* kHeldColumns =
+    "op_id, at, family, practitioner, device, route_to, reason, body, decision, decided_at, decided_by, "
+    "decision_note, decision_ops";
+HeldOp held_from(Statement& r) {
+  HeldOp h{r.text(0), r.integer(1), r.text(2), r.text(3), r.text(4), r.text(5), r.text(6), r.blob(7)};
+  if (!r.is_null(8)) h.decision = HeldDecision{r.text(8), r.integer(9), r.text(10), r.text(11), r.text(12)};
+  return h;
+}
+}  // namespace
+
 Result<bool> SqliteFlagLog::add(const Flag& f) {
   auto st = db_.cached(
       "INSERT INTO flags(at, family, kind, op_id, practitioner, device, detail) VALUES(?, ?, ?, ?, ?, ?, ?) "
@@ -44,17 +55,34 @@ Result<bool> SqliteFlagLog::hold(const HeldOp& h) {
 
 Result<std::vector<HeldOp>> SqliteFlagLog::held(const std::optional<std::string>& family) {
   std::vector<HeldOp> out;
-  auto st = db_.prepare(
-      "SELECT op_id, at, family, practitioner, device, route_to, reason, body FROM held_ops "
-      "WHERE ?1 IS NULL OR family = ?1 ORDER BY rowid");
+  auto st = db_.prepare(std::string("SELECT ") + kHeldColumns + " FROM held_ops WHERE ?1 IS NULL OR family = ?1 ORDER BY rowid");
   if (!st) return st.error();
   if (family) st->bind(1, *family);
   else st->bind_null(1);
-  auto done = st->each([&](Statement& r) {
-    out.push_back(HeldOp{r.text(0), r.integer(1), r.text(2), r.text(3), r.text(4), r.text(5), r.text(6), r.blob(7)});
-  });
+  auto done = st->each([&](Statement& r) { out.push_back(held_from(r)); });
   if (!done) return done.error();
   return out;
+}
+
+Result<std::optional<HeldOp>> SqliteFlagLog::held_op(const std::string& op_id) {
+  auto st = db_.prepare(std::string("SELECT ") + kHeldColumns + " FROM held_ops WHERE op_id = ?");
+  if (!st) return st.error();
+  st->bind(1, op_id);
+  std::optional<HeldOp> out;
+  auto done = st->each([&](Statement& r) { out = held_from(r); });
+  if (!done) return done.error();
+  return out;
+}
+
+Result<bool> SqliteFlagLog::decide(const std::string& op_id, const HeldDecision& d) {
+  auto st = db_.prepare(
+      "UPDATE held_ops SET decision = ?, decided_at = ?, decided_by = ?, decision_note = ?, decision_ops = ? "
+      "WHERE op_id = ? AND decision IS NULL RETURNING 1");
+  if (!st) return st.error();
+  st->bind(1, d.outcome).bind(2, d.at).bind(3, d.by).bind(4, d.note).bind(5, d.ops).bind(6, op_id);
+  auto changed = integer(*st, 0);
+  if (!changed) return changed.error();
+  return *changed != 0;
 }
 
 Result<uint64_t> SqliteFlagLog::highest_held_counter(const std::string& device) {

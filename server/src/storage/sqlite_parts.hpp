@@ -5,6 +5,7 @@
 #include "devices.hpp"
 #include "flags.hpp"
 #include "hearth/platform/sqlite_db.hpp"
+#include "office_credentials.hpp"
 #include "op_log.hpp"
 #include "tenant_settings.hpp"
 
@@ -82,7 +83,21 @@ class SqliteFlagLog final : public FlagLog {
   Result<std::vector<Flag>> list(const std::optional<std::string>& family) override;
   Result<bool> hold(const HeldOp& op) override;
   Result<std::vector<HeldOp>> held(const std::optional<std::string>& family) override;
+  Result<std::optional<HeldOp>> held_op(const std::string& op_id) override;
+  Result<bool> decide(const std::string& op_id, const HeldDecision& decision) override;
   Result<uint64_t> highest_held_counter(const std::string& device) override;
+
+ private:
+  platform::Database& db_;
+};
+
+class SqliteOfficeCredentials final : public OfficeCredentials {
+ public:
+  explicit SqliteOfficeCredentials(platform::Database& db) : db_(db) {}
+  Result<bool> issue(const std::string& name, const std::string& token_hash, int64_t now) override;
+  Result<std::optional<OfficeCredential>> by_token(const std::string& token_hash) override;
+  Result<std::vector<OfficeCredential>> list() override;
+  Result<bool> revoke(const std::string& name, int64_t now) override;
 
  private:
   platform::Database& db_;

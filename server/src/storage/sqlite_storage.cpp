@@ -42,6 +42,8 @@ CREATE TABLE IF NOT EXISTS tenant_settings(key TEXT PRIMARY KEY, value TEXT NOT 
   set_by TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS held_ops(op_id TEXT PRIMARY KEY, at INTEGER NOT NULL, family TEXT NOT NULL,
   practitioner TEXT NOT NULL, device TEXT NOT NULL, route_to TEXT NOT NULL, reason TEXT NOT NULL, body BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS office_credentials(name TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE,
+  issued_at INTEGER NOT NULL, revoked_at INTEGER) WITHOUT ROWID;
 )SQL";
 
 // Earlier layouts: `teams` without history, devices without last_pull_at, the server counter
@@ -66,6 +68,16 @@ Result<void> upgrade(Database& db) {
   if (!*has_origin) {
     if (auto r = db.exec("ALTER TABLE memberships ADD COLUMN from_records INTEGER NOT NULL DEFAULT 0"); !r) return r;
   }
+  // Held ops carry the decision taken on them (usecases/held.hpp); the op itself is kept.
+  auto has_decision = sqlite::exists(db, "SELECT 1 FROM pragma_table_info('held_ops') WHERE name = ?", "decision");
+  if (!has_decision) return has_decision.error();
+  if (!*has_decision) {
+    if (auto r = db.exec("ALTER TABLE held_ops ADD COLUMN decision TEXT; ALTER TABLE held_ops ADD COLUMN decided_at INTEGER; "
+                         "ALTER TABLE held_ops ADD COLUMN decided_by TEXT; ALTER TABLE held_ops ADD COLUMN decision_note TEXT; "
+                         "ALTER TABLE held_ops ADD COLUMN decision_ops TEXT;");
+        !r)
+      return r;
+  }
   // The server's own op counters start above anything they ever issued: "server" for restamps,
   // "hearth-server" for the ops it writes as the office's authority device.
   return db.exec(
@@ -80,7 +92,7 @@ Result<void> upgrade(Database& db) {
 class SqliteStorage final : public Storage {
  public:
   explicit SqliteStorage(std::unique_ptr<Database> db)
-      : db_(std::move(db)), ops_(*db_), caseload_(*db_), devices_(*db_), flags_(*db_), settings_(*db_) {}
+      : db_(std::move(db)), ops_(*db_), caseload_(*db_), devices_(*db_), flags_(*db_), settings_(*db_), office_(*db_) {}
 
   Result<void> init(audit::AuditKey audit_key) {
     if (auto r = db_->exec(kSchema); !r) return r;
@@ -101,6 +113,7 @@ class SqliteStorage final : public Storage {
   AuditLog& audit() override { return *audit_; }
   FlagLog& flags() override { return flags_; }
   TenantSettings& settings() override { return settings_; }
+  OfficeCredentials& office() override { return office_; }
 
   Result<void> transaction(const std::function<Result<void>()>& body) override {
     Transaction tx(*db_);
@@ -116,6 +129,7 @@ class SqliteStorage final : public Storage {
   sqlite::SqliteDevices devices_;
   sqlite::SqliteFlagLog flags_;
   sqlite::SqliteTenantSettings settings_;
+  sqlite::SqliteOfficeCredentials office_;
   std::unique_ptr<AuditLog> audit_;  // on db_, declared after it: destroyed first
 };
 

@@ -12,6 +12,7 @@
 #include "caseload.hpp"
 #include "devices.hpp"
 #include "flags.hpp"
+#include "office_credentials.hpp"
 #include "op_log.hpp"
 #include "tenant_settings.hpp"
 
@@ -26,6 +27,7 @@ class Storage {
   virtual AuditLog& audit() = 0;
   virtual FlagLog& flags() = 0;
   virtual TenantSettings& settings() = 0;
+  virtual OfficeCredentials& office() = 0;
   // Runs `body` in one transaction: committed when it returns success, rolled back otherwise.
   // Not re-entrant: `body` must not start another transaction.
   virtual Result<void> transaction(const std::function<Result<void>()>& body) = 0;

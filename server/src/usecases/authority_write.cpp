@@ -46,6 +46,13 @@ AuthorityEdit AuthorityEdit::transition(std::string id, std::string to) {
   return e;
 }
 
+AuthorityEdit AuthorityEdit::remove_record(std::string id) {
+  AuthorityEdit e;
+  e.kind = Kind::remove_record;
+  e.entity_id = std::move(id);
+  return e;
+}
+
 std::string datetime_of(int64_t ms) {
   time_t secs = static_cast<time_t>(ms / 1000);
   std::tm tm{};
@@ -67,6 +74,7 @@ Result<sync::Op> build(const sync::Materialiser& m, const std::string& family, c
     case K::add: return m.make_add(e.entity_id, e.field, e.value.is_string() ? e.value.as_string() : std::string());
     case K::remove: return m.make_remove(e.entity_id, e.field, e.value.is_string() ? e.value.as_string() : std::string());
     case K::transition: return m.make_transition(e.entity_id, e.value.is_string() ? e.value.as_string() : std::string());
+    case K::remove_record: return m.make_delete(e.entity_id);
   }
   return make_error(ErrorCode::invalid_argument, "unknown edit");
 }

@@ -32,9 +32,9 @@ inline constexpr const char* kAuthorityDevice = "hearth-server";
 inline constexpr const char* kOfficeAuthor = "office";
 
 // One edit, in the terms of the Materialiser's builders (make_create, make_set, make_add,
-// make_remove, make_transition).
+// make_remove, make_transition, make_delete).
 struct AuthorityEdit {
-  enum class Kind { create, set, add, remove, transition };
+  enum class Kind { create, set, add, remove, transition, remove_record };
   Kind kind = Kind::set;
   std::string entity_type;  // create
   std::string entity_id;
@@ -47,6 +47,7 @@ struct AuthorityEdit {
   static AuthorityEdit add(std::string id, std::string field, std::string element);
   static AuthorityEdit remove(std::string id, std::string field, std::string element);
   static AuthorityEdit transition(std::string id, std::string to);
+  static AuthorityEdit remove_record(std::string id);  // a Delete of the record
 };
 
 // A write to one family. `plan` reads the family's merge state (and the directory, through

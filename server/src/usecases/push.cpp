@@ -6,6 +6,7 @@
 #include "accepted.hpp"
 #include "hearth/sync/access_intent.hpp"
 #include "hearth/sync/encoding.hpp"
+#include "held.hpp"
 #include "history.hpp"
 #include "task_triggers.hpp"
 #include "team.hpp"
@@ -245,6 +246,14 @@ Answer<sync::protocol::PushReply> push(ServiceContext& ctx, const DeviceRecord& 
     auto acknowledged = run.quarantine(request.quarantined);
     if (!acknowledged) return acknowledged.error();
     reply.quarantine_acknowledged = std::move(*acknowledged);
+    // The device learns what was decided about its held ops: those it still shows as waiting,
+    // and any op of this push that was held and decided before (sent again after a new history).
+    std::vector<std::string> asked = request.held_waiting;
+    for (const auto& r : reply.results)
+      if (r.status == sync::protocol::OpStatus::held) asked.push_back(r.op_id);
+    auto decided = held_decisions(ctx, device.id, asked);
+    if (!decided) return decided.error();
+    reply.held_decided = std::move(*decided);
     if (auto b = run.bump_feeds(); !b) return b;
     return ctx.store.audit().append(AuditEvent{static_cast<int64_t>(now), device.practitioner, device.id, "push", "",
                                                std::to_string(accepted) + " accepted, " + std::to_string(refused) +

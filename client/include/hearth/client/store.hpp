@@ -99,14 +99,24 @@ struct QuarantinedOp {
 
 // An op of this device the server kept but did not apply: it goes beyond the rights its
 // author held (DOMAIN.md §7; issue 8 part 3) and waits for the person named in route_to. The
-// server has it (it left the outbox); it stays in the op log and in the local view, and is
-// shown as "held for <route_to>: <reason>".
+// server has it (it left the outbox); it stays in the op log, sealed, and is never lost, but it
+// is not part of the local view: the record shows what the server holds, and the held edit is
+// listed here as "held for <route_to>: <reason>". Once decided at the server the entry says so:
+// applied (the decider's own op carrying the value arrives by pull and the record shows it) or
+// dismissed (with who and why; the record keeps the value it had).
 struct HeldOp {
   std::string op_id;     // "device:counter"
   std::string family;
   std::string reason;    // the server's words
   std::string route_to;  // who decides (a practitioner id), "" when the server named nobody
   int64_t at_ms = 0;     // when the answer arrived (device clock)
+  std::string entity_type;  // the record the op edits
+  std::string entity_id;
+  std::string what;      // what the op would do, in words: "set EarlyHelpEpisode ep-1 level_of_need to \"L3\""
+  std::string outcome;   // "" while it waits; "applied" or "dismissed" once the server said so
+  std::string decided_by;     // who decided
+  std::string decision_note;  // dismissed: why; applied: an optional note
+  int64_t decided_at_ms = 0;  // server time of the decision
 };
 
 // The policy the store enforces offline (DOMAIN.md §6.8, S2c), as the server last sent it
@@ -144,7 +154,7 @@ struct StoreStatus {
   size_t unsynced = 0;
   size_t open_conflicts = 0;
   size_t quarantined = 0;    // own ops the server refused, kept sealed (see quarantine)
-  size_t held = 0;           // own ops the server holds for someone to decide (see held)
+  size_t held = 0;           // own ops the server holds for someone to decide, undecided (see held)
   int64_t last_sync_ms = 0;  // 0: never
 };
 
@@ -221,7 +231,8 @@ class Store {
   Result<StoreStatus> status() const;  // counts every record and op: for display, not for hot paths
   // Own ops the server refused, oldest first (shown by `hearth status`).
   Result<std::vector<QuarantinedOp>> quarantine() const;
-  // Own ops the server holds for someone to decide, oldest first (shown by `hearth status`).
+  // Own ops the server held for someone to decide, oldest first, with the decision once the
+  // server told it (shown by `hearth held`).
   Result<std::vector<HeldOp>> held() const;
   // What the server withholds from this practitioner in the family (DOMAIN.md §5; the last
   // page that carried a view said so): "<record id>" for a whole record, "<record id>#<field>"

@@ -52,6 +52,7 @@ struct SyncReport {
   size_t quarantined = 0;        // ops kept on the device because the server cannot take them
   size_t history_resets = 0;     // times the server's history epoch changed during this sync
   size_t held = 0;               // own ops the server kept for someone to decide (Store::held)
+  size_t held_decided = 0;       // held ops whose decision (applied, dismissed) the server told this sync
   // Purge instructions put off because the family holds unsynced or unacknowledged refused
   // work (Store::purge_family refuses): the family keeps its view and is purged at a later
   // sync, and the page the server sent under its new view is not applied.

@@ -58,10 +58,13 @@ struct Route {
 // hundred); 1 MiB is about 10,000 families with the longest ids. The server bounds the
 // cursor list by the caller's caseload as well (issue 7).
 constexpr size_t kPullBodyBytes = 1u << 20;
+// The body limit of the office endpoints (POST /v1/office/...): a few ids and a reason.
+constexpr size_t kOfficeBodyBytes = 16u << 10;
 
 // The /v1 endpoints (docs/protocol.md) and their limits: GET /v1/health (no body),
 // POST /v1/enrol (limits.enrol_bytes: it needs no credential, so it is kept small),
-// POST /v1/push (limits.push_bytes), POST /v1/pull (kPullBodyBytes).
+// POST /v1/push (limits.push_bytes), POST /v1/pull (kPullBodyBytes),
+// POST /v1/office/consent/withdraw (kOfficeBodyBytes).
 std::vector<Route> v1_routes(const sync::protocol::Limits& limits = {});
 
 struct HttpServerConfig {

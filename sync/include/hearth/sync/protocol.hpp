@@ -109,6 +109,15 @@ struct QuarantineNotice {
   std::string family;
   std::string reason;  // the server's reason for refusing it
 };
+// A decision taken at the server on one of the device's held ops (OpStatus::held): by the
+// person entitled to decide, at the server's administration. Wire: {"op","outcome","by","note","at"}.
+struct HeldDecided {
+  std::string op_id;    // "<device>:<counter>"
+  std::string outcome;  // "applied" (the server wrote the op's edits as its own ops) or "dismissed"
+  std::string by;       // who decided (an id)
+  std::string note;     // dismissed: why; applied: an optional note
+  uint64_t at_ms = 0;   // server time
+};
 struct PushRequest {
   uint64_t device_time_ms = 0;
   // The last server time (a push answer's server_time_ms) this device's clock adopted; 0 before
@@ -119,6 +128,9 @@ struct PushRequest {
   std::string history_epoch;     // the epoch the device last saw ("" if none)
   uint64_t delivered_counter = 0;  // highest own op counter the server has confirmed to this device
   std::vector<QuarantineNotice> quarantined;
+  // The device's own ops it holds as held and undecided; the answer says which were decided.
+  // Wire: "held_waiting" (omitted when empty).
+  std::vector<std::string> held_waiting = {};
 };
 // held: the server kept the op but did not apply it, because it goes beyond the rights its
 // author held (DOMAIN.md §7; issue 8 part 3). It is preserved for the person who decides
@@ -142,6 +154,9 @@ struct PushReply {
   uint64_t max_push_bytes = 0;
   uint64_t max_op_bytes = 0;
   std::vector<std::string> quarantine_acknowledged;  // op ids of reported quarantine notices
+  // Decisions on the ops of held_waiting, and on ops of this push found held and decided
+  // already. Wire: "held_decided" (omitted when empty).
+  std::vector<HeldDecided> held_decided = {};
 };
 
 // ---- pull: POST /v1/pull ----
@@ -210,6 +225,14 @@ struct HealthReply {
   HistoryInfo history;
 };
 
+// ---- office endpoints: POST /v1/office/... (server administration over HTTPS, authorised by
+// an office credential, never a device's) ----
+// The answer to an office action: the ops the server wrote, and what was done in words.
+struct OfficeReply {
+  std::vector<std::string> ops;  // op ids, "<device>:<counter>"
+  std::string message;
+};
+
 // ---- the codec ----
 std::string encode(const ErrorReply& m);
 std::string encode(const EnrolRequest& m);
@@ -219,6 +242,7 @@ std::string encode(const PushReply& m);
 std::string encode(const PullRequest& m);
 std::string encode(const PullReply& m);
 std::string encode(const HealthReply& m);
+std::string encode(const OfficeReply& m);
 
 Result<ErrorReply> decode_error_reply(std::string_view body, const Limits& limits = {});
 Result<EnrolRequest> decode_enrol_request(std::string_view body, const Limits& limits = {});
