@@ -10,6 +10,7 @@
 #include "hearth/core/civil_time.hpp"
 #include "service_harness.hpp"
 #include "usecases/consent.hpp"
+#include "usecases/held.hpp"
 #include "usecases/task_list.hpp"
 #include "usecases/task_triggers.hpp"
 #include "usecases/tasks.hpp"
@@ -404,4 +405,19 @@ TEST_CASE("Tasks: close_tasks sets the open tasks about one subject DONE, once",
   REQUIRE(refused.size() == 1);
   CHECK(refused[0].status == "DONE");
   CHECK(w.audits("task-done") == 1);
+}
+
+TEST_CASE("Task triggers: deciding a held op closes its WRITE_REFUSED task", "[unit]") {
+  World w;
+  Device yw(w.h, "dev-yw", "yw-1");
+  yw.pull();
+  sync::Op lead = must(yw.replica.set("ep-1", "lead_professional", Value(std::string("yw-1"))));
+  REQUIRE(yw.push_one(lead).status == OpStatus::held);
+  REQUIRE(w.tasks(server::task_type::kWriteRefused).size() == 1);
+  must(w.h.service.with_context([&](server::ServiceContext& ctx) {
+    return server::dismiss_held(ctx, lead.id.to_string(), "hv-1", "the lead stays hv-1");
+  }));
+  auto refused = w.tasks(server::task_type::kWriteRefused);
+  REQUIRE(refused.size() == 1);
+  CHECK(refused[0].status == "DONE");
 }
