@@ -792,8 +792,11 @@ void add_team_and_tasks(Schema& s) {
   grant.policy_record = true;
   add(s, grant);
 
-  // A task routed to a named person (§3.23, N6). Its detail may quote what was held or
-  // refused: for the assignee, the lead professional and managers only.
+  // A task routed to a named person (§3.23, N6). Every field reaches every team member: a
+  // field withheld from some would change their view of the family with every task raised, and
+  // a changed view makes their tablets purge and fetch the family again (losing the list of
+  // their held edits meanwhile). So the detail is written to carry record ids and the policy's
+  // reasons only, never a value of another record (server/src/usecases/task_triggers.cpp).
   auto task = entity("Task", {
       F("task_type", FT::Enum, RQ::Required, SN::T0, MC::MultiValueReview)
           .of({"CONFLICT_REVIEW", "OVERRIDE_COUNTERSIGN", "CONSENT_EXPIRING", "REVIEW_DUE", "REFERRER_FEEDBACK_DUE",
@@ -802,7 +805,7 @@ void add_team_and_tasks(Schema& s) {
       F("assignee", FT::Ref, RQ::Required, SN::T1, MC::LwwNotify).to("Practitioner"),
       F("due_at", FT::DateTime, RQ::Required, SN::T1, MC::LwwNotify),
       F("about", FT::String, RQ::Optional, SN::T1, MC::MultiValueReview),
-      F("detail", FT::Text, RQ::Optional, SN::T3, MC::MultiValueReview).lead_only(),
+      F("detail", FT::Text, RQ::Optional, SN::T1, MC::MultiValueReview),
       F("status", FT::Enum, RQ::Required, SN::T0, MC::LwwNotify).of({"OPEN", "DONE", "CANCELLED"}),
       // Set by the server when the task passes its due time still open (N6: overdue tasks
       // escalate to the manager).

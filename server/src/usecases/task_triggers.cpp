@@ -153,16 +153,13 @@ Result<void> consent_tasks(ServiceContext& ctx, const sync::Materialiser& m, con
   // Persons by their record ids only: a notice may go to someone who never received their
   // names (a PLAN_AND_OWN_ACTIONS member), and must not carry them.
   const std::vector<std::string> persons = list_of(consent, "covers_persons");
-  std::string who = text_of(consent, "withdrawn_by");
-  who = who.empty() ? std::string("a family member") : "family member " + who;
 
   // §6.6, S2b: the lead's risk consideration of a withdrawal of early help itself.
   if ((full && holds(purposes, kEarlyHelp)) || holds(withdrawn_purposes, kEarlyHelp)) {
     auto lead = p.lead_else_manager();
     if (!lead) return lead.error();
     TaskSpec spec{task_type::kWithdrawalRiskConsideration, *lead, p.due(1), consent.id(),
-                  who + " withdrew agreement to receive early help (ConsentRecord " + consent.id() +
-                      "). Record the risk consideration: does the withdrawal itself raise a safeguarding concern? "
+                  "ConsentRecord " + consent.id() + " withdraws agreement to receive early help. Record the risk consideration: does the withdrawal itself raise a safeguarding concern? "
                       "If it does, record an InformationSharingDecision (with_consent NO_WITHDRAWN) and a "
                       "StepUpRequest; if not, the episode may close with FAMILY_WITHDREW_CONSENT. Mark this task "
                       "DONE when recorded; until then the episode does not close for that reason (DOMAIN.md §6.6)."};

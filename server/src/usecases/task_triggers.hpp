@@ -18,11 +18,12 @@
 //      ConsentRecord withdrawn for recipients (withdrawn_recipients, SHARE_WITH_TAF withdrawn,
 //        or in full): CONSENT_WITHDRAWN_NOTICE to each current team member of each affected
 //        organisation other than the lead agency (§6.6); the notice is the task's detail, which
-//        its assignee receives whole (access.cpp: one's own assigned record comes back whole);
+//        reaches the whole team (schema_v1.cpp, Task), the assignee included;
 //      InformationSharingDecision not countersigned: OVERRIDE_COUNTERSIGN to a manager other
 //        than the decider, due the next working day; it never blocks the share (§6.5);
 //        once countersigned_by is set, the open countersign task is set DONE.
-// Each raises a task at most once (task ids are stable, tasks.hpp), so the same op pushed
+// A task's detail names records by id and quotes the policy's reasons, never another record's
+// values (every team member receives it). Each raises a task at most once (task ids are stable, tasks.hpp), so the same op pushed
 // again, or the same state seen again, writes nothing. Due times follow the tenant's
 // working-day calendar: task_due_working_days(), safety_task_due_working_days() for safety
 // conflicts. Every task raised or closed is an audit event ("task"), besides the authority
