@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <unistd.h>
 #include <fstream>
 #include <iostream>
@@ -130,6 +131,16 @@ void ok(const Globals& g, const json& payload, const std::string& human) {
   } else if (!human.empty()) {
     std::cout << human << (human.back() == '\n' ? "" : "\n");
   }
+}
+
+// "2026-11-30T08:00:00Z" (UTC).
+std::string iso_time(uint64_t ms) {
+  time_t secs = static_cast<time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
 }
 
 std::string describe_entity(const json& e) {
@@ -262,6 +273,22 @@ int run(int argc, char** argv) {
   auto* sync_cmd = app.add_subcommand("sync", "push unsynced work, then pull every family on the caseload");
   auto* schema = app.add_subcommand("schema", "list entity types, or the fields of one");
   schema->add_option("type", type);
+  // Sharing acts (DOMAIN.md §6.8): queued as SharingRequest records, decided by the server at sync.
+  std::string share_kind, recipient, plan, meeting, note;
+  std::vector<std::string> items;
+  auto* share = app.add_subcommand("share", "queue a sharing act (send a plan, invite to a TAF meeting, export records) "
+                                            "for the server to decide at sync; refused while consent status is stale");
+  share->add_option("kind", share_kind, "send-plan, invite-to-taf or export")
+      ->required()
+      ->check(CLI::IsMember({"send-plan", "invite-to-taf", "export"}));
+  share->add_option("--family", family, "the family")->required();
+  share->add_option("--to", recipient, "the recipient organisation's id")->required();
+  share->add_option("--plan", plan, "send-plan: the FamilyPlan's id");
+  share->add_option("--meeting", meeting, "invite-to-taf: the TafMeeting's id (optional)");
+  share->add_option("--items", items, "export: record ids, comma-separated")->delimiter(',');
+  share->add_option("--note", note, "a note for the recipient");
+  auto* shares = app.add_subcommand("shares", "list a family's sharing acts and the server's decisions with reasons");
+  shares->add_option("family", family)->required();
 
   try {
     app.parse(argc, argv);
@@ -323,7 +350,9 @@ int run(int argc, char** argv) {
     }
     auto offline = must(g, s->offline_status());
     std::string policy_text = offline.policy ? std::string(client::to_string(offline.state)) + ", received " +
-                                                   std::to_string(offline.age_ms / 60000) + " minutes ago"
+                                                   std::to_string(offline.age_ms / 60000) +
+                                                   " minutes ago (consent status as of " +
+                                                   iso_time(offline.policy->issued_at_ms) + ")"
                                              : "none received yet (sharing is blocked until a sync)";
     json quarantined = json::array();
     std::string quarantined_text;
@@ -521,6 +550,41 @@ int run(int argc, char** argv) {
     if (!value.empty()) chosen = must(g, cli::parse_value(argument_text(g, value)));
     must(g, s->resolve_conflict(conflict_id, chosen));
     ok(g, json::object(), "resolved " + conflict_id);
+  } else if (share->parsed()) {
+    FieldValues f{{"kind", share_kind == "send-plan" ? "SEND_PLAN" : share_kind == "invite-to-taf" ? "INVITE_TO_TAF"
+                                                                                                   : "EXPORT_FOR_AGENCY"},
+                  {"recipient", recipient},
+                  {"requested_by", s->practitioner_id()},
+                  {"requested_at", iso_time(static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch() /
+                                                                  std::chrono::milliseconds(1)))}};
+    if (!plan.empty()) f["plan"] = plan;
+    if (!meeting.empty()) f["meeting"] = meeting;
+    if (!items.empty()) f["items"] = StringList(items.begin(), items.end());
+    if (!note.empty()) f["note"] = note;
+    auto offline = must(g, s->offline_status());
+    std::string as_of = offline.policy ? iso_time(offline.policy->issued_at_ms) : std::string();
+    if (!as_of.empty()) f["consent_status_as_of"] = as_of;
+    std::string new_id = must(g, s->create(family, "SharingRequest", f));  // refused when consent status is stale
+    ok(g, {{"id", new_id}, {"consent_status_as_of", as_of}},
+       new_id + "\nqueued: the server decides it at your next sync (`hearth sync`), against consent as it stands then; "
+                "consent status on this tablet as of " + as_of + ". See `hearth shares " + family + "`.");
+  } else if (shares->parsed()) {
+    auto view = must(g, s->family(family));
+    json list = json::array();
+    std::string human;
+    for (const auto& e : view.entities) {
+      if (e.type != "SharingRequest") continue;
+      json f = json::parse(e.json)["fields"];
+      auto text = [&](const char* name) { return f.contains(name) ? f[name].get<std::string>() : std::string(); };
+      std::string decision = text("status").empty() ? "REQUESTED" : text("status");
+      list.push_back({{"id", e.id}, {"kind", text("kind")}, {"recipient", text("recipient")}, {"status", decision},
+                      {"outcome_reason", text("outcome_reason")}, {"requested_at", text("requested_at")},
+                      {"decided_at", text("decided_at")}});
+      human += e.id + "  " + text("kind") + " to " + text("recipient") + "  " + decision +
+               (decision == "REQUESTED" ? " (the server decides it at the next sync)" : " at " + text("decided_at")) + "\n";
+      if (!text("outcome_reason").empty()) human += "    " + text("outcome_reason") + "\n";
+    }
+    ok(g, {{"family", family}, {"shares", list}}, human.empty() ? "no sharing acts" : human);
   } else if (purge->parsed()) {
     must(g, s->purge_family(family));
     ok(g, {{"purged", family}}, "family " + family + " purged: its key is destroyed and its records deleted");

@@ -508,6 +508,8 @@ Result<std::string> Store::Impl::local(const std::function<Result<sync::Op>()>& 
     if (auto r = tx.begin(); !r) return r.error();
     if (auto r = refresh(); !r) return r.error();
   }
+  // Every edit raises the highest time seen (offline periods, DOMAIN.md §6.8).
+  if (auto r = note_seen(clock.physical_now()); !r) return r.error();
   auto built = build();
   if (!built) return built.error();
   sync::Op op = std::move(built.value());
@@ -574,6 +576,12 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, StoreOptions
     // Past the purge period of the last policy (DOMAIN.md §6.8, S2c) the synced records go now.
     // A failure leaves them locked (reads refuse them) and is tried again at the next open: the
     // store must still open, so that a sync can bring it back.
+    // The time of this open counts as seen, so that a clock set back later does not unlock the
+    // store (S2c). A failure is not fatal: the next edit records it.
+    {
+      Transaction tx(*impl->db);
+      if (tx.begin() && impl->note_seen(impl->clock.physical_now())) (void)tx.commit();
+    }
     (void)impl->purge_expired();
     return std::unique_ptr<Store>(new Store(std::move(impl)));
   } catch (const std::bad_alloc&) {
@@ -627,6 +635,9 @@ Result<std::string> Store::create(const std::string& family, const std::string& 
         if (family.empty()) return make_error(ErrorCode::invalid_argument, type + " must belong to a family");
         if (!im.holds_family(family)) return make_error(ErrorCode::not_found, "no family with id '" + family + "'");
       }
+      // A sharing act needs a fresh policy snapshot; recording never does (DOMAIN.md §6.8).
+      if (def->sharing_act)
+        if (auto r = im.may_share(family); !r) return r.error();
       if (auto r = im.ensure_family(partition); !r) return r.error();
       std::string new_id;
       if (id) {

@@ -138,6 +138,18 @@ struct Store::Impl {
   Result<void> write_view(const std::string& family, const FamilyViewInfo& info);
   Result<std::optional<PolicySnapshot>> read_policy();
   Result<OfflineStatus> offline_status();
+  // The highest time this store has seen (DOMAIN.md §6.8, S2c): sealed under the device key,
+  // raised at open and by every local edit, reset to the server's time by a sync. Offline
+  // periods are measured from max(now, it), so setting the tablet's clock back does not make
+  // the policy snapshot younger. 0 when never recorded.
+  Result<uint64_t> read_seen();
+  // Inside a write transaction (or in one of its own when none is open): raises the highest
+  // time seen to `now_ms` when that is later (by a minute or more: one write a minute at most),
+  // or sets it to `now_ms` whatever it was when `reset` (a sync brought the server's time).
+  Result<void> note_seen(uint64_t now_ms, bool reset = false);
+  // ErrorCode::forbidden naming "consent status as of <time>" when a sharing act of the family
+  // may not be made now (Store::may_share).
+  Result<void> may_share(const std::string& family);
   // ErrorCode::locked naming the family when the policy snapshot is past its lock period.
   Result<void> check_unlocked(const std::string& family);
   // At open: past the purge period, every family's synced records are purged (purge_synced).

@@ -4,6 +4,7 @@
 // blocked, families locked, synced records purged, and never a practitioner's unsent work.
 #include <algorithm>
 #include <charconv>
+#include <ctime>
 
 #include "store_impl.hpp"
 
@@ -12,6 +13,8 @@ namespace hearth::client {
 namespace {
 
 constexpr const char* kPolicySecret = "policy";
+constexpr const char* kSeenSecret = "seen";
+constexpr uint64_t kSeenGranularityMs = 60 * 1000;
 
 std::vector<std::string> split_lines(std::string_view text) {
   std::vector<std::string> out;
@@ -41,6 +44,16 @@ std::string duration(int64_t ms) {
   }
   if (ms >= hour) return unit(ms / hour, "hour");
   return unit(ms / minute, "minute");
+}
+
+// "2026-11-30T08:00:00Z": a server time for a message a practitioner reads.
+std::string iso_time(uint64_t ms) {
+  time_t secs = static_cast<time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
 }
 
 bool has_control(std::string_view s) {
@@ -253,8 +266,42 @@ Result<void> SyncPort::record_policy(const PolicySnapshot& policy) {
     if (!st) return st.error();
     st->bind(1, kPolicySecret).bind_blob(2, *sealed);
     if (auto r = st->run(); !r) return r;
+    // The server's time replaces the highest time seen: a device clock that once ran ahead
+    // does not keep the store locked after a sync.
+    if (auto r = im.note_seen(policy.issued_at_ms, /*reset*/ true); !r) return r;
     return tx.commit();
   });
+}
+
+Result<uint64_t> Store::Impl::read_seen() {
+  auto st = db->cached("SELECT value FROM secrets WHERE name = ?");
+  if (!st) return st.error();
+  (*st)->bind(1, kSeenSecret);
+  auto row = (*st)->step();
+  if (!row) return row.error();
+  if (!*row) {
+    (*st)->reset();
+    return uint64_t{0};
+  }
+  std::string sealed = (*st)->blob(0);
+  (*st)->reset();
+  auto plain = vault->open(kDevicePartition, sealed, aad::secret(kSeenSecret));
+  if (!plain) return make_error(plain.error().code, "the highest time seen: " + plain.error().message);
+  uint64_t seen = 0;
+  if (!parse_u64(*plain, seen)) return make_error(ErrorCode::corrupt, "the highest time seen is malformed");
+  return seen;
+}
+
+Result<void> Store::Impl::note_seen(uint64_t now_ms, bool reset) {
+  auto seen = read_seen();
+  if (!seen) return seen.error();
+  if (!reset && now_ms < *seen + kSeenGranularityMs) return {};
+  auto sealed = vault->seal(kDevicePartition, std::to_string(now_ms), aad::secret(kSeenSecret));
+  if (!sealed) return sealed.error();
+  auto st = db->cached("INSERT OR REPLACE INTO secrets(name, value) VALUES(?, ?)");
+  if (!st) return st.error();
+  (*st)->bind(1, kSeenSecret).bind_blob(2, *sealed);
+  return (*st)->run();
 }
 
 // ---- offline enforcement --------------------------------------------------------------------
@@ -265,7 +312,10 @@ Result<OfflineStatus> Store::Impl::offline_status() {
   if (!policy) return policy.error();
   if (!*policy) return out;
   out.policy = std::move(*policy);
-  const int64_t now = static_cast<int64_t>(clock.physical_now());
+  // A clock set back does not make the snapshot younger: the highest time seen counts.
+  auto seen = read_seen();
+  if (!seen) return seen.error();
+  const int64_t now = static_cast<int64_t>(std::max<uint64_t>(clock.physical_now(), *seen));
   out.age_ms = std::max<int64_t>(0, now - static_cast<int64_t>(out.policy->issued_at_ms));
   const auto age = static_cast<uint64_t>(out.age_ms);
   out.state = age >= out.policy->purge_after_ms          ? OfflineState::purge_due
@@ -291,25 +341,25 @@ Result<void> Store::Impl::check_unlocked(const std::string& family) {
                         " without a sync (DOMAIN.md §6.8); sync (`hearth sync`) to unlock it. Recording still works.");
 }
 
+Result<void> Store::Impl::may_share(const std::string& family) {
+  if (!holds_family(family)) return make_error(ErrorCode::not_found, "no family with id '" + family + "'");
+  auto st = offline_status();
+  if (!st) return st.error();
+  if (st->state == OfflineState::no_policy)
+    return make_error(ErrorCode::forbidden, "sharing family " + family +
+                                                "'s records is blocked: this device has not received an access "
+                                                "policy yet, so it knows no consent status (DOMAIN.md §6.8); sync "
+                                                "first. Recording still works.");
+  if (st->state == OfflineState::fresh) return {};
+  return make_error(ErrorCode::forbidden,
+                    "sharing family " + family + "'s records is blocked: consent status as of " +
+                        iso_time(st->policy->issued_at_ms) + " (" + duration(st->age_ms) + " old, more than " +
+                        duration(static_cast<int64_t>(st->policy->sharing_block_after_ms)) +
+                        ", DOMAIN.md §6.8); sync first (`hearth sync`). Recording still works.");
+}
+
 Result<void> Store::may_share(const std::string& family_id) const {
-  return impl_->call("may_share", [&]() -> Result<void> {
-    Impl& im = *impl_;
-    if (!im.holds_family(family_id)) return make_error(ErrorCode::not_found, "no family with id '" + family_id + "'");
-    auto st = im.offline_status();
-    if (!st) return st.error();
-    if (st->state == OfflineState::no_policy)
-      return make_error(ErrorCode::forbidden, "sharing family " + family_id +
-                                                  "'s records is blocked: this device has not received an access "
-                                                  "policy yet (DOMAIN.md §6.8); sync first, or queue the act for the "
-                                                  "server to decide at sync. Recording still works.");
-    if (st->state == OfflineState::fresh) return {};
-    return make_error(ErrorCode::forbidden,
-                      "sharing family " + family_id + "'s records is blocked: the access policy on this device is " +
-                          duration(st->age_ms) + " old, more than " +
-                          duration(static_cast<int64_t>(st->policy->sharing_block_after_ms)) +
-                          " (DOMAIN.md §6.8); sync first, or queue the act for the server to decide at sync. "
-                          "Recording still works.");
-  });
+  return impl_->call("may_share", [&]() -> Result<void> { return impl_->may_share(family_id); });
 }
 
 Result<void> Store::Impl::erase_synced(const std::string& family) {

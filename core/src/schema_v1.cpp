@@ -817,6 +817,35 @@ void add_team_and_tasks(Schema& s) {
   add(s, task);
 }
 
+// A sharing act queued on a tablet (DOMAIN.md §6.6, §6.8, S2): "send the plan to S", "invite S
+// to the next TAF", "export for S". The tablet creates it only while its policy snapshot is
+// younger than the sharing period; the server decides it at sync against the family's state at
+// sync time and writes the outcome (status, outcome_reason, decided_at: server authority, so a
+// tablet's edit of them is held). What was asked is fixed once made (APPEND fields).
+void add_sharing(Schema& s) {
+  auto share = entity("SharingRequest", {
+      F("kind", FT::Enum, RQ::Required, SN::T0, MC::Append).of({"SEND_PLAN", "INVITE_TO_TAF", "EXPORT_FOR_AGENCY"}),
+      F("recipient", FT::Ref, RQ::Required, SN::T0, MC::Append).to("Organisation"),
+      F("plan", FT::Ref, RQ::Conditional, SN::T1, MC::Append).to("FamilyPlan").when("kind", "SEND_PLAN"),
+      F("meeting", FT::Ref, RQ::Optional, SN::T1, MC::Append).to("TafMeeting"),
+      // Record ids of the family to export (EXPORT_FOR_AGENCY).
+      F("items", FT::StringSet, RQ::Conditional, SN::T1, MC::Append).when("kind", "EXPORT_FOR_AGENCY"),
+      F("note", FT::Text, RQ::Optional, SN::T3, MC::Append),
+      F("requested_by", FT::Ref, RQ::Required, SN::T1, MC::Append).to("Practitioner"),
+      F("requested_at", FT::DateTime, RQ::Required, SN::T1, MC::Append),
+      // The issue time of the policy snapshot the tablet held ("consent status as of", §6.8).
+      F("consent_status_as_of", FT::DateTime, RQ::Optional, SN::T1, MC::Append),
+      // The server's decision; absent until then (shown as REQUESTED).
+      F("status", FT::Enum, RQ::Optional, SN::T0, MC::ServerAuthority).of({"REQUESTED", "SENT", "CANCELLED", "HELD"}),
+      F("outcome_reason", FT::Text, RQ::Optional, SN::T1, MC::ServerAuthority),
+      F("decided_at", FT::DateTime, RQ::Optional, SN::T1, MC::ServerAuthority),
+  });
+  share.owner_field = "requested_by";
+  share.occurred_field = "requested_at";
+  share.sharing_act = true;
+  add(s, share);
+}
+
 // DOMAIN.md §5, "Handling rules".
 void add_sensitivity_handling(Schema& s) {
   s.set_handling({SN::T0, false, false, false, false, false});
@@ -837,6 +866,7 @@ Schema build_v1() {
   add_records(s);
   add_escalation_and_safety(s);
   add_team_and_tasks(s);
+  add_sharing(s);
   return s;
 }
 

@@ -515,3 +515,114 @@ TEST_CASE("CLI: hearth family and show say what is withheld, status lists held o
   CHECK(still.code == 0);
   CHECK_THAT(still.out, Contains("locked"));
 }
+
+TEST_CASE("CLI: hearth share queues a sharing act while consent status is fresh and refuses it once stale; "
+          "recording still works",
+          "[unit][cli]") {
+  const std::map<std::string, std::string> pin = {{"HEARTH_PIN", "2468"}};
+  // A store with one family whose policy was received `ago_ms` ago (none: never).
+  struct Tablet {
+    test::TempDir dir;
+    std::string family;
+  };
+  auto tablet = [&](std::optional<uint64_t> ago_ms) {
+    auto t = std::make_unique<Tablet>();
+    StoreOptions o;
+    o.practitioner_id = "yw-1";
+    o.pin = "2468";
+    auto s = must(Store::open(t->dir.file("hearth.db"), std::move(o)));
+    t->family = must(s->create_family(test::family_fields()));
+    if (ago_ms) {
+      PolicySnapshot p;
+      p.issued_at_ms = test::wall_now_ms() - *ago_ms;
+      p.practitioner = "yw-1";
+      p.sharing_block_after_ms = kDay;
+      p.lock_after_ms = 7 * kDay;
+      p.purge_after_ms = 14 * kDay;
+      must(sync_port(*s).record_policy(p));
+    }
+    return t;
+  };
+  auto hearth = [&](const Tablet& t, std::vector<std::string> args) {
+    return test::run_process(test::build_binary("client/hearth"), std::move(args), t.dir.path().string(), pin);
+  };
+
+  // No policy yet: no consent status is known, so nothing is shared.
+  auto none = tablet(std::nullopt);
+  auto never = hearth(*none, {"share", "invite-to-taf", "--family", none->family, "--to", "org-school"});
+  CHECK(never.code == 4);
+  CHECK_THAT(never.err, Contains("sync first"));
+
+  auto fresh = tablet(2 * kHour);
+  const std::string& family = fresh->family;
+  auto queued = hearth(*fresh, {"share", "invite-to-taf", "--family", family, "--to", "org-school", "--json"});
+  INFO(queued.err);
+  REQUIRE(queued.code == 0);
+  auto j = nlohmann::json::parse(queued.out);
+  std::string id = j["id"];
+  CHECK_FALSE(j["consent_status_as_of"].get<std::string>().empty());
+  auto listed = nlohmann::json::parse(hearth(*fresh, {"shares", family, "--json"}).out);
+  REQUIRE(listed["shares"].size() == 1);
+  CHECK(listed["shares"][0]["id"] == id);
+  CHECK(listed["shares"][0]["kind"] == "INVITE_TO_TAF");
+  CHECK(listed["shares"][0]["status"] == "REQUESTED");
+  CHECK_THAT(hearth(*fresh, {"shares", family}).out, Contains("the server decides it at the next sync"));
+  CHECK_THAT(hearth(*fresh, {"status"}).out, Contains("consent status as of"));
+
+  auto stale = tablet(30 * kHour);  // a day and six hours: sharing blocked
+  auto refused = hearth(*stale, {"share", "send-plan", "--family", stale->family, "--to", "org-school", "--plan", "plan-1"});
+  CHECK(refused.code == 4);
+  CHECK_THAT(refused.err, Contains("consent status as of") && Contains("sync first") && Contains("Recording still works"));
+  auto visit = hearth(*stale, {"create", "Contact", "--family", stale->family,
+                               R"({"practitioner": "yw-1", "occurred_at": "2026-11-23T10:00:00Z", "contact_type": "HOME_VISIT",
+                                   "narrative": "recorded while sharing is blocked", "concern_raised": false})"});
+  CHECK(visit.code == 0);
+  CHECK(nlohmann::json::parse(hearth(*stale, {"shares", stale->family, "--json"}).out)["shares"].empty());
+}
+
+TEST_CASE("Tablet: a clock set back does not make the policy younger; a sync resets the highest time seen",
+          "[unit][sync][store][security]") {
+  test::TempDir dir;
+  test::FakeClock clock;
+  LeadFamily lead = lead_family(dir.file("lead.db"), clock);
+  const std::string path = dir.file("tablet.db");
+  auto tablet = open_store(path, clock);
+  enrolled(*tablet);
+  ScriptedServer server;
+  uint64_t server_time = clock.now();
+  server.on_pull = [&](const wire::PullRequest& q) {
+    wire::PullReply r;
+    if (!q.cursors.count(lead.family)) r.families = {page_of(lead.family, lead.ops, 2, "view-A", {})};
+    r.policy = policy_at(server_time);
+    return r;
+  };
+  must(client::sync(*tablet, server, quick()));
+  REQUIRE(must(tablet->offline_status()).state == OfflineState::fresh);
+
+  // Eight days on, an edit records the time; the clock set back a week changes nothing.
+  clock.advance(8 * kDay);
+  must(tablet->create(lead.family, "Contact", test::contact_fields("2026-01-09T10:00:00Z", "Visit", "yw-1")));
+  clock.set(clock.now() - 7 * kDay);
+  auto st = must(tablet->offline_status());
+  CHECK(st.state == OfflineState::locked);
+  CHECK(st.age_ms >= static_cast<int64_t>(8 * kDay));
+  CHECK(tablet->get(lead.contact).error().code == ErrorCode::locked);
+  auto sharing = tablet->create(lead.family, "SharingRequest",
+                                {{"kind", "INVITE_TO_TAF"}, {"recipient", "org-school"}, {"requested_by", "yw-1"},
+                                 {"requested_at", "2026-01-02T10:00:00Z"}});
+  REQUIRE_FALSE(sharing);
+  CHECK_THAT(sharing.error().message, Contains("consent status as of"));
+  // Reopened on the set-back clock (the open records its own time): still locked.
+  tablet.reset();
+  tablet = open_store(path, clock);
+  CHECK(must(tablet->offline_status()).state == OfflineState::locked);
+
+  // A sync brings the server's time: fresh again, whatever the store had seen.
+  server_time = clock.now();
+  must(client::sync(*tablet, server, quick()));
+  CHECK(must(tablet->offline_status()).state == OfflineState::fresh);
+  must(tablet->get(lead.contact));
+  must(tablet->create(lead.family, "SharingRequest",
+                      {{"kind", "INVITE_TO_TAF"}, {"recipient", "org-school"}, {"requested_by", "yw-1"},
+                       {"requested_at", "2026-01-02T10:00:00Z"}}));
+}

@@ -35,7 +35,8 @@ TEST_CASE("Schema: every field is declared consistently", "[unit][schema]") {
       INFO(e.name << "." << f.name);
       CHECK(names.insert(f.name).second);  // no duplicates
       if (f.type == FieldType::Enum || f.type == FieldType::EnumSet) CHECK(!f.values.empty());
-      if (is_set_type(f.type) && !e.append_only) CHECK(f.merge == MergeClass::SetAddWins);
+      // a list is add-wins, unless it is fixed once the record is made (APPEND)
+      if (is_set_type(f.type) && !e.append_only && f.merge != MergeClass::Append) CHECK(f.merge == MergeClass::SetAddWins);
       if (f.merge == MergeClass::SetAddWins) CHECK(is_set_type(f.type));
       if (e.append_only && !f.countersign) CHECK(f.merge == MergeClass::Append);
       if (f.countersign) CHECK((e.append_only && f.merge != MergeClass::Append));  // set once after creation

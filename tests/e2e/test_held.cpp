@@ -209,7 +209,7 @@ TEST_CASE("Held ops: a dismissed op is kept and its author's tablet is told who 
   CHECK(must(school.store->held()).at(0).outcome == "dismissed");
 }
 
-TEST_CASE("Office credential: withdraws consent over TLS; absent, wrong, revoked or device credentials are refused",
+TEST_CASE("Office credential: withdraws consent over TLS, and absent, wrong, revoked or device credentials are refused",
           "[e2e][security]") {
   ServerProcess server;
   Family f(server);

@@ -203,7 +203,7 @@ TEST_CASE("Storage: a database of the earlier layout is upgraded without losing 
   CHECK(dev->last_pull_at == 0);
 }
 
-TEST_CASE("Storage: held ops of the earlier layout gain decisions, kept once decided; office credentials", "[unit]") {
+TEST_CASE("Storage: held ops of the earlier layout gain decisions, kept once decided, and office credentials", "[unit]") {
   test::TempDir dir;
   std::string path = dir.file("server.db");
   exec(path,

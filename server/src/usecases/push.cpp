@@ -9,6 +9,7 @@
 #include "held.hpp"
 #include "history.hpp"
 #include "task_triggers.hpp"
+#include "sharing.hpp"
 #include "team.hpp"
 
 namespace hearth::server {
@@ -60,6 +61,8 @@ class PushRun {
     auto family = merged(op->family);
     if (!family) return family.error();
     if (auto ok = (*family)->check(*op); !ok) return rejected(id, ok.error().message, WireError::bad_request);
+    const EntityDef* def = (*family)->schema().entity(op->entity_type);
+    const bool sharing_act = op->kind == sync::OpKind::Create && def && def->sharing_act;
     touched_.insert(op->family);  // changed: its team's feeds move; on a rollback its cache entry goes
     const std::set<std::string> conflicts_before = conflict_ids(**family, op->entity_id);
 
@@ -79,6 +82,8 @@ class PushRun {
     if (decision->creates_family)
       if (auto w = write_as_authority(ctx_, creator_membership(op->family, device_.practitioner)); !w)
         return w.error();
+    // A sharing act: decided once this push's ops are all in (decide_shares).
+    if (sharing_act) shares_.emplace_back(op->family, op->entity_id);
     OpResult result{id, OpStatus::accepted, "", std::nullopt};
     if (decision->outcome == WriteDecision::Outcome::allow_flagged) {
       Flag flag{0, ctx_.now(), op->family, decision->flag_kind, id, device_.practitioner, device_.id, decision->reason};
@@ -103,6 +108,17 @@ class PushRun {
       acknowledged.push_back(n.op_id);
     }
     return acknowledged;
+  }
+
+  // The sharing acts this push created, decided against the family's records as they stand
+  // after the whole push (DOMAIN.md §6.6, §6.8: at sync time); the outcomes are authority ops
+  // the requesting tablet receives at its next pull (sharing.hpp).
+  Result<void> decide_shares() {
+    for (const auto& [family, request] : shares_) {
+      auto decided = settle_share(ctx_, family, request);
+      if (!decided) return decided.error();
+    }
+    return {};
   }
 
   // Everyone on the team of a family that changed sees it at their next sync.
@@ -211,6 +227,7 @@ class PushRun {
   uint64_t floor_ms_;
   std::set<std::string> checked_;
   std::set<std::string> touched_;
+  std::vector<std::pair<std::string, std::string>> shares_;  // family, SharingRequest id
 };
 
 }  // namespace
@@ -246,6 +263,7 @@ Answer<sync::protocol::PushReply> push(ServiceContext& ctx, const DeviceRecord& 
     auto acknowledged = run.quarantine(request.quarantined);
     if (!acknowledged) return acknowledged.error();
     reply.quarantine_acknowledged = std::move(*acknowledged);
+    if (auto s = run.decide_shares(); !s) return s;
     // The device learns what was decided about its held ops: those it still shows as waiting,
     // and any op of this push that was held and decided before (sent again after a new history).
     std::vector<std::string> asked = request.held_waiting;

@@ -179,7 +179,10 @@ class Store {
   // ---- local edits (each one transaction) ----
   // A new family; its id is also its partition id.
   Result<std::string> create_family(const FieldValues& fields);
-  // A new record in a family. `id` is for keyed records (see finding_id, voice_id).
+  // A new record in a family. `id` is for keyed records (see finding_id, voice_id). A sharing
+  // act (a type the schema marks EntityDef::sharing_act: SharingRequest) is refused as
+  // may_share() refuses it, naming the consent status time (DOMAIN.md §6.8); the server decides
+  // the act at sync.
   Result<std::string> create(const std::string& family, const std::string& type, const FieldValues& fields,
                              const std::optional<std::string>& id = std::nullopt);
   Result<void> update(const std::string& entity_id, const std::string& field, const Value& value);
@@ -211,7 +214,9 @@ class Store {
   Result<void> checkpoint();
 
   // ---- reads (a stored value that fails authentication is an ErrorCode::corrupt error) ----
-  // Offline enforcement (DOMAIN.md §6.8, S2c): once the last policy snapshot is older than
+  // Offline enforcement (DOMAIN.md §6.8, S2c): ages are measured from the later of the clock
+  // and the highest time the store has seen (so a clock set back does not shorten a period);
+  // once the last policy snapshot is older than
   // its lock period, the reads of family records below (get, family, chronology,
   // open_conflicts, history, export_family, withheld) return ErrorCode::locked naming the
   // family and saying that a sync unlocks it. Edits still record; status, families,

@@ -200,6 +200,10 @@ struct EntityDef {
   // everyone with access to the family whatever the consent and the access scope (§3.20); its
   // other fields follow consent, scope and audience like any record's.
   bool safety_record = false;
+  // A sharing act (SharingRequest, DOMAIN.md §6.8): a tablet records one only while its policy
+  // snapshot is younger than the sharing period (client Store::may_share); the server decides it
+  // at sync.
+  bool sharing_act = false;
 
   const FieldDef* field(const std::string& name) const;
   size_t field_index(const std::string& name) const;  // fields.size() when unknown
