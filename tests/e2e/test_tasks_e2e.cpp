@@ -99,8 +99,8 @@ ProcessResult hearth_cli(Tablet& t, std::vector<std::string> args) {
 
 }  // namespace
 
-TEST_CASE("S2b: a withdrawal of early help gives the lead a risk consideration; closing for FAMILY_WITHDREW_CONSENT "
-          "waits for it", "[e2e][security]") {
+TEST_CASE("S2b: a withdrawal of early help gives the lead a risk consideration and closing for "
+          "FAMILY_WITHDREW_CONSENT waits for it", "[e2e][security]") {
   ServerProcess server;
   S2b s(server);
   s.both_withdraw();
@@ -158,8 +158,8 @@ TEST_CASE("S2b: a withdrawal of early help gives the lead a risk consideration; 
   CHECK_THAT(must(s.lead.store->get(s.ep)).json, Contains("\"CLOSING\""));
 }
 
-TEST_CASE("S2b: a safeguarding concern instead: a disclosure without consent and a step-up, and the manager's "
-          "countersign task, closed by the countersignature", "[e2e][security]") {
+TEST_CASE("S2b: a safeguarding concern instead: a disclosure without consent and a step-up and the manager's "
+          "countersign task closed by the countersignature", "[e2e][security]") {
   ServerProcess server;
   S2b s(server);
   s.both_withdraw();

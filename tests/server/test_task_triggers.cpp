@@ -115,8 +115,8 @@ TEST_CASE("Task triggers: a held write raises one WRITE_REFUSED task for the per
   CHECK_THAT(t->value("detail").as_string(), Contains("held for your decision"));
 }
 
-TEST_CASE("Task triggers: a new conflict raises one CONFLICT_REVIEW task: the lead, a manager when the lead is a "
-          "party or safety is involved", "[unit]") {
+TEST_CASE("Task triggers: a new conflict raises one CONFLICT_REVIEW task for the lead or for a manager when the "
+          "lead is a party or safety is involved", "[unit]") {
   World w;
   // Two tablets of yw-1 edit yw-1's own plan action concurrently: the lead is not a party.
   Device a(w.h, "dev-yw-a", "yw-1");
@@ -293,8 +293,8 @@ FieldValues decision_fields(const std::string& decided_by) {
 
 }  // namespace
 
-TEST_CASE("Task triggers: an information-sharing decision asks a manager to countersign by the next working day; "
-          "the countersignature closes it", "[unit][security]") {
+TEST_CASE("Task triggers: an information-sharing decision asks a manager to countersign by the next working day "
+          "and the countersignature closes it", "[unit][security]") {
   World w;
   sync::Op made = must(w.hv->replica.create(w.fam, "InformationSharingDecision", "isd-1", decision_fields("hv-1")));
   REQUIRE(w.hv->push_one(made).status == OpStatus::accepted);  // the share is never held for it
@@ -365,7 +365,7 @@ TEST_CASE("S2b in process: closing for FAMILY_WITHDREW_CONSENT is held while the
   CHECK(again.push_one(must(again.replica.transition("ep-1", "CLOSING"))).status == OpStatus::accepted);
 }
 
-TEST_CASE("Tasks: the office lists tasks by family, assignee and overdue", "[unit]") {
+TEST_CASE("Tasks: the office lists tasks by family and assignee and overdue", "[unit]") {
   World w;
   Device yw(w.h, "dev-yw", "yw-1");
   yw.pull();
@@ -387,7 +387,7 @@ TEST_CASE("Tasks: the office lists tasks by family, assignee and overdue", "[uni
   CHECK(unknown.error().code == ErrorCode::not_found);
 }
 
-TEST_CASE("Tasks: close_tasks sets the open tasks about one subject DONE, once", "[unit]") {
+TEST_CASE("Tasks: close_tasks sets the open tasks about one subject DONE once", "[unit]") {
   World w;
   Device yw(w.h, "dev-yw", "yw-1");
   yw.pull();
