@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -180,6 +181,29 @@ json schema_json(const EntityDef& e) {
   return out;
 }
 
+// The Task records the store holds (a policy record: every team member receives them, the
+// assignee whole; DOMAIN.md §3.23, N6), of one family or of all. Each as {id, family, task_type,
+// assignee, due_at, status, about, detail?, escalated_to?}; a withheld field is absent.
+std::vector<json> tasks_held(const Globals& g, const Store& s, const std::string& family) {
+  std::vector<json> out;
+  std::vector<std::string> families = family.empty() ? must(g, s.families()) : std::vector<std::string>{family};
+  for (const auto& f : families) {
+    for (const auto& e : must(g, s.family(f)).entities) {
+      if (e.type != "Task" || e.deleted) continue;
+      json fields = json::parse(e.json)["fields"];
+      json t = {{"id", e.id}, {"family", f}};
+      for (const char* k : {"task_type", "assignee", "due_at", "status", "about", "detail", "escalated_to"})
+        if (fields.contains(k) && fields[k].is_string()) t[k] = fields[k];
+      out.push_back(std::move(t));
+    }
+  }
+  return out;
+}
+
+std::string field_or(const json& j, const char* key, const std::string& otherwise = "-") {
+  return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : otherwise;
+}
+
 }  // namespace
 
 namespace {
@@ -233,6 +257,8 @@ int run(int argc, char** argv) {
   auto* families = app.add_subcommand("families", "list the families held");
   auto* conflicts = app.add_subcommand("conflicts", "list open conflicts");
   conflicts->add_option("--family", family);
+  auto* tasks = app.add_subcommand("tasks", "tasks held on this tablet, your own first: due time (UTC), status, type");
+  tasks->add_option("--family", family);
   auto* resolve = app.add_subcommand("resolve", "resolve a conflict with a chosen or merged value (or acknowledge it)");
   resolve->add_option("conflict", conflict_id)->required();
   resolve->add_option("value", value, "JSON value; omit to confirm the applied value or acknowledge");
@@ -503,11 +529,39 @@ int run(int argc, char** argv) {
   } else if (conflicts->parsed()) {
     json cs = json::array();
     std::string human;
+    // A conflict names its assignee and due time: the server's CONFLICT_REVIEW task about it
+    // (its `about` is the conflict's id, the same on every replica).
+    std::vector<json> held = tasks_held(g, *s, family);
     for (const auto& c : must(g, s->open_conflicts(family))) {
       cs.push_back(cli::conflict_json(c));
       human += describe_conflict(cs.back());
+      for (const auto& t : held) {
+        if (t["family"] != c.family || field_or(t, "about", "") != c.id || field_or(t, "task_type", "") != "CONFLICT_REVIEW")
+          continue;
+        cs.back()["task"] = t;
+        human += "      task: " + field_or(t, "assignee") + " by " + field_or(t, "due_at") + " (" + field_or(t, "status") +
+                 ", " + t["id"].get<std::string>() + ")\n";
+      }
     }
     ok(g, {{"conflicts", cs}}, human.empty() ? "no open conflicts" : human);
+  } else if (tasks->parsed()) {
+    std::vector<json> list = tasks_held(g, *s, family);
+    const std::string me = s->practitioner_id();
+    std::stable_sort(list.begin(), list.end(), [&](const json& a, const json& b) {
+      bool mine_a = field_or(a, "assignee", "") == me, mine_b = field_or(b, "assignee", "") == me;
+      if (mine_a != mine_b) return mine_a;
+      if (field_or(a, "due_at") != field_or(b, "due_at")) return field_or(a, "due_at") < field_or(b, "due_at");
+      return a["id"].get<std::string>() < b["id"].get<std::string>();
+    });
+    std::string human;
+    for (const auto& t : list) {
+      human += field_or(t, "due_at") + "  " + field_or(t, "status") + "  " + field_or(t, "task_type") + "  for " +
+               field_or(t, "assignee") + (field_or(t, "assignee", "") == me ? " (you)" : "") + "  " +
+               t["id"].get<std::string>() + "\n";
+      if (t.contains("about")) human += "    about: " + t["about"].get<std::string>() + "\n";
+      if (t.contains("detail")) human += "    " + t["detail"].get<std::string>() + "\n";
+    }
+    ok(g, {{"tasks", list}}, human.empty() ? "no tasks" : human);
   } else if (resolve->parsed()) {
     std::optional<Value> chosen;
     if (!value.empty()) chosen = must(g, cli::parse_value(argument_text(g, value)));

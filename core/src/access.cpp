@@ -94,6 +94,7 @@ namespace {
 
 const std::string kEmpty;
 const StringList kNoList;
+const std::string kDsl = "DSL";  // Practitioner.system_roles: a designated safeguarding lead (§6.5 countersign)
 const std::string kTeamManager = "TEAM_MANAGER";  // Practitioner.system_roles, and the route for a manager
 const std::string kShareWithTaf = "SHARE_WITH_TAF";
 constexpr int64_t kBreakGlassMaxMs = int64_t{4} * 60 * 60 * 1000;  // DOMAIN.md §7: 4-hour expiry
@@ -807,6 +808,34 @@ std::string withdrawal_flag(const FamilyFacts& family, const EntityDef& def, con
   return "";
 }
 
+// S2b (DOMAIN.md §6.6, §13): an episode moves to CLOSING (or CLOSED) with closure_reason
+// FAMILY_WITHDREW_CONSENT only after the lead professional has recorded the risk consideration
+// of the withdrawal, i.e. while no WITHDRAWAL_RISK_CONSIDERATION Task of the family is OPEN.
+// The reason naming the open task, or "" when the write may go ahead.
+std::string withdrawal_closure_gate(const FamilyFacts& family, const EntityDef& def, const WriteIntent& w,
+                                    const RecordFacts* record) {
+  if (def.name != "EarlyHelpEpisode" || !def.lifecycle) return "";
+  const FieldValues& now = record ? record->fields : w.fields;
+  std::string status = text_of(now, def.lifecycle->field);
+  std::string reason = text_of(now, "closure_reason");
+  const std::string value = w.value.is_string() ? w.value.as_string() : std::string();
+  if (w.kind == WriteIntent::Kind::transition)
+    status = value;
+  else if (w.kind == WriteIntent::Kind::set && w.field == "closure_reason")
+    reason = value;
+  else if (w.kind != WriteIntent::Kind::create)
+    return "";
+  if (reason != "FAMILY_WITHDREW_CONSENT" || (status != "CLOSING" && status != "CLOSED")) return "";
+  for (const auto& r : family.records) {
+    if (r.type != "Task" || text_of(r.fields, "task_type") != "WITHDRAWAL_RISK_CONSIDERATION" ||
+        text_of(r.fields, "status") != "OPEN")
+      continue;
+    return "the episode closes for FAMILY_WITHDREW_CONSENT only after the lead professional records the risk "
+           "consideration of the withdrawal: Task " + r.id + " is still open (DOMAIN.md §6.6, §13 S2b)";
+  }
+  return "";
+}
+
 }  // namespace
 
 WriteVerdict judge_write(const Schema& schema, const FamilyFacts& family, const Viewer& viewer,
@@ -869,6 +898,20 @@ WriteVerdict judge_write(const Schema& schema, const FamilyFacts& family, const 
                     to);
       }
     }
+    if (f->countersign) {  // §6.5: a manager or DSL countersigns, once
+      if (record && !text_of(record->fields, *name).empty())
+        return hold(write.entity_type + " " + write.entity_id + " is already countersigned (" + *name + " is " +
+                        text_of(record->fields, *name) + "); a countersignature is given once (DOMAIN.md §6.5)",
+                    kTeamManager);
+      if (!def->owner_field.empty() && text_of(current, def->owner_field) == me)
+        return hold("nobody countersigns their own " + write.entity_type + " (" + def->owner_field + " " + me +
+                        ", DOMAIN.md §6.5)",
+                    kTeamManager);
+      if (!who.manager && viewer.system_roles.count(kDsl) == 0)
+        return hold("only a team manager of the lead agency or a DSL countersigns " + write.entity_type + " " +
+                        write.entity_id + " (DOMAIN.md §6.5)",
+                    kTeamManager);
+    }
     if (f->lead_or_manager_writes && !lead_or_manager)
       return hold("only the lead professional or a manager writes " + write.entity_type + "." + *name +
                       " (DOMAIN.md §7)",
@@ -895,6 +938,9 @@ WriteVerdict judge_write(const Schema& schema, const FamilyFacts& family, const 
                   route);
   }
 
+  if (std::string gate = withdrawal_closure_gate(family, *def, write, record); !gate.empty())
+    return hold(gate, team.lead.empty() ? kTeamManager : team.lead);
+
   std::string allowed_reason;
   if (lead_or_manager) {
     allowed_reason = who.reason;
@@ -911,7 +957,7 @@ WriteVerdict judge_write(const Schema& schema, const FamilyFacts& family, const 
     for (const auto& [name, value] : written) {
       (void)value;
       const FieldDef* f = def->field(*name);
-      member_fields = member_fields && f && f->member_writes;
+      member_fields = member_fields && f && (f->member_writes || f->countersign);  // countersign: judged above
     }
     if (who.standing == Standing::plan_member && def->consent_area != ConsentArea::plan && !member_fields)
       return hold("access_scope PLAN_AND_OWN_ACTIONS writes its own plan actions only (DOMAIN.md §7): " +

@@ -54,6 +54,7 @@ struct F {
   F& safety_fact() { d.safety_fact = true; return *this; }
   F& any_member_writes() { d.member_writes = true; return *this; }
   F& not_self(std::string practitioner_field) { d.not_self_of = std::move(practitioner_field); return *this; }
+  F& countersign() { d.countersign = true; return *this; }
   operator FieldDef() const { return d; }  // NOLINT
 };
 
@@ -651,6 +652,29 @@ void add_records(Schema& s) {
       F("not_informed_reason", FT::Enum, RQ::Conditional, SN::T2, MC::Append)
           .of({"WOULD_INCREASE_RISK_TO_CHILD", "WOULD_PREJUDICE_INVESTIGATION", "RISK_TO_PRACTITIONER", "UNABLE_TO_CONTACT"})
           .when("subject_informed", "NOT_INFORMED"),
+      // The lawful basis of the disclosure, from the LawfulBasisRegister (§6.2).
+      F("lawful_basis", FT::Enum, RQ::Required, SN::T1, MC::Append)
+          .of({"PUBLIC_TASK_6_1_E", "LEGAL_OBLIGATION_6_1_C", "VITAL_INTERESTS_6_1_D", "LEGITIMATE_INTERESTS_6_1_F",
+               "CONSENT_6_1_A"}),
+      F("art9_condition", FT::Enum, RQ::Required, SN::T1, MC::Append)
+          .of({"SUBSTANTIAL_PUBLIC_INTEREST_SCH1_P18_SAFEGUARDING", "HEALTH_SOCIAL_CARE_9_2_H_SCH1_P2",
+               "VITAL_INTERESTS", "EXPLICIT_CONSENT", "NONE"}),
+      // Criminal offence data (§6.2 art10_condition; DOMAIN.md names no values: kept simple).
+      F("art10_condition", FT::Enum, RQ::Optional, SN::T1, MC::Append)
+          .of({"SUBSTANTIAL_PUBLIC_INTEREST_SCH1_P18_SAFEGUARDING", "SCH1_P10_PREVENTING_DETECTING_CRIME",
+               "VITAL_INTERESTS", "NONE"}),
+      F("items_shared", FT::RefSet, RQ::Optional, SN::T1, MC::Append),  // with items_summary (§6.5)
+      F("views_expressed", FT::Text, RQ::Optional, SN::T3, MC::Append),
+      F("advice_sought_from", FT::StringSet, RQ::Optional, SN::T2, MC::Append),  // "person or role, when"
+      F("identities_protected", FT::RefSet, RQ::Optional, SN::T2, MC::Append).to("Person"),
+      // The manager's or DSL's countersignature, due within a working day (§6.5); its absence
+      // never blocks the share. The record stays immutable: these two fields alone are given
+      // their value once after it is made (FieldDef::countersign), not by the decider. We keep
+      // them on the decision rather than in a record of their own so the disclosure log reads
+      // as one row, as §6.5 lists it. The server closes the countersign task when it sees them.
+      F("countersigned_by", FT::Ref, RQ::Optional, SN::T1, MC::MultiValueReview)
+          .to("Practitioner").countersign().not_self("decided_by"),
+      F("countersigned_at", FT::DateTime, RQ::Optional, SN::T1, MC::MultiValueReview).countersign(),
   });
   isd.append_only = true;
   isd.owner_field = "decided_by";
@@ -768,8 +792,11 @@ void add_team_and_tasks(Schema& s) {
   grant.policy_record = true;
   add(s, grant);
 
-  // A task routed to a named person (§3.23, N6). Its detail may quote what was held or
-  // refused: for the assignee, the lead professional and managers only.
+  // A task routed to a named person (§3.23, N6). Every field reaches every team member: a
+  // field withheld from some would change their view of the family with every task raised, and
+  // a changed view makes their tablets purge and fetch the family again (losing the list of
+  // their held edits meanwhile). So the detail is written to carry record ids and the policy's
+  // reasons only, never a value of another record (server/src/usecases/task_triggers.cpp).
   auto task = entity("Task", {
       F("task_type", FT::Enum, RQ::Required, SN::T0, MC::MultiValueReview)
           .of({"CONFLICT_REVIEW", "OVERRIDE_COUNTERSIGN", "CONSENT_EXPIRING", "REVIEW_DUE", "REFERRER_FEEDBACK_DUE",
@@ -778,7 +805,7 @@ void add_team_and_tasks(Schema& s) {
       F("assignee", FT::Ref, RQ::Required, SN::T1, MC::LwwNotify).to("Practitioner"),
       F("due_at", FT::DateTime, RQ::Required, SN::T1, MC::LwwNotify),
       F("about", FT::String, RQ::Optional, SN::T1, MC::MultiValueReview),
-      F("detail", FT::Text, RQ::Optional, SN::T3, MC::MultiValueReview).lead_only(),
+      F("detail", FT::Text, RQ::Optional, SN::T1, MC::MultiValueReview),
       F("status", FT::Enum, RQ::Required, SN::T0, MC::LwwNotify).of({"OPEN", "DONE", "CANCELLED"}),
       // Set by the server when the task passes its due time still open (N6: overdue tasks
       // escalate to the manager).

@@ -213,7 +213,8 @@ Result<void> validate_update(const EntityDef& e, const std::string& name, const 
   if (!f) return f.error();
   const FieldDef& def = **f;
   if (e.derived) return field_error(e, def, "derived records cannot be edited");
-  if (e.append_only || def.merge == MergeClass::Append)
+  // A countersignature is the one value an append-only record is given after it is made (§6.5).
+  if ((e.append_only && !def.countersign) || def.merge == MergeClass::Append)
     return field_error(e, def, e.name + " is append-only; record an Amendment instead of editing it");
   if (e.lifecycle && e.lifecycle->field == name)
     return field_error(e, def, "the state changes only through a lifecycle transition");

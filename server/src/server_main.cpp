@@ -27,6 +27,8 @@
 #include "sync_service.hpp"
 #include "usecases/consent.hpp"
 #include "usecases/due_events.hpp"
+#include "usecases/task_list.hpp"
+#include "usecases/task_triggers.hpp"
 #include "usecases/held.hpp"
 #include "usecases/office.hpp"
 #include "usecases/team.hpp"
@@ -274,6 +276,12 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   checkpoint->add_option("--out", checkpoint_out, "also write it to this file (keep a copy off this machine)");
   auto* flags = app.add_subcommand("flags", "work flagged for the lead professional (e.g. recorded after leaving a team)");
   flags->add_option("--family", family, "only this family");
+  auto* tasks = app.add_subcommand("tasks", "tasks routed to named people: due time (UTC), status, type, assignee");
+  std::string assignee;
+  bool overdue = false;
+  tasks->add_option("--family", family, "only this family");
+  tasks->add_option("--assignee", assignee, "only tasks for this practitioner (or escalated to them)");
+  tasks->add_flag("--overdue", overdue, "only open tasks past their due time");
   auto* config_cmd = app.add_subcommand("config", "the tenant configuration: show it, or set one key (audited)");
   auto* config_show = config_cmd->add_subcommand("show", "every setting with its value, unit and meaning");
   auto* config_set = config_cmd->add_subcommand("set", "set one setting (delivered to tablets at their next sync)");
@@ -524,7 +532,10 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
     w.channel = channel;
     w.reason = withdrawal_reason;
     w.author = author;
-    auto ops = must(service.with_context([&](ServiceContext& ctx) { return authority_write(ctx, {consent_withdrawal(w)}); }));
+    // The withdrawal and the tasks it calls for (task_triggers.hpp: the lead's risk consideration,
+    // the recipients' notices), in one transaction.
+    auto ops = must(service.with_context(
+        [&](ServiceContext& ctx) { return authority_write(ctx, {consent_withdrawal(w), record_tasks(family, consent_id)}); }));
     std::cout << "withdrawal recorded on " << consent_id << " (" << ops.size() << " ops); every team member's tablet "
               << "receives it at its next sync\n";
   } else if (tick->parsed()) {
@@ -586,6 +597,18 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
       return {};
     }));
     std::cout << config_key << " = " << must(store->settings().current()).get(config_key) << "\n";
+  } else if (tasks->parsed()) {
+    auto rows = must(service.with_context(
+        [&](ServiceContext& ctx) { return list_tasks(ctx, TaskQuery{family, assignee, overdue}); }));
+    for (const auto& t : rows) {
+      std::cout << (t.due_at.empty() ? "-" : t.due_at) << "  " << t.status << "  " << t.type << "  " << t.family
+                << "  for " << t.assignee << (t.escalated_to.empty() ? "" : " (escalated to " + t.escalated_to + ")")
+                << "  " << t.id << "\n";
+      if (!t.about.empty()) std::cout << "  about: " << t.about << "\n";
+      if (!t.detail.empty()) std::cout << "  " << t.detail << "\n";
+    }
+    if (rows.empty()) std::cout << "no " << (overdue ? "overdue " : "") << "tasks\n";
+    admin("tasks-viewed", family, std::to_string(rows.size()) + " tasks");
   } else if (held_list->parsed()) {
     auto list = must(service.with_context([&](ServiceContext& ctx) {
       return held_ops(ctx, family.empty() ? std::nullopt : std::optional<std::string>(family));

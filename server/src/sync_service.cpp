@@ -6,6 +6,7 @@
 #include "usecases/enrol.hpp"
 #include "usecases/office.hpp"
 #include "usecases/pull.hpp"
+#include "usecases/task_triggers.hpp"
 #include "usecases/push.hpp"
 
 namespace hearth::server {
@@ -135,7 +136,7 @@ HttpResponse SyncService::office_withdraw(const HttpRequest& r) {
   }
   AuthorityWrite write = consent_withdrawal(*w);
   write.detail += "; via office credential " + office->name + " from " + r.remote;
-  auto ops = authority_write(ctx_, {write});
+  auto ops = authority_write(ctx_, {write, record_tasks(w->family, w->consent)});  // and the tasks it calls for
   if (!ops) {
     WireError code = ops.error().code == ErrorCode::not_found   ? WireError::not_found
                      : ops.error().code == ErrorCode::conflict  ? WireError::conflict

@@ -38,7 +38,8 @@ TEST_CASE("Schema: every field is declared consistently", "[unit][schema]") {
       // a list is add-wins, unless it is fixed once the record is made (APPEND)
       if (is_set_type(f.type) && !e.append_only && f.merge != MergeClass::Append) CHECK(f.merge == MergeClass::SetAddWins);
       if (f.merge == MergeClass::SetAddWins) CHECK(is_set_type(f.type));
-      if (e.append_only) CHECK(f.merge == MergeClass::Append);
+      if (e.append_only && !f.countersign) CHECK(f.merge == MergeClass::Append);
+      if (f.countersign) CHECK((e.append_only && f.merge != MergeClass::Append));  // set once after creation
       if (f.merge == MergeClass::SafetyMax) CHECK((f.type == FieldType::Bool || f.type == FieldType::Enum));
       if (f.req == Requirement::RequiredBefore) CHECK(!f.required_before.empty());
       if (f.req == Requirement::Conditional) {

@@ -194,10 +194,14 @@ TEST_CASE("S2: sharing acts queued offline after the withdrawal: the plan is can
   CHECK(field_text(s.lead, b, "status") == "HELD");
   CHECK_THAT(field_text(s.lead, b, "outcome_reason"), Contains("lead professional yw-2") && Contains(s.p));
   CHECK_FALSE(field_text(s.lead, b, "decided_at").empty());
-  // (b) is returned to YW2 as a decision task; (a) raises none.
-  std::vector<std::string> tasks;
+  // (b) is returned to YW2 as a decision task; (a) raises none. Besides, the school got the
+  // withdrawal notice at 10:00 (§6.6, usecases/task_triggers.hpp).
+  std::vector<std::string> tasks, notices;
   for (const auto& e : must(st.family(s.family)).entities)
-    if (e.type == "Task") tasks.push_back(e.id);
+    if (e.type == "Task")
+      (field_text(s.lead, e.id, "task_type") == "CONSENT_WITHDRAWN_NOTICE" ? notices : tasks).push_back(e.id);
+  REQUIRE(notices.size() == 1);
+  CHECK(field_text(s.lead, notices[0], "assignee") == "dsl-1");
   REQUIRE(tasks.size() == 1);
   CHECK(field_text(s.lead, tasks[0], "task_type") == "SHARE_HELD");
   CHECK(field_text(s.lead, tasks[0], "assignee") == "yw-2");

@@ -25,6 +25,8 @@ class OpLog {
 
   virtual Result<bool> has_op(const std::string& device, uint64_t counter) = 0;
   virtual Result<bool> family_has_ops(const std::string& family) = 0;
+  // Every family the log holds ops of, by id (the office's task list, usecases/task_list.hpp).
+  virtual Result<std::vector<std::string>> families() = 0;
   // Appends `op` (its seq is ignored) and returns the sequence number the database gave it.
   // A second op with the same (device, counter) is ErrorCode::conflict.
   virtual Result<int64_t> append(const StoredOp& op) = 0;

@@ -18,6 +18,10 @@ Result<bool> SqliteOpLog::family_has_ops(const std::string& family) {
   return exists(db_, "SELECT 1 FROM ops WHERE family = ? LIMIT 1", family);
 }
 
+Result<std::vector<std::string>> SqliteOpLog::families() {
+  return strings(db_, "SELECT DISTINCT family FROM ops WHERE family <> ? ORDER BY family", "");
+}
+
 Result<int64_t> SqliteOpLog::append(const StoredOp& op) {
   // The sequence number is the row id SQLite assigns (AUTOINCREMENT: never reused).
   auto st = db_.cached("INSERT INTO ops(family, device, counter, body) VALUES(?, ?, ?, ?) RETURNING seq");

@@ -17,6 +17,7 @@ class SqliteOpLog final : public OpLog {
   explicit SqliteOpLog(platform::Database& db) : db_(db) {}
   Result<bool> has_op(const std::string& device, uint64_t counter) override;
   Result<bool> family_has_ops(const std::string& family) override;
+  Result<std::vector<std::string>> families() override;
   Result<int64_t> append(const StoredOp& op) override;
   Result<std::vector<StoredOp>> ops_after(const std::string& family, int64_t after_seq, size_t max_bytes) override;
   Result<int64_t> highest_seq(const std::string& family) override;

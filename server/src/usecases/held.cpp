@@ -3,6 +3,8 @@
 #include <set>
 
 #include "authority_write.hpp"
+#include "task_triggers.hpp"
+#include "tasks.hpp"
 #include "hearth/sync/encoding.hpp"
 
 namespace hearth::server {
@@ -127,6 +129,11 @@ Result<std::vector<std::string>> apply_held(ServiceContext& ctx, const std::stri
     auto decided = ctx.store.flags().decide(op_id, HeldDecision{kHeldApplied, ctx.now(), by, note, listed});
     if (!decided) return decided.error();
     if (!*decided) return make_error(ErrorCode::conflict, "held op " + op_id + " was decided meanwhile");
+    // Decided: its WRITE_REFUSED task is done; what the write calls for is raised (task_triggers.hpp).
+    if (auto t = write_as_authority(ctx, close_tasks(family, task_type::kWriteRefused, op_id, "applied by " + by)); !t)
+      return t.error();
+    if (record_raises_tasks(op.entity_type))
+      if (auto t = write_as_authority(ctx, record_tasks(family, op.entity_id)); !t) return t.error();
     return {};
   });
   if (!done) {
@@ -142,18 +149,26 @@ Result<std::vector<std::string>> apply_held(ServiceContext& ctx, const std::stri
 Result<void> dismiss_held(ServiceContext& ctx, const std::string& op_id, const std::string& by,
                           const std::string& reason) {
   if (reason.empty()) return make_error(ErrorCode::invalid_argument, "--reason: say why the held op is dismissed");
-  return ctx.store.transaction([&]() -> Result<void> {
+  std::string family;
+  auto done = ctx.store.transaction([&]() -> Result<void> {
     auto held = undecided(ctx, op_id, by);
     if (!held) return held.error();
+    family = held->family;
     auto decided = ctx.store.flags().decide(op_id, HeldDecision{kHeldDismissed, ctx.now(), by, reason, ""});
     if (!decided) return decided.error();
     if (!*decided) return make_error(ErrorCode::conflict, "held op " + op_id + " was decided meanwhile");
+    if (auto t = write_as_authority(ctx, close_tasks(held->family, task_type::kWriteRefused, op_id,
+                                                     "dismissed by " + by + ": " + reason));
+        !t)
+      return t.error();
     auto op = sync::decode(held->body);
     std::string what = op ? describe_op(*op) : "op " + op_id;
     return ctx.store.audit().append(AuditEvent{ctx.now(), by, "", "held-dismiss", held->family,
                                                "held op " + op_id + " by " + held->practitioner + " dismissed by " +
                                                    by + ": " + reason + "; it would have: " + what});
   });
+  if (!done && !family.empty()) ctx.cache.forget(family);  // it may hold the task's op the rollback removed
+  return done;
 }
 
 Result<std::vector<sync::protocol::HeldDecided>> held_decisions(ServiceContext& ctx, const std::string& device,

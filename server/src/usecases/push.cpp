@@ -8,6 +8,7 @@
 #include "hearth/sync/encoding.hpp"
 #include "held.hpp"
 #include "history.hpp"
+#include "task_triggers.hpp"
 #include "sharing.hpp"
 #include "team.hpp"
 
@@ -63,6 +64,7 @@ class PushRun {
     const EntityDef* def = (*family)->schema().entity(op->entity_type);
     const bool sharing_act = op->kind == sync::OpKind::Create && def && def->sharing_act;
     touched_.insert(op->family);  // changed: its team's feeds move; on a rollback its cache entry goes
+    const std::set<std::string> conflicts_before = conflict_ids(**family, op->entity_id);
 
     if (auto a = append(*op, bytes); !a) return a.error();
     if (auto wall = ctx_.guard.corrected_wall(op->hlc, offset_, ctx_.clock(), floor_ms_)) {
@@ -89,6 +91,7 @@ class PushRun {
       ctx_.audit(&device_, "flag", op->family, decision->flag_kind + " " + id + ": " + decision->reason);
       result.reason = decision->reason;
     }
+    if (auto t = raise_tasks(*op, id, conflicts_before, *decision); !t) return t.error();
     return result;
   }
 
@@ -177,10 +180,47 @@ class PushRun {
                 "for " + d.route_to + ": " + d.reason};
       if (auto f = ctx_.store.flags().add(flag); !f) return f.error();
       ctx_.audit(&device_, "held", op.family, id + " held for " + d.route_to + ": " + d.reason);
+      // The person who decides gets a task naming them (issue 8 part 7).
+      touched_.insert(op.family);
+      if (auto t = write_as_authority(ctx_, held_op_tasks(op.family, id, d.route_to, d.reason)); !t)
+        return t.error();
     }
     OpResult r{id, OpStatus::held, d.reason, std::nullopt};
     r.route_to = d.route_to;
     return r;
+  }
+
+  // The ids of the conflicts open on one record ("" when the record is not held yet).
+  static std::set<std::string> conflict_ids(const sync::Materialiser& m, const std::string& entity_id) {
+    std::set<std::string> ids;
+    if (const sync::EntityMerge* e = m.entity(entity_id))
+      for (const auto& c : e->conflicts()) ids.insert(c.id);
+    return ids;
+  }
+
+  // The tasks an accepted op calls for (task_triggers.hpp): a conflict it opened, a flag it
+  // carries, a consent withdrawal or an information-sharing decision it made or countersigned.
+  // Written in this push's transaction, as the office's authority.
+  Result<void> raise_tasks(const sync::Op& op, const std::string& id, const std::set<std::string>& conflicts_before,
+                           const WriteDecision& decision) {
+    std::vector<AuthorityWrite> writes;
+    auto m = merged(op.family);
+    if (!m) return m.error();
+    std::vector<OpenedConflict> opened;
+    const std::set<std::string> after = conflict_ids(**m, op.entity_id);
+    for (const auto& c : after)
+      if (!conflicts_before.count(c)) opened.push_back(OpenedConflict{op.entity_id, c});
+    std::vector<std::string> resolved;
+    for (const auto& c : conflicts_before)
+      if (!after.count(c)) resolved.push_back(c);
+    if (!opened.empty()) writes.push_back(conflict_tasks(op.family, std::move(opened)));
+    if (!resolved.empty()) writes.push_back(resolved_conflict_tasks(op.family, std::move(resolved)));
+    if (decision.outcome == WriteDecision::Outcome::allow_flagged)
+      writes.push_back(flag_tasks(op.family, id, decision.flag_kind, decision.reason));
+    if (record_raises_tasks(op.entity_type)) writes.push_back(record_tasks(op.family, op.entity_id));
+    for (const auto& w : writes)
+      if (auto done = write_as_authority(ctx_, w); !done) return done.error();
+    return {};
   }
 
   int64_t offset_;

@@ -7,8 +7,8 @@
 //
 // A task's record id is derived from what it is about, so raising the same task twice writes
 // nothing the second time (callers check task_exists() in their plan, against the family's merge
-// state). Every team member receives Task records (a policy record); the detail goes to the
-// assignee's lead professional and managers only (schema_v1.cpp, Task.detail).
+// state). Every team member receives Task records whole (a policy record, schema_v1.cpp): a
+// detail names records by id, never their values.
 // Thread-safety: as ServiceContext (callers serialise).
 #include <cstdint>
 #include <string>
@@ -42,7 +42,7 @@ struct TaskSpec {
   std::string assignee;  // a practitioner id: a person, not a role
   int64_t due_at_ms = 0; // server time, ms since the epoch
   std::string about;     // the record id or op id the task is about ("" for none)
-  std::string detail;    // what the assignee needs to know (T3: lead, managers and the assignee)
+  std::string detail;    // what the assignee needs to know: record ids and reasons, no values (the team reads it)
 };
 
 // The Task's record id: "<family>/task/<type lower-case>/<16 hex of SHA-256(about, assignee)>",

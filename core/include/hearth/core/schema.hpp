@@ -84,6 +84,11 @@ struct FieldDef {
   // may equal: nobody authorises their own assessment (§7). Also checked when the record moves
   // into a state that requires this field (FieldDef::required_before).
   std::string not_self_of;
+  // A countersignature (DOMAIN.md §6.5): a field of an append-only record that is given its
+  // value once after the record is made, by a team manager of the lead agency or a DSL, never
+  // by the practitioner the record's owner_field names (validation.cpp lets the one Set
+  // through; access.cpp judges who and refuses a second one).
+  bool countersign = false;
 
   bool allows(const std::string& enum_value) const;
   // Rank of a value in the protective order of a SAFETY_MAX field (higher = more protective).
