@@ -7,7 +7,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <unistd.h>
 #include <fstream>
 #include <iostream>
@@ -135,14 +134,7 @@ void ok(const Globals& g, const json& payload, const std::string& human) {
 }
 
 // "2026-11-30T08:00:00Z" (UTC).
-std::string iso_time(uint64_t ms) {
-  time_t secs = static_cast<time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string iso_time(uint64_t ms) { return civil::format_datetime_seconds(static_cast<int64_t>(ms)); }
 
 std::string describe_entity(const json& e) {
   std::ostringstream out;

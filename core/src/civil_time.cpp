@@ -92,4 +92,9 @@ std::string format_datetime(int64_t ms) {
   return out;
 }
 
+std::string format_datetime_seconds(int64_t ms) {
+  std::string out = format_datetime(ms);
+  return out.erase(19, 4);  // drop ".fff", keep the "Z"
+}
+
 }  // namespace hearth::civil

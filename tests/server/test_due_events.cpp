@@ -323,3 +323,31 @@ TEST_CASE("Due events: families held before the index existed are looked at once
   CHECK(re_read.families == 1);
   CHECK(re_read.consents_expiring == 1);
 }
+
+TEST_CASE("Break-glass: what the grantee records is kept for the team, and nobody-to-review falls to the lead",
+          "[unit][security]") {
+  ServiceHarness h;
+  // No manager or IG officer in the directory.
+  must(h.store->caseload().add_practitioner("out-1", "org-hv", "out-1", "PRACTITIONER"));
+  Device hv(h, "dev-hv", "hv-1"), out(h, "dev-out", "out-1");
+  const std::string fam = "fam-g";
+  make_family(hv, fam, "2027-01-01T00:00:00Z");
+  auto r = ask_break_glass(h, out, fam, "OTHER", "a private reason the team must not read in a task");
+  REQUIRE(r.status == 200);
+  CHECK(audits(h, "task-unassigned") == 1);
+  hv.pull();
+  auto reviews = tasks_of(hv, fam, server::task_type::kBreakGlassReview);
+  REQUIRE(reviews.size() == 1);
+  CHECK(reviews.front()->value("assignee").as_string() == "hv-1");  // the lead reviews rather than nobody
+  CHECK(reviews.front()->value("detail").as_string().find("private reason") == std::string::npos);
+
+  out.pull();
+  FieldValues visit = contact_fields("2026-01-01T10:00:00Z", "checked on the children overnight", "out-1");
+  auto note = must(out.replica.create(fam, "Contact", fam + "/visit-bg", visit));
+  auto result = out.push_one(note);
+  // Recording is not sharing: the visit is accepted into the family's record (before, it was
+  // refused, and then dropped with the family when the grant ended).
+  REQUIRE(result.status == OpStatus::accepted);
+  hv.pull();
+  CHECK(hv.replica.mat().entity(fam + "/visit-bg") != nullptr);
+}

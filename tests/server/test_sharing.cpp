@@ -164,6 +164,8 @@ TEST_CASE("Sharing: after the father's withdrawal for the school a plan is CANCE
   CHECK(text(hv, task, "about") == "sr-b");
   CHECK(text(hv, task, "status") == "OPEN");
   CHECK_FALSE(text(hv, task, "due_at").empty());
+  // Tasks reach the whole team: persons by id, never by name.
+  CHECK_THAT(text(hv, task, "detail"), Contains("p-1") && !Contains("P F"));
   CHECK(hv.replica.mat().entity(server::task_id(f.id, {server::task_type::kShareHeld, "hv-1", 0, "sr-a", ""})) ==
         nullptr);  // a cancelled act raises no task
   CHECK(audit_details(h, "disclosure").empty());

@@ -39,6 +39,7 @@ TEST_CASE("Tasks: civil time round-trips the schema's DateTime form", "[unit]") 
   for (const char* s : {"1970-01-01T00:00:00.000Z", "2026-11-30T23:59:59.999Z", "2000-02-29T12:00:00.000Z",
                         "1969-12-31T23:59:59.000Z"})
     CHECK(civil::format_datetime(*civil::parse_ms(s)) == s);
+  CHECK(civil::format_datetime_seconds(*civil::parse_ms("2026-11-30T08:00:00.250Z")) == "2026-11-30T08:00:00Z");
   CHECK_FALSE(civil::parse_ms("2026-13-01"));
   CHECK_FALSE(civil::parse_ms("2026-12-01T10:00"));
   CHECK(civil::weekday_of_day(civil::day_of(at("2026-11-30"))) == 0);  // a Monday

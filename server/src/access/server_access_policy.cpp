@@ -103,7 +103,15 @@ Result<WriteDecision> ServerAccessPolicy::may_write(const Caller& caller, const 
   // practitioner off the team may ask for emergency access (a BreakGlassGrant for themselves,
   // DOMAIN.md §7), which the record-level policy judges.
   const bool asks_break_glass = op.kind == sync::OpKind::Create && op.entity_type == "BreakGlassGrant";
-  if (team.creates_family || !family || (!team.allowed() && !asks_break_glass)) return team;
+  // A practitioner holding an unexpired grant is off the team but not without standing: the
+  // record-level policy judges their writes too, so what they record is accepted or held for
+  // the team, never refused and then lost with the family when the grant ends (DOMAIN.md §7).
+  bool holds_grant = false;
+  if (!team.allowed() && !team.creates_family && family && !asks_break_glass) {
+    if (auto n = name_organisations(*family); !n) return n.error();
+    holds_grant = access::view_of(schema_, *family, viewer_of(caller), now_ms).standing == access::Standing::break_glass;
+  }
+  if (team.creates_family || !family || (!team.allowed() && !asks_break_glass && !holds_grant)) return team;
   if (team.outcome == WriteDecision::Outcome::allow_flagged) {  // recorded before the removal was known
     team.flag_kind = kFlagRecordedAfterRemoval;
     return team;
@@ -116,7 +124,7 @@ Result<WriteDecision> ServerAccessPolicy::may_write(const Caller& caller, const 
     case access::WriteVerdict::Outcome::allow_flagged:
       return WriteDecision{WriteDecision::Outcome::allow_flagged, verdict.reason, "", false, kFlagRecordedAfterWithdrawal};
     case access::WriteVerdict::Outcome::hold:
-      if (!team.allowed()) return team;  // not on the team and not a valid break-glass request
+      if (!team.allowed() && !holds_grant) return team;  // not on the team and not a valid break-glass request
       return WriteDecision{WriteDecision::Outcome::hold, verdict.reason, verdict.route_to, false, ""};
   }
   return team;

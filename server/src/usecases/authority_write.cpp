@@ -1,9 +1,9 @@
 #include "authority_write.hpp"
 
-#include <ctime>
 #include <set>
 
 #include "accepted.hpp"
+#include "hearth/core/civil_time.hpp"
 #include "hearth/sync/encoding.hpp"
 
 namespace hearth::server {
@@ -53,16 +53,7 @@ AuthorityEdit AuthorityEdit::remove_record(std::string id) {
   return e;
 }
 
-std::string datetime_of(int64_t ms) {
-  time_t secs = static_cast<time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[40];
-  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms % 1000));
-  return out;
-}
+std::string datetime_of(int64_t ms) { return civil::format_datetime(ms); }
 
 namespace {
 

@@ -54,8 +54,10 @@ Result<BreakGlassGrantInfo> break_glass(ServiceContext& ctx, const BreakGlassReq
   info.expires_at = now + config->break_glass_ms();
   info.grant_id = q.family + "/break-glass/" +
                   platform::sha256_hex(q.practitioner + '\x1f' + std::to_string(now)).substr(0, 16);
-  const std::string summary = q.practitioner + " broke glass on family " + q.family + " (" + q.reason_code + ": " +
-                              q.reason + "), until " + civil::format_datetime(info.expires_at);
+  // Tasks reach the whole team: the summary names the grant and the reason code, never the
+  // free-text reason (the reviewers read it on the grant).
+  const std::string summary = q.practitioner + " broke glass on family " + q.family + " (" + q.reason_code +
+                              "; the reason is on " + info.grant_id + "), until " + civil::format_datetime(info.expires_at);
 
   AuthorityWrite grant;
   grant.family = q.family;
@@ -84,6 +86,15 @@ Result<BreakGlassGrantInfo> break_glass(ServiceContext& ctx, const BreakGlassReq
   if (!manager->empty()) reviewers.push_back(*manager);
   for (const auto& o : *officers)
     if (o != *manager && o != q.practitioner) reviewers.push_back(o);
+  if (reviewers.empty()) {
+    // The directory names no manager and no IG officer: the lead professional reviews it rather
+    // than nobody, and the audit trail says so (DOMAIN.md §7: every break-glass is reviewed).
+    access::LeadInfo lead = access::lead_of((*merged)->schema(), *facts, now);
+    if (!lead.practitioner.empty() && lead.practitioner != q.practitioner) reviewers.push_back(lead.practitioner);
+    ctx.audit(nullptr, "task-unassigned", q.family,
+              "break-glass " + info.grant_id + ": no TEAM_MANAGER or IG_OFFICER in the directory; " +
+                  (reviewers.empty() ? std::string("nobody to review it") : "reviewed by the lead professional " + reviewers.front()));
+  }
   AuthorityWrite review;
   review.family = q.family;
   review.author = kOfficeAuthor;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "record_values.hpp"
+
 namespace hearth::server {
 
 namespace {
@@ -13,16 +15,6 @@ const sync::EntityMerge* live(const sync::Materialiser& m, const std::string& fa
   const sync::EntityMerge* e = m.entity(id);
   if (!e || !e->created() || e->deleted() || e->family() != family || e->def().name != type) return nullptr;
   return e;
-}
-
-std::string text_of(const sync::EntityMerge& e, const std::string& field) {
-  Value v = e.value(field);
-  return v.is_string() ? v.as_string() : std::string();
-}
-
-std::vector<std::string> list_of(const sync::EntityMerge& e, const std::string& field) {
-  Value v = e.value(field);
-  return v.is_list() ? v.as_list() : std::vector<std::string>{};
 }
 
 std::string joined(const std::vector<std::string>& values) {

@@ -6,6 +6,7 @@
 #include "accepted.hpp"
 #include "authority_write.hpp"
 #include "hearth/core/civil_time.hpp"
+#include "record_values.hpp"
 #include "tasks.hpp"
 
 namespace hearth::server {
@@ -15,11 +16,6 @@ namespace {
 constexpr int64_t kHourMs = int64_t{3600} * 1000;
 constexpr int64_t kFeedbackDueMs = 24 * kHourMs;  // DOMAIN.md §3.7, K-04: the referrer told within 24 hours
 constexpr int64_t kRetryAfterFailureMs = kHourMs;
-
-std::string text_of(const sync::EntityMerge& e, const std::string& field) {
-  Value v = e.value(field);
-  return v.is_string() ? v.as_string() : std::string();
-}
 
 std::optional<int64_t> time_of(const sync::EntityMerge& e, const std::string& field) {
   return civil::parse_ms(text_of(e, field));

@@ -109,8 +109,14 @@ Result<std::vector<std::string>> apply_held(ServiceContext& ctx, const std::stri
     if (!decision) return decision.error();
     if (!decision->allowed()) {
       refused = decision->reason;
-      return make_error(ErrorCode::forbidden, "--by: " + by + " may not make this write themselves (" +
-                                                  describe_op(op) + "): " + decision->reason);
+      auto member = ctx.store.caseload().membership(family, by);
+      const bool off_team = member && (!*member || (*member)->removed_at);
+      return make_error(ErrorCode::forbidden,
+                        "--by: " + by + " may not make this write themselves (" + describe_op(op) +
+                            "): " + decision->reason +
+                            (off_team ? "; a manager decides once on the family's team: hearth-server allocate --family " +
+                                            family + " --practitioner " + by
+                                      : std::string()));
     }
     AuthorityWrite write;
     write.family = family;

@@ -279,9 +279,16 @@ AuthorityWrite share_outcome(const std::string& family, const ShareDecision& dec
     if (assignee.empty()) return edits;  // nobody to name: the held outcome and its audit event stand
     auto config = tenant_config(ctx);
     if (!config) return config.error();
+    // Tasks reach the whole team: the detail names persons by id only; the names are in the
+    // request's outcome_reason, which only those who may see the whole family receive.
+    std::string detail = decision.kind + " " + decision.request + " to " + decision.recipient +
+                         " is held for your decision" +
+                         (decision.uncovered.empty() ? std::string()
+                                                     : ": consent does not cover " + decision.recipient + " for " +
+                                                           joined(decision.uncovered)) +
+                         " (DOMAIN.md §6.6, §13 S2)";
     TaskSpec task{task_type::kShareHeld, assignee,
-                  config->add_working_days(ctx.now(), config->task_due_working_days()), decision.request,
-                  decision.reason};
+                  config->add_working_days(ctx.now(), config->task_due_working_days()), decision.request, detail};
     raise_task(merged, family, task, edits);
     return edits;
   };

@@ -3,15 +3,11 @@
 #include <algorithm>
 
 #include "hearth/core/civil_time.hpp"
+#include "record_values.hpp"
 
 namespace hearth::server {
 
 namespace {
-
-std::string text_of(const sync::EntityMerge& e, const std::string& field) {
-  Value v = e.value(field);
-  return v.is_string() ? v.as_string() : std::string();
-}
 
 }  // namespace
 

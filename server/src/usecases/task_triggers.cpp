@@ -5,6 +5,7 @@
 #include <set>
 
 #include "hearth/core/civil_time.hpp"
+#include "record_values.hpp"
 #include "tasks.hpp"
 
 namespace hearth::server {
@@ -16,16 +17,6 @@ using Edits = std::vector<AuthorityEdit>;
 constexpr const char* kTeamManager = "TEAM_MANAGER";
 constexpr const char* kEarlyHelp = "RECEIVE_EARLY_HELP";  // ConsentRecord purpose (§6.1 L-A)
 constexpr const char* kShareWithTaf = "SHARE_WITH_TAF";
-
-std::string text_of(const sync::EntityMerge& e, const std::string& field) {
-  Value v = e.value(field);
-  return v.is_string() ? v.as_string() : std::string();
-}
-
-std::vector<std::string> list_of(const sync::EntityMerge& e, const std::string& field) {
-  Value v = e.value(field);
-  return v.is_list() ? v.as_list() : std::vector<std::string>{};
-}
 
 bool holds(const std::vector<std::string>& list, const std::string& v) {
   return std::find(list.begin(), list.end(), v) != list.end();

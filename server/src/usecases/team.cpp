@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "record_values.hpp"
+
 namespace hearth::server {
 
 namespace {
@@ -11,11 +13,6 @@ using Edits = std::vector<AuthorityEdit>;
 const sync::EntityMerge* live(const sync::Materialiser& m, const std::string& id) {
   const sync::EntityMerge* e = m.entity(id);
   return e && e->created() && !e->deleted() ? e : nullptr;
-}
-
-std::string text_of(const sync::EntityMerge& e, const std::string& field) {
-  Value v = e.value(field);
-  return v.is_string() ? v.as_string() : std::string();
 }
 
 bool closed(const sync::EntityMerge& e) {

@@ -4,14 +4,11 @@
 #include <map>
 #include <set>
 
+#include "record_values.hpp"
+
 namespace hearth::server {
 
 namespace {
-
-std::string text_of(const sync::EntityMerge& e, const std::string& field) {
-  Value v = e.value(field);
-  return v.is_string() ? v.as_string() : std::string();
-}
 
 bool closed(const sync::EntityMerge& e) {
   const auto& lifecycle = e.def().lifecycle;

@@ -31,5 +31,7 @@ std::optional<int64_t> parse_ms(const std::string& s);
 std::string format_date(int64_t day);
 // "YYYY-MM-DDTHH:MM:SS.fffZ" of ms since the epoch.
 std::string format_datetime(int64_t ms);
+// "YYYY-MM-DDTHH:MM:SSZ": the same to the second, for messages people read.
+std::string format_datetime_seconds(int64_t ms);
 
 }  // namespace hearth::civil
