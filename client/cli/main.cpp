@@ -448,8 +448,8 @@ int run(int argc, char** argv) {
     ok(g, {{"family", granted.family}, {"grant", granted.grant_id}, {"expires_at_ms", granted.expires_at_ms}},
        "emergency access to family " + granted.family + " granted until " +
            civil::format_datetime(static_cast<int64_t>(granted.expires_at_ms)) +
-           " (grant " + granted.grant_id + "); run `hearth sync` to receive it. It is audited and reviewed by a "
-           "manager and the IG officer.");
+           " (grant " + granted.grant_id + "); run `hearth sync` to receive it. It is audited, and reviewed by a "
+           "manager and the IG officer (by the lead professional where the directory names neither).");
   } else if (create_family->parsed()) {
     auto f = must(g, cli::parse_fields(argument_text(g, fields_arg)));
     std::string new_id = must(g, s->create_family(f));
