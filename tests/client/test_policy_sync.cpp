@@ -425,6 +425,48 @@ TEST_CASE("Tablet: a held edit outlives a purge of its family and its decision s
   CHECK(server.pushes.size() == pushes);
 }
 
+TEST_CASE("Tablet: the offline purge past 14 days keeps the practitioner's held edits in sight", "[unit][sync][store][security]") {
+  test::TempDir dir;
+  test::FakeClock clock;
+  LeadFamily lead = lead_family(dir.file("lead.db"), clock);
+  const std::string path = dir.file("tablet.db");
+  auto tablet = open_store(path, clock);
+  enrolled(*tablet);
+  ScriptedServer server;
+  server.on_pull = [&](const wire::PullRequest& q) {
+    wire::PullReply r;
+    if (!q.cursors.count(lead.family)) r.families = {page_of(lead.family, lead.ops, 2, "view-A", {})};
+    r.policy = policy_at(clock.now());
+    return r;
+  };
+  must(client::sync(*tablet, server, quick()));
+  must(tablet->update(lead.family, "phone", Value(std::string("07700 900999"))));
+  const std::string op_id = must(sync_port(*tablet).outbox()).front().id.to_string();
+  server.on_push = [&](const wire::PushRequest& q) {
+    wire::PushReply r;
+    for (const auto& bytes : q.ops)
+      r.results.push_back({must(sync::decode(bytes)).id.to_string(), wire::OpStatus::held, "for the lead", std::nullopt, "hv-1"});
+    return r;
+  };
+  REQUIRE(must(client::sync(*tablet, server, quick())).held == 1);
+
+  SECTION("with unsent work: the synced part is purged, the held edit stays listed") {
+    must(tablet->create(lead.family, "Contact", test::contact_fields("2026-01-03T10:00:00Z", "Visit one", "yw-1")));
+  }
+  SECTION("with nothing unsent: the family is purged whole, the held edit stays listed") {}
+  clock.advance(15 * kDay);
+  tablet.reset();
+  tablet = open_store(path, clock);
+  CHECK(tablet->get(lead.contact).error().code == ErrorCode::not_found);  // purged
+  auto held = must(tablet->held());
+  REQUIRE(held.size() == 1);
+  CHECK(held[0].op_id == op_id);
+  CHECK(held[0].family_purged);
+  CHECK_THAT(held[0].what, Contains("phone") && !Contains("07700"));
+  CHECK(must(tablet->status()).held == 1);
+  CHECK(must(sync_port(*tablet).held_waiting(10)) == std::vector<std::string>{op_id});
+}
+
 TEST_CASE("Tablet: offline periods block sharing after 24 hours, lock after 7 days, purge synced records after 14",
           "[unit][sync][store][security]") {
   test::TempDir dir;
