@@ -387,10 +387,14 @@ int run(int argc, char** argv) {
       list.push_back({{"op", h.op_id}, {"family", h.family}, {"record", h.entity_id}, {"type", h.entity_type},
                       {"what", h.what}, {"reason", h.reason}, {"route_to", h.route_to}, {"at_ms", h.at_ms},
                       {"outcome", h.outcome.empty() ? "waiting" : h.outcome}, {"decided_by", h.decided_by},
-                      {"decision_note", h.decision_note}, {"decided_at_ms", h.decided_at_ms}});
+                      {"decision_note", h.decision_note}, {"decided_at_ms", h.decided_at_ms},
+                      {"family_purged", h.family_purged}});
       human += h.op_id + " (family " + h.family + "): " + h.what + "\n  held for " +
                (h.route_to.empty() ? std::string("the lead professional") : h.route_to) + ": " + h.reason + "\n  " +
-               (h.outcome.empty() ? std::string("waiting for a decision (the record shows the value the server holds)")
+               (h.outcome.empty() ? std::string(h.family_purged ? "waiting for a decision (the family is no longer on this "
+                                                                  "device; the value is kept at the server)"
+                                                                : "waiting for a decision (the record shows the value the "
+                                                                  "server holds)")
                                   : h.outcome + " by " + h.decided_by + (h.decision_note.empty() ? "" : ": " + h.decision_note)) +
                "\n";
     }

@@ -61,6 +61,18 @@ CREATE TABLE IF NOT EXISTS held(
   decision BLOB,                            -- who decided and why, sealed under the device key
   decided_at INTEGER);
 CREATE INDEX IF NOT EXISTS held_by_family ON held(family);
+-- held ops of families purged from the device (a view change, a removal, an erasure): the server
+-- still holds each op, so what stays here is the practitioner's sight of it and its decision.
+-- The family key is gone, so the row carries its own description, WITHOUT the edited value.
+-- seq is the op's former seq (ops.seq is never reused): held and held_purged list in one order.
+CREATE TABLE IF NOT EXISTS held_purged(
+  seq INTEGER PRIMARY KEY,
+  op_id TEXT NOT NULL UNIQUE, family TEXT NOT NULL,
+  body BLOB NOT NULL,                       -- route_to, record and what in words, reason; device key
+  at INTEGER NOT NULL,
+  outcome TEXT,                             -- NULL while waiting; applied, dismissed
+  decision BLOB,                            -- who decided and why, sealed under the device key
+  decided_at INTEGER);
 -- the practitioner's view of each family as its last page said (digest and withheld list)
 CREATE TABLE IF NOT EXISTS family_views(
   family TEXT PRIMARY KEY,
@@ -878,6 +890,8 @@ Result<void> Store::Impl::erase_family(const std::string& family_id) {
   auto last = next_counter();
   if (!last) return last.error();
   if (auto r = raise_counter_floor(static_cast<int64_t>(*last - 1)); !r) return r;
+  // the practitioner keeps sight of the family's held ops: described while the key still opens them
+  if (auto r = keep_held(family_id); !r) return r;
   if (auto r = vault->destroy_family_key(family_id); !r) return r;
   for (const char* sql :
        {"DELETE FROM outbox WHERE seq IN (SELECT seq FROM ops WHERE family = ?1)",

@@ -32,6 +32,9 @@ inline std::string secret(const std::string& name) { return "secret|" + name; }
 inline std::string reason(int64_t seq) { return "rejected|" + std::to_string(seq); }
 inline std::string held(int64_t seq) { return "held|" + std::to_string(seq); }
 inline std::string held_decision(int64_t seq) { return "held-decision|" + std::to_string(seq); }
+// a held op of a purged family: its description, and the decision once known
+inline std::string held_purged(int64_t seq) { return "held-purged|" + std::to_string(seq); }
+inline std::string held_purged_decision(int64_t seq) { return "held-purged-decision|" + std::to_string(seq); }
 inline std::string view(const std::string& family) { return "view|" + family; }
 }  // namespace aad
 
@@ -126,7 +129,13 @@ struct Store::Impl {
   Result<void> mark_quarantine(const std::vector<std::string>& op_ids, const char* sql);
   Result<std::vector<QuarantinedOp>> read_quarantine();
   Result<ApplyReport> apply_batch(const std::vector<std::string>& encoded_ops, const std::function<Result<void>()>& also);
+  // The held ops of live families and of purged ones (held_purged), in the order they were made.
   Result<std::vector<HeldOp>> read_held();
+  // Inside a write transaction, before a purge erases the family's ops or key: moves each of
+  // its held ops to held_purged, described without the edited value and sealed under the
+  // device key, so the practitioner still sees it and its decision (DOMAIN.md §7: no purge
+  // drops work the practitioner has not seen handled; the server keeps the op itself).
+  Result<void> keep_held(const std::string& family);
   // Inside a write transaction: the family's merged state and its stored records rebuilt from
   // its op log without the ops held at the server (the `held` table), after ops joined or left
   // that table. `entities`: the records those ops edit (a record left with no op is removed).

@@ -143,10 +143,75 @@ std::string describe(const sync::Op& op) {
   return record;
 }
 
+// What an op would do, in words, without its value: kept on the device after its family is
+// purged, when the value must not stay readable (the purge may be an erasure or a withdrawal).
+std::string describe_without_value(const sync::Op& op) {
+  std::string record = op.entity_type + " " + op.entity_id;
+  switch (op.kind) {
+    case sync::OpKind::Create: return "create " + record;
+    case sync::OpKind::Set: return "set " + record + " " + op.field;
+    case sync::OpKind::Add: return "add to " + record + " " + op.field;
+    case sync::OpKind::Remove: return "remove from " + record + " " + op.field;
+    case sync::OpKind::Transition: return "move " + record + " " + op.field;
+    case sync::OpKind::Delete: return "delete " + record;
+    case sync::OpKind::Acknowledge: return "acknowledge a conflict on " + record;
+    case sync::OpKind::Restamp: return "re-stamp an op of " + record;
+  }
+  return record;
+}
+
+// "<by>\n<note>" as record_held_decisions sealed it.
+void open_decision(const std::string& plain, HeldOp& h) {
+  size_t at = plain.find('\n');
+  h.decided_by = plain.substr(0, at);
+  h.decision_note = at == std::string::npos ? std::string() : plain.substr(at + 1);
+}
+
 }  // namespace
 
+Result<void> Store::Impl::keep_held(const std::string& family) {
+  auto st = db->prepare(
+      "SELECT h.seq, h.op_id, h.body, h.at, h.outcome, h.decision, h.decided_at, o.device, o.counter, o.body "
+      "FROM held h JOIN ops o ON o.seq = h.seq WHERE h.family = ? ORDER BY h.seq");
+  if (!st) return st.error();
+  auto ins = db->prepare(
+      "INSERT OR REPLACE INTO held_purged(seq, op_id, family, body, at, outcome, decision, decided_at) "
+      "VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
+  if (!ins) return ins.error();
+  st->bind(1, family);
+  return st->each([&](Statement& row) -> Result<void> {
+    const int64_t seq = row.integer(0);
+    const std::string op_id = row.text(1);
+    auto body = vault->open(kDevicePartition, row.blob(2), aad::held(seq));
+    if (!body) return make_error(body.error().code, "held op " + op_id + ": " + body.error().message);
+    size_t nl = body->find('\n');
+    const std::string route_to = body->substr(0, nl);
+    const std::string reason = nl == std::string::npos ? std::string() : body->substr(nl + 1);
+    auto op = read_op(family, sync::OpId{row.text(7), static_cast<uint64_t>(row.integer(8))}, row.blob(9));
+    if (!op) return make_error(op.error().code, "held op " + op_id + ": " + op.error().message);
+    // one line each (ids and names hold no line break), the reason last: it may span lines
+    auto kept = vault->seal(kDevicePartition,
+                            route_to + "\n" + op->entity_type + "\n" + op->entity_id + "\n" + describe_without_value(*op) +
+                                "\n" + reason,
+                            aad::held_purged(seq));
+    if (!kept) return kept.error();
+    ins->bind(1, seq).bind(2, op_id).bind(3, family).bind_blob(4, *kept).bind(5, row.integer(3));
+    if (row.is_null(4)) {
+      ins->bind_null(6).bind_null(7).bind_null(8);
+    } else {
+      // the decision opens only in its row: sealed again for the new one
+      auto decision = vault->open(kDevicePartition, row.blob(5), aad::held_decision(seq));
+      if (!decision) return make_error(decision.error().code, "held op " + op_id + ": " + decision.error().message);
+      auto resealed = vault->seal(kDevicePartition, *decision, aad::held_purged_decision(seq));
+      if (!resealed) return resealed.error();
+      ins->bind(6, row.text(4)).bind_blob(7, *resealed).bind(8, row.integer(6));
+    }
+    return ins->run();
+  });
+}
+
 Result<std::vector<HeldOp>> Store::Impl::read_held() {
-  std::vector<HeldOp> out;
+  std::vector<std::pair<int64_t, HeldOp>> out;
   auto st = db->prepare(
       "SELECT h.seq, h.op_id, h.family, h.body, h.at, h.outcome, h.decision, h.decided_at, o.device, o.counter, o.body "
       "FROM held h JOIN ops o ON o.seq = h.seq ORDER BY h.seq");
@@ -171,16 +236,52 @@ Result<std::vector<HeldOp>> Store::Impl::read_held() {
       h.outcome = row.text(5);
       auto decision = vault->open(kDevicePartition, row.blob(6), aad::held_decision(row.integer(0)));
       if (!decision) return make_error(decision.error().code, "held op " + h.op_id + ": " + decision.error().message);
-      size_t at = decision->find('\n');
-      h.decided_by = decision->substr(0, at);
-      h.decision_note = at == std::string::npos ? std::string() : decision->substr(at + 1);
+      open_decision(*decision, h);
       h.decided_at_ms = row.integer(7);
     }
-    out.push_back(std::move(h));
+    out.emplace_back(row.integer(0), std::move(h));
     return {};
   });
   if (!done) return done.error();
-  return out;
+  auto kept = db->prepare("SELECT seq, op_id, family, body, at, outcome, decision, decided_at FROM held_purged ORDER BY seq");
+  if (!kept) return kept.error();
+  done = kept->each([&](Statement& row) -> Result<void> {
+    const int64_t seq = row.integer(0);
+    HeldOp h;
+    h.op_id = row.text(1);
+    h.family = row.text(2);
+    h.family_purged = true;
+    auto body = vault->open(kDevicePartition, row.blob(3), aad::held_purged(seq));
+    if (!body) return make_error(body.error().code, "held op " + h.op_id + ": " + body.error().message);
+    // route_to, entity type, record id, what (one line each), then the reason (keep_held)
+    std::string_view rest = *body;
+    std::string* lines[] = {&h.route_to, &h.entity_type, &h.entity_id, &h.what};
+    for (std::string* line : lines) {
+      size_t nl = rest.find('\n');
+      if (nl == std::string_view::npos)
+        return make_error(ErrorCode::corrupt, "held op " + h.op_id + ": its kept description is cut short");
+      line->assign(rest.substr(0, nl));
+      rest.remove_prefix(nl + 1);
+    }
+    h.reason.assign(rest);
+    h.at_ms = row.integer(4);
+    if (!row.is_null(5)) {
+      h.outcome = row.text(5);
+      auto decision = vault->open(kDevicePartition, row.blob(6), aad::held_purged_decision(seq));
+      if (!decision) return make_error(decision.error().code, "held op " + h.op_id + ": " + decision.error().message);
+      open_decision(*decision, h);
+      h.decided_at_ms = row.integer(7);
+    }
+    out.emplace_back(seq, std::move(h));
+    return {};
+  });
+  if (!done) return done.error();
+  // ops.seq is never reused, so the two tables interleave by it in the order the ops were made
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<HeldOp> held;
+  held.reserve(out.size());
+  for (auto& [seq, h] : out) held.push_back(std::move(h));
+  return held;
 }
 
 Result<void> Store::Impl::rematerialise(const std::string& family, const std::set<std::string>& entities) {
@@ -367,6 +468,8 @@ Result<void> Store::Impl::erase_synced(const std::string& family) {
   auto last = next_counter();  // own ops erased here (delivered ones) keep their counters used
   if (!last) return last.error();
   if (auto r = raise_counter_floor(static_cast<int64_t>(*last - 1)); !r) return r;
+  // held ops go with the synced ones (the server has them): the practitioner keeps sight of them
+  if (auto r = keep_held(family); !r) return r;
   for (const char* sql :
        {"DELETE FROM held WHERE family = ?1", "DELETE FROM quarantine WHERE family = ?1 AND acknowledged = 1",
         "DELETE FROM ops WHERE family = ?1 AND seq NOT IN (SELECT seq FROM outbox) "

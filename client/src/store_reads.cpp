@@ -213,7 +213,8 @@ Result<StoreStatus> Store::status() const {
     auto st = impl_->db->prepare(
         "SELECT (SELECT count(DISTINCT family) FROM entities WHERE family <> ''), (SELECT count(*) FROM ops), "
         "(SELECT count(*) FROM outbox), (SELECT count(*) FROM conflicts), (SELECT count(*) FROM quarantine), "
-        "(SELECT coalesce(max(value), 0) FROM sync_state WHERE key = 'last_sync'), (SELECT count(*) FROM held WHERE outcome IS NULL)");
+        "(SELECT coalesce(max(value), 0) FROM sync_state WHERE key = 'last_sync'), (SELECT count(*) FROM held WHERE outcome IS NULL) + "
+        "(SELECT count(*) FROM held_purged WHERE outcome IS NULL)");
     if (!st) return st.error();
     auto row = st->step();
     if (!row) return row.error();

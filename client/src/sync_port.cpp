@@ -217,7 +217,10 @@ Result<void> SyncPort::record_push(const std::vector<int64_t>& accepted,
 Result<std::vector<std::string>> SyncPort::held_waiting(size_t limit) const {
   return im_->call("held_waiting", [&]() -> Result<std::vector<std::string>> {
     std::vector<std::string> out;
-    auto st = im_->db->prepare("SELECT op_id FROM held WHERE outcome IS NULL ORDER BY seq LIMIT ?");
+    // held ops of purged families too: the practitioner still waits for their decisions
+    auto st = im_->db->prepare(
+        "SELECT op_id FROM (SELECT seq, op_id FROM held WHERE outcome IS NULL "
+        "UNION ALL SELECT seq, op_id FROM held_purged WHERE outcome IS NULL) ORDER BY seq LIMIT ?");
     if (!st) return st.error();
     st->bind(1, static_cast<int64_t>(limit));
     auto done = st->each([&](Statement& r) { out.push_back(r.text(0)); });
@@ -235,6 +238,11 @@ Result<void> SyncPort::record_held_decisions(const std::vector<HeldDecisionInfo>
     if (!find) return find.error();
     auto up = im.db->prepare("UPDATE held SET outcome = ?, decision = ?, decided_at = ? WHERE seq = ?");
     if (!up) return up.error();
+    // an op whose family was purged while it waited (Impl::keep_held): its decision is kept too
+    auto find_kept = im.db->prepare("SELECT seq FROM held_purged WHERE op_id = ? AND outcome IS NULL");
+    if (!find_kept) return find_kept.error();
+    auto up_kept = im.db->prepare("UPDATE held_purged SET outcome = ?, decision = ?, decided_at = ? WHERE seq = ?");
+    if (!up_kept) return up_kept.error();
     for (const auto& d : decisions) {
       if (d.outcome != "applied" && d.outcome != "dismissed")
         return make_error(ErrorCode::invalid_argument, "held op " + d.op_id + ": unknown outcome '" + d.outcome + "'");
@@ -245,12 +253,23 @@ Result<void> SyncPort::record_held_decisions(const std::vector<HeldDecisionInfo>
       if (!row) return row.error();
       int64_t seq = *row ? find->integer(0) : 0;
       find->reset();
+      bool kept = false;
+      if (seq == 0) {
+        find_kept->bind(1, d.op_id);
+        auto kept_row = find_kept->step();
+        if (!kept_row) return kept_row.error();
+        seq = *kept_row ? find_kept->integer(0) : 0;
+        find_kept->reset();
+        kept = seq != 0;
+      }
       if (seq == 0) continue;
       // who and why can quote the op's value: sealed like the reason of the hold
-      auto sealed = im.vault->seal(kDevicePartition, d.by + "\n" + d.note, aad::held_decision(seq));
+      auto sealed = im.vault->seal(kDevicePartition, d.by + "\n" + d.note,
+                                   kept ? aad::held_purged_decision(seq) : aad::held_decision(seq));
       if (!sealed) return sealed.error();
-      up->bind(1, d.outcome).bind_blob(2, *sealed).bind(3, d.at_ms).bind(4, seq);
-      if (auto r = up->run(); !r) return r;
+      Statement& write = kept ? *up_kept : *up;
+      write.bind(1, d.outcome).bind_blob(2, *sealed).bind(3, d.at_ms).bind(4, seq);
+      if (auto r = write.run(); !r) return r;
     }
     return tx.commit();
   });

@@ -325,9 +325,146 @@ TEST_CASE("Tablet: an op the server holds for a decision leaves the outbox and i
   const size_t pushes = server.pushes.size();
   must(client::sync(*tablet, server, quick()));
   CHECK(server.pushes.size() == pushes);  // nothing to send, nothing to ask
-  // the server holds it: a purge of the family is not refused for it
+  // the server holds it: a purge of the family is not refused for it, and the tablet keeps
+  // the entry and its decision (without the value)
   must(tablet->purge_family(lead.family));
-  CHECK(must(tablet->held()).empty());
+  held = must(tablet->held());
+  REQUIRE(held.size() == 1);
+  CHECK(held[0].op_id == op_id);
+  CHECK(held[0].family_purged);
+  CHECK(held[0].outcome == "dismissed");
+  CHECK(held[0].decided_by == "hv-1");
+  CHECK(held[0].decision_note == "the number is not hers");
+  CHECK_THAT(held[0].what, Contains("phone") && !Contains("07700"));
+  CHECK(must(tablet->status()).held == 0);
+}
+
+TEST_CASE("Tablet: a held edit outlives a purge of its family and its decision still reaches the practitioner",
+          "[unit][sync][store]") {
+  test::TempDir dir;
+  test::FakeClock clock;
+  LeadFamily lead = lead_family(dir.file("lead.db"), clock);
+  auto tablet = open_store(dir.file("tablet.db"), clock);
+  enrolled(*tablet);
+  must(sync_port(*tablet).apply_page(lead.family, lead.ops, 2, FamilyViewInfo{"view-A", {}}));
+  must(tablet->update(lead.family, "phone", Value(std::string("07700 900999"))));
+  const std::string op_id = must(sync_port(*tablet).outbox()).front().id.to_string();
+
+  ScriptedServer server;
+  server.on_push = [&](const wire::PushRequest& q) {
+    wire::PushReply r;
+    for (const auto& bytes : q.ops)
+      r.results.push_back({must(sync::decode(bytes)).id.to_string(), wire::OpStatus::held,
+                           "only the lead professional changes this; kept for them to decide", std::nullopt, "hv-1"});
+    return r;
+  };
+  REQUIRE(must(client::sync(*tablet, server, quick())).held == 1);
+
+  SECTION("a view change: purged and sent again under the new view") {
+    server.on_pull = [&](const wire::PullRequest& q) {
+      wire::PullReply r;
+      auto known = q.views.find(lead.family);
+      if (known == q.views.end() || known->second != "view-B") {
+        r.purge = {lead.family};
+        r.families = {page_of(lead.family, lead.ops, 2, "view-B", {})};
+      }
+      r.feed_version = 2;
+      return r;
+    };
+  }
+  SECTION("a removal: purged and not sent again") {
+    server.on_pull = [&](const wire::PullRequest& q) {
+      wire::PullReply r;
+      if (!q.probe && q.cursors.count(lead.family)) r.purge = {lead.family};
+      r.feed_version = 2;
+      return r;
+    };
+  }
+  REQUIRE(must(client::sync(*tablet, server, quick())).families_purged == 1);
+
+  // still listed, marked as of a purged family, described without the value
+  auto held = must(tablet->held());
+  REQUIRE(held.size() == 1);
+  CHECK(held[0].op_id == op_id);
+  CHECK(held[0].family == lead.family);
+  CHECK(held[0].family_purged);
+  CHECK(held[0].route_to == "hv-1");
+  CHECK_THAT(held[0].reason, Contains("lead professional"));
+  CHECK(held[0].entity_id == lead.family);
+  CHECK(held[0].what == "set " + held[0].entity_type + " " + lead.family + " phone");
+  CHECK(held[0].outcome.empty());
+  CHECK(must(tablet->status()).held == 1);
+  CHECK(must(sync_port(*tablet).held_waiting(10)) == std::vector<std::string>{op_id});
+
+  // the next push asks about it, and the lead's decision is recorded
+  server.on_push = [&](const wire::PushRequest& q) {
+    wire::PushReply r;
+    for (const auto& id : q.held_waiting) r.held_decided.push_back({id, "applied", "hv-1", "checked with her", 4321});
+    return r;
+  };
+  auto report = must(client::sync(*tablet, server, quick()));
+  CHECK(server.pushes.back().held_waiting == std::vector<std::string>{op_id});
+  CHECK(report.held_decided == 1);
+  held = must(tablet->held());
+  REQUIRE(held.size() == 1);
+  CHECK(held[0].family_purged);
+  CHECK(held[0].outcome == "applied");
+  CHECK(held[0].decided_by == "hv-1");
+  CHECK(held[0].decision_note == "checked with her");
+  CHECK(held[0].decided_at_ms == 4321);
+  CHECK(must(tablet->status()).held == 0);
+  CHECK(must(sync_port(*tablet).held_waiting(10)).empty());
+  // kept across a reopen, and asked about no more
+  tablet.reset();
+  tablet = open_store(dir.file("tablet.db"), clock);
+  held = must(tablet->held());
+  REQUIRE(held.size() == 1);
+  CHECK(held[0].outcome == "applied");
+  const size_t pushes = server.pushes.size();
+  must(client::sync(*tablet, server, quick()));
+  CHECK(server.pushes.size() == pushes);
+}
+
+TEST_CASE("Tablet: the offline purge past 14 days keeps the practitioner's held edits in sight", "[unit][sync][store][security]") {
+  test::TempDir dir;
+  test::FakeClock clock;
+  LeadFamily lead = lead_family(dir.file("lead.db"), clock);
+  const std::string path = dir.file("tablet.db");
+  auto tablet = open_store(path, clock);
+  enrolled(*tablet);
+  ScriptedServer server;
+  server.on_pull = [&](const wire::PullRequest& q) {
+    wire::PullReply r;
+    if (!q.cursors.count(lead.family)) r.families = {page_of(lead.family, lead.ops, 2, "view-A", {})};
+    r.policy = policy_at(clock.now());
+    return r;
+  };
+  must(client::sync(*tablet, server, quick()));
+  must(tablet->update(lead.family, "phone", Value(std::string("07700 900999"))));
+  const std::string op_id = must(sync_port(*tablet).outbox()).front().id.to_string();
+  server.on_push = [&](const wire::PushRequest& q) {
+    wire::PushReply r;
+    for (const auto& bytes : q.ops)
+      r.results.push_back({must(sync::decode(bytes)).id.to_string(), wire::OpStatus::held, "for the lead", std::nullopt, "hv-1"});
+    return r;
+  };
+  REQUIRE(must(client::sync(*tablet, server, quick())).held == 1);
+
+  SECTION("with unsent work: the synced part is purged, the held edit stays listed") {
+    must(tablet->create(lead.family, "Contact", test::contact_fields("2026-01-03T10:00:00Z", "Visit one", "yw-1")));
+  }
+  SECTION("with nothing unsent: the family is purged whole, the held edit stays listed") {}
+  clock.advance(15 * kDay);
+  tablet.reset();
+  tablet = open_store(path, clock);
+  CHECK(tablet->get(lead.contact).error().code == ErrorCode::not_found);  // purged
+  auto held = must(tablet->held());
+  REQUIRE(held.size() == 1);
+  CHECK(held[0].op_id == op_id);
+  CHECK(held[0].family_purged);
+  CHECK_THAT(held[0].what, Contains("phone") && !Contains("07700"));
+  CHECK(must(tablet->status()).held == 1);
+  CHECK(must(sync_port(*tablet).held_waiting(10)) == std::vector<std::string>{op_id});
 }
 
 TEST_CASE("Tablet: offline periods block sharing after 24 hours, lock after 7 days, purge synced records after 14",

@@ -209,6 +209,61 @@ TEST_CASE("Held ops: a dismissed op is kept and its author's tablet is told who 
   CHECK(must(school.store->held()).at(0).outcome == "dismissed");
 }
 
+TEST_CASE("Held ops: the author's tablet keeps sight of a held edit when the family is purged and learns the outcome",
+          "[e2e][security]") {
+  ServerProcess server;
+  Family f(server);
+  Tablet school(server, "dsl-1");
+  school.sync();
+  auto h = school_raises_level(f, school, "L3");
+  REQUIRE(h.outcome.empty());
+
+  std::string outcome, note;
+  SECTION("a view change: P withdraws consent to share with the school, the family is purged and sent again") {
+    server.admin({"consent", "withdraw", "--family", f.family, "--consent", f.k1, "--recipients", "org-school",
+                  "--withdrawn-by", f.p, "--recorded-by", "duty-1", "--channel", "PHONE"});
+    outcome = "applied";
+    note = "agreed at the TAF meeting";
+  }
+  SECTION("a removal: the school is taken off the team and the family leaves the tablet") {
+    server.admin({"deallocate", "--family", f.family, "--practitioner", "dsl-1"});
+    outcome = "dismissed";
+    note = "level reviewed at the TAF: stays L2";
+  }
+  CHECK(school.sync().families_purged == 1);
+
+  // Still listed, without the value (the purge may be a withdrawal or an erasure).
+  auto held = must(school.store->held());
+  REQUIRE(held.size() == 1);
+  CHECK(held[0].op_id == h.op_id);
+  CHECK(held[0].family_purged);
+  CHECK(held[0].route_to == "yw-2");
+  CHECK(held[0].entity_id == f.ep);
+  CHECK_THAT(held[0].what, Contains("level_of_need") && !Contains("L3"));
+  CHECK_THAT(held[0].reason, !Contains("L3"));
+  CHECK(held[0].outcome.empty());
+  CHECK(must(school.store->status()).held == 1);
+  CHECK(must(client::sync_port(*school.store).held_waiting(10)) == std::vector<std::string>{h.op_id});
+
+  // The lead decides at the office; the school's next sync asks and records the outcome.
+  if (outcome == "applied")
+    server.admin({"held", "apply", "--op", h.op_id, "--by", "yw-2", "--note", note});
+  else
+    server.admin({"held", "dismiss", "--op", h.op_id, "--by", "yw-2", "--reason", note});
+  CHECK(school.sync().held_decided == 1);
+  held = must(school.store->held());
+  REQUIRE(held.size() == 1);
+  CHECK(held[0].family_purged);
+  CHECK(held[0].outcome == outcome);
+  CHECK(held[0].decided_by == "yw-2");
+  CHECK(held[0].decision_note == note);
+  CHECK(must(school.store->status()).held == 0);
+  if (outcome == "applied") CHECK_THAT(level_of(school, f.ep), Contains("\"level_of_need\":\"L3\""));
+  // asked about no more
+  CHECK(school.sync().held_decided == 0);
+  CHECK(must(school.store->held()).at(0).outcome == outcome);
+}
+
 TEST_CASE("Office credential: withdraws consent over TLS, and absent, wrong, revoked or device credentials are refused",
           "[e2e][security]") {
   ServerProcess server;

@@ -117,6 +117,10 @@ struct HeldOp {
   std::string decided_by;     // who decided
   std::string decision_note;  // dismissed: why; applied: an optional note
   int64_t decided_at_ms = 0;  // server time of the decision
+  // The family was purged from this device (a view change, a removal, an erasure) while the op
+  // was held: the server still keeps the op and its value; here only its description is kept
+  // ("set <type> <id> <field>", never the value) and the decision once the server tells it.
+  bool family_purged = false;
 };
 
 // The policy the store enforces offline (DOMAIN.md §6.8, S2c), as the server last sent it
