@@ -4,8 +4,8 @@
 // blocked, families locked, synced records purged, and never a practitioner's unsent work.
 #include <algorithm>
 #include <charconv>
-#include <ctime>
 
+#include "hearth/core/civil_time.hpp"
 #include "store_impl.hpp"
 
 namespace hearth::client {
@@ -47,14 +47,7 @@ std::string duration(int64_t ms) {
 }
 
 // "2026-11-30T08:00:00Z": a server time for a message a practitioner reads.
-std::string iso_time(uint64_t ms) {
-  time_t secs = static_cast<time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string iso_time(uint64_t ms) { return civil::format_datetime_seconds(static_cast<int64_t>(ms)); }
 
 bool has_control(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
