@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "hearth/client/store.hpp"
+#include "family_g.hpp"
 #include "tablet.hpp"
 #include "../support/fake_clock.hpp"
 
@@ -21,23 +22,15 @@ struct S2 {
   std::string family, p, d, k1, k2, ep, note_p, note_d, rel;
 
   explicit S2(ServerProcess& s) : server(s), lead((setup(s), s), "yw-2") {
-    family = must(lead.store->create_family({{"display_name", "Family G"}, {"phone", "07700 900123"}}));
+    auto g = family_g::create(*lead.store, "Family G", "07700 900123", {"org-housing", "org-school", "org-ys"});
+    family = g.family;
+    p = g.p;
+    d = g.d;
+    rel = g.rel;
+    ep = g.ep;
+    k1 = g.k1;
+    k2 = g.k2;
     auto& st = *lead.store;
-    p = must(st.create(family, "Person", person_fields("P", "1980-02-03")));
-    d = must(st.create(family, "Person", person_fields("D", "2011-04-01")));
-    rel = must(st.create(family, "Relationship",
-                         {{"person_a", p}, {"person_b", d}, {"type", "FATHER"}, {"parental_responsibility", "YES"}}));
-    ep = must(st.create(family, "EarlyHelpEpisode",
-                        {{"subject_children", StringList{d}}, {"start_date", "2026-09-01"},
-                         {"start_reason", "PARENTING_FAMILY_DYNAMICS"}, {"level_of_need", "L2"},
-                         {"service_model", "MULTI_AGENCY_TAF"}, {"allocated_org", "org-ys"},
-                         {"lead_professional", "yw-2"}}));
-    k1 = must(st.create(family, "ConsentRecord", consent(p, p, "SELF_ADULT")));
-    FieldValues own = consent(d, d, "COMPETENT_CHILD_SELF");
-    own["competence_rationale"] = "D understands what sharing with school means and chose it herself";
-    own["competence_assessed_by"] = "yw-2";  // §6.3: a competent child's consent records the assessment
-    own["competence_assessed_at"] = "2026-09-01T09:30:00Z";
-    k2 = must(st.create(family, "ConsentRecord", own));
     note_p = must(st.create(family, "Contact", visit(p, "marker-P: talked about his work stress")));
     note_d = must(st.create(family, "Contact", visit(d, "marker-D: mentor sessions at school going well")));
     lead.sync();
@@ -52,17 +45,7 @@ struct S2 {
     s.admin({"add-practitioner", "--id", "duty-1", "--org", "org-ys", "--name", "Duty worker", "--role", "PRACTITIONER"});
   }
 
-  FieldValues consent(const std::string& about, const std::string& by, const std::string& basis) {
-    return {{"purposes", StringList{"RECEIVE_EARLY_HELP", "SHARE_WITH_TAF"}}, {"covers_persons", StringList{about}},
-            {"given_by", by}, {"capacity_basis", basis}, {"recipients", StringList{"org-housing", "org-school", "org-ys"}},
-            {"data_scope", "ALL_EPISODE_RECORDS"}, {"method", "ON_DEVICE_SIGNATURE"}, {"explained_by", "yw-2"},
-            {"privacy_notice_version", "v3"}, {"given_at", "2026-09-01T10:00:00Z"},
-            {"expires_at", "2027-09-01T10:00:00Z"}, {"status", "ACTIVE"}};
-  }
-  FieldValues visit(const std::string& who, const std::string& narrative) {
-    return {{"practitioner", "yw-2"}, {"occurred_at", "2026-11-20T10:00:00Z"}, {"contact_type", "HOME_VISIT"},
-            {"persons_present", StringList{who}}, {"narrative", narrative}, {"concern_raised", false}};
-  }
+  static FieldValues visit(const std::string& who, const std::string& narrative) { return family_g::visit(who, narrative); }
 };
 
 bool holds(Tablet& t, const std::string& record) { return t.store->get(record).ok(); }

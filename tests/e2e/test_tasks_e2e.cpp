@@ -7,6 +7,7 @@
 
 #include "hearth/client/store.hpp"
 #include "../support/process.hpp"
+#include "family_g.hpp"
 #include "tablet.hpp"
 
 using namespace hearth;
@@ -24,23 +25,13 @@ struct S2b {
   std::string family, p, d, ep, k1, k2;
 
   explicit S2b(ServerProcess& s) : server(s), lead((setup(s), s), "yw-2") {
-    auto& st = *lead.store;
-    family = must(st.create_family({{"display_name", "Family G"}, {"phone", "07700 900123"}}));
-    p = must(st.create(family, "Person", person_fields("P", "1980-02-03")));
-    d = must(st.create(family, "Person", person_fields("D", "2011-04-01")));
-    must(st.create(family, "Relationship",
-                   {{"person_a", p}, {"person_b", d}, {"type", "FATHER"}, {"parental_responsibility", "YES"}}));
-    ep = must(st.create(family, "EarlyHelpEpisode",
-                        {{"subject_children", StringList{d}}, {"start_date", "2026-09-01"},
-                         {"start_reason", "PARENTING_FAMILY_DYNAMICS"}, {"level_of_need", "L2"},
-                         {"service_model", "MULTI_AGENCY_TAF"}, {"allocated_org", "org-ys"},
-                         {"lead_professional", "yw-2"}}));
-    k1 = must(st.create(family, "ConsentRecord", consent(p, p, "SELF_ADULT")));
-    FieldValues own = consent(d, d, "COMPETENT_CHILD_SELF");
-    own["competence_rationale"] = "D understands what early help and sharing with school mean";
-    own["competence_assessed_by"] = "yw-2";
-    own["competence_assessed_at"] = "2026-09-01T09:30:00Z";
-    k2 = must(st.create(family, "ConsentRecord", own));
+    auto g = family_g::create(*lead.store, "Family G", "07700 900123", {"org-school", "org-ys"});
+    family = g.family;
+    p = g.p;
+    d = g.d;
+    ep = g.ep;
+    k1 = g.k1;
+    k2 = g.k2;
     lead.sync();
     server.admin({"allocate", "--family", family, "--practitioner", "dsl-1", "--scope", "FULL_EPISODE"});
     server.admin({"allocate", "--family", family, "--practitioner", "mgr-2", "--scope", "FULL_EPISODE"});
@@ -54,13 +45,6 @@ struct S2b {
     s.admin({"add-practitioner", "--id", "duty-1", "--org", "org-ys", "--name", "Duty worker", "--role", "PRACTITIONER"});
   }
 
-  FieldValues consent(const std::string& about, const std::string& by, const std::string& basis) {
-    return {{"purposes", StringList{"RECEIVE_EARLY_HELP", "SHARE_WITH_TAF"}}, {"covers_persons", StringList{about}},
-            {"given_by", by}, {"capacity_basis", basis}, {"recipients", StringList{"org-school", "org-ys"}},
-            {"data_scope", "ALL_EPISODE_RECORDS"}, {"method", "ON_DEVICE_SIGNATURE"}, {"explained_by", "yw-2"},
-            {"privacy_notice_version", "v3"}, {"given_at", "2026-09-01T10:00:00Z"},
-            {"expires_at", "2027-09-01T10:00:00Z"}, {"status", "ACTIVE"}};
-  }
 
   // P withdraws in full at the office; D declines too, recorded on the lead's tablet.
   void both_withdraw() {
