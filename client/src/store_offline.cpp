@@ -175,17 +175,24 @@ Result<void> Store::Impl::keep_held(const std::string& family) {
   return st->each([&](Statement& row) -> Result<void> {
     const int64_t seq = row.integer(0);
     const std::string op_id = row.text(1);
+    // A row that does not open still leaves an entry naming the op: the purge (a withdrawal,
+    // an erasure, the offline limit) must not be blocked by it, nor the op forgotten.
+    std::string route_to, reason, type, id, what;
     auto body = vault->open(kDevicePartition, row.blob(2), aad::held(seq));
-    if (!body) return make_error(body.error().code, "held op " + op_id + ": " + body.error().message);
-    size_t nl = body->find('\n');
-    const std::string route_to = body->substr(0, nl);
-    const std::string reason = nl == std::string::npos ? std::string() : body->substr(nl + 1);
     auto op = read_op(family, sync::OpId{row.text(7), static_cast<uint64_t>(row.integer(8))}, row.blob(9));
-    if (!op) return make_error(op.error().code, "held op " + op_id + ": " + op.error().message);
+    if (body && op) {
+      size_t nl = body->find('\n');
+      route_to = body->substr(0, nl);
+      reason = nl == std::string::npos ? std::string() : body->substr(nl + 1);
+      type = op->entity_type;
+      id = op->entity_id;
+      what = describe_without_value(*op);
+    } else {
+      what = "held op " + op_id + " (its description could not be read: " +
+             (body ? op.error().message : body.error().message) + ")";
+    }
     // one line each (ids and names hold no line break), the reason last: it may span lines
-    auto kept = vault->seal(kDevicePartition,
-                            route_to + "\n" + op->entity_type + "\n" + op->entity_id + "\n" + describe_without_value(*op) +
-                                "\n" + reason,
+    auto kept = vault->seal(kDevicePartition, route_to + "\n" + type + "\n" + id + "\n" + what + "\n" + reason,
                             aad::held_purged(seq));
     if (!kept) return kept.error();
     ins->bind(1, seq).bind(2, op_id).bind(3, family).bind_blob(4, *kept).bind(5, row.integer(3));
@@ -194,8 +201,8 @@ Result<void> Store::Impl::keep_held(const std::string& family) {
     } else {
       // the decision opens only in its row: sealed again for the new one
       auto decision = vault->open(kDevicePartition, row.blob(5), aad::held_decision(seq));
-      if (!decision) return make_error(decision.error().code, "held op " + op_id + ": " + decision.error().message);
-      auto resealed = vault->seal(kDevicePartition, *decision, aad::held_purged_decision(seq));
+      const std::string text = decision ? *decision : "\n(who decided could not be read: " + decision.error().message + ")";
+      auto resealed = vault->seal(kDevicePartition, text, aad::held_purged_decision(seq));
       if (!resealed) return resealed.error();
       ins->bind(6, row.text(4)).bind_blob(7, *resealed).bind(8, row.integer(6));
     }

@@ -114,7 +114,8 @@ fs::path find_certs_script(const std::string& given) {
   die("cannot find certs/gen-dev-certs.sh; pass --certs-script");
 }
 
-void log_line(const json& j) { std::cerr << j.dump() << "\n"; }
+// Bytes that are not UTF-8 (a request path, say) are replaced, never thrown on.
+void log_line(const json& j) { std::cerr << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n"; }
 
 // `verify-audit`: prints what it checked and everything it found. Exit 0 only when nothing
 // was found wrong; 2 when something was (and then no line says the trail is intact); 1 when
@@ -179,6 +180,18 @@ uint16_t listen_port(int given, const json& config) {
     die("\"port\" in the configuration must be a number from 0 to 65535, not " + it->dump());
   return static_cast<uint16_t>(it->get<int64_t>());
 }
+
+// A period in seconds from the configuration: an integer from 0 (never) to a day.
+int64_t seconds_setting(const json& config, const char* key, int64_t fallback) {
+  auto it = config.find(key);
+  if (it == config.end()) return fallback;
+  if (!it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > 86400)
+    die(std::string("\"") + key + "\" in the configuration must be a number of seconds from 0 to 86400, not " + it->dump());
+  return it->get<int64_t>();
+}
+
+// Families the serve ticker looks at per hold of the service lock (each one a transaction).
+constexpr size_t kTickFamiliesPerRun = 20;
 
 int run(int argc, char** argv, const SchemaChoices& schemas) {
   // Signals are blocked before any thread exists, so only sigwait below receives them (P11).
@@ -404,7 +417,8 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
     };
     // Time-driven events become server events at their due time (usecases/due_events.hpp): a
     // thread runs them every tick_seconds under the service's lock, like any use case.
-    const int64_t tick_every = tick_seconds >= 0 ? tick_seconds : config.value("tick_seconds", int64_t{60});
+    const int64_t tick_every = tick_seconds >= 0 ? tick_seconds : seconds_setting(config, "tick_seconds", 60);
+    const int64_t every = seconds_setting(config, "audit_checkpoint_seconds", 3600);  // read before the thread starts
     std::mutex tick_mutex;
     std::condition_variable tick_wake;
     bool tick_stop = false;
@@ -412,18 +426,27 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
     if (tick_every > 0)
       ticker = std::thread([&] {
         std::unique_lock<std::mutex> lock(tick_mutex);
-        while (!tick_wake.wait_for(lock, std::chrono::seconds(tick_every), [&] { return tick_stop; })) {
+        int64_t wait_s = tick_every;
+        while (!tick_wake.wait_for(lock, std::chrono::seconds(wait_s), [&] { return tick_stop; })) {
           lock.unlock();
-          auto done = service.with_context([](ServiceContext& ctx) { return run_due_events(ctx, ctx.now()); });
-          if (!done)
-            log_line({{"ts", now_ms()}, {"event", "tick-failed"}, {"error", done.error().message}});
-          else if (!done->lines.empty())
-            log_line({{"ts", now_ms()}, {"event", "tick"}, {"families", done->families}, {"events", done->lines},
-                      {"more", done->more}});
+          wait_s = tick_every;
+          try {
+            // A small batch per hold of the service lock, so pushes and pulls wait little; a
+            // backlog (e.g. every family after an upgrade) clears over later ticks.
+            auto done = service.with_context(
+                [](ServiceContext& ctx) { return run_due_events(ctx, ctx.now(), kTickFamiliesPerRun); });
+            if (!done)
+              log_line({{"ts", now_ms()}, {"event", "tick-failed"}, {"error", done.error().message}});
+            else if (!done->lines.empty())
+              log_line({{"ts", now_ms()}, {"event", "tick"}, {"families", done->families}, {"events", done->lines},
+                        {"more", done->more}});
+            if (done && done->more) wait_s = 1;  // a backlog: the next batch soon, the lock free between
+          } catch (const std::exception& e) {  // the next tick tries again; the server stays up
+            log_line({{"ts", now_ms()}, {"event", "tick-failed"}, {"error", e.what()}});
+          }
           lock.lock();
         }
       });
-    const int64_t every = config.value("audit_checkpoint_seconds", int64_t{3600});
     int sig = 0;
     while (sig == 0) {
       if (every <= 0) {

@@ -350,4 +350,13 @@ TEST_CASE("Break-glass: what the grantee records is kept for the team, and nobod
   REQUIRE(result.status == OpStatus::accepted);
   hv.pull();
   CHECK(hv.replica.mat().entity(fam + "/visit-bg") != nullptr);
+
+  // A visit recorded while the grant lasted but pushed after it ended is kept for the team.
+  auto late = must(out.replica.create(fam, "Contact", fam + "/visit-bg-2",
+                                      contact_fields("2026-01-01T11:00:00Z", "second visit before the grant ended", "out-1")));
+  h.clock.advance(5 * 3600 * 1000);
+  tick(h);
+  auto after = out.push_one(late);
+  CHECK(after.status == OpStatus::held);
+  CHECK(must(h.store->flags().held(fam)).size() == 1);
 }

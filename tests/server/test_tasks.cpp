@@ -6,6 +6,7 @@
 #include "hearth/core/civil_time.hpp"
 #include "hearth/core/text.hpp"
 #include "service_harness.hpp"
+#include "usecases/held.hpp"
 #include "usecases/tasks.hpp"
 
 using namespace hearth;
@@ -109,4 +110,18 @@ TEST_CASE("Tasks: a manager is a named person of the lead agency, else any manag
   must(h.store->caseload().add_practitioner("ig-1", "org-hv", "IG", "IG_OFFICER"));
   auto ig = must(h.service.with_context([&](server::ServiceContext& ctx) { return server::ig_officers(ctx); }));
   CHECK(ig == std::vector<std::string>{"ig-1"});
+}
+
+TEST_CASE("Held ops: a decision's note longer than a tablet reads is refused before anything is looked up", "[unit]") {
+  ServiceHarness h;
+  const std::string long_note(2001, 'n');
+  auto applied = h.service.with_context(
+      [&](server::ServiceContext& ctx) { return server::apply_held(ctx, "dev-x:1", "hv-1", long_note); });
+  REQUIRE_FALSE(applied);
+  CHECK(applied.error().code == ErrorCode::invalid_argument);
+  CHECK_THAT(applied.error().message, Catch::Matchers::Contains("--note"));
+  auto dismissed = h.service.with_context(
+      [&](server::ServiceContext& ctx) { return server::dismiss_held(ctx, "dev-x:1", "hv-1", "\xff\xfe"); });
+  REQUIRE_FALSE(dismissed);
+  CHECK_THAT(dismissed.error().message, Catch::Matchers::Contains("--reason"));
 }

@@ -103,14 +103,20 @@ Result<WriteDecision> ServerAccessPolicy::may_write(const Caller& caller, const 
   // practitioner off the team may ask for emergency access (a BreakGlassGrant for themselves,
   // DOMAIN.md §7), which the record-level policy judges.
   const bool asks_break_glass = op.kind == sync::OpKind::Create && op.entity_type == "BreakGlassGrant";
-  // A practitioner holding an unexpired grant is off the team but not without standing: the
-  // record-level policy judges their writes too, so what they record is accepted or held for
+  // A practitioner given a grant on this family is off the team but not without standing: the
+  // record-level policy judges their writes too, so what they record is accepted, or held for
   // the team, never refused and then lost with the family when the grant ends (DOMAIN.md §7).
+  // An ended grant counts as well: work recorded offline while it lasted arrives after it.
   bool holds_grant = false;
-  if (!team.allowed() && !team.creates_family && family && !asks_break_glass) {
-    if (auto n = name_organisations(*family); !n) return n.error();
-    holds_grant = access::view_of(schema_, *family, viewer_of(caller), now_ms).standing == access::Standing::break_glass;
-  }
+  if (!team.allowed() && !team.creates_family && family && !asks_break_glass)
+    for (const auto& r : family->records)
+      if (r.type == "BreakGlassGrant") {
+        auto who = r.fields.find("practitioner");
+        if (who != r.fields.end() && who->second.is_string() && who->second.as_string() == caller.practitioner) {
+          holds_grant = true;
+          break;
+        }
+      }
   if (team.creates_family || !family || (!team.allowed() && !asks_break_glass && !holds_grant)) return team;
   if (team.outcome == WriteDecision::Outcome::allow_flagged) {  // recorded before the removal was known
     team.flag_kind = kFlagRecordedAfterRemoval;

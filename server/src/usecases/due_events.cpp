@@ -99,7 +99,11 @@ Result<void> look_at_records(ServiceContext& ctx, const std::string& family, con
       ++report.escalated;
     } else if (type == "FamilyPlan") {
       auto date = time_of(*e, "next_review_due");
-      if (!plan_in_force(text_of(*e, "status")) || !date || lead.empty()) continue;
+      if (!plan_in_force(text_of(*e, "status")) || !date) continue;
+      if (lead.empty()) {  // nobody to name yet: looked at again tomorrow (a team change marks no family due)
+        look.consider(now + civil::kDayMs, now);
+        continue;
+      }
       const int64_t notice = *date - int64_t{kReviewNoticeDays} * civil::kDayMs;
       if (now < notice) {
         look.consider(notice, now);
@@ -116,7 +120,10 @@ Result<void> look_at_records(ServiceContext& ctx, const std::string& family, con
         continue;
       std::string to = text_of(*e, "decided_by");
       if (to.empty()) to = lead;
-      if (to.empty()) continue;
+      if (to.empty()) {  // nobody to name yet: looked at again tomorrow
+        look.consider(now + civil::kDayMs, now);
+        continue;
+      }
       if (now < *received) {
         look.consider(*received, now);
         continue;

@@ -5,6 +5,7 @@
 #include "authority_write.hpp"
 #include "task_triggers.hpp"
 #include "tasks.hpp"
+#include "hearth/core/text.hpp"
 #include "hearth/sync/encoding.hpp"
 
 namespace hearth::server {
@@ -81,8 +82,25 @@ Result<std::vector<HeldSummary>> held_ops(ServiceContext& ctx, const std::option
   return out;
 }
 
+// A decision's note reaches the author's tablet in push answers (held_decided), whose reader
+// takes reasons of at most 4,096 bytes of UTF-8: a longer one would make every later answer
+// unreadable to that tablet.
+namespace {
+
+constexpr size_t kDecisionNoteBytes = 2000;
+
+Result<void> check_decision_note(const std::string& option, const std::string& text) {
+  if (text.size() > kDecisionNoteBytes)
+    return make_error(ErrorCode::invalid_argument, option + ": at most " + std::to_string(kDecisionNoteBytes) +
+                                                       " bytes, not " + std::to_string(text.size()));
+  return check_utf8(option, text);
+}
+
+}  // namespace
+
 Result<std::vector<std::string>> apply_held(ServiceContext& ctx, const std::string& op_id, const std::string& by,
                                             const std::string& note) {
+  if (auto ok = check_decision_note("--note", note); !ok) return ok.error();
   std::vector<std::string> ids;
   std::string family, refused;
   auto done = ctx.store.transaction([&]() -> Result<void> {
@@ -155,6 +173,7 @@ Result<std::vector<std::string>> apply_held(ServiceContext& ctx, const std::stri
 Result<void> dismiss_held(ServiceContext& ctx, const std::string& op_id, const std::string& by,
                           const std::string& reason) {
   if (reason.empty()) return make_error(ErrorCode::invalid_argument, "--reason: say why the held op is dismissed");
+  if (auto ok = check_decision_note("--reason", reason); !ok) return ok.error();
   std::string family;
   auto done = ctx.store.transaction([&]() -> Result<void> {
     auto held = undecided(ctx, op_id, by);

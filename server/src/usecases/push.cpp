@@ -182,7 +182,7 @@ class PushRun {
       ctx_.audit(&device_, "held", op.family, id + " held for " + d.route_to + ": " + d.reason);
       // The person who decides gets a task naming them (issue 8 part 7).
       touched_.insert(op.family);
-      if (auto t = write_as_authority(ctx_, held_op_tasks(op.family, id, d.route_to, d.reason)); !t)
+      if (auto t = write_as_authority(ctx_, held_op_tasks(op.family, id, device_.practitioner, d.route_to, d.reason)); !t)
         return t.error();
     }
     OpResult r{id, OpStatus::held, d.reason, std::nullopt};

@@ -206,8 +206,8 @@ Result<void> decision_tasks(const sync::Materialiser& m, const std::string& fami
 
 }  // namespace
 
-AuthorityWrite held_op_tasks(const std::string& family, const std::string& op_id, const std::string& route_to,
-                             const std::string& reason) {
+AuthorityWrite held_op_tasks(const std::string& family, const std::string& op_id, const std::string& author,
+                             const std::string& route_to, const std::string& reason) {
   return task_write(family, "held op " + op_id,
                     [=](ServiceContext& ctx, const sync::Materialiser&, Planner& p) -> Result<void> {
                       std::string assignee;
@@ -221,6 +221,7 @@ AuthorityWrite held_op_tasks(const std::string& family, const std::string& op_id
                         if (!manager) return manager.error();
                         assignee = manager->empty() ? p.lead() : *manager;
                       }
+                      if (assignee == author) assignee.clear();  // p.raise audits an unassigned task
                       TaskSpec spec{task_type::kWriteRefused, assignee,
                                     p.due(p.config().task_due_working_days()), op_id,
                                     "op " + op_id + " is held for your decision: " + reason + " (DOMAIN.md §7)"};

@@ -37,8 +37,11 @@
 
 namespace hearth::server {
 
-// route_to: a practitioner id or a role ("TEAM_MANAGER": a named manager is chosen).
-AuthorityWrite held_op_tasks(const std::string& family, const std::string& op_id, const std::string& route_to,
+// route_to: a practitioner id or a role ("TEAM_MANAGER": a named manager is chosen). The task
+// never goes to `author` (nobody decides on their own work, §7): with no manager but the author,
+// it is unassigned and audited.
+AuthorityWrite held_op_tasks(const std::string& family, const std::string& op_id, const std::string& author,
+                             const std::string& route_to,
                              const std::string& reason);
 
 // One conflict the push opened: its record and its id (sync::Conflict::entity_id, id).
