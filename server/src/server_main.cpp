@@ -621,6 +621,11 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
     }));
     std::cout << config_key << " = " << must(store->settings().current()).get(config_key) << "\n";
   } else if (tasks->parsed()) {
+    // An unknown name is a typo to report, not an empty list.
+    if (!assignee.empty() && !must(store->caseload().practitioner_exists(assignee)))
+      die("--assignee: no practitioner '" + printable(assignee) + "'", 3);
+    if (!family.empty() && !must(store->ops().family_has_ops(family)))
+      die("--family: this server holds no records of family '" + printable(family) + "'", 3);
     auto rows = must(service.with_context(
         [&](ServiceContext& ctx) { return list_tasks(ctx, TaskQuery{family, assignee, overdue}); }));
     for (const auto& t : rows) {
@@ -633,6 +638,8 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
     if (rows.empty()) std::cout << "no " << (overdue ? "overdue " : "") << "tasks\n";
     admin("tasks-viewed", family, std::to_string(rows.size()) + " tasks");
   } else if (held_list->parsed()) {
+    if (!family.empty() && !must(store->ops().family_has_ops(family)))
+      die("--family: this server holds no records of family '" + printable(family) + "'", 3);
     auto list = must(service.with_context([&](ServiceContext& ctx) {
       return held_ops(ctx, family.empty() ? std::nullopt : std::optional<std::string>(family));
     }));

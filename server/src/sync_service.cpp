@@ -142,7 +142,7 @@ HttpResponse SyncService::office_withdraw(const HttpRequest& r) {
                      : ops.error().code == ErrorCode::conflict  ? WireError::conflict
                      : ops.error().code == ErrorCode::storage   ? WireError::server
                                                                 : WireError::bad_request;
-    return error(code, ops.error().message);
+    return error(code, with_field_names(ops.error().message));
   }
   protocol::OfficeReply reply{*ops, "withdrawal recorded on " + w->consent + " (" + std::to_string(ops->size()) +
                                         " ops); every team member's tablet receives it at its next sync"};

@@ -49,6 +49,15 @@ TEST_CASE("Admin: add-org and add-practitioner accept only the domain's values, 
   auto off = a.run({"deallocate", "--family", "fam-1", "--practitioner", "p-1"});
   CHECK(off.code == 3);
   CHECK_THAT(off.err, Contains("not on the team of family 'fam-1'"));
+  // Listings refuse a name nobody has, rather than printing an empty list.
+  auto ghost = a.run({"tasks", "--assignee", "ghost"});
+  CHECK(ghost.code == 3);
+  CHECK_THAT(ghost.err, Contains("no practitioner 'ghost'"));
+  CHECK(a.run({"tasks", "--assignee", "p-1"}).code == 0);
+  auto nope = a.run({"held", "list", "--family", "nope"});
+  CHECK(nope.code == 3);
+  CHECK_THAT(nope.err, Contains("no records of family 'nope'"));
+  CHECK(a.run({"tasks", "--family", "nope"}).code == 3);
 }
 
 TEST_CASE("Admin: hearth-server --version and hearth --version print the project version", "[unit]") {

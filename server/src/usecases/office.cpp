@@ -101,7 +101,26 @@ Result<OfficeCredential> office_caller(ServiceContext& ctx, const std::string& a
   return std::move(**found);
 }
 
+std::string with_field_names(const std::string& message) {
+  std::string out;
+  out.reserve(message.size());
+  for (size_t i = 0; i < message.size(); ++i) {
+    const bool option = message.compare(i, 2, "--") == 0 && i + 2 < message.size() && message[i + 2] >= 'a' &&
+                        message[i + 2] <= 'z' && (i == 0 || message[i - 1] == ' ' || message[i - 1] == '(');
+    if (!option) {
+      out += message[i];
+      continue;
+    }
+    i += 2;
+    for (; i < message.size() && ((message[i] >= 'a' && message[i] <= 'z') || message[i] == '-'); ++i)
+      out += message[i] == '-' ? '_' : message[i];
+    --i;
+  }
+  return out;
+}
+
 Result<Withdrawal> withdrawal_from_json(const std::string& body) {
+  if (!is_valid_utf8(body)) return make_error(ErrorCode::invalid_argument, "the body is not valid UTF-8");
   json j = json::parse(body, nullptr, false);
   if (j.is_discarded() || !j.is_object())
     return make_error(ErrorCode::invalid_argument, "the body must be a JSON object");

@@ -34,4 +34,8 @@ Result<OfficeCredential> office_caller(ServiceContext& ctx, const std::string& a
 // or invalid_argument naming the field at fault.
 Result<Withdrawal> withdrawal_from_json(const std::string& body);
 
+// The use cases' messages name the command line's options ("--withdrawn-by: ..."); for the
+// office endpoint the same message names the body's fields instead ("withdrawn_by: ...").
+std::string with_field_names(const std::string& message);
+
 }  // namespace hearth::server
