@@ -136,6 +136,23 @@ wire::FamilyPage page_of(const std::string& family, std::vector<std::string> ops
   return p;
 }
 
+
+// The tablet changes the family's phone (an edit only the lead makes); returns the op's id.
+std::string edit_phone(Store& tablet, const std::string& family) {
+  must(tablet.update(family, "phone", Value(std::string("07700 900999"))));
+  return must(sync_port(tablet).outbox()).front().id.to_string();
+}
+
+// The server holds every op pushed to it for hv-1 to decide, with `reason`.
+void hold_every_push(ScriptedServer& server, const std::string& reason) {
+  server.on_push = [reason](const wire::PushRequest& q) {
+    wire::PushReply r;
+    for (const auto& bytes : q.ops)
+      r.results.push_back({must(sync::decode(bytes)).id.to_string(), wire::OpStatus::held, reason, std::nullopt, "hv-1"});
+    return r;
+  };
+}
+
 }  // namespace
 
 TEST_CASE("Tablet: a page withholding a required field applies, and the store says what is withheld", "[unit][sync][store]") {
@@ -271,17 +288,10 @@ TEST_CASE("Tablet: an op the server holds for a decision leaves the outbox and i
   auto tablet = open_store(dir.file("tablet.db"), clock);
   enrolled(*tablet);
   must(sync_port(*tablet).apply_page(lead.family, lead.ops, 2, FamilyViewInfo{"view-A", {}}));
-  must(tablet->update(lead.family, "phone", Value(std::string("07700 900999"))));
-  const std::string op_id = must(sync_port(*tablet).outbox()).front().id.to_string();
+  const std::string op_id = edit_phone(*tablet, lead.family);
 
   ScriptedServer server;
-  server.on_push = [&](const wire::PushRequest& q) {
-    wire::PushReply r;
-    for (const auto& bytes : q.ops)
-      r.results.push_back({must(sync::decode(bytes)).id.to_string(), wire::OpStatus::held,
-                           "only the lead professional changes this; kept for them to decide", std::nullopt, "hv-1"});
-    return r;
-  };
+  hold_every_push(server, "only the lead professional changes this; kept for them to decide");
   auto report = must(client::sync(*tablet, server, quick()));
   CHECK(report.held == 1);
   CHECK(report.pushed == 0);
@@ -347,17 +357,10 @@ TEST_CASE("Tablet: a held edit outlives a purge of its family and its decision s
   auto tablet = open_store(dir.file("tablet.db"), clock);
   enrolled(*tablet);
   must(sync_port(*tablet).apply_page(lead.family, lead.ops, 2, FamilyViewInfo{"view-A", {}}));
-  must(tablet->update(lead.family, "phone", Value(std::string("07700 900999"))));
-  const std::string op_id = must(sync_port(*tablet).outbox()).front().id.to_string();
+  const std::string op_id = edit_phone(*tablet, lead.family);
 
   ScriptedServer server;
-  server.on_push = [&](const wire::PushRequest& q) {
-    wire::PushReply r;
-    for (const auto& bytes : q.ops)
-      r.results.push_back({must(sync::decode(bytes)).id.to_string(), wire::OpStatus::held,
-                           "only the lead professional changes this; kept for them to decide", std::nullopt, "hv-1"});
-    return r;
-  };
+  hold_every_push(server, "only the lead professional changes this; kept for them to decide");
   REQUIRE(must(client::sync(*tablet, server, quick())).held == 1);
 
   SECTION("a view change: purged and sent again under the new view") {
@@ -440,14 +443,8 @@ TEST_CASE("Tablet: the offline purge past 14 days keeps the practitioner's held 
     return r;
   };
   must(client::sync(*tablet, server, quick()));
-  must(tablet->update(lead.family, "phone", Value(std::string("07700 900999"))));
-  const std::string op_id = must(sync_port(*tablet).outbox()).front().id.to_string();
-  server.on_push = [&](const wire::PushRequest& q) {
-    wire::PushReply r;
-    for (const auto& bytes : q.ops)
-      r.results.push_back({must(sync::decode(bytes)).id.to_string(), wire::OpStatus::held, "for the lead", std::nullopt, "hv-1"});
-    return r;
-  };
+  const std::string op_id = edit_phone(*tablet, lead.family);
+  hold_every_push(server, "for the lead");
   REQUIRE(must(client::sync(*tablet, server, quick())).held == 1);
 
   SECTION("with unsent work: the synced part is purged, the held edit stays listed") {

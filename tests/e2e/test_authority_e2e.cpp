@@ -4,8 +4,8 @@
 // ConsentRecord, the ops survive a restart of the server and are held exactly once, and a
 // withdrawal naming something unknown is a clear error that writes nothing.
 #include <catch2/catch.hpp>
-#include <sqlite3.h>
 
+#include "../support/db_count.hpp"
 #include "tablet.hpp"
 
 using namespace hearth;
@@ -14,17 +14,7 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-int64_t query(const std::string& db_path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
-  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
-  int64_t n = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return n;
-}
+int64_t query(const std::string& db_path, const std::string& sql) { return db_count(db_path, sql); }
 
 std::string record(Tablet& t, const std::string& id) { return must(t.store->get(id)).json; }
 

@@ -1,8 +1,8 @@
 // Held ops decided at the office, and the office credential, end to end (DOMAIN.md §6.6, §7;
 // issue 8 parts 1/4 and 3): a real hearth-server over TLS, real tablets, the admin CLI.
 #include <catch2/catch.hpp>
-#include <sqlite3.h>
 
+#include "../support/db_count.hpp"
 #include "../support/process.hpp"
 #include "hearth/client/store.hpp"
 #include "hearth/client/transport.hpp"
@@ -54,18 +54,7 @@ ProcessResult admin_run(ServerProcess& s, std::vector<std::string> args) {
 
 // Audit events of `action` whose detail holds `text`, read from the server's database.
 int64_t audited(ServerProcess& s, const std::string& action, const std::string& text) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open_v2(s.db().c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  sqlite3_busy_timeout(db, 5000);
-  sqlite3_stmt* st = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, "SELECT count(*) FROM audit_events WHERE action = ? AND instr(detail, ?) > 0", -1, &st,
-                             nullptr) == SQLITE_OK);
-  sqlite3_bind_text(st, 1, action.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(st, 2, text.c_str(), -1, SQLITE_TRANSIENT);
-  int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return n;
+  return db_count(s.db(), "SELECT count(*) FROM audit_events WHERE action = ? AND instr(detail, ?) > 0", {action, text});
 }
 
 std::string level_of(Tablet& t, const std::string& ep) { return must(t.store->get(ep)).json; }

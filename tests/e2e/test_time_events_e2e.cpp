@@ -3,8 +3,8 @@
 // (the server's clock cannot be moved in a real process); the ticker inside `serve` is shown
 // with a referrer's feedback falling due at once.
 #include <catch2/catch.hpp>
-#include <sqlite3.h>
 
+#include "../support/db_count.hpp"
 #include <chrono>
 #include <thread>
 
@@ -29,19 +29,7 @@ bool holds_family(Tablet& t, const std::string& family) {
 
 // Audit events of one action for a family, read from the server's database.
 int64_t audits(ServerProcess& server, const std::string& action, const std::string& family) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open_v2(server.db().c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  sqlite3_busy_timeout(db, 5000);
-  sqlite3_stmt* st = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, "SELECT count(*) FROM audit_events WHERE action = ? AND family = ?", -1, &st, nullptr) ==
-          SQLITE_OK);
-  sqlite3_bind_text(st, 1, action.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(st, 2, family.c_str(), -1, SQLITE_TRANSIENT);
-  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
-  int64_t n = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return n;
+  return db_count(server.db(), "SELECT count(*) FROM audit_events WHERE action = ? AND family = ?", {action, family});
 }
 
 void directory(ServerProcess& s) {

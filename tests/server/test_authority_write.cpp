@@ -3,8 +3,8 @@
 // withdrawal recorded at the office (issue 8; DOMAIN.md §6.6, §7). In process, over the
 // service harness.
 #include <catch2/catch.hpp>
-#include <sqlite3.h>
 
+#include "../support/db_count.hpp"
 #include "service_harness.hpp"
 #include "usecases/consent.hpp"
 #include "usecases/team.hpp"
@@ -19,16 +19,7 @@ namespace {
 
 // A number the server database answers (one integer), with one text argument.
 int64_t count(const std::string& db_path, const char* sql, const std::string& arg) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(db_path.c_str(), &db) == SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK);
-  sqlite3_bind_text(st, 1, arg.c_str(), -1, SQLITE_TRANSIENT);
-  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
-  int64_t n = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return n;
+  return db_count(db_path, sql, {arg});
 }
 int64_t ops_of(const ServiceHarness& h, const std::string& family) {
   return count(h.dir.file("server.db"), "SELECT count(*) FROM ops WHERE family = ?", family);

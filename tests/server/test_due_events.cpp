@@ -3,6 +3,8 @@
 // overdue tasks escalated: each raised once, at its time, idempotent. In process, over the
 // service harness and its fake clock.
 #include <catch2/catch.hpp>
+
+#include "../support/db_count.hpp"
 #include <sqlite3.h>
 
 #include "hearth/core/civil_time.hpp"
@@ -21,16 +23,7 @@ namespace {
 int64_t at(const std::string& iso) { return *civil::parse_ms(iso); }
 
 int64_t count(const std::string& db_path, const char* sql, const std::string& arg) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(db_path.c_str(), &db) == SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK);
-  sqlite3_bind_text(st, 1, arg.c_str(), -1, SQLITE_TRANSIENT);
-  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
-  int64_t n = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return n;
+  return db_count(db_path, sql, {arg});
 }
 int64_t ops_of(const ServiceHarness& h, const std::string& family) {
   return count(h.dir.file("server.db"), "SELECT count(*) FROM ops WHERE family = ?", family);

@@ -1,6 +1,8 @@
 // The sync service in process (no sockets): who may create a family (fault 7) and recording is
 // not sharing (fault 2 server side, DOMAIN.md §6.6), from the inputs issue 7 describes.
 #include <catch2/catch.hpp>
+
+#include "../support/db_count.hpp"
 #include <sqlite3.h>
 
 #include "service_harness.hpp"
@@ -14,18 +16,8 @@ namespace {
 
 // Audit events of an action for a family, read from the server database.
 int64_t audit_count(const ServiceHarness& h, const std::string& action, const std::string& family) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(h.dir.file("server.db").c_str(), &db) == SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, "SELECT count(*) FROM audit_events WHERE action = ? AND family = ?", -1, &st, nullptr) ==
-          SQLITE_OK);
-  sqlite3_bind_text(st, 1, action.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(st, 2, family.c_str(), -1, SQLITE_TRANSIENT);
-  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
-  int64_t n = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return n;
+  return db_count(h.dir.file("server.db"), "SELECT count(*) FROM audit_events WHERE action = ? AND family = ?",
+                  {action, family});
 }
 
 }  // namespace

@@ -3,8 +3,8 @@
 // with the right due time, and the same op pushed again raises nothing more. In process, over
 // the service harness, with the server clock on a Thursday so due times cross a weekend.
 #include <catch2/catch.hpp>
-#include <sqlite3.h>
 
+#include "../support/db_count.hpp"
 #include <algorithm>
 
 #include "hearth/core/civil_time.hpp"
@@ -53,16 +53,7 @@ struct World {
 
   // Audit events of `action` (every task raised is one, "task").
   int64_t audits(const std::string& action) {
-    sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open(h.dir.file("server.db").c_str(), &db) == SQLITE_OK);
-    sqlite3_stmt* st = nullptr;
-    REQUIRE(sqlite3_prepare_v2(db, "SELECT count(*) FROM audit_events WHERE action = ?", -1, &st, nullptr) == SQLITE_OK);
-    sqlite3_bind_text(st, 1, action.c_str(), -1, SQLITE_TRANSIENT);
-    REQUIRE(sqlite3_step(st) == SQLITE_ROW);
-    int64_t n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return n;
+    return db_count(h.dir.file("server.db"), "SELECT count(*) FROM audit_events WHERE action = ?", {action});
   }
 
   std::vector<server::TaskRow> tasks(const std::string& type = "") {

@@ -1,0 +1,30 @@
+#pragma once
+// One number the tests read from a database (the server's): `sql` with `args` bound as text, in
+// order. Opened read-only with a busy timeout, so a server writing at the same time never makes
+// the read fail. A query that does not answer one row fails the test.
+#include <catch2/catch.hpp>
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace hearth::test {
+
+inline int64_t db_count(const std::string& db_path, const std::string& sql, const std::vector<std::string>& args = {}) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
+  for (size_t i = 0; i < args.size(); ++i)
+    sqlite3_bind_text(st, static_cast<int>(i + 1), args[i].c_str(), -1, SQLITE_TRANSIENT);
+  const int step = sqlite3_step(st);
+  const int64_t n = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  REQUIRE(step == SQLITE_ROW);
+  return n;
+}
+
+}  // namespace hearth::test
