@@ -228,7 +228,9 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   std::string schema_name = "v1";
   std::string schema_names;
   for (const auto& [n, s] : schemas) schema_names += (schema_names.empty() ? "" : ", ") + n;
-  serve->add_option("--schema", schema_name, "record schema: one of " + schema_names);
+  // Before or after the command: serving and administering a data directory read its records
+  // with the same schema.
+  app.add_option("--schema", schema_name, "record schema: one of " + schema_names + " (default v1)");
   auto* add_org = app.add_subcommand("add-org", "add an organisation");
   add_org->add_option("--id", id)->required();
   add_org->add_option("--name", name)->required();
@@ -471,7 +473,9 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   }
 
   auto store = data.store();
-  SyncService service(*store, now_ms);
+  auto served = schemas.find(schema_name);
+  if (served == schemas.end()) die("unknown schema '" + schema_name + "'; this program serves " + schema_names);
+  SyncService service(*store, now_ms, *served->second);
   auto admin = [&](const std::string& action, const std::string& fam, const std::string& detail) {
     must(store->audit().append(AuditEvent{static_cast<int64_t>(now_ms()), "admin", "", action, fam, detail}));
   };

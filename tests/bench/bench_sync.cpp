@@ -53,7 +53,7 @@ struct Server {
   std::string ca;
   std::string admin_bin = sibling("tests/bench/hearth-bench-server").string();
   std::string admin(std::vector<std::string> args) {
-    args.insert(args.begin(), {admin_bin, "--data", data.string()});
+    args.insert(args.begin(), {admin_bin, "--data", data.string(), "--schema", "peer-benchmark"});
     return run(args);
   }
   void start() {

@@ -71,6 +71,20 @@ Result<void> ServerAccessPolicy::name_organisations(access::FamilyFacts& family)
 }
 
 Result<access::FamilyView> ServerAccessPolicy::view(const Caller& caller, access::FamilyFacts& family, int64_t now_ms) {
+  if (!records_team()) {
+    // A schema that records no team (the peers' benchmark schema): the team index is the whole
+    // answer, and a member receives the family whole.
+    auto member = caseload_.membership(family.family, caller.practitioner);
+    if (!member) return member.error();
+    access::FamilyView v;
+    if (*member && !(*member)->removed_at) {
+      v.standing = access::Standing::full_member;
+      v.reason = "on the family's team (the team index: this schema records no team)";
+    } else {
+      v.reason = "not on the family's team";
+    }
+    return v;
+  }
   if (auto n = name_organisations(family); !n) return n.error();
   return access::view_of(schema_, family, viewer_of(caller), now_ms);
 }
@@ -99,6 +113,7 @@ Result<WriteDecision> ServerAccessPolicy::may_write(const Caller& caller, const 
     }
   }
   WriteDecision team = decide_write(f);
+  if (!records_team()) return team;  // no team records to judge by: the team rule is the answer
   // Off the team, or a brand-new family: the team rule is the whole answer, except that a
   // practitioner off the team may ask for emergency access (a BreakGlassGrant for themselves,
   // DOMAIN.md §7), which the record-level policy judges.

@@ -31,6 +31,8 @@ class ServerAccessPolicy final : public AccessPolicy {
   Caseload& caseload_;
   OpLog& ops_;
   const Schema& schema_;
+  // Whether the schema keeps the team as records (TeamMember); the peers' benchmark schema does not.
+  bool records_team() const { return schema_.entity("TeamMember") != nullptr; }
   TimeIndex* grants_;
 };
 

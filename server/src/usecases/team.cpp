@@ -44,6 +44,10 @@ AuthorityWrite allocation(const Allocation& a) {
   w.detail = a.practitioner + (a.lead ? " as lead professional" : " as team member") +
              (a.scope ? ", scope " + *a.scope : std::string());
   w.plan = [a](ServiceContext& ctx, const sync::Materialiser& m) -> Result<Edits> {
+    if (!m.schema().entity("TeamMember")) {  // a schema without team records: the index alone
+      if (auto r = ctx.store.caseload().allocate(a.family, a.practitioner, a.lead, ctx.now()); !r) return r.error();
+      return Edits{};
+    }
     auto organisation = ctx.store.caseload().organisation_of(a.practitioner);
     if (!organisation) return organisation.error();
     if (a.scope)
@@ -90,6 +94,10 @@ AuthorityWrite deallocation(const std::string& family, const std::string& practi
   w.action = "deallocate";
   w.detail = practitioner;
   w.plan = [family, practitioner](ServiceContext& ctx, const sync::Materialiser& m) -> Result<Edits> {
+    if (!m.schema().entity("TeamMember")) {  // a schema without team records: the index alone
+      if (auto r = ctx.store.caseload().deallocate(family, practitioner, ctx.now()); !r) return r.error();
+      return Edits{};
+    }
     const std::string id = team_member_id(family, practitioner);
     const std::string now = datetime_of(ctx.now());
     auto not_on_team = [&] {
@@ -124,6 +132,11 @@ AuthorityWrite creator_membership(const std::string& family, const std::string& 
   w.action = "team-member";
   w.detail = creator + " created the family and leads its team";
   w.plan = [family, creator](ServiceContext& ctx, const sync::Materialiser& m) -> Result<Edits> {
+    // A schema without team records (the peers' benchmark schema): the team index alone.
+    if (!m.schema().entity("TeamMember")) {
+      if (auto r = ctx.store.caseload().allocate(family, creator, true, ctx.now()); !r) return r.error();
+      return Edits{};
+    }
     const std::string id = team_member_id(family, creator);
     if (m.entity(id)) return Edits{};
     auto organisation = ctx.store.caseload().organisation_of(creator);
