@@ -50,6 +50,17 @@ class PushRun {
     auto dup = ctx_.store.ops().has_op(op->id.device, op->id.counter);
     if (!dup) return dup.error();
     if (*dup) return OpResult{id, OpStatus::duplicate, "", std::nullopt};
+    // An erased family takes nothing more (DOMAIN.md §10.3): the device keeps the op in its
+    // quarantine and reports it, so the work is seen before it goes.
+    auto gone = ctx_.store.keys().erased(op->family);
+    if (!gone) return gone.error();
+    if (*gone) {
+      ctx_.audit(&device_, "denied", "", "push: op " + id + " of erased family " + op->family);
+      return rejected(id, "family " + op->family + " was erased (" + (*gone)->basis + ", " + (*gone)->reference +
+                              "): this work cannot be added to it; it stays on the tablet until the refusal is "
+                              "acknowledged",
+                      WireError::forbidden);
+    }
 
     auto decision = decide(*op);
     if (!decision) return decision.error();
