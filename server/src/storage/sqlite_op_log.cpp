@@ -73,13 +73,20 @@ Result<int64_t> SqliteOpLog::highest_seq(const std::string& family) {
 }
 
 Result<int64_t> SqliteOpLog::last_seq() {
-  auto st = db_.cached("SELECT max(seq) FROM ops");
+  // The highest number ever given (AUTOINCREMENT keeps it), so erasing a family's rows never
+  // looks like the history going back.
+  auto st = db_.cached(
+      "SELECT max(coalesce((SELECT max(seq) FROM ops), 0), "
+      "coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'ops'), 0))");
   if (!st) return st.error();
   return integer(**st, 0);
 }
 
 Result<uint64_t> SqliteOpLog::highest_counter(const std::string& device) {
-  auto st = db_.cached("SELECT max(counter) FROM ops WHERE device = ?");
+  // Ops of erased families count: the device was told they were stored.
+  auto st = db_.cached(
+      "SELECT max(coalesce((SELECT max(counter) FROM ops WHERE device = ?1), 0), "
+      "coalesce((SELECT counter FROM erased_counters WHERE device = ?1), 0))");
   if (!st) return st.error();
   (*st)->bind(1, device);
   auto v = integer(**st, 0);

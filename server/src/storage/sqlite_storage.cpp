@@ -51,6 +51,7 @@ CREATE INDEX IF NOT EXISTS due_families_by_time ON due_families(next_due) WHERE 
 CREATE TABLE IF NOT EXISTS break_glass_grants(id TEXT PRIMARY KEY, family TEXT NOT NULL, practitioner TEXT NOT NULL,
   expires_at INTEGER NOT NULL, ended_at INTEGER) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS break_glass_by_practitioner ON break_glass_grants(practitioner, family) WHERE ended_at IS NULL;
+CREATE TABLE IF NOT EXISTS erased_counters(device TEXT PRIMARY KEY, counter INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS office_credentials(name TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE,
   issued_at INTEGER NOT NULL, revoked_at INTEGER) WITHOUT ROWID;
 )SQL";
@@ -213,6 +214,14 @@ class SqliteStorage final : public Storage {
 
   Result<bool> delete_family(const std::string& family) override {
     bool any = false;
+    // What each device had stored in the family stays counted (OpLog::highest_counter).
+    if (auto r = sqlite::run(*db_,
+                             "INSERT INTO erased_counters(device, counter) SELECT device, max(counter) FROM ops "
+                             "WHERE family = ? GROUP BY device ON CONFLICT(device) DO UPDATE SET "
+                             "counter = max(counter, excluded.counter)",
+                             {family});
+        !r)
+      return r.error();
     for (const char* sql : {"DELETE FROM ops WHERE family = ?", "DELETE FROM held_ops WHERE family = ?",
                             "DELETE FROM flags WHERE family = ?", "DELETE FROM memberships WHERE family = ?",
                             "DELETE FROM due_families WHERE family = ?", "DELETE FROM break_glass_grants WHERE family = ?"}) {

@@ -131,7 +131,7 @@ Result<std::vector<RetentionDue>> retention_due(ServiceContext& ctx, int64_t now
     for (const auto* e : (*merged)->entities(family)) {
       if (e->deleted()) continue;
       const std::string& type = e->def().name;
-      if (type == "Episode") {
+      if (type == "EarlyHelpEpisode") {
         any_episode = true;
         if (e->status() != "CLOSED") all_closed = false;
         if (auto until = years_after(text_of(*e, "closed_at"), config->retention_unborn_years()))

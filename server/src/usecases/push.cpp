@@ -112,6 +112,15 @@ class PushRun {
     std::vector<std::string> acknowledged;
     for (const auto& n : notices) {
       if (n.op_id.rfind(device_.id + ":", 0) != 0) continue;
+      // Work of an erased family: nobody leads it any more; the server chain records that the
+      // device reported it (the family's own chain is sealed under the destroyed key).
+      auto gone = ctx_.store.keys().erased(n.family);
+      if (!gone) return gone.error();
+      if (*gone) {
+        ctx_.audit(&device_, "quarantine-reported", "", "op " + n.op_id + " of erased family " + n.family);
+        acknowledged.push_back(n.op_id);
+        continue;
+      }
       Flag flag{0, ctx_.now(), n.family, kFlagQuarantinedOnDevice, n.op_id, device_.practitioner, device_.id, n.reason};
       auto added = ctx_.store.flags().add(flag);
       if (!added) return added.error();
