@@ -17,6 +17,9 @@
 #include <iostream>
 #include <sstream>
 
+#include "admin/backup.hpp"
+#include "admin/restore.hpp"
+#include "admin/serve_lock.hpp"
 #include "audit/audit_chain.hpp"
 #include "hearth/server/http.hpp"
 #include "hearth/core/civil_time.hpp"
@@ -335,6 +338,13 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   auto* office_revoke = office->add_subcommand("revoke", "revoke a credential");
   for (auto* c : {office_issue, office_revoke}) c->add_option("--name", name, "the credential's name, e.g. case-system")->required();
 
+  // Backup and restore (admin/backup.hpp, admin/restore.hpp; docs/deployment.md).
+  auto* backup = app.add_subcommand("backup", "copy the database while the server runs (no keys: back those up apart)");
+  auto* restore = app.add_subcommand("restore", "bring a backup back (with the server stopped); the current database is kept aside");
+  std::string backup_file;
+  backup->add_option("DEST", backup_file, "the file to write (must not exist)")->required();
+  restore->add_option("SRC", backup_file, "a file `hearth-server backup` wrote")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -359,8 +369,34 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
     std::cout << "initialised " << data.dir.string() << (dev ? " with development certificates" : "") << "\n";
     return 0;
   }
+  if (restore->parsed()) {
+    json config = data.load_config();
+    auto chosen = schemas.find(schema_name);
+    if (chosen == schemas.end()) die("unknown schema '" + schema_name + "'; this program serves " + schema_names);
+    admin::RestoreRequest request{data.dir, backup_file, data.checkpoint_dir(config), data.audit_key(config),
+                                  chosen->second, static_cast<int64_t>(now_ms())};
+    auto done = admin::restore(request);
+    if (!done) die(done.error().message, done.error().code == ErrorCode::not_found ? 3 : 1);
+    for (const auto& w : done->warnings) std::cerr << "hearth-server: warning: " << w << "\n";
+    std::cout << "restored " << backup_file << " (last seq " << done->backup_last_seq << ") into " << data.db().string()
+              << "\n";
+    if (done->kept_aside) std::cout << "  the database before the restore is kept as " << done->kept_aside->string() << "\n";
+    size_t carried = 0;
+    for (const auto& c : done->carried) carried += static_cast<size_t>(c.rows);
+    if (done->previous_read)
+      std::cout << "  carried over from it: " << carried << " directory and enrolment rows, " << done->server_ops_carried
+                << " ops the server wrote after the backup\n";
+    std::cout << "  new history epoch " << done->epoch << ": every device sends again what this server lacks at its next sync\n";
+    if (done->checkpoints_moved_to)
+      std::cout << "  " << done->checkpoints_moved << " audit checkpoints exported after the backup moved to "
+                << done->checkpoints_moved_to->string() << "\n";
+    if (done->checkpoint_exported) std::cout << "  audit checkpoint of the restored trail: " << done->checkpoint_exported->string() << "\n";
+    return 0;
+  }
   if (serve->parsed()) {
     json config = data.load_config();
+    // Held until the process ends: a restore refuses while it is held (admin/serve_lock.hpp).
+    auto serve_lock = must(admin::ServeLock::take(data.dir, "serve"));
     HttpServerConfig http;
     http.host = host.empty() ? config.value("listen", "127.0.0.1") : host;
     http.port = listen_port(port, config);
@@ -491,6 +527,14 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
     require_name("--name", name);
   }
   if (add_prac->parsed()) require_id("--org", org);
+  if (backup->parsed()) {
+    auto made = must(admin::back_up(data.db(), backup_file, store->audit(), static_cast<int64_t>(now_ms())));
+    std::cout << "backed up " << data.db().string() << " to " << made.file.string() << " (" << made.bytes << " bytes, last seq "
+              << made.last_seq << ", history epoch " << made.epoch << ")\n"
+              << "  it holds no key: keep the keys (KEK, keyring, audit key) and the exported audit checkpoints backed up "
+                 "apart (docs/deployment.md)\n";
+    return 0;
+  }
   if (add_org->parsed()) {
     require_one_of("--type", type, allowed("Organisation", "org_type"));
     must(caseload.add_organisation(id, name, type));

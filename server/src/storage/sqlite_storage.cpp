@@ -4,6 +4,7 @@
 #include "sqlite_audit_log.hpp"
 #include "sqlite_parts.hpp"
 #include "sqlite_util.hpp"
+#include "sqlite_restore.hpp"
 #include "storage.hpp"
 
 namespace hearth::server {
@@ -131,6 +132,7 @@ class SqliteStorage final : public Storage {
   TenantSettings& settings() override { return settings_; }
   TimeIndex& due() override { return due_; }
   OfficeCredentials& office() override { return office_; }
+  Database& database() { return *db_; }
 
   Result<void> transaction(const std::function<Result<void>()>& body) override {
     Transaction tx(*db_);
@@ -159,6 +161,15 @@ Result<std::unique_ptr<Storage>> open_sqlite_storage(const std::string& path, au
   auto storage = std::make_unique<SqliteStorage>(std::move(db.value()));
   if (auto r = storage->init(std::move(audit_key)); !r) return r.error();
   return std::unique_ptr<Storage>(std::move(storage));
+}
+
+Result<RestoringStorage> open_sqlite_storage_for_restore(const std::string& path, audit::AuditKey audit_key) {
+  auto db = Database::open(path);
+  if (!db) return db.error();
+  auto storage = std::make_unique<SqliteStorage>(std::move(db.value()));
+  if (auto r = storage->init(std::move(audit_key)); !r) return r.error();
+  Database* connection = &storage->database();
+  return RestoringStorage{std::move(storage), connection};
 }
 
 }  // namespace hearth::server
