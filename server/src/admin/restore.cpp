@@ -373,6 +373,14 @@ Result<RestoreReport> restore(const RestoreRequest& req) {
     return put_back(r.error());
   }
 
+  // The file kept aside made whole on its own again (reading it above reopened its log).
+  if (report.kept_aside) {
+    auto aside = Database::open(report.kept_aside->string());
+    if (!aside || !(*aside)->exec("PRAGMA journal_mode=DELETE"))
+      report.warnings.push_back("the database kept aside still has its log beside it (" + report.kept_aside->string() +
+                                "-wal): keep the two together");
+  }
+
   // 5. A checkpoint of the restored trail, exported.
   auto trail = audit::open_trail_file(db.string(), req.audit_key);
   auto cp = trail ? trail->trail->checkpoint(req.now) : Result<audit::Checkpoint>(trail.error());
