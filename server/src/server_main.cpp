@@ -650,7 +650,10 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
                 << file.string() << (checkpoint_out.empty() ? "" : " and " + checkpoint_out) << "\n";
       return 0;
     }
-    return verify_audit_command(*trail.trail, checkpoint_files, data.checkpoint_dir(config));
+    int verdict = verify_audit_command(*trail.trail, checkpoint_files, data.checkpoint_dir(config));
+    if (auto notes = admin::restore_notes(*trail.db); notes)  // why a trail may end at a backup
+      for (const auto& n : *notes) std::cout << "note: " << n << "\n";
+    return verdict;
   } else if (config_show->parsed()) {
     TenantConfig current = must(store->settings().current());
     for (const auto& setting : TenantConfig::settings())

@@ -17,6 +17,7 @@
 #include "admin/backup.hpp"
 #include "admin/restore.hpp"
 #include "admin/serve_lock.hpp"
+#include "audit/audit_chain.hpp"
 #include "storage/storage.hpp"
 
 using namespace hearth;
@@ -191,7 +192,16 @@ TEST_CASE("Restore: keeps the old database aside and carries over devices, codes
   must(store->devices().add_enrol_code("code-hash", "hv-1", kNow + 1'000'000));
   must(store->office().issue("case-system", "office-hash", kNow - 3000));
   for (int i = 0; i < 5; ++i) must(store->ops().next_authority_counter());
+  for (const char* action : {"add-practitioner", "revoke", "office-credential-issue"})
+    must(store->audit().append(AuditEvent{kNow - 2500, "admin", "", action, "", "after the backup"}));
   store.reset();
+  // A checkpoint exported after the backup (as `serve` does every hour and at shutdown).
+  audit::Checkpoint later;
+  {
+    auto trail = must(audit::open_trail_file(data.db(), hearth::test::audit_key()));
+    later = must(trail.trail->checkpoint(kNow - 2000));
+    must(audit::write_checkpoint_file(audit::checkpoint_file_in(data.checkpoints(), later), later));
+  }
 
   auto done = admin::restore(data.restore_from(out.file("b.db")));
   REQUIRE(done.ok());
@@ -223,4 +233,22 @@ TEST_CASE("Restore: keeps the old database aside and carries over devices, codes
   CHECK(test::db_count(data.db(), "SELECT count(*) FROM audit_events WHERE action = 'restore' AND detail LIKE ?",
                        {"%last seq 3%devices 2,%new history epoch " + done->epoch + "%"}) == 1);
   CHECK(must(restored->audit().verify()) > 0);
+
+  // The audit trail: the later checkpoint kept apart, not overwritten by the restored trail's
+  // own, which verifies clean; checked against the later one, the truncation at the backup is
+  // reported, and the restore event explains it.
+  REQUIRE(done->checkpoints_moved_to);
+  CHECK(done->checkpoints_moved == 1);
+  const fs::path moved = *done->checkpoints_moved_to / audit::checkpoint_file_in("", later).filename();
+  REQUIRE(fs::exists(moved));
+  REQUIRE(done->checkpoint_exported);
+  auto trail = must(audit::open_trail_file(data.db(), hearth::test::audit_key()));
+  CHECK(must(trail.trail->verify({must(audit::read_checkpoint_file(*done->checkpoint_exported))})).clean());
+  auto against_later = must(trail.trail->verify({must(audit::read_checkpoint_file(moved))}));
+  bool truncated = false;
+  for (const auto& f : against_later.findings) truncated = truncated || f.kind == audit::Finding::Kind::truncated;
+  CHECK(truncated);
+  auto notes = must(admin::restore_notes(*trail.db));
+  REQUIRE(notes.size() == 1);
+  CHECK_THAT(notes[0], Contains("restored from") && Contains(done->kept_aside->filename().string()));
 }

@@ -273,6 +273,19 @@ Result<void> check_server_database(const fs::path& file, const std::string& labe
   return {};
 }
 
+Result<std::vector<std::string>> restore_notes(Database& db) {
+  auto st = db.prepare("SELECT at, detail FROM audit_events WHERE chain = 'server' AND action = 'restore' ORDER BY idx");
+  if (!st) return st.error();
+  std::vector<std::string> out;
+  auto done = st->each([&](platform::Statement& r) {
+    out.push_back("the trail was restored at " + civil::format_datetime(r.integer(0)) + " (audit event \"restore\": " +
+                  r.text(1) + "); a checkpoint made after that backup and before the restore shows its chains cut at "
+                              "the backup (docs/deployment.md, \"The audit trail after a restore\")");
+  });
+  if (!done) return done.error();
+  return out;
+}
+
 Result<RestoreReport> restore(const RestoreRequest& req) {
   if (!req.schema) return make_error(ErrorCode::invalid_argument, "restore: no record schema given");
   auto lock = ServeLock::take(req.data_dir, "restore");

@@ -32,7 +32,7 @@
 //     - an audit event "restore" (actor admin) naming the backup's time and last seq, the file
 //       kept aside, what was carried over and erased, the new epoch and the moved checkpoints.
 //  5. A checkpoint of the restored trail is signed and exported, so verify-audit checks the
-//     restored trail against a checkpoint made from it (docs/audit.md, "After a restore").
+//     restored trail against a checkpoint made from it (docs/audit.md, "After a restore"; docs/deployment.md).
 // A failure before step 4 leaves the current database where it was; a failure in step 4 puts
 // it back and keeps the restored copy as DATA/hearth-server.db.failed-restore-<UTC time>.
 // Thread-safety: a command; run while no other process uses the data directory.
@@ -46,6 +46,7 @@
 #include "audit/audit_key.hpp"
 #include "hearth/core/error.hpp"
 #include "hearth/core/schema.hpp"
+#include "hearth/platform/sqlite_db.hpp"
 #include "storage/sqlite_restore.hpp"
 #include "usecases/context.hpp"
 
@@ -92,6 +93,11 @@ struct RestoreReport {
 // and it has the server's tables and a history epoch. Errors (ErrorCode::corrupt) name `label`
 // and what is wrong. Opens the file read-write: check a copy, not the original.
 Result<void> check_server_database(const std::filesystem::path& file, const std::string& label);
+
+// For verify-audit: one line for each restore the trail of the server database `db` records
+// (its "restore" events, oldest first), saying when and from what, so that a truncation found
+// against a checkpoint made before the restore is explained where it is reported.
+Result<std::vector<std::string>> restore_notes(platform::Database& db);
 
 // The restore (above). Errors: ErrorCode::conflict while the server runs (the serve lock is
 // held: "stop hearth-server first"); ErrorCode::not_found without SRC; ErrorCode::corrupt when
