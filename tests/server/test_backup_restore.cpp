@@ -252,3 +252,28 @@ TEST_CASE("Restore: keeps the old database aside and carries over devices, codes
   REQUIRE(notes.size() == 1);
   CHECK_THAT(notes[0], Contains("restored from") && Contains(done->kept_aside->filename().string()));
 }
+
+TEST_CASE("Restore: the server's own ops are carried over only from a database that continues the backup", "[unit]") {
+  // Another server's backup restored here: its log is not this database's past.
+  DataDir other;
+  auto elsewhere = with_people(other);
+  add_ops(*elsewhere, "dev-x", 1, 3);
+  TempDir out;
+  must(admin::back_up(other.db(), out.file("other.db"), elsewhere->audit(), kNow - 4000));
+  elsewhere.reset();
+
+  DataDir data;
+  auto store = with_people(data);
+  add_ops(*store, "dev-a", 1, 3);
+  add_ops(*store, "hearth-server", 1, 2);  // not ops a restore of that backup may take
+  store.reset();
+  auto done = admin::restore(data.restore_from(out.file("other.db")));
+  REQUIRE(done.ok());
+  CHECK(done->previous_read);
+  CHECK(done->server_ops_carried == 0);
+  CHECK(test::db_count(data.db(), "SELECT count(*) FROM ops WHERE device = 'hearth-server'") == 0);
+  REQUIRE(done->warnings.size() == 1);
+  CHECK_THAT(done->warnings[0], Contains("does not continue the backup's history"));
+  CHECK(test::db_count(data.db(), "SELECT count(*) FROM audit_events WHERE action = 'restore' AND detail LIKE ?",
+                       {"%warning: the database kept aside does not continue%"}) == 1);
+}

@@ -190,6 +190,7 @@ std::string describe(const RestoreReport& r, const fs::path& source) {
   }
   d += "; erased again (erasure register): " + std::to_string(r.erased.size()) + " families";
   d += "; new history epoch " + r.epoch + "; server op counters from " + std::to_string(r.counters_at_least);
+  for (const auto& w : r.warnings) d += "; warning: " + w;
   d += "; audit events and checkpoints after the backup are not in this trail";
   if (r.checkpoints_moved_to)
     d += " (" + std::to_string(r.checkpoints_moved) + " exported checkpoints moved to " + r.checkpoints_moved_to->string() + ")";
@@ -222,9 +223,17 @@ Result<void> bring_up_to_date(const RestoreRequest& req, const fs::path& db, Res
         auto carried = carry_over_directory(*restored->db);
         if (!carried) return carried.error();
         report.carried = std::move(*carried);
-        auto ops = carry_server_ops(ctx, previous->ops(), report.backup_last_seq);
-        if (!ops) return ops.error();
-        report.server_ops_carried = *ops;
+        auto continues = previous_continues(*restored->db, report.backup_last_seq);
+        if (!continues) return continues.error();
+        if (*continues) {
+          auto ops = carry_server_ops(ctx, previous->ops(), report.backup_last_seq);
+          if (!ops) return ops.error();
+          report.server_ops_carried = *ops;
+        } else {
+          report.warnings.push_back("the database kept aside does not continue the backup's history (it lacks op seq " +
+                                    std::to_string(report.backup_last_seq) +
+                                    " as the backup has it): the server's own ops were not carried over from it");
+        }
       }
       auto erased = req.apply_erasures(ctx);
       if (!erased) return erased.error();

@@ -19,7 +19,8 @@
 //       devices enrolled, renewed or revoked after the backup, enrolment codes, office
 //       credentials, practitioners, organisations, tenant settings, held ops' decisions), and
 //       the ops the server itself wrote after the backup (office writes, restamps), stored as
-//       accepted ops (usecases/accepted.hpp). No device sends those again; devices send again
+//       accepted ops (usecases/accepted.hpp) when that database continues the backup's history
+//       (storage/sqlite_restore.hpp previous_continues). No device sends those again; devices send again
 //       their own ops, and the server keeps only what it lacks;
 //     - the erasure register applied (apply_erasure_register below);
 //     - a new history epoch (OpLog::renew_history_epoch): every device then forgets its

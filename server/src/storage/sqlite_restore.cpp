@@ -45,6 +45,14 @@ Result<void> attach_previous(Database& db, const std::string& path) {
 
 Result<void> detach_previous(Database& db) { return db.exec("DETACH DATABASE previous"); }
 
+Result<bool> previous_continues(Database& db, int64_t last_seq) {
+  if (last_seq <= 0) return true;
+  auto same = one_integer(db, "SELECT count(*) FROM main.ops m JOIN previous.ops p ON p.seq = m.seq "
+                              "AND p.device = m.device AND p.counter = m.counter WHERE m.seq = " + std::to_string(last_seq));
+  if (!same) return same.error();
+  return *same == 1;
+}
+
 Result<std::vector<CarriedTable>> carry_over_directory(Database& db) {
   std::vector<CarriedTable> out;
   for (const char* table : {"organisations", "practitioners", "enrol_codes", "devices", "office_credentials",

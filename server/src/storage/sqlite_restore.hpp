@@ -29,6 +29,12 @@ Result<RestoringStorage> open_sqlite_storage_for_restore(const std::string& path
 Result<void> attach_previous(platform::Database& db, const std::string& path);
 Result<void> detach_previous(platform::Database& db);
 
+// Whether the log of "previous" continues the restored one: it holds the op the restored log
+// ends with (`last_seq`) under the same sequence number, or the restored log is empty. The
+// server's own later ops are carried over only from a continuation (never from the database
+// of another server or of another history).
+Result<bool> previous_continues(platform::Database& db, int64_t last_seq);
+
 // Rows of one table taken from "previous": those the restored table lacked or held differently.
 struct CarriedTable {
   std::string table;
