@@ -216,6 +216,7 @@ TEST_CASE("Restore: keeps the old database aside and carries over devices, codes
   CHECK(done->backup_last_seq == 3);
   CHECK(epoch_of(data.db()) != old_epoch);
   CHECK(done->epoch == epoch_of(data.db()));
+  CHECK(test::db_count(data.db(), "SELECT count(*) FROM meta WHERE key LIKE 'backup_%'") == 0);
   auto restored = data.open();
   auto c = must(restored->devices().device_by_token("token-c"));
   REQUIRE(c);  // enrolled after the backup: still known

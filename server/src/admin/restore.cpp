@@ -235,6 +235,8 @@ Result<void> bring_up_to_date(const RestoreRequest& req, const fs::path& db, Res
                                     " as the backup has it): the server's own ops were not carried over from it");
         }
       }
+      // The backup's notes of itself (backup.cpp) describe the file, not this database.
+      if (auto r = restored->db->exec("DELETE FROM meta WHERE key IN ('backup_taken_at', 'backup_last_seq')"); !r) return r;
       auto erased = req.apply_erasures(ctx);
       if (!erased) return erased.error();
       report.erased = std::move(*erased);
