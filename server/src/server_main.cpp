@@ -18,6 +18,9 @@
 #include <iostream>
 #include <sstream>
 
+#include "admin/backup.hpp"
+#include "admin/restore.hpp"
+#include "admin/serve_lock.hpp"
 #include "audit/audit_chain.hpp"
 #include "keys/kek.hpp"
 #include "keys/keyring.hpp"
@@ -147,6 +150,9 @@ struct DataDir {
     json config = load_config();
     auto opened = must(open_sqlite_storage(db().string(), audit_key(config), keys(config)));
     restrict_files();
+    // An erasure interrupted between its key and its rows is finished here.
+    for (const auto& f : must(apply_erasure_register(*opened, static_cast<int64_t>(now_ms()))))
+      std::cerr << "hearth-server: deleted the rows of family " << f << ", erased earlier (erasure register)\n";
     return opened;
   }
   // The database, its WAL and shared memory readable by the service user alone (a data
@@ -420,6 +426,12 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   hold_place->add_option("--reason", hold_reason, "the notice's reference (kept readable: no personal data)")->required();
   auto* retention = app.add_subcommand("retention", "families whose retention ended (DOMAIN.md §10.1), due for erasure");
   retention->add_option("--as-of", as_of, "as of this UTC time instead of now (YYYY-MM-DDTHH:MM:SSZ)");
+  // Backup and restore (admin/backup.hpp, admin/restore.hpp; docs/deployment.md).
+  auto* backup = app.add_subcommand("backup", "copy the database while the server runs (no keys: back those up apart)");
+  auto* restore = app.add_subcommand("restore", "bring a backup back (with the server stopped); the current database is kept aside");
+  std::string backup_file;
+  backup->add_option("DEST", backup_file, "the file to write (must not exist)")->required();
+  restore->add_option("SRC", backup_file, "a file `hearth-server backup` wrote")->required();
 
   try {
     app.parse(argc, argv);
@@ -474,8 +486,34 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
               << "Restart hearth-server, then destroy every copy of the old KEK (docs/server-encryption.md)\n";
     return 0;
   }
+  if (restore->parsed()) {
+    json config = data.load_config();
+    auto chosen = schemas.find(schema_name);
+    if (chosen == schemas.end()) die("unknown schema '" + schema_name + "'; this program serves " + schema_names);
+    admin::RestoreRequest request{data.dir, backup_file, data.checkpoint_dir(config), data.audit_key(config),
+                                  data.keys(config), chosen->second, static_cast<int64_t>(now_ms())};
+    auto done = admin::restore(request);
+    if (!done) die(done.error().message, done.error().code == ErrorCode::not_found ? 3 : 1);
+    for (const auto& w : done->warnings) std::cerr << "hearth-server: warning: " << w << "\n";
+    std::cout << "restored " << backup_file << " (last seq " << done->backup_last_seq << ") into " << data.db().string()
+              << "\n";
+    if (done->kept_aside) std::cout << "  the database before the restore is kept as " << done->kept_aside->string() << "\n";
+    size_t carried = 0;
+    for (const auto& c : done->carried) carried += static_cast<size_t>(c.rows);
+    if (done->previous_read)
+      std::cout << "  carried over from it: " << carried << " directory and enrolment rows, " << done->server_ops_carried
+                << " ops the server wrote after the backup\n";
+    std::cout << "  new history epoch " << done->epoch << ": every device sends again what this server lacks at its next sync\n";
+    if (done->checkpoints_moved_to)
+      std::cout << "  " << done->checkpoints_moved << " audit checkpoints exported after the backup moved to "
+                << done->checkpoints_moved_to->string() << "\n";
+    if (done->checkpoint_exported) std::cout << "  audit checkpoint of the restored trail: " << done->checkpoint_exported->string() << "\n";
+    return 0;
+  }
   if (serve->parsed()) {
     json config = data.load_config();
+    // Held until the process ends: a restore refuses while it is held (admin/serve_lock.hpp).
+    auto serve_lock = must(admin::ServeLock::take(data.dir, "serve"));
     HttpServerConfig http;
     http.host = host.empty() ? config.value("listen", "127.0.0.1") : host;
     http.port = listen_port(port, config);
@@ -606,6 +644,14 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
     require_name("--name", name);
   }
   if (add_prac->parsed()) require_id("--org", org);
+  if (backup->parsed()) {
+    auto made = must(admin::back_up(data.db(), backup_file, store->audit(), static_cast<int64_t>(now_ms())));
+    std::cout << "backed up " << data.db().string() << " to " << made.file.string() << " (" << made.bytes << " bytes, last seq "
+              << made.last_seq << ", history epoch " << made.epoch << ")\n"
+              << "  it holds no key: keep the keys (KEK, keyring, audit key) and the exported audit checkpoints backed up "
+                 "apart (docs/deployment.md)\n";
+    return 0;
+  }
   if (add_org->parsed()) {
     require_one_of("--type", type, allowed("Organisation", "org_type"));
     must(caseload.add_organisation(id, name, type));
@@ -721,7 +767,10 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
                 << file.string() << (checkpoint_out.empty() ? "" : " and " + checkpoint_out) << "\n";
       return 0;
     }
-    return verify_audit_command(*trail.trail, checkpoint_files, data.checkpoint_dir(config));
+    int verdict = verify_audit_command(*trail.trail, checkpoint_files, data.checkpoint_dir(config));
+    if (auto notes = admin::restore_notes(*trail.db); notes)  // why a trail may end at a backup
+      for (const auto& n : *notes) std::cout << "note: " << n << "\n";
+    return verdict;
   } else if (config_show->parsed()) {
     TenantConfig current = must(store->settings().current());
     for (const auto& setting : TenantConfig::settings())

@@ -48,11 +48,14 @@ ProcessResult admin_result(ServerProcess& server, std::vector<std::string> args)
 
 }  // namespace
 
-TEST_CASE("Security: no personal datum is readable from the server's data directory, WAL or log", "[security][e2e]") {
+TEST_CASE("Security: no personal datum is readable from the server's data directory, WAL, backup or log", "[security][e2e]") {
   ServerProcess server;
   std::string family;
   auto markers = realistic_sync(server, family);
   REQUIRE(fs::exists(server.db() + "-wal"));  // scanned before any checkpoint too
+  std::string backup = server.data() + "/backup-1.db";  // taken while serving
+  server.admin({"backup", backup});
+  REQUIRE(fs::exists(backup));
   auto hits = files_revealing(server.data(), markers);
   auto logged = text_revealing(server.log(), markers, "the server log");
   hits.insert(hits.end(), logged.begin(), logged.end());
@@ -157,5 +160,31 @@ TEST_CASE("E2E: an erased family is purged from every tablet, and its unsynced w
   auto kept = must(hv.store->quarantine());
   REQUIRE(kept.size() == 1);
   CHECK_THAT(kept[0].reason, Contains("erased"));
+  CHECK(server.admin({"verify-audit"}).find("audit trail intact") != std::string::npos);
+}
+
+TEST_CASE("E2E: an erasure reaches a restored backup taken before it", "[e2e][security]") {
+  ServerProcess server;
+  Tablet hv(server, "hv-1");
+  std::string family = must(hv.store->create_family(family_fields("Family R")));
+  must(hv.store->create(family, "Contact", contact_fields("2026-11-23T10:00:00Z", "a visit")));
+  hv.sync();
+  std::string backup = server.data() + "/../before-erasure.db";
+  server.admin({"backup", backup});
+  server.admin({"erase-family", "--family", family, "--basis", "APPROVED_ERASURE", "--reference", "IG-9", "--by", "admin"});
+  server.stop();
+  std::string restored = server.admin({"restore", backup});
+  CHECK_THAT(restored, Contains("restored"));
+  server.start();
+  CHECK_THAT(server.admin({"erasures"}), Contains(family));  // the register lives with the keyring, not the backup
+  auto flags = admin_result(server, {"tasks", "--family", family});
+  CHECK(flags.code == 3);  // the restored database holds nothing of the family
+  Tablet fresh(server, "hv-1");  // a device enrolled now receives nothing of it
+  fresh.sync();
+  CHECK(must(fresh.store->families()).empty());
+  auto again = hv.try_sync();  // the old tablet sends its ops again to the restored server: refused
+  REQUIRE(again.ok());
+  CHECK(again->history_resets >= 1);
+  CHECK(again->rejected >= 1);
   CHECK(server.admin({"verify-audit"}).find("audit trail intact") != std::string::npos);
 }

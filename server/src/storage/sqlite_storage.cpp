@@ -4,6 +4,7 @@
 #include "sqlite_audit_log.hpp"
 #include "sqlite_parts.hpp"
 #include "sqlite_util.hpp"
+#include "sqlite_restore.hpp"
 #include "storage.hpp"
 
 #include <functional>
@@ -202,14 +203,7 @@ class SqliteStorage final : public Storage {
     auto trail = sqlite::make_sqlite_audit_log(*db_, std::move(audit_key));
     if (!trail) return trail.error();
     audit_ = std::move(*trail);
-    // An erasure interrupted after its key was destroyed: finish it.
-    return transaction([&]() -> Result<void> {
-      auto erased = keys_->erasures();
-      if (!erased) return erased.error();
-      for (const auto& e : *erased)
-        if (auto r = delete_family(e.family); !r) return r.error();
-      return {};
-    });
+    return {};
   }
 
   Result<bool> delete_family(const std::string& family) override {
@@ -247,6 +241,7 @@ class SqliteStorage final : public Storage {
   TimeIndex& due() override { return due_; }
   OfficeCredentials& office() override { return office_; }
   ServerKeys& keys() override { return *keys_; }
+  Database& database() { return *db_; }
 
   Result<void> transaction(const std::function<Result<void>()>& body) override {
     Transaction tx(*db_);
@@ -282,6 +277,17 @@ Result<std::unique_ptr<Storage>> open_sqlite_storage(const std::string& path, au
   auto storage = std::make_unique<SqliteStorage>(std::move(db.value()), std::move(keys));
   if (auto r = storage->init(std::move(audit_key)); !r) return r.error();
   return std::unique_ptr<Storage>(std::move(storage));
+}
+
+Result<RestoringStorage> open_sqlite_storage_for_restore(const std::string& path, audit::AuditKey audit_key,
+                                                         std::shared_ptr<ServerKeys> keys) {
+  if (!keys) return make_error(ErrorCode::invalid_argument, "a restore needs the server's keyring");
+  auto db = Database::open(path);
+  if (!db) return db.error();
+  auto storage = std::make_unique<SqliteStorage>(std::move(db.value()), std::move(keys));
+  if (auto r = storage->init(std::move(audit_key)); !r) return r.error();
+  Database* connection = &storage->database();
+  return RestoringStorage{std::move(storage), connection};
 }
 
 }  // namespace hearth::server

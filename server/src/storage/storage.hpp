@@ -47,8 +47,8 @@ class Storage {
 // `keys`: the keyring that seals personal data at rest (keys/keyring.hpp); null means a
 // throwaway one with encryption off (tests). A database written with encryption off is sealed
 // in place the first time it is opened with encryption on; one sealed refuses to open with
-// encryption off (ErrorCode::locked). Families in the erasure register whose rows are still
-// here (an erasure interrupted between its two steps) lose them at open.
+// encryption off (ErrorCode::locked). Rows of families in the erasure register are deleted
+// by apply_erasure_register (usecases/erasure.hpp), which hearth-server runs at every open.
 Result<std::unique_ptr<Storage>> open_sqlite_storage(const std::string& path, audit::AuditKey audit_key,
                                                      std::shared_ptr<ServerKeys> keys = nullptr);
 

@@ -91,6 +91,29 @@ Result<ErasureReport> erase_family(ServiceContext& ctx, const ErasureRequest& r)
   return report;
 }
 
+Result<std::vector<std::string>> apply_erasure_register(Storage& store, int64_t now_ms, bool in_transaction) {
+  auto erased = store.keys().erasures();
+  if (!erased) return erased.error();
+  std::vector<std::string> found;
+  auto body = [&]() -> Result<void> {
+    for (const auto& e : *erased) {
+      auto any = store.delete_family(e.family);
+      if (!any) return any.error();
+      if (*any) {
+        found.push_back(e.family);
+        if (auto a = store.audit().append(AuditEvent{now_ms, "server", "", "erasure-applied", "",
+                                                     "family " + e.family + " (erased " + e.basis + ") had rows here: deleted"});
+            !a)
+          return a;
+      }
+    }
+    return {};
+  };
+  auto done = in_transaction ? body() : store.transaction(body);
+  if (!done) return done.error();
+  return found;
+}
+
 Result<void> place_legal_hold(ServiceContext& ctx, const std::string& family, const std::string& by,
                               const std::string& reason) {
   if (auto ok = check_note("reason", reason); !ok) return ok.error();

@@ -45,6 +45,12 @@ struct ErasureReport {
 // forbidden (not an IG officer; a legal hold stands), conflict (erased already).
 Result<ErasureReport> erase_family(ServiceContext& ctx, const ErasureRequest& request);
 
+// Deletes the rows of every family in the erasure register that this database still holds: an
+// erasure interrupted between its key and its rows, or a restored backup taken before the
+// erasure. Each is audited at `now_ms`. Runs in its own transaction unless `in_transaction`
+// (the caller's is open); returns those families.
+Result<std::vector<std::string>> apply_erasure_register(Storage& store, int64_t now_ms, bool in_transaction = false);
+
 // Legal holds (keys/keyring.hpp LegalHold). `reason`: 1..200 bytes of UTF-8. Audited.
 Result<void> place_legal_hold(ServiceContext& ctx, const std::string& family, const std::string& by,
                               const std::string& reason);

@@ -74,6 +74,15 @@ class Database {
   Result<Statement*> cached(const char* sql);
   std::string last_error() const;
 
+  // SQLite's online backup (sqlite3_backup_init/step/finish): copies this connection's main
+  // database into the file at `dest_path` (created when missing, its contents replaced),
+  // `pages_per_step` pages per step. To copy one consistent state while other connections or
+  // processes write (WAL), hold a read transaction on this connection first: every step then
+  // reads that snapshot, and no writer waits for the copy (a held snapshot only keeps the WAL
+  // from being checkpointed past it). Returns the pages copied. Errors: ErrorCode::storage,
+  // naming the step that failed.
+  Result<int64_t> backup_to(const std::string& dest_path, int pages_per_step);
+
  private:
   explicit Database(sqlite3* db) : db_(db) {}
   sqlite3* db_;
