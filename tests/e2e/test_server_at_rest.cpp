@@ -160,6 +160,10 @@ TEST_CASE("E2E: an erased family is purged from every tablet, and its unsynced w
   auto kept = must(hv.store->quarantine());
   REQUIRE(kept.size() == 1);
   CHECK_THAT(kept[0].reason, Contains("erased"));
+  CHECK(must(hv.store->families()).size() == 1);  // kept while the refusal is unseen by the server
+  hv.sync();  // the refusal is reported and acknowledged; the purge then goes ahead
+  hv.sync();
+  CHECK(must(hv.store->families()).empty());
   CHECK(server.admin({"verify-audit"}).find("audit trail intact") != std::string::npos);
 }
 
