@@ -528,6 +528,9 @@ Result<void> Store::Impl::purge_expired() {
       return erased;
     }
   }
+  // The next sync pulls in full, not a probe: the server's feed has not changed, but what this
+  // store holds of it has.
+  if (auto r = db->exec("DELETE FROM sync_state WHERE key = 'feed_version'"); !r) return r;
   // no earlier page image (with a wrapped key, or a synced value) stays in the WAL
   return db->exec("PRAGMA wal_checkpoint(TRUNCATE)");
 }

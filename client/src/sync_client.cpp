@@ -294,11 +294,16 @@ class Engine {
     // Held ops still waiting: the answer says which the server has decided (with the first push).
     auto waiting = port_.held_waiting(200);
     if (!waiting) return waiting.error();
+    // Past the key lease with nothing to send, one empty push still goes: its answer measures
+    // the device's clock, so a clock that ran ahead is corrected before the pull renews the
+    // lease (otherwise the lease, measured on that clock, would end again at once).
+    auto lease = store_.key_lease();
+    bool clock_check = queued == 0 && lease && lease->ended;
     // every round sends a batch, quarantines an op, or halves the batch: bounded by the queue
     for (size_t round = 0; round < 2 * queued + 64; ++round) {
       auto batch = port_.outbox(max_ops);
       if (!batch) return batch.error();
-      if (batch->empty() && notices.empty() && waiting->empty()) break;
+      if (batch->empty() && notices.empty() && waiting->empty() && !clock_check) break;
       auto delivered = port_.delivered_counter();
       if (!delivered) return delivered.error();
 
@@ -332,7 +337,8 @@ class Engine {
         report_.rejected += keep.size();
         done += keep.size();
       }
-      if (req.ops.empty() && req.quarantined.empty() && req.held_waiting.empty()) continue;
+      if (req.ops.empty() && req.quarantined.empty() && req.held_waiting.empty() && !clock_check) continue;
+      clock_check = false;
 
       ++report_.push_requests;
       auto body = call(t_, "/v1/push", wire::encode(req), token_, o_);

@@ -221,3 +221,29 @@ TEST_CASE("Key lease: a store made before the lease gets one at its first open a
   CHECK(must(tablet->key_lease()).ended);
   CHECK(error_of(tablet->get(family)).code == ErrorCode::locked);
 }
+
+TEST_CASE("Key lease: a tablet whose clock ran a year ahead is corrected by its next sync, not locked out",
+          "[unit][store][sync][security]") {
+  test::LoopbackServer server;
+  test::TempDir dir;
+  test::FakeClock clock(test::wall_now_ms());
+  const std::string path = dir.file("tablet.db");
+  auto tablet = open_store(path, clock);
+  test::LoopbackTransport transport(server.service());
+  must(enrol(*tablet, transport, "https://loopback", "", server.enrol_code("hv-1")));
+  const std::string family = must(tablet->create_family(test::family_fields()));
+  SyncOptions quick;
+  quick.backoff_ms = 1;
+  must(client::sync(*tablet, transport, quick));
+  clock.advance(365 * kDay);  // the clock is wrong, not a year gone: nothing is queued
+  tablet.reset();
+  tablet = open_store(path, clock);
+  CHECK(error_of(tablet->get(family)).code == ErrorCode::locked);
+  // nothing to push, yet one empty push measures the clock before the pull renews the lease
+  auto report = must(client::sync(*tablet, transport, quick));
+  CHECK(report.pushed == 0);
+  CHECK(report.clock_offset_ms < -static_cast<int64_t>(360 * kDay));
+  CHECK_FALSE(must(tablet->key_lease()).ended);
+  must(tablet->update(family, "phone", "07700 900444"));
+  CHECK_THAT(must(tablet->get(family)).json, Contains("07700 900444"));
+}
