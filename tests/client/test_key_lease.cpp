@@ -75,7 +75,7 @@ void check_opens_only_to_sync(Store& s, const std::string& family) {
 
 }  // namespace
 
-TEST_CASE("Key lease: a new store works for 14 days, then opens only to sync, and a clock set back does not extend it",
+TEST_CASE("Key lease: a new store works for 14 days then opens only to sync and a clock set back does not extend it",
           "[unit][store][security]") {
   test::TempDir dir;
   test::FakeClock clock;
@@ -222,7 +222,7 @@ TEST_CASE("Key lease: a store made before the lease gets one at its first open a
   CHECK(error_of(tablet->get(family)).code == ErrorCode::locked);
 }
 
-TEST_CASE("Key lease: a tablet whose clock ran a year ahead is corrected by its next sync, not locked out",
+TEST_CASE("Key lease: a tablet whose clock ran a year ahead is corrected by its next sync and not locked out",
           "[unit][store][sync][security]") {
   test::LoopbackServer server;
   test::TempDir dir;

@@ -1,7 +1,7 @@
 // Devices that are lost (N5) end to end: a real hearth-server over TLS and real tablets. The
 // office asks for a wipe (`hearth-server wipe`); the tablet's sync library pushes first, wipes
 // its store (keys first) and acknowledges; `hearth-server devices` shows it. A wipe never
-// destroys work the tablet could still push, unless the office says to discard it. The key
+// destroys work the tablet could still push unless the office says to discard it. The key
 // lease reaches the tablet from the tenant configuration and is shown by `devices`.
 #include <catch2/catch.hpp>
 
@@ -72,7 +72,7 @@ struct Team {
 
 }  // namespace
 
-TEST_CASE("E2E: a wipe the office asks for is done at the next sync after the push, and acknowledged",
+TEST_CASE("E2E: a wipe the office asks for is done at the next sync after the push and acknowledged",
           "[e2e][security]") {
   Team t;
   const std::string device = t.hv.store->device_id();
@@ -106,7 +106,7 @@ TEST_CASE("E2E: a wipe the office asks for is done at the next sync after the pu
   CHECK_THROWS_WITH(t.server.admin({"wipe", "--device", device}), Contains("acknowledged a wipe already"));
 }
 
-TEST_CASE("E2E: a wipe never destroys work the tablet could still push, unless the office says to discard it",
+TEST_CASE("E2E: a wipe never destroys work the tablet could still push unless the office says to discard it",
           "[e2e][security]") {
   Team t;
   const std::string device = t.hv.store->device_id();
@@ -150,7 +150,7 @@ TEST_CASE("E2E: a wipe never destroys work the tablet could still push, unless t
   }
 }
 
-TEST_CASE("E2E: the tenant's key lease reaches the tablet, ends offline, and a sync renews it", "[e2e][security]") {
+TEST_CASE("E2E: the tenant's key lease reaches the tablet and ends offline and a sync renews it", "[e2e][security]") {
   ServerProcess server;
   server.admin({"config", "set", "key_lease_days", "21"});
   Tablet hv(server, "hv-1");

@@ -211,7 +211,7 @@ TEST_CASE("Storage: a database of the earlier layout is upgraded without losing 
   CHECK(dev->lease_until == 700);
 }
 
-TEST_CASE("Storage: a wipe is requested, acknowledged once, and revokes the credential", "[unit][security]") {
+TEST_CASE("Storage: a wipe is requested and acknowledged once and revokes the credential", "[unit][security]") {
   test::TempDir dir;
   auto s = open_with_people(dir.file("server.db"));
   Devices& d = s->devices();

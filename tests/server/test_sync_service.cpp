@@ -172,7 +172,7 @@ TEST_CASE("Pull: cursors of families never on the caseload are purged with one a
   CHECK(audit_count(h, "purge-instruction", "") == 1);
 }
 
-TEST_CASE("Service: a wipe rides on every answer, nothing more is pulled, and the acknowledgement revokes",
+TEST_CASE("Service: a wipe rides on every answer with nothing more pulled and the acknowledgement revokes",
           "[unit][security]") {
   ServiceHarness h;
   Device dev(h, "dev-w", "hv-1");

@@ -532,7 +532,7 @@ TEST_CASE("Protocol: an emergency access request and its answer round-trip and b
   CHECK(big.error().code == hearth::ErrorCode::too_large);
 }
 
-TEST_CASE("Protocol: the key lease, the wipe order and its acknowledgement round-trip and are typed",
+TEST_CASE("Protocol: the key lease and the wipe order and its acknowledgement round-trip and are typed",
           "[unit][protocol][security]") {
   PolicySnapshot p;
   p.issued_at_ms = 1000;
