@@ -187,9 +187,13 @@ TEST_CASE("Service: a wipe rides on every answer with nothing more pulled and th
     return must(wire::decode_pull_reply(r.body));
   };
 
-  // no wipe requested: an acknowledgement is refused and changes nothing
+  // no wipe requested: an acknowledgement is refused and changes nothing; a malformed one is a 400
   auto early = ack(other);
   CHECK(early.status == 409);
+  auto malformed = h.post("/v1/wipe/ack", R"({"unsynced_lost":"three","quarantined_lost":0})", other.token);
+  CHECK(malformed.status == 400);
+  CHECK_THAT(malformed.body, Contains("unsynced_lost"));
+  CHECK(h.post("/v1/wipe/ack", wire::encode(wire::WipeAck{}), "").status == 401);  // the device credential only
   CHECK(must(wire::decode_pull_reply(h.post("/v1/pull", wire::encode(wire::PullRequest{}), other.token).body)).policy);
 
   auto said = h.service.with_context([](server::ServiceContext& ctx) { return server::request_wipe(ctx, "dev-w", true); });
