@@ -32,6 +32,7 @@
 #include "server_main.hpp"
 #include "sync_service.hpp"
 #include "usecases/consent.hpp"
+#include "usecases/device_wipe.hpp"
 #include "usecases/due_events.hpp"
 #include "usecases/erasure.hpp"
 #include "usecases/task_list.hpp"
@@ -339,9 +340,14 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   withdraw->add_option("--by", author, "who enters it: a practitioner id, or office (default)");
   auto* code = app.add_subcommand("enrol-code", "issue a one-time device enrolment code");
   code->add_option("--practitioner", practitioner)->required();
-  auto* devices = app.add_subcommand("devices", "list enrolled devices");
+  auto* devices = app.add_subcommand("devices", "list enrolled devices, their wipes and key leases (N5)");
   auto* revoke = app.add_subcommand("revoke", "revoke a device (it is told to wipe at its next sync)");
   revoke->add_option("--device", device)->required();
+  // Remote wipe as an acknowledged command (N5, usecases/device_wipe.hpp).
+  bool discard_unsynced = false;
+  auto* wipe = app.add_subcommand("wipe", "wipe a device at its next contact: it pushes its unsynced work, wipes, acknowledges");
+  wipe->add_option("--device", device)->required();
+  wipe->add_flag("--discard-unsynced", discard_unsynced, "wipe even if its unsynced work cannot be pushed first");
   auto* verify = app.add_subcommand("verify-audit", "check every audit chain, its head and the signed checkpoints");
   std::vector<std::string> checkpoint_files;
   verify->add_option("--checkpoint", checkpoint_files,
@@ -748,9 +754,12 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   } else if (code->parsed()) {
     std::cout << must(service.issue_enrol_code(practitioner)) << "\n";
   } else if (devices->parsed()) {
-    for (const auto& d : must(store->devices().devices()))
-      std::cout << d.id << "  " << d.practitioner << "  enrolled " << d.enrolled_at << "  last seen " << d.last_seen
-                << "  last pull " << d.last_pull_at << (d.revoked ? "  REVOKED" : "") << "\n";
+    for (const auto& line : must(service.with_context([](ServiceContext& ctx) { return device_lines(ctx); })))
+      std::cout << line << "\n";
+  } else if (wipe->parsed()) {
+    auto said = service.with_context([&](ServiceContext& ctx) { return request_wipe(ctx, device, discard_unsynced); });
+    if (!said && said.error().code == ErrorCode::conflict) die(said.error().message, 4);
+    std::cout << must(std::move(said)) << "\n";
   } else if (revoke->parsed()) {
     if (!must(store->devices().revoke_device(device))) die("no device '" + device + "'", 3);
     admin("revoke", "", device);

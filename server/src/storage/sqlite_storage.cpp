@@ -35,7 +35,10 @@ CREATE TABLE IF NOT EXISTS enrol_codes(code_hash TEXT PRIMARY KEY, practitioner 
   spent INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS devices(id TEXT PRIMARY KEY, practitioner TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE,
   enrolled_at INTEGER NOT NULL, last_seen INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0,
-  expires_at INTEGER NOT NULL, last_pull_at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+  expires_at INTEGER NOT NULL, last_pull_at INTEGER NOT NULL DEFAULT 0,
+  wipe_requested_at INTEGER NOT NULL DEFAULT 0, wipe_discard INTEGER NOT NULL DEFAULT 0,
+  wipe_acknowledged_at INTEGER NOT NULL DEFAULT 0, wipe_unsynced_lost INTEGER NOT NULL DEFAULT 0,
+  wipe_quarantined_lost INTEGER NOT NULL DEFAULT 0, lease_until INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS ops(seq INTEGER PRIMARY KEY AUTOINCREMENT, family TEXT NOT NULL, device TEXT NOT NULL,
   counter INTEGER NOT NULL, body BLOB NOT NULL, UNIQUE(device, counter));
 CREATE INDEX IF NOT EXISTS ops_by_family ON ops(family, seq);
@@ -96,6 +99,19 @@ Result<void> upgrade(Database& db) {
     if (auto r = db.exec("ALTER TABLE held_ops ADD COLUMN decision TEXT; ALTER TABLE held_ops ADD COLUMN decided_at INTEGER; "
                          "ALTER TABLE held_ops ADD COLUMN decided_by TEXT; ALTER TABLE held_ops ADD COLUMN decision_note TEXT; "
                          "ALTER TABLE held_ops ADD COLUMN decision_ops TEXT;");
+        !r)
+      return r;
+  }
+  // Remote wipe and the key lease (N5): devices enrolled before them have none of either.
+  auto has_wipe = sqlite::exists(db, "SELECT 1 FROM pragma_table_info('devices') WHERE name = ?", "wipe_requested_at");
+  if (!has_wipe) return has_wipe.error();
+  if (!*has_wipe) {
+    if (auto r = db.exec("ALTER TABLE devices ADD COLUMN wipe_requested_at INTEGER NOT NULL DEFAULT 0;"
+                         "ALTER TABLE devices ADD COLUMN wipe_discard INTEGER NOT NULL DEFAULT 0;"
+                         "ALTER TABLE devices ADD COLUMN wipe_acknowledged_at INTEGER NOT NULL DEFAULT 0;"
+                         "ALTER TABLE devices ADD COLUMN wipe_unsynced_lost INTEGER NOT NULL DEFAULT 0;"
+                         "ALTER TABLE devices ADD COLUMN wipe_quarantined_lost INTEGER NOT NULL DEFAULT 0;"
+                         "ALTER TABLE devices ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;");
         !r)
       return r;
   }

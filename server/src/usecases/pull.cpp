@@ -66,6 +66,7 @@ Result<sync::protocol::PolicySnapshot> policy_snapshot(ServiceContext& ctx, cons
   p.sharing_block_after_ms = static_cast<uint64_t>(config->sharing_block_after_ms());
   p.lock_after_ms = static_cast<uint64_t>(config->lock_after_ms());
   p.purge_after_ms = static_cast<uint64_t>(config->purge_after_ms());
+  p.key_lease_ms = static_cast<uint64_t>(config->key_lease_ms());
   return p;
 }
 
@@ -83,6 +84,11 @@ Answer<sync::protocol::PullReply> pull(ServiceContext& ctx, const DeviceRecord& 
   if (auto c = ctx.policy.complete(caller); !c) return A::fail(WireError::server, c.error().message);
   auto snapshot = policy_snapshot(ctx, caller);
   if (!snapshot) return A::fail(WireError::server, snapshot.error().message);
+  // The lease this answer gives (N5), recorded before the answer leaves: `hearth-server
+  // devices` never shows an end earlier than the one the device holds.
+  if (auto r = ctx.store.devices().record_lease(device.id, static_cast<int64_t>(snapshot->issued_at_ms + snapshot->key_lease_ms));
+      !r)
+    return A::fail(WireError::server, r.error().message);
   reply.policy = std::move(*snapshot);
   auto current = ctx.store.caseload().feed_version(device.practitioner);
   if (!current) return A::fail(WireError::server, current.error().message);
