@@ -131,8 +131,13 @@ Result<platform::Sealer*> SqliteKeyring::sealer_for(const std::string& family, b
     if (!made) return made.error();
     auto sealed = kek_->wrap(family, *made);
     if (!sealed) return sealed.error();
-    // Stored (autocommit, on the keyring's own connection) before any value is sealed under
-    // it. Another process may have made one meanwhile: the stored key is the one used.
+    // Stored before any value sealed under it is committed: at once, or with the batch
+    // (defer_key_commits). Another process may have made one meanwhile: the stored key is the
+    // one used.
+    if (deferring_ && !keys_pending_) {
+      if (auto r = db_->exec("BEGIN IMMEDIATE"); !r) return r.error();
+      keys_pending_ = true;
+    }
     auto put = db_->cached("INSERT OR IGNORE INTO family_keys(family, wrapped, created_at) VALUES(?, ?, ?)");
     if (!put) return put.error();
     (*put)->bind(1, family).bind_blob(2, *sealed).bind(3, wall_ms());
@@ -160,6 +165,19 @@ Result<std::optional<std::string>> SqliteKeyring::stored_key(const std::string& 
   (*st)->reset();
   if (!row) return row.error();
   return wrapped;
+}
+
+Result<void> SqliteKeyring::commit_deferred_keys() {
+  deferring_ = false;
+  if (!keys_pending_) return {};
+  keys_pending_ = false;
+  auto done = db_->exec("COMMIT");
+  if (!done) {
+    (void)db_->exec("ROLLBACK");
+    sealers_.clear();  // keys made in the batch are not stored: never seal under them
+    return make_error(done.error().code, "storing new family keys in the keyring failed: " + done.error().message);
+  }
+  return {};
 }
 
 Result<std::string> SqliteKeyring::seal(const std::string& family, std::string_view plaintext, std::string_view aad) {

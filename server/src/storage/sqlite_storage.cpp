@@ -262,7 +262,13 @@ class SqliteStorage final : public Storage {
   Result<void> transaction(const std::function<Result<void>()>& body) override {
     Transaction tx(*db_);
     if (auto r = tx.begin(); !r) return r;
-    if (auto r = body(); !r) return r;
+    // Keys made for new families during `body` are stored in one keyring transaction, committed
+    // (durably) before this one: never a value on disk under a key that is not.
+    keys_->defer_key_commits();
+    auto done = body();
+    auto keys_stored = keys_->commit_deferred_keys();
+    if (!done) return done;
+    if (!keys_stored) return keys_stored;
     return tx.commit();
   }
 
