@@ -242,8 +242,8 @@ TEST_CASE("Storage: a wipe is requested and acknowledged once and revokes the cr
   REQUIRE_FALSE(revoked);
   CHECK_THAT(revoked.error().message, Contains("revoked"));
   must(d.record_lease("dev-2", 900));
-  must(d.record_lease("dev-2", 800));  // never goes back
-  CHECK(must(d.device_by_token("tok-2"))->lease_until == 900);
+  must(d.record_lease("dev-2", 800));  // the lease last given: a shortened key_lease_days shows at once
+  CHECK(must(d.device_by_token("tok-2"))->lease_until == 800);
 }
 
 TEST_CASE("Storage: held ops of the earlier layout gain decisions, kept once decided, and office credentials", "[unit]") {

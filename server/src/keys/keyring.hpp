@@ -65,6 +65,8 @@ class ServerKeys : public FamilySealer {
   // calls before committing its own (one fsync per push instead of one per new family).
   // Without a batch each new key is committed as it is made.
   virtual void defer_key_commits() = 0;
+  // The keyring's identity, which a database sealed under it records.
+  virtual const std::string& id() const = 0;
   virtual Result<void> commit_deferred_keys() = 0;
 };
 
@@ -93,6 +95,9 @@ class SqliteKeyring final : public ServerKeys {
   Result<size_t> rotate(std::unique_ptr<keys::KeyEncryptionKey> to);
   // Data keys held (not counting erased families).
   Result<size_t> key_count();
+  // This keyring's identity (random, made with it): a sealed database names the keyring it
+  // needs (storage/sqlite_storage.cpp).
+  const std::string& id() const override { return id_; }
 
  private:
   SqliteKeyring(std::unique_ptr<platform::Database> db, std::unique_ptr<keys::KeyEncryptionKey> kek)
@@ -100,6 +105,8 @@ class SqliteKeyring final : public ServerKeys {
   Result<void> init();
   // Drops cached keys when another connection wrote the keyring (an erasure by an admin command).
   Result<void> refresh();
+  // Folds the WAL into the file and truncates it, retrying while a reader holds it (5 s).
+  Result<void> checkpoint();
   // The family's sealer, its key unwrapped (or made and stored) on first use.
   Result<platform::Sealer*> sealer_for(const std::string& family, bool create);
   Result<std::optional<std::string>> stored_key(const std::string& family);
@@ -108,6 +115,7 @@ class SqliteKeyring final : public ServerKeys {
   std::unique_ptr<keys::KeyEncryptionKey> kek_;
   std::map<std::string, std::unique_ptr<platform::Sealer>, std::less<>> sealers_;  // bounded: kMaxCached
   int64_t data_version_ = -1;
+  std::string id_;
   bool deferring_ = false;     // in a storage transaction: new keys wait for commit_deferred_keys
   bool keys_pending_ = false;  // a keyring transaction holding new keys is open
 };

@@ -60,7 +60,8 @@ class Devices {
   // when no wipe is pending for it.
   virtual Result<bool> acknowledge_wipe(const std::string& id, int64_t at, int64_t unsynced_lost,
                                         int64_t quarantined_lost) = 0;
-  // N5: the key lease given to the device ends at `until` (kept when later than the one held).
+  // N5: the key lease last given to the device ends at `until` (a shorter lease, after the
+  // tenant shortened key_lease_days, replaces a longer one: the tablet keeps the one it got last).
   virtual Result<void> record_lease(const std::string& id, int64_t until) = 0;
 };
 

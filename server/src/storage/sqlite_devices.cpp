@@ -146,7 +146,7 @@ Result<bool> SqliteDevices::acknowledge_wipe(const std::string& id, int64_t at, 
 }
 
 Result<void> SqliteDevices::record_lease(const std::string& id, int64_t until) {
-  auto st = db_.cached("UPDATE devices SET lease_until = max(lease_until, ?) WHERE id = ?");
+  auto st = db_.cached("UPDATE devices SET lease_until = ? WHERE id = ?");
   if (!st) return st.error();
   (*st)->bind(1, until).bind(2, id);
   return (*st)->run();

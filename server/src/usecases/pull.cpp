@@ -163,6 +163,13 @@ Answer<sync::protocol::PullReply> pull(ServiceContext& ctx, const DeviceRecord& 
     const bool held = it != request.cursors.end();
     int64_t after = held ? it->second : 0;
     auto known_view = request.views.find(family);
+    // Erased by another process whose row deletion has not finished: nothing to send, purge it.
+    auto erased = ctx.store.keys().erased(family);
+    if (!erased) return A::fail(WireError::server, erased.error().message);
+    if (*erased) {
+      if (held) reply.purge.push_back(family);
+      continue;
+    }
     auto page = ctx.store.ops().ops_after(family, after, budget - used);
     if (!page) return A::fail(WireError::server, page.error().message);
     // The view changes only with the family's records, so a device that holds the family under
