@@ -430,9 +430,12 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   auto* kek_rotate = kek_cmd->add_subcommand("rotate", "re-wrap every family key under a new KEK (no data is re-encrypted) "
                                                        "and name it in the config's \"kek\"");
   auto* kek_status = kek_cmd->add_subcommand("status", "where the KEK and keyring are, and how many keys it holds");
+  auto* keyring_backup = kek_cmd->add_subcommand("backup-keyring", "copy the keyring (wrapped keys, erasure register, "
+                                                                   "legal holds) to a new file: after every erasure");
   std::string kek_file;
   kek_create->add_option("--out", kek_file, "the new KEK file")->required();
   kek_rotate->add_option("--new", kek_file, "the new KEK file (made with `kek create`)")->required();
+  keyring_backup->add_option("DEST", kek_file, "the file to write (must not exist)")->required();
   auto* erase = app.add_subcommand("erase-family", "erase a family by destroying its key, then its rows (DOMAIN.md §10.3); "
                                                    "every device holding it is told to purge it");
   std::string basis, reference;
@@ -493,9 +496,18 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
               << "keyring\n";
     return 0;
   }
-  if (kek_rotate->parsed() || kek_status->parsed()) {
+  if (kek_rotate->parsed() || kek_status->parsed() || keyring_backup->parsed()) {
     json config = data.load_config();
     auto ring = must(SqliteKeyring::open(data.keyring(config).string(), must(keys::FileKek::load(data.kek(config)))));
+    if (keyring_backup->parsed()) {
+      must(ring->back_up(kek_file));
+      ring.reset();
+      auto after = data.store();
+      must(after->audit().append(AuditEvent{static_cast<int64_t>(now_ms()), "admin", "", "keyring-backup", "", kek_file}));
+      std::cout << "keyring copied to " << kek_file << " (mode 0600): wrapped keys, the erasure register and legal holds; "
+                << "keep it apart from the KEK and from data backups, and replace it after every erasure\n";
+      return 0;
+    }
     if (kek_status->parsed()) {
       std::cout << "encryption at rest: " << (config.value("encrypt_at_rest", true) ? "on" : "OFF") << "\n"
                 << "KEK:     " << data.kek(config).string() << "\n"
@@ -899,8 +911,12 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
               << " team members' devices are told to purge it at their next sync\n";
   } else if (erasures->parsed()) {
     auto list = must(store->keys().erasures());
-    for (const auto& e : list)
+    for (const auto& e : list) {
       std::cout << datetime_of(e.at) << "  " << e.family << "  " << e.basis << "  by " << e.by << "  " << e.reference << "\n";
+      for (const auto& w : must(store->keys().late_work(e.family)))
+        std::cout << "  work sent after the erasure, refused: op " << w.op_id << " by " << w.practitioner << " at "
+                  << datetime_of(w.at) << " (it leaves that tablet with the family)\n";
+    }
     if (list.empty()) std::cout << "no erasures\n";
     admin("erasures-viewed", "", std::to_string(list.size()) + " erasures");
   } else if (hold_place->parsed()) {

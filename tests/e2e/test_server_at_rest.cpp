@@ -163,6 +163,11 @@ TEST_CASE("E2E: an erased family is purged from every tablet, and its unsynced w
                                   "IG-2026-17", "--by", "admin"});
   CHECK_THAT(out, Contains("erased family " + family));
   CHECK_THAT(server.admin({"erasures"}), Contains(family) && Contains("OPENED_IN_ERROR") && Contains("IG-2026-17"));
+  // The keyring, register included, copied apart after the erasure (docs: "Key ceremony").
+  std::string ring_copy = server.data() + "/../keyring-after-erasure.db";
+  CHECK_THAT(server.admin({"kek", "backup-keyring", ring_copy}), Contains("keyring copied"));
+  CHECK(fs::file_size(ring_copy) > 0);
+  CHECK(admin_result(server, {"kek", "backup-keyring", ring_copy}).code != 0);  // never over a file
   auto again = admin_result(server, {"erase-family", "--family", family, "--basis", "OPENED_IN_ERROR", "--reference",
                                      "IG-2026-17", "--by", "admin"});
   CHECK(again.code != 0);
@@ -179,6 +184,9 @@ TEST_CASE("E2E: an erased family is purged from every tablet, and its unsynced w
   REQUIRE(kept.size() == 1);
   CHECK_THAT(kept[0].reason, Contains("erased"));
   CHECK(must(hv.store->families()).size() == 1);  // kept while the refusal is unseen by the server
+  // The IG officer sees that work was recorded after the erasure, and by whom.
+  CHECK_THAT(server.admin({"erasures"}), Contains("work sent after the erasure, refused: op " + kept[0].op_id) &&
+                                             Contains("by hv-1"));
   hv.sync();  // the refusal is reported and acknowledged; the purge then goes ahead
   hv.sync();
   CHECK(must(hv.store->families()).empty());

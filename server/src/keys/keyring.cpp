@@ -2,7 +2,10 @@
 
 #include <openssl/crypto.h>
 
+#include <unistd.h>
+
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include "hearth/platform/encoding.hpp"
@@ -30,6 +33,8 @@ CREATE TABLE IF NOT EXISTS family_keys(family TEXT PRIMARY KEY, wrapped BLOB NOT
   WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS erasures(family TEXT PRIMARY KEY, at INTEGER NOT NULL, erased_by TEXT NOT NULL,
   basis TEXT NOT NULL, reference TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS erasure_late_work(op_id TEXT PRIMARY KEY, family TEXT NOT NULL, practitioner TEXT NOT NULL,
+  at INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS legal_holds(family TEXT PRIMARY KEY, at INTEGER NOT NULL, held_by TEXT NOT NULL,
   reason TEXT NOT NULL) WITHOUT ROWID;
 )SQL";
@@ -329,6 +334,23 @@ Result<std::vector<LegalHold>> SqliteKeyring::holds() {
   return out;
 }
 
+Result<void> SqliteKeyring::note_late_work(const LateWork& w) {
+  auto st = db_->cached("INSERT OR IGNORE INTO erasure_late_work(op_id, family, practitioner, at) VALUES(?, ?, ?, ?)");
+  if (!st) return st.error();
+  (*st)->bind(1, w.op_id).bind(2, w.family).bind(3, w.practitioner).bind(4, w.at);
+  return (*st)->run();
+}
+
+Result<std::vector<LateWork>> SqliteKeyring::late_work(const std::string& family) {
+  std::vector<LateWork> out;
+  auto st = db_->prepare("SELECT op_id, practitioner, at FROM erasure_late_work WHERE family = ? ORDER BY at, op_id");
+  if (!st) return st.error();
+  st->bind(1, family);
+  auto done = st->each([&](Statement& r) { out.push_back(LateWork{family, r.text(0), r.text(1), r.integer(2)}); });
+  if (!done) return done.error();
+  return out;
+}
+
 Result<size_t> SqliteKeyring::rotate(std::unique_ptr<keys::KeyEncryptionKey> to) {
   if (!kek_ || !to) return make_error(ErrorCode::invalid_argument, "rotating the KEK needs the current KEK and a new one");
   Transaction tx(*db_);
@@ -364,6 +386,25 @@ Result<size_t> SqliteKeyring::rotate(std::unique_ptr<keys::KeyEncryptionKey> to)
   sealers_.clear();
   (void)checkpoint();
   return done;
+}
+
+Result<void> SqliteKeyring::back_up(const std::string& dest) {
+  std::error_code ec;
+  if (std::filesystem::exists(dest, ec) || ec)
+    return make_error(ErrorCode::conflict, dest + " already exists; a backup never overwrites a file: choose a new name");
+  std::string tmp = dest + ".tmp";
+  std::filesystem::remove(tmp, ec);
+  auto copied = db_->backup_to(tmp, 256);
+  if (!copied) {
+    std::filesystem::remove(tmp, ec);
+    return copied.error();
+  }
+  if (::link(tmp.c_str(), dest.c_str()) != 0) {  // link(2) never replaces an existing name
+    std::filesystem::remove(tmp, ec);
+    return make_error(ErrorCode::storage, "cannot make " + dest);
+  }
+  std::filesystem::remove(tmp, ec);
+  return {};
 }
 
 Result<size_t> SqliteKeyring::key_count() {

@@ -45,6 +45,15 @@ struct LegalHold {
   std::string reason;  // the notice's reference (no personal data: it stays readable)
 };
 
+// Work a device sent for a family after its erasure: refused, and recorded here so the IG
+// officer sees that it existed (its content goes with the family when the device purges it).
+struct LateWork {
+  std::string family;
+  std::string op_id;  // "<device>:<counter>"
+  std::string practitioner;
+  int64_t at = 0;     // when the server refused it
+};
+
 class ServerKeys : public FamilySealer {
  public:
   // The family's register entry when it was erased.
@@ -59,6 +68,9 @@ class ServerKeys : public FamilySealer {
   virtual Result<bool> lift_hold(const std::string& family) = 0;
   virtual Result<std::optional<LegalHold>> hold(const std::string& family) = 0;
   virtual Result<std::vector<LegalHold>> holds() = 0;
+  // Records refused work of an erased family (once per op); lists it by family.
+  virtual Result<void> note_late_work(const LateWork& work) = 0;
+  virtual Result<std::vector<LateWork>> late_work(const std::string& family) = 0;
 
   // Batching for a storage transaction: between the two calls, keys made for new families are
   // written in one keyring transaction, committed by commit_deferred_keys(), which the storage
@@ -87,6 +99,8 @@ class SqliteKeyring final : public ServerKeys {
   Result<bool> lift_hold(const std::string& family) override;
   Result<std::optional<LegalHold>> hold(const std::string& family) override;
   Result<std::vector<LegalHold>> holds() override;
+  Result<void> note_late_work(const LateWork& work) override;
+  Result<std::vector<LateWork>> late_work(const std::string& family) override;
   void defer_key_commits() override { deferring_ = true; }
   Result<void> commit_deferred_keys() override;
 
@@ -95,6 +109,10 @@ class SqliteKeyring final : public ServerKeys {
   Result<size_t> rotate(std::unique_ptr<keys::KeyEncryptionKey> to);
   // Data keys held (not counting erased families).
   Result<size_t> key_count();
+  // A consistent copy of the keyring (SQLite online backup) in a new file `dest` (mode 0600;
+  // never over an existing file: ErrorCode::conflict). It holds wrapped keys only, useless
+  // without the KEK; keep it apart from the KEK and from data backups.
+  Result<void> back_up(const std::string& dest);
   // This keyring's identity (random, made with it): a sealed database names the keyring it
   // needs (storage/sqlite_storage.cpp).
   const std::string& id() const override { return id_; }

@@ -56,6 +56,10 @@ class PushRun {
     if (!gone) return gone.error();
     if (*gone) {
       ctx_.audit(&device_, "denied", "", "push: op " + id + " of erased family " + op->family);
+      // The IG officer sees that it existed (`hearth-server erasures`): the device purges it
+      // with the family once this refusal is acknowledged.
+      if (auto n = ctx_.store.keys().note_late_work(LateWork{op->family, id, device_.practitioner, ctx_.now()}); !n)
+        return n.error();
       return rejected(id, "family " + op->family + " was erased (" + (*gone)->basis + ", " + (*gone)->reference +
                               "): this work cannot be added to it; it stays on the tablet until the refusal is "
                               "acknowledged",
