@@ -17,6 +17,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "admin/audit_query.hpp"
 #include "audit/audit_chain.hpp"
 #include "hearth/server/http.hpp"
 #include "hearth/core/civil_time.hpp"
@@ -289,6 +290,13 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   auto* checkpoint = app.add_subcommand("audit-checkpoint", "sign a checkpoint of every audit chain and export it");
   std::string checkpoint_out;
   checkpoint->add_option("--out", checkpoint_out, "also write it to this file (keep a copy off this machine)");
+  auto* audit_cmd = app.add_subcommand("audit", "who saw or changed records: one family's audit, one practitioner's, "
+                                               "or a window of time (docs/audit.md, \"The IG query\")");
+  AuditQueryArgs audit_args;
+  audit_cmd->add_option("--family", audit_args.family, "only this family's chain");
+  audit_cmd->add_option("--practitioner", audit_args.practitioner, "only this practitioner's events, in every family");
+  audit_cmd->add_option("--from", audit_args.from, "from this UTC date or time (YYYY-MM-DD[THH:MM:SSZ])");
+  audit_cmd->add_option("--to", audit_args.to, "to this UTC date or time (a date: to the end of that day)");
   auto* flags = app.add_subcommand("flags", "work flagged for the lead professional (e.g. recorded after leaving a team)");
   flags->add_option("--family", family, "only this family");
   auto* tasks = app.add_subcommand("tasks", "tasks routed to named people: due time (UTC), status, type, assignee");
@@ -607,6 +615,10 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
       return 0;
     }
     return verify_audit_command(*trail.trail, checkpoint_files, data.checkpoint_dir(config));
+  } else if (audit_cmd->parsed()) {  // the IG officer's query (admin/audit_query.hpp)
+    json config = data.load_config();
+    auto trail = must(audit::open_trail_file(data.db().string(), data.audit_key(config)));
+    return audit_query_command(*trail.trail, audit_args, static_cast<int64_t>(now_ms()), std::cout, std::cerr);
   } else if (config_show->parsed()) {
     TenantConfig current = must(store->settings().current());
     for (const auto& setting : TenantConfig::settings())

@@ -22,10 +22,13 @@ namespace hearth::test {
 struct ServiceHarness {
   TempDir dir;
   FakeClock clock;
-  std::unique_ptr<server::Storage> store = must(server::open_sqlite_storage(dir.file("server.db"), hearth::test::audit_key()));
-  server::SyncService service{*store, clock.fn()};
+  std::unique_ptr<server::Storage> store;
+  server::SyncService service;
 
-  ServiceHarness() {
+  // `sealer`: seals family audit details (nullptr: stored as given).
+  explicit ServiceHarness(server::FamilySealer* sealer = nullptr)
+      : store(must(server::open_sqlite_storage(dir.file("server.db"), hearth::test::audit_key(), sealer))),
+        service(*store, clock.fn()) {
     must(store->caseload().add_organisation("org-hv", "Health Visiting", "HEALTH_VISITING"));
     for (const char* p : {"hv-1", "yw-1", "tm-1"})
       must(store->caseload().add_practitioner(p, "org-hv", p, "PRACTITIONER"));

@@ -110,9 +110,9 @@ class SqliteStorage final : public Storage {
       : db_(std::move(db)), ops_(*db_), caseload_(*db_), devices_(*db_), flags_(*db_), settings_(*db_), due_(*db_),
         office_(*db_) {}
 
-  Result<void> init(audit::AuditKey audit_key) {
+  Result<void> init(audit::AuditKey audit_key, FamilySealer* sealer) {
     if (auto r = db_->exec(kSchema); !r) return r;
-    auto trail = sqlite::make_sqlite_audit_log(*db_, std::move(audit_key));
+    auto trail = sqlite::make_sqlite_audit_log(*db_, std::move(audit_key), sealer);
     if (!trail) return trail.error();
     audit_ = std::move(*trail);
     return transaction([&]() -> Result<void> {
@@ -153,11 +153,12 @@ class SqliteStorage final : public Storage {
 
 }  // namespace
 
-Result<std::unique_ptr<Storage>> open_sqlite_storage(const std::string& path, audit::AuditKey audit_key) {
+Result<std::unique_ptr<Storage>> open_sqlite_storage(const std::string& path, audit::AuditKey audit_key,
+                                                     FamilySealer* sealer) {
   auto db = Database::open(path);
   if (!db) return db.error();
   auto storage = std::make_unique<SqliteStorage>(std::move(db.value()));
-  if (auto r = storage->init(std::move(audit_key)); !r) return r.error();
+  if (auto r = storage->init(std::move(audit_key), sealer); !r) return r.error();
   return std::unique_ptr<Storage>(std::move(storage));
 }
 

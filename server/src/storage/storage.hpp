@@ -10,6 +10,7 @@
 #include "audit/audit_key.hpp"
 #include "audit_log.hpp"
 #include "caseload.hpp"
+#include "keys/family_sealer.hpp"
 #include "devices.hpp"
 #include "flags.hpp"
 #include "office_credentials.hpp"
@@ -37,6 +38,8 @@ class Storage {
 
 // One SQLite database (one connection) at `path`, created or brought up to date.
 // `audit_key`: the server's audit key, kept outside the database (audit/audit_key.hpp).
-Result<std::unique_ptr<Storage>> open_sqlite_storage(const std::string& path, audit::AuditKey audit_key);
+// `sealer`: seals the details of family audit events (not owned; nullptr: PlainSealer).
+Result<std::unique_ptr<Storage>> open_sqlite_storage(const std::string& path, audit::AuditKey audit_key,
+                                                     FamilySealer* sealer = nullptr);
 
 }  // namespace hearth::server
