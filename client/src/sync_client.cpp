@@ -233,7 +233,7 @@ class Engine {
     for (size_t round = 0; round < 2 * queued + 64; ++round) {
       auto batch = port_.outbox(max_ops);
       if (!batch) return batch.error();
-      const bool views_due = views->through > 0;
+      const bool views_due = views->through > 0 || views->dropped > 0;
       if (batch->empty() && notices.empty() && waiting->empty() && !views_due) break;
       auto delivered = port_.delivered_counter();
       if (!delivered) return delivered.error();

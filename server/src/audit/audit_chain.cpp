@@ -307,9 +307,32 @@ Result<void> AuditTrail::migrate_legacy() {
   });
 }
 
+namespace {
+
+// The savepoint of append, with its statements prepared once: a push appends one event per
+// family it touched, so this is on the push's hot path.
+template <typename F>
+Result<void> in_append_savepoint(Database& db, F body) {
+  auto run = [&](const char* sql) -> Result<void> {
+    auto st = db.cached(sql);
+    if (!st) return st.error();
+    return (*st)->run();
+  };
+  if (auto r = run("SAVEPOINT audit_append"); !r) return r;
+  Result<void> out = body();
+  if (out) out = run("RELEASE audit_append");
+  if (!out) {
+    (void)run("ROLLBACK TO audit_append");
+    (void)run("RELEASE audit_append");
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<void> AuditTrail::append(const Event& e) {
   const std::string chain = chain_of(e.family);
-  return in_savepoint<void>(db_, "audit_append", [&]() -> Result<void> {
+  return in_append_savepoint(db_, [&]() -> Result<void> {
     auto made = db_.cached("INSERT INTO audit_chains(chain, count, head) VALUES(?, 0, '') ON CONFLICT(chain) DO NOTHING");
     if (!made) return made.error();
     (*made)->bind(1, chain);
