@@ -360,7 +360,8 @@ Result<void> AuditTrail::append(const Event& e) {
       else if (s.error().code == ErrorCode::forbidden) stored.detail.clear();  // erased: nothing to seal under
       else return s.error();
     }
-    auto input = link_input(kFormatSealedDetail, chain, index, *prev, stored);
+    const int64_t format = sealed ? kFormatSealedDetail : kFormatPlainDetail;
+    auto input = link_input(format, chain, index, *prev, stored);
     auto mac = key_.mac(*input);
     if (!mac) return mac.error();
     const std::string mac_hex = to_hex(*mac);
@@ -370,7 +371,7 @@ Result<void> AuditTrail::append(const Event& e) {
         "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     if (!ins) return ins.error();
     (*ins)->bind(1, chain).bind(2, index).bind(3, e.at).bind(4, e.actor).bind(5, e.device).bind(6, e.action);
-    (*ins)->bind(7, e.family).bind(9, mac_hex).bind(10, kFormatSealedDetail);
+    (*ins)->bind(7, e.family).bind(9, mac_hex).bind(10, format);
     if (sealed) (*ins)->bind_blob(8, stored.detail);
     else (*ins)->bind(8, stored.detail);
     if (auto r = (*ins)->run(); !r) return r;
@@ -760,8 +761,9 @@ Result<void> AuditTrail::query(const AuditQuery& q, const std::function<Result<v
         if (!mac) return mac.error();
         if (!stored_mac || *mac != *stored_mac) tampered("it does not match its MAC (altered)");
       }
-      if (out.detail == ListedEvent::Detail::open && out.format == kFormatSealedDetail && !out.event.family.empty() &&
-          sealer_->enabled()) {
+      // A sealed detail is opened (with encryption off, PlainSealer hands the sealed bytes back:
+      // the command prints them as not opened).
+      if (out.detail == ListedEvent::Detail::open && out.format == kFormatSealedDetail && !out.event.family.empty()) {
         auto opened = sealer_->open(out.event.family, out.event.detail, detail_aad(out.chain, out.index));
         if (opened) {
           out.event.detail = std::move(*opened);

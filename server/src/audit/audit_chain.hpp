@@ -6,11 +6,11 @@
 //   MAC_i = HMAC-SHA256(chain key, "hearth-audit-event v<format>", C, i, MAC_{i-1}, at, actor,
 //                       device, action, family, detail as stored)
 // every part length-prefixed (8-byte big-endian length, integers as 8 bytes), MAC_0 = "".
-// Format 2 (every event written now): the detail of a family chain's event is sealed under the
-// family's key (FamilySealer, aad "hearth-audit-detail|<chain>|<index>") and the MAC covers the
-// sealed bytes, so once the family is erased (its key destroyed) the detail is unreadable and
-// the event still verifies. Format 1 (events written before) MACs the plain detail. The format
-// is stored per row; the server chain's details carry no family data and are never sealed.
+// Format 2: the detail of a family chain's event is sealed under the family's key (FamilySealer,
+// aad "hearth-audit-detail|<chain>|<index>") and the MAC covers the sealed bytes, so once the
+// family is erased (its key destroyed) the detail is unreadable and the event still verifies.
+// Format 1: the plain detail (the server chain, whose details carry no family data; every event
+// while encryption at rest is off; every event of earlier releases). Stored per row.
 // The chain key is derived from the audit key kept outside the database (audit_key.hpp): who
 // can write the database but lacks the key cannot edit, insert or re-chain events unseen.
 // Each chain's head (count and last MAC) is kept in audit_chains; signed checkpoints of every
@@ -54,7 +54,7 @@ std::string chain_of(const std::string& family);
 
 // Event formats (stored per row; docs/audit.md).
 inline constexpr int64_t kFormatPlainDetail = 1;   // the detail as written, MAC "hearth-audit-event v1"
-inline constexpr int64_t kFormatSealedDetail = 2;  // family details sealed, MAC "hearth-audit-event v2"
+inline constexpr int64_t kFormatSealedDetail = 2;  // a family's detail sealed, MAC "hearth-audit-event v2"
 
 // The associated data a family event's detail is sealed with: the event's place in its chain,
 // so a sealed detail copied to another event does not open.
@@ -151,7 +151,8 @@ class AuditTrail {
   AuditTrail(platform::Database& db, AuditKey key, FamilySealer* sealer = nullptr)
       : db_(db), key_(std::move(key)), sealer_(sealer ? sealer : &plain_) {}
 
-  // Appends `e` to its chain (format 2: a family event's detail sealed under the family's key).
+  // Appends `e` to its chain: a family event's detail sealed under the family's key (format 2)
+  // when the sealer is enabled, else as given (format 1).
   // An event of an erased family (the sealer refuses: ErrorCode::forbidden) is kept with an
   // empty detail rather than lost or written in clear. Joins the caller's transaction when one
   // is open (as a savepoint, so a failure leaves nothing half-written), else runs in its own.
