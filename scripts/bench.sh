@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs the benchmarks on the peers' workload: bash scripts/bench.sh [small|medium] [runs]
-# hearth-bench: local apply and merge (plain and encrypted); hearth-bench-sync: over TLS on loopback.
+# hearth-bench: local apply and merge (plain and encrypted); hearth-bench-sync: over TLS on loopback,
+# with the server encrypted at rest and then with it off (the encryption's cost, same run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -12,4 +13,5 @@ runs="${2:-1}"
 for ((i = 1; i <= runs; i++)); do
   ./build/tests/bench/hearth-bench "$size" "${TMPDIR:-/tmp}/hearth-bench-$size"
   ./build/tests/bench/hearth-bench-sync "$size" "${TMPDIR:-/tmp}/hearth-bench-sync-$size"
+  ./build/tests/bench/hearth-bench-sync "$size" "${TMPDIR:-/tmp}/hearth-bench-sync-$size" plain
 done

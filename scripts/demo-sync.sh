@@ -28,7 +28,7 @@ mkdir -p "$VAR/tablets"
 say() { printf '\n== %s\n' "$*"; }
 admin() { "$SERVER" --data "$DATA" "$@"; }
 
-say "Initialising the server's data directory (embedded SQLite, development certificates)"
+say "Initialising the server's data directory (embedded SQLite encrypted at rest under a development KEK, development certificates)"
 admin init --dev --port "$PORT"
 admin add-org --id org-hv --name "Health Visiting Service" --type HEALTH_VISITING
 admin add-org --id org-ys --name "Youth Service" --type LA_YOUTH_SERVICE
@@ -118,6 +118,11 @@ for text in "B weighed, feeding well" "Met Y at the park"; do
 done
 echo "Both visits reached both tablets. Withheld from the youth worker (for the lead professional and managers only):"
 tablet yw-1 family "$F" | grep "withheld" || echo "  (nothing)"
+for text in "B weighed, feeding well" "Met Y at the park"; do
+  if grep -rqa "$text" "$DATA" "$VAR/server.log"; then echo "THE SERVER'S FILES HOLD A VISIT IN CLEAR: $text"; exit 1; fi
+done
+echo "The server holds both visits, and none of its files (database, WAL, log) has either in clear: each family's"
+echo "records are sealed under the family's key, wrapped by the KEK in $DATA/keys/kek.key (docs/server-encryption.md)."
 
 say "S2: a father withdraws his consent to share with the school (DOMAIN.md §13 S2)"
 G=$(tablet yw-2 create-family '{"display_name": "Family G", "phone": "07700 900200"}')

@@ -28,6 +28,8 @@ const NumberRule kNumbers[] = {
     {"consent_expiry_months", 12, 1, 36},
     {"consent_expiring_notice_days", 14, 1, 60},
     {"reopen_window_days", 28, 0, 365},
+    {"retention_age_years", 25, 18, 100},
+    {"retention_unborn_years", 6, 1, 100},
 };
 
 const NumberRule* number_rule(const std::string& key) {
@@ -81,6 +83,10 @@ const std::vector<TenantSetting>& TenantConfig::settings() {
       {"consent_expiring_notice_days", "days", "a CONSENT_EXPIRING task is raised this long before expiry (§6.7)",
        "14"},
       {"reopen_window_days", "days", "a closed episode may be reopened within (§4.2)", "28"},
+      {"retention_age_years", "years", "a closed family's records are kept until its youngest person reaches this age (§10.1)",
+       "25"},
+      {"retention_unborn_years", "years",
+       "a closed family with no date of birth recorded (an unborn child) is kept this long after closure (§10.1)", "6"},
   };
   return all;
 }
@@ -164,6 +170,10 @@ int TenantConfig::safety_task_due_working_days() const {
 int TenantConfig::consent_expiry_months() const { return static_cast<int>(number(numbers_, "consent_expiry_months")); }
 int TenantConfig::consent_expiring_notice_days() const {
   return static_cast<int>(number(numbers_, "consent_expiring_notice_days"));
+}
+int TenantConfig::retention_age_years() const { return static_cast<int>(number(numbers_, "retention_age_years")); }
+int TenantConfig::retention_unborn_years() const {
+  return static_cast<int>(number(numbers_, "retention_unborn_years"));
 }
 int TenantConfig::reopen_window_days() const { return static_cast<int>(number(numbers_, "reopen_window_days")); }
 

@@ -64,6 +64,7 @@ std::string Statement::blob(int col) const {
 }
 int64_t Statement::integer(int col) const { return sqlite3_column_int64(stmt_, col); }
 bool Statement::is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+bool Statement::is_text(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_TEXT; }
 
 Result<std::unique_ptr<Database>> Database::open(const std::string& path) {
   sqlite3* db = nullptr;
@@ -115,6 +116,45 @@ Result<Statement> Database::prepare(std::string_view sql) {
 }
 
 std::string Database::last_error() const { return sqlite3_errmsg(db_); }
+
+Result<int64_t> Database::backup_to(const std::string& dest_path, int pages_per_step) {
+  if (pages_per_step <= 0) return make_error(ErrorCode::invalid_argument, "backup: pages per step must be positive");
+  sqlite3* dest = nullptr;
+  int rc = sqlite3_open_v2(dest_path.c_str(), &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    Error e = storage_error(dest, "backup: cannot open the destination '" + dest_path + "'");
+    sqlite3_close(dest);
+    return e;
+  }
+  sqlite3_busy_timeout(dest, 5000);
+  sqlite3_backup* backup = sqlite3_backup_init(dest, "main", db_, "main");
+  if (!backup) {
+    Error e = storage_error(dest, "backup: cannot start copying into '" + dest_path + "'");
+    sqlite3_close(dest);
+    return e;
+  }
+  // Bounded: each step copies pages_per_step pages or waits out a busy source; a database
+  // that stays busy or locked for this many steps in a row is reported, not waited on for ever.
+  int busy_steps = 0;
+  do {
+    rc = sqlite3_backup_step(backup, pages_per_step);
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+      if (++busy_steps > 200) break;
+      sqlite3_sleep(25);
+    } else {
+      busy_steps = 0;
+    }
+  } while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+  int64_t pages = sqlite3_backup_pagecount(backup);
+  sqlite3_backup_finish(backup);
+  Result<int64_t> out = pages;
+  if (rc != SQLITE_DONE)
+    out = make_error(ErrorCode::storage, "backup into '" + dest_path + "' stopped: " + sqlite3_errstr(rc) +
+                                             (rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? " (the database stayed busy)" : ""));
+  sqlite3_close(dest);
+  return out;
+}
 
 Result<void> Transaction::begin() {
   auto r = db_.exec("BEGIN IMMEDIATE");

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,7 +19,12 @@
 #include <sstream>
 
 #include "admin/audit_query.hpp"
+#include "admin/backup.hpp"
+#include "admin/restore.hpp"
+#include "admin/serve_lock.hpp"
 #include "audit/audit_chain.hpp"
+#include "keys/kek.hpp"
+#include "keys/keyring.hpp"
 #include "hearth/server/http.hpp"
 #include "hearth/core/civil_time.hpp"
 #include "hearth/core/schema.hpp"
@@ -28,6 +34,7 @@
 #include "sync_service.hpp"
 #include "usecases/consent.hpp"
 #include "usecases/due_events.hpp"
+#include "usecases/erasure.hpp"
 #include "usecases/task_list.hpp"
 #include "usecases/task_triggers.hpp"
 #include "usecases/held.hpp"
@@ -100,9 +107,63 @@ struct DataDir {
               << "; keep a copy apart from the database and its backups (docs/audit.md)\n";
     return made;
   }
+  // The keyring of per-family data keys and the erasure register: the config's "keyring", else
+  // DATA/keyring/keyring.db; kept apart from the database and its backups
+  // (docs/server-encryption.md).
+  fs::path keyring(const json& config) const {
+    std::string configured = config.value("keyring", "");
+    return configured.empty() ? dir / "keyring" / "keyring.db" : fs::path(configured);
+  }
+  fs::path kek(const json& config) const { return keys::locate_kek(dir, config.value("kek", "")); }
+  // The keyring, unlocked by the KEK. Encryption at rest is on unless the config says
+  // "encrypt_at_rest": false (tests' controls and benchmarks only). Without its KEK the server
+  // does not run; it makes one only in DATA/keys/kek.key, and only for a data directory whose
+  // keyring does not exist yet (one made before encryption at rest, sealed at this start).
+  std::shared_ptr<ServerKeys> keys(const json& config) const {
+    fs::path ring = keyring(config);
+    std::error_code ec;
+    if (!fs::exists(ring.parent_path(), ec)) {
+      fs::create_directories(ring.parent_path(), ec);
+      fs::permissions(ring.parent_path(), fs::perms::owner_all, fs::perm_options::replace, ec);
+    }
+    if (!config.value("encrypt_at_rest", true)) {
+      std::cerr << "hearth-server: WARNING: encryption at rest is off (\"encrypt_at_rest\": false in "
+                << this->config().string() << "); personal data is stored in clear\n";
+      return must(SqliteKeyring::open(ring.string(), nullptr));
+    }
+    fs::path key = kek(config);
+    const bool fresh = !fs::exists(ring, ec);
+    if (!fs::exists(key, ec) && fresh && key.lexically_normal() == (dir / "keys" / "kek.key").lexically_normal()) {
+      must(keys::FileKek::create(key));
+      std::cerr << "hearth-server: created the key-encryption key " << key.string()
+                << "; keep a copy apart from the data, its backups and the keyring (docs/server-encryption.md)\n";
+    }
+    if (!fs::exists(key, ec))
+      die("the key-encryption key (KEK) " + key.string() + " is missing" +
+          (fresh ? std::string(": make one with `hearth-server kek create --out FILE` and name it in the config's "
+                               "\"kek\"")
+                 : ": the keyring " + ring.string() + " was made with it; restore the KEK from your key "
+                   "backup (docs/server-encryption.md). hearth-server does not run without it") ,
+          1);
+    return must(SqliteKeyring::open(ring.string(), must(keys::FileKek::load(key))));
+  }
   std::unique_ptr<Storage> store() const {
     json config = load_config();
-    return must(open_sqlite_storage(db().string(), audit_key(config)));
+    auto opened = must(open_sqlite_storage(db().string(), audit_key(config), keys(config)));
+    restrict_files();
+    // An erasure interrupted between its key and its rows is finished here.
+    for (const auto& f : must(apply_erasure_register(*opened, static_cast<int64_t>(now_ms()))))
+      std::cerr << "hearth-server: deleted the rows of family " << f << ", erased earlier (erasure register)\n";
+    return opened;
+  }
+  // The database, its WAL and shared memory readable by the service user alone (a data
+  // directory made before this rule had them 0644).
+  void restrict_files() const {
+    std::error_code ec;
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      fs::path f = db().string() + suffix;
+      if (fs::exists(f, ec)) fs::permissions(f, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace, ec);
+    }
   }
 };
 
@@ -343,6 +404,43 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   auto* office_revoke = office->add_subcommand("revoke", "revoke a credential");
   for (auto* c : {office_issue, office_revoke}) c->add_option("--name", name, "the credential's name, e.g. case-system")->required();
 
+  auto* kek_cmd = app.add_subcommand("kek", "the key-encryption key (KEK) that wraps every family's data key");
+  kek_cmd->require_subcommand(1);
+  auto* kek_create = kek_cmd->add_subcommand("create", "make a new random KEK file (mode 0600)");
+  auto* kek_rotate = kek_cmd->add_subcommand("rotate", "re-wrap every family key under a new KEK (no data is re-encrypted) "
+                                                       "and name it in the config's \"kek\"");
+  auto* kek_status = kek_cmd->add_subcommand("status", "where the KEK and keyring are, and how many keys it holds");
+  std::string kek_file;
+  kek_create->add_option("--out", kek_file, "the new KEK file")->required();
+  kek_rotate->add_option("--new", kek_file, "the new KEK file (made with `kek create`)")->required();
+  auto* erase = app.add_subcommand("erase-family", "erase a family by destroying its key, then its rows (DOMAIN.md §10.3); "
+                                                   "every device holding it is told to purge it");
+  std::string basis, reference;
+  erase->add_option("--family", family)->required();
+  erase->add_option("--basis", basis, "OPENED_IN_ERROR, APPROVED_ERASURE or RETENTION_EXPIRED")->required();
+  erase->add_option("--reference", reference, "the approval's reference (kept readable: no personal data)")->required();
+  erase->add_option("--by", author, "the IG officer (a practitioner id), or admin")->required();
+  auto* erasures = app.add_subcommand("erasures", "the erasure register: every family erased, when, by whom and why");
+  auto* hold = app.add_subcommand("legal-hold", "legal holds, which block erasure (DOMAIN.md §10.1)");
+  hold->require_subcommand(1);
+  auto* hold_place = hold->add_subcommand("place", "place a legal hold on a family");
+  auto* hold_lift = hold->add_subcommand("lift", "lift a family's legal hold");
+  auto* hold_list = hold->add_subcommand("list", "every legal hold");
+  std::string hold_reason;
+  for (auto* c : {hold_place, hold_lift}) {
+    c->add_option("--family", family)->required();
+    c->add_option("--by", author, "the IG officer (a practitioner id), or admin")->required();
+  }
+  hold_place->add_option("--reason", hold_reason, "the notice's reference (kept readable: no personal data)")->required();
+  auto* retention = app.add_subcommand("retention", "families whose retention ended (DOMAIN.md §10.1), due for erasure");
+  retention->add_option("--as-of", as_of, "as of this UTC time instead of now (YYYY-MM-DDTHH:MM:SSZ)");
+  // Backup and restore (admin/backup.hpp, admin/restore.hpp; docs/deployment.md).
+  auto* backup = app.add_subcommand("backup", "copy the database while the server runs (no keys: back those up apart)");
+  auto* restore = app.add_subcommand("restore", "bring a backup back (with the server stopped); the current database is kept aside");
+  std::string backup_file;
+  backup->add_option("DEST", backup_file, "the file to write (must not exist)")->required();
+  restore->add_option("SRC", backup_file, "a file `hearth-server backup` wrote")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -363,12 +461,67 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
     }
     config["audit_checkpoint_seconds"] = 3600;
     std::ofstream(data.config()) << config.dump(2) << "\n";
-    must(open_sqlite_storage(data.db().string(), data.audit_key(config)));  // made with its history epoch (docs/protocol.md "History")
+    must(open_sqlite_storage(data.db().string(), data.audit_key(config), data.keys(config)));  // made with its history epoch (docs/protocol.md "History")
     std::cout << "initialised " << data.dir.string() << (dev ? " with development certificates" : "") << "\n";
+    return 0;
+  }
+  if (kek_create->parsed()) {
+    must(keys::FileKek::create(kek_file));
+    std::cout << "created the KEK " << kek_file << " (mode 0600); keep a copy apart from the data, its backups and the "
+              << "keyring\n";
+    return 0;
+  }
+  if (kek_rotate->parsed() || kek_status->parsed()) {
+    json config = data.load_config();
+    auto ring = must(SqliteKeyring::open(data.keyring(config).string(), must(keys::FileKek::load(data.kek(config)))));
+    if (kek_status->parsed()) {
+      std::cout << "encryption at rest: " << (config.value("encrypt_at_rest", true) ? "on" : "OFF") << "\n"
+                << "KEK:     " << data.kek(config).string() << "\n"
+                << "keyring: " << data.keyring(config).string() << " (" << must(ring->key_count()) << " family keys, "
+                << must(ring->erasures()).size() << " erasures)\n";
+      return 0;
+    }
+    fs::path next = fs::absolute(kek_file);
+    size_t n = must(ring->rotate(must(keys::FileKek::load(next))));
+    config["kek"] = next.string();
+    std::ofstream(data.config().string() + ".tmp") << config.dump(2) << "\n";
+    fs::rename(data.config().string() + ".tmp", data.config());
+    ring.reset();
+    auto after = data.store();  // opens with the new KEK, as serve will
+    must(after->audit().append(AuditEvent{static_cast<int64_t>(now_ms()), "admin", "", "kek-rotate", "",
+                                          std::to_string(n) + " family keys re-wrapped under " + next.string()}));
+    std::cout << "re-wrapped " << n << " family keys under " << next.string() << "; the config's \"kek\" now names it. "
+              << "Restart hearth-server, then destroy every copy of the old KEK (docs/server-encryption.md)\n";
+    return 0;
+  }
+  if (restore->parsed()) {
+    json config = data.load_config();
+    auto chosen = schemas.find(schema_name);
+    if (chosen == schemas.end()) die("unknown schema '" + schema_name + "'; this program serves " + schema_names);
+    admin::RestoreRequest request{data.dir, backup_file, data.checkpoint_dir(config), data.audit_key(config),
+                                  data.keys(config), chosen->second, static_cast<int64_t>(now_ms())};
+    auto done = admin::restore(request);
+    if (!done) die(done.error().message, done.error().code == ErrorCode::not_found ? 3 : 1);
+    for (const auto& w : done->warnings) std::cerr << "hearth-server: warning: " << w << "\n";
+    std::cout << "restored " << backup_file << " (last seq " << done->backup_last_seq << ") into " << data.db().string()
+              << "\n";
+    if (done->kept_aside) std::cout << "  the database before the restore is kept as " << done->kept_aside->string() << "\n";
+    size_t carried = 0;
+    for (const auto& c : done->carried) carried += static_cast<size_t>(c.rows);
+    if (done->previous_read)
+      std::cout << "  carried over from it: " << carried << " directory and enrolment rows, " << done->server_ops_carried
+                << " ops the server wrote after the backup\n";
+    std::cout << "  new history epoch " << done->epoch << ": every device sends again what this server lacks at its next sync\n";
+    if (done->checkpoints_moved_to)
+      std::cout << "  " << done->checkpoints_moved << " audit checkpoints exported after the backup moved to "
+                << done->checkpoints_moved_to->string() << "\n";
+    if (done->checkpoint_exported) std::cout << "  audit checkpoint of the restored trail: " << done->checkpoint_exported->string() << "\n";
     return 0;
   }
   if (serve->parsed()) {
     json config = data.load_config();
+    // Held until the process ends: a restore refuses while it is held (admin/serve_lock.hpp).
+    auto serve_lock = must(admin::ServeLock::take(data.dir, "serve"));
     HttpServerConfig http;
     http.host = host.empty() ? config.value("listen", "127.0.0.1") : host;
     http.port = listen_port(port, config);
@@ -499,6 +652,14 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
     require_name("--name", name);
   }
   if (add_prac->parsed()) require_id("--org", org);
+  if (backup->parsed()) {
+    auto made = must(admin::back_up(data.db(), backup_file, store->audit(), static_cast<int64_t>(now_ms())));
+    std::cout << "backed up " << data.db().string() << " to " << made.file.string() << " (" << made.bytes << " bytes, last seq "
+              << made.last_seq << ", history epoch " << made.epoch << ")\n"
+              << "  it holds no key: keep the keys (KEK, keyring, audit key) and the exported audit checkpoints backed up "
+                 "apart (docs/deployment.md)\n";
+    return 0;
+  }
   if (add_org->parsed()) {
     require_one_of("--type", type, allowed("Organisation", "org_type"));
     must(caseload.add_organisation(id, name, type));
@@ -614,10 +775,14 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
                 << file.string() << (checkpoint_out.empty() ? "" : " and " + checkpoint_out) << "\n";
       return 0;
     }
-    return verify_audit_command(*trail.trail, checkpoint_files, data.checkpoint_dir(config));
+    int verdict = verify_audit_command(*trail.trail, checkpoint_files, data.checkpoint_dir(config));
+    if (auto notes = admin::restore_notes(*trail.db); notes)  // why a trail may end at a backup
+      for (const auto& n : *notes) std::cout << "note: " << n << "\n";
+    return verdict;
   } else if (audit_cmd->parsed()) {  // the IG officer's query (admin/audit_query.hpp)
     json config = data.load_config();
-    auto trail = must(audit::open_trail_file(data.db().string(), data.audit_key(config)));
+    // The family keys open the details; the keyring says which families were erased.
+    auto trail = must(audit::open_trail_file(data.db().string(), data.audit_key(config), &store->keys()));
     return audit_query_command(*trail.trail, audit_args, static_cast<int64_t>(now_ms()), std::cout, std::cerr);
   } else if (config_show->parsed()) {
     TenantConfig current = must(store->settings().current());
@@ -682,6 +847,47 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
     require_id("--by", held_by);
     must(service.with_context([&](ServiceContext& ctx) { return dismiss_held(ctx, held_op, held_by, held_text); }));
     std::cout << "dismissed held op " << held_op << "; its author's tablet is told at its next sync\n";
+  } else if (erase->parsed()) {
+    require_id("--by", author);
+    auto report = must(service.with_context([&](ServiceContext& ctx) {
+      return erase_family(ctx, ErasureRequest{family, author, basis, reference});
+    }));
+    std::cout << "erased family " << family << ": its key is destroyed and it is in the erasure register; "
+              << (report.rows_deleted ? "its rows are deleted; " : "") << report.team.size()
+              << " team members' devices are told to purge it at their next sync\n";
+  } else if (erasures->parsed()) {
+    auto list = must(store->keys().erasures());
+    for (const auto& e : list)
+      std::cout << datetime_of(e.at) << "  " << e.family << "  " << e.basis << "  by " << e.by << "  " << e.reference << "\n";
+    if (list.empty()) std::cout << "no erasures\n";
+    admin("erasures-viewed", "", std::to_string(list.size()) + " erasures");
+  } else if (hold_place->parsed()) {
+    require_id("--by", author);
+    must(service.with_context([&](ServiceContext& ctx) { return place_legal_hold(ctx, family, author, hold_reason); }));
+    std::cout << "legal hold placed on family " << family << "; it cannot be erased until the hold is lifted\n";
+  } else if (hold_lift->parsed()) {
+    require_id("--by", author);
+    bool lifted = must(service.with_context([&](ServiceContext& ctx) { return lift_legal_hold(ctx, family, author); }));
+    if (!lifted) die("family " + family + " has no legal hold", 3);
+    std::cout << "legal hold on family " << family << " lifted\n";
+  } else if (hold_list->parsed()) {
+    auto list = must(store->keys().holds());
+    for (const auto& h : list)
+      std::cout << h.family << "  since " << datetime_of(h.at) << "  by " << h.by << "  " << h.reason << "\n";
+    if (list.empty()) std::cout << "no legal holds\n";
+  } else if (retention->parsed()) {
+    int64_t at = static_cast<int64_t>(now_ms());
+    if (!as_of.empty()) {
+      auto parsed = civil::parse_ms(as_of);
+      if (!parsed) die("--as-of '" + as_of + "' is not a UTC date or time (YYYY-MM-DDTHH:MM:SSZ)");
+      at = *parsed;
+    }
+    auto due = must(service.with_context([&](ServiceContext& ctx) { return retention_due(ctx, at); }));
+    for (const auto& d : due)
+      std::cout << d.family << "  retain until " << civil::format_datetime(d.retain_until_ms) << " (" << d.rule << ")"
+                << (d.hold ? "  LEGAL HOLD: " + d.hold->reason : "  due: erase-family --basis RETENTION_EXPIRED") << "\n";
+    if (due.empty()) std::cout << "no family's retention has ended\n";
+    admin("retention-viewed", "", std::to_string(due.size()) + " families due");
   } else if (office_issue->parsed()) {
     std::string token = must(service.with_context([&](ServiceContext& ctx) { return issue_office_credential(ctx, name); }));
     std::cout << token << "\n";
@@ -714,6 +920,9 @@ namespace hearth::server {
 // file, a configuration value of the wrong type) is reported with what to do, exit code 1.
 
 int hearth_server_main(int argc, char** argv, const SchemaChoices& schemas) {
+  // Everything the server writes (database, WAL, keyring, keys, backups, logs it opens) is
+  // readable by the service user alone.
+  ::umask(077);
   try {
     return run(argc, argv, schemas);
   } catch (const std::exception& e) {

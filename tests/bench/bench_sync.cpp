@@ -1,7 +1,9 @@
 // End-to-end sync over TLS on loopback for the peer workload (../shared/peers/README.md): a
 // real hearth-server process, two encrypted tablet stores in this process. Not a test.
 //
-//   hearth-bench-sync SIZE [DIR]      SIZE = tiny | small | medium
+//   hearth-bench-sync SIZE [DIR] [plain]    SIZE = tiny | small | medium
+// `plain` runs the server with encryption at rest off ("encrypt_at_rest": false): the baseline
+// scripts/bench.sh measures the server's encryption cost against, in the same run.
 #include <nlohmann/json.hpp>
 #include <signal.h>
 #include <sys/wait.h>
@@ -99,7 +101,8 @@ Timed timed_sync(client::Store& s, client::Transport& t) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) die("usage: hearth-bench-sync SIZE [DIR]");
+  if (argc < 2) die("usage: hearth-bench-sync SIZE [DIR] [plain]");
+  const bool server_encrypted = !(argc > 3 && std::string(argv[3]) == "plain");
   const Size* size = find_size(argv[1]);
   if (!size) die(std::string("unknown size '") + argv[1] + "'");
   fs::path dir = argc > 2 ? fs::path(argv[2]) : fs::temp_directory_path() / "hearth-bench-sync";
@@ -112,6 +115,15 @@ int main(int argc, char** argv) {
   Server server;
   server.data = dir / "server";
   server.admin({"init", "--dev"});
+  if (!server_encrypted) {  // made afresh with encryption off (a sealed database does not open without its KEK)
+    fs::path config = server.data / "hearth-server.json";
+    std::ifstream in(config);
+    nlohmann::json c = nlohmann::json::parse(in);
+    c["encrypt_at_rest"] = false;
+    std::ofstream(config) << c.dump(2);
+    for (const char* f : {"hearth-server.db", "hearth-server.db-wal", "hearth-server.db-shm", "keyring"})
+      fs::remove_all(server.data / f);
+  }
   server.admin({"add-org", "--id", "org", "--name", "Org", "--type", "OTHER"});
   for (const char* p : {"replica-a", "replica-b"})
     server.admin({"add-practitioner", "--id", p, "--org", "org", "--name", p, "--role", "PRACTITIONER"});
@@ -165,7 +177,7 @@ int main(int argc, char** argv) {
 
   auto rate = [](size_t n, double s) { return s > 0 ? static_cast<double>(n) / s : 0.0; };
   nlohmann::json out = {
-      {"engine", "hearth-sync"}, {"size", size->name}, {"F", size->F}, {"U", size->U},
+      {"engine", "hearth-sync"}, {"server_encrypted", server_encrypted}, {"size", size->name}, {"F", size->F}, {"U", size->U},
       {"push_initial_ops", push_docs.report.pushed}, {"push_initial_s", push_docs.seconds},
       {"push_initial_ops_per_s", rate(push_docs.report.pushed, push_docs.seconds)},
       {"push_initial_bytes_up", push_docs.report.bytes_up},
@@ -183,7 +195,8 @@ int main(int argc, char** argv) {
       {"empty_sync_median_ms", 1000 * empty[empty.size() / 2]}, {"empty_sync_body_bytes", empty_bytes},
       {"converged", diverged == 0}, {"created_ops", created},
       {"client_peak_rss_kb", peak_rss_kb()}, {"server_peak_rss_kb", server_rss}};
-  std::printf("\n%-48s %12zu ops in %.2f s = %.0f ops/s, %.1f MiB up\n", "push of the created docs (initial)",
+  std::printf("\nserver encryption at rest: %s\n", server_encrypted ? "on" : "OFF (baseline)");
+  std::printf("%-48s %12zu ops in %.2f s = %.0f ops/s, %.1f MiB up\n", "push of the created docs (initial)",
               push_docs.report.pushed, push_docs.seconds, rate(push_docs.report.pushed, push_docs.seconds),
               static_cast<double>(push_docs.report.bytes_up) / 1048576.0);
   std::printf("%-48s %12zu ops in %.2f s = %.0f ops/s (%.0f docs/s), %.1f MiB down, %zu pages\n",

@@ -8,6 +8,7 @@
 
 #include "hearth/client/store.hpp"
 #include "../../client/src/sync_port.hpp"  // the sync engine's side of a Store (internal)
+#include "../support/marker_scan.hpp"
 #include "../support/must.hpp"
 #include "../support/samples.hpp"
 #include "../support/temp_dir.hpp"
@@ -16,6 +17,9 @@ using namespace hearth;
 using namespace hearth::client;
 using Catch::Matchers::Contains;
 using hearth::test::must;
+using hearth::test::files_revealing;
+using hearth::test::record_markers;
+using hearth::test::slurp;
 namespace fs = std::filesystem;
 
 namespace {
@@ -42,59 +46,6 @@ std::unique_ptr<Store> open_pin(const std::string& path, const std::string& pin 
 }
 
 
-std::string base64(const std::string& in) {
-  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t v = (uint32_t(uint8_t(in[i])) << 16) | (uint32_t(uint8_t(in[i + 1])) << 8) | uint8_t(in[i + 2]);
-    for (int k = 3; k >= 0; --k) out.push_back(t[(v >> (6 * k)) & 63]);
-  }
-  return out;  // only whole groups: enough for the search below
-}
-
-// Every way a marker could appear in a file: UTF-8, UTF-16 (both orders), and base64 at each
-// of the three byte alignments.
-std::vector<std::string> encodings(const std::string& marker) {
-  std::vector<std::string> out{marker};
-  std::string le, be;
-  for (char c : marker) {
-    le += c;
-    le += '\0';
-    be += '\0';
-    be += c;
-  }
-  out.push_back(le);
-  out.push_back(be);
-  for (size_t pad = 0; pad < 3; ++pad) {
-    std::string b = base64(std::string(pad, '\0') + marker);
-    size_t skip = (pad * 4 + 2) / 3;  // characters that depend on the bytes before the marker
-    if (b.size() > skip + 4) out.push_back(b.substr(skip, b.size() - skip - 4));
-  }
-  return out;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-// The names of the files of `dir` in which any encoding of any marker appears.
-std::vector<std::string> files_revealing(const fs::path& dir, const std::vector<std::string>& markers) {
-  std::vector<std::string> hits;
-  size_t files = 0;
-  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
-    if (!entry.is_regular_file()) continue;
-    ++files;
-    std::string bytes = slurp(entry.path());
-    for (const auto& m : markers)
-      for (const auto& e : encodings(m))
-        if (bytes.find(e) != std::string::npos) hits.push_back(entry.path().filename().string() + " reveals " + m);
-  }
-  REQUIRE(files > 0);
-  return hits;
-}
-
 // Raw access to the database file, as an attacker with the file would have.
 struct Raw {
   sqlite3* db = nullptr;
@@ -111,32 +62,6 @@ struct Raw {
   }
   void exec(const std::string& sql) { REQUIRE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK); }
 };
-
-// A family whose every sensitive field holds a marker; returns the markers.
-std::vector<std::string> record_markers(Store& s, const std::string& tag, std::string& family) {
-  std::vector<std::string> m;
-  auto mark = [&](const std::string& what) {
-    m.push_back("MRK" + tag + what + "QZX");
-    return m.back();
-  };
-  family = must(s.create_family({{"display_name", mark("familyname")}, {"phone", mark("phone")}}));
-  std::string person = must(s.create(family, "Person", {{"given_names", mark("given")}, {"family_name", mark("surname")},
-                                                        {"person_status", "LIVING"}, {"date_of_birth", "2019-04-03"}}));
-  must(s.create(family, "Address", {{"lines", mark("street")}, {"postcode", mark("postcode")}, {"type", "REFUGE"},
-                                    {"confidential", true}}));
-  must(s.create(family, "Contact", test::contact_fields("2026-11-23T10:00:00Z", mark("visitnote"))));
-  std::string ep = must(s.create(family, "EarlyHelpEpisode", test::episode_fields({person})));
-  auto as = test::assessment_fields(ep);
-  as["reason_for_assessment"] = mark("reason");
-  std::string assessment = must(s.create(family, "Assessment", as));
-  must(s.update(assessment, "analysis", mark("analysis")));
-  must(s.create(family, "AssessmentFinding", {{"assessment", assessment}, {"domain", "PC_BASIC_CARE"},
-                                              {"needs_worries", mark("worries")}}, finding_id(assessment, "PC_BASIC_CARE")));
-  auto consent = test::consent_fields();
-  std::string c = must(s.create(family, "ConsentRecord", consent));
-  must(s.update(c, "withdrawal_reason", mark("consentnote")));
-  return m;
-}
 
 }  // namespace
 

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "../support/db_count.hpp"
+#include "../support/marker_scan.hpp"
 #include "../support/process.hpp"
 #include "hearth/client/store.hpp"
 #include "hearth/client/transport.hpp"
@@ -328,4 +329,20 @@ TEST_CASE("Held ops: an alert's removal held for a manager is applied by a manag
   CHECK((!gone.ok() || gone->deleted));
   CHECK(must(f.lead.store->held()).at(0).outcome == "applied");
   CHECK(must(f.lead.store->export_family(f.family)) == must(manager.store->export_family(f.family)));
+}
+
+TEST_CASE("Held ops: the held edit, its reason and the decision's words are sealed in the server's files", "[e2e][security]") {
+  ServerProcess server;
+  Family f(server);
+  Tablet school(server, "dsl-1");
+  school.sync();
+  must(school.store->update(f.ep, "closure_summary", std::string("MRKheldsummaryQZX")));
+  auto r = school.sync();
+  REQUIRE(r.held == 1);
+  auto h = must(school.store->held()).back();
+  server.admin({"held", "dismiss", "--op", h.op_id, "--by", "yw-2", "--reason", "MRKdismissreasonQZX"});
+  CHECK_THAT(server.admin({"held", "list", "--family", f.family}), Contains("MRKdismissreasonQZX"));  // the office reads it
+  auto hits = files_revealing(server.data(), {"MRKheldsummaryQZX", "MRKdismissreasonQZX", "marker-P", "marker-D"});
+  for (const auto& hit : hits) UNSCOPED_INFO(hit);
+  CHECK(hits.empty());
 }

@@ -25,9 +25,9 @@ struct ServiceHarness {
   std::unique_ptr<server::Storage> store;
   server::SyncService service;
 
-  // `sealer`: seals family audit details (nullptr: stored as given).
-  explicit ServiceHarness(server::FamilySealer* sealer = nullptr)
-      : store(must(server::open_sqlite_storage(dir.file("server.db"), hearth::test::audit_key(), sealer))),
+  // `keys`: the keyring sealing data at rest (nullptr: encryption off).
+  explicit ServiceHarness(std::shared_ptr<server::ServerKeys> keys = nullptr)
+      : store(must(server::open_sqlite_storage(dir.file("server.db"), hearth::test::audit_key(), std::move(keys)))),
         service(*store, clock.fn()) {
     must(store->caseload().add_organisation("org-hv", "Health Visiting", "HEALTH_VISITING"));
     for (const char* p : {"hv-1", "yw-1", "tm-1"})

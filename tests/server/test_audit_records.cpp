@@ -17,6 +17,8 @@
 #include "audit/hex.hpp"
 #include "hearth/platform/crypto.hpp"
 #include "hearth/platform/encoding.hpp"
+#include "keys/kek.hpp"
+#include "keys/keyring.hpp"
 #include "service_harness.hpp"
 #include "usecases/record_audit.hpp"
 
@@ -63,6 +65,11 @@ class TestSealer final : public FamilySealer {
   std::map<std::string, platform::Key> keys_;
   std::set<std::string> erased_;
 };
+
+// The server's keyring with a test KEK: encryption at rest on.
+std::shared_ptr<SqliteKeyring> test_keyring(const std::string& path) {
+  return must(SqliteKeyring::open(path, must(keys::FileKek::from_secret(std::string(32, 'k'), "the test KEK"))));
+}
 
 // A trail with sealed details: family:F1 (4 events, two by yw-1), family:F2 (3), server (2).
 struct SealedTrail {
@@ -393,8 +400,10 @@ TEST_CASE("IG query: --family lists exactly that family's events and --practitio
 
 TEST_CASE("Record audit: each accepted op is a record event naming fields, never values, one audit event per push "
           "and family", "[security][unit]") {
-  TestSealer sealer;
-  ServiceHarness h(&sealer);
+  TempDir keydir;
+  auto ring = test_keyring(keydir.file("keyring.db"));
+  ServiceHarness h(ring);
+  FamilySealer* sealer = ring.get();
   Device hv(h, "dev-hv", "hv-1");
   auto fam = must(hv.replica.create("fam-r", "Family", "fam-r", family_fields("Marker Household")));
   auto note = must(hv.replica.create("fam-r", "Contact", "c-1",
@@ -418,7 +427,7 @@ TEST_CASE("Record audit: each accepted op is a record event naming fields, never
   CHECK(db_count(db, "SELECT count(*) FROM audit_events WHERE action = 'record-changes' AND family = 'fam-r' "
                      "AND device = 'hearth-server'") >= 1);
 
-  audit::TrailFile file = ok(audit::open_trail_file(db, hearth::test::audit_key(), &sealer));
+  audit::TrailFile file = ok(audit::open_trail_file(db, hearth::test::audit_key(), sealer));
   std::vector<std::string> changes;
   std::string all_details;
   ok(file.trail->query(audit::AuditQuery{"fam-r", "hv-1", 0, INT64_MAX}, [&](const audit::ListedEvent& l) -> Result<void> {
@@ -454,8 +463,10 @@ TEST_CASE("Record audit: each accepted op is a record event naming fields, never
 
 TEST_CASE("Record audit: views a tablet uploads are written into the chains of families it held, and no other",
           "[security][unit]") {
-  TestSealer sealer;
-  ServiceHarness h(&sealer);
+  TempDir keydir;
+  auto ring = test_keyring(keydir.file("keyring.db"));
+  ServiceHarness h(ring);
+  FamilySealer* sealer = ring.get();
   Device hv(h, "dev-hv", "hv-1");
   REQUIRE(hv.push_one(must(hv.replica.create("fam-v", "Family", "fam-v", family_fields()))).status == OpStatus::accepted);
   sync::protocol::PushRequest request;
@@ -476,7 +487,7 @@ TEST_CASE("Record audit: views a tablet uploads are written into the chains of f
                      "AND detail LIKE '1 views of 1 families%'") == 1);
   CHECK(db_count(db, "SELECT count(*) FROM audit_events WHERE action = 'record-views-dropped' AND chain = 'server' "
                      "AND detail LIKE '%7 older views were dropped%'") == 1);
-  audit::TrailFile file = ok(audit::open_trail_file(db, hearth::test::audit_key(), &sealer));
+  audit::TrailFile file = ok(audit::open_trail_file(db, hearth::test::audit_key(), sealer));
   std::ostringstream out, err;
   CHECK(audit_query_command(*file.trail, AuditQueryArgs{"fam-v", "", "", ""}, 1'800'000'000'000, out, err) == 0);
   INFO(out.str());

@@ -1,20 +1,14 @@
 #include "audit_key.hpp"
 
-#include <fcntl.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "hearth/platform/encoding.hpp"
 #include "hex.hpp"
+#include "keys/key_file.hpp"
 
 namespace hearth::server::audit {
 
@@ -23,7 +17,8 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr size_t kSecretBytes = 32;
-constexpr const char* kFileHeader = "hearth-audit-key v1";
+const keys::KeyFileKind kKeyFile{"hearth-audit-key v1", "the audit key",
+                                 "restore the audit key from your key backup (docs/audit.md)"};
 constexpr const char* kChainLabel = "hearth audit chain key v1";
 constexpr const char* kCheckpointLabel = "hearth audit checkpoint signing key v1";
 
@@ -99,66 +94,18 @@ Result<AuditKey> AuditKey::from_secret(std::string_view secret) {
 }
 
 Result<AuditKey> AuditKey::load(const fs::path& file) {
-  const std::string restore = "restore the audit key from your key backup (docs/audit.md)";
-  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return make_error(ErrorCode::locked, "cannot read the audit key " + file.string() + ": " + std::strerror(errno) +
-                                             "; " + restore);
-  struct stat st {};
-  bool stat_ok = ::fstat(fd, &st) == 0;
-  std::string text;
-  char buf[256];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof buf)) > 0 && text.size() < 4096) text.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  if (!stat_ok || !S_ISREG(st.st_mode))
-    return make_error(ErrorCode::locked, "the audit key " + file.string() + " is not a regular file; " + restore);
-  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
-    return make_error(ErrorCode::locked, "the audit key " + file.string() +
-                                             " can be read or written by group or others; run `chmod 600 " +
-                                             file.string() + "` (and check who could have copied it)");
-  std::istringstream in(text);
-  std::string header, hex;
-  std::getline(in, header);
-  std::getline(in, hex);
-  auto secret = from_hex(hex);
-  if (header != kFileHeader || !secret || secret->size() != kSecretBytes)
-    return make_error(ErrorCode::locked, "the audit key " + file.string() + " is not a hearth audit key file; " + restore);
+  auto secret = keys::read_key_file(file, kKeyFile);
+  if (!secret) return secret.error();
   auto key = from_secret(*secret);
   OPENSSL_cleanse(secret->data(), secret->size());
-  OPENSSL_cleanse(text.data(), text.size());
-  OPENSSL_cleanse(hex.data(), hex.size());
   return key;
 }
 
 Result<AuditKey> AuditKey::create_file(const fs::path& file) {
-  std::error_code ec;
-  if (file.has_parent_path() && !fs::exists(file.parent_path(), ec)) {
-    fs::create_directories(file.parent_path(), ec);
-    if (ec) return make_error(ErrorCode::storage, "cannot create " + file.parent_path().string() + ": " + ec.message());
-    fs::permissions(file.parent_path(), fs::perms::owner_all, fs::perm_options::replace, ec);
-  }
-  auto drawn = platform::random_hex(kSecretBytes);
-  if (!drawn) return drawn.error();
-  auto secret = from_hex(*drawn);
-  if (!secret) return openssl_error("draw random bytes");
+  auto secret = keys::create_key_file(file, kKeyFile);
+  if (!secret) return secret.error();
   auto key = from_secret(*secret);
-  if (!key) return key;
-  std::string text = std::string(kFileHeader) + "\n" + to_hex(*secret) + "\n";
   OPENSSL_cleanse(secret->data(), secret->size());
-  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    OPENSSL_cleanse(text.data(), text.size());
-    return make_error(errno == EEXIST ? ErrorCode::conflict : ErrorCode::storage,
-                      "cannot create the audit key " + file.string() + ": " + std::strerror(errno));
-  }
-  bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  OPENSSL_cleanse(text.data(), text.size());
-  if (!written) {
-    ::unlink(file.c_str());
-    return make_error(ErrorCode::storage, "cannot write the audit key " + file.string());
-  }
   return key;
 }
 

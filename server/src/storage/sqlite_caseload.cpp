@@ -13,6 +13,8 @@ Result<void> SqliteCaseload::add_organisation(const std::string& id, const std::
   return run(db_, "INSERT INTO organisations(id, name, org_type) VALUES(?, ?, ?)", {id, name, type});
 }
 
+std::string practitioner_aad(const std::string& id) { return "hearth-server practitioner v1|" + id; }
+
 Result<void> SqliteCaseload::add_practitioner(const std::string& id, const std::string& org, const std::string& name,
                                               const std::string& role) {
   auto known_org = exists(db_, "SELECT 1 FROM organisations WHERE id = ?", org);
@@ -21,8 +23,13 @@ Result<void> SqliteCaseload::add_practitioner(const std::string& id, const std::
   auto known = practitioner_exists(id);
   if (!known) return known.error();
   if (*known) return make_error(ErrorCode::conflict, "a practitioner with id '" + id + "' already exists");
-  return run(db_, "INSERT INTO practitioners(id, organisation, display_name, role) VALUES(?, ?, ?, ?)",
-             {id, org, name, role});
+  // A member of staff's name is personal data too: sealed under the directory's key.
+  auto sealed = sealer_.seal(kDirectoryPartition, name, practitioner_aad(id));
+  if (!sealed) return sealed.error();
+  auto st = db_.prepare("INSERT INTO practitioners(id, organisation, display_name, role) VALUES(?, ?, ?, ?)");
+  if (!st) return st.error();
+  st->bind(1, id).bind(2, org).bind_blob(3, *sealed).bind(4, role);
+  return st->run();
 }
 
 Result<bool> SqliteCaseload::practitioner_exists(const std::string& id) {

@@ -22,11 +22,17 @@ Result<std::vector<std::string>> SqliteOpLog::families() {
   return strings(db_, "SELECT DISTINCT family FROM ops WHERE family <> ? ORDER BY family", "");
 }
 
+std::string op_aad(const std::string& family, const std::string& device, uint64_t counter) {
+  return "hearth-server op v1|" + family + "|" + device + ":" + std::to_string(counter);
+}
+
 Result<int64_t> SqliteOpLog::append(const StoredOp& op) {
+  auto body = sealer_.seal(op.family, op.body, op_aad(op.family, op.device, op.counter));
+  if (!body) return body.error();
   // The sequence number is the row id SQLite assigns (AUTOINCREMENT: never reused).
   auto st = db_.cached("INSERT INTO ops(family, device, counter, body) VALUES(?, ?, ?, ?) RETURNING seq");
   if (!st) return st.error();
-  (*st)->bind(1, op.family).bind(2, op.device).bind(3, static_cast<int64_t>(op.counter)).bind_blob(4, op.body);
+  (*st)->bind(1, op.family).bind(2, op.device).bind(3, static_cast<int64_t>(op.counter)).bind_blob(4, *body);
   auto seq = integer(**st, 0);
   if (!seq) {
     auto known = has_op(op.device, op.counter);
@@ -47,8 +53,14 @@ Result<std::vector<StoredOp>> SqliteOpLog::ops_after(const std::string& family, 
     auto row = st->step();
     if (!row) return row.error();
     if (!*row) break;
-    out.push_back(StoredOp{st->integer(0), family, st->text(1), static_cast<uint64_t>(st->integer(2)), st->blob(3)});
-    bytes += out.back().body.size();
+    StoredOp op{st->integer(0), family, st->text(1), static_cast<uint64_t>(st->integer(2)), {}};
+    auto body = sealer_.open(family, st->blob(3), op_aad(family, op.device, op.counter));
+    if (!body)
+      return make_error(body.error().code, "stored op " + op.device + ":" + std::to_string(op.counter) + " of family " +
+                                               family + ": " + body.error().message);
+    op.body = std::move(*body);
+    bytes += op.body.size();  // the budget is in the bytes the caller sends, not the sealed size
+    out.push_back(std::move(op));
   }
   return out;
 }
@@ -61,13 +73,20 @@ Result<int64_t> SqliteOpLog::highest_seq(const std::string& family) {
 }
 
 Result<int64_t> SqliteOpLog::last_seq() {
-  auto st = db_.cached("SELECT max(seq) FROM ops");
+  // The highest number ever given (AUTOINCREMENT keeps it), so erasing a family's rows never
+  // looks like the history going back.
+  auto st = db_.cached(
+      "SELECT max(coalesce((SELECT max(seq) FROM ops), 0), "
+      "coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'ops'), 0))");
   if (!st) return st.error();
   return integer(**st, 0);
 }
 
 Result<uint64_t> SqliteOpLog::highest_counter(const std::string& device) {
-  auto st = db_.cached("SELECT max(counter) FROM ops WHERE device = ?");
+  // Ops of erased families count: the device was told they were stored.
+  auto st = db_.cached(
+      "SELECT max(coalesce((SELECT max(counter) FROM ops WHERE device = ?1), 0), "
+      "coalesce((SELECT counter FROM erased_counters WHERE device = ?1), 0))");
   if (!st) return st.error();
   (*st)->bind(1, device);
   auto v = integer(**st, 0);

@@ -5,6 +5,7 @@
 #include "devices.hpp"
 #include "flags.hpp"
 #include "hearth/platform/sqlite_db.hpp"
+#include "keys/family_sealer.hpp"
 #include "office_credentials.hpp"
 #include "op_log.hpp"
 #include "tenant_settings.hpp"
@@ -12,9 +13,18 @@
 
 namespace hearth::server::sqlite {
 
+// The sealed form of an op body: associated data binding it to its family and op id.
+std::string op_aad(const std::string& family, const std::string& device, uint64_t counter);
+
+// ... and of a practitioner's display name (under the directory partition's key).
+std::string practitioner_aad(const std::string& id);
+// ... and of a held op's or a flag's personal columns.
+std::string held_aad(const std::string& op_id, const char* column);
+std::string flag_aad(const std::string& kind, const std::string& op_id);
+
 class SqliteOpLog final : public OpLog {
  public:
-  explicit SqliteOpLog(platform::Database& db) : db_(db) {}
+  SqliteOpLog(platform::Database& db, FamilySealer& sealer) : db_(db), sealer_(sealer) {}
   Result<bool> has_op(const std::string& device, uint64_t counter) override;
   Result<bool> family_has_ops(const std::string& family) override;
   Result<std::vector<std::string>> families() override;
@@ -31,11 +41,12 @@ class SqliteOpLog final : public OpLog {
  private:
   Result<uint64_t> next_counter(const char* name);
   platform::Database& db_;
+  FamilySealer& sealer_;  // personal data at rest (keys/family_sealer.hpp)
 };
 
 class SqliteCaseload final : public Caseload {
  public:
-  explicit SqliteCaseload(platform::Database& db) : db_(db) {}
+  SqliteCaseload(platform::Database& db, FamilySealer& sealer) : db_(db), sealer_(sealer) {}
   Result<void> add_organisation(const std::string& id, const std::string& name, const std::string& type) override;
   Result<void> add_practitioner(const std::string& id, const std::string& organisation, const std::string& name,
                                 const std::string& role) override;
@@ -58,6 +69,7 @@ class SqliteCaseload final : public Caseload {
 
  private:
   platform::Database& db_;
+  FamilySealer& sealer_;  // personal data at rest (keys/family_sealer.hpp)
 };
 
 class SqliteDevices final : public Devices {
@@ -79,7 +91,7 @@ class SqliteDevices final : public Devices {
 
 class SqliteFlagLog final : public FlagLog {
  public:
-  explicit SqliteFlagLog(platform::Database& db) : db_(db) {}
+  SqliteFlagLog(platform::Database& db, FamilySealer& sealer) : db_(db), sealer_(sealer) {}
   Result<bool> add(const Flag& flag) override;
   Result<std::vector<Flag>> list(const std::optional<std::string>& family) override;
   Result<bool> hold(const HeldOp& op) override;
@@ -90,6 +102,7 @@ class SqliteFlagLog final : public FlagLog {
 
  private:
   platform::Database& db_;
+  FamilySealer& sealer_;  // personal data at rest (keys/family_sealer.hpp)
 };
 
 class SqliteOfficeCredentials final : public OfficeCredentials {

@@ -4,13 +4,18 @@
 #include "sqlite_audit_log.hpp"
 #include "sqlite_parts.hpp"
 #include "sqlite_util.hpp"
+#include "sqlite_restore.hpp"
 #include "storage.hpp"
+
+#include <functional>
+#include <optional>
 
 namespace hearth::server {
 
 namespace {
 
 using platform::Database;
+using platform::Statement;
 using platform::Transaction;
 
 const char* kSchema = R"SQL(
@@ -47,6 +52,7 @@ CREATE INDEX IF NOT EXISTS due_families_by_time ON due_families(next_due) WHERE 
 CREATE TABLE IF NOT EXISTS break_glass_grants(id TEXT PRIMARY KEY, family TEXT NOT NULL, practitioner TEXT NOT NULL,
   expires_at INTEGER NOT NULL, ended_at INTEGER) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS break_glass_by_practitioner ON break_glass_grants(practitioner, family) WHERE ended_at IS NULL;
+CREATE TABLE IF NOT EXISTS erased_counters(device TEXT PRIMARY KEY, counter INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS office_credentials(name TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE,
   issued_at INTEGER NOT NULL, revoked_at INTEGER) WITHOUT ROWID;
 )SQL";
@@ -104,23 +110,127 @@ Result<void> upgrade(Database& db) {
       "SELECT 'hearth-server', coalesce(max(counter), 0) FROM ops WHERE device = 'hearth-server';");
 }
 
+// Encryption at rest (keys/keyring.hpp). meta 'at_rest' records how the database's personal
+// columns are written: 'sealed' or 'plain'. A new database takes the keyring's mode; a plain
+// one opened with encryption on is sealed in place, every row in this one transaction, and
+// `vacuum` asks the caller to rewrite the file without the freed plaintext pages.
+Result<void> seal_at_rest(Database& db, ServerKeys& keys, bool& vacuum) {
+  auto st = db.prepare("SELECT value FROM meta WHERE key = 'at_rest'");
+  if (!st) return st.error();
+  auto row = st->step();
+  if (!row) return row.error();
+  std::string mode = *row ? st->text(0) : "";
+  st->reset();
+  const std::string wanted = keys.enabled() ? "sealed" : "plain";
+  if (mode == wanted) return {};
+  if (mode == "sealed")
+    return make_error(ErrorCode::locked, "this database is encrypted at rest: hearth-server needs its key-encryption key "
+                                         "(KEK) to open it (docs/server-encryption.md)");
+  if (mode == "plain" || mode.empty()) {
+    if (keys.enabled()) {
+      // Every personal column, row by row, under its family's key (practitioners' names under
+      // the directory's).
+      struct Column {
+        const char* select;
+        const char* update;
+        std::function<std::string(Statement&)> family, aad;
+      };
+      const std::vector<Column> columns = {
+          {"SELECT rowid, body, family, device, counter FROM ops", "UPDATE ops SET body = ? WHERE rowid = ?",
+           [](Statement& r) { return r.text(2); },
+           [](Statement& r) { return sqlite::op_aad(r.text(2), r.text(3), static_cast<uint64_t>(r.integer(4))); }},
+          {"SELECT id, display_name, id FROM practitioners", "UPDATE practitioners SET display_name = ? WHERE id = ?",
+           [](Statement&) { return std::string(kDirectoryPartition); },
+           [](Statement& r) { return sqlite::practitioner_aad(r.text(2)); }},
+          {"SELECT rowid, detail, family, kind, op_id FROM flags", "UPDATE flags SET detail = ? WHERE rowid = ?",
+           [](Statement& r) { return r.text(2); }, [](Statement& r) { return sqlite::flag_aad(r.text(3), r.text(4)); }},
+          {"SELECT rowid, reason, family, op_id FROM held_ops", "UPDATE held_ops SET reason = ? WHERE rowid = ?",
+           [](Statement& r) { return r.text(2); }, [](Statement& r) { return sqlite::held_aad(r.text(3), "reason"); }},
+          {"SELECT rowid, body, family, op_id FROM held_ops", "UPDATE held_ops SET body = ? WHERE rowid = ?",
+           [](Statement& r) { return r.text(2); }, [](Statement& r) { return sqlite::held_aad(r.text(3), "body"); }},
+          {"SELECT rowid, decision_note, family, op_id FROM held_ops WHERE decision_note IS NOT NULL",
+           "UPDATE held_ops SET decision_note = ? WHERE rowid = ?", [](Statement& r) { return r.text(2); },
+           [](Statement& r) { return sqlite::held_aad(r.text(3), "decision_note"); }},
+      };
+      for (const auto& c : columns) {
+        auto read = db.prepare(c.select);
+        if (!read) return read.error();
+        auto write = db.prepare(c.update);
+        if (!write) return write.error();
+        std::optional<Error> failed;
+        auto done = read->each([&](Statement& r) {
+          if (failed) return;
+          auto sealed = keys.seal(c.family(r), r.blob(1), c.aad(r));
+          if (!sealed) {
+            failed = sealed.error();
+            return;
+          }
+          write->bind_blob(1, *sealed);
+          if (r.is_text(0)) write->bind(2, r.text(0));
+          else write->bind(2, r.integer(0));
+          if (auto w = write->run(); !w) failed = w.error();
+          vacuum = true;
+        });
+        if (!done) return done.error();
+        if (failed) return *failed;
+      }
+    }
+  }
+  return sqlite::run(db, "INSERT OR REPLACE INTO meta(key, value) VALUES('at_rest', ?)", {wanted});
+}
+
 class SqliteStorage final : public Storage {
  public:
-  explicit SqliteStorage(std::unique_ptr<Database> db)
-      : db_(std::move(db)), ops_(*db_), caseload_(*db_), devices_(*db_), flags_(*db_), settings_(*db_), due_(*db_),
-        office_(*db_) {}
+  SqliteStorage(std::unique_ptr<Database> db, std::shared_ptr<ServerKeys> keys)
+      : db_(std::move(db)), keys_(std::move(keys)), ops_(*db_, *keys_), caseload_(*db_, *keys_), devices_(*db_),
+        flags_(*db_, *keys_), settings_(*db_), due_(*db_), office_(*db_) {}
 
-  Result<void> init(audit::AuditKey audit_key, FamilySealer* sealer) {
+  Result<void> init(audit::AuditKey audit_key) {
     if (auto r = db_->exec(kSchema); !r) return r;
-    auto trail = sqlite::make_sqlite_audit_log(*db_, std::move(audit_key), sealer);
-    if (!trail) return trail.error();
-    audit_ = std::move(*trail);
-    return transaction([&]() -> Result<void> {
+    auto upgraded = transaction([&]() -> Result<void> {
       if (auto r = upgrade(*db_); !r) return r;
       auto epoch = ops_.history_epoch();  // made once, when the database is created
       if (!epoch) return epoch.error();
       return {};
     });
+    if (!upgraded) return upgraded;
+    bool vacuum = false;
+    if (auto r = transaction([&]() -> Result<void> { return seal_at_rest(*db_, *keys_, vacuum); }); !r) return r;
+    // Pages that held the plaintext are free now; VACUUM rewrites the file without them, and
+    // the checkpoint empties the WAL of the old images.
+    if (vacuum)
+      if (auto r = db_->exec("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);"); !r) return r;
+    // Family audit details are sealed under the family's key too (audit/audit_chain.hpp).
+    auto trail = sqlite::make_sqlite_audit_log(*db_, std::move(audit_key), keys_.get());
+    if (!trail) return trail.error();
+    audit_ = std::move(*trail);
+    return {};
+  }
+
+  Result<bool> delete_family(const std::string& family) override {
+    bool any = false;
+    // What each device had stored in the family stays counted (OpLog::highest_counter).
+    if (auto r = sqlite::run(*db_,
+                             "INSERT INTO erased_counters(device, counter) SELECT device, max(counter) FROM ops "
+                             "WHERE family = ? GROUP BY device ON CONFLICT(device) DO UPDATE SET "
+                             "counter = max(counter, excluded.counter)",
+                             {family});
+        !r)
+      return r.error();
+    for (const char* sql : {"DELETE FROM ops WHERE family = ?", "DELETE FROM held_ops WHERE family = ?",
+                            "DELETE FROM flags WHERE family = ?", "DELETE FROM memberships WHERE family = ?",
+                            "DELETE FROM due_families WHERE family = ?", "DELETE FROM break_glass_grants WHERE family = ?"}) {
+      auto st = db_->prepare(std::string(sql) + " RETURNING 1");
+      if (!st) return st.error();
+      st->bind(1, family);
+      for (;;) {
+        auto row = st->step();
+        if (!row) return row.error();
+        if (!*row) break;
+        any = true;
+      }
+    }
+    return any;
   }
 
   OpLog& ops() override { return ops_; }
@@ -131,6 +241,8 @@ class SqliteStorage final : public Storage {
   TenantSettings& settings() override { return settings_; }
   TimeIndex& due() override { return due_; }
   OfficeCredentials& office() override { return office_; }
+  ServerKeys& keys() override { return *keys_; }
+  Database& database() { return *db_; }
 
   Result<void> transaction(const std::function<Result<void>()>& body) override {
     Transaction tx(*db_);
@@ -141,6 +253,7 @@ class SqliteStorage final : public Storage {
 
  private:
   std::unique_ptr<Database> db_;
+  std::shared_ptr<ServerKeys> keys_;
   sqlite::SqliteOpLog ops_;
   sqlite::SqliteCaseload caseload_;
   sqlite::SqliteDevices devices_;
@@ -154,12 +267,28 @@ class SqliteStorage final : public Storage {
 }  // namespace
 
 Result<std::unique_ptr<Storage>> open_sqlite_storage(const std::string& path, audit::AuditKey audit_key,
-                                                     FamilySealer* sealer) {
+                                                     std::shared_ptr<ServerKeys> keys) {
+  if (!keys) {
+    auto throwaway = SqliteKeyring::open(":memory:", nullptr);
+    if (!throwaway) return throwaway.error();
+    keys = std::move(*throwaway);
+  }
   auto db = Database::open(path);
   if (!db) return db.error();
-  auto storage = std::make_unique<SqliteStorage>(std::move(db.value()));
-  if (auto r = storage->init(std::move(audit_key), sealer); !r) return r.error();
+  auto storage = std::make_unique<SqliteStorage>(std::move(db.value()), std::move(keys));
+  if (auto r = storage->init(std::move(audit_key)); !r) return r.error();
   return std::unique_ptr<Storage>(std::move(storage));
+}
+
+Result<RestoringStorage> open_sqlite_storage_for_restore(const std::string& path, audit::AuditKey audit_key,
+                                                         std::shared_ptr<ServerKeys> keys) {
+  if (!keys) return make_error(ErrorCode::invalid_argument, "a restore needs the server's keyring");
+  auto db = Database::open(path);
+  if (!db) return db.error();
+  auto storage = std::make_unique<SqliteStorage>(std::move(db.value()), std::move(keys));
+  if (auto r = storage->init(std::move(audit_key)); !r) return r.error();
+  Database* connection = &storage->database();
+  return RestoringStorage{std::move(storage), connection};
 }
 
 }  // namespace hearth::server

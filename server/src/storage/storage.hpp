@@ -10,9 +10,9 @@
 #include "audit/audit_key.hpp"
 #include "audit_log.hpp"
 #include "caseload.hpp"
-#include "keys/family_sealer.hpp"
 #include "devices.hpp"
 #include "flags.hpp"
+#include "keys/keyring.hpp"
 #include "office_credentials.hpp"
 #include "op_log.hpp"
 #include "tenant_settings.hpp"
@@ -31,6 +31,12 @@ class Storage {
   virtual TenantSettings& settings() = 0;
   virtual TimeIndex& due() = 0;  // time-driven events: when to look at each family, break-glass grants
   virtual OfficeCredentials& office() = 0;
+  // Sealing at rest under per-family keys, and the erasure register (keys/keyring.hpp).
+  virtual ServerKeys& keys() = 0;
+  // Deletes every row the database holds for `family` (ops, held ops, flags, team index, due
+  // times, break-glass grants), not its audit chain: step two of an erasure (usecases/erasure.hpp).
+  // Runs in the caller's transaction; returns whether any row was there.
+  virtual Result<bool> delete_family(const std::string& family) = 0;
   // Runs `body` in one transaction: committed when it returns success, rolled back otherwise.
   // Not re-entrant: `body` must not start another transaction.
   virtual Result<void> transaction(const std::function<Result<void>()>& body) = 0;
@@ -38,8 +44,13 @@ class Storage {
 
 // One SQLite database (one connection) at `path`, created or brought up to date.
 // `audit_key`: the server's audit key, kept outside the database (audit/audit_key.hpp).
-// `sealer`: seals the details of family audit events (not owned; nullptr: PlainSealer).
+// `keys`: the keyring that seals personal data at rest (keys/keyring.hpp); null means a
+// throwaway one with encryption off (tests). A database written with encryption off is sealed
+// in place the first time it is opened with encryption on; one sealed refuses to open with
+// encryption off (ErrorCode::locked). Rows of families in the erasure register are deleted
+// by apply_erasure_register (usecases/erasure.hpp), which hearth-server runs at every open.
+// The keyring also seals the details of family audit events (audit/audit_chain.hpp).
 Result<std::unique_ptr<Storage>> open_sqlite_storage(const std::string& path, audit::AuditKey audit_key,
-                                                     FamilySealer* sealer = nullptr);
+                                                     std::shared_ptr<ServerKeys> keys = nullptr);
 
 }  // namespace hearth::server

@@ -125,6 +125,12 @@ Answer<sync::protocol::PullReply> pull(ServiceContext& ctx, const DeviceRecord& 
     reply.purge.push_back(family);
     auto was = ctx.store.caseload().membership(family, device.practitioner);
     if (!was) return A::fail(WireError::server, was.error().message);
+    auto gone = ctx.store.keys().erased(family);
+    if (!gone) return A::fail(WireError::server, gone.error().message);
+    if (*gone) {  // its chain's details are sealed under the destroyed key: the server chain says it
+      ctx.audit(&device, "purge-instruction", "", "family " + family + " was erased (" + (*gone)->basis + ")");
+      continue;
+    }
     if (*was) {
       ctx.audit(&device, "purge-instruction", family, "family no longer on the caseload");
       continue;

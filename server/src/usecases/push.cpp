@@ -71,6 +71,17 @@ class PushRun {
     auto dup = ctx_.store.ops().has_op(op->id.device, op->id.counter);
     if (!dup) return dup.error();
     if (*dup) return OpResult{id, OpStatus::duplicate, "", std::nullopt};
+    // An erased family takes nothing more (DOMAIN.md §10.3): the device keeps the op in its
+    // quarantine and reports it, so the work is seen before it goes.
+    auto gone = ctx_.store.keys().erased(op->family);
+    if (!gone) return gone.error();
+    if (*gone) {
+      ctx_.audit(&device_, "denied", "", "push: op " + id + " of erased family " + op->family);
+      return rejected(id, "family " + op->family + " was erased (" + (*gone)->basis + ", " + (*gone)->reference +
+                              "): this work cannot be added to it; it stays on the tablet until the refusal is "
+                              "acknowledged",
+                      WireError::forbidden);
+    }
 
     auto decision = decide(*op);
     if (!decision) return decision.error();
@@ -126,6 +137,15 @@ class PushRun {
     std::vector<std::string> acknowledged;
     for (const auto& n : notices) {
       if (n.op_id.rfind(device_.id + ":", 0) != 0) continue;
+      // Work of an erased family: nobody leads it any more; the server chain records that the
+      // device reported it (the family's own chain is sealed under the destroyed key).
+      auto gone = ctx_.store.keys().erased(n.family);
+      if (!gone) return gone.error();
+      if (*gone) {
+        ctx_.audit(&device_, "quarantine-reported", "", "op " + n.op_id + " of erased family " + n.family);
+        acknowledged.push_back(n.op_id);
+        continue;
+      }
       Flag flag{0, ctx_.now(), n.family, kFlagQuarantinedOnDevice, n.op_id, device_.practitioner, device_.id, n.reason};
       auto added = ctx_.store.flags().add(flag);
       if (!added) return added.error();

@@ -45,6 +45,8 @@ class TenantConfig {
   int consent_expiry_months() const;       // §6.3 expires_at default
   int consent_expiring_notice_days() const;  // §6.7 CONSENT_EXPIRING task lead time
   int reopen_window_days() const;          // §4.2 CLOSED -> ACTIVE within the window
+  int retention_age_years() const;         // §10.1: kept until the youngest person reaches this age
+  int retention_unborn_years() const;      // §10.1: no date of birth (unborn): kept this long after closure
   const std::vector<std::string>& working_days() const { return working_days_; }  // "MON".."SUN"
   const std::vector<std::string>& closed_dates() const { return closed_dates_; }  // YYYY-MM-DD
 

@@ -52,6 +52,7 @@ class Statement {
   std::string blob(int col) const;
   int64_t integer(int col) const;
   bool is_null(int col) const;
+  bool is_text(int col) const;  // the column holds TEXT (not INTEGER, BLOB or NULL)
 
  private:
   sqlite3* db_;
@@ -72,6 +73,15 @@ class Database {
   // Not re-entrant: finish with it before asking for the same SQL again.
   Result<Statement*> cached(const char* sql);
   std::string last_error() const;
+
+  // SQLite's online backup (sqlite3_backup_init/step/finish): copies this connection's main
+  // database into the file at `dest_path` (created when missing, its contents replaced),
+  // `pages_per_step` pages per step. To copy one consistent state while other connections or
+  // processes write (WAL), hold a read transaction on this connection first: every step then
+  // reads that snapshot, and no writer waits for the copy (a held snapshot only keeps the WAL
+  // from being checkpointed past it). Returns the pages copied. Errors: ErrorCode::storage,
+  // naming the step that failed.
+  Result<int64_t> backup_to(const std::string& dest_path, int pages_per_step);
 
  private:
   explicit Database(sqlite3* db) : db_(db) {}

@@ -1,0 +1,302 @@
+#include "keyring.hpp"
+
+#include <openssl/crypto.h>
+
+#include <chrono>
+
+#include "storage/sqlite_util.hpp"
+
+namespace hearth::server {
+
+using platform::Database;
+using platform::Statement;
+using platform::Transaction;
+
+namespace {
+
+// Cached unwrapped keys beyond this are all dropped (and unwrapped again on use): a bound on
+// memory, and on how long a key stays in memory after its family was last used.
+constexpr size_t kMaxCached = 4096;
+// The partition of the check value that tells a wrong KEK from a damaged keyring.
+constexpr const char* kCheckPartition = "kek-check";
+
+const char* kSchema = R"SQL(
+PRAGMA journal_mode=WAL;
+PRAGMA secure_delete=ON;
+CREATE TABLE IF NOT EXISTS keyring_meta(key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS family_keys(family TEXT PRIMARY KEY, wrapped BLOB NOT NULL, created_at INTEGER NOT NULL)
+  WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS erasures(family TEXT PRIMARY KEY, at INTEGER NOT NULL, erased_by TEXT NOT NULL,
+  basis TEXT NOT NULL, reference TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS legal_holds(family TEXT PRIMARY KEY, at INTEGER NOT NULL, held_by TEXT NOT NULL,
+  reason TEXT NOT NULL) WITHOUT ROWID;
+)SQL";
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Result<std::optional<std::string>> meta(Database& db, const char* key) {
+  auto st = db.prepare("SELECT value FROM keyring_meta WHERE key = ?");
+  if (!st) return st.error();
+  st->bind(1, std::string(key));
+  auto row = st->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<std::string>();
+  return std::optional<std::string>(st->blob(0));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SqliteKeyring>> SqliteKeyring::open(const std::string& path,
+                                                           std::unique_ptr<keys::KeyEncryptionKey> kek) {
+  auto db = Database::open(path);
+  if (!db) return make_error(db.error().code, "the keyring " + path + ": " + db.error().message);
+  std::unique_ptr<SqliteKeyring> ring(new SqliteKeyring(std::move(*db), std::move(kek)));
+  if (auto r = ring->init(); !r) return make_error(r.error().code, "the keyring " + path + ": " + r.error().message);
+  return ring;
+}
+
+Result<void> SqliteKeyring::init() {
+  if (auto r = db_->exec(kSchema); !r) return r;
+  Transaction tx(*db_);
+  if (auto r = tx.begin(); !r) return r;
+  auto check = meta(*db_, "kek_check");
+  if (!check) return check.error();
+  auto keys = sqlite::exists(*db_, "SELECT 1 FROM family_keys WHERE family <> ? LIMIT 1", "");
+  if (!keys) return keys.error();
+  if (!kek_) {
+    if (*check || *keys)
+      return make_error(ErrorCode::locked,
+                        "it holds data keys wrapped by a key-encryption key (KEK), and none was given: the server's data "
+                        "is encrypted at rest and cannot be read or written without it; give the KEK (the config's "
+                        "\"kek\", $CREDENTIALS_DIRECTORY/hearth-kek, or DATA/keys/kek.key) or restore it from your "
+                        "key backup (docs/server-encryption.md)");
+    return tx.commit();
+  }
+  if (*check) {
+    if (!kek_->unwrap(kCheckPartition, **check))
+      return make_error(ErrorCode::locked,
+                        kek_->describe() + " is not the key-encryption key (KEK) this keyring was made with: its keys "
+                                           "do not unwrap. Give the right KEK (the config's \"kek\", or "
+                                           "$CREDENTIALS_DIRECTORY/hearth-kek), or restore it from your key backup; "
+                                           "never make a new one over a keyring that holds keys");
+    return tx.commit();
+  }
+  if (*keys)
+    return make_error(ErrorCode::corrupt, "it holds data keys but no KEK check value: the keyring was altered");
+  auto probe = platform::Key::random();
+  if (!probe) return probe.error();
+  auto wrapped = kek_->wrap(kCheckPartition, *probe);
+  if (!wrapped) return wrapped.error();
+  auto st = db_->prepare("INSERT INTO keyring_meta(key, value) VALUES('kek_check', ?)");
+  if (!st) return st.error();
+  st->bind_blob(1, *wrapped);
+  if (auto r = st->run(); !r) return r;
+  return tx.commit();
+}
+
+Result<void> SqliteKeyring::refresh() {
+  auto st = db_->cached("PRAGMA data_version");
+  if (!st) return st.error();
+  auto version = sqlite::integer(**st, -1);
+  if (!version) return version.error();
+  if (*version != data_version_) {
+    sealers_.clear();  // another connection committed: an erasure, perhaps; read the keys again
+    data_version_ = *version;
+  }
+  return {};
+}
+
+Result<platform::Sealer*> SqliteKeyring::sealer_for(const std::string& family, bool create) {
+  if (auto r = refresh(); !r) return r.error();
+  if (auto it = sealers_.find(family); it != sealers_.end()) return it->second.get();
+  if (sealers_.size() >= kMaxCached) sealers_.clear();
+  auto gone = erased(family);
+  if (!gone) return gone.error();
+  if (*gone)
+    return make_error(create ? ErrorCode::forbidden : ErrorCode::not_found,
+                      "family " + family + " was erased (" + (*gone)->basis + ", by " + (*gone)->by +
+                          "): its key was destroyed and its records can no longer be read or written");
+  if (!kek_) {  // encryption off: only the register matters
+    sealers_.emplace(family, nullptr);
+    return static_cast<platform::Sealer*>(nullptr);
+  }
+  auto wrapped = stored_key(family);
+  if (!wrapped) return wrapped.error();
+  if (!*wrapped) {
+    if (!create) return make_error(ErrorCode::corrupt, "the keyring holds no data key for family " + family);
+    auto made = platform::Key::random();
+    if (!made) return made.error();
+    auto sealed = kek_->wrap(family, *made);
+    if (!sealed) return sealed.error();
+    // Stored (autocommit, on the keyring's own connection) before any value is sealed under
+    // it. Another process may have made one meanwhile: the stored key is the one used.
+    auto put = db_->cached("INSERT OR IGNORE INTO family_keys(family, wrapped, created_at) VALUES(?, ?, ?)");
+    if (!put) return put.error();
+    (*put)->bind(1, family).bind_blob(2, *sealed).bind(3, wall_ms());
+    if (auto r = (*put)->run(); !r) return r.error();
+    wrapped = stored_key(family);
+    if (!wrapped) return wrapped.error();
+    if (!*wrapped) return make_error(ErrorCode::storage, "the data key of family " + family + " was not stored");
+  }
+  auto key = kek_->unwrap(family, **wrapped);
+  if (!key)
+    return make_error(ErrorCode::corrupt, "the data key of family " + family + " in the keyring does not unwrap under " +
+                                              kek_->describe() + " (altered, or moved from another family)");
+  auto sealer = platform::Sealer::create(*key);
+  if (!sealer) return sealer.error();
+  return sealers_.emplace(family, std::move(*sealer)).first->second.get();
+}
+
+Result<std::optional<std::string>> SqliteKeyring::stored_key(const std::string& family) {
+  auto st = db_->cached("SELECT wrapped FROM family_keys WHERE family = ?");
+  if (!st) return st.error();
+  (*st)->bind(1, family);
+  auto row = (*st)->step();
+  std::optional<std::string> wrapped;
+  if (row && *row) wrapped = (*st)->blob(0);
+  (*st)->reset();
+  if (!row) return row.error();
+  return wrapped;
+}
+
+Result<std::string> SqliteKeyring::seal(const std::string& family, std::string_view plaintext, std::string_view aad) {
+  auto sealer = sealer_for(family, true);
+  if (!sealer) return sealer.error();
+  if (!*sealer) return std::string(plaintext);
+  return (*sealer)->seal(plaintext, aad);
+}
+
+Result<std::string> SqliteKeyring::open(const std::string& family, std::string_view sealed, std::string_view aad) {
+  auto sealer = sealer_for(family, false);
+  if (!sealer) return sealer.error();
+  if (!*sealer) return std::string(sealed);
+  auto plain = (*sealer)->open(sealed, aad);
+  if (!plain) return make_error(ErrorCode::corrupt, std::string(aad) + " (family " + family + "): " + plain.error().message);
+  return plain;
+}
+
+Result<std::optional<Erasure>> SqliteKeyring::erased(const std::string& family) {
+  auto st = db_->cached("SELECT at, erased_by, basis, reference FROM erasures WHERE family = ?");
+  if (!st) return st.error();
+  (*st)->bind(1, family);
+  auto row = (*st)->step();
+  std::optional<Erasure> out;
+  if (row && *row) out = Erasure{family, (*st)->integer(0), (*st)->text(1), (*st)->text(2), (*st)->text(3)};
+  (*st)->reset();
+  if (!row) return row.error();
+  return out;
+}
+
+Result<std::vector<Erasure>> SqliteKeyring::erasures() {
+  std::vector<Erasure> out;
+  auto st = db_->prepare("SELECT family, at, erased_by, basis, reference FROM erasures ORDER BY at, family");
+  if (!st) return st.error();
+  auto done = st->each([&](Statement& r) {
+    out.push_back(Erasure{r.text(0), r.integer(1), r.text(2), r.text(3), r.text(4)});
+  });
+  if (!done) return done.error();
+  return out;
+}
+
+Result<void> SqliteKeyring::erase(const Erasure& e) {
+  {
+    Transaction tx(*db_);
+    if (auto r = tx.begin(); !r) return r;
+    auto already = erased(e.family);
+    if (!already) return already.error();
+    if (*already) return make_error(ErrorCode::conflict, "family " + e.family + " was erased already");
+    if (auto r = sqlite::run(*db_, "DELETE FROM family_keys WHERE family = ?", {e.family}); !r) return r;
+    auto st = db_->prepare("INSERT INTO erasures(family, at, erased_by, basis, reference) VALUES(?, ?, ?, ?, ?)");
+    if (!st) return st.error();
+    st->bind(1, e.family).bind(2, e.at).bind(3, e.by).bind(4, e.basis).bind(5, e.reference);
+    if (auto r = st->run(); !r) return r;
+    if (auto r = tx.commit(); !r) return r;
+  }
+  sealers_.erase(e.family);  // the Sealer frees (and OpenSSL clears) the expanded key
+  // No older page image keeps the wrapped key: fold the WAL into the file (where secure_delete
+  // zeroed it) and truncate the WAL.
+  return db_->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+}
+
+Result<void> SqliteKeyring::set_hold(const LegalHold& h) {
+  auto st = db_->prepare("INSERT OR REPLACE INTO legal_holds(family, at, held_by, reason) VALUES(?, ?, ?, ?)");
+  if (!st) return st.error();
+  st->bind(1, h.family).bind(2, h.at).bind(3, h.by).bind(4, h.reason);
+  return st->run();
+}
+
+Result<bool> SqliteKeyring::lift_hold(const std::string& family) {
+  auto st = db_->prepare("DELETE FROM legal_holds WHERE family = ? RETURNING 1");
+  if (!st) return st.error();
+  st->bind(1, family);
+  auto n = sqlite::integer(*st, 0);
+  if (!n) return n.error();
+  return *n != 0;
+}
+
+Result<std::optional<LegalHold>> SqliteKeyring::hold(const std::string& family) {
+  auto all = holds();
+  if (!all) return all.error();
+  for (auto& h : *all)
+    if (h.family == family) return std::optional<LegalHold>(std::move(h));
+  return std::optional<LegalHold>();
+}
+
+Result<std::vector<LegalHold>> SqliteKeyring::holds() {
+  std::vector<LegalHold> out;
+  auto st = db_->prepare("SELECT family, at, held_by, reason FROM legal_holds ORDER BY family");
+  if (!st) return st.error();
+  auto done = st->each([&](Statement& r) { out.push_back(LegalHold{r.text(0), r.integer(1), r.text(2), r.text(3)}); });
+  if (!done) return done.error();
+  return out;
+}
+
+Result<size_t> SqliteKeyring::rotate(std::unique_ptr<keys::KeyEncryptionKey> to) {
+  if (!kek_ || !to) return make_error(ErrorCode::invalid_argument, "rotating the KEK needs the current KEK and a new one");
+  Transaction tx(*db_);
+  if (auto r = tx.begin(); !r) return r.error();
+  std::vector<std::pair<std::string, std::string>> rows;
+  auto st = db_->prepare("SELECT family, wrapped FROM family_keys ORDER BY family");
+  if (!st) return st.error();
+  if (auto r = st->each([&](Statement& s) { rows.emplace_back(s.text(0), s.blob(1)); }); !r) return r.error();
+  auto check = meta(*db_, "kek_check");
+  if (!check) return check.error();
+  if (*check) rows.emplace_back(kCheckPartition, **check);
+  auto put = db_->prepare("UPDATE family_keys SET wrapped = ? WHERE family = ?");
+  if (!put) return put.error();
+  size_t done = 0;
+  for (const auto& [partition, wrapped] : rows) {
+    auto key = kek_->unwrap(partition, wrapped);
+    if (!key) return make_error(ErrorCode::corrupt, "the data key of " + partition + " does not unwrap: " + key.error().message);
+    auto again = to->wrap(partition, *key);
+    if (!again) return again.error();
+    if (partition == kCheckPartition) {
+      auto m = db_->prepare("UPDATE keyring_meta SET value = ? WHERE key = 'kek_check'");
+      if (!m) return m.error();
+      m->bind_blob(1, *again);
+      if (auto r = m->run(); !r) return r.error();
+      continue;
+    }
+    put->bind_blob(1, *again).bind(2, partition);
+    if (auto r = put->run(); !r) return r.error();
+    ++done;
+  }
+  if (auto r = tx.commit(); !r) return r.error();
+  kek_ = std::move(to);
+  sealers_.clear();
+  if (auto r = db_->exec("PRAGMA wal_checkpoint(TRUNCATE)"); !r) return r.error();
+  return done;
+}
+
+Result<size_t> SqliteKeyring::key_count() {
+  auto st = db_->prepare("SELECT count(*) FROM family_keys");
+  if (!st) return st.error();
+  auto n = sqlite::integer(*st, 0);
+  if (!n) return n.error();
+  return static_cast<size_t>(*n);
+}
+
+}  // namespace hearth::server
