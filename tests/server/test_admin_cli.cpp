@@ -190,3 +190,28 @@ TEST_CASE("Admin: hearth-server audit lists one family's record changes, audits 
   CHECK(verified.code == 0);
   CHECK_THAT(verified.out, Contains("audit trail intact"));
 }
+
+TEST_CASE("Admin: after erase-family, hearth-server audit shows the family's details as sealed and the trail verifies",
+          "[security]") {
+  Admin a;
+  REQUIRE(a.run({"init"}).code == 0);
+  REQUIRE(a.run({"add-org", "--id", "org-1", "--name", "X", "--type", "HEALTH_VISITING"}).code == 0);
+  REQUIRE(a.run({"add-practitioner", "--id", "p-1", "--org", "org-1", "--name", "P", "--role", "PRACTITIONER"}).code == 0);
+  REQUIRE(a.run({"add-practitioner", "--id", "ig-1", "--org", "org-1", "--name", "I", "--role", "IG_OFFICER"}).code == 0);
+  REQUIRE(a.run({"allocate", "--family", "fam-1", "--practitioner", "p-1", "--lead"}).code == 0);
+  REQUIRE(a.run({"allocate", "--family", "fam-2", "--practitioner", "p-1"}).code == 0);
+  CHECK_THAT(a.run({"audit", "--family", "fam-1"}).out, Contains("fam-1  create  TeamMember "));
+  auto erased = a.run({"erase-family", "--family", "fam-1", "--basis", "OPENED_IN_ERROR", "--reference", "REF-1", "--by", "ig-1"});
+  INFO(erased.out + erased.err);
+  REQUIRE(erased.code == 0);
+  auto after = a.run({"audit", "--family", "fam-1"});
+  INFO(after.out + after.err);
+  CHECK(after.code == 0);
+  CHECK_THAT(after.out, Contains("[sealed: family erased]") && Contains("sealed (family erased)"));
+  CHECK(after.out.find("create  TeamMember") == std::string::npos);
+  CHECK_THAT(a.run({"audit", "--family", "fam-2"}).out, Contains("fam-2  create  TeamMember "));  // untouched
+  auto verified = a.run({"verify-audit"});
+  INFO(verified.out);
+  CHECK(verified.code == 0);
+  CHECK_THAT(verified.out, Contains("audit trail intact"));
+}
