@@ -70,7 +70,9 @@ const char* hint(ErrorCode c) {
     case ErrorCode::network: return "check the connection and try `hearth sync` again: nothing is lost or sent twice";
     case ErrorCode::too_large: return "over a size limit: shorten the text of a record; for `hearth sync`, the work stays queued, tell the office";
     case ErrorCode::forbidden: return "your role or team does not allow this; ask the lead professional";
-    case ErrorCode::revoked: return "this device was revoked by the office and its store is wiped; ask for a new device";
+    case ErrorCode::revoked:
+      return "this device was revoked or wiped at the office's request and its store is erased; ask the office for a "
+             "new enrolment code";
     case ErrorCode::expired: return "the device's credential expired: ask the office for a new code and run `hearth enrol` (unsynced work is kept)";
     case ErrorCode::not_enrolled: return "this store is not enrolled: ask the office for a code and run `hearth enrol`";
   }
@@ -341,9 +343,13 @@ int run(int argc, char** argv) {
   auto s = open_store(g);
   if (unlock->parsed() || status->parsed()) {
     auto st = must(g, s->status());
+    // Past the key lease (N5) the store opens only to sync: its counts are shown, not its lists.
+    auto lease = must(g, s->key_lease());
+    std::string lease_text = lease.ended ? "ended " + iso_time(lease.ends_at_ms) + ": the store opens only to sync (`hearth sync`)"
+                                         : "until " + iso_time(lease.ends_at_ms) + " (renewed by every sync)";
     json held = json::array();
     std::string held_text;
-    for (const auto& h : must(g, s->held())) {
+    for (const auto& h : lease.ended ? std::vector<client::HeldOp>{} : must(g, s->held())) {
       if (!h.outcome.empty()) continue;  // decided: `hearth held` shows it
       held.push_back({{"op", h.op_id}, {"family", h.family}, {"reason", h.reason}, {"route_to", h.route_to}, {"at_ms", h.at_ms}});
       held_text += "    " + h.op_id + " (family " + h.family + "): held for " +
@@ -357,7 +363,7 @@ int run(int argc, char** argv) {
                                              : "none received yet (sharing is blocked until a sync)";
     json quarantined = json::array();
     std::string quarantined_text;
-    for (const auto& q : must(g, s->quarantine())) {
+    for (const auto& q : lease.ended ? std::vector<client::QuarantinedOp>{} : must(g, s->quarantine())) {
       quarantined.push_back({{"op", q.op_id}, {"family", q.family}, {"reason", q.reason}, {"at_ms", q.at_ms},
                              {"reported", q.reported}, {"acknowledged", q.acknowledged}});
       quarantined_text += "    " + q.op_id + " (family " + q.family + "): " + q.reason + " [" +
@@ -370,13 +376,15 @@ int run(int argc, char** argv) {
        {{"device_id", st.device_id}, {"practitioner", s->practitioner_id()}, {"families", st.families},
         {"operations", st.ops}, {"unsynced", st.unsynced}, {"open_conflicts", st.open_conflicts},
         {"quarantined", quarantined}, {"last_sync_ms", st.last_sync_ms}, {"held", held},
-        {"policy_state", client::to_string(offline.state)}, {"policy_age_ms", offline.age_ms}},
+        {"policy_state", client::to_string(offline.state)}, {"policy_age_ms", offline.age_ms},
+        {"key_lease_ends_at_ms", lease.ends_at_ms}, {"key_lease_ended", lease.ended}},
        "store " + g.store_path + " (practitioner " + s->practitioner_id() + ", device " + st.device_id + ")\n" +
            "  families held:        " + std::to_string(st.families) + "\n" +
            "  unsynced operations:  " + std::to_string(st.unsynced) + "\n" +
            "  open conflicts:       " + std::to_string(st.open_conflicts) + "\n" +
            "  last successful sync: " + last + "\n" +
            "  access policy:        " + policy_text + "\n" +
+           "  key lease:            " + lease_text + "\n" +
            "  refused by the server, kept in quarantine: " + std::to_string(st.quarantined) +
            (quarantined_text.empty() ? "" : "\n" + quarantined_text) +
            (held_text.empty() ? "" : "\n  held by the server for a decision: " + std::to_string(st.held) + "\n" + held_text));
@@ -417,20 +425,10 @@ int run(int argc, char** argv) {
         if (p.total) std::cerr << "/" << p.total;
         std::cerr << " ops, " << p.bytes_up / 1024 << " KiB up, " << p.bytes_down / 1024 << " KiB down   " << std::flush;
       };
+    // A revoked device, or one the office asked to wipe, is wiped by the library itself
+    // (sync_client.hpp): the error then says so and what of its work went with it.
     auto report = client::sync(*s, *transport, opts);
     if (tty) std::cerr << "\n";
-    if (!report && report.error().code == ErrorCode::revoked) {
-      // The office revoked this device (wire code `revoked`): it erases what it holds, as told, and says what of it
-      // was on no server.
-      auto lost = s->wipe();
-      std::string what = !lost ? "; erasing the store failed: " + lost.error().message
-                         : lost->unsynced + lost->quarantined == 0
-                             ? "; the store on this device has been erased (everything on it had reached the server)"
-                             : "; the store on this device has been erased with " + std::to_string(lost->unsynced) +
-                                   " operations not yet synced and " + std::to_string(lost->quarantined) +
-                                   " refused ones: tell the office, they are on no server";
-      fail(g, make_error(ErrorCode::revoked, report.error().message + what));
-    }
     auto r = must(g, std::move(report));
     auto st = must(g, s->status());
     ok(g,

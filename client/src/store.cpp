@@ -244,6 +244,9 @@ Result<void> Store::Impl::init(bool& wipe_needed) {
     return unlocked.error();
   }
   vault = std::move(unlocked.value());
+  // The key lease (N5): a new store's first, or the first of a store made before it existed.
+  if (vault->lease_to_start())
+    if (auto r = start_lease(); !r) return r;
   if (auto r = tx.commit(); !r) return r;
 
   // A store belongs to one practitioner: edits are authored as them.
@@ -303,6 +306,7 @@ Result<void> Store::Impl::refresh(bool force) {
   // Another connection committed: what this Store holds in memory may be behind the file.
   for (const auto& family : std::set<std::string>(loaded)) evict(family);
   with_conflict_rows.clear();
+  lease_cache.reset();
   if (vault) vault->forget_all_cached();
   seen_version = version;
   return load_clock();
@@ -596,7 +600,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, StoreOptions
     // store (S2c). A failure is not fatal: the next edit records it.
     {
       Transaction tx(*impl->db);
-      if (tx.begin() && impl->note_seen(impl->clock.physical_now())) (void)tx.commit();
+      if (tx.begin() && impl->guard_seen() && impl->note_seen(impl->clock.physical_now())) (void)tx.commit();
     }
     (void)impl->purge_expired();
     return std::unique_ptr<Store>(new Store(std::move(impl)));
@@ -626,7 +630,7 @@ const std::string& Store::device_id() const { return impl_->device; }
 const std::string& Store::practitioner_id() const { return impl_->options.practitioner_id; }
 
 Result<std::string> Store::create_family(const FieldValues& fields) {
-  return impl_->call("create_family", [&]() -> Result<std::string> {
+  return impl_->app_call("create_family", [&]() -> Result<std::string> {
     Impl& im = *impl_;
     return im.local([&]() -> Result<sync::Op> {
       auto id = new_uuid_v7(im.clock.physical_now());
@@ -639,7 +643,7 @@ Result<std::string> Store::create_family(const FieldValues& fields) {
 
 Result<std::string> Store::create(const std::string& family, const std::string& type, const FieldValues& fields,
                                   const std::optional<std::string>& id) {
-  return impl_->call("create", [&]() -> Result<std::string> {
+  return impl_->app_call("create", [&]() -> Result<std::string> {
     Impl& im = *impl_;
     return im.local([&]() -> Result<sync::Op> {
       const EntityDef* def = im.mat.schema().entity(type);
@@ -669,37 +673,37 @@ Result<std::string> Store::create(const std::string& family, const std::string& 
 }
 
 Result<void> Store::update(const std::string& entity_id, const std::string& field, const Value& value) {
-  return impl_->call("update", [&]() -> Result<void> {
+  return impl_->app_call("update", [&]() -> Result<void> {
     return impl_->edit(entity_id, [&](const sync::Materialiser& m) { return m.make_set(entity_id, field, value); });
   });
 }
 
 Result<void> Store::add_element(const std::string& entity_id, const std::string& field, const std::string& element) {
-  return impl_->call("add_element", [&]() -> Result<void> {
+  return impl_->app_call("add_element", [&]() -> Result<void> {
     return impl_->edit(entity_id, [&](const sync::Materialiser& m) { return m.make_add(entity_id, field, element); });
   });
 }
 
 Result<void> Store::remove_element(const std::string& entity_id, const std::string& field, const std::string& element) {
-  return impl_->call("remove_element", [&]() -> Result<void> {
+  return impl_->app_call("remove_element", [&]() -> Result<void> {
     return impl_->edit(entity_id, [&](const sync::Materialiser& m) { return m.make_remove(entity_id, field, element); });
   });
 }
 
 Result<void> Store::transition(const std::string& entity_id, const std::string& to_state) {
-  return impl_->call("transition", [&]() -> Result<void> {
+  return impl_->app_call("transition", [&]() -> Result<void> {
     return impl_->edit(entity_id, [&](const sync::Materialiser& m) { return m.make_transition(entity_id, to_state); });
   });
 }
 
 Result<void> Store::delete_entity(const std::string& entity_id) {
-  return impl_->call("delete_entity", [&]() -> Result<void> {
+  return impl_->app_call("delete_entity", [&]() -> Result<void> {
     return impl_->edit(entity_id, [&](const sync::Materialiser& m) { return m.make_delete(entity_id); });
   });
 }
 
 Result<void> Store::resolve_conflict(const std::string& conflict_id, const std::optional<Value>& chosen) {
-  return impl_->call("resolve_conflict", [&]() -> Result<void> {
+  return impl_->app_call("resolve_conflict", [&]() -> Result<void> {
     Impl& im = *impl_;
     auto done = im.local([&]() -> Result<sync::Op> {
       auto st = im.db->prepare("SELECT entity FROM conflicts WHERE id = ?");
@@ -720,6 +724,7 @@ Result<void> Store::resolve_conflict(const std::string& conflict_id, const std::
 }
 
 Result<void> Store::atomically(const std::function<Result<void>()>& edits) {
+  // the edits inside are app calls: each checks the key lease
   return impl_->call("atomically", [&]() -> Result<void> {
     Impl& im = *impl_;
     if (im.group) return make_error(ErrorCode::invalid_argument, "atomic groups of edits do not nest");
@@ -835,7 +840,7 @@ Result<std::vector<QuarantinedOp>> Store::Impl::read_quarantine() {
 }
 
 Result<std::vector<QuarantinedOp>> Store::quarantine() const {
-  return impl_->call("quarantine", [&] { return impl_->read_quarantine(); });
+  return impl_->app_call("quarantine", [&] { return impl_->read_quarantine(); });
 }
 
 Result<void> Store::Impl::mark_quarantine(const std::vector<std::string>& op_ids, const char* sql) {
@@ -857,7 +862,7 @@ Result<void> Store::Impl::mark_quarantine(const std::vector<std::string>& op_ids
 
 
 Result<void> Store::change_pin(const std::string& old_pin, const std::string& new_pin) {
-  return impl_->call("change_pin", [&]() -> Result<void> {
+  return impl_->app_call("change_pin", [&]() -> Result<void> {
     Transaction tx(*impl_->db);
     if (auto r = tx.begin(); !r) return r;
     if (auto r = impl_->vault->change_pin(old_pin, new_pin, impl_->options.kdf); !r) return r;

@@ -101,6 +101,15 @@ struct Store::Impl {
   // Test hook (SyncPort::set_fault_hook): called at named points inside a write transaction.
   std::function<Result<void>(std::string_view)> fault_hook;
 
+  // A call of the app's API that needs the store's keys (store.hpp, "the key lease"): refused
+  // with ErrorCode::locked once the lease has ended. The sync engine's port calls `call`.
+  template <typename F>
+  auto app_call(const char* what, F&& body) -> decltype(body()) {
+    return call(what, [&]() -> decltype(body()) {
+      if (auto r = check_lease(what); !r) return r.error();
+      return body();
+    });
+  }
   // Runs one call of the public API or the port: no exception leaves it (an unexpected one
   // becomes ErrorCode::storage naming the call), a wiped Store answers with an error, and the
   // caches are checked against the file first (the threading model, store.hpp).
@@ -166,6 +175,26 @@ struct Store::Impl {
   // time seen to `now_ms` when that is later (by a minute or more: one write a minute at most),
   // or sets it to `now_ms` whatever it was when `reset` (a sync brought the server's time).
   Result<void> note_seen(uint64_t now_ms, bool reset = false);
+  // ---- the key lease (N5, store_lease.cpp) ----
+  struct LeaseCache {
+    bool present = false;  // a lease record exists
+    uint64_t ends_at = 0;
+    uint64_t seen = 0;     // the highest time seen when read (note_seen keeps it current)
+  };
+  std::optional<LeaseCache> lease_cache;  // dropped by refresh() when another connection committed
+  // The lease end, sealed under the device key (nullopt: no record).
+  Result<std::optional<uint64_t>> read_lease();
+  // Inside a write transaction: records the lease end (a sync renewing it, or a first lease).
+  Result<void> write_lease(uint64_t ends_at_ms);
+  // Inside init's transaction, for a new store or one made before the lease: its first lease
+  // (from its last policy snapshot when it has one, else from now) and its highest time seen.
+  Result<void> start_lease();
+  // At open: a store whose wrapping says it keeps a lease but that has lost its highest time
+  // seen (a deleted row) counts as at its lease's end, so deleting rows extends nothing.
+  Result<void> guard_seen();
+  Result<KeyLease> key_lease();
+  Result<void> check_lease(const char* what);
+
   // ErrorCode::forbidden naming "consent status as of <time>" when a sharing act of the family
   // may not be made now (Store::may_share).
   Result<void> may_share(const std::string& family);

@@ -105,7 +105,7 @@ Result<void> Store::Impl::write_view(const std::string& family, const FamilyView
 }
 
 Result<std::vector<std::string>> Store::withheld(const std::string& family_id) const {
-  return impl_->call("withheld", [&]() -> Result<std::vector<std::string>> {
+  return impl_->app_call("withheld", [&]() -> Result<std::vector<std::string>> {
     Impl& im = *impl_;
     auto view = im.read_view(family_id);
     if (!view) return view.error();
@@ -306,7 +306,7 @@ Result<void> Store::Impl::rematerialise(const std::string& family, const std::se
 }
 
 Result<std::vector<HeldOp>> Store::held() const {
-  return impl_->call("held", [&] { return impl_->read_held(); });
+  return impl_->app_call("held", [&] { return impl_->read_held(); });
 }
 
 // ---- the policy snapshot --------------------------------------------------------------------
@@ -329,8 +329,10 @@ Result<std::optional<PolicySnapshot>> Store::Impl::read_policy() {
   if (!plain) return make_error(plain.error().code, "the policy snapshot: " + plain.error().message);
   auto lines = split_lines(*plain);
   PolicySnapshot p;
-  if (lines.size() != 7 || !parse_u64(lines[0], p.issued_at_ms) || !parse_u64(lines[1], p.sharing_block_after_ms) ||
-      !parse_u64(lines[2], p.lock_after_ms) || !parse_u64(lines[3], p.purge_after_ms))
+  // an eighth line, the key lease (N5), since the lease existed
+  if ((lines.size() != 7 && lines.size() != 8) || !parse_u64(lines[0], p.issued_at_ms) ||
+      !parse_u64(lines[1], p.sharing_block_after_ms) || !parse_u64(lines[2], p.lock_after_ms) ||
+      !parse_u64(lines[3], p.purge_after_ms) || (lines.size() == 8 && !parse_u64(lines[7], p.key_lease_ms)))
     return make_error(ErrorCode::corrupt, "the policy snapshot is malformed");
   p.practitioner = lines[4];
   p.organisation = lines[5];
@@ -360,7 +362,8 @@ Result<void> SyncPort::record_policy(const PolicySnapshot& policy) {
     if (*known && (*known)->issued_at_ms > policy.issued_at_ms) return {};  // an answer older than the one kept
     std::string body = std::to_string(policy.issued_at_ms) + "\n" + std::to_string(policy.sharing_block_after_ms) + "\n" +
                        std::to_string(policy.lock_after_ms) + "\n" + std::to_string(policy.purge_after_ms) + "\n" +
-                       policy.practitioner + "\n" + policy.organisation + "\n" + roles;
+                       policy.practitioner + "\n" + policy.organisation + "\n" + roles + "\n" +
+                       std::to_string(policy.key_lease_ms);
     auto sealed = im.vault->seal(kDevicePartition, body, aad::secret(kPolicySecret));
     if (!sealed) return sealed.error();
     auto st = im.db->prepare("INSERT OR REPLACE INTO secrets(name, value) VALUES(?, ?)");
@@ -370,6 +373,9 @@ Result<void> SyncPort::record_policy(const PolicySnapshot& policy) {
     // The server's time replaces the highest time seen: a device clock that once ran ahead
     // does not keep the store locked after a sync.
     if (auto r = im.note_seen(policy.issued_at_ms, /*reset*/ true); !r) return r;
+    // The key lease is renewed by every answer that carries a policy (N5).
+    if (auto r = im.write_lease(policy.issued_at_ms + (policy.key_lease_ms ? policy.key_lease_ms : kDefaultKeyLeaseMs)); !r)
+      return r;
     return tx.commit();
   });
 }
@@ -402,7 +408,9 @@ Result<void> Store::Impl::note_seen(uint64_t now_ms, bool reset) {
   auto st = db->cached("INSERT OR REPLACE INTO secrets(name, value) VALUES(?, ?)");
   if (!st) return st.error();
   (*st)->bind(1, kSeenSecret).bind_blob(2, *sealed);
-  return (*st)->run();
+  if (auto r = (*st)->run(); !r) return r;
+  if (lease_cache) lease_cache->seen = now_ms;  // the key lease measures time from it too
+  return {};
 }
 
 // ---- offline enforcement --------------------------------------------------------------------
@@ -460,7 +468,7 @@ Result<void> Store::Impl::may_share(const std::string& family) {
 }
 
 Result<void> Store::may_share(const std::string& family_id) const {
-  return impl_->call("may_share", [&]() -> Result<void> { return impl_->may_share(family_id); });
+  return impl_->app_call("may_share", [&]() -> Result<void> { return impl_->may_share(family_id); });
 }
 
 Result<void> Store::Impl::erase_synced(const std::string& family) {
@@ -520,6 +528,9 @@ Result<void> Store::Impl::purge_expired() {
       return erased;
     }
   }
+  // The next sync pulls in full, not a probe: the server's feed has not changed, but what this
+  // store holds of it has.
+  if (auto r = db->exec("DELETE FROM sync_state WHERE key = 'feed_version'"); !r) return r;
   // no earlier page image (with a wrapped key, or a synced value) stays in the WAL
   return db->exec("PRAGMA wal_checkpoint(TRUNCATE)");
 }

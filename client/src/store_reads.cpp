@@ -91,7 +91,7 @@ Result<std::vector<EntityView>> Store::Impl::read_records(const std::string& whe
 }
 
 Result<EntityView> Store::get(const std::string& entity_id) const {
-  return impl_->call("get", [&]() -> Result<EntityView> {
+  return impl_->app_call("get", [&]() -> Result<EntityView> {
     if (auto family = impl_->family_of(entity_id))
       if (auto r = impl_->check_unlocked(*family); !r) return r.error();
     std::set<std::string> sensitive;
@@ -104,7 +104,7 @@ Result<EntityView> Store::get(const std::string& entity_id) const {
 }
 
 Result<std::vector<EntityView>> Store::chronology(const std::string& family_id) const {
-  return impl_->call("chronology", [&]() -> Result<std::vector<EntityView>> {
+  return impl_->app_call("chronology", [&]() -> Result<std::vector<EntityView>> {
     if (auto r = impl_->check_unlocked(family_id); !r) return r.error();
     // `occurred` is sealed, so the order is made here, after opening it.
     std::set<std::string> sensitive;
@@ -120,7 +120,7 @@ Result<std::vector<EntityView>> Store::chronology(const std::string& family_id) 
 }
 
 Result<FamilyView> Store::family(const std::string& family_id) const {
-  return impl_->call("family", [&]() -> Result<FamilyView> {
+  return impl_->app_call("family", [&]() -> Result<FamilyView> {
     if (auto r = impl_->check_unlocked(family_id); !r) return r.error();
     // A family is what this store holds of it: its root record may be withheld from this
     // practitioner while other records are shared (docs/access.md).
@@ -143,7 +143,7 @@ Result<FamilyView> Store::family(const std::string& family_id) const {
 }
 
 Result<std::vector<sync::Conflict>> Store::open_conflicts(const std::string& family_id) const {
-  return impl_->call("open_conflicts", [&]() -> Result<std::vector<sync::Conflict>> {
+  return impl_->app_call("open_conflicts", [&]() -> Result<std::vector<sync::Conflict>> {
     std::vector<sync::Conflict> out;
     std::vector<std::string> fams{family_id};
     if (family_id.empty()) {
@@ -164,7 +164,7 @@ Result<std::vector<sync::Conflict>> Store::open_conflicts(const std::string& fam
 }
 
 Result<std::vector<FieldWrite>> Store::history(const std::string& entity_id, const std::string& field) const {
-  return impl_->call("history", [&]() -> Result<std::vector<FieldWrite>> {
+  return impl_->app_call("history", [&]() -> Result<std::vector<FieldWrite>> {
     auto family = impl_->family_of(entity_id);
     if (!family) return make_error(ErrorCode::not_found, "no record with id '" + entity_id + "'");
     if (auto r = impl_->check_unlocked(*family); !r) return r.error();
@@ -182,7 +182,7 @@ Result<std::vector<FieldWrite>> Store::history(const std::string& entity_id, con
 }
 
 Result<std::vector<std::string>> Store::families() const {
-  return impl_->call("families", [&]() -> Result<std::vector<std::string>> {
+  return impl_->app_call("families", [&]() -> Result<std::vector<std::string>> {
     std::vector<std::string> out;
     // Every family with a record here, with or without its root record: a practitioner may
     // hold a family's shared records while its root is withheld from them (docs/access.md).
@@ -195,7 +195,7 @@ Result<std::vector<std::string>> Store::families() const {
 }
 
 Result<std::string> Store::export_family(const std::string& family_id) const {
-  return impl_->call("export_family", [&]() -> Result<std::string> {
+  return impl_->app_call("export_family", [&]() -> Result<std::string> {
     if (auto r = impl_->check_unlocked(family_id); !r) return r.error();
     std::set<std::string> sensitive;
     auto rows = impl_->read_records("WHERE e.family = ? ORDER BY e.id", family_id, &sensitive);

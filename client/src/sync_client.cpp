@@ -8,6 +8,7 @@
 #include <set>
 #include <thread>
 
+#include "hearth/core/civil_time.hpp"
 #include "hearth/sync/protocol.hpp"
 #include "sync_port.hpp"
 
@@ -137,7 +138,18 @@ PolicySnapshot policy_of(const wire::PolicySnapshot& p) {
   out.sharing_block_after_ms = p.sharing_block_after_ms;
   out.lock_after_ms = p.lock_after_ms;
   out.purge_after_ms = p.purge_after_ms;
+  out.key_lease_ms = p.key_lease_ms;
   return out;
+}
+
+// "2026-11-30T08:00:00Z": a server time in a message a practitioner reads.
+std::string utc(uint64_t ms) { return civil::format_datetime_seconds(static_cast<int64_t>(ms)); }
+
+// What a wipe destroyed that was on no server, in words (Store::wipe's LostWork).
+std::string lost_in_words(const LostWork& lost) {
+  if (lost.unsynced == 0 && lost.quarantined == 0) return "everything on it had reached the server";
+  return std::to_string(lost.unsynced) + " operations not yet synced and " + std::to_string(lost.quarantined) +
+         " refused ones whose report the server had not acknowledged went with it: tell the office, they are on no server";
 }
 
 // A server whose history epoch differs from the one the store holds: the store forgets its
@@ -163,7 +175,21 @@ class Engine {
     down0_ = t.bytes_received();
   }
 
+  // One sync; a device the server revoked, or told to wipe, wipes its store here (in the
+  // library, so every app does) and says what of its work went with it.
   Result<SyncReport> run() {
+    auto done = passes();
+    if (done || wiped_ || done.error().code != ErrorCode::revoked) return done;
+    // Revoked by the office (wire code `revoked`): the device can no longer push, so it erases
+    // what it holds, as told, and says what of it was on no server (nothing silently dropped).
+    auto lost = store_.wipe();
+    if (!lost) return make_error(ErrorCode::revoked, done.error().message + "; erasing the store failed: " + lost.error().message);
+    return make_error(ErrorCode::revoked, done.error().message + "; the store on this device has been erased: " +
+                                              lost_in_words(*lost));
+  }
+
+ private:
+  Result<SyncReport> passes() {
     for (int pass = 0; pass < 3; ++pass) {
       bool reset = false;
       // 1. push; a failure here is remembered, and the pull still runs
@@ -177,8 +203,11 @@ class Engine {
       if (push_error && (push_error->code == ErrorCode::revoked || push_error->code == ErrorCode::expired ||
                          push_error->code == ErrorCode::not_enrolled))
         return *push_error;  // the credential itself was refused: a pull would be refused the same way
+      // the office asked for a wipe: nothing more is pulled onto this device
+      if (wipe_) return wipe(push_error);
       // 2. pull
       auto pulled = pull(reset);
+      if (wipe_) return wipe(push_error);
       if (pulled && reset) {
         ++report_.history_resets;
         continue;
@@ -198,7 +227,46 @@ class Engine {
     return make_error(ErrorCode::network, "the server's history changed again during this sync; sync again");
   }
 
- private:
+  // The office asked for this device to be wiped (wire `wipe`, N5). Unless it said to discard
+  // unsynced work, the store is wiped only once nothing on it is on no server: the push of this
+  // sync delivered the outbox and the server acknowledged every refused op's report. Otherwise
+  // it keeps everything and says so; the next sync pushes again and wipes then. Once wiped
+  // (keys first: Store::wipe), the device acknowledges with its credential, read before.
+  Result<SyncReport> wipe(const std::optional<Error>& push_error) {
+    const wire::WipeOrder order = *wipe_;
+    LostWork pending;
+    pending.unsynced = port_.unsynced();
+    auto refused = port_.quarantine();
+    if (!refused) return refused.error();
+    for (const auto& q : *refused) pending.quarantined += q.acknowledged ? 0 : 1;
+    if (!order.discard_unsynced && (pending.unsynced > 0 || pending.quarantined > 0)) {
+      return make_error(push_error ? push_error->code : ErrorCode::network,
+                        "the office asked for this device to be wiped (at " + utc(order.requested_at_ms) +
+                            "); it is wiped once its " + std::to_string(pending.unsynced) +
+                            " unsynced operations and " + std::to_string(pending.quarantined) +
+                            " unacknowledged refused ones reach the server, so nothing recorded is lost" +
+                            (push_error ? ": the push failed (" + push_error->message + ")" : std::string()) +
+                            "; sync again");
+    }
+    auto lost = store_.wipe();
+    if (!lost) return make_error(ErrorCode::storage, "the office asked for this device to be wiped, and erasing the store failed: " +
+                                                         lost.error().message + "; sync again to retry");
+    wiped_ = true;
+    // The store and its credential are gone: the acknowledgement uses the token read before.
+    auto ack = call(t_, "/v1/wipe/ack",
+                    wire::encode(wire::WipeAck{static_cast<uint64_t>(lost->unsynced), static_cast<uint64_t>(lost->quarantined)}),
+                    token_, o_);
+    std::string acknowledged = ack ? "; the office has the acknowledgement"
+                                   : "; the acknowledgement did not reach the office (" + ack.error().message +
+                                         "): tell them the device is wiped";
+    return make_error(ErrorCode::revoked, "wiped at the office's request (asked at " + utc(order.requested_at_ms) + "): " +
+                                              lost_in_words(*lost) +
+                                              (order.discard_unsynced && (lost->unsynced || lost->quarantined)
+                                                   ? " (the office said to discard what could not be pushed)"
+                                                   : std::string()) +
+                                              acknowledged + ". Enrol a new store to work again.");
+  }
+
   void progress(const char* phase, size_t done, size_t total) {
     report_.bytes_up = t_.bytes_sent() - up0_;
     report_.bytes_down = t_.bytes_received() - down0_;
@@ -229,12 +297,17 @@ class Engine {
     // Views of T2/T3 records the store logged (DOMAIN.md §9.1 VIEW), a batch per request.
     auto views = port_.record_views(wire::kMaxRecordViews);
     if (!views) return views.error();
+    // Past the key lease with nothing to send, one empty push still goes: its answer measures
+    // the device's clock, so a clock that ran ahead is corrected before the pull renews the
+    // lease (otherwise the lease, measured on that clock, would end again at once).
+    auto lease = store_.key_lease();
+    bool clock_check = queued == 0 && lease && lease->ended;
     // every round sends a batch, quarantines an op, or halves the batch: bounded by the queue
     for (size_t round = 0; round < 2 * queued + 64; ++round) {
       auto batch = port_.outbox(max_ops);
       if (!batch) return batch.error();
       const bool views_due = views->through > 0 || views->dropped > 0;
-      if (batch->empty() && notices.empty() && waiting->empty() && !views_due) break;
+      if (batch->empty() && notices.empty() && waiting->empty() && !clock_check && !views_due) break;
       auto delivered = port_.delivered_counter();
       if (!delivered) return delivered.error();
 
@@ -272,7 +345,8 @@ class Engine {
         report_.rejected += keep.size();
         done += keep.size();
       }
-      if (req.ops.empty() && req.quarantined.empty() && req.held_waiting.empty() && !views_due) continue;
+      if (req.ops.empty() && req.quarantined.empty() && req.held_waiting.empty() && !clock_check && !views_due) continue;
+      clock_check = false;
 
       ++report_.push_requests;
       auto body = call(t_, "/v1/push", wire::encode(req), token_, o_);
@@ -291,6 +365,7 @@ class Engine {
       if (!body) return std::optional<Error>(body.error());
       auto reply = answer(wire::decode_push_reply(*body), "/v1/push");
       if (!reply) return std::optional<Error>(reply.error());
+      if (reply->wipe) wipe_ = reply->wipe;  // the push goes on: the outbox first, then the wipe
 
       std::vector<int64_t> accepted;
       std::vector<std::pair<int64_t, std::string>> rejected;
@@ -380,6 +455,12 @@ class Engine {
       auto reply = answer(wire::decode_pull_reply(*body), "/v1/pull");
       if (!reply) return reply.error();
       ++report_.pages;
+      // The office asked for a wipe: nothing of this answer is applied, and its policy does not
+      // renew the key lease (a device held back from pushing must not keep its keys longer).
+      if (reply->wipe) {
+        wipe_ = reply->wipe;
+        return std::optional<wire::PullReply>();
+      }
       auto followed = follow_epoch(store_, epoch, reply->history.epoch);
       if (!followed) return followed.error();
       if (*followed) {
@@ -472,6 +553,8 @@ class Engine {
   std::function<int64_t()> now_;
   uint64_t up0_ = 0, down0_ = 0;
   SyncReport report_;
+  std::optional<wire::WipeOrder> wipe_;  // the office's order, from any answer of this sync
+  bool wiped_ = false;
 };
 
 }  // namespace

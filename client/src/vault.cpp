@@ -7,7 +7,12 @@ using platform::Statement;
 using platform::Transaction;
 
 namespace {
+// The master key's wrapping names whether the store keeps a key lease (N5): stores made before
+// the lease existed used the first label. A wrapping cannot be changed back without the key
+// that made it (the PIN's or the keystore's), so deleting the lease row does not turn a leased
+// store into one that may start a fresh lease.
 constexpr const char* kMasterAad = "hearth master key v1";
+constexpr const char* kLeasedMasterAad = "hearth master key v1|lease";
 // A family key is wrapped with the associated data "hearth family key v1|<family>".
 constexpr const char* kFamilyKeyLabel = "hearth family key v1";
 
@@ -93,11 +98,13 @@ Result<std::unique_ptr<Vault>> Vault::open(Database& db, const VaultCredentials&
         return make_error(ErrorCode::invalid_argument,
                           "a new encrypted store needs a PIN or a keystore key (encryption at rest is always on)");
       }
-      auto wrapped = platform::seal(kek, master->view(), kMasterAad);
+      auto wrapped = platform::seal(kek, master->view(), kLeasedMasterAad);
       if (!wrapped) return wrapped.error();
       v.wrapped = *wrapped;
       if (auto r = vault->unlock_with(*master); !r) return r.error();
+      vault->lease_anchored_ = true;
     }
+    vault->lease_to_start_ = true;
     if (auto r = write_row(db, v); !r) return r.error();
     return vault;
   }
@@ -106,6 +113,7 @@ Result<std::unique_ptr<Vault>> Vault::open(Database& db, const VaultCredentials&
   if (v.mode == "none") {
     if (creds.encrypted && (creds.pin || creds.keystore_key))
       return make_error(ErrorCode::locked, "this store was created without encryption; it cannot be unlocked with a PIN or key");
+    vault->lease_to_start_ = true;  // only if it has none: nothing can anchor it without keys
     return vault;
   }
   if (v.mode == "wiped") return make_error(ErrorCode::locked, "this store has been wiped; enrol the device again");
@@ -120,7 +128,15 @@ Result<std::unique_ptr<Vault>> Vault::open(Database& db, const VaultCredentials&
     if (!derived) return derived.error();
     kek = *derived;
   }
-  auto master = platform::open(kek, v.wrapped, kMasterAad);
+  auto master = platform::open(kek, v.wrapped, kLeasedMasterAad);
+  bool before_lease = false;
+  if (!master && master.error().code == ErrorCode::corrupt) {
+    auto older = platform::open(kek, v.wrapped, kMasterAad);  // a store made before the key lease
+    if (older) {
+      master = std::move(older);
+      before_lease = true;
+    }
+  }
   if (!master) {
     if (master.error().code != ErrorCode::corrupt) return master.error();
     if (v.mode == "keystore") return make_error(ErrorCode::locked, "the keystore key does not unlock this store");
@@ -137,6 +153,16 @@ Result<std::unique_ptr<Vault>> Vault::open(Database& db, const VaultCredentials&
   auto master_key = platform::Key::from_bytes(*master);
   if (!master_key) return make_error(ErrorCode::corrupt, "the wrapped master key has the wrong length");
   if (auto r = vault->unlock_with(*master_key); !r) return r.error();
+  vault->lease_anchored_ = true;
+  if (before_lease) {
+    // Anchored from now on (in the caller's transaction, with the lease the store then starts).
+    auto wrapped = platform::seal(kek, master_key->view(), kLeasedMasterAad);
+    if (!wrapped) return wrapped.error();
+    VaultRow anchored = v;
+    anchored.wrapped = *wrapped;
+    if (auto r = write_row(db, anchored); !r) return r.error();
+    vault->lease_to_start_ = true;
+  }
   if (v.failed != 0)
     if (auto r = set_failed(db, 0); !r) return r.error();
   // Parameters are upgradable: a store made with a weaker KDF is re-wrapped on unlock.
@@ -153,7 +179,8 @@ Result<void> Vault::change_pin(const std::string& old_pin, const std::string& ne
   if (new_pin.size() < 4) return make_error(ErrorCode::invalid_argument, "a PIN must have at least 4 characters");
   auto old_kek = platform::derive_key(old_pin, (*row)->salt, (*row)->kdf);
   if (!old_kek) return old_kek.error();
-  if (!platform::open(*old_kek, (*row)->wrapped, kMasterAad)) return make_error(ErrorCode::locked, "the current PIN is wrong");
+  if (!platform::open(*old_kek, (*row)->wrapped, kLeasedMasterAad) && !platform::open(*old_kek, (*row)->wrapped, kMasterAad))
+    return make_error(ErrorCode::locked, "the current PIN is wrong");
   VaultRow v = **row;
   auto salt = platform::random_bytes(16);
   if (!salt) return salt.error();
@@ -161,7 +188,7 @@ Result<void> Vault::change_pin(const std::string& old_pin, const std::string& ne
   v.kdf = kdf;
   auto kek = platform::derive_key(new_pin, v.salt, v.kdf);
   if (!kek) return kek.error();
-  auto wrapped = platform::seal(*kek, master_->view(), kMasterAad);  // the data keys are untouched
+  auto wrapped = platform::seal(*kek, master_->view(), kLeasedMasterAad);  // the data keys are untouched
   if (!wrapped) return wrapped.error();
   v.wrapped = *wrapped;
   v.failed = 0;

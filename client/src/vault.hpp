@@ -56,6 +56,13 @@ class Vault {
   // Overwrites every wrapped key in place (master and families).
   static Result<void> shred_all(Database& db);
 
+  // The key lease (N5, docs/encryption.md). Anchored: the master key's wrapping says the store
+  // keeps a lease, so a missing lease row means the store was altered (the lease counts as
+  // ended). To start: a new store, or one made before the lease (anchored by this open), whose
+  // owner must record its first lease in the same transaction.
+  bool lease_anchored() const { return lease_anchored_; }
+  bool lease_to_start() const { return lease_to_start_; }
+
  private:
   explicit Vault(Database& db) : db_(db) {}
   Result<void> unlock_with(const platform::Key& master);
@@ -64,6 +71,8 @@ class Vault {
   Database& db_;
   std::optional<platform::Key> master_;
   std::optional<platform::Keyring> keyring_;  // the master key and the family keys it wraps
+  bool lease_anchored_ = false;
+  bool lease_to_start_ = false;
 };
 
 }  // namespace hearth::client

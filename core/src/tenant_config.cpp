@@ -22,6 +22,7 @@ const NumberRule kNumbers[] = {
     {"sharing_block_after_hours", 24, 1, 168},
     {"lock_after_days", 7, 1, 60},
     {"purge_after_days", 14, 2, 120},
+    {"key_lease_days", 14, 1, 60},
     {"break_glass_hours", 4, 1, 24},
     {"task_due_working_days", 2, 1, 10},
     {"safety_task_due_working_days", 1, 1, 5},
@@ -76,6 +77,9 @@ const std::vector<TenantSetting>& TenantConfig::settings() {
       {"sharing_block_after_hours", "hours", "a tablet blocks sharing acts after this long without a sync (§6.8)", "24"},
       {"lock_after_days", "days", "a tablet locks a family after this long without a sync (§5, §6.8)", "7"},
       {"purge_after_days", "days", "a tablet purges a family's synced records after this long (§5, §6.8)", "14"},
+      {"key_lease_days", "days",
+       "a tablet's keys may be used offline this long after its last sync; then its store opens only to sync (N5)",
+       "14"},
       {"break_glass_hours", "hours", "how long an emergency access grant lasts (§7)", "4"},
       {"task_due_working_days", "working days", "a conflict task falls due after (N6, §8.4)", "2"},
       {"safety_task_due_working_days", "working days", "a conflict task on a safety value falls due after (N6)", "1"},
@@ -92,6 +96,25 @@ const std::vector<TenantSetting>& TenantConfig::settings() {
 }
 
 Result<void> TenantConfig::set(const std::string& key, const std::string& value) {
+  auto old = numbers_;
+  if (auto r = set_one(key, value); !r) return r;
+  if (auto r = check_periods(key + " = " + value); !r) {
+    numbers_ = old;
+    return r;
+  }
+  return {};
+}
+
+Result<void> TenantConfig::set_all(const std::vector<std::pair<std::string, std::string>>& values) {
+  TenantConfig next = *this;
+  for (const auto& [key, value] : values)
+    if (auto r = next.set_one(key, value); !r) return r;
+  if (auto r = next.check_periods("the settings"); !r) return r;
+  *this = std::move(next);
+  return {};
+}
+
+Result<void> TenantConfig::set_one(const std::string& key, const std::string& value) {
   if (key == "working_days") {
     auto days = split_list(value);
     if (days.empty()) return make_error(ErrorCode::invalid_argument, "working_days needs at least one day, e.g. MON,TUE");
@@ -119,8 +142,11 @@ Result<void> TenantConfig::set(const std::string& key, const std::string& value)
   if (ec != std::errc() || end != value.data() + value.size() || v < rule->lo || v > rule->hi)
     return make_error(ErrorCode::invalid_argument, key + ": '" + value + "' is not a whole number from " +
                                                        std::to_string(rule->lo) + " to " + std::to_string(rule->hi));
-  auto old = numbers_;
   numbers_[key] = v;
+  return {};
+}
+
+Result<void> TenantConfig::check_periods(const std::string& what) const {
   // The tablet blocks sharing, then locks, then purges (§6.8): the periods keep that order.
   if (purge_after_ms() <= lock_after_ms() || lock_after_ms() < sharing_block_after_ms()) {
     std::string now = "sharing_block_after_hours = " + std::to_string(sharing_block_after_ms() / kHour) +
@@ -128,12 +154,19 @@ Result<void> TenantConfig::set(const std::string& key, const std::string& value)
                       std::to_string(lock_after_ms() / kDay) + " (" + std::to_string(lock_after_ms() / kHour) +
                       " h), purge_after_days = " + std::to_string(purge_after_ms() / kDay) + " (" +
                       std::to_string(purge_after_ms() / kHour) + " h)";
-    numbers_ = old;
     return make_error(ErrorCode::invalid_argument,
-                      key + " = " + value + " would give " + now +
+                      what + " would give " + now +
                           ": a tablet blocks sharing, then locks, then purges, so the periods must keep "
                           "sharing_block_after_hours <= lock_after_days < purge_after_days");
   }
+  // The key lease (N5) is the hard lock after the soft one: a lease shorter than the lock
+  // period would make the lock period meaningless and surprise the office.
+  if (key_lease_ms() < lock_after_ms())
+    return make_error(ErrorCode::invalid_argument,
+                      what + " would give key_lease_days = " + std::to_string(key_lease_ms() / kDay) +
+                          " and lock_after_days = " + std::to_string(lock_after_ms() / kDay) +
+                          ": a tablet's key lease ends after its families lock, so the periods must keep "
+                          "lock_after_days <= key_lease_days");
   return {};
 }
 
@@ -162,6 +195,7 @@ int64_t number(const std::map<std::string, int64_t>& numbers, const char* key) {
 int64_t TenantConfig::sharing_block_after_ms() const { return number(numbers_, "sharing_block_after_hours") * kHour; }
 int64_t TenantConfig::lock_after_ms() const { return number(numbers_, "lock_after_days") * kDay; }
 int64_t TenantConfig::purge_after_ms() const { return number(numbers_, "purge_after_days") * kDay; }
+int64_t TenantConfig::key_lease_ms() const { return number(numbers_, "key_lease_days") * kDay; }
 int64_t TenantConfig::break_glass_ms() const { return number(numbers_, "break_glass_hours") * kHour; }
 int TenantConfig::task_due_working_days() const { return static_cast<int>(number(numbers_, "task_due_working_days")); }
 int TenantConfig::safety_task_due_working_days() const {

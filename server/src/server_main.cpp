@@ -33,6 +33,7 @@
 #include "server_main.hpp"
 #include "sync_service.hpp"
 #include "usecases/consent.hpp"
+#include "usecases/device_wipe.hpp"
 #include "usecases/due_events.hpp"
 #include "usecases/erasure.hpp"
 #include "usecases/task_list.hpp"
@@ -122,6 +123,12 @@ struct DataDir {
   std::shared_ptr<ServerKeys> keys(const json& config) const {
     fs::path ring = keyring(config);
     std::error_code ec;
+    const bool fresh = !fs::exists(ring, ec);
+    // A sealed database whose keyring is gone: a keyring made now would hold none of its keys.
+    if (fresh && must(database_sealed()))
+      die("the keyring " + ring.string() + " is missing, but the database " + db().string() +
+          " is encrypted at rest under its keys: put the keyring back from its backup (or name it in the config's "
+          "\"keyring\"); hearth-server does not make a new one over sealed data (docs/server-encryption.md)");
     if (!fs::exists(ring.parent_path(), ec)) {
       fs::create_directories(ring.parent_path(), ec);
       fs::permissions(ring.parent_path(), fs::perms::owner_all, fs::perm_options::replace, ec);
@@ -132,7 +139,6 @@ struct DataDir {
       return must(SqliteKeyring::open(ring.string(), nullptr));
     }
     fs::path key = kek(config);
-    const bool fresh = !fs::exists(ring, ec);
     if (!fs::exists(key, ec) && fresh && key.lexically_normal() == (dir / "keys" / "kek.key").lexically_normal()) {
       must(keys::FileKek::create(key));
       std::cerr << "hearth-server: created the key-encryption key " << key.string()
@@ -146,6 +152,23 @@ struct DataDir {
                    "backup (docs/server-encryption.md). hearth-server does not run without it") ,
           1);
     return must(SqliteKeyring::open(ring.string(), must(keys::FileKek::load(key))));
+  }
+  // Whether the database exists and is encrypted at rest (read without opening it as storage).
+  Result<bool> database_sealed() const {
+    std::error_code ec;
+    if (!fs::exists(db(), ec)) return false;
+    auto opened = platform::Database::open(db().string());
+    if (!opened) return opened.error();
+    auto st = (*opened)->prepare("SELECT value FROM meta WHERE key = 'at_rest'");
+    if (!st) return false;  // no meta table: not a database hearth-server sealed
+    auto row = st->step();
+    if (!row) return row.error();
+    return *row && st->text(0) == "sealed";
+  }
+  // The KEK inside the data directory travels with every copy of it (the demo's development KEK).
+  bool kek_inside(const json& config) const {
+    auto k = fs::weakly_canonical(kek(config)).string(), d = fs::weakly_canonical(dir).string() + "/";
+    return k.rfind(d, 0) == 0;
   }
   std::unique_ptr<Storage> store() const {
     json config = load_config();
@@ -340,9 +363,14 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   withdraw->add_option("--by", author, "who enters it: a practitioner id, or office (default)");
   auto* code = app.add_subcommand("enrol-code", "issue a one-time device enrolment code");
   code->add_option("--practitioner", practitioner)->required();
-  auto* devices = app.add_subcommand("devices", "list enrolled devices");
+  auto* devices = app.add_subcommand("devices", "list enrolled devices, their wipes and key leases (N5)");
   auto* revoke = app.add_subcommand("revoke", "revoke a device (it is told to wipe at its next sync)");
   revoke->add_option("--device", device)->required();
+  // Remote wipe as an acknowledged command (N5, usecases/device_wipe.hpp).
+  bool discard_unsynced = false;
+  auto* wipe = app.add_subcommand("wipe", "wipe a device at its next contact: it pushes its unsynced work, wipes, acknowledges");
+  wipe->add_option("--device", device)->required();
+  wipe->add_flag("--discard-unsynced", discard_unsynced, "wipe even if its unsynced work cannot be pushed first");
   auto* verify = app.add_subcommand("verify-audit", "check every audit chain, its head and the signed checkpoints");
   std::vector<std::string> checkpoint_files;
   verify->add_option("--checkpoint", checkpoint_files,
@@ -451,10 +479,12 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
     fs::create_directories(data.dir);
     fs::permissions(data.dir, fs::perms::owner_all, fs::perm_options::replace);
     if (fs::exists(data.config())) die("a data directory already exists at " + data.dir.string());
+    // Absolute paths: the server may be started from another working directory.
+    const fs::path certs = fs::absolute(data.dir) / "certs";
     json config = {{"listen", "127.0.0.1"}, {"port", port >= 0 ? port : (behind_proxy ? 8080 : 8443)},
                    {"tls", !behind_proxy}, {"behind_proxy", behind_proxy},
-                   {"cert", (data.dir / "certs" / "server.crt").string()}, {"key", (data.dir / "certs" / "server.key").string()},
-                   {"ca", (data.dir / "certs" / "ca.crt").string()}, {"credential_days", 365}};
+                   {"cert", (certs / "server.crt").string()}, {"key", (certs / "server.key").string()},
+                   {"ca", (certs / "ca.crt").string()}, {"credential_days", 365}};
     if (dev) {
       std::string cmd = "bash '" + find_certs_script(certs_script).string() + "' '" + (data.dir / "certs").string() + "'";
       if (std::system(cmd.c_str()) != 0) die("making development certificates failed");
@@ -477,14 +507,31 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
     if (kek_status->parsed()) {
       std::cout << "encryption at rest: " << (config.value("encrypt_at_rest", true) ? "on" : "OFF") << "\n"
                 << "KEK:     " << data.kek(config).string() << "\n"
-                << "keyring: " << data.keyring(config).string() << " (" << must(ring->key_count()) << " family keys, "
-                << must(ring->erasures()).size() << " erasures)\n";
+                << "keyring: " << data.keyring(config).string() << " (" << must(ring->key_count())
+                << " data keys: one per family and one for staff names; " << must(ring->erasures()).size()
+                << " erasures)\n";
+      if (data.kek_inside(config))
+        std::cout << "WARNING: the KEK is inside the data directory, so every copy of the directory carries it: "
+                     "fine for development, not for real records (docs/server-encryption.md, \"Key ceremony\")\n";
       return 0;
     }
+    // Not while serving: the running server would go on wrapping new families' keys under the
+    // old KEK, lost with it.
+    auto serve_lock = must(admin::ServeLock::take(data.dir, "kek rotate"));
     fs::path next = fs::absolute(kek_file);
-    size_t n = must(ring->rotate(must(keys::FileKek::load(next))));
+    auto next_kek = must(keys::FileKek::load(next));
+    if (fs::weakly_canonical(next) == fs::weakly_canonical(data.kek(config)))
+      die("--new " + next.string() + " is the KEK in use; make a new one with `hearth-server kek create --out FILE`");
+    size_t n = must(ring->rotate(std::move(next_kek)));
     config["kek"] = next.string();
-    std::ofstream(data.config().string() + ".tmp") << config.dump(2) << "\n";
+    {
+      std::ofstream out(data.config().string() + ".tmp");
+      out << config.dump(2) << "\n";
+      out.flush();
+      if (!out)
+        die("the keys were re-wrapped under " + next.string() + ", but writing the config failed: set \"kek\": \"" +
+            next.string() + "\" in " + data.config().string() + " yourself; keep the old KEK until hearth-server starts");
+    }
     fs::rename(data.config().string() + ".tmp", data.config());
     ring.reset();
     auto after = data.store();  // opens with the new KEK, as serve will
@@ -560,6 +607,10 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
       std::ofstream(port_file + ".tmp") << server->port() << "\n";
       fs::rename(port_file + ".tmp", port_file);
     }
+    if (data.kek_inside(config) && config.value("encrypt_at_rest", true))
+      log_line({{"ts", now_ms()}, {"event", "warning"},
+                {"message", "the KEK is inside the data directory, so every copy of the directory carries it: fine for "
+                            "development, not for real records (docs/server-encryption.md, \"Key ceremony\")"}});
     log_line({{"ts", now_ms()}, {"event", "listening"}, {"host", http.host}, {"port", server->port()},
               {"tls", http.tls}, {"behind_proxy", proxied}, {"pid", getpid()}});
     // Audit checkpoints, signed and exported outside the database: every
@@ -756,9 +807,12 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   } else if (code->parsed()) {
     std::cout << must(service.issue_enrol_code(practitioner)) << "\n";
   } else if (devices->parsed()) {
-    for (const auto& d : must(store->devices().devices()))
-      std::cout << d.id << "  " << d.practitioner << "  enrolled " << d.enrolled_at << "  last seen " << d.last_seen
-                << "  last pull " << d.last_pull_at << (d.revoked ? "  REVOKED" : "") << "\n";
+    for (const auto& line : must(service.with_context([](ServiceContext& ctx) { return device_lines(ctx); })))
+      std::cout << line << "\n";
+  } else if (wipe->parsed()) {
+    auto said = service.with_context([&](ServiceContext& ctx) { return request_wipe(ctx, device, discard_unsynced); });
+    if (!said && said.error().code == ErrorCode::conflict) die(said.error().message, 4);
+    std::cout << must(std::move(said)) << "\n";
   } else if (revoke->parsed()) {
     if (!must(store->devices().revoke_device(device))) die("no device '" + device + "'", 3);
     admin("revoke", "", device);
@@ -852,6 +906,7 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
     auto report = must(service.with_context([&](ServiceContext& ctx) {
       return erase_family(ctx, ErasureRequest{family, author, basis, reference});
     }));
+    if (report.resumed) std::cout << "finished an erasure that had stopped before deleting the rows\n";
     std::cout << "erased family " << family << ": its key is destroyed and it is in the erasure register; "
               << (report.rows_deleted ? "its rows are deleted; " : "") << report.team.size()
               << " team members' devices are told to purge it at their next sync\n";

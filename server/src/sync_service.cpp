@@ -3,6 +3,7 @@
 #include "access/server_access_policy.hpp"
 #include "hearth/platform/encoding.hpp"
 #include "usecases/break_glass.hpp"
+#include "usecases/device_wipe.hpp"
 #include "usecases/enrol.hpp"
 #include "usecases/office.hpp"
 #include "usecases/pull.hpp"
@@ -93,7 +94,7 @@ HttpResponse SyncService::route(const HttpRequest& r) {
     return answer(enrol(ctx_, *request, r.remote));
   }
   if (r.path == kOfficeWithdrawPath) return office_withdraw(r);
-  if (r.path != "/v1/push" && r.path != "/v1/pull" && r.path != "/v1/break-glass")
+  if (r.path != "/v1/push" && r.path != "/v1/pull" && r.path != "/v1/break-glass" && r.path != kWipeAckPath)
     return error(WireError::not_found, "no such endpoint: " + r.path);
   auto device = authenticate(r);
   if (auto* denied = std::get_if<HttpResponse>(&device)) return *denied;
@@ -110,14 +111,36 @@ HttpResponse SyncService::route(const HttpRequest& r) {
     return json_reply(200, protocol::encode(protocol::EmergencyAccessReply{
                                request->family, granted->grant_id, static_cast<uint64_t>(granted->expires_at)}));
   }
+  if (r.path == kWipeAckPath) {  // the device wiped its store at the office's request (N5)
+    auto request = protocol::decode_wipe_ack(r.body, limits_.wire);
+    if (!request) return refused(request.error());
+    return answer(acknowledge_wipe(ctx_, caller, *request));
+  }
+  // A wipe the office asked for rides on every answer until the device acknowledges it (N5).
   if (r.path == "/v1/push") {
     auto request = protocol::decode_push_request(r.body, limits_.wire);
     if (!request) return refused(request.error());
-    return answer(push(ctx_, caller, *request));
+    auto pushed = push(ctx_, caller, *request);
+    if (pushed.reply) pushed.reply->wipe = wipe_order(caller);
+    return answer(pushed);
   }
   auto request = protocol::decode_pull_request(r.body, limits_.wire);
   if (!request) return refused(request.error());
-  return answer(pull(ctx_, caller, *request));
+  if (caller.wipe_pending()) {
+    // Nothing more reaches a device the office asked to wipe, and no policy renews its key
+    // lease: the answer carries the order alone.
+    protocol::PullReply order;
+    auto history = ctx_.history("", &caller);
+    if (!history) return error(WireError::server, history.error().message);
+    order.history = *history;
+    order.changed = false;
+    order.wipe = wipe_order(caller);
+    ctx_.audit(&caller, "wipe-ordered", "", "the pull was answered with the office's wipe order alone");
+    return json_reply(200, protocol::encode(order));
+  }
+  auto pulled = pull(ctx_, caller, *request);
+  if (pulled.reply) pulled.reply->wipe = wipe_order(caller);
+  return answer(pulled);
 }
 
 // POST /v1/office/consent/withdraw: a withdrawal recorded by an office system with an office
@@ -162,6 +185,9 @@ std::variant<DeviceRecord, HttpResponse> SyncService::authenticate(const HttpReq
     return error(WireError::unauthorised, "unknown device credential; enrol the device again");
   }
   const DeviceRecord& device = **found;
+  // A device that acknowledged its wipe is revoked by it; if the answer to its acknowledgement
+  // was lost, it may send it again and hear the same answer (usecases/device_wipe.hpp).
+  if (device.revoked && device.wipe_acknowledged_at != 0 && r.path == kWipeAckPath) return device;
   if (device.revoked) {
     ctx_.audit(&device, "denied", "", "revoked device on " + r.path);
     return error(WireError::revoked, "this device has been revoked; it must wipe its store");

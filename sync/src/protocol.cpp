@@ -390,7 +390,19 @@ constexpr uint64_t kMaxPeriodMs = 366ull * 24 * 3600 * 1000;
 json policy_json(const PolicySnapshot& p) {
   return json{{"issued_at_ms", p.issued_at_ms}, {"practitioner", p.practitioner}, {"organisation", p.organisation},
               {"system_roles", p.system_roles}, {"sharing_block_after_ms", p.sharing_block_after_ms},
-              {"lock_after_ms", p.lock_after_ms}, {"purge_after_ms", p.purge_after_ms}};
+              {"lock_after_ms", p.lock_after_ms}, {"purge_after_ms", p.purge_after_ms},
+              {"key_lease_ms", p.key_lease_ms}};
+}
+
+json wipe_json(const WipeOrder& w) {
+  return json{{"requested_at", w.requested_at_ms}, {"discard_unsynced", w.discard_unsynced}};
+}
+
+WipeOrder read_wipe(Reader& r, const json& v) {
+  WipeOrder w;
+  w.requested_at_ms = r.unsigned_number(v, "requested_at", true, 0, kMaxTimeMs);
+  w.discard_unsynced = r.boolean(v, "discard_unsynced", false, false);
+  return w;
 }
 
 PolicySnapshot read_policy(Reader& r, const json& v) {
@@ -408,6 +420,8 @@ PolicySnapshot read_policy(Reader& r, const json& v) {
   p.sharing_block_after_ms = period("sharing_block_after_ms", defaults.sharing_block_after_ms);
   p.lock_after_ms = period("lock_after_ms", defaults.lock_after_ms);
   p.purge_after_ms = period("purge_after_ms", defaults.purge_after_ms);
+  // not ordered against the others: an older server's lock period may pass the default lease
+  p.key_lease_ms = period("key_lease_ms", defaults.key_lease_ms);
   if (r.ok() && !(p.sharing_block_after_ms <= p.lock_after_ms && p.lock_after_ms <= p.purge_after_ms))
     r.fail(ErrorCode::invalid_argument, "policy",
            "periods must satisfy sharing_block_after_ms <= lock_after_ms <= purge_after_ms");
@@ -575,6 +589,7 @@ std::string encode(const PushReply& m) {
   }
   if (m.record_views_through) j["record_views_through"] = m.record_views_through;
   if (m.record_views_dropped) j["record_views_dropped"] = m.record_views_dropped;
+  if (m.wipe) j["wipe"] = wipe_json(*m.wipe);
   return dump(j);
 }
 
@@ -601,6 +616,7 @@ std::string encode(const PullReply& m) {
          {"history", history_json(m.history)}};
   if (m.feed_version) j["feed_version"] = *m.feed_version;
   if (m.policy) j["policy"] = policy_json(*m.policy);
+  if (m.wipe) j["wipe"] = wipe_json(*m.wipe);
   return dump(j);
 }
 
@@ -760,6 +776,7 @@ Result<PushReply> decode_push_reply(std::string_view body, const Limits& limits)
   }
   m.record_views_through = r.unsigned_number(*j, "record_views_through", false, 0, kMaxSeq);
   m.record_views_dropped = r.unsigned_number(*j, "record_views_dropped", false, 0, kMaxSeq);
+  if (const json* wipe = r.object(*j, "wipe", false)) m.wipe = read_wipe(r, *wipe);
   return r.finish(std::move(m));
 }
 
@@ -833,6 +850,7 @@ Result<PullReply> decode_pull_reply(std::string_view body, const Limits& limits)
   m.feed_version = r.signed_number(*j, "feed_version", false, 0, kMaxSeq);
   m.history = r.history(*j, false);
   if (const json* policy = r.object(*j, "policy", false)) m.policy = read_policy(r, *policy);
+  if (const json* wipe = r.object(*j, "wipe", false)) m.wipe = read_wipe(r, *wipe);
   return r.finish(std::move(m));
 }
 
@@ -876,6 +894,37 @@ Result<EmergencyAccessReply> decode_emergency_access_reply(std::string_view body
   m.family = r.text(*j, "family", true, 1, kNameBytes, Chars::name);
   m.grant_id = r.text(*j, "grant", true, 1, kNameBytes * 2, Chars::name);
   m.expires_at_ms = r.unsigned_number(*j, "expires_at", true, 0, kMaxTimeMs);
+  return r.finish(std::move(m));
+}
+
+// ---------------------------------------------------------------- wipe acknowledgement
+
+namespace {
+constexpr uint64_t kMaxLostOps = std::numeric_limits<int64_t>::max();
+}  // namespace
+
+std::string encode(const WipeAck& m) {
+  return dump(json{{"unsynced_lost", m.unsynced_lost}, {"quarantined_lost", m.quarantined_lost}});
+}
+
+std::string encode(const WipeAckReply& m) { return dump(json{{"acknowledged_at", m.acknowledged_at_ms}}); }
+
+Result<WipeAck> decode_wipe_ack(std::string_view body, const Limits& limits) {
+  auto j = parse_object(body, limits.enrol_bytes, limits, "wipe acknowledgement");
+  if (!j) return j.error();
+  Reader r("wipe acknowledgement");
+  WipeAck m;
+  m.unsynced_lost = r.unsigned_number(*j, "unsynced_lost", true, 0, kMaxLostOps);
+  m.quarantined_lost = r.unsigned_number(*j, "quarantined_lost", true, 0, kMaxLostOps);
+  return r.finish(std::move(m));
+}
+
+Result<WipeAckReply> decode_wipe_ack_reply(std::string_view body, const Limits& limits) {
+  auto j = parse_object(body, limits.request_bytes, limits, "wipe acknowledgement answer");
+  if (!j) return j.error();
+  Reader r("wipe acknowledgement answer");
+  WipeAckReply m;
+  m.acknowledged_at_ms = r.unsigned_number(*j, "acknowledged_at", true, 0, kMaxTimeMs);
   return r.finish(std::move(m));
 }
 

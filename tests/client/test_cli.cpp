@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 
 #include "hearth/sync/encoding.hpp"
+#include "../support/fake_clock.hpp"
 #include "../support/process.hpp"
 #include "../support/server_process.hpp"
 #include "../support/temp_dir.hpp"
@@ -70,6 +71,9 @@ TEST_CASE("CLI: a family with a visit note, end to end, with JSON output", "[uni
   CHECK(status["families"] == 1);
   CHECK(status["unsynced"] == 3);
   CHECK(status["open_conflicts"] == 0);
+  CHECK(status["key_lease_ended"] == false);  // a new store's first key lease (N5)
+  CHECK(status["key_lease_ends_at_ms"].get<uint64_t>() > hearth::test::wall_now_ms() + 13ull * 24 * 3600 * 1000);
+  CHECK_THAT(run(dir.path(), {"status"}, kPin).out, Contains("key lease:            until "));
   auto human = run(dir.path(), {"family", family}, kPin);
   CHECK_THAT(human.out, Contains("CLIMARKER visit note") && Contains("Chronology"));
 

@@ -95,6 +95,9 @@ wire::PolicySnapshot policy_at(uint64_t issued_at) {
   p.practitioner = "yw-1";
   p.organisation = "org-ys";
   p.system_roles = {"PRACTITIONER"};
+  // The key lease (N5, test_key_lease.cpp) past the purge period, so these tests see the offline
+  // periods alone.
+  p.key_lease_ms = 30 * kDay;
   return p;  // the default periods: 24 hours, 7 days, 14 days
 }
 

@@ -658,9 +658,10 @@ TEST_CASE("Store: an exception inside a call becomes an error value, and the sto
   o.practitioner_id = "hv-1";
   o.pin = "2468";
   o.kdf = test_kdf();
-  o.clock = [throwing]() -> uint64_t {
+  const uint64_t now = test::wall_now_ms();  // within the store's key lease (N5)
+  o.clock = [throwing, now]() -> uint64_t {
     if (*throwing) throw std::runtime_error("clock hardware fault");
-    return 1'800'000'000'000;
+    return now;
   };
   auto s = must(Store::open(path, o));
 

@@ -108,6 +108,16 @@ TEST_CASE("Security: without its KEK, or with another, the server refuses to run
   fs::remove(kek);
   fs::rename(kek.string() + ".away", kek);
   CHECK(admin_result(server, {"devices"}).code == 0);
+
+  // The keyring gone (a volume not mounted, a restore on a new machine): never made afresh.
+  fs::path ring = fs::path(server.data()) / "keyring";
+  fs::rename(ring, ring.string() + ".away");
+  auto no_ring = admin_result(server, {"devices"});
+  CHECK(no_ring.code != 0);
+  CHECK_THAT(no_ring.err, Contains("keyring") && Contains("is missing") && Contains("put the keyring back"));
+  CHECK_FALSE(fs::exists(ring));
+  fs::rename(ring.string() + ".away", ring);
+  CHECK(admin_result(server, {"devices"}).code == 0);
 }
 
 TEST_CASE("Security: rotating the KEK keeps every family readable and retires the old KEK", "[security][e2e]") {
@@ -118,6 +128,14 @@ TEST_CASE("Security: rotating the KEK keeps every family readable and retires th
   fs::path old_kek = fs::path(server.data()) / "keys" / "kek.key";
   std::string next = server.data() + "/keys/kek-2.key";
   server.admin({"kek", "create", "--out", next});
+  auto same = admin_result(server, {"kek", "rotate", "--new", old_kek.string()});
+  CHECK(same.code != 0);
+  CHECK_THAT(same.err, Contains("is the KEK in use"));
+  server.start();
+  auto serving = admin_result(server, {"kek", "rotate", "--new", next});  // never under a running server
+  CHECK(serving.code != 0);
+  CHECK_THAT(serving.err, Contains("stop hearth-server"));
+  server.stop();
   std::string out = server.admin({"kek", "rotate", "--new", next});
   CHECK_THAT(out, Contains("re-wrapped"));
   fs::remove(old_kek);  // the old KEK destroyed, as the ceremony says

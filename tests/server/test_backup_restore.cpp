@@ -266,16 +266,35 @@ TEST_CASE("Restore: keeps the old database aside and carries over devices, codes
   CHECK_THAT(notes[0], Contains("restored from") && Contains(done->kept_aside->filename().string()));
 }
 
-TEST_CASE("Restore: the server's own ops are carried over only from a database that continues the backup", "[unit]") {
-  // Another server's backup restored here: its log is not this database's past.
+TEST_CASE("Restore: another server's backup is refused, sealed under a keyring this server does not have", "[unit]") {
   DataDir other;
   auto elsewhere = with_people(other);
   add_ops(*elsewhere, "dev-x", 1, 3);
   TempDir out;
   must(admin::back_up(other.db(), out.file("other.db"), elsewhere->audit(), kNow - 4000));
   elsewhere.reset();
-
   DataDir data;
+  auto store = with_people(data);
+  add_ops(*store, "dev-a", 1, 3);
+  store.reset();
+  auto done = admin::restore(data.restore_from(out.file("other.db")));
+  REQUIRE_FALSE(done.ok());
+  CHECK_THAT(done.error().message, Contains("sealed under the keyring") && Contains("another server's"));
+  CHECK(test::db_count(data.db(), "SELECT count(*) FROM ops WHERE device = 'dev-a'") == 3);  // the current one stays
+}
+
+TEST_CASE("Restore: the server's own ops are carried over only from a database that continues the backup", "[unit]") {
+  // A backup of another history under the same keyring (say, of a server restored before):
+  // its log is not this database's past.
+  DataDir data;
+  DataDir other;
+  other.keys = data.keys;
+  auto elsewhere = with_people(other);
+  add_ops(*elsewhere, "dev-x", 1, 3);
+  TempDir out;
+  must(admin::back_up(other.db(), out.file("other.db"), elsewhere->audit(), kNow - 4000));
+  elsewhere.reset();
+
   auto store = with_people(data);
   add_ops(*store, "dev-a", 1, 3);
   add_ops(*store, "hearth-server", 1, 2);  // not ops a restore of that backup may take

@@ -231,3 +231,60 @@ TEST_CASE("Server keys: the retention schedule lists closed families past retent
   REQUIRE(list[0].hold);
   CHECK(list[0].hold->reason == "Notice N-2");
 }
+
+TEST_CASE("Server keys: a process whose KEK was rotated by another refuses to make or open keys", "[unit][security]") {
+  test::TempDir dir;
+  std::string path = dir.file("keyring.db");
+  auto serving = keyring(path, 'a');
+  must(serving->seal("fam-1", "v", "aad"));
+  auto admin = keyring(path, 'a');
+  must(admin->rotate(kek_of('b')));
+  auto made = serving->seal("fam-new", "v", "aad");  // would be wrapped under the old KEK, lost with it
+  REQUIRE_FALSE(made.ok());
+  CHECK(made.error().code == ErrorCode::locked);
+  CHECK_THAT(made.error().message, Contains("rotated") && Contains("restart"));
+}
+
+TEST_CASE("Server keys: a database sealed under one keyring refuses another, made afresh", "[unit][security]") {
+  test::TempDir dir;
+  std::string db = dir.file("server.db");
+  { auto store = must(open_sqlite_storage(db, test::audit_key(), keyring(dir.file("keyring.db")))); }
+  std::remove(dir.file("keyring.db").c_str());
+  auto other = open_sqlite_storage(db, test::audit_key(), keyring(dir.file("keyring.db")));  // same KEK, new keyring
+  REQUIRE_FALSE(other.ok());
+  CHECK(other.error().code == ErrorCode::locked);
+  CHECK_THAT(other.error().message, Contains("sealed under the keyring") && Contains("Put back the keyring"));
+}
+
+TEST_CASE("Server keys: an erasure whose rows were not deleted is finished by running it again", "[unit][security]") {
+  test::ServiceHarness h;
+  test::Device hv(h, "dev-hv", "hv-1");
+  auto fam = must(hv.replica.create("fam-1", "Family", "fam-1", test::family_fields()));
+  REQUIRE(hv.push_one(fam).status == sync::protocol::OpStatus::accepted);
+  must(h.store->keys().erase(Erasure{"fam-1", 1, "admin", "OPENED_IN_ERROR", "IG-1"}));  // step 3 done, step 4 not
+  auto report = must(h.service.with_context(
+      [&](ServiceContext& ctx) { return erase_family(ctx, ErasureRequest{"fam-1", "admin", "OPENED_IN_ERROR", "IG-1"}); }));
+  CHECK(report.resumed);
+  CHECK(report.rows_deleted);
+  CHECK_FALSE(must(h.store->ops().family_has_ops("fam-1")));
+  auto again = h.service.with_context(
+      [&](ServiceContext& ctx) { return erase_family(ctx, ErasureRequest{"fam-1", "admin", "OPENED_IN_ERROR", "IG-1"}); });
+  CHECK(again.error().code == ErrorCode::conflict);
+}
+
+TEST_CASE("Server keys: legal holds do not silently replace one another and take one line of text", "[unit]") {
+  test::ServiceHarness h;
+  test::Device hv(h, "dev-hv", "hv-1");
+  REQUIRE(hv.push_one(must(hv.replica.create("fam-1", "Family", "fam-1", test::family_fields()))).status ==
+          sync::protocol::OpStatus::accepted);
+  auto place = [&](const std::string& reason) {
+    return h.service.with_context([&](ServiceContext& ctx) { return place_legal_hold(ctx, "fam-1", "admin", reason); });
+  };
+  CHECK(place("Notice\nforged line").error().code == ErrorCode::invalid_argument);
+  CHECK(place(std::string(201, 'x')).error().code == ErrorCode::invalid_argument);
+  must(place("Notice N-1"));
+  auto second = place("Notice N-2");
+  REQUIRE_FALSE(second.ok());
+  CHECK(second.error().code == ErrorCode::conflict);
+  CHECK(must(h.store->keys().hold("fam-1"))->reason == "Notice N-1");
+}

@@ -201,6 +201,49 @@ TEST_CASE("Storage: a database of the earlier layout is upgraded without losing 
   auto dev = must(s->devices().device_by_token("tok"));
   REQUIRE(dev);
   CHECK(dev->last_pull_at == 0);
+  // devices enrolled before remote wipe and the key lease (N5) have neither, and can have both
+  CHECK(dev->wipe_requested_at == 0);
+  CHECK(dev->lease_until == 0);
+  CHECK(must(s->devices().request_wipe("dev-1", 50, false)));
+  must(s->devices().record_lease("dev-1", 700));
+  dev = must(s->devices().device_by_token("tok"));
+  CHECK(dev->wipe_pending());
+  CHECK(dev->lease_until == 700);
+}
+
+TEST_CASE("Storage: a wipe is requested and acknowledged once and revokes the credential", "[unit][security]") {
+  test::TempDir dir;
+  auto s = open_with_people(dir.file("server.db"));
+  Devices& d = s->devices();
+  must(d.add_device("dev-1", "hv-1", "tok-1", 5000, 90000));
+  must(d.add_device("dev-2", "hv-1", "tok-2", 5000, 90000));
+  CHECK_FALSE(must(d.acknowledge_wipe("dev-1", 6000, 0, 0)));  // nothing requested: nothing changes
+  CHECK_FALSE(must(d.device_by_token("tok-1"))->revoked);
+  CHECK_FALSE(must(d.request_wipe("dev-none", 6000, false)));
+  CHECK(must(d.request_wipe("dev-1", 6000, false)));
+  CHECK(must(d.request_wipe("dev-1", 6500, true)));  // a second request keeps the first time, takes discard
+  auto rec = *must(d.device_by_token("tok-1"));
+  CHECK(rec.wipe_requested_at == 6000);
+  CHECK(rec.wipe_discard_unsynced);
+  CHECK(rec.wipe_pending());
+  CHECK(must(d.acknowledge_wipe("dev-1", 7000, 3, 1)));
+  CHECK_FALSE(must(d.acknowledge_wipe("dev-1", 8000, 0, 0)));  // once
+  rec = *must(d.device_by_token("tok-1"));
+  CHECK(rec.revoked);
+  CHECK_FALSE(rec.wipe_pending());
+  CHECK(rec.wipe_acknowledged_at == 7000);
+  CHECK(rec.wipe_unsynced_lost == 3);
+  CHECK(rec.wipe_quarantined_lost == 1);
+  auto again = d.request_wipe("dev-1", 9000, false);
+  REQUIRE_FALSE(again);
+  CHECK(again.error().code == ErrorCode::conflict);
+  must(d.revoke_device("dev-2"));
+  auto revoked = d.request_wipe("dev-2", 9000, false);
+  REQUIRE_FALSE(revoked);
+  CHECK_THAT(revoked.error().message, Contains("revoked"));
+  must(d.record_lease("dev-2", 900));
+  must(d.record_lease("dev-2", 800));  // the lease last given: a shortened key_lease_days shows at once
+  CHECK(must(d.device_by_token("tok-2"))->lease_until == 800);
 }
 
 TEST_CASE("Storage: held ops of the earlier layout gain decisions, kept once decided, and office credentials", "[unit]") {

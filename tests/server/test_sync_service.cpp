@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 
 #include "service_harness.hpp"
+#include "usecases/device_wipe.hpp"
 
 using namespace hearth;
 using namespace hearth::test;
@@ -169,4 +170,63 @@ TEST_CASE("Pull: cursors of families never on the caseload are purged with one a
   for (int i = 0; i < 200; ++i) yw.cursors["forged-" + std::to_string(i)] = 1;
   CHECK(yw.pull().size() == 200);
   CHECK(audit_count(h, "purge-instruction", "") == 1);
+}
+
+TEST_CASE("Service: a wipe rides on every answer with nothing more pulled and the acknowledgement revokes",
+          "[unit][security]") {
+  ServiceHarness h;
+  Device dev(h, "dev-w", "hv-1");
+  Device other(h, "dev-o", "hv-1");
+  auto family = must(dev.replica.create("fam-w", "Family", "fam-w", family_fields("Wiped")));
+  REQUIRE(dev.push_one(family).status == OpStatus::accepted);
+  namespace wire = sync::protocol;
+  auto ack = [&](Device& d) { return h.post("/v1/wipe/ack", wire::encode(wire::WipeAck{2, 0}), d.token); };
+  auto pull_reply = [&](Device& d) {
+    auto r = h.post("/v1/pull", wire::encode(wire::PullRequest{}), d.token);
+    REQUIRE(r.status == 200);
+    return must(wire::decode_pull_reply(r.body));
+  };
+
+  // no wipe requested: an acknowledgement is refused and changes nothing; a malformed one is a 400
+  auto early = ack(other);
+  CHECK(early.status == 409);
+  auto malformed = h.post("/v1/wipe/ack", R"({"unsynced_lost":"three","quarantined_lost":0})", other.token);
+  CHECK(malformed.status == 400);
+  CHECK_THAT(malformed.body, Contains("unsynced_lost"));
+  CHECK(h.post("/v1/wipe/ack", wire::encode(wire::WipeAck{}), "").status == 401);  // the device credential only
+  CHECK(must(wire::decode_pull_reply(h.post("/v1/pull", wire::encode(wire::PullRequest{}), other.token).body)).policy);
+
+  auto said = h.service.with_context([](server::ServiceContext& ctx) { return server::request_wipe(ctx, "dev-w", true); });
+  REQUIRE(said);
+  CHECK_FALSE(h.service.with_context([](server::ServiceContext& ctx) { return server::request_wipe(ctx, "dev-none", false); }).ok());
+  // the push is taken (the device pushes first) and its answer carries the order
+  auto pushed = h.post("/v1/push", wire::encode(wire::PushRequest{}), dev.token);
+  REQUIRE(pushed.status == 200);
+  auto push_reply = must(wire::decode_push_reply(pushed.body));
+  REQUIRE(push_reply.wipe);
+  CHECK(push_reply.wipe->discard_unsynced);
+  // the pull answer carries the order alone: no family, no policy (no key lease renewed)
+  auto pulled = pull_reply(dev);
+  REQUIRE(pulled.wipe);
+  CHECK(pulled.families.empty());
+  CHECK_FALSE(pulled.policy);
+  CHECK_FALSE(pull_reply(other).wipe);  // only the device named
+
+  auto first = ack(dev);
+  REQUIRE(first.status == 200);
+  const uint64_t at = must(wire::decode_wipe_ack_reply(first.body)).acknowledged_at_ms;
+  CHECK(at == h.clock.now());
+  // revoked from now on; a repeated acknowledgement (its answer lost) hears the same answer
+  CHECK(h.post("/v1/pull", wire::encode(wire::PullRequest{}), dev.token).status == 403);
+  auto again = ack(dev);
+  REQUIRE(again.status == 200);
+  CHECK(must(wire::decode_wipe_ack_reply(again.body)).acknowledged_at_ms == at);
+  CHECK(db_count(h.dir.file("server.db"), "SELECT count(*) FROM audit_events WHERE action = 'wipe-requested'") == 1);
+  CHECK(db_count(h.dir.file("server.db"), "SELECT count(*) FROM audit_events WHERE action = 'wipe-acknowledged'") == 1);
+  auto lines = must(h.service.with_context([](server::ServiceContext& ctx) { return server::device_lines(ctx); }));
+  REQUIRE(lines.size() == 2);
+  if (lines[0].find("dev-w") == std::string::npos) std::swap(lines[0], lines[1]);
+  CHECK_THAT(lines[0], Contains("dev-w") && Contains("REVOKED") && Contains("(discard unsynced)") &&
+                           Contains("wipe acknowledged") && Contains("2 unsynced ops lost"));
+  CHECK_THAT(lines[1], Contains("dev-o") && Contains("lease until") && !Contains("wipe"));
 }

@@ -531,3 +531,48 @@ TEST_CASE("Protocol: an emergency access request and its answer round-trip and b
   REQUIRE_FALSE(big);
   CHECK(big.error().code == hearth::ErrorCode::too_large);
 }
+
+TEST_CASE("Protocol: the key lease and the wipe order and its acknowledgement round-trip and are typed",
+          "[unit][protocol][security]") {
+  PolicySnapshot p;
+  p.issued_at_ms = 1000;
+  p.practitioner = "hv-1";
+  p.key_lease_ms = 20ull * 24 * 3600 * 1000;
+  PullReply pull;
+  pull.policy = p;
+  pull.wipe = WipeOrder{777, true};
+  auto pulled = decode_pull_reply(encode(pull));
+  REQUIRE(pulled);
+  CHECK(pulled->policy->key_lease_ms == p.key_lease_ms);
+  REQUIRE(pulled->wipe);
+  CHECK(pulled->wipe->requested_at_ms == 777);
+  CHECK(pulled->wipe->discard_unsynced);
+  PushReply push;
+  push.wipe = WipeOrder{888, false};
+  auto pushed = decode_push_reply(encode(push));
+  REQUIRE(pushed);
+  REQUIRE(pushed->wipe);
+  CHECK(pushed->wipe->requested_at_ms == 888);
+  CHECK_FALSE(pushed->wipe->discard_unsynced);
+  CHECK_FALSE(decode_push_reply(encode(PushReply{}))->wipe);  // absent unless the office asked
+  // an older server sends no lease: the default 14 days
+  auto bare = decode_pull_reply(R"({"families":[],"policy":{"issued_at_ms":5,"practitioner":"hv-1"}})");
+  REQUIRE(bare);
+  CHECK(bare->policy->key_lease_ms == 14ull * 24 * 3600 * 1000);
+  require_error(decode_pull_reply(R"({"families":[],"policy":{"issued_at_ms":5,"practitioner":"hv-1","key_lease_ms":0}})"),
+                ErrorCode::invalid_argument, "\"key_lease_ms\"");
+  require_error(decode_pull_reply(R"({"families":[],"wipe":{"discard_unsynced":true}})"), ErrorCode::invalid_argument,
+                "\"requested_at\" is missing");
+  require_error(decode_push_reply(R"({"results":[],"wipe":{"requested_at":1,"discard_unsynced":"yes"}})"),
+                ErrorCode::invalid_argument, "\"discard_unsynced\" must be true or false");
+
+  auto ack = decode_wipe_ack(encode(WipeAck{3, 1}));
+  REQUIRE(ack);
+  CHECK(ack->unsynced_lost == 3);
+  CHECK(ack->quarantined_lost == 1);
+  CHECK(decode_wipe_ack_reply(encode(WipeAckReply{42}))->acknowledged_at_ms == 42);
+  require_error(decode_wipe_ack(R"({"unsynced_lost":-1,"quarantined_lost":0})"), ErrorCode::invalid_argument,
+                "\"unsynced_lost\"");
+  require_error(decode_wipe_ack(R"({"unsynced_lost":1})"), ErrorCode::invalid_argument, "\"quarantined_lost\" is missing");
+  require_error(decode_wipe_ack(std::string(8000, ' ')), ErrorCode::too_large, "wipe acknowledgement");
+}

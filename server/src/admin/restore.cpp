@@ -147,6 +147,10 @@ Result<size_t> carry_server_ops(ServiceContext& ctx, OpLog& previous, int64_t af
   if (!families) return families.error();
   std::vector<StoredOp> missing;
   for (const auto& family : *families) {
+    // An erased family's rows (an erasure cut short) cannot be read, and are not wanted.
+    auto erased = ctx.store.keys().erased(family);
+    if (!erased) return erased.error();
+    if (*erased) continue;
     int64_t cursor = after_seq;
     while (true) {  // bounded: the cursor moves past at least one op a page
       auto page = previous.ops_after(family, cursor, size_t{1} << 20);

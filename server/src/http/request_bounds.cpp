@@ -16,6 +16,7 @@ std::vector<Route> v1_routes(const sync::protocol::Limits& limits) {
       Route{"POST", "/v1/push", limits.push_bytes},
       Route{"POST", "/v1/pull", kPullBodyBytes},
       Route{"POST", "/v1/break-glass", limits.enrol_bytes},  // emergency access: a small body
+      Route{"POST", "/v1/wipe/ack", limits.enrol_bytes},     // a wiped device's acknowledgement (N5)
       Route{"POST", "/v1/office/consent/withdraw", kOfficeBodyBytes},
   };
 }

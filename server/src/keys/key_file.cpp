@@ -7,7 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
-#include <sstream>
+#include <algorithm>
 
 #include "audit/hex.hpp"
 #include "hearth/platform/random.hpp"
@@ -44,10 +44,11 @@ Result<std::string> read_key_file(const fs::path& file, const KeyFileKind& kind)
     return make_error(ErrorCode::locked, what + " can be read or written by group or others; run `chmod 600 " +
                                              file.string() + "` (and check who could have copied it)");
   }
-  std::istringstream in(text);
-  std::string header, hex;
-  std::getline(in, header);
-  std::getline(in, hex);
+  // The two lines, cut from `text` itself (no stream buffer keeps a copy of the secret).
+  const size_t end1 = std::min(text.find('\n'), text.size());
+  const size_t start2 = std::min(end1 + 1, text.size());
+  const size_t end2 = std::min(text.find('\n', start2), text.size());
+  std::string header = text.substr(0, end1), hex = text.substr(start2, end2 - start2);
   OPENSSL_cleanse(text.data(), text.size());
   auto secret = audit::from_hex(hex);
   OPENSSL_cleanse(hex.data(), hex.size());

@@ -3,7 +3,9 @@
 #include <openssl/crypto.h>
 
 #include <chrono>
+#include <thread>
 
+#include "hearth/platform/encoding.hpp"
 #include "storage/sqlite_util.hpp"
 
 namespace hearth::server {
@@ -60,8 +62,22 @@ Result<std::unique_ptr<SqliteKeyring>> SqliteKeyring::open(const std::string& pa
 
 Result<void> SqliteKeyring::init() {
   if (auto r = db_->exec(kSchema); !r) return r;
+  // Whatever an earlier process left in the WAL (an erasure cut short before its checkpoint)
+  // is folded in and the WAL emptied.
+  if (auto r = checkpoint(); !r) return r;
   Transaction tx(*db_);
   if (auto r = tx.begin(); !r) return r;
+  // The keyring's identity: a database sealed under it records it (storage/sqlite_storage.cpp),
+  // so a keyring made afresh is never taken for the one the data needs.
+  auto id = meta(*db_, "keyring_id");
+  if (!id) return id.error();
+  if (!*id) {
+    auto drawn = platform::random_hex(16);
+    if (!drawn) return drawn.error();
+    if (auto r = sqlite::run(*db_, "INSERT INTO keyring_meta(key, value) VALUES('keyring_id', ?)", {*drawn}); !r) return r;
+    id = std::optional<std::string>(*drawn);
+  }
+  id_ = **id;
   auto check = meta(*db_, "kek_check");
   if (!check) return check.error();
   auto keys = sqlite::exists(*db_, "SELECT 1 FROM family_keys WHERE family <> ? LIMIT 1", "");
@@ -104,9 +120,33 @@ Result<void> SqliteKeyring::refresh() {
   if (!version) return version.error();
   if (*version != data_version_) {
     sealers_.clear();  // another connection committed: an erasure, perhaps; read the keys again
+    // ... or a KEK rotation: then this process's KEK no longer wraps anything, and it must not
+    // make keys under it (they would be lost with the old KEK).
+    if (kek_ && data_version_ != -1) {
+      auto check = meta(*db_, "kek_check");
+      if (!check) return check.error();
+      if (*check && !kek_->unwrap(kCheckPartition, **check))
+        return make_error(ErrorCode::locked, "the keyring's KEK was rotated by another process (`hearth-server kek rotate`): "
+                                             "restart hearth-server so that it reads the new KEK");
+    }
     data_version_ = *version;
   }
   return {};
+}
+
+Result<void> SqliteKeyring::checkpoint() {
+  // PRAGMA wal_checkpoint answers (busy, log frames, checkpointed frames): busy means a reader
+  // kept it from finishing, so try again for a while.
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    auto st = db_->prepare("PRAGMA wal_checkpoint(TRUNCATE)");
+    if (!st) return st.error();
+    auto busy = sqlite::integer(*st, 0);
+    if (!busy) return busy.error();
+    if (*busy == 0) return {};
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return make_error(ErrorCode::storage, "the keyring's WAL could not be checkpointed (another process kept reading it "
+                                        "for 5 s); it is checkpointed at the next open");
 }
 
 Result<platform::Sealer*> SqliteKeyring::sealer_for(const std::string& family, bool create) {
@@ -131,15 +171,24 @@ Result<platform::Sealer*> SqliteKeyring::sealer_for(const std::string& family, b
     if (!made) return made.error();
     auto sealed = kek_->wrap(family, *made);
     if (!sealed) return sealed.error();
-    // Stored (autocommit, on the keyring's own connection) before any value is sealed under
-    // it. Another process may have made one meanwhile: the stored key is the one used.
-    auto put = db_->cached("INSERT OR IGNORE INTO family_keys(family, wrapped, created_at) VALUES(?, ?, ?)");
+    // Stored before any value sealed under it is committed: at once, or with the batch
+    // (defer_key_commits). Another process may have made one meanwhile: the stored key is the
+    // one used.
+    if (deferring_ && !keys_pending_) {
+      if (auto r = db_->exec("BEGIN IMMEDIATE"); !r) return r.error();
+      keys_pending_ = true;
+    }
+    // Never for a family another process erased since the check above.
+    auto put = db_->cached(
+        "INSERT OR IGNORE INTO family_keys(family, wrapped, created_at) SELECT ?1, ?2, ?3 "
+        "WHERE NOT EXISTS (SELECT 1 FROM erasures WHERE family = ?1)");
     if (!put) return put.error();
     (*put)->bind(1, family).bind_blob(2, *sealed).bind(3, wall_ms());
     if (auto r = (*put)->run(); !r) return r.error();
     wrapped = stored_key(family);
     if (!wrapped) return wrapped.error();
-    if (!*wrapped) return make_error(ErrorCode::storage, "the data key of family " + family + " was not stored");
+    if (!*wrapped)
+      return make_error(ErrorCode::forbidden, "family " + family + " was erased: its records can no longer be written");
   }
   auto key = kek_->unwrap(family, **wrapped);
   if (!key)
@@ -162,6 +211,19 @@ Result<std::optional<std::string>> SqliteKeyring::stored_key(const std::string& 
   return wrapped;
 }
 
+Result<void> SqliteKeyring::commit_deferred_keys() {
+  deferring_ = false;
+  if (!keys_pending_) return {};
+  keys_pending_ = false;
+  auto done = db_->exec("COMMIT");
+  if (!done) {
+    (void)db_->exec("ROLLBACK");
+    sealers_.clear();  // keys made in the batch are not stored: never seal under them
+    return make_error(done.error().code, "storing new family keys in the keyring failed: " + done.error().message);
+  }
+  return {};
+}
+
 Result<std::string> SqliteKeyring::seal(const std::string& family, std::string_view plaintext, std::string_view aad) {
   auto sealer = sealer_for(family, true);
   if (!sealer) return sealer.error();
@@ -179,6 +241,10 @@ Result<std::string> SqliteKeyring::open(const std::string& family, std::string_v
 }
 
 Result<std::optional<Erasure>> SqliteKeyring::erased(const std::string& family) {
+  // A family whose key is cached was not erased when the keyring was last read, and nobody has
+  // written the keyring since (refresh drops the cache then): no query per op on the push path.
+  if (auto r = refresh(); !r) return r.error();
+  if (sealers_.count(family)) return std::optional<Erasure>();
   auto st = db_->cached("SELECT at, erased_by, basis, reference FROM erasures WHERE family = ?");
   if (!st) return st.error();
   (*st)->bind(1, family);
@@ -208,6 +274,13 @@ Result<void> SqliteKeyring::erase(const Erasure& e) {
     auto already = erased(e.family);
     if (!already) return already.error();
     if (*already) return make_error(ErrorCode::conflict, "family " + e.family + " was erased already");
+    // Checked in the same transaction that destroys the key: a hold placed meanwhile by another
+    // process is never passed over.
+    auto held = hold(e.family);
+    if (!held) return held.error();
+    if (*held)
+      return make_error(ErrorCode::forbidden, "family " + e.family + " is under a legal hold (" + (*held)->reason +
+                                                  ", placed by " + (*held)->by + "): lift it first (DOMAIN.md §10.1)");
     if (auto r = sqlite::run(*db_, "DELETE FROM family_keys WHERE family = ?", {e.family}); !r) return r;
     auto st = db_->prepare("INSERT INTO erasures(family, at, erased_by, basis, reference) VALUES(?, ?, ?, ?, ?)");
     if (!st) return st.error();
@@ -217,8 +290,10 @@ Result<void> SqliteKeyring::erase(const Erasure& e) {
   }
   sealers_.erase(e.family);  // the Sealer frees (and OpenSSL clears) the expanded key
   // No older page image keeps the wrapped key: fold the WAL into the file (where secure_delete
-  // zeroed it) and truncate the WAL.
-  return db_->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  // zeroed it) and truncate the WAL. The erasure stands even when a reader delays this; the
+  // next open of the keyring does it.
+  (void)checkpoint();
+  return {};
 }
 
 Result<void> SqliteKeyring::set_hold(const LegalHold& h) {
@@ -287,7 +362,7 @@ Result<size_t> SqliteKeyring::rotate(std::unique_ptr<keys::KeyEncryptionKey> to)
   if (auto r = tx.commit(); !r) return r.error();
   kek_ = std::move(to);
   sealers_.clear();
-  if (auto r = db_->exec("PRAGMA wal_checkpoint(TRUNCATE)"); !r) return r.error();
+  (void)checkpoint();
   return done;
 }
 

@@ -19,6 +19,18 @@ struct DeviceRecord {
   bool revoked = false;
   int64_t expires_at = 0;    // the credential's end; the device enrols again after it
   int64_t last_pull_at = 0;  // server time of the last pull that left the device up to date; 0: never
+  // Remote wipe (N5, `hearth-server wipe`): requested at (0: never), whether the device may
+  // wipe without first pushing its unsynced work, and its acknowledgement (0: not yet) with
+  // what it said went with the wipe that was on no server.
+  int64_t wipe_requested_at = 0;
+  bool wipe_discard_unsynced = false;
+  int64_t wipe_acknowledged_at = 0;
+  int64_t wipe_unsynced_lost = 0;
+  int64_t wipe_quarantined_lost = 0;
+  // N5: the end of the key lease the server last gave the device (the policy snapshot's
+  // issued_at + key_lease): after it the device's store opens only to sync. 0: none recorded.
+  int64_t lease_until = 0;
+  bool wipe_pending() const { return wipe_requested_at != 0 && wipe_acknowledged_at == 0; }
 };
 
 class Devices {
@@ -39,6 +51,18 @@ class Devices {
   virtual Result<void> touch_device(const std::string& id, int64_t now) = 0;
   // The device has just received everything its practitioner may see (server time `now`).
   virtual Result<void> record_pull(const std::string& id, int64_t now) = 0;
+  // N5: the office asks for the device to be wiped at its next contact. A second request while
+  // one is pending keeps the first time and takes the new discard_unsynced. Returns false when
+  // there is no such device; conflict when it is revoked or its wipe was acknowledged already.
+  virtual Result<bool> request_wipe(const std::string& id, int64_t at, bool discard_unsynced) = 0;
+  // The device reports its store wiped: the wipe is marked acknowledged (at `at`, with the
+  // counts it reported) and the credential revoked, in one statement. False (nothing changed)
+  // when no wipe is pending for it.
+  virtual Result<bool> acknowledge_wipe(const std::string& id, int64_t at, int64_t unsynced_lost,
+                                        int64_t quarantined_lost) = 0;
+  // N5: the key lease last given to the device ends at `until` (a shorter lease, after the
+  // tenant shortened key_lease_days, replaces a longer one: the tablet keeps the one it got last).
+  virtual Result<void> record_lease(const std::string& id, int64_t until) = 0;
 };
 
 }  // namespace hearth::server

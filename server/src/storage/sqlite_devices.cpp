@@ -4,9 +4,18 @@
 namespace hearth::server::sqlite {
 
 namespace {
-constexpr const char* kDeviceColumns = "id, practitioner, enrolled_at, last_seen, revoked, expires_at, last_pull_at";
+constexpr const char* kDeviceColumns =
+    "id, practitioner, enrolled_at, last_seen, revoked, expires_at, last_pull_at, wipe_requested_at, wipe_discard, "
+    "wipe_acknowledged_at, wipe_unsynced_lost, wipe_quarantined_lost, lease_until";
 DeviceRecord device_from(Statement& r) {
-  return DeviceRecord{r.text(0), r.text(1), r.integer(2), r.integer(3), r.integer(4) != 0, r.integer(5), r.integer(6)};
+  DeviceRecord d{r.text(0), r.text(1), r.integer(2), r.integer(3), r.integer(4) != 0, r.integer(5), r.integer(6)};
+  d.wipe_requested_at = r.integer(7);
+  d.wipe_discard_unsynced = r.integer(8) != 0;
+  d.wipe_acknowledged_at = r.integer(9);
+  d.wipe_unsynced_lost = r.integer(10);
+  d.wipe_quarantined_lost = r.integer(11);
+  d.lease_until = r.integer(12);
+  return d;
 }
 }  // namespace
 
@@ -52,9 +61,8 @@ Result<void> SqliteDevices::add_device(const std::string& id, const std::string&
 }
 
 Result<std::optional<DeviceRecord>> SqliteDevices::device_by_token(const std::string& token_hash) {
-  auto st = db_.cached(
-      "SELECT id, practitioner, enrolled_at, last_seen, revoked, expires_at, last_pull_at FROM devices "
-      "WHERE token_hash = ?");
+  static const std::string by_token = std::string("SELECT ") + kDeviceColumns + " FROM devices WHERE token_hash = ?";
+  auto st = db_.cached(by_token.c_str());
   if (!st) return st.error();
   (*st)->bind(1, token_hash);
   auto row = (*st)->step();
@@ -97,6 +105,50 @@ Result<void> SqliteDevices::record_pull(const std::string& id, int64_t now) {
   auto st = db_.cached("UPDATE devices SET last_pull_at = max(last_pull_at, ?) WHERE id = ?");
   if (!st) return st.error();
   (*st)->bind(1, now).bind(2, id);
+  return (*st)->run();
+}
+
+Result<bool> SqliteDevices::request_wipe(const std::string& id, int64_t at, bool discard_unsynced) {
+  auto existing = db_.prepare("SELECT revoked, wipe_acknowledged_at FROM devices WHERE id = ?");
+  if (!existing) return existing.error();
+  existing->bind(1, id);
+  auto row = existing->step();
+  if (!row) return row.error();
+  if (!*row) return false;
+  if (existing->integer(1) != 0)
+    return make_error(ErrorCode::conflict, "device " + id + " acknowledged a wipe already; nothing is left on it to wipe");
+  if (existing->integer(0) != 0)
+    return make_error(ErrorCode::conflict, "device " + id +
+                                               " is revoked: it is told to wipe at its next contact already, and "
+                                               "can no longer push first");
+  existing->reset();
+  auto st = db_.prepare(
+      "UPDATE devices SET wipe_requested_at = CASE WHEN wipe_requested_at = 0 THEN ? ELSE wipe_requested_at END, "
+      "wipe_discard = ? WHERE id = ?");
+  if (!st) return st.error();
+  st->bind(1, at).bind(2, int64_t{discard_unsynced ? 1 : 0}).bind(3, id);
+  if (auto r = st->run(); !r) return r.error();
+  return true;
+}
+
+Result<bool> SqliteDevices::acknowledge_wipe(const std::string& id, int64_t at, int64_t unsynced_lost,
+                                             int64_t quarantined_lost) {
+  auto st = db_.prepare(
+      "UPDATE devices SET wipe_acknowledged_at = ?, wipe_unsynced_lost = ?, wipe_quarantined_lost = ?, revoked = 1 "
+      "WHERE id = ? AND wipe_requested_at != 0 AND wipe_acknowledged_at = 0 RETURNING 1");
+  if (!st) return st.error();
+  st->bind(1, at).bind(2, unsynced_lost).bind(3, quarantined_lost).bind(4, id);
+  auto row = st->step();
+  if (!row) return row.error();
+  bool changed = *row;
+  st->reset();
+  return changed;
+}
+
+Result<void> SqliteDevices::record_lease(const std::string& id, int64_t until) {
+  auto st = db_.cached("UPDATE devices SET lease_until = ? WHERE id = ?");
+  if (!st) return st.error();
+  (*st)->bind(1, until).bind(2, id);
   return (*st)->run();
 }
 

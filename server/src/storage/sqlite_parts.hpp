@@ -84,6 +84,10 @@ class SqliteDevices final : public Devices {
   Result<bool> revoke_device(const std::string& id) override;
   Result<void> touch_device(const std::string& id, int64_t now) override;
   Result<void> record_pull(const std::string& id, int64_t now) override;
+  Result<bool> request_wipe(const std::string& id, int64_t at, bool discard_unsynced) override;
+  Result<bool> acknowledge_wipe(const std::string& id, int64_t at, int64_t unsynced_lost,
+                                int64_t quarantined_lost) override;
+  Result<void> record_lease(const std::string& id, int64_t until) override;
 
  private:
   platform::Database& db_;

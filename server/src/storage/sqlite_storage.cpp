@@ -35,7 +35,10 @@ CREATE TABLE IF NOT EXISTS enrol_codes(code_hash TEXT PRIMARY KEY, practitioner 
   spent INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS devices(id TEXT PRIMARY KEY, practitioner TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE,
   enrolled_at INTEGER NOT NULL, last_seen INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0,
-  expires_at INTEGER NOT NULL, last_pull_at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+  expires_at INTEGER NOT NULL, last_pull_at INTEGER NOT NULL DEFAULT 0,
+  wipe_requested_at INTEGER NOT NULL DEFAULT 0, wipe_discard INTEGER NOT NULL DEFAULT 0,
+  wipe_acknowledged_at INTEGER NOT NULL DEFAULT 0, wipe_unsynced_lost INTEGER NOT NULL DEFAULT 0,
+  wipe_quarantined_lost INTEGER NOT NULL DEFAULT 0, lease_until INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS ops(seq INTEGER PRIMARY KEY AUTOINCREMENT, family TEXT NOT NULL, device TEXT NOT NULL,
   counter INTEGER NOT NULL, body BLOB NOT NULL, UNIQUE(device, counter));
 CREATE INDEX IF NOT EXISTS ops_by_family ON ops(family, seq);
@@ -99,6 +102,19 @@ Result<void> upgrade(Database& db) {
         !r)
       return r;
   }
+  // Remote wipe and the key lease (N5): devices enrolled before them have none of either.
+  auto has_wipe = sqlite::exists(db, "SELECT 1 FROM pragma_table_info('devices') WHERE name = ?", "wipe_requested_at");
+  if (!has_wipe) return has_wipe.error();
+  if (!*has_wipe) {
+    if (auto r = db.exec("ALTER TABLE devices ADD COLUMN wipe_requested_at INTEGER NOT NULL DEFAULT 0;"
+                         "ALTER TABLE devices ADD COLUMN wipe_discard INTEGER NOT NULL DEFAULT 0;"
+                         "ALTER TABLE devices ADD COLUMN wipe_acknowledged_at INTEGER NOT NULL DEFAULT 0;"
+                         "ALTER TABLE devices ADD COLUMN wipe_unsynced_lost INTEGER NOT NULL DEFAULT 0;"
+                         "ALTER TABLE devices ADD COLUMN wipe_quarantined_lost INTEGER NOT NULL DEFAULT 0;"
+                         "ALTER TABLE devices ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;");
+        !r)
+      return r;
+  }
   // The server's own op counters start above anything they ever issued: "server" for restamps,
   // "hearth-server" for the ops it writes as the office's authority device.
   return db.exec(
@@ -114,68 +130,124 @@ Result<void> upgrade(Database& db) {
 // columns are written: 'sealed' or 'plain'. A new database takes the keyring's mode; a plain
 // one opened with encryption on is sealed in place, every row in this one transaction, and
 // `vacuum` asks the caller to rewrite the file without the freed plaintext pages.
-Result<void> seal_at_rest(Database& db, ServerKeys& keys, bool& vacuum) {
+Result<void> seal_at_rest(Database& db, ServerKeys& keys, const std::function<Result<void>()>& drop_erased,
+                          bool& vacuum) {
   auto st = db.prepare("SELECT value FROM meta WHERE key = 'at_rest'");
   if (!st) return st.error();
-  auto row = st->step();
-  if (!row) return row.error();
-  std::string mode = *row ? st->text(0) : "";
+  auto stored = st->step();
+  if (!stored) return stored.error();
+  std::string mode = *stored ? st->text(0) : "";
   st->reset();
   const std::string wanted = keys.enabled() ? "sealed" : "plain";
+  if (mode == "sealed" && keys.enabled()) {
+    // The keyring must be the one the data was sealed under: a keyring made afresh (its file
+    // lost) or another server's holds none of these keys, and new work sealed under its keys
+    // would be lost once the right keyring is back.
+    auto id = db.prepare("SELECT value FROM meta WHERE key = 'keyring_id'");
+    if (!id) return id.error();
+    auto found = id->step();
+    if (!found) return found.error();
+    std::string sealed_under = *found ? id->text(0) : "";
+    id->reset();
+    if (sealed_under.empty())  // sealed before keyrings had an identity: this one is adopted
+      return sqlite::run(db, "INSERT INTO meta(key, value) VALUES('keyring_id', ?)", {keys.id()});
+    if (sealed_under != keys.id())
+      return make_error(ErrorCode::locked,
+                        "this database was sealed under the keyring " + sealed_under + ", and the keyring given is " +
+                            keys.id() + " (made afresh, or another server's): it holds none of this database's keys. "
+                            "Put back the keyring that goes with this database (its file, or its backup), or restore "
+                            "a backup of this server (docs/server-encryption.md, \"Key ceremony\")");
+    return {};
+  }
   if (mode == wanted) return {};
   if (mode == "sealed")
     return make_error(ErrorCode::locked, "this database is encrypted at rest: hearth-server needs its key-encryption key "
                                          "(KEK) to open it (docs/server-encryption.md)");
   if (mode == "plain" || mode.empty()) {
     if (keys.enabled()) {
-      // Every personal column, row by row, under its family's key (practitioners' names under
-      // the directory's).
+      // Rows of families erased meanwhile (a plain backup restored) cannot be sealed: they go.
+      if (auto r = drop_erased(); !r) return r;
+      // Every personal column under its family's key (practitioners' names under the
+      // directory's), in batches read whole before they are rewritten.
       struct Column {
-        const char* select;
-        const char* update;
+        const char* select;  // ?1: the last key of the previous batch; the key is column 0
+        const char* update;  // ?1: the sealed value, ?2: the key
         std::function<std::string(Statement&)> family, aad;
       };
       const std::vector<Column> columns = {
-          {"SELECT rowid, body, family, device, counter FROM ops", "UPDATE ops SET body = ? WHERE rowid = ?",
-           [](Statement& r) { return r.text(2); },
+          {"SELECT rowid, body, family, device, counter FROM ops WHERE rowid > ?1 ORDER BY rowid LIMIT 256",
+           "UPDATE ops SET body = ?1 WHERE rowid = ?2", [](Statement& r) { return r.text(2); },
            [](Statement& r) { return sqlite::op_aad(r.text(2), r.text(3), static_cast<uint64_t>(r.integer(4))); }},
-          {"SELECT id, display_name, id FROM practitioners", "UPDATE practitioners SET display_name = ? WHERE id = ?",
+          {"SELECT id, display_name, id FROM practitioners WHERE id > ?1 ORDER BY id LIMIT 256",
+           "UPDATE practitioners SET display_name = ?1 WHERE id = ?2",
            [](Statement&) { return std::string(kDirectoryPartition); },
            [](Statement& r) { return sqlite::practitioner_aad(r.text(2)); }},
-          {"SELECT rowid, detail, family, kind, op_id FROM flags", "UPDATE flags SET detail = ? WHERE rowid = ?",
-           [](Statement& r) { return r.text(2); }, [](Statement& r) { return sqlite::flag_aad(r.text(3), r.text(4)); }},
-          {"SELECT rowid, reason, family, op_id FROM held_ops", "UPDATE held_ops SET reason = ? WHERE rowid = ?",
-           [](Statement& r) { return r.text(2); }, [](Statement& r) { return sqlite::held_aad(r.text(3), "reason"); }},
-          {"SELECT rowid, body, family, op_id FROM held_ops", "UPDATE held_ops SET body = ? WHERE rowid = ?",
-           [](Statement& r) { return r.text(2); }, [](Statement& r) { return sqlite::held_aad(r.text(3), "body"); }},
-          {"SELECT rowid, decision_note, family, op_id FROM held_ops WHERE decision_note IS NOT NULL",
-           "UPDATE held_ops SET decision_note = ? WHERE rowid = ?", [](Statement& r) { return r.text(2); },
+          {"SELECT rowid, detail, family, kind, op_id FROM flags WHERE rowid > ?1 ORDER BY rowid LIMIT 256",
+           "UPDATE flags SET detail = ?1 WHERE rowid = ?2", [](Statement& r) { return r.text(2); },
+           [](Statement& r) { return sqlite::flag_aad(r.text(3), r.text(4)); }},
+          {"SELECT rowid, reason, family, op_id FROM held_ops WHERE rowid > ?1 ORDER BY rowid LIMIT 256",
+           "UPDATE held_ops SET reason = ?1 WHERE rowid = ?2", [](Statement& r) { return r.text(2); },
+           [](Statement& r) { return sqlite::held_aad(r.text(3), "reason"); }},
+          {"SELECT rowid, body, family, op_id FROM held_ops WHERE rowid > ?1 ORDER BY rowid LIMIT 256",
+           "UPDATE held_ops SET body = ?1 WHERE rowid = ?2", [](Statement& r) { return r.text(2); },
+           [](Statement& r) { return sqlite::held_aad(r.text(3), "body"); }},
+          {"SELECT rowid, decision_note, family, op_id FROM held_ops WHERE decision_note IS NOT NULL AND rowid > ?1 "
+           "ORDER BY rowid LIMIT 256",
+           "UPDATE held_ops SET decision_note = ?1 WHERE rowid = ?2", [](Statement& r) { return r.text(2); },
            [](Statement& r) { return sqlite::held_aad(r.text(3), "decision_note"); }},
+      };
+      struct Row {
+        std::string text_key;
+        int64_t int_key = 0;
+        bool text = false;
+        std::string family, value, aad;
       };
       for (const auto& c : columns) {
         auto read = db.prepare(c.select);
         if (!read) return read.error();
         auto write = db.prepare(c.update);
         if (!write) return write.error();
-        std::optional<Error> failed;
-        auto done = read->each([&](Statement& r) {
-          if (failed) return;
-          auto sealed = keys.seal(c.family(r), r.blob(1), c.aad(r));
-          if (!sealed) {
-            failed = sealed.error();
-            return;
+        Row last;
+        last.text = std::string(c.select).rfind("SELECT id,", 0) == 0;
+        for (;;) {  // bounded: each batch moves the key forward, or ends the loop
+          std::vector<Row> batch;
+          if (last.text) read->bind(1, last.text_key);
+          else read->bind(1, last.int_key);
+          auto done = read->each([&](Statement& r) {
+            Row row;
+            row.text = r.is_text(0);
+            if (row.text) row.text_key = r.text(0);
+            else row.int_key = r.integer(0);
+            row.family = c.family(r);
+            row.value = r.blob(1);
+            row.aad = c.aad(r);
+            batch.push_back(std::move(row));
+          });
+          read->reset();
+          if (!done) return done.error();
+          for (const auto& row : batch) {
+            auto sealed = keys.seal(row.family, row.value, row.aad);
+            if (!sealed) return make_error(sealed.error().code, row.aad + ": " + sealed.error().message);
+            write->bind_blob(1, *sealed);
+            if (row.text) write->bind(2, row.text_key);
+            else write->bind(2, row.int_key);
+            if (auto w = write->run(); !w) return w.error();
+            vacuum = true;
           }
-          write->bind_blob(1, *sealed);
-          if (r.is_text(0)) write->bind(2, r.text(0));
-          else write->bind(2, r.integer(0));
-          if (auto w = write->run(); !w) failed = w.error();
-          vacuum = true;
-        });
-        if (!done) return done.error();
-        if (failed) return *failed;
+          if (batch.size() < 256) break;
+          last = batch.back();
+        }
       }
+      // The freed plaintext pages go with a VACUUM after this transaction; remembered, so a
+      // stop before it does not leave them for good.
+      if (vacuum)
+        if (auto r = sqlite::run(db, "INSERT OR REPLACE INTO meta(key, value) VALUES('vacuum_pending', ?)", {"1"}); !r)
+          return r;
     }
   }
+  if (keys.enabled())
+    if (auto r = sqlite::run(db, "INSERT OR REPLACE INTO meta(key, value) VALUES('keyring_id', ?)", {keys.id()}); !r)
+      return r;
   return sqlite::run(db, "INSERT OR REPLACE INTO meta(key, value) VALUES('at_rest', ?)", {wanted});
 }
 
@@ -195,11 +267,23 @@ class SqliteStorage final : public Storage {
     });
     if (!upgraded) return upgraded;
     bool vacuum = false;
-    if (auto r = transaction([&]() -> Result<void> { return seal_at_rest(*db_, *keys_, vacuum); }); !r) return r;
+    auto drop_erased = [&]() -> Result<void> {
+      auto erased = keys_->erasures();
+      if (!erased) return erased.error();
+      for (const auto& e : *erased)
+        if (auto r = delete_family(e.family); !r) return r.error();
+      return {};
+    };
+    if (auto r = transaction([&]() -> Result<void> { return seal_at_rest(*db_, *keys_, drop_erased, vacuum); }); !r)
+      return r;
     // Pages that held the plaintext are free now; VACUUM rewrites the file without them, and
     // the checkpoint empties the WAL of the old images.
-    if (vacuum)
-      if (auto r = db_->exec("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);"); !r) return r;
+    auto pending = sqlite::exists(*db_, "SELECT 1 FROM meta WHERE key = ?", "vacuum_pending");
+    if (!pending) return pending.error();
+    if (vacuum || *pending)
+      if (auto r = db_->exec("VACUUM; PRAGMA wal_checkpoint(TRUNCATE); DELETE FROM meta WHERE key = 'vacuum_pending';");
+          !r)
+        return r;
     // Family audit details are sealed under the family's key too (audit/audit_chain.hpp).
     auto trail = sqlite::make_sqlite_audit_log(*db_, std::move(audit_key), keys_.get());
     if (!trail) return trail.error();
@@ -214,6 +298,13 @@ class SqliteStorage final : public Storage {
                              "INSERT INTO erased_counters(device, counter) SELECT device, max(counter) FROM ops "
                              "WHERE family = ? GROUP BY device ON CONFLICT(device) DO UPDATE SET "
                              "counter = max(counter, excluded.counter)",
+                             {family});
+        !r)
+      return r.error();
+    if (auto r = sqlite::run(*db_,
+                             "INSERT INTO erased_counters(device, counter) SELECT device, "
+                             "max(CAST(substr(op_id, length(device) + 2) AS INTEGER)) FROM held_ops WHERE family = ? "
+                             "GROUP BY device ON CONFLICT(device) DO UPDATE SET counter = max(counter, excluded.counter)",
                              {family});
         !r)
       return r.error();
@@ -247,7 +338,13 @@ class SqliteStorage final : public Storage {
   Result<void> transaction(const std::function<Result<void>()>& body) override {
     Transaction tx(*db_);
     if (auto r = tx.begin(); !r) return r;
-    if (auto r = body(); !r) return r;
+    // Keys made for new families during `body` are stored in one keyring transaction, committed
+    // (durably) before this one: never a value on disk under a key that is not.
+    keys_->defer_key_commits();
+    auto done = body();
+    auto keys_stored = keys_->commit_deferred_keys();
+    if (!done) return done;
+    if (!keys_stored) return keys_stored;
     return tx.commit();
   }
 

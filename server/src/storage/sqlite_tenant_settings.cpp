@@ -7,16 +7,15 @@ namespace hearth::server::sqlite {
 
 Result<TenantConfig> SqliteTenantSettings::current() {
   TenantConfig config;
-  std::optional<Error> bad;
+  std::vector<std::pair<std::string, std::string>> stored;
   auto st = db_.prepare("SELECT key, value FROM tenant_settings ORDER BY key");
   if (!st) return st.error();
-  auto done = st->each([&](Statement& r) {
-    std::string key = r.text(0);
-    if (auto ok = config.set(key, r.text(1)); !ok && !bad)
-      bad = Error{ErrorCode::corrupt, "tenant setting " + key + " as stored: " + ok.error().message};
-  });
+  auto done = st->each([&](Statement& r) { stored.emplace_back(r.text(0), r.text(1)); });
   if (!done) return done.error();
-  if (bad) return *bad;
+  // All at once: the order of the periods is checked on the whole, not key by key in the
+  // table's order (a stored lock_after_days of 20 with a purge_after_days of 30 is valid).
+  if (auto ok = config.set_all(stored); !ok)
+    return Error{ErrorCode::corrupt, "the tenant settings as stored: " + ok.error().message};
   return config;
 }
 

@@ -23,9 +23,13 @@ Result<void> check_ig(ServiceContext& ctx, const std::string& by, const char* wh
   return {};
 }
 
+// A reference kept readable in the register or a hold: one line of text, no control characters.
 Result<void> check_note(const char* name, const std::string& text) {
   if (text.empty() || text.size() > 200)
     return make_error(ErrorCode::invalid_argument, std::string(name) + " must be 1 to 200 bytes");
+  for (char ch : text)
+    if (auto c = static_cast<unsigned char>(ch); c < 0x20 || c == 0x7f)
+      return make_error(ErrorCode::invalid_argument, std::string(name) + " must be one line without control characters");
   return check_utf8(name, text);
 }
 
@@ -49,45 +53,49 @@ Result<ErasureReport> erase_family(ServiceContext& ctx, const ErasureRequest& r)
   ServerKeys& keys = ctx.store.keys();
   auto gone = keys.erased(r.family);
   if (!gone) return gone.error();
-  if (*gone) return make_error(ErrorCode::conflict, "family " + r.family + " was erased already");
   auto known = ctx.store.ops().family_has_ops(r.family);
   if (!known) return known.error();
-  if (!*known) return make_error(ErrorCode::not_found, "this server holds no records of family '" + r.family + "'");
-  auto hold = keys.hold(r.family);
-  if (!hold) return hold.error();
-  if (*hold)
-    return make_error(ErrorCode::forbidden, "family " + r.family + " is under a legal hold (" + (*hold)->reason +
-                                                ", placed by " + (*hold)->by + "): lift it first (DOMAIN.md §10.1)");
   ErasureReport report;
+  if (*gone) {
+    // Run again after its rows could not be deleted: finish the job (step 4 only).
+    if (!*known) return make_error(ErrorCode::conflict, "family " + r.family + " was erased already");
+    report.resumed = true;
+  } else {
+    if (!*known) return make_error(ErrorCode::not_found, "this server holds no records of family '" + r.family + "'");
+    auto hold = keys.hold(r.family);  // checked again where the key is destroyed (keyring.cpp)
+    if (!hold) return hold.error();
+    if (*hold)
+      return make_error(ErrorCode::forbidden, "family " + r.family + " is under a legal hold (" + (*hold)->reason +
+                                                  ", placed by " + (*hold)->by + "): lift it first (DOMAIN.md §10.1)");
+  }
   auto team = ctx.store.caseload().team_of(r.family);
   if (!team) return team.error();
   report.team = *team;
 
-  // 2. The audit trail first: the family's own event is sealed under the key about to go.
-  const std::string why = r.basis + " (" + r.reference + ") by " + r.by;
-  if (auto a = ctx.store.audit().append(AuditEvent{ctx.now(), r.by, "", "family-erased", r.family, why}); !a)
-    return a.error();
-  if (auto a = ctx.store.audit().append(AuditEvent{ctx.now(), r.by, "", "erase-family", "",
-                                                   "family " + r.family + ": " + why + "; team told to purge: " +
-                                                       std::to_string(report.team.size()) + " practitioners"});
-      !a)
-    return a.error();
-  // 3. The key.
-  if (auto e = keys.erase(Erasure{r.family, ctx.now(), r.by, r.basis, r.reference}); !e) return e.error();
+  // 3. The key first: from here nothing of the family can be read, in any copy.
+  if (!report.resumed)
+    if (auto e = keys.erase(Erasure{r.family, ctx.now(), r.by, r.basis, r.reference}); !e) return e.error();
   ctx.cache.forget(r.family);
-  // 4. The rows, and the team's feeds (their devices' next pull sends the purge instruction).
+  // 4. The rows, the team's feeds (their devices' next pull sends the purge instruction) and the
+  // audit event, in one transaction. The event is in the server chain: the family's own chain
+  // is sealed under the key just destroyed (its earlier events stay, unreadable, verifiable).
   auto deleted = ctx.store.transaction([&]() -> Result<void> {
     auto any = ctx.store.delete_family(r.family);
     if (!any) return any.error();
     report.rows_deleted = *any;
     for (const auto& p : report.team)
       if (auto b = ctx.store.caseload().bump_feed(p); !b) return b;
-    return {};
+    return ctx.store.audit().append(AuditEvent{
+        ctx.now(), r.by, "", report.resumed ? "erase-family-finished" : "erase-family", "",
+        "family " + r.family + ": " + r.basis + " (" + r.reference + ") by " + r.by + "; key destroyed, rows " +
+            (report.rows_deleted ? "deleted" : "none") + "; devices of " + std::to_string(report.team.size()) +
+            " team members told to purge it"});
   });
   if (!deleted)
-    return make_error(deleted.error().code, "family " + r.family + "'s key was destroyed and it is in the erasure register, "
-                                            "but deleting its rows failed (" + deleted.error().message +
-                                            "); they are unreadable, and the next start of hearth-server deletes them");
+    return make_error(deleted.error().code,
+                      "family " + r.family + "'s key was destroyed and it is in the erasure register, but deleting its "
+                      "rows failed (" + deleted.error().message + "); they cannot be read. Run the same erase-family "
+                      "again to finish (hearth-server also finishes it at its next start)");
   return report;
 }
 
@@ -124,6 +132,11 @@ Result<void> place_legal_hold(ServiceContext& ctx, const std::string& family, co
   auto known = ctx.store.ops().family_has_ops(family);
   if (!known) return known.error();
   if (!*known) return make_error(ErrorCode::not_found, "this server holds no records of family '" + family + "'");
+  auto current = ctx.store.keys().hold(family);
+  if (!current) return current.error();
+  if (*current)
+    return make_error(ErrorCode::conflict, "family " + family + " is already under a legal hold (" + (*current)->reason +
+                                               ", placed by " + (*current)->by + "); lift it first to replace it");
   if (auto h = ctx.store.keys().set_hold(LegalHold{family, ctx.now(), by, reason}); !h) return h;
   return ctx.store.audit().append(AuditEvent{ctx.now(), by, "", "legal-hold", "", "family " + family + ": " + reason});
 }

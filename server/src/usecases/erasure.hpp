@@ -4,12 +4,11 @@
 //
 // erase_family, in this order:
 //   1. checks the basis, the reference and who asks; refuses a family under a legal hold;
-//   2. records the erasure in the family's audit chain (sealed under the family's key, so it
-//      too becomes unreadable, but still verifies) and in the server chain (readable: family
-//      id, who, basis, reference);
-//   3. destroys the family's data key and enters the family in the erasure register
+//   2. destroys the family's data key and enters the family in the erasure register
 //      (keys/keyring.hpp) - from here nothing of the family can be read, here or in any backup;
-//   4. deletes the family's rows (Storage::delete_family) and moves its team's feeds, so every
+//   3. in one transaction, records the erasure in the server chain (readable: family id, who,
+//      basis, reference; the family's own chain is sealed under the destroyed key), deletes the
+//      family's rows (Storage::delete_family) and moves its team's feeds, so every
 //      device that holds the family is told to purge it at its next sync (pull.cpp), and any op
 //      of the family a device sends again is refused (push.cpp), kept in that device's
 //      quarantine and reported there: nothing recorded vanishes unseen.
@@ -39,10 +38,12 @@ struct ErasureRequest {
 struct ErasureReport {
   std::vector<std::string> team;  // practitioners whose devices are told to purge the family
   bool rows_deleted = false;
+  bool resumed = false;  // the key was destroyed by an earlier run whose row deletion failed
 };
 
 // Errors: invalid_argument (basis, reference), not_found (no such family or practitioner),
-// forbidden (not an IG officer; a legal hold stands), conflict (erased already).
+// forbidden (not an IG officer; a legal hold stands), conflict (erased already). Run again
+// for a family whose key is gone but whose rows are still here, it deletes them (resumed).
 Result<ErasureReport> erase_family(ServiceContext& ctx, const ErasureRequest& request);
 
 // Deletes the rows of every family in the erasure register that this database still holds: an

@@ -66,6 +66,7 @@ Result<sync::protocol::PolicySnapshot> policy_snapshot(ServiceContext& ctx, cons
   p.sharing_block_after_ms = static_cast<uint64_t>(config->sharing_block_after_ms());
   p.lock_after_ms = static_cast<uint64_t>(config->lock_after_ms());
   p.purge_after_ms = static_cast<uint64_t>(config->purge_after_ms());
+  p.key_lease_ms = static_cast<uint64_t>(config->key_lease_ms());
   return p;
 }
 
@@ -83,6 +84,11 @@ Answer<sync::protocol::PullReply> pull(ServiceContext& ctx, const DeviceRecord& 
   if (auto c = ctx.policy.complete(caller); !c) return A::fail(WireError::server, c.error().message);
   auto snapshot = policy_snapshot(ctx, caller);
   if (!snapshot) return A::fail(WireError::server, snapshot.error().message);
+  // The lease this answer gives (N5), recorded before the answer leaves: `hearth-server
+  // devices` never shows an end earlier than the one the device holds.
+  if (auto r = ctx.store.devices().record_lease(device.id, static_cast<int64_t>(snapshot->issued_at_ms + snapshot->key_lease_ms));
+      !r)
+    return A::fail(WireError::server, r.error().message);
   reply.policy = std::move(*snapshot);
   auto current = ctx.store.caseload().feed_version(device.practitioner);
   if (!current) return A::fail(WireError::server, current.error().message);
@@ -157,6 +163,13 @@ Answer<sync::protocol::PullReply> pull(ServiceContext& ctx, const DeviceRecord& 
     const bool held = it != request.cursors.end();
     int64_t after = held ? it->second : 0;
     auto known_view = request.views.find(family);
+    // Erased by another process whose row deletion has not finished: nothing to send, purge it.
+    auto erased = ctx.store.keys().erased(family);
+    if (!erased) return A::fail(WireError::server, erased.error().message);
+    if (*erased) {
+      if (held) reply.purge.push_back(family);
+      continue;
+    }
     auto page = ctx.store.ops().ops_after(family, after, budget - used);
     if (!page) return A::fail(WireError::server, page.error().message);
     // The view changes only with the family's records, so a device that holds the family under

@@ -136,6 +136,18 @@ struct PolicySnapshot {
   uint64_t sharing_block_after_ms = 0;
   uint64_t lock_after_ms = 0;
   uint64_t purge_after_ms = 0;
+  uint64_t key_lease_ms = 0;  // N5: the key lease this answer gave, counted from issued_at_ms
+};
+
+// The key lease (N5, docs/encryption.md): the store's keys may be used offline until the lease
+// ends; after it the store opens only to sync. A new store gets kDefaultKeyLeaseMs from its
+// creation; every server answer that carries a policy snapshot renews it to issued_at +
+// the tenant's key_lease_days.
+constexpr uint64_t kDefaultKeyLeaseMs = 14ull * 24 * 3600 * 1000;
+struct KeyLease {
+  uint64_t ends_at_ms = 0;   // on the store's (corrected) clock; 0 when its record is missing
+  bool ended = false;        // now (the later of the clock and the highest time seen) >= ends_at_ms
+  int64_t remaining_ms = 0;  // until the end; 0 once ended
 };
 
 // Where the store stands against its last policy snapshot.
@@ -212,7 +224,8 @@ class Store {
   // work that is on no server (the sync engine keeps the family and purges at a later sync).
   Result<void> purge_family(const std::string& family_id);
   // Erases the whole store beyond recovery (every key shredded, the WAL truncated, the files
-  // deleted), as a revoked device must. Returns what was on it and on no server, so the caller
+  // deleted), as a revoked device must (the sync engine calls it: a revoked device, or a wipe
+  // the office asked for, sync_client.hpp). Returns what was on it and on no server, so the caller
   // says so: nothing is dropped silently. Every later call on this Store fails.
   Result<LostWork> wipe();
 
@@ -257,6 +270,17 @@ class Store {
   // for one field. Empty when nothing is withheld or the server never said. Lets an app show
   // "withheld" rather than "empty". Errors: not_found (no such family), locked.
   Result<std::vector<std::string>> withheld(const std::string& family_id) const;
+
+  // ---- the key lease (N5, docs/encryption.md) ----
+  // Past the lease's end the store opens only to sync: every edit and read above (create_family
+  // to withheld, each edit of an atomically group, change_pin, may_share) returns ErrorCode::locked saying when the lease ended
+  // and that a sync renews it. status, offline_status, key_lease, checkpoint, purge_family and
+  // wipe still answer, and the sync engine works (sync_client.hpp): a sync pushes first, then
+  // pulls, and renews the lease. The end is sealed under the device key, the master key's
+  // wrapping says the store keeps one (a deleted record counts as ended), and the time is the
+  // later of the clock and the highest time the store has seen (a clock set back does not
+  // extend it).
+  Result<KeyLease> key_lease() const;
 
   // ---- offline enforcement (DOMAIN.md §6.8, S2c) ----
   Result<OfflineStatus> offline_status() const;

@@ -69,11 +69,24 @@ Result<void> enrol(Store& store, Transport& transport, const std::string& server
 // A transport to the server the store was enrolled with.
 Result<std::unique_ptr<Transport>> transport_for(const Store& store);
 
-// One sync. Errors carry the server's meaning (protocol::to_error_code): revoked (the device
-// must wipe its store), expired (enrol again with a new code), not_enrolled (no credential, or
-// the server does not know it), too_large, clock, network (retry later). When the push failed
-// but the pull succeeded, the push's error is returned with a message saying that the pull
-// completed.
+// One sync. Errors carry the server's meaning (protocol::to_error_code): revoked, expired
+// (enrol again with a new code), not_enrolled (no credential, or the server does not know it),
+// too_large, clock, network (retry later). When the push failed but the pull succeeded, the
+// push's error is returned with a message saying that the pull completed.
+//
+// Devices that are lost (N5, docs/protocol.md "Remote wipe"), handled here so every app gets
+// the same: the store may be wiped by this call, after which every call on it fails and the
+// app must open (and enrol) a new one.
+// - Revoked by the office: the store is wiped (Store::wipe) and the error is revoked, saying
+//   how many operations not yet synced went with it (a revoked device cannot push them).
+// - A wipe the office asked for (`hearth-server wipe`): the outbox is pushed first and nothing
+//   more is pulled; once nothing on the device is on no server the store is wiped (keys first)
+//   and the wipe acknowledged (POST /v1/wipe/ack); the error is revoked, "wiped at the office's
+//   request: ...". If the push failed, the store is kept whole and the push's error (e.g.
+//   network) says that the wipe waits for the unsynced work and happens at a later sync;
+//   unless the office said to discard unsynced work: then it is wiped anyway and the error
+//   says how many operations went with it.
+// Works past the end of the store's key lease (store.hpp): a sync is what renews it.
 Result<SyncReport> sync(Store& store, Transport& transport, const SyncOptions& options = {});
 
 // Asks the server for emergency (break-glass) access to a family outside this practitioner's

@@ -30,6 +30,9 @@ class TenantConfig {
   // Sets one key from its text form. Unknown keys and values out of range are
   // ErrorCode::invalid_argument naming the key and the allowed range.
   Result<void> set(const std::string& key, const std::string& value);
+  // Sets several keys at once (a stored configuration, read back in any order): each value is
+  // checked alone, then the order of the periods once. Nothing changes on an error.
+  Result<void> set_all(const std::vector<std::pair<std::string, std::string>>& values);
   // The text form of a key's current value ("" for an unknown key).
   std::string get(const std::string& key) const;
   // Every key with its current value, in settings() order.
@@ -39,6 +42,7 @@ class TenantConfig {
   int64_t sharing_block_after_ms() const;  // §6.8: sharing acts blocked after this long without a sync
   int64_t lock_after_ms() const;           // §5, §6.8: the family locked on the tablet
   int64_t purge_after_ms() const;          // §5, §6.8: synced records purged at the next unlock
+  int64_t key_lease_ms() const;            // N5: the tablet's keys usable offline this long after a sync
   int64_t break_glass_ms() const;          // §7: how long an emergency access grant lasts
   int task_due_working_days() const;       // N6: a conflict task's due time
   int safety_task_due_working_days() const;
@@ -60,6 +64,9 @@ class TenantConfig {
   int64_t add_working_days(int64_t from_ms, int n) const;
 
  private:
+  Result<void> set_one(const std::string& key, const std::string& value);  // range only
+  // The order of the periods (§6.8, N5); `what` names the change in the message.
+  Result<void> check_periods(const std::string& what) const;
   std::map<std::string, int64_t> numbers_;
   std::vector<std::string> working_days_{"MON", "TUE", "WED", "THU", "FRI"};
   std::vector<std::string> closed_dates_;

@@ -64,6 +64,7 @@ constexpr size_t kOfficeBodyBytes = 16u << 10;
 // The /v1 endpoints (docs/protocol.md) and their limits: GET /v1/health (no body),
 // POST /v1/enrol (limits.enrol_bytes: it needs no credential, so it is kept small),
 // POST /v1/push (limits.push_bytes), POST /v1/pull (kPullBodyBytes),
+// POST /v1/break-glass and POST /v1/wipe/ack (limits.enrol_bytes),
 // POST /v1/office/consent/withdraw (kOfficeBodyBytes).
 std::vector<Route> v1_routes(const sync::protocol::Limits& limits = {});
 

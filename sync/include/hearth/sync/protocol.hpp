@@ -131,6 +131,15 @@ struct RecordView {
 // The most views one push carries (the device sends the rest with the next request).
 constexpr size_t kMaxRecordViews = 1000;
 
+// The office asked for this device to be wiped (`hearth-server wipe`, N5). Carried by every
+// push and pull answer to the device until it acknowledges (POST /v1/wipe/ack). The device
+// pushes its outbox first, then wipes its store (keys first), then acknowledges. Unless
+// discard_unsynced, it does not wipe while it holds work it could not deliver: it says so and
+// tries again at its next sync. Wire: "wipe": {"requested_at", "discard_unsynced"}.
+struct WipeOrder {
+  uint64_t requested_at_ms = 0;   // server time of the request
+  bool discard_unsynced = false;  // wipe even if unsynced work could not be pushed first
+};
 struct PushRequest {
   uint64_t device_time_ms = 0;
   // The last server time (a push answer's server_time_ms) this device's clock adopted; 0 before
@@ -180,6 +189,7 @@ struct PushReply {
   // "record_views_dropped" (omitted when 0).
   uint64_t record_views_through = 0;
   uint64_t record_views_dropped = 0;
+  std::optional<WipeOrder> wipe = {};  // the office asked for a wipe (absent otherwise)
 };
 
 // ---- pull: POST /v1/pull ----
@@ -228,6 +238,9 @@ struct PolicySnapshot {
   uint64_t sharing_block_after_ms = 24ull * 3600 * 1000;
   uint64_t lock_after_ms = 7ull * 24 * 3600 * 1000;
   uint64_t purge_after_ms = 14ull * 24 * 3600 * 1000;
+  // N5: the device's keys may be used offline until issued_at_ms + key_lease_ms; then its store
+  // opens only to sync. 1 ms to 366 days; absent from older servers: 14 days. Wire: "key_lease_ms".
+  uint64_t key_lease_ms = 14ull * 24 * 3600 * 1000;
 };
 struct PullReply {
   std::vector<FamilyPage> families;
@@ -239,6 +252,18 @@ struct PullReply {
   std::optional<int64_t> feed_version;  // with the last page
   HistoryInfo history;
   std::optional<PolicySnapshot> policy = {};  // absent from older servers
+  std::optional<WipeOrder> wipe = {};         // the office asked for a wipe (absent otherwise)
+};
+
+// ---- wipe acknowledgement: POST /v1/wipe/ack (device credential) ----
+// Sent once the store is wiped, with what went with it that was on no server. The server marks
+// the wipe acknowledged, revokes the credential and audits it. Small (Limits::enrol_bytes).
+struct WipeAck {
+  uint64_t unsynced_lost = 0;     // ops that were in the outbox
+  uint64_t quarantined_lost = 0;  // refused ops whose report the server had not acknowledged
+};
+struct WipeAckReply {
+  uint64_t acknowledged_at_ms = 0;  // server time the acknowledgement was recorded
 };
 
 // ---- GET /v1/health ----
@@ -284,6 +309,8 @@ std::string encode(const HealthReply& m);
 std::string encode(const EmergencyAccessRequest& m);
 std::string encode(const EmergencyAccessReply& m);
 std::string encode(const OfficeReply& m);
+std::string encode(const WipeAck& m);
+std::string encode(const WipeAckReply& m);
 
 Result<ErrorReply> decode_error_reply(std::string_view body, const Limits& limits = {});
 Result<EnrolRequest> decode_enrol_request(std::string_view body, const Limits& limits = {});
@@ -295,6 +322,8 @@ Result<PullReply> decode_pull_reply(std::string_view body, const Limits& limits 
 Result<HealthReply> decode_health_reply(std::string_view body, const Limits& limits = {});
 Result<EmergencyAccessRequest> decode_emergency_access_request(std::string_view body, const Limits& limits = {});
 Result<EmergencyAccessReply> decode_emergency_access_reply(std::string_view body, const Limits& limits = {});
+Result<WipeAck> decode_wipe_ack(std::string_view body, const Limits& limits = {});
+Result<WipeAckReply> decode_wipe_ack_reply(std::string_view body, const Limits& limits = {});
 
 // The size push bodies grow by for one encoded op of `op_bytes` (base64 and quoting), so a
 // device can fill a batch up to Limits::push_bytes exactly.
