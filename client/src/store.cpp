@@ -73,6 +73,10 @@ CREATE TABLE IF NOT EXISTS held_purged(
   outcome TEXT,                             -- NULL while waiting; applied, dismissed
   decision BLOB,                            -- who decided and why, sealed under the device key
   decided_at INTEGER);
+-- reads of T2/T3 records waiting for upload (store_views.cpp); AUTOINCREMENT: a seq is never reused
+CREATE TABLE IF NOT EXISTS record_views(
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  body BLOB NOT NULL);                      -- family, type, record and time, sealed under the device key
 -- the practitioner's view of each family as its last page said (digest and withheld list)
 CREATE TABLE IF NOT EXISTS family_views(
   family TEXT PRIMARY KEY,

@@ -36,6 +36,7 @@ inline std::string held_decision(int64_t seq) { return "held-decision|" + std::t
 inline std::string held_purged(int64_t seq) { return "held-purged|" + std::to_string(seq); }
 inline std::string held_purged_decision(int64_t seq) { return "held-purged-decision|" + std::to_string(seq); }
 inline std::string view(const std::string& family) { return "view|" + family; }
+inline std::string record_view(int64_t seq) { return "record-view|" + std::to_string(seq); }
 }  // namespace aad
 
 // The partition whose key seals the device's own secrets (credential, server address, CA) and
@@ -85,7 +86,16 @@ struct Store::Impl {
   Result<void> write_field(const sync::EntityMerge& e, const FieldDef& f);
   Result<void> write_fields(const std::string& entity_id, const std::set<std::string>& names);
   Result<void> write_conflicts(const sync::EntityMerge& e);
-  Result<std::vector<EntityView>> read_records(const std::string& where, const std::string& param);
+  // `sensitive`, when given, receives the ids of the records read with a T2 or T3 field set.
+  Result<std::vector<EntityView>> read_records(const std::string& where, const std::string& param,
+                                               std::set<std::string>* sensitive = nullptr);
+  // ---- the view log (store_views.cpp; DOMAIN.md §9.1 VIEW) ----
+  std::map<std::string, uint64_t> recent_views;  // record -> when this Store last logged a view of it
+  uint64_t unlogged_views = 0;  // views that could not be written: counted as dropped at the next write
+  // Logs a view of each record of `rows` whose id is in `sensitive`. Never fails the read.
+  void log_views(const std::vector<EntityView>& rows, const std::set<std::string>& sensitive);
+  Result<void> write_record_view(const std::string& family, const std::string& type, const std::string& id,
+                                 uint64_t at_ms);
   Result<void> save_clock();
   Result<void> fault(std::string_view point);
   // Test hook (SyncPort::set_fault_hook): called at named points inside a write transaction.

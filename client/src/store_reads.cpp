@@ -21,7 +21,8 @@ Error named(const Error& e, const std::string& what) { return make_error(e.code,
 // (core/render.hpp) that EntityMerge::render uses, so the persisted state compares byte for
 // byte with the in-memory merge. A stored value that cannot be shown is ErrorCode::corrupt
 // naming the record and the field.
-Result<std::vector<EntityView>> Store::Impl::read_records(const std::string& where, const std::string& param) {
+Result<std::vector<EntityView>> Store::Impl::read_records(const std::string& where, const std::string& param,
+                                                         std::set<std::string>* sensitive) {
   std::vector<EntityView> out;
   auto st = db->prepare(std::string(kRecordColumns) + where);
   if (!st) return st.error();
@@ -42,6 +43,13 @@ Result<std::vector<EntityView>> Store::Impl::read_records(const std::string& whe
     });
     if (!json) return json.error();
     cur->view.json = std::move(json.value());
+    if (sensitive)  // a T2 or T3 value was read: the read is a view to audit (DOMAIN.md §5, §9.1)
+      if (const EntityDef* def = mat.schema().entity(cur->view.type))
+        for (const auto& [name, value] : cur->fields)
+          if (const FieldDef* f = def->field(name); f && (f->sens == Sensitivity::T2 || f->sens == Sensitivity::T3)) {
+            sensitive->insert(cur->view.id);
+            break;
+          }
     out.push_back(std::move(cur->view));
     cur.reset();
     return {};
@@ -86,9 +94,11 @@ Result<EntityView> Store::get(const std::string& entity_id) const {
   return impl_->app_call("get", [&]() -> Result<EntityView> {
     if (auto family = impl_->family_of(entity_id))
       if (auto r = impl_->check_unlocked(*family); !r) return r.error();
-    auto rows = impl_->read_records("WHERE e.id = ?", entity_id);
+    std::set<std::string> sensitive;
+    auto rows = impl_->read_records("WHERE e.id = ?", entity_id, &sensitive);
     if (!rows) return rows.error();
     if (rows->empty()) return make_error(ErrorCode::not_found, "no record with id '" + entity_id + "'");
+    impl_->log_views(*rows, sensitive);
     return std::move(rows->front());
   });
 }
@@ -97,8 +107,11 @@ Result<std::vector<EntityView>> Store::chronology(const std::string& family_id) 
   return impl_->app_call("chronology", [&]() -> Result<std::vector<EntityView>> {
     if (auto r = impl_->check_unlocked(family_id); !r) return r.error();
     // `occurred` is sealed, so the order is made here, after opening it.
-    auto rows = impl_->read_records("WHERE e.family = ? AND e.occurred IS NOT NULL AND e.deleted = 0", family_id);
+    std::set<std::string> sensitive;
+    auto rows = impl_->read_records("WHERE e.family = ? AND e.occurred IS NOT NULL AND e.deleted = 0", family_id,
+                                    &sensitive);
     if (!rows) return rows.error();
+    impl_->log_views(*rows, sensitive);
     std::stable_sort(rows->begin(), rows->end(), [](const EntityView& a, const EntityView& b) {
       return a.occurred != b.occurred ? a.occurred < b.occurred : a.id < b.id;
     });
@@ -113,9 +126,11 @@ Result<FamilyView> Store::family(const std::string& family_id) const {
     // practitioner while other records are shared (docs/access.md).
     FamilyView view;
     view.family = family_id;
-    auto rows = impl_->read_records("WHERE e.family = ? ORDER BY e.id", family_id);
+    std::set<std::string> sensitive;
+    auto rows = impl_->read_records("WHERE e.family = ? ORDER BY e.id", family_id, &sensitive);
     if (!rows) return rows.error();
     if (rows->empty()) return make_error(ErrorCode::not_found, "no family with id '" + family_id + "'");
+    impl_->log_views(*rows, sensitive);  // the chronology below repeats some: a minute's views are logged once
     view.entities = std::move(rows.value());
     auto chron = chronology(family_id);
     if (!chron) return chron.error();
@@ -155,6 +170,11 @@ Result<std::vector<FieldWrite>> Store::history(const std::string& entity_id, con
     if (auto r = impl_->check_unlocked(*family); !r) return r.error();
     if (auto r = impl_->ensure_family(*family); !r) return r.error();
     std::vector<FieldWrite> out;
+    if (const sync::EntityMerge* e = impl_->mat.entity(entity_id))  // the values of a T2/T3 field: a view
+      if (auto sens = impl_->mat.schema().sensitivity(e->def().name, field);
+          sens && (*sens == Sensitivity::T2 || *sens == Sensitivity::T3))
+        if (auto v = impl_->write_record_view(*family, e->def().name, entity_id, impl_->clock.physical_now()); !v)
+          ++impl_->unlogged_views;
     for (auto& w : impl_->mat.history(entity_id, field))
       out.push_back(FieldWrite{w.id.to_string(), std::move(w.author), w.hlc.wall_ms, w.hlc.logical, std::move(w.value)});
     return out;
@@ -177,8 +197,10 @@ Result<std::vector<std::string>> Store::families() const {
 Result<std::string> Store::export_family(const std::string& family_id) const {
   return impl_->app_call("export_family", [&]() -> Result<std::string> {
     if (auto r = impl_->check_unlocked(family_id); !r) return r.error();
-    auto rows = impl_->read_records("WHERE e.family = ? ORDER BY e.id", family_id);
+    std::set<std::string> sensitive;
+    auto rows = impl_->read_records("WHERE e.family = ? ORDER BY e.id", family_id, &sensitive);
     if (!rows) return rows.error();
+    impl_->log_views(*rows, sensitive);
     JsonWriter w;
     w.begin_object();
     w.key("family").string(family_id);

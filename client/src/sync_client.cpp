@@ -294,6 +294,9 @@ class Engine {
     // Held ops still waiting: the answer says which the server has decided (with the first push).
     auto waiting = port_.held_waiting(200);
     if (!waiting) return waiting.error();
+    // Views of T2/T3 records the store logged (DOMAIN.md §9.1 VIEW), a batch per request.
+    auto views = port_.record_views(wire::kMaxRecordViews);
+    if (!views) return views.error();
     // Past the key lease with nothing to send, one empty push still goes: its answer measures
     // the device's clock, so a clock that ran ahead is corrected before the pull renews the
     // lease (otherwise the lease, measured on that clock, would end again at once).
@@ -303,7 +306,8 @@ class Engine {
     for (size_t round = 0; round < 2 * queued + 64; ++round) {
       auto batch = port_.outbox(max_ops);
       if (!batch) return batch.error();
-      if (batch->empty() && notices.empty() && waiting->empty() && !clock_check) break;
+      const bool views_due = views->through > 0 || views->dropped > 0;
+      if (batch->empty() && notices.empty() && waiting->empty() && !clock_check && !views_due) break;
       auto delivered = port_.delivered_counter();
       if (!delivered) return delivered.error();
 
@@ -314,6 +318,10 @@ class Engine {
       req.delivered_counter = *delivered;
       req.quarantined = notices;
       req.held_waiting = *waiting;
+      for (const auto& v : views->views)
+        req.record_views.push_back(wire::RecordView{static_cast<uint64_t>(v.seq), v.family, v.type, v.record,
+                                                    static_cast<uint64_t>(std::max<int64_t>(0, v.at_ms))});
+      req.record_views_dropped = views->dropped;
       const size_t base = wire::encode(req).size();
       size_t size = base;
       std::map<std::string, int64_t> seq_of;
@@ -337,7 +345,7 @@ class Engine {
         report_.rejected += keep.size();
         done += keep.size();
       }
-      if (req.ops.empty() && req.quarantined.empty() && req.held_waiting.empty() && !clock_check) continue;
+      if (req.ops.empty() && req.quarantined.empty() && req.held_waiting.empty() && !clock_check && !views_due) continue;
       clock_check = false;
 
       ++report_.push_requests;
@@ -383,6 +391,17 @@ class Engine {
         notices.clear();
       }
       waiting->clear();
+      // The server recorded the views it was sent (it answers with the last one): forgotten here.
+      if (views_due) {
+        const bool acknowledged = req.record_views.empty()
+                                      ? reply->record_views_dropped == req.record_views_dropped
+                                      : reply->record_views_through >= req.record_views.back().seq;
+        if (acknowledged)
+          if (auto r = port_.forget_record_views(views->through, reply->record_views_dropped); !r) return r.error();
+        auto next = acknowledged ? port_.record_views(wire::kMaxRecordViews) : Result<PendingViews>(PendingViews{});
+        if (!next) return next.error();
+        *views = std::move(*next);
+      }
       if (!reply->held_decided.empty()) {
         std::vector<HeldDecisionInfo> decided;
         for (const auto& d : reply->held_decided)

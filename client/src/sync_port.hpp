@@ -69,6 +69,18 @@ struct HeldDecisionInfo {
   int64_t at_ms = 0;    // server time
 };
 
+// A logged view of a T2/T3 record (Store reads; DOMAIN.md §9.1 VIEW), waiting for upload.
+struct LoggedView {
+  int64_t seq = 0;  // rising; the server acknowledges up to one
+  std::string family, type, record;
+  int64_t at_ms = 0;  // store clock
+};
+struct PendingViews {
+  std::vector<LoggedView> views;  // oldest first
+  uint64_t dropped = 0;           // views the bounded log dropped (or could not write), unsent
+  int64_t through = 0;            // the highest seq read (an unreadable row counts as dropped)
+};
+
 class SyncPort {
  public:
   static SyncPort of(Store& store) { return SyncPort(store.impl_.get()); }
@@ -102,6 +114,13 @@ class SyncPort {
   Result<void> record_held_decisions(const std::vector<HeldDecisionInfo>& decisions);  // record_push with only accepted ops
   // The highest counter of this device's own ops the server confirmed (0: none yet).
   Result<uint64_t> delivered_counter() const;
+
+  // ---- the view log ----
+  // At most `limit` views, oldest first, and the dropped count. A row that does not open is
+  // left out and counted as dropped (it goes with the next acknowledgement).
+  Result<PendingViews> record_views(size_t limit) const;
+  // The server recorded the views up to `through` and `dropped` of the dropped count: forgotten.
+  Result<void> forget_record_views(int64_t through, uint64_t dropped);
 
   // ---- the quarantine (store.hpp QuarantinedOp) ----
   Result<std::vector<QuarantinedOp>> quarantine() const;

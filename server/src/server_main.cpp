@@ -18,6 +18,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "admin/audit_query.hpp"
 #include "admin/backup.hpp"
 #include "admin/restore.hpp"
 #include "admin/serve_lock.hpp"
@@ -378,6 +379,13 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   auto* checkpoint = app.add_subcommand("audit-checkpoint", "sign a checkpoint of every audit chain and export it");
   std::string checkpoint_out;
   checkpoint->add_option("--out", checkpoint_out, "also write it to this file (keep a copy off this machine)");
+  auto* audit_cmd = app.add_subcommand("audit", "who saw or changed records: one family's audit, one practitioner's, "
+                                               "or a window of time (docs/audit.md, \"The IG query\")");
+  AuditQueryArgs audit_args;
+  audit_cmd->add_option("--family", audit_args.family, "only this family's chain");
+  audit_cmd->add_option("--practitioner", audit_args.practitioner, "only this practitioner's events, in every family");
+  audit_cmd->add_option("--from", audit_args.from, "from this UTC date or time (YYYY-MM-DD[THH:MM:SSZ])");
+  audit_cmd->add_option("--to", audit_args.to, "to this UTC date or time (a date: to the end of that day)");
   auto* flags = app.add_subcommand("flags", "work flagged for the lead professional (e.g. recorded after leaving a team)");
   flags->add_option("--family", family, "only this family");
   auto* tasks = app.add_subcommand("tasks", "tasks routed to named people: due time (UTC), status, type, assignee");
@@ -837,6 +845,11 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
     if (auto notes = admin::restore_notes(*trail.db); notes)  // why a trail may end at a backup
       for (const auto& n : *notes) std::cout << "note: " << n << "\n";
     return verdict;
+  } else if (audit_cmd->parsed()) {  // the IG officer's query (admin/audit_query.hpp)
+    json config = data.load_config();
+    // The family keys open the details; the keyring says which families were erased.
+    auto trail = must(audit::open_trail_file(data.db().string(), data.audit_key(config), &store->keys()));
+    return audit_query_command(*trail.trail, audit_args, static_cast<int64_t>(now_ms()), std::cout, std::cerr);
   } else if (config_show->parsed()) {
     TenantConfig current = must(store->settings().current());
     for (const auto& setting : TenantConfig::settings())

@@ -557,6 +557,13 @@ std::string encode(const PushRequest& m) {
   if (m.clock_floor_ms != 0) j["clock_floor"] = m.clock_floor_ms;
   if (!m.quarantined.empty()) j["quarantined"] = std::move(quarantined);
   if (!m.held_waiting.empty()) j["held_waiting"] = m.held_waiting;
+  if (!m.record_views.empty()) {
+    json views = json::array();
+    for (const auto& v : m.record_views)
+      views.push_back({{"seq", v.seq}, {"family", v.family}, {"type", v.type}, {"id", v.record}, {"at", v.at_ms}});
+    j["record_views"] = std::move(views);
+  }
+  if (m.record_views_dropped) j["record_views_dropped"] = m.record_views_dropped;
   j["ops"] = op_array(m.ops);
   return dump(j);
 }
@@ -580,6 +587,8 @@ std::string encode(const PushReply& m) {
       decided.push_back({{"op", d.op_id}, {"outcome", d.outcome}, {"by", d.by}, {"note", d.note}, {"at", d.at_ms}});
     j["held_decided"] = std::move(decided);
   }
+  if (m.record_views_through) j["record_views_through"] = m.record_views_through;
+  if (m.record_views_dropped) j["record_views_dropped"] = m.record_views_dropped;
   if (m.wipe) j["wipe"] = wipe_json(*m.wipe);
   return dump(j);
 }
@@ -688,6 +697,24 @@ Result<PushRequest> decode_push_request(std::string_view body, const Limits& lim
   if (const json* w = r.array(*j, "held_waiting", false, limits.json_elements))
     for (size_t i = 0; i < w->size() && r.ok(); ++i)
       m.held_waiting.push_back(r.op_id((*w)[i], "held_waiting[" + std::to_string(i) + "]", false));
+  if (const json* views = r.array(*j, "record_views", false, kMaxRecordViews)) {
+    for (size_t i = 0; i < views->size() && r.ok(); ++i) {
+      const json& item = (*views)[i];
+      std::string field = "record_views[" + std::to_string(i) + "]";
+      if (!item.is_object()) {
+        r.fail(ErrorCode::invalid_argument, field, "must be an object");
+        break;
+      }
+      RecordView v;
+      v.seq = r.unsigned_number(item, "seq", true, 1, kMaxSeq);
+      v.family = r.text(item, "family", true, 1, kNameBytes, Chars::name);
+      v.type = r.text(item, "type", true, 1, kNameBytes, Chars::name);
+      v.record = r.text(item, "id", true, 1, kNameBytes, Chars::name);
+      v.at_ms = r.unsigned_number(item, "at", true, 0, kMaxTimeMs);
+      m.record_views.push_back(std::move(v));
+    }
+  }
+  m.record_views_dropped = r.unsigned_number(*j, "record_views_dropped", false, 0, kMaxSeq);
   // Op sizes are judged one by one by the server (an op over Limits::op_bytes is refused on
   // its own with too_large), so here only the body's limit bounds them.
   m.ops = r.op_list(*j, "ops", true, limits.json_elements, limits.push_bytes);
@@ -747,6 +774,8 @@ Result<PushReply> decode_push_reply(std::string_view body, const Limits& limits)
       m.held_decided.push_back(std::move(d));
     }
   }
+  m.record_views_through = r.unsigned_number(*j, "record_views_through", false, 0, kMaxSeq);
+  m.record_views_dropped = r.unsigned_number(*j, "record_views_dropped", false, 0, kMaxSeq);
   if (const json* wipe = r.object(*j, "wipe", false)) m.wipe = read_wipe(r, *wipe);
   return r.finish(std::move(m));
 }

@@ -22,10 +22,13 @@ namespace hearth::test {
 struct ServiceHarness {
   TempDir dir;
   FakeClock clock;
-  std::unique_ptr<server::Storage> store = must(server::open_sqlite_storage(dir.file("server.db"), hearth::test::audit_key()));
-  server::SyncService service{*store, clock.fn()};
+  std::unique_ptr<server::Storage> store;
+  server::SyncService service;
 
-  ServiceHarness() {
+  // `keys`: the keyring sealing data at rest (nullptr: encryption off).
+  explicit ServiceHarness(std::shared_ptr<server::ServerKeys> keys = nullptr)
+      : store(must(server::open_sqlite_storage(dir.file("server.db"), hearth::test::audit_key(), std::move(keys)))),
+        service(*store, clock.fn()) {
     must(store->caseload().add_organisation("org-hv", "Health Visiting", "HEALTH_VISITING"));
     for (const char* p : {"hv-1", "yw-1", "tm-1"})
       must(store->caseload().add_practitioner(p, "org-hv", p, "PRACTITIONER"));

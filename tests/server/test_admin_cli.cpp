@@ -162,3 +162,56 @@ TEST_CASE("Admin: tick runs the due events once and refuses a time it cannot rea
   CHECK_THAT(bad.err, Contains("--as-of 'next tuesday'"));
   CHECK(a.run({"serve", "--tick-seconds", "-5"}).code != 0);  // out of range, refused before serving
 }
+
+TEST_CASE("Admin: hearth-server audit lists one family's record changes, audits the query and keeps the trail intact",
+          "[unit]") {
+  Admin a;
+  REQUIRE(a.run({"init"}).code == 0);
+  REQUIRE(a.run({"add-org", "--id", "org-1", "--name", "X", "--type", "HEALTH_VISITING"}).code == 0);
+  REQUIRE(a.run({"add-practitioner", "--id", "p-1", "--org", "org-1", "--name", "P", "--role", "PRACTITIONER"}).code == 0);
+  REQUIRE(a.run({"add-practitioner", "--id", "p-2", "--org", "org-1", "--name", "Q", "--role", "PRACTITIONER"}).code == 0);
+  REQUIRE(a.run({"allocate", "--family", "fam-1", "--practitioner", "p-1", "--lead"}).code == 0);
+  REQUIRE(a.run({"allocate", "--family", "fam-2", "--practitioner", "p-2"}).code == 0);
+  auto listed = a.run({"audit", "--family", "fam-1"});
+  INFO(listed.out + listed.err);
+  CHECK(listed.code == 0);
+  CHECK_THAT(listed.out, Contains("office  hearth-server  fam-1  create  TeamMember ") && Contains("fam-1  allocate  -  "));
+  CHECK(listed.out.find("fam-2") == std::string::npos);  // another family's events never appear
+  CHECK_THAT(listed.out, Contains("audit of family fam-1: "));
+  // the query is in fam-1's chain: the next listing shows it
+  CHECK_THAT(a.run({"audit", "--family", "fam-1"}).out, Contains("admin  -  fam-1  audit-query  -  family fam-1: "));
+  CHECK_THAT(a.run({"audit", "--practitioner", "office", "--from", "2020-01-01"}).out,
+             Contains("fam-1  allocate") && Contains("fam-2  allocate"));
+  auto bad = a.run({"audit", "--from", "last week"});
+  CHECK(bad.code == 1);
+  CHECK_THAT(bad.err, Contains("--from 'last week' is not a UTC date or time"));
+  auto verified = a.run({"verify-audit"});
+  INFO(verified.out);
+  CHECK(verified.code == 0);
+  CHECK_THAT(verified.out, Contains("audit trail intact"));
+}
+
+TEST_CASE("Admin: after erase-family, hearth-server audit shows the family's details as sealed and the trail verifies",
+          "[security]") {
+  Admin a;
+  REQUIRE(a.run({"init"}).code == 0);
+  REQUIRE(a.run({"add-org", "--id", "org-1", "--name", "X", "--type", "HEALTH_VISITING"}).code == 0);
+  REQUIRE(a.run({"add-practitioner", "--id", "p-1", "--org", "org-1", "--name", "P", "--role", "PRACTITIONER"}).code == 0);
+  REQUIRE(a.run({"add-practitioner", "--id", "ig-1", "--org", "org-1", "--name", "I", "--role", "IG_OFFICER"}).code == 0);
+  REQUIRE(a.run({"allocate", "--family", "fam-1", "--practitioner", "p-1", "--lead"}).code == 0);
+  REQUIRE(a.run({"allocate", "--family", "fam-2", "--practitioner", "p-1"}).code == 0);
+  CHECK_THAT(a.run({"audit", "--family", "fam-1"}).out, Contains("fam-1  create  TeamMember "));
+  auto erased = a.run({"erase-family", "--family", "fam-1", "--basis", "OPENED_IN_ERROR", "--reference", "REF-1", "--by", "ig-1"});
+  INFO(erased.out + erased.err);
+  REQUIRE(erased.code == 0);
+  auto after = a.run({"audit", "--family", "fam-1"});
+  INFO(after.out + after.err);
+  CHECK(after.code == 0);
+  CHECK_THAT(after.out, Contains("[sealed: family erased]") && Contains("sealed (family erased)"));
+  CHECK(after.out.find("create  TeamMember") == std::string::npos);
+  CHECK_THAT(a.run({"audit", "--family", "fam-2"}).out, Contains("fam-2  create  TeamMember "));  // untouched
+  auto verified = a.run({"verify-audit"});
+  INFO(verified.out);
+  CHECK(verified.code == 0);
+  CHECK_THAT(verified.out, Contains("audit trail intact"));
+}

@@ -24,12 +24,13 @@ namespace {
 const char* kTables = R"SQL(
 CREATE TABLE IF NOT EXISTS audit_events(chain TEXT NOT NULL, idx INTEGER NOT NULL, at INTEGER NOT NULL,
   actor TEXT NOT NULL, device TEXT NOT NULL, action TEXT NOT NULL, family TEXT NOT NULL, detail TEXT NOT NULL,
-  mac TEXT NOT NULL, PRIMARY KEY(chain, idx)) WITHOUT ROWID;
+  mac TEXT NOT NULL, format INTEGER NOT NULL DEFAULT 1, PRIMARY KEY(chain, idx)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS audit_chains(chain TEXT PRIMARY KEY, count INTEGER NOT NULL, head TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS audit_checkpoints(number INTEGER PRIMARY KEY, at INTEGER NOT NULL, document TEXT NOT NULL);
 )SQL";
 
-constexpr const char* kEventDomain = "hearth-audit-event v1";
+constexpr const char* kEventDomainV1 = "hearth-audit-event v1";
+constexpr const char* kEventDomainV2 = "hearth-audit-event v2";
 constexpr const char* kCheckpointDomain = "hearth-audit-checkpoint v1";
 constexpr const char* kCheckpointFormat = "hearth-audit-checkpoint/1";
 
@@ -42,12 +43,18 @@ void put_bytes(std::string& out, std::string_view bytes) {
 }
 void put_i64(std::string& out, int64_t v) { put_u64(out, static_cast<uint64_t>(v)); }
 
-// The bytes the MAC of event `index` of `chain` covers.
-std::string link_input(const std::string& chain, int64_t index, std::string_view prev_mac, const Event& e) {
+// The bytes the MAC of event `index` of `chain` covers; `e.detail` as stored (sealed in format
+// 2 for a family chain). nullopt for a format this server does not know.
+std::optional<std::string> link_input(int64_t format, const std::string& chain, int64_t index,
+                                      std::string_view prev_mac, const Event& e) {
+  const char* domain = format == kFormatPlainDetail ? kEventDomainV1
+                       : format == kFormatSealedDetail ? kEventDomainV2
+                                                       : nullptr;
+  if (!domain) return std::nullopt;
   std::string out;
   out.reserve(96 + chain.size() + prev_mac.size() + e.actor.size() + e.device.size() + e.action.size() +
               e.family.size() + e.detail.size());
-  put_bytes(out, kEventDomain);
+  put_bytes(out, domain);
   put_bytes(out, chain);
   put_i64(out, index);
   put_bytes(out, prev_mac);
@@ -97,6 +104,10 @@ std::string legacy_event_text(const Event& e) {
 }  // namespace
 
 std::string chain_of(const std::string& family) { return family.empty() ? "server" : "family:" + family; }
+
+std::string detail_aad(const std::string& chain, int64_t index) {
+  return "hearth-audit-detail|" + chain + "|" + std::to_string(index);
+}
 
 const char* to_string(Finding::Kind kind) {
   switch (kind) {
@@ -216,9 +227,19 @@ std::optional<fs::path> newest_checkpoint_file(const fs::path& dir) {
 
 // --- the trail ------------------------------------------------------------------------------
 
-Result<std::unique_ptr<AuditTrail>> AuditTrail::open(Database& db, AuditKey key) {
+Result<std::unique_ptr<AuditTrail>> AuditTrail::open(Database& db, AuditKey key, FamilySealer* sealer) {
   if (auto r = db.exec(kTables); !r) return r.error();
-  auto trail = std::make_unique<AuditTrail>(db, std::move(key));
+  // A trail from before the format column: its events are format 1 (the default).
+  Result<bool> found = false;
+  {  // the statement is finished before the schema changes
+    auto has_format = db.prepare("SELECT 1 FROM pragma_table_info('audit_events') WHERE name = 'format'");
+    if (!has_format) return has_format.error();
+    found = has_format->step();
+  }
+  if (!found) return found.error();
+  if (!*found)
+    if (auto r = db.exec("ALTER TABLE audit_events ADD COLUMN format INTEGER NOT NULL DEFAULT 1"); !r) return r.error();
+  auto trail = std::make_unique<AuditTrail>(db, std::move(key), sealer);
   if (auto r = trail->migrate_legacy(); !r) return r.error();
   return trail;
 }
@@ -286,9 +307,32 @@ Result<void> AuditTrail::migrate_legacy() {
   });
 }
 
+namespace {
+
+// The savepoint of append, with its statements prepared once: a push appends one event per
+// family it touched, so this is on the push's hot path.
+template <typename F>
+Result<void> in_append_savepoint(Database& db, F body) {
+  auto run = [&](const char* sql) -> Result<void> {
+    auto st = db.cached(sql);
+    if (!st) return st.error();
+    return (*st)->run();
+  };
+  if (auto r = run("SAVEPOINT audit_append"); !r) return r;
+  Result<void> out = body();
+  if (out) out = run("RELEASE audit_append");
+  if (!out) {
+    (void)run("ROLLBACK TO audit_append");
+    (void)run("RELEASE audit_append");
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<void> AuditTrail::append(const Event& e) {
   const std::string chain = chain_of(e.family);
-  return in_savepoint<void>(db_, "audit_append", [&]() -> Result<void> {
+  return in_append_savepoint(db_, [&]() -> Result<void> {
     auto made = db_.cached("INSERT INTO audit_chains(chain, count, head) VALUES(?, 0, '') ON CONFLICT(chain) DO NOTHING");
     if (!made) return made.error();
     (*made)->bind(1, chain);
@@ -307,16 +351,29 @@ Result<void> AuditTrail::append(const Event& e) {
                                                 " is damaged; run `hearth-server verify-audit` (docs/audit.md)");
 
     const int64_t index = count + 1;
-    auto mac = key_.mac(link_input(chain, index, *prev, e));
+    // The detail as stored: a family's sealed under its key, bound to this event's place.
+    Event stored = e;
+    const bool sealed = !e.family.empty() && sealer_->enabled();
+    if (sealed) {
+      auto s = sealer_->seal(e.family, e.detail, detail_aad(chain, index));
+      if (s) stored.detail = std::move(*s);
+      else if (s.error().code == ErrorCode::forbidden) stored.detail.clear();  // erased: nothing to seal under
+      else return s.error();
+    }
+    const int64_t format = sealed ? kFormatSealedDetail : kFormatPlainDetail;
+    auto input = link_input(format, chain, index, *prev, stored);
+    auto mac = key_.mac(*input);
     if (!mac) return mac.error();
     const std::string mac_hex = to_hex(*mac);
 
     auto ins = db_.cached(
-        "INSERT INTO audit_events(chain, idx, at, actor, device, action, family, detail, mac) "
-        "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        "INSERT INTO audit_events(chain, idx, at, actor, device, action, family, detail, mac, format) "
+        "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     if (!ins) return ins.error();
     (*ins)->bind(1, chain).bind(2, index).bind(3, e.at).bind(4, e.actor).bind(5, e.device).bind(6, e.action);
-    (*ins)->bind(7, e.family).bind(8, e.detail).bind(9, mac_hex);
+    (*ins)->bind(7, e.family).bind(9, mac_hex).bind(10, format);
+    if (sealed) (*ins)->bind_blob(8, stored.detail);
+    else (*ins)->bind(8, stored.detail);
     if (auto r = (*ins)->run(); !r) return r;
 
     auto upd = db_.cached("UPDATE audit_chains SET count = ?, head = ? WHERE chain = ?");
@@ -565,7 +622,7 @@ Result<VerifyReport> AuditTrail::verify_snapshot(const std::vector<Checkpoint>& 
   };
 
   auto st = db_.prepare(
-      "SELECT chain, idx, at, actor, device, action, family, detail, mac FROM audit_events ORDER BY chain, idx");
+      "SELECT chain, idx, at, actor, device, action, family, detail, mac, format FROM audit_events ORDER BY chain, idx");
   if (!st) return st.error();
   auto done = st->each([&](Statement& r) -> Result<void> {
     std::string chain = r.text(0);
@@ -576,8 +633,9 @@ Result<VerifyReport> AuditTrail::verify_snapshot(const std::vector<Checkpoint>& 
     }
     ++report.events;
     const int64_t index = r.integer(1);
-    Event e{r.integer(2), r.text(3), r.text(4), r.text(5), r.text(6), r.text(7)};
+    Event e{r.integer(2), r.text(3), r.text(4), r.text(5), r.text(6), r.blob(7)};
     const std::string mac_hex = r.text(8);
+    const int64_t format = r.integer(9);
     if (chain_of(e.family) != chain)
       found(Finding::Kind::misfiled, chain,
             chain + ": event " + std::to_string(index) + " belongs to chain " + chain_of(e.family));
@@ -591,8 +649,14 @@ Result<VerifyReport> AuditTrail::verify_snapshot(const std::vector<Checkpoint>& 
       w.prev_known = false;
     }
     auto stored_mac = from_hex(mac_hex);
-    if (w.prev_known) {
-      auto mac = key_.mac(link_input(chain, index, w.prev, e));
+    auto input = link_input(format, chain, index, w.prev, e);
+    if (!input) {  // nothing this server wrote: an altered format
+      close_run(false);
+      found(Finding::Kind::altered, chain,
+            chain + ": event " + std::to_string(index) + " has format " + std::to_string(format) +
+                ", which no server writes: it was altered");
+    } else if (w.prev_known) {
+      auto mac = key_.mac(*input);
       if (!mac) return mac.error();
       if (!stored_mac || *mac != *stored_mac) {
         if (w.run_from == 0) w.run_from = index;
@@ -644,15 +708,86 @@ Result<VerifyReport> AuditTrail::verify_snapshot(const std::vector<Checkpoint>& 
   return report;
 }
 
+// --- the IG officer's query -----------------------------------------------------------------
+
+Result<void> AuditTrail::query(const AuditQuery& q, const std::function<Result<void>(const ListedEvent&)>& on_event) {
+  // One read transaction: the events and the MACs they are checked against from one snapshot.
+  return in_savepoint<void>(db_, "audit_query", [&]() -> Result<void> {
+    std::string sql =
+        "SELECT chain, idx, at, actor, device, action, family, detail, mac, format FROM audit_events WHERE at >= ? AND "
+        "at <= ?";
+    if (!q.family.empty()) sql += " AND chain = ?";  // the family's chain alone: the primary key's prefix
+    if (!q.actor.empty()) sql += " AND actor = ?";
+    sql += " ORDER BY chain, idx";
+    auto st = db_.prepare(sql);
+    if (!st) return st.error();
+    st->bind(1, q.from);
+    st->bind(2, q.to);
+    int param = 3;
+    if (!q.family.empty()) st->bind(param++, chain_of(q.family));
+    if (!q.actor.empty()) st->bind(param, q.actor);
+    auto prev_of = db_.prepare("SELECT mac FROM audit_events WHERE chain = ? AND idx = ?");
+    if (!prev_of) return prev_of.error();
+    return st->each([&](Statement& r) -> Result<void> {
+      ListedEvent out;
+      out.chain = r.text(0);
+      out.index = r.integer(1);
+      out.event = Event{r.integer(2), r.text(3), r.text(4), r.text(5), r.text(6), r.blob(7)};
+      const std::string mac_hex = r.text(8);
+      out.format = r.integer(9);
+      const std::string name = out.chain + " event " + std::to_string(out.index);
+      auto tampered = [&](std::string what) {
+        out.detail = ListedEvent::Detail::tampered;
+        out.problem = name + ": " + std::move(what) + "; run `hearth-server verify-audit`";
+        out.event.detail.clear();
+      };
+      // The event's MAC, linked to the one before it (when that one is still there).
+      std::optional<std::string> prev = std::string();
+      if (out.index > 1) {
+        prev_of->reset();
+        prev_of->bind(1, out.chain).bind(2, out.index - 1);
+        auto row = prev_of->step();
+        if (!row) return row.error();
+        prev = *row ? from_hex(prev_of->text(0)) : std::nullopt;
+      }
+      auto input = link_input(out.format, out.chain, out.index, prev.value_or(""), out.event);
+      auto stored_mac = from_hex(mac_hex);
+      if (chain_of(out.event.family) != out.chain) {
+        tampered("it names family '" + out.event.family + "', not its chain's");
+      } else if (!input) {
+        tampered("its format " + std::to_string(out.format) + " is not one this server writes (altered)");
+      } else if (prev) {  // a missing event before it is verify-audit's to report
+        auto mac = key_.mac(*input);
+        if (!mac) return mac.error();
+        if (!stored_mac || *mac != *stored_mac) tampered("it does not match its MAC (altered)");
+      }
+      // A sealed detail is opened (with encryption off, PlainSealer hands the sealed bytes back:
+      // the command prints them as not opened).
+      if (out.detail == ListedEvent::Detail::open && out.format == kFormatSealedDetail && !out.event.family.empty()) {
+        auto opened = sealer_->open(out.event.family, out.event.detail, detail_aad(out.chain, out.index));
+        if (opened) {
+          out.event.detail = std::move(*opened);
+        } else if (opened.error().code == ErrorCode::not_found) {
+          out.detail = ListedEvent::Detail::erased;
+          out.event.detail.clear();
+        } else {
+          tampered("its sealed detail does not open (" + opened.error().message + ")");
+        }
+      }
+      return on_event(out);
+    });
+  });
+}
+
 // --- on its own connection ------------------------------------------------------------------
 
-Result<TrailFile> open_trail_file(const std::string& db_path, AuditKey key) {
+Result<TrailFile> open_trail_file(const std::string& db_path, AuditKey key, FamilySealer* sealer) {
   auto db = Database::open(db_path);
   if (!db) return db.error();
   TrailFile f;
   f.db = std::move(*db);
   if (auto r = f.db->exec("PRAGMA journal_mode=WAL"); !r) return r.error();
-  auto trail = AuditTrail::open(*f.db, std::move(key));
+  auto trail = AuditTrail::open(*f.db, std::move(key), sealer);
   if (!trail) return trail.error();
   f.trail = std::move(*trail);
   return f;

@@ -3,9 +3,14 @@
 //
 // One chain per family plus one chain ("server") for events outside any family, so no single
 // row orders every family (ARCHITECTURE.md principle 1). Event number i of chain C carries
-//   MAC_i = HMAC-SHA256(chain key, "hearth-audit-event v1", C, i, MAC_{i-1}, at, actor, device,
-//                       action, family, detail)
+//   MAC_i = HMAC-SHA256(chain key, "hearth-audit-event v<format>", C, i, MAC_{i-1}, at, actor,
+//                       device, action, family, detail as stored)
 // every part length-prefixed (8-byte big-endian length, integers as 8 bytes), MAC_0 = "".
+// Format 2: the detail of a family chain's event is sealed under the family's key (FamilySealer,
+// aad "hearth-audit-detail|<chain>|<index>") and the MAC covers the sealed bytes, so once the
+// family is erased (its key destroyed) the detail is unreadable and the event still verifies.
+// Format 1: the plain detail (the server chain, whose details carry no family data; every event
+// while encryption at rest is off; every event of earlier releases). Stored per row.
 // The chain key is derived from the audit key kept outside the database (audit_key.hpp): who
 // can write the database but lacks the key cannot edit, insert or re-chain events unseen.
 // Each chain's head (count and last MAC) is kept in audit_chains; signed checkpoints of every
@@ -14,7 +19,7 @@
 // Format and checkpoint ceremony: docs/audit.md.
 //
 // Tables (in the server's database, written on the caller's connection and transaction):
-//   audit_events(chain, idx, at, actor, device, action, family, detail, mac)   idx from 1
+//   audit_events(chain, idx, at, actor, device, action, family, detail, mac, format)   idx from 1
 //   audit_chains(chain, count, head)                                            one row a chain
 //   audit_checkpoints(number, at, document)                                     signed JSON
 // Thread-safety: confined to the owner of the connection, like platform::Database.
@@ -26,9 +31,12 @@
 #include <string_view>
 #include <vector>
 
+#include <functional>
+
 #include "audit_key.hpp"
 #include "hearth/core/error.hpp"
 #include "hearth/platform/sqlite_db.hpp"
+#include "keys/family_sealer.hpp"
 
 namespace hearth::server::audit {
 
@@ -43,6 +51,38 @@ struct Event {
 
 // The chain an event of `family` belongs to: "family:<id>", or "server" when `family` is "".
 std::string chain_of(const std::string& family);
+
+// Event formats (stored per row; docs/audit.md).
+inline constexpr int64_t kFormatPlainDetail = 1;   // the detail as written, MAC "hearth-audit-event v1"
+inline constexpr int64_t kFormatSealedDetail = 2;  // a family's detail sealed, MAC "hearth-audit-event v2"
+
+// The associated data a family event's detail is sealed with: the event's place in its chain,
+// so a sealed detail copied to another event does not open.
+std::string detail_aad(const std::string& chain, int64_t index);
+
+// What the IG officer asks (hearth-server audit): the events of one family's chain, or one
+// practitioner's events across every chain, within a time window. Filters combine (AND).
+struct AuditQuery {
+  std::string family;          // "" = every chain
+  std::string actor;           // "" = every actor
+  int64_t from = 0;            // server time, ms since the epoch, inclusive
+  int64_t to = INT64_MAX;      // inclusive
+};
+
+// One event as listed by a query, its detail opened.
+struct ListedEvent {
+  enum class Detail {
+    open,      // `event.detail` is the plain detail
+    erased,    // the family's key is destroyed: the detail cannot be read (the event still verifies)
+    tampered,  // the event does not match its MAC, or its sealed detail fails to open
+  };
+  std::string chain;
+  int64_t index = 0;
+  int64_t format = kFormatSealedDetail;
+  Event event;              // detail: the opened detail when Detail::open, "" otherwise
+  Detail detail = Detail::open;
+  std::string problem;      // tampered: what is wrong, naming the event
+};
 
 struct ChainHead {
   std::string chain;
@@ -100,15 +140,28 @@ class AuditTrail {
   // chains in order, followed by an "audit-upgrade" event naming how many were imported and
   // whether their old SHA-256 chain checked out; the old table is kept as audit_legacy_sha256
   // (an empty one is dropped).
-  static Result<std::unique_ptr<AuditTrail>> open(platform::Database& db, AuditKey key);
+  // `sealer` seals the details of family events (not owned; it outlives the trail); nullptr:
+  // details are stored as given (PlainSealer). Verification never opens a detail, so
+  // verify-audit needs no sealer.
+  static Result<std::unique_ptr<AuditTrail>> open(platform::Database& db, AuditKey key,
+                                                  FamilySealer* sealer = nullptr);
   // true when `db` holds keyed events, chain heads or checkpoints (so its key must exist).
   static Result<bool> holds_keyed_trail(platform::Database& db);
 
-  AuditTrail(platform::Database& db, AuditKey key) : db_(db), key_(std::move(key)) {}
+  AuditTrail(platform::Database& db, AuditKey key, FamilySealer* sealer = nullptr)
+      : db_(db), key_(std::move(key)), sealer_(sealer ? sealer : &plain_) {}
 
-  // Appends `e` to its chain. Joins the caller's transaction when one is open (as a
-  // savepoint, so a failure leaves nothing half-written), else runs in its own.
+  // Appends `e` to its chain: a family event's detail sealed under the family's key (format 2)
+  // when the sealer is enabled, else as given (format 1).
+  // An event of an erased family (the sealer refuses: ErrorCode::forbidden) is kept with an
+  // empty detail rather than lost or written in clear. Joins the caller's transaction when one
+  // is open (as a savepoint, so a failure leaves nothing half-written), else runs in its own.
   Result<void> append(const Event& e);
+  // The events `q` selects, in chain then index order, each with its detail opened and its
+  // MAC checked against the event before it (a listed event that was edited is reported as
+  // tampered; a re-chained run is verify-audit's to find). `on_event` may stop the listing
+  // with an error. One read transaction.
+  Result<void> query(const AuditQuery& q, const std::function<Result<void>(const ListedEvent&)>& on_event);
   // The head of every chain, sorted by chain id.
   Result<std::vector<ChainHead>> heads();
   // Makes, signs and stores the next checkpoint; returns it for export.
@@ -128,6 +181,8 @@ class AuditTrail {
 
   platform::Database& db_;
   AuditKey key_;
+  PlainSealer plain_;
+  FamilySealer* sealer_;
 };
 
 // A trail on its own connection to the server's database file: admin commands and the
@@ -136,7 +191,8 @@ struct TrailFile {
   std::unique_ptr<platform::Database> db;
   std::unique_ptr<AuditTrail> trail;
 };
-Result<TrailFile> open_trail_file(const std::string& db_path, AuditKey key);
+// `sealer`: as AuditTrail::open (nullptr for verification, which opens no detail).
+Result<TrailFile> open_trail_file(const std::string& db_path, AuditKey key, FamilySealer* sealer = nullptr);
 // true when the database file holds a keyed trail (see AuditTrail::holds_keyed_trail).
 Result<bool> file_holds_keyed_trail(const std::string& db_path);
 

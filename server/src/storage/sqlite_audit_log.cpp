@@ -31,8 +31,9 @@ class SqliteAuditLog final : public AuditLog {
 
 }  // namespace
 
-Result<std::unique_ptr<AuditLog>> make_sqlite_audit_log(platform::Database& db, audit::AuditKey key) {
-  auto trail = audit::AuditTrail::open(db, std::move(key));
+Result<std::unique_ptr<AuditLog>> make_sqlite_audit_log(platform::Database& db, audit::AuditKey key,
+                                                        FamilySealer* sealer) {
+  auto trail = audit::AuditTrail::open(db, std::move(key), sealer);
   if (!trail) return trail.error();
   return std::unique_ptr<AuditLog>(std::make_unique<SqliteAuditLog>(std::move(*trail)));
 }

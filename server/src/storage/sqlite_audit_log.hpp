@@ -8,11 +8,14 @@
 #include "audit/audit_key.hpp"
 #include "audit_log.hpp"
 #include "hearth/platform/sqlite_db.hpp"
+#include "keys/family_sealer.hpp"
 
 namespace hearth::server::sqlite {
 
 // Opens the trail on `db` (creating its tables, importing a trail from before the keyed
-// chains): errors name what is wrong with the key or the trail.
-Result<std::unique_ptr<AuditLog>> make_sqlite_audit_log(platform::Database& db, audit::AuditKey key);
+// chains): errors name what is wrong with the key or the trail. `sealer` seals family events
+// details (audit_chain.hpp); nullptr: stored as given.
+Result<std::unique_ptr<AuditLog>> make_sqlite_audit_log(platform::Database& db, audit::AuditKey key,
+                                                        FamilySealer* sealer = nullptr);
 
 }  // namespace hearth::server::sqlite

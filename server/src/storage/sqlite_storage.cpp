@@ -284,7 +284,8 @@ class SqliteStorage final : public Storage {
       if (auto r = db_->exec("VACUUM; PRAGMA wal_checkpoint(TRUNCATE); DELETE FROM meta WHERE key = 'vacuum_pending';");
           !r)
         return r;
-    auto trail = sqlite::make_sqlite_audit_log(*db_, std::move(audit_key));
+    // Family audit details are sealed under the family's key too (audit/audit_chain.hpp).
+    auto trail = sqlite::make_sqlite_audit_log(*db_, std::move(audit_key), keys_.get());
     if (!trail) return trail.error();
     audit_ = std::move(*trail);
     return {};

@@ -49,6 +49,7 @@ class Storage {
 // in place the first time it is opened with encryption on; one sealed refuses to open with
 // encryption off (ErrorCode::locked). Rows of families in the erasure register are deleted
 // by apply_erasure_register (usecases/erasure.hpp), which hearth-server runs at every open.
+// The keyring also seals the details of family audit events (audit/audit_chain.hpp).
 Result<std::unique_ptr<Storage>> open_sqlite_storage(const std::string& path, audit::AuditKey audit_key,
                                                      std::shared_ptr<ServerKeys> keys = nullptr);
 

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "accepted.hpp"
+#include "record_audit.hpp"
 #include "hearth/core/civil_time.hpp"
 #include "hearth/sync/encoding.hpp"
 
@@ -83,6 +84,7 @@ Result<std::vector<std::string>> write_as_authority(ServiceContext& ctx, const A
   if (!edits) return edits.error();
   std::vector<std::string> ids;
   std::set<std::string> records;
+  RecordChanges changes;  // the record-level events of this write (record_audit.hpp)
   for (const auto& edit : *edits) {
     merged = ctx.cache.get(write.family);  // up to date with this write's own ops
     if (!merged) return merged.error();
@@ -102,6 +104,7 @@ Result<std::vector<std::string>> write_as_authority(ServiceContext& ctx, const A
     if (auto stored = store_accepted(ctx, *op, bytes); !stored) return stored.error();
     ids.push_back(op->id.to_string());
     records.insert(op->entity_type + " " + op->entity_id);
+    changes.add(*op);
   }
   if (ids.empty()) return ids;
   if (auto b = bump_team_feeds(ctx, write.family); !b) return b.error();
@@ -114,6 +117,7 @@ Result<std::vector<std::string>> write_as_authority(ServiceContext& ctx, const A
                                                    write.family, detail});
       !a)
     return a.error();
+  if (auto a = changes.write(ctx.store.audit(), ctx.now(), write.author, kAuthorityDevice); !a) return a.error();
   return ids;
 }
 

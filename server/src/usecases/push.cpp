@@ -1,6 +1,9 @@
 #include "push.hpp"
 
+#include <algorithm>
 #include <limits>
+#include <map>
+#include <optional>
 #include <set>
 
 #include "accepted.hpp"
@@ -8,6 +11,7 @@
 #include "hearth/sync/encoding.hpp"
 #include "held.hpp"
 #include "history.hpp"
+#include "record_audit.hpp"
 #include "task_triggers.hpp"
 #include "sharing.hpp"
 #include "team.hpp"
@@ -19,6 +23,23 @@ namespace {
 using sync::protocol::OpResult;
 using sync::protocol::OpStatus;
 using sync::protocol::WireError;
+
+// The record of a decision to share information, with or without consent (DOMAIN.md §6.5).
+constexpr const char* kSharingDecisionType = "InformationSharingDecision";
+
+// "InformationSharingDecision <id>: decision SHARE, with_consent NO_CONSENT_REFUSED, ...": its
+// T0/T1 codes only; the risk description and the items shared are T3 and stay in the record.
+std::string override_detail(const sync::Op& op) {
+  std::string out = std::string(kSharingDecisionType) + " " + op.entity_id;
+  const char* sep = ": ";
+  for (const char* code : {"decision", "with_consent", "purpose", "lawful_basis", "subject_informed"}) {
+    auto it = op.fields.find(code);
+    if (it == op.fields.end() || !it->second.is_string()) continue;
+    out += sep + std::string(code) + " " + it->second.as_string();
+    sep = ", ";
+  }
+  return out;
+}
 
 OpResult rejected(std::string id, std::string reason, WireError code) {
   return OpResult{std::move(id), OpStatus::rejected, std::move(reason), code};
@@ -99,6 +120,10 @@ class PushRun {
         return w.error();
     // A sharing act: decided once this push's ops are all in (decide_shares).
     if (sharing_act) shares_.emplace_back(op->family, op->entity_id);
+    // A decision to share, with or without consent (DOMAIN.md §6.5, §9.1 OVERRIDE): its own event,
+    // naming the decision's codes (never its narrative).
+    if (op->kind == sync::OpKind::Create && op->entity_type == kSharingDecisionType)
+      ctx_.audit(&device_, "override", op->family, override_detail(*op));
     OpResult result{id, OpStatus::accepted, "", std::nullopt};
     if (decision->outcome == WriteDecision::Outcome::allow_flagged) {
       Flag flag{0, ctx_.now(), op->family, decision->flag_kind, id, device_.practitioner, device_.id, decision->reason};
@@ -154,10 +179,74 @@ class PushRun {
 
   const std::set<std::string>& touched() const { return touched_; }
 
+  // The record-level events of this push's accepted ops: one audit event per family
+  // (record_audit.hpp).
+  Result<void> audit_changes(int64_t now) {
+    return changes_.write(ctx_.store.audit(), now, device_.practitioner, device_.id);
+  }
+
+  // The views of T2/T3 records the device logged (DOMAIN.md §9.1 VIEW), written into the chain
+  // of each family its practitioner holds or held (on the team now or before, or under a
+  // break-glass grant, current or ended); views of other families are not written into any
+  // family's chain, only counted. Views the device's bounded log dropped are said too.
+  Result<void> audit_views(const sync::protocol::PushRequest& request, sync::protocol::PushReply& reply, int64_t now) {
+    std::map<std::string, std::vector<sync::protocol::RecordView>> by_family;
+    for (const auto& v : request.record_views) {
+      by_family[v.family].push_back(v);
+      reply.record_views_through = std::max(reply.record_views_through, v.seq);
+    }
+    std::optional<std::set<std::string>> held;  // readable now or under an ended grant: read once, if needed
+    size_t refused = 0, refused_families = 0;
+    for (const auto& [family, views] : by_family) {
+      auto member = ctx_.store.caseload().membership(family, device_.practitioner);
+      if (!member) return member.error();
+      bool may_see = member->has_value();
+      if (!may_see) {
+        if (!held) {
+          held.emplace();
+          auto readable = ctx_.policy.readable_families(caller_);
+          if (!readable) return readable.error();
+          auto ended = ctx_.store.due().ended_grant_families(device_.practitioner);
+          if (!ended) return ended.error();
+          held->insert(readable->begin(), readable->end());
+          held->insert(ended->begin(), ended->end());
+        }
+        may_see = held->count(family) > 0;
+      }
+      if (!may_see) {
+        refused += views.size();
+        ++refused_families;
+        continue;
+      }
+      if (auto a = ctx_.store.audit().append(AuditEvent{now, device_.practitioner, device_.id, kRecordViewedAction,
+                                                        family, record_views_detail(views)});
+          !a)
+        return a;
+    }
+    if (refused > 0)
+      if (auto a = ctx_.store.audit().append(
+              AuditEvent{now, device_.practitioner, device_.id, "record-views-refused", "",
+                         std::to_string(refused) + " views of " + std::to_string(refused_families) +
+                             " families this device's practitioner never held were not recorded"});
+          !a)
+        return a;
+    if (request.record_views_dropped > 0) {
+      if (auto a = ctx_.store.audit().append(
+              AuditEvent{now, device_.practitioner, device_.id, "record-views-dropped", "",
+                         "the device's view log was full: " + std::to_string(request.record_views_dropped) +
+                             " older views were dropped unsent"});
+          !a)
+        return a;
+      reply.record_views_dropped = request.record_views_dropped;
+    }
+    return {};
+  }
+
  private:
   Result<void> append(const sync::Op& op, const std::string& bytes) {
     auto seq = store_accepted(ctx_, op, bytes);
     if (!seq) return seq.error();
+    changes_.add(op);  // a restamp is no record change: add() leaves it out
     return {};
   }
 
@@ -252,6 +341,7 @@ class PushRun {
   std::set<std::string> checked_;
   std::set<std::string> touched_;
   std::vector<std::pair<std::string, std::string>> shares_;  // family, SharingRequest id
+  RecordChanges changes_;
 };
 
 }  // namespace
@@ -297,6 +387,8 @@ Answer<sync::protocol::PushReply> push(ServiceContext& ctx, const DeviceRecord& 
     if (!decided) return decided.error();
     reply.held_decided = std::move(*decided);
     if (auto b = run.bump_feeds(); !b) return b;
+    if (auto a = run.audit_changes(static_cast<int64_t>(now)); !a) return a;
+    if (auto v = run.audit_views(request, reply, static_cast<int64_t>(now)); !v) return v;
     return ctx.store.audit().append(AuditEvent{static_cast<int64_t>(now), device.practitioner, device.id, "push", "",
                                                std::to_string(accepted) + " accepted, " + std::to_string(refused) +
                                                    " rejected, " + std::to_string(held) + " held"});

@@ -56,6 +56,9 @@ struct StoreOptions {
   // Caps the database size in SQLite pages (0: no cap). A write that would pass it fails
   // like a full disk does, with nothing accepted lost.
   int64_t max_pages = 0;
+  // The view log (DOMAIN.md §9.1 VIEW): reads of T2/T3 records kept, sealed, until a sync
+  // uploads them. Past this many the oldest are dropped and counted, and the count is uploaded.
+  size_t view_log_limit = 5000;
 };
 
 struct EntityView {
@@ -231,6 +234,12 @@ class Store {
   Result<void> checkpoint();
 
   // ---- reads (a stored value that fails authentication is an ErrorCode::corrupt error) ----
+  // Reads of T2/T3 records (DOMAIN.md §5, §9.1 VIEW: a record returned with a T2 or T3 field
+  // set, by get, family, chronology or export_family, or the history of a T2/T3 field) are
+  // logged as views: sealed under the device key, at most one per record a minute per Store,
+  // bounded by StoreOptions::view_log_limit, and uploaded with the next push into the family's
+  // audit chain at the server. Logging never fails a read: a view that cannot be written is
+  // counted with the dropped ones.
   // Offline enforcement (DOMAIN.md §6.8, S2c): ages are measured from the later of the clock
   // and the highest time the store has seen (so a clock set back does not shorten a period);
   // once the last policy snapshot is older than

@@ -118,6 +118,19 @@ struct HeldDecided {
   std::string note;     // dismissed: why; applied: an optional note
   uint64_t at_ms = 0;   // server time
 };
+// A read of a T2 or T3 record on the device (DOMAIN.md §5, §9.1 VIEW), logged by the store and
+// uploaded with a push; the server writes it into the family's audit chain. Wire: an element of
+// "record_views": {"seq", "family", "type", "id", "at"}.
+struct RecordView {
+  uint64_t seq = 0;     // the device's number for the view, rising; the answer acknowledges up to one
+  std::string family;   // at most 128 bytes
+  std::string type;     // entity type, at most 128 bytes
+  std::string record;   // entity id, at most 128 bytes
+  uint64_t at_ms = 0;   // device time of the read
+};
+// The most views one push carries (the device sends the rest with the next request).
+constexpr size_t kMaxRecordViews = 1000;
+
 // The office asked for this device to be wiped (`hearth-server wipe`, N5). Carried by every
 // push and pull answer to the device until it acknowledges (POST /v1/wipe/ack). The device
 // pushes its outbox first, then wipes its store (keys first), then acknowledges. Unless
@@ -140,6 +153,11 @@ struct PushRequest {
   // The device's own ops it holds as held and undecided; the answer says which were decided.
   // Wire: "held_waiting" (omitted when empty).
   std::vector<std::string> held_waiting = {};
+  // Views of T2/T3 records the device logged, oldest first (at most kMaxRecordViews), and how
+  // many older views its bounded log dropped unsent. Wire: "record_views" and
+  // "record_views_dropped" (omitted when empty / 0).
+  std::vector<RecordView> record_views = {};
+  uint64_t record_views_dropped = 0;
 };
 // held: the server kept the op but did not apply it, because it goes beyond the rights its
 // author held (DOMAIN.md §7; issue 8 part 3). It is preserved for the person who decides
@@ -166,6 +184,11 @@ struct PushReply {
   // Decisions on the ops of held_waiting, and on ops of this push found held and decided
   // already. Wire: "held_decided" (omitted when empty).
   std::vector<HeldDecided> held_decided = {};
+  // The views of this push the server recorded: every one with seq <= record_views_through
+  // (the device forgets them), and the dropped count it recorded. Wire: "record_views_through",
+  // "record_views_dropped" (omitted when 0).
+  uint64_t record_views_through = 0;
+  uint64_t record_views_dropped = 0;
   std::optional<WipeOrder> wipe = {};  // the office asked for a wipe (absent otherwise)
 };
 
