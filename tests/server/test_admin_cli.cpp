@@ -179,7 +179,7 @@ TEST_CASE("Admin: hearth-server audit lists one family's record changes, audits 
   CHECK(listed.out.find("fam-2") == std::string::npos);  // another family's events never appear
   CHECK_THAT(listed.out, Contains("audit of family fam-1: "));
   // the query is in fam-1's chain: the next listing shows it
-  CHECK_THAT(a.run({"audit", "--family", "fam-1"}).out, Contains("admin  -  fam-1  audit-query  -  family fam-1: "));
+  CHECK_THAT(a.run({"audit", "--family", "fam-1"}).out, Contains("admin  -  fam-1  audit-query-answered  -  family fam-1: "));
   CHECK_THAT(a.run({"audit", "--practitioner", "office", "--from", "2020-01-01"}).out,
              Contains("fam-1  allocate") && Contains("fam-2  allocate"));
   auto bad = a.run({"audit", "--from", "last week"});

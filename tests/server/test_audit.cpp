@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "../support/must.hpp"
 #include "../support/process.hpp"
 #include "../support/server_process.hpp"
 #include "../support/temp_dir.hpp"
@@ -20,21 +21,12 @@
 
 using namespace hearth;
 using namespace hearth::server;
+using hearth::test::must;
 using Catch::Matchers::Contains;
 namespace fs = std::filesystem;
 
 namespace {
 
-template <typename T>
-T ok(Result<T> r) {
-  INFO((r ? std::string() : r.error().message));
-  REQUIRE(r.ok());
-  return std::move(r.value());
-}
-void ok(Result<void> r) {
-  INFO((r ? std::string() : r.error().message));
-  REQUIRE(r.ok());
-}
 
 audit::Event event(const std::string& family, int i, const std::string& action = "push") {
   return audit::Event{1'790'000'000'000 + i, "hv-1", "dev-1", action, family, "event " + std::to_string(i)};
@@ -44,22 +36,22 @@ audit::Event event(const std::string& family, int i, const std::string& action =
 // family:F1 (5 events), family:F2 (3), server (2).
 struct Trail {
   test::TempDir dir;
-  audit::AuditKey key = ok(audit::AuditKey::generate());
-  std::unique_ptr<platform::Database> db = ok(platform::Database::open(dir.file("server.db")));
-  std::unique_ptr<audit::AuditTrail> trail = ok(audit::AuditTrail::open(*db, key));
+  audit::AuditKey key = must(audit::AuditKey::generate());
+  std::unique_ptr<platform::Database> db = must(platform::Database::open(dir.file("server.db")));
+  std::unique_ptr<audit::AuditTrail> trail = must(audit::AuditTrail::open(*db, key));
 
   void fill() {
-    for (int i = 1; i <= 5; ++i) ok(trail->append(event("F1", i)));
-    for (int i = 1; i <= 3; ++i) ok(trail->append(event("F2", i)));
-    for (int i = 1; i <= 2; ++i) ok(trail->append(event("", i, "denied")));
+    for (int i = 1; i <= 5; ++i) must(trail->append(event("F1", i)));
+    for (int i = 1; i <= 3; ++i) must(trail->append(event("F2", i)));
+    for (int i = 1; i <= 2; ++i) must(trail->append(event("", i, "denied")));
   }
-  void sql(const std::string& statement) { ok(db->exec(statement)); }
+  void sql(const std::string& statement) { must(db->exec(statement)); }
   std::string text(const std::string& query) {
-    auto st = ok(db->prepare(query));
-    REQUIRE(ok(st.step()));
+    auto st = must(db->prepare(query));
+    REQUIRE(must(st.step()));
     return st.text(0);
   }
-  audit::VerifyReport verify(const std::vector<audit::Checkpoint>& exported = {}) { return ok(trail->verify(exported)); }
+  audit::VerifyReport verify(const std::vector<audit::Checkpoint>& exported = {}) { return must(trail->verify(exported)); }
 };
 
 bool has(const audit::VerifyReport& r, audit::Finding::Kind kind, const std::string& chain, const std::string& words) {
@@ -76,12 +68,12 @@ std::string describe(const audit::VerifyReport& r) {
 // Rewrites chain `chain` of `t` from `from` on as an attacker without the key would: each MAC
 // recomputed as plain SHA-256 over the previous MAC and the event's fields; the head follows.
 void rechain_with_sha256(Trail& t, const std::string& chain, int from) {
-  auto st = ok(t.db->prepare("SELECT idx, at, actor, device, action, family, detail, mac FROM audit_events "
+  auto st = must(t.db->prepare("SELECT idx, at, actor, device, action, family, detail, mac FROM audit_events "
                              "WHERE chain = ? ORDER BY idx"));
   st.bind(1, chain);
   std::string prev;
   std::vector<std::pair<int64_t, std::string>> rewritten;
-  while (ok(st.step())) {
+  while (must(st.step())) {
     int64_t idx = st.integer(0);
     if (idx < from) {
       prev = st.text(7);
@@ -118,7 +110,7 @@ TEST_CASE("Audit: a clean trail verifies, and events of different families land 
   CHECK(r.clean());
   CHECK(r.events == 10);
   CHECK(r.chains == 3);
-  auto heads = ok(t.trail->heads());
+  auto heads = must(t.trail->heads());
   REQUIRE(heads.size() == 3);
   CHECK(heads[0].chain == "family:F1");
   CHECK(heads[0].count == 5);
@@ -133,21 +125,21 @@ TEST_CASE("Audit: a clean trail verifies, and events of different families land 
 
 TEST_CASE("Audit: the server storage appends to per-family chains and its AuditLog verifies them", "[security][unit]") {
   test::TempDir dir;
-  auto key = ok(audit::AuditKey::generate());
-  auto store = ok(open_sqlite_storage(dir.file("server.db"), key));
-  ok(store->transaction([&]() -> Result<void> {
+  auto key = must(audit::AuditKey::generate());
+  auto store = must(open_sqlite_storage(dir.file("server.db"), key));
+  must(store->transaction([&]() -> Result<void> {
     if (auto r = store->audit().append(AuditEvent{1, "admin", "", "allocate", "F1", "hv-1 (lead)"}); !r) return r;
     return store->audit().append(AuditEvent{2, "admin", "", "allocate", "F2", "yw-1"});
   }));
-  ok(store->audit().append(AuditEvent{3, "anonymous", "", "denied", "", "no credential"}));
-  CHECK(ok(store->audit().verify()) == 3);
+  must(store->audit().append(AuditEvent{3, "anonymous", "", "denied", "", "no credential"}));
+  CHECK(must(store->audit().verify()) == 3);
   {
-    auto db = ok(platform::Database::open(dir.file("server.db")));
-    auto st = ok(db->prepare("SELECT group_concat(chain, ' ') FROM (SELECT chain FROM audit_chains ORDER BY chain)"));
-    REQUIRE(ok(st.step()));
+    auto db = must(platform::Database::open(dir.file("server.db")));
+    auto st = must(db->prepare("SELECT group_concat(chain, ' ') FROM (SELECT chain FROM audit_chains ORDER BY chain)"));
+    REQUIRE(must(st.step()));
     CHECK(st.text(0) == "family:F1 family:F2 server");
     st.reset();
-    ok(db->exec("UPDATE audit_events SET detail = 'yw-1 (lead)' WHERE chain = 'family:F2' AND idx = 1"));
+    must(db->exec("UPDATE audit_events SET detail = 'yw-1 (lead)' WHERE chain = 'family:F2' AND idx = 1"));
   }
   auto broken = store->audit().verify();
   REQUIRE_FALSE(broken.ok());
@@ -175,7 +167,7 @@ TEST_CASE("Audit: deleting the last events is found from the chain head", "[secu
   // a whole chain deleted, head and all, is found too when a checkpoint knew of it
   Trail u;
   u.fill();
-  ok(u.trail->checkpoint(1));
+  must(u.trail->checkpoint(1));
   u.sql("DELETE FROM audit_events WHERE chain = 'family:F2'");
   u.sql("DELETE FROM audit_chains WHERE chain = 'family:F2'");
   auto r2 = u.verify();
@@ -210,7 +202,7 @@ TEST_CASE("Audit: a chain recomputed under a wrong key is found", "[security][un
   for (int i = 1; i <= 5; ++i) {
     auto e = event("F1", i);
     if (i == 4) e.detail = "nothing happened";
-    ok(forged.trail->append(e));
+    must(forged.trail->append(e));
   }
   transplant_chain(t, forged, "family:F1");
   auto r = t.verify();
@@ -223,21 +215,21 @@ TEST_CASE("Audit: a chain recomputed under a wrong key is found", "[security][un
 TEST_CASE("Audit: re-chaining with the real key after removing an event is found by the checkpoints", "[security][unit]") {
   Trail t;
   t.fill();
-  auto cp = ok(t.trail->checkpoint(1'790'000'100'000));
+  auto cp = must(t.trail->checkpoint(1'790'000'100'000));
   fs::path exported = t.dir.path() / "exported" / "checkpoint.json";
-  ok(audit::write_checkpoint_file(exported, cp));
+  must(audit::write_checkpoint_file(exported, cp));
   // Someone holding the key itself drops event 2 of F1 and rebuilds the chain, heads and all
   // (the same key: "forged" is given it).
   Trail forged;
-  forged.trail = ok(audit::AuditTrail::open(*forged.db, t.key));
-  for (int i : {1, 3, 4, 5, 6}) ok(forged.trail->append(event("F1", i)));
+  forged.trail = must(audit::AuditTrail::open(*forged.db, t.key));
+  for (int i : {1, 3, 4, 5, 6}) must(forged.trail->append(event("F1", i)));
   transplant_chain(t, forged, "family:F1");
   auto r = t.verify();
   INFO(describe(r));
   CHECK(has(r, audit::Finding::Kind::rechained, "family:F1", "event 5 is not the one checkpoint 1 recorded"));
   // and with the in-database checkpoint deleted too, the exported one still finds it
   t.sql("DELETE FROM audit_checkpoints");
-  auto again = t.verify({ok(audit::read_checkpoint_file(exported))});
+  auto again = t.verify({must(audit::read_checkpoint_file(exported))});
   INFO(describe(again));
   CHECK(has(again, audit::Finding::Kind::rechained, "family:F1",
             "event 5 is not the one the exported checkpoint 1 recorded"));
@@ -248,10 +240,10 @@ TEST_CASE("Audit: a tail deleted with its head and the in-database checkpoint is
           "[security][unit]") {
   Trail t;
   t.fill();
-  auto cp = ok(t.trail->checkpoint(1'790'000'100'000));
+  auto cp = must(t.trail->checkpoint(1'790'000'100'000));
   fs::path exported = t.dir.path() / "exported" / "checkpoint.json";
-  ok(audit::write_checkpoint_file(exported, cp));
-  CHECK(t.verify({ok(audit::read_checkpoint_file(exported))}).clean());
+  must(audit::write_checkpoint_file(exported, cp));
+  CHECK(t.verify({must(audit::read_checkpoint_file(exported))}).clean());
 
   // the tail of F1, its head rolled back to match, and every checkpoint in the database
   std::string mac3 = t.text("SELECT mac FROM audit_events WHERE chain = 'family:F1' AND idx = 3");
@@ -260,7 +252,7 @@ TEST_CASE("Audit: a tail deleted with its head and the in-database checkpoint is
   t.sql("DELETE FROM audit_checkpoints");
   CHECK(t.verify().clean());  // the database alone cannot tell: this is what exports are for
 
-  auto r = t.verify({ok(audit::read_checkpoint_file(exported))});
+  auto r = t.verify({must(audit::read_checkpoint_file(exported))});
   INFO(describe(r));
   CHECK(has(r, audit::Finding::Kind::truncated, "family:F1",
             "the exported checkpoint 1 recorded 5 events but the chain ends at event 3: events 4 to 5 were deleted"));
@@ -270,7 +262,7 @@ TEST_CASE("Audit: a tail deleted with its head and the in-database checkpoint is
 TEST_CASE("Audit: checkpoints are signed: an edited or foreign checkpoint is found", "[security][unit]") {
   Trail t;
   t.fill();
-  auto cp = ok(t.trail->checkpoint(1'790'000'100'000));
+  auto cp = must(t.trail->checkpoint(1'790'000'100'000));
   auto edited = cp;
   edited.chains[0].count = 4;  // an attacker lowering the count to hide a deleted tail
   auto r = t.verify({edited});
@@ -279,7 +271,7 @@ TEST_CASE("Audit: checkpoints are signed: an edited or foreign checkpoint is fou
   // another server's checkpoint key
   Trail other;
   other.fill();
-  auto foreign = ok(other.trail->checkpoint(1));
+  auto foreign = must(other.trail->checkpoint(1));
   CHECK(has(t.verify({foreign}), audit::Finding::Kind::checkpoint, "", "not signed by this server"));
   // a checkpoint row edited in the database
   t.sql("UPDATE audit_checkpoints SET document = replace(document, '\"count\": 5', '\"count\": 4')");
@@ -308,8 +300,8 @@ TEST_CASE("Audit: an append joins the caller's transaction and is rolled back wi
   t.fill();
   {
     platform::Transaction tx(*t.db);
-    ok(tx.begin());
-    ok(t.trail->append(event("F1", 6)));
+    must(tx.begin());
+    must(t.trail->append(event("F1", 6)));
     // rolled back by the caller: the event and the head move go together
   }
   CHECK(t.text("SELECT count FROM audit_chains WHERE chain = 'family:F1'") == "5");
@@ -319,8 +311,8 @@ TEST_CASE("Audit: an append joins the caller's transaction and is rolled back wi
 TEST_CASE("Audit: the unkeyed trail of an older data directory is brought into the keyed chains", "[security][unit]") {
   test::TempDir dir;
   {
-    auto db = ok(platform::Database::open(dir.file("server.db")));
-    ok(db->exec("CREATE TABLE audit(seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, "
+    auto db = must(platform::Database::open(dir.file("server.db")));
+    must(db->exec("CREATE TABLE audit(seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, "
                 "device TEXT NOT NULL, action TEXT NOT NULL, family TEXT NOT NULL, detail TEXT NOT NULL, hash TEXT NOT NULL)"));
     std::string prev(64, '0');
     for (auto [family, at] : {std::pair<std::string, int64_t>{"F1", 1}, {"", 2}, {"F1", 3}}) {
@@ -330,49 +322,49 @@ TEST_CASE("Audit: the unkeyed trail of an older data directory is brought into t
       w.key("action").string("allocate").key("family").string(family).key("detail").string("hv-1");
       w.end_object();
       prev = platform::sha256_hex(prev + w.take());
-      auto st = ok(db->prepare("INSERT INTO audit(at, actor, device, action, family, detail, hash) "
+      auto st = must(db->prepare("INSERT INTO audit(at, actor, device, action, family, detail, hash) "
                                "VALUES(?, 'admin', '', 'allocate', ?, 'hv-1', ?)"));
       st.bind(1, at).bind(2, family).bind(3, prev);
-      ok(st.run());
+      must(st.run());
     }
   }
-  auto db = ok(platform::Database::open(dir.file("server.db")));
-  CHECK_FALSE(ok(audit::AuditTrail::holds_keyed_trail(*db)));
-  auto trail = ok(audit::AuditTrail::open(*db, ok(audit::AuditKey::generate())));
-  auto r = ok(trail->verify());
+  auto db = must(platform::Database::open(dir.file("server.db")));
+  CHECK_FALSE(must(audit::AuditTrail::holds_keyed_trail(*db)));
+  auto trail = must(audit::AuditTrail::open(*db, must(audit::AuditKey::generate())));
+  auto r = must(trail->verify());
   INFO(describe(r));
   CHECK(r.clean());
   CHECK(r.events == 4);  // three imported and the upgrade event
-  auto heads = ok(trail->heads());
+  auto heads = must(trail->heads());
   REQUIRE(heads.size() == 2);
   CHECK(heads[0].chain == "family:F1");
   CHECK(heads[0].count == 2);
-  auto st = ok(db->prepare("SELECT detail FROM audit_events WHERE action = 'audit-upgrade'"));
-  REQUIRE(ok(st.step()));
+  auto st = must(db->prepare("SELECT detail FROM audit_events WHERE action = 'audit-upgrade'"));
+  REQUIRE(must(st.step()));
   CHECK_THAT(st.text(0), Contains("imported 3 events") && Contains("checked out"));
   st.reset();
-  CHECK(ok(audit::AuditTrail::holds_keyed_trail(*db)));
+  CHECK(must(audit::AuditTrail::holds_keyed_trail(*db)));
   // an empty old table (a schema that still creates it) is dropped, with no event
-  ok(db->exec("CREATE TABLE audit(seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, "
+  must(db->exec("CREATE TABLE audit(seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, "
               "device TEXT NOT NULL, action TEXT NOT NULL, family TEXT NOT NULL, detail TEXT NOT NULL, hash TEXT NOT NULL)"));
-  auto reopened = ok(audit::AuditTrail::open(*db, ok(audit::AuditKey::generate())));
-  auto tables = ok(db->prepare("SELECT count(*) FROM sqlite_master WHERE name LIKE 'audit_legacy%' OR name = 'audit'"));
-  REQUIRE(ok(tables.step()));
+  auto reopened = must(audit::AuditTrail::open(*db, must(audit::AuditKey::generate())));
+  auto tables = must(db->prepare("SELECT count(*) FROM sqlite_master WHERE name LIKE 'audit_legacy%' OR name = 'audit'"));
+  REQUIRE(must(tables.step()));
   CHECK(tables.integer(0) == 1);
   tables.reset();
-  CHECK(ok(reopened->heads()).size() == 2);
+  CHECK(must(reopened->heads()).size() == 2);
 }
 
 TEST_CASE("Audit: the key file is created with mode 0600 and refused when others can read it", "[security][unit]") {
   test::TempDir dir;
   fs::path file = dir.path() / "keys" / "audit.key";
-  auto made = ok(audit::AuditKey::create_file(file));
+  auto made = must(audit::AuditKey::create_file(file));
   struct stat st {};
   REQUIRE(::stat(file.c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
-  auto loaded = ok(audit::AuditKey::load(file));
+  auto loaded = must(audit::AuditKey::load(file));
   CHECK(loaded.public_key() == made.public_key());
-  CHECK(ok(loaded.mac("x")) == ok(made.mac("x")));
+  CHECK(must(loaded.mac("x")) == must(made.mac("x")));
   auto again = audit::AuditKey::create_file(file);  // never replaced
   REQUIRE_FALSE(again.ok());
   CHECK(again.error().code == ErrorCode::conflict);
@@ -411,8 +403,8 @@ struct Admin {
     must_run({"deallocate", "--family", "F1", "--practitioner", "hv-1"});
   }
   void sql(const std::string& statement) {
-    auto db = ok(platform::Database::open(dir.file("data/hearth-server.db")));
-    ok(db->exec(statement));
+    auto db = must(platform::Database::open(dir.file("data/hearth-server.db")));
+    must(db->exec(statement));
   }
 };
 
@@ -503,7 +495,7 @@ TEST_CASE("Serve: a checkpoint is exported at shutdown when a chain moved, and v
   CHECK_FALSE(fs::exists(folder / "checkpoint-000001.json"));
   server.stop();
   REQUIRE(fs::exists(folder / "checkpoint-000001.json"));
-  auto cp = ok(audit::read_checkpoint_file(folder / "checkpoint-000001.json"));
+  auto cp = must(audit::read_checkpoint_file(folder / "checkpoint-000001.json"));
   CHECK(cp.chains.size() == 1);  // the administrative set-up: all in the server chain
   CHECK_THAT(server.log(), Contains("\"event\":\"audit-checkpoint\"") && Contains("\"reason\":\"shutdown\""));
   std::string verified = server.admin({"verify-audit"});

@@ -30,16 +30,6 @@ using sync::protocol::OpStatus;
 
 namespace {
 
-template <typename T>
-T ok(Result<T> r) {
-  INFO((r ? std::string() : r.error().message));
-  REQUIRE(r.ok());
-  return std::move(r.value());
-}
-void ok(Result<void> r) {
-  INFO((r ? std::string() : r.error().message));
-  REQUIRE(r.ok());
-}
 
 // Per-family AES-256-GCM keys held in memory, with erasure: the shape of the server's keyring.
 class TestSealer final : public FamilySealer {
@@ -48,7 +38,7 @@ class TestSealer final : public FamilySealer {
   Result<std::string> seal(const std::string& family, std::string_view plaintext, std::string_view aad) override {
     if (erased_.count(family)) return make_error(ErrorCode::forbidden, "family " + family + " was erased");
     auto it = keys_.find(family);
-    if (it == keys_.end()) it = keys_.emplace(family, ok(platform::Key::random())).first;
+    if (it == keys_.end()) it = keys_.emplace(family, must(platform::Key::random())).first;
     return platform::seal(it->second, plaintext, aad);
   }
   Result<std::string> open(const std::string& family, std::string_view sealed, std::string_view aad) override {
@@ -75,30 +65,30 @@ std::shared_ptr<SqliteKeyring> test_keyring(const std::string& path) {
 struct SealedTrail {
   TempDir dir;
   TestSealer sealer;
-  audit::AuditKey key = ok(audit::AuditKey::generate());
-  std::unique_ptr<platform::Database> db = ok(platform::Database::open(dir.file("server.db")));
-  std::unique_ptr<audit::AuditTrail> trail = ok(audit::AuditTrail::open(*db, key, &sealer));
+  audit::AuditKey key = must(audit::AuditKey::generate());
+  std::unique_ptr<platform::Database> db = must(platform::Database::open(dir.file("server.db")));
+  std::unique_ptr<audit::AuditTrail> trail = must(audit::AuditTrail::open(*db, key, &sealer));
 
   void fill() {
     for (int i = 1; i <= 4; ++i)
-      ok(trail->append(audit::Event{1'790'000'000'000 + i * 1000, i <= 2 ? "hv-1" : "yw-1", "dev", "push", "F1",
+      must(trail->append(audit::Event{1'790'000'000'000 + i * 1000, i <= 2 ? "hv-1" : "yw-1", "dev", "push", "F1",
                                     "F1 visit at 12 Acacia Road, note " + std::to_string(i)}));
     for (int i = 1; i <= 3; ++i)
-      ok(trail->append(audit::Event{1'790'000'000'000 + i * 1000 + 500, "yw-1", "dev-y", "push", "F2",
+      must(trail->append(audit::Event{1'790'000'000'000 + i * 1000 + 500, "yw-1", "dev-y", "push", "F2",
                                     "F2 Bramble Close, note " + std::to_string(i)}));
     for (int i = 1; i <= 2; ++i)
-      ok(trail->append(audit::Event{1'790'000'000'000 + i, "anonymous", "", "denied", "", "no credential " + std::to_string(i)}));
+      must(trail->append(audit::Event{1'790'000'000'000 + i, "anonymous", "", "denied", "", "no credential " + std::to_string(i)}));
   }
-  void sql(const std::string& statement) { ok(db->exec(statement)); }
+  void sql(const std::string& statement) { must(db->exec(statement)); }
   int64_t number(const std::string& query) {
-    auto st = ok(db->prepare(query));
-    REQUIRE(ok(st.step()));
+    auto st = must(db->prepare(query));
+    REQUIRE(must(st.step()));
     return st.integer(0);
   }
-  audit::VerifyReport verify() { return ok(trail->verify()); }
+  audit::VerifyReport verify() { return must(trail->verify()); }
   std::vector<audit::ListedEvent> query(audit::AuditQuery q) {
     std::vector<audit::ListedEvent> out;
-    ok(trail->query(q, [&](const audit::ListedEvent& l) -> Result<void> {
+    must(trail->query(q, [&](const audit::ListedEvent& l) -> Result<void> {
       out.push_back(l);
       return {};
     }));
@@ -180,7 +170,7 @@ TEST_CASE("Audit v2: family details are sealed under the family key, and an eras
   CHECK_THAT(printed, Contains("[sealed: family erased]") && Contains("4 sealed (family erased)"));
   CHECK(printed.find("Acacia") == std::string::npos);
   // an event the server writes for the erased family later keeps no detail rather than a clear one
-  ok(t.trail->append(audit::Event{1'790'000'100'000, "hv-1", "dev", "denied", "F1", "push of erased F1 at Acacia Road"}));
+  must(t.trail->append(audit::Event{1'790'000'100'000, "hv-1", "dev", "denied", "F1", "push of erased F1 at Acacia Road"}));
   CHECK(t.number("SELECT length(detail) FROM audit_events WHERE chain = 'family:F1' AND idx = 6") == 0);
   CHECK(t.verify().clean());
   // F2 is untouched
@@ -209,12 +199,12 @@ TEST_CASE("Audit v2: every kind of tampering with sealed rows is found and named
     // the MAC checks out, but the detail was sealed for another place in the chain: it does not open
     SealedTrail t;
     t.fill();
-    auto st = ok(t.db->prepare("SELECT detail FROM audit_events WHERE chain = 'family:F1' AND idx = 1"));
-    REQUIRE(ok(st.step()));
+    auto st = must(t.db->prepare("SELECT detail FROM audit_events WHERE chain = 'family:F1' AND idx = 1"));
+    REQUIRE(must(st.step()));
     const std::string moved = st.blob(0);
     st.reset();
-    auto prev = ok(t.db->prepare("SELECT mac FROM audit_events WHERE chain = 'family:F1' AND idx = 1"));
-    REQUIRE(ok(prev.step()));
+    auto prev = must(t.db->prepare("SELECT mac FROM audit_events WHERE chain = 'family:F1' AND idx = 1"));
+    REQUIRE(must(prev.step()));
     const std::string prev_mac = *audit::from_hex(prev.text(0));
     prev.reset();
     std::string input;
@@ -232,10 +222,10 @@ TEST_CASE("Audit v2: every kind of tampering with sealed rows is found and named
     u64(1'790'000'000'000 + 2000);
     for (std::string part : {"hv-1", "dev", "push", "F1"}) bytes(part);
     bytes(moved);
-    const std::string mac = audit::to_hex(ok(t.key.mac(input)));
-    auto upd = ok(t.db->prepare("UPDATE audit_events SET detail = ?, mac = ? WHERE chain = 'family:F1' AND idx = 2"));
+    const std::string mac = audit::to_hex(must(t.key.mac(input)));
+    auto upd = must(t.db->prepare("UPDATE audit_events SET detail = ?, mac = ? WHERE chain = 'family:F1' AND idx = 2"));
     upd.bind_blob(1, moved).bind(2, mac);
-    ok(upd.run());
+    must(upd.run());
     auto listed = t.query(audit::AuditQuery{"F1", "", 0, INT64_MAX});
     REQUIRE(listed.size() == 4);
     CHECK(listed[1].detail == audit::ListedEvent::Detail::tampered);
@@ -261,10 +251,10 @@ TEST_CASE("Audit v2: every kind of tampering with sealed rows is found and named
   SECTION("a chain recomputed without the key after an edit") {
     SealedTrail t;
     t.fill();
-    auto st = ok(t.db->prepare("SELECT idx, detail, mac FROM audit_events WHERE chain = 'family:F1' ORDER BY idx"));
+    auto st = must(t.db->prepare("SELECT idx, detail, mac FROM audit_events WHERE chain = 'family:F1' ORDER BY idx"));
     std::string prev;
     std::vector<std::pair<int64_t, std::string>> rewritten;
-    while (ok(st.step())) {
+    while (must(st.step())) {
       if (st.integer(0) < 2) {
         prev = st.text(2);
         continue;
@@ -297,39 +287,39 @@ TEST_CASE("Audit v2: every kind of tampering with sealed rows is found and named
 
 TEST_CASE("Audit v2: v1 events from before the format column still verify beside v2 events", "[security][unit]") {
   TempDir dir;
-  auto key = ok(audit::AuditKey::generate());
-  auto db = ok(platform::Database::open(dir.file("server.db")));
+  auto key = must(audit::AuditKey::generate());
+  auto db = must(platform::Database::open(dir.file("server.db")));
   // the layout and events of the previous release: no format column, plain details
-  ok(db->exec("CREATE TABLE audit_events(chain TEXT NOT NULL, idx INTEGER NOT NULL, at INTEGER NOT NULL, actor TEXT NOT NULL, "
+  must(db->exec("CREATE TABLE audit_events(chain TEXT NOT NULL, idx INTEGER NOT NULL, at INTEGER NOT NULL, actor TEXT NOT NULL, "
               "device TEXT NOT NULL, action TEXT NOT NULL, family TEXT NOT NULL, detail TEXT NOT NULL, mac TEXT NOT NULL, "
               "PRIMARY KEY(chain, idx)) WITHOUT ROWID;"
               "CREATE TABLE audit_chains(chain TEXT PRIMARY KEY, count INTEGER NOT NULL, head TEXT NOT NULL) WITHOUT ROWID;"));
   std::string prev;
   for (int i = 1; i <= 3; ++i) {
     audit::Event e{1'700'000'000'000 + i, "hv-1", "dev", "push", "F1", "old detail " + std::to_string(i)};
-    std::string mac = ok(key.mac(v1_input("family:F1", i, prev, e)));
-    auto st = ok(db->prepare("INSERT INTO audit_events VALUES('family:F1', ?, ?, 'hv-1', 'dev', 'push', 'F1', ?, ?)"));
+    std::string mac = must(key.mac(v1_input("family:F1", i, prev, e)));
+    auto st = must(db->prepare("INSERT INTO audit_events VALUES('family:F1', ?, ?, 'hv-1', 'dev', 'push', 'F1', ?, ?)"));
     st.bind(1, int64_t{i}).bind(2, e.at).bind(3, e.detail).bind(4, audit::to_hex(mac));
-    ok(st.run());
+    must(st.run());
     prev = mac;
   }
-  ok(db->exec("INSERT INTO audit_chains VALUES('family:F1', 3, '" + audit::to_hex(prev) + "')"));
+  must(db->exec("INSERT INTO audit_chains VALUES('family:F1', 3, '" + audit::to_hex(prev) + "')"));
   TestSealer sealer;
-  auto trail = ok(audit::AuditTrail::open(*db, key, &sealer));
-  ok(trail->append(audit::Event{1'790'000'000'000, "hv-1", "dev", "push", "F1", "new detail"}));
-  auto r = ok(trail->verify());
+  auto trail = must(audit::AuditTrail::open(*db, key, &sealer));
+  must(trail->append(audit::Event{1'790'000'000'000, "hv-1", "dev", "push", "F1", "new detail"}));
+  auto r = must(trail->verify());
   INFO(describe(r));
   CHECK(r.clean());
   CHECK(r.events == 4);
   std::vector<std::string> details;
-  ok(trail->query(audit::AuditQuery{"F1", "", 0, INT64_MAX}, [&](const audit::ListedEvent& l) -> Result<void> {
+  must(trail->query(audit::AuditQuery{"F1", "", 0, INT64_MAX}, [&](const audit::ListedEvent& l) -> Result<void> {
     details.push_back(std::to_string(l.format) + ":" + l.event.detail);
     return {};
   }));
   CHECK(details == std::vector<std::string>{"1:old detail 1", "1:old detail 2", "1:old detail 3", "2:new detail"});
   // an edited v1 event is still found
-  ok(db->exec("UPDATE audit_events SET detail = 'rewritten' WHERE chain = 'family:F1' AND idx = 2"));
-  CHECK(has(ok(trail->verify()), audit::Finding::Kind::altered, "family:F1", "event 2 does not match its MAC"));
+  must(db->exec("UPDATE audit_events SET detail = 'rewritten' WHERE chain = 'family:F1' AND idx = 2"));
+  CHECK(has(must(trail->verify()), audit::Finding::Kind::altered, "family:F1", "event 2 does not match its MAC"));
 }
 
 TEST_CASE("Audit v2: with encryption at rest off, details are stored as given (format 1) and the query says when a "
@@ -337,10 +327,10 @@ TEST_CASE("Audit v2: with encryption at rest off, details are stored as given (f
   SealedTrail t;
   t.fill();
   // the same database opened without a sealer (PlainSealer): new events are format 1
-  auto plain = ok(audit::AuditTrail::open(*t.db, t.key));
-  ok(plain->append(audit::Event{1'790'000'009'000, "hv-1", "dev", "push", "F1", "plain detail"}));
+  auto plain = must(audit::AuditTrail::open(*t.db, t.key));
+  must(plain->append(audit::Event{1'790'000'009'000, "hv-1", "dev", "push", "F1", "plain detail"}));
   CHECK(t.number("SELECT format FROM audit_events WHERE chain = 'family:F1' AND idx = 5") == 1);
-  CHECK(ok(plain->verify()).clean());
+  CHECK(must(plain->verify()).clean());
   std::ostringstream out, err;
   CHECK(audit_query_command(*plain, AuditQueryArgs{"F1", "", "", ""}, 1'800'000'000'000, out, err) == 0);
   INFO(out.str());
@@ -361,9 +351,9 @@ TEST_CASE("IG query: --family lists exactly that family's events and --practitio
   CHECK_THAT(printed, Contains("audit of family F1: 4 events"));
   // every listed event is of F1's chain, exactly
   auto listed = t.query(audit::AuditQuery{"F1", "", 0, INT64_MAX});
-  CHECK(listed.size() == 5);  // the four, and the query itself, audited in F1's chain
+  CHECK(listed.size() == 5);  // the four, and the query's answer, audited in F1's chain
   for (const auto& l : listed) CHECK(l.chain == "family:F1");
-  CHECK(listed.back().event.action == "audit-query");
+  CHECK(listed.back().event.action == "audit-query-answered");
   CHECK(listed.back().event.actor == "admin");
   CHECK_THAT(listed.back().event.detail, Contains("family F1: 4 events"));
 
@@ -394,7 +384,9 @@ TEST_CASE("IG query: --family lists exactly that family's events and --practitio
   CHECK(t.command(AuditQueryArgs{"", "", "", ""}).first == 1);
   CHECK_THAT(t.command(AuditQueryArgs{"", "", "2026-10-02", "2026-10-01"}).second, Contains("--from is after --to"));
   // the queries themselves are audited, and the trail verifies
-  CHECK(t.number("SELECT count(*) FROM audit_events WHERE action = 'audit-query'") == 3);  // refused ones ran no query
+  // each question before its answer, so nothing is shown unrecorded; refused ones ran no query
+  CHECK(t.number("SELECT count(*) FROM audit_events WHERE action = 'audit-query'") == 3);
+  CHECK(t.number("SELECT count(*) FROM audit_events WHERE action = 'audit-query-answered'") == 3);
   CHECK(t.verify().clean());
 }
 
@@ -427,10 +419,10 @@ TEST_CASE("Record audit: each accepted op is a record event naming fields, never
   CHECK(db_count(db, "SELECT count(*) FROM audit_events WHERE action = 'record-changes' AND family = 'fam-r' "
                      "AND device = 'hearth-server'") >= 1);
 
-  audit::TrailFile file = ok(audit::open_trail_file(db, hearth::test::audit_key(), sealer));
+  audit::TrailFile file = must(audit::open_trail_file(db, hearth::test::audit_key(), sealer));
   std::vector<std::string> changes;
   std::string all_details;
-  ok(file.trail->query(audit::AuditQuery{"fam-r", "hv-1", 0, INT64_MAX}, [&](const audit::ListedEvent& l) -> Result<void> {
+  must(file.trail->query(audit::AuditQuery{"fam-r", "hv-1", 0, INT64_MAX}, [&](const audit::ListedEvent& l) -> Result<void> {
     REQUIRE(l.detail == audit::ListedEvent::Detail::open);
     all_details += l.event.detail;
     if (l.event.action != kRecordChangesAction || l.event.device != "dev-hv") return {};
@@ -449,7 +441,7 @@ TEST_CASE("Record audit: each accepted op is a record event naming fields, never
   // never a value
   for (const char* value : {"Marker Household", "Zephyrine", "07700 111222", "Quillon"})
     CHECK(all_details.find(value) == std::string::npos);
-  CHECK(ok(file.trail->verify()).clean());
+  CHECK(must(file.trail->verify()).clean());
 
   // `hearth-server audit --family` prints one line per record change
   std::ostringstream out, err;
@@ -487,7 +479,7 @@ TEST_CASE("Record audit: views a tablet uploads are written into the chains of f
                      "AND detail LIKE '1 views of 1 families%'") == 1);
   CHECK(db_count(db, "SELECT count(*) FROM audit_events WHERE action = 'record-views-dropped' AND chain = 'server' "
                      "AND detail LIKE '%7 older views were dropped%'") == 1);
-  audit::TrailFile file = ok(audit::open_trail_file(db, hearth::test::audit_key(), sealer));
+  audit::TrailFile file = must(audit::open_trail_file(db, hearth::test::audit_key(), sealer));
   std::ostringstream out, err;
   CHECK(audit_query_command(*file.trail, AuditQueryArgs{"fam-v", "", "", ""}, 1'800'000'000'000, out, err) == 0);
   INFO(out.str());
@@ -563,4 +555,17 @@ TEST_CASE("Record audit: a full view log keeps the newest views and counts the d
   CHECK(pending.dropped == 0);
   CHECK(db_count(server.db(), "SELECT count(*) FROM audit_events WHERE action = 'record-views-dropped' "
                               "AND detail LIKE '%: 2 older views were dropped unsent'") == 1);
+}
+
+TEST_CASE("IG query: an event whose predecessor was deleted is an ERROR, never listed as sound", "[security][unit]") {
+  SealedTrail t;
+  t.fill();
+  // Event 2 of F1 deleted, then event 3's actor changed: its MAC can no longer be checked.
+  t.sql("DELETE FROM audit_events WHERE chain = 'family:F1' AND idx = 2");
+  t.sql("UPDATE audit_events SET actor = 'someone-else' WHERE chain = 'family:F1' AND idx = 3");
+  auto [status, printed] = t.command(AuditQueryArgs{"F1", "", "", ""});
+  INFO(printed);
+  CHECK(status == 2);
+  CHECK_THAT(printed, Contains("ERROR") && Contains("event before it (number 2) is missing"));
+  CHECK(printed.find("someone-else") == std::string::npos);
 }

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "../support/audit_key.hpp"
+#include "../support/db_count.hpp"
 #include "../support/fake_clock.hpp"
 #include "../support/must.hpp"
 #include "../support/replica.hpp"
@@ -32,17 +33,6 @@ std::unique_ptr<keys::KeyEncryptionKey> kek_of(char fill) {
 
 std::shared_ptr<SqliteKeyring> keyring(const std::string& path, char fill = 'k') {
   return must(SqliteKeyring::open(path, kek_of(fill)));
-}
-
-void raw_exec(const std::string& db, const std::string& sql) {
-  sqlite3* h = nullptr;
-  REQUIRE(sqlite3_open(db.c_str(), &h) == SQLITE_OK);
-  char* err = nullptr;
-  int rc = sqlite3_exec(h, sql.c_str(), nullptr, nullptr, &err);
-  INFO((err ? err : ""));
-  sqlite3_free(err);
-  sqlite3_close(h);
-  REQUIRE(rc == SQLITE_OK);
 }
 
 StoredOp stored(const sync::Op& op) { return StoredOp{0, op.family, op.id.device, op.id.counter, sync::encode(op)}; }
@@ -121,10 +111,10 @@ TEST_CASE("Server keys: a sealed row altered or moved is corruption naming the r
     CHECK(must(store->ops().ops_after("fam-1", 0, 1 << 20)).size() == 2);
   }
   SECTION("a flipped byte") {
-    raw_exec(db, "UPDATE ops SET body = substr(body, 1, 20) || x'00' || substr(body, 22) WHERE counter = 2");
+    test::db_exec(db, "UPDATE ops SET body = substr(body, 1, 20) || x'00' || substr(body, 22) WHERE counter = 2");
   }
   SECTION("a value moved to another row") {
-    raw_exec(db, "UPDATE ops SET body = (SELECT body FROM ops WHERE counter = 1) WHERE counter = 2");
+    test::db_exec(db, "UPDATE ops SET body = (SELECT body FROM ops WHERE counter = 1) WHERE counter = 2");
   }
   auto store = must(open_sqlite_storage(db, test::audit_key(), keyring(dir.file("keyring.db"))));
   auto read = store->ops().ops_after("fam-1", 0, 1 << 20);

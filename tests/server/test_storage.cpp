@@ -7,6 +7,7 @@
 #include <set>
 
 #include "../support/audit_key.hpp"
+#include "../support/db_count.hpp"
 #include "../support/must.hpp"
 #include "../support/temp_dir.hpp"
 #include "storage/storage.hpp"
@@ -25,16 +26,6 @@ std::unique_ptr<Storage> open_with_people(const std::string& path) {
   return s;
 }
 
-void exec(const std::string& path, const std::string& sql) {
-  sqlite3* h = nullptr;
-  REQUIRE(sqlite3_open(path.c_str(), &h) == SQLITE_OK);
-  char* err = nullptr;
-  int rc = sqlite3_exec(h, sql.c_str(), nullptr, nullptr, &err);
-  INFO((err ? err : ""));
-  sqlite3_free(err);
-  sqlite3_close(h);
-  REQUIRE(rc == SQLITE_OK);
-}
 
 }  // namespace
 
@@ -184,7 +175,7 @@ TEST_CASE("Storage: flags are kept once per op and listed by family", "[unit]") 
 TEST_CASE("Storage: a database of the earlier layout is upgraded without losing teams or the counter", "[unit]") {
   test::TempDir dir;
   std::string path = dir.file("server.db");
-  exec(path,
+  test::db_exec(path,
        "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
        "INSERT INTO meta VALUES('server_counter', '41');"
        "CREATE TABLE teams(family TEXT NOT NULL, practitioner TEXT NOT NULL, lead INTEGER NOT NULL,"
@@ -249,7 +240,7 @@ TEST_CASE("Storage: a wipe is requested and acknowledged once and revokes the cr
 TEST_CASE("Storage: held ops of the earlier layout gain decisions, kept once decided, and office credentials", "[unit]") {
   test::TempDir dir;
   std::string path = dir.file("server.db");
-  exec(path,
+  test::db_exec(path,
        "CREATE TABLE held_ops(op_id TEXT PRIMARY KEY, at INTEGER NOT NULL, family TEXT NOT NULL,"
        "  practitioner TEXT NOT NULL, device TEXT NOT NULL, route_to TEXT NOT NULL, reason TEXT NOT NULL, body BLOB NOT NULL);"
        "INSERT INTO held_ops VALUES('dev-1:3', 5, 'fam-1', 'yw-1', 'dev-1', 'hv-1', 'lead only', x'00');");

@@ -1,7 +1,9 @@
 #pragma once
-// One number the tests read from a database (the server's): `sql` with `args` bound as text, in
+// Raw access to a database file, as tests (and an attacker with the file) have it.
+// db_count: one number read from a database (the server's): `sql` with `args` bound as text, in
 // order. Opened read-only with a busy timeout, so a server writing at the same time never makes
 // the read fail. A query that does not answer one row fails the test.
+// db_exec: runs `sql` on the file (tampering with rows, say); a failure fails the test.
 #include <catch2/catch.hpp>
 #include <sqlite3.h>
 
@@ -25,6 +27,18 @@ inline int64_t db_count(const std::string& db_path, const std::string& sql, cons
   sqlite3_close(db);
   REQUIRE(step == SQLITE_ROW);
   return n;
+}
+
+inline void db_exec(const std::string& db_path, const std::string& sql) {
+  sqlite3* h = nullptr;
+  REQUIRE(sqlite3_open(db_path.c_str(), &h) == SQLITE_OK);
+  sqlite3_busy_timeout(h, 5000);
+  char* err = nullptr;
+  int rc = sqlite3_exec(h, sql.c_str(), nullptr, nullptr, &err);
+  INFO((err ? err : ""));
+  sqlite3_free(err);
+  sqlite3_close(h);
+  REQUIRE(rc == SQLITE_OK);
 }
 
 }  // namespace hearth::test

@@ -106,6 +106,16 @@ int audit_query_command(audit::AuditTrail& trail, const AuditQueryArgs& args, in
     err << "hearth-server: --from is after --to\n";
     return 1;
   }
+  std::string asked;
+  if (!args.family.empty()) asked += "family " + args.family;
+  if (!args.practitioner.empty()) asked += (asked.empty() ? "" : ", ") + std::string("practitioner ") + args.practitioner;
+  if (!args.from.empty()) asked += (asked.empty() ? "" : ", ") + std::string("from ") + args.from;
+  if (!args.to.empty()) asked += (asked.empty() ? "" : ", ") + std::string("to ") + args.to;
+  // Audited before anything is shown: no detail is printed unless the question is on record.
+  if (auto a = trail.append(audit::Event{now_ms, "admin", "", "audit-query", "", asked}); !a) {
+    err << "hearth-server: the query could not be audited, so nothing is shown: " << a.error().message << "\n";
+    return 1;
+  }
   size_t events = 0, tampered = 0, erased = 0;
   auto done = trail.query(q, [&](const audit::ListedEvent& l) -> Result<void> {
     ++events;
@@ -122,19 +132,15 @@ int audit_query_command(audit::AuditTrail& trail, const AuditQueryArgs& args, in
     err << "hearth-server: " << done.error().message << "\n";
     return 1;
   }
-  std::string asked;
-  if (!args.family.empty()) asked += "family " + args.family;
-  if (!args.practitioner.empty()) asked += (asked.empty() ? "" : ", ") + std::string("practitioner ") + args.practitioner;
-  if (!args.from.empty()) asked += (asked.empty() ? "" : ", ") + std::string("from ") + args.from;
-  if (!args.to.empty()) asked += (asked.empty() ? "" : ", ") + std::string("to ") + args.to;
   const std::string summary = std::to_string(events) + (events == 1 ? " event" : " events") +
                               (erased ? ", " + std::to_string(erased) + " sealed (family erased)" : std::string()) +
                               (tampered ? ", " + std::to_string(tampered) + " TAMPERED" : std::string());
-  // The query is itself an event: in the family's own chain when it names one family that has
-  // one (an unknown family gets no chain of its own).
+  // What it answered: in the family's own chain when it names one family that has one (an
+  // unknown family gets no chain of its own).
   const std::string chain_family = events > 0 ? args.family : std::string();
-  if (auto a = trail.append(audit::Event{now_ms, "admin", "", "audit-query", chain_family, asked + ": " + summary}); !a) {
-    err << "hearth-server: the query could not be audited: " << a.error().message << "\n";
+  if (auto a = trail.append(audit::Event{now_ms, "admin", "", "audit-query-answered", chain_family, asked + ": " + summary});
+      !a) {
+    err << "hearth-server: the answer could not be audited: " << a.error().message << "\n";
     return 1;
   }
   out << "audit of " << asked << ": " << summary << "\n";

@@ -8,8 +8,9 @@
 //   <time UTC>  <actor>  <device or ->  <family or ->  <action>  <record or ->  <detail>
 // A detail that cannot be opened because its family was erased prints "[sealed: family
 // erased]"; an event that was tampered with prints an "ERROR" line naming it, and the listing
-// goes on. The query itself is audited ("audit-query" by admin: in the family's chain for
-// --family, else in the server chain). docs/audit.md, "The IG query".
+// goes on. The query is audited before anything is shown ("audit-query" by admin, server chain)
+// and its answer after ("audit-query-answered": in the family's chain for --family, else in the
+// server chain). docs/audit.md, "The IG query".
 #include <cstdint>
 #include <ostream>
 #include <string>

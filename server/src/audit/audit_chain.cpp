@@ -756,7 +756,9 @@ Result<void> AuditTrail::query(const AuditQuery& q, const std::function<Result<v
         tampered("it names family '" + out.event.family + "', not its chain's");
       } else if (!input) {
         tampered("its format " + std::to_string(out.format) + " is not one this server writes (altered)");
-      } else if (prev) {  // a missing event before it is verify-audit's to report
+      } else if (!prev) {  // without it, this event's MAC cannot be checked: never shown as sound
+        tampered("the event before it (number " + std::to_string(out.index - 1) + ") is missing (deleted)");
+      } else {
         auto mac = key_.mac(*input);
         if (!mac) return mac.error();
         if (!stored_mac || *mac != *stored_mac) tampered("it does not match its MAC (altered)");

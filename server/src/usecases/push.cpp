@@ -122,8 +122,12 @@ class PushRun {
     if (sharing_act) shares_.emplace_back(op->family, op->entity_id);
     // A decision to share, with or without consent (DOMAIN.md §6.5, §9.1 OVERRIDE): its own event,
     // naming the decision's codes (never its narrative).
+    // Required (§9.1): a failure to record it fails the push, which the device sends again.
     if (op->kind == sync::OpKind::Create && op->entity_type == kSharingDecisionType)
-      ctx_.audit(&device_, "override", op->family, override_detail(*op));
+      if (auto a = ctx_.store.audit().append(AuditEvent{ctx_.now(), device_.practitioner, device_.id, "override",
+                                                        op->family, override_detail(*op)});
+          !a)
+        return a.error();
     OpResult result{id, OpStatus::accepted, "", std::nullopt};
     if (decision->outcome == WriteDecision::Outcome::allow_flagged) {
       Flag flag{0, ctx_.now(), op->family, decision->flag_kind, id, device_.practitioner, device_.id, decision->reason};
