@@ -125,16 +125,8 @@ std::vector<fs::path> later_checkpoints(const fs::path& dir, int64_t newest) {
   std::vector<fs::path> out;
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    const std::string prefix = "checkpoint-", suffix = ".json";
-    if (name.size() <= prefix.size() + suffix.size() || name.rfind(prefix, 0) != 0 ||
-        name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
-      continue;
-    const std::string digits = name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
-    if (digits.empty() || digits.size() > 18 ||
-        !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
-      continue;
-    if (std::stoll(digits) > newest) out.push_back(it->path());
+    auto number = audit::checkpoint_number_of(it->path());
+    if (number && *number > newest) out.push_back(it->path());
   }
   std::sort(out.begin(), out.end());
   return out;

@@ -202,24 +202,29 @@ fs::path checkpoint_file_in(const fs::path& dir, const Checkpoint& cp) {
   return dir / ("checkpoint-" + std::string(n.size() < 6 ? 6 - n.size() : 0, '0') + n + ".json");
 }
 
+std::optional<int64_t> checkpoint_number_of(const fs::path& file) {
+  const std::string name = file.filename().string();
+  const std::string prefix = "checkpoint-", suffix = ".json";
+  if (name.size() <= prefix.size() + suffix.size() || name.rfind(prefix, 0) != 0 ||
+      name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+    return std::nullopt;
+  const std::string digits = name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
+  if (digits.size() > 18 || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return std::nullopt;
+  return std::stoll(digits);
+}
+
 std::optional<fs::path> newest_checkpoint_file(const fs::path& dir) {
   // By the number in the name (checkpoint_file_in): no need to read every file.
   std::error_code ec;
   std::optional<fs::path> best;
   int64_t best_number = 0;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    const std::string prefix = "checkpoint-", suffix = ".json";
-    if (name.size() <= prefix.size() + suffix.size() || name.rfind(prefix, 0) != 0 ||
-        name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
-      continue;
-    const std::string digits = name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
-    if (digits.size() > 18 || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
-      continue;
-    int64_t number = std::stoll(digits);
-    if (!best || number > best_number) {
+    auto number = checkpoint_number_of(it->path());
+    if (!number) continue;
+    if (!best || *number > best_number) {
       best = it->path();
-      best_number = number;
+      best_number = *number;
     }
   }
   return best;

@@ -201,6 +201,9 @@ Result<void> write_checkpoint_file(const std::filesystem::path& file, const Chec
 Result<Checkpoint> read_checkpoint_file(const std::filesystem::path& file);
 // DIR/checkpoint-000042.json for checkpoint 42.
 std::filesystem::path checkpoint_file_in(const std::filesystem::path& dir, const Checkpoint& cp);
+// The number in an exported checkpoint's file name ("checkpoint-000042.json": 42); nullopt for
+// any other name.
+std::optional<int64_t> checkpoint_number_of(const std::filesystem::path& file);
 // The exported checkpoint with the highest number in `dir`, if any.
 std::optional<std::filesystem::path> newest_checkpoint_file(const std::filesystem::path& dir);
 
