@@ -716,6 +716,7 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   }
   if (add_prac->parsed()) require_id("--org", org);
   if (backup->parsed()) {
+    if (backup_file.empty()) die("DEST is empty: give the name of the file to write");
     auto made = must(admin::back_up(data.db(), backup_file, store->audit(), static_cast<int64_t>(now_ms())));
     std::cout << "backed up " << data.db().string() << " to " << made.file.string() << " (" << made.bytes << " bytes, last seq "
               << made.last_seq << ", history epoch " << made.epoch << ")\n"

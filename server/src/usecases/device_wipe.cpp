@@ -60,9 +60,9 @@ Result<std::vector<std::string>> device_lines(ServiceContext& ctx) {
   if (!devices) return devices.error();
   std::vector<std::string> out;
   for (const auto& d : *devices) {
-    std::string line = d.id + "  " + d.practitioner + "  enrolled " + std::to_string(d.enrolled_at) + "  last seen " +
-                       std::to_string(d.last_seen) + "  last pull " + std::to_string(d.last_pull_at) +
-                       (d.revoked ? "  REVOKED" : "");
+    auto when = [](int64_t ms) { return ms == 0 ? std::string("never") : civil::format_datetime_seconds(ms); };
+    std::string line = d.id + "  " + d.practitioner + "  enrolled " + when(d.enrolled_at) + "  last seen " +
+                       when(d.last_seen) + "  last pull " + when(d.last_pull_at) + (d.revoked ? "  REVOKED" : "");
     if (d.wipe_requested_at != 0)
       line += "  wipe requested " + civil::format_datetime_seconds(d.wipe_requested_at) +
               (d.wipe_discard_unsynced ? " (discard unsynced)" : " (push unsynced first)");
