@@ -485,6 +485,11 @@ TEST_CASE("Record audit: views a tablet uploads are written into the chains of f
   INFO(out.str());
   CHECK_THAT(out.str(), Contains("  hv-1  dev-hv  fam-v  viewed  Contact c-1  on the device at 2026-09-21T"));
   CHECK_THAT(out.str(), Contains("viewed  Contact c-2"));
+  // the same push sent again (its answer lost): acknowledged, recorded once
+  auto again = h.post("/v1/push", sync::protocol::encode(request), hv.token);
+  REQUIRE(again.status == 200);
+  CHECK(must(sync::protocol::decode_push_reply(again.body)).record_views_through == 3);
+  CHECK(db_count(db, "SELECT count(*) FROM audit_events WHERE action = 'record-viewed' AND family = 'fam-v'") == 1);
   // a malformed view is refused with the field named, like any bad push
   auto bad = h.post("/v1/push",
                     R"({"ops":[],"record_views":[{"seq":0,"family":"fam-v","type":"Contact","id":"c-1","at":1}]})",

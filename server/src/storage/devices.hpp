@@ -30,6 +30,9 @@ struct DeviceRecord {
   // N5: the end of the key lease the server last gave the device (the policy snapshot's
   // issued_at + key_lease): after it the device's store opens only to sync. 0: none recorded.
   int64_t lease_until = 0;
+  // The highest view-log number (PushRequest::record_views seq) this device delivered: views at
+  // or below it are not recorded again (a push whose answer was lost is sent again).
+  int64_t views_through = 0;
   bool wipe_pending() const { return wipe_requested_at != 0 && wipe_acknowledged_at == 0; }
 };
 
@@ -63,6 +66,8 @@ class Devices {
   // N5: the key lease last given to the device ends at `until` (a shorter lease, after the
   // tenant shortened key_lease_days, replaces a longer one: the tablet keeps the one it got last).
   virtual Result<void> record_lease(const std::string& id, int64_t until) = 0;
+  // The device delivered its logged views up to `seq` (kept when higher than the one held).
+  virtual Result<void> record_views_through(const std::string& id, int64_t seq) = 0;
 };
 
 }  // namespace hearth::server

@@ -6,7 +6,7 @@ namespace hearth::server::sqlite {
 namespace {
 constexpr const char* kDeviceColumns =
     "id, practitioner, enrolled_at, last_seen, revoked, expires_at, last_pull_at, wipe_requested_at, wipe_discard, "
-    "wipe_acknowledged_at, wipe_unsynced_lost, wipe_quarantined_lost, lease_until";
+    "wipe_acknowledged_at, wipe_unsynced_lost, wipe_quarantined_lost, lease_until, views_through";
 DeviceRecord device_from(Statement& r) {
   DeviceRecord d{r.text(0), r.text(1), r.integer(2), r.integer(3), r.integer(4) != 0, r.integer(5), r.integer(6)};
   d.wipe_requested_at = r.integer(7);
@@ -15,6 +15,7 @@ DeviceRecord device_from(Statement& r) {
   d.wipe_unsynced_lost = r.integer(10);
   d.wipe_quarantined_lost = r.integer(11);
   d.lease_until = r.integer(12);
+  d.views_through = r.integer(13);
   return d;
 }
 }  // namespace
@@ -143,6 +144,13 @@ Result<bool> SqliteDevices::acknowledge_wipe(const std::string& id, int64_t at, 
   bool changed = *row;
   st->reset();
   return changed;
+}
+
+Result<void> SqliteDevices::record_views_through(const std::string& id, int64_t seq) {
+  auto st = db_.cached("UPDATE devices SET views_through = max(views_through, ?) WHERE id = ?");
+  if (!st) return st.error();
+  (*st)->bind(1, seq).bind(2, id);
+  return (*st)->run();
 }
 
 Result<void> SqliteDevices::record_lease(const std::string& id, int64_t until) {

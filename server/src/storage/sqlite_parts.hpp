@@ -88,6 +88,7 @@ class SqliteDevices final : public Devices {
   Result<bool> acknowledge_wipe(const std::string& id, int64_t at, int64_t unsynced_lost,
                                 int64_t quarantined_lost) override;
   Result<void> record_lease(const std::string& id, int64_t until) override;
+  Result<void> record_views_through(const std::string& id, int64_t seq) override;
 
  private:
   platform::Database& db_;

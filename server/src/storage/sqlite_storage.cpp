@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS devices(id TEXT PRIMARY KEY, practitioner TEXT NOT NU
   expires_at INTEGER NOT NULL, last_pull_at INTEGER NOT NULL DEFAULT 0,
   wipe_requested_at INTEGER NOT NULL DEFAULT 0, wipe_discard INTEGER NOT NULL DEFAULT 0,
   wipe_acknowledged_at INTEGER NOT NULL DEFAULT 0, wipe_unsynced_lost INTEGER NOT NULL DEFAULT 0,
-  wipe_quarantined_lost INTEGER NOT NULL DEFAULT 0, lease_until INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+  wipe_quarantined_lost INTEGER NOT NULL DEFAULT 0, lease_until INTEGER NOT NULL DEFAULT 0,
+  views_through INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS ops(seq INTEGER PRIMARY KEY AUTOINCREMENT, family TEXT NOT NULL, device TEXT NOT NULL,
   counter INTEGER NOT NULL, body BLOB NOT NULL, UNIQUE(device, counter));
 CREATE INDEX IF NOT EXISTS ops_by_family ON ops(family, seq);
@@ -115,6 +116,11 @@ Result<void> upgrade(Database& db) {
         !r)
       return r;
   }
+  // The views a device's pushes delivered (audit of T2/T3 views): a retried push records none twice.
+  auto has_views = sqlite::exists(db, "SELECT 1 FROM pragma_table_info('devices') WHERE name = ?", "views_through");
+  if (!has_views) return has_views.error();
+  if (!*has_views)
+    if (auto r = db.exec("ALTER TABLE devices ADD COLUMN views_through INTEGER NOT NULL DEFAULT 0;"); !r) return r;
   // The server's own op counters start above anything they ever issued: "server" for restamps,
   // "hearth-server" for the ops it writes as the office's authority device.
   return db.exec(

@@ -195,9 +195,16 @@ class PushRun {
   // family's chain, only counted. Views the device's bounded log dropped are said too.
   Result<void> audit_views(const sync::protocol::PushRequest& request, sync::protocol::PushReply& reply, int64_t now) {
     std::map<std::string, std::vector<sync::protocol::RecordView>> by_family;
+    const auto delivered = static_cast<uint64_t>(std::max<int64_t>(0, device_.views_through));
     for (const auto& v : request.record_views) {
-      by_family[v.family].push_back(v);
       reply.record_views_through = std::max(reply.record_views_through, v.seq);
+      if (v.seq <= delivered) continue;  // delivered by an earlier push whose answer was lost
+      by_family[v.family].push_back(v);
+    }
+    if (reply.record_views_through > delivered) {
+      const auto through = static_cast<int64_t>(
+          std::min<uint64_t>(reply.record_views_through, static_cast<uint64_t>(std::numeric_limits<int64_t>::max())));
+      if (auto r = ctx_.store.devices().record_views_through(device_.id, through); !r) return r;
     }
     std::optional<std::set<std::string>> held;  // readable now or under an ended grant: read once, if needed
     size_t refused = 0, refused_families = 0;
