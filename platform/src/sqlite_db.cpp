@@ -64,7 +64,6 @@ std::string Statement::blob(int col) const {
 }
 int64_t Statement::integer(int col) const { return sqlite3_column_int64(stmt_, col); }
 bool Statement::is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
-bool Statement::is_text(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_TEXT; }
 
 Result<std::unique_ptr<Database>> Database::open(const std::string& path) {
   sqlite3* db = nullptr;

@@ -10,6 +10,7 @@
 #include "hearth/client/sync_client.hpp"
 #include "hearth/platform/crypto.hpp"
 #include "../../client/src/sync_port.hpp"  // the sync engine's side of a Store (internal)
+#include "../support/db_count.hpp"
 #include "../support/fake_clock.hpp"
 #include "../support/loopback_transport.hpp"
 #include "../support/must.hpp"
@@ -39,18 +40,6 @@ template <typename T>
 Error error_of(const Result<T>& r) {
   REQUIRE_FALSE(r.ok());
   return r.error();
-}
-
-// Runs SQL on a closed store's file (what someone with the files and no keys can do).
-void edit_file(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-  char* err = nullptr;
-  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
-  INFO((err ? err : ""));
-  sqlite3_free(err);
-  sqlite3_close(db);
-  REQUIRE(rc == SQLITE_OK);
 }
 
 // Every call of the app's API that needs the keys is refused, naming the lease and the sync.
@@ -156,7 +145,7 @@ TEST_CASE("Key lease: editing the store's files without its keys does not extend
   tablet.reset();
 
   SECTION("the lease row deleted: the lease counts as ended") {
-    edit_file(path, "DELETE FROM secrets WHERE name = 'key_lease'");
+    test::db_exec(path, "DELETE FROM secrets WHERE name = 'key_lease'");
     tablet = open_store(path, clock);
     auto e = error_of(tablet->get(family));
     CHECK(e.code == ErrorCode::locked);
@@ -164,13 +153,13 @@ TEST_CASE("Key lease: editing the store's files without its keys does not extend
     CHECK(must(tablet->key_lease()).ended);
   }
   SECTION("the highest time seen deleted and the clock set back: still ended") {
-    edit_file(path, "DELETE FROM secrets WHERE name = 'seen'");
+    test::db_exec(path, "DELETE FROM secrets WHERE name = 'seen'");
     clock.set(clock.now() - 10 * kDay);
     tablet = open_store(path, clock);
     check_opens_only_to_sync(*tablet, family);
   }
   SECTION("another sealed number moved into the lease row: refused as corrupt, never a longer lease") {
-    edit_file(path, "UPDATE secrets SET value = (SELECT value FROM secrets WHERE name = 'seen') WHERE name = 'key_lease'");
+    test::db_exec(path, "UPDATE secrets SET value = (SELECT value FROM secrets WHERE name = 'seen') WHERE name = 'key_lease'");
     tablet = open_store(path, clock);
     auto e = error_of(tablet->get(family));
     CHECK(e.code == ErrorCode::corrupt);
@@ -216,7 +205,7 @@ TEST_CASE("Key lease: a store made before the lease gets one at its first open a
   CHECK_THAT(must(tablet->get(family)).json, Contains("Family F"));
   tablet.reset();
   // From now on deleting the lease row ends it rather than starting a new one.
-  edit_file(path, "DELETE FROM secrets WHERE name = 'key_lease'");
+  test::db_exec(path, "DELETE FROM secrets WHERE name = 'key_lease'");
   tablet = open_store(path, clock);
   CHECK(must(tablet->key_lease()).ended);
   CHECK(error_of(tablet->get(family)).code == ErrorCode::locked);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "hearth/client/store.hpp"
+#include "hearth/platform/encoding.hpp"
 #include "must.hpp"
 #include "samples.hpp"
 
@@ -18,16 +19,6 @@ namespace hearth::test {
 
 namespace fs = std::filesystem;
 
-inline std::string base64(const std::string& in) {
-  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t v = (uint32_t(uint8_t(in[i])) << 16) | (uint32_t(uint8_t(in[i + 1])) << 8) | uint8_t(in[i + 2]);
-    for (int k = 3; k >= 0; --k) out.push_back(t[(v >> (6 * k)) & 63]);
-  }
-  return out;  // only whole groups: enough for the search below
-}
 
 // Every way a marker could appear in a file: UTF-8, UTF-16 (both orders), and base64 at each
 // of the three byte alignments.
@@ -43,7 +34,7 @@ inline std::vector<std::string> encodings(const std::string& marker) {
   out.push_back(le);
   out.push_back(be);
   for (size_t pad = 0; pad < 3; ++pad) {
-    std::string b = base64(std::string(pad, '\0') + marker);
+    std::string b = platform::base64(std::string(pad, '\0') + marker);
     size_t skip = (pad * 4 + 2) / 3;  // characters that depend on the bytes before the marker
     if (b.size() > skip + 4) out.push_back(b.substr(skip, b.size() - skip - 4));
   }

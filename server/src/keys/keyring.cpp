@@ -68,8 +68,9 @@ Result<std::unique_ptr<SqliteKeyring>> SqliteKeyring::open(const std::string& pa
 Result<void> SqliteKeyring::init() {
   if (auto r = db_->exec(kSchema); !r) return r;
   // Whatever an earlier process left in the WAL (an erasure cut short before its checkpoint)
-  // is folded in and the WAL emptied.
-  if (auto r = checkpoint(); !r) return r;
+  // is folded in and the WAL emptied: one try, so an open never waits on a serving process's
+  // reads (the next open tries again).
+  (void)checkpoint(1);
   Transaction tx(*db_);
   if (auto r = tx.begin(); !r) return r;
   // The keyring's identity: a database sealed under it records it (storage/sqlite_storage.cpp),
@@ -139,19 +140,19 @@ Result<void> SqliteKeyring::refresh() {
   return {};
 }
 
-Result<void> SqliteKeyring::checkpoint() {
+Result<void> SqliteKeyring::checkpoint(int attempts) {
   // PRAGMA wal_checkpoint answers (busy, log frames, checkpointed frames): busy means a reader
   // kept it from finishing, so try again for a while.
-  for (int attempt = 0; attempt < 50; ++attempt) {
+  for (int attempt = 0; attempt < attempts; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     auto st = db_->prepare("PRAGMA wal_checkpoint(TRUNCATE)");
     if (!st) return st.error();
     auto busy = sqlite::integer(*st, 0);
     if (!busy) return busy.error();
     if (*busy == 0) return {};
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  return make_error(ErrorCode::storage, "the keyring's WAL could not be checkpointed (another process kept reading it "
-                                        "for 5 s); it is checkpointed at the next open");
+  return make_error(ErrorCode::storage, "the keyring's WAL could not be checkpointed (another process kept reading it); "
+                                        "it is checkpointed at the next open");
 }
 
 Result<platform::Sealer*> SqliteKeyring::sealer_for(const std::string& family, bool create) {
@@ -297,7 +298,7 @@ Result<void> SqliteKeyring::erase(const Erasure& e) {
   // No older page image keeps the wrapped key: fold the WAL into the file (where secure_delete
   // zeroed it) and truncate the WAL. The erasure stands even when a reader delays this; the
   // next open of the keyring does it.
-  (void)checkpoint();
+  (void)checkpoint(50);
   return {};
 }
 
@@ -318,11 +319,13 @@ Result<bool> SqliteKeyring::lift_hold(const std::string& family) {
 }
 
 Result<std::optional<LegalHold>> SqliteKeyring::hold(const std::string& family) {
-  auto all = holds();
-  if (!all) return all.error();
-  for (auto& h : *all)
-    if (h.family == family) return std::optional<LegalHold>(std::move(h));
-  return std::optional<LegalHold>();
+  auto st = db_->prepare("SELECT at, held_by, reason FROM legal_holds WHERE family = ?");
+  if (!st) return st.error();
+  st->bind(1, family);
+  auto row = st->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<LegalHold>();
+  return std::optional<LegalHold>(LegalHold{family, st->integer(0), st->text(1), st->text(2)});
 }
 
 Result<std::vector<LegalHold>> SqliteKeyring::holds() {
@@ -384,11 +387,12 @@ Result<size_t> SqliteKeyring::rotate(std::unique_ptr<keys::KeyEncryptionKey> to)
   if (auto r = tx.commit(); !r) return r.error();
   kek_ = std::move(to);
   sealers_.clear();
-  (void)checkpoint();
+  (void)checkpoint(50);
   return done;
 }
 
 Result<void> SqliteKeyring::back_up(const std::string& dest) {
+  if (dest.empty()) return make_error(ErrorCode::invalid_argument, "DEST is empty: give the name of the file to write");
   std::error_code ec;
   if (std::filesystem::exists(dest, ec) || ec)
     return make_error(ErrorCode::conflict, dest + " already exists; a backup never overwrites a file: choose a new name");

@@ -123,8 +123,9 @@ class SqliteKeyring final : public ServerKeys {
   Result<void> init();
   // Drops cached keys when another connection wrote the keyring (an erasure by an admin command).
   Result<void> refresh();
-  // Folds the WAL into the file and truncates it, retrying while a reader holds it (5 s).
-  Result<void> checkpoint();
+  // Folds the WAL into the file and truncates it, trying `attempts` times 100 ms apart while a
+  // reader holds it.
+  Result<void> checkpoint(int attempts);
   // The family's sealer, its key unwrapped (or made and stored) on first use.
   Result<platform::Sealer*> sealer_for(const std::string& family, bool create);
   Result<std::optional<std::string>> stored_key(const std::string& family);

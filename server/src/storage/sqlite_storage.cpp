@@ -178,28 +178,29 @@ Result<void> seal_at_rest(Database& db, ServerKeys& keys, const std::function<Re
       struct Column {
         const char* select;  // ?1: the last key of the previous batch; the key is column 0
         const char* update;  // ?1: the sealed value, ?2: the key
+        bool text_key;       // the key is a text id (practitioners), else the rowid
         std::function<std::string(Statement&)> family, aad;
       };
       const std::vector<Column> columns = {
           {"SELECT rowid, body, family, device, counter FROM ops WHERE rowid > ?1 ORDER BY rowid LIMIT 256",
-           "UPDATE ops SET body = ?1 WHERE rowid = ?2", [](Statement& r) { return r.text(2); },
+           "UPDATE ops SET body = ?1 WHERE rowid = ?2", false, [](Statement& r) { return r.text(2); },
            [](Statement& r) { return sqlite::op_aad(r.text(2), r.text(3), static_cast<uint64_t>(r.integer(4))); }},
           {"SELECT id, display_name, id FROM practitioners WHERE id > ?1 ORDER BY id LIMIT 256",
-           "UPDATE practitioners SET display_name = ?1 WHERE id = ?2",
+           "UPDATE practitioners SET display_name = ?1 WHERE id = ?2", true,
            [](Statement&) { return std::string(kDirectoryPartition); },
            [](Statement& r) { return sqlite::practitioner_aad(r.text(2)); }},
           {"SELECT rowid, detail, family, kind, op_id FROM flags WHERE rowid > ?1 ORDER BY rowid LIMIT 256",
-           "UPDATE flags SET detail = ?1 WHERE rowid = ?2", [](Statement& r) { return r.text(2); },
+           "UPDATE flags SET detail = ?1 WHERE rowid = ?2", false, [](Statement& r) { return r.text(2); },
            [](Statement& r) { return sqlite::flag_aad(r.text(3), r.text(4)); }},
           {"SELECT rowid, reason, family, op_id FROM held_ops WHERE rowid > ?1 ORDER BY rowid LIMIT 256",
-           "UPDATE held_ops SET reason = ?1 WHERE rowid = ?2", [](Statement& r) { return r.text(2); },
+           "UPDATE held_ops SET reason = ?1 WHERE rowid = ?2", false, [](Statement& r) { return r.text(2); },
            [](Statement& r) { return sqlite::held_aad(r.text(3), "reason"); }},
           {"SELECT rowid, body, family, op_id FROM held_ops WHERE rowid > ?1 ORDER BY rowid LIMIT 256",
-           "UPDATE held_ops SET body = ?1 WHERE rowid = ?2", [](Statement& r) { return r.text(2); },
+           "UPDATE held_ops SET body = ?1 WHERE rowid = ?2", false, [](Statement& r) { return r.text(2); },
            [](Statement& r) { return sqlite::held_aad(r.text(3), "body"); }},
           {"SELECT rowid, decision_note, family, op_id FROM held_ops WHERE decision_note IS NOT NULL AND rowid > ?1 "
            "ORDER BY rowid LIMIT 256",
-           "UPDATE held_ops SET decision_note = ?1 WHERE rowid = ?2", [](Statement& r) { return r.text(2); },
+           "UPDATE held_ops SET decision_note = ?1 WHERE rowid = ?2", false, [](Statement& r) { return r.text(2); },
            [](Statement& r) { return sqlite::held_aad(r.text(3), "decision_note"); }},
       };
       struct Row {
@@ -214,14 +215,14 @@ Result<void> seal_at_rest(Database& db, ServerKeys& keys, const std::function<Re
         auto write = db.prepare(c.update);
         if (!write) return write.error();
         Row last;
-        last.text = std::string(c.select).rfind("SELECT id,", 0) == 0;
+        last.text = c.text_key;
         for (;;) {  // bounded: each batch moves the key forward, or ends the loop
           std::vector<Row> batch;
           if (last.text) read->bind(1, last.text_key);
           else read->bind(1, last.int_key);
           auto done = read->each([&](Statement& r) {
             Row row;
-            row.text = r.is_text(0);
+            row.text = c.text_key;
             if (row.text) row.text_key = r.text(0);
             else row.int_key = r.integer(0);
             row.family = c.family(r);

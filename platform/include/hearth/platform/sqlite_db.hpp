@@ -52,7 +52,6 @@ class Statement {
   std::string blob(int col) const;
   int64_t integer(int col) const;
   bool is_null(int col) const;
-  bool is_text(int col) const;  // the column holds TEXT (not INTEGER, BLOB or NULL)
 
  private:
   sqlite3* db_;
