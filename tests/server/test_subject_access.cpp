@@ -1,0 +1,420 @@
+// Subject access (usecases/subject_access.hpp; DOMAIN.md §10.2, §6.6, §5, S4): the statutory
+// due dates, the sync-complete check, each redaction rule with its exemption code, a parent
+// requester and child-confidential items, an unknown person, and hostile text in the HTML.
+// Pure functions over records held by a small in-memory RecordStore.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "hearth/core/civil_time.hpp"
+#include "usecases/subject_access.hpp"
+
+using namespace hearth;
+using namespace hearth::server;
+using nlohmann::json;
+using Catch::Matchers::Contains;
+
+namespace {
+
+// The RecordQuery semantics of storage/records.hpp, in memory.
+class MemoryRecords : public RecordStore {
+ public:
+  std::map<std::string, StoredRecord> rows;
+  int64_t next = 0;
+
+  Result<void> put(const StoredRecord& r) override {
+    add(r);
+    return {};
+  }
+  void add(const StoredRecord& r) {
+    StoredRecord copy = r;
+    copy.revision = ++next;
+    rows[r.id] = copy;
+  }
+  Result<std::optional<StoredRecord>> get(const std::string& id) override {
+    auto it = rows.find(id);
+    if (it == rows.end()) return std::optional<StoredRecord>();
+    return std::optional<StoredRecord>(it->second);
+  }
+  Result<void> scan(const RecordQuery& q, const std::function<Result<bool>(const StoredRecord&)>& each) override {
+    std::vector<const StoredRecord*> hits;
+    for (const auto& [id, r] : rows)
+      if (matches(q, r)) hits.push_back(&r);
+    std::sort(hits.begin(), hits.end(), [](auto* a, auto* b) { return a->revision < b->revision; });
+    for (auto* r : hits) {
+      auto go = each(*r);
+      if (!go) return go.error();
+      if (!*go) break;
+    }
+    return {};
+  }
+  Result<int64_t> count(const RecordQuery& q) override {
+    int64_t n = 0;
+    for (const auto& [id, r] : rows) n += matches(q, r) ? 1 : 0;
+    return n;
+  }
+  Result<int64_t> highest_revision() override { return next; }
+
+ private:
+  bool about(const StoredRecord& r, const std::string& person) const {
+    return std::find(r.persons.begin(), r.persons.end(), person) != r.persons.end();
+  }
+  bool matches(const RecordQuery& q, const StoredRecord& r) const {
+    if (!q.type.empty() && r.type != q.type) return false;
+    if (!q.family.empty() && r.family != q.family) return false;
+    if (r.deleted && !q.include_deleted) return false;
+    if (!q.person.empty() && !about(r, q.person)) {
+      if (!q.family_wide || !r.persons.empty()) return false;
+      bool family_holds = std::any_of(rows.begin(), rows.end(), [&](const auto& kv) {
+        return kv.second.family == r.family && about(kv.second, q.person);
+      });
+      if (!family_holds) return false;
+    }
+    return true;
+  }
+};
+
+StoredRecord record(const std::string& id, const std::string& type, std::vector<std::string> persons, json fields,
+                    json multi = json::object(), const std::string& family = "fam-d") {
+  StoredRecord r;
+  r.id = id;
+  r.type = type;
+  r.family = family;
+  r.occurred = "2026-11-20";
+  r.persons = std::move(persons);
+  r.json = json{{"id", id}, {"type", type}, {"family", family}, {"created", true}, {"created_by", "hv-1"},
+                {"deleted", false}, {"fields", fields}, {"multi", multi}}.dump();
+  return r;
+}
+
+json person(const std::string& given, const std::string& family_name, const std::string& dob) {
+  return {{"given_names", given}, {"family_name", family_name}, {"person_status", "LIVING"}, {"date_of_birth", dob}};
+}
+
+// Family D (S4): Daisy (15, the subject), her father Paul, her mother Maria; the records a
+// family like hers holds, each carrying what one rule is about.
+MemoryRecords family_d() {
+  MemoryRecords m;
+  m.add(record("fam-d", "Family", {}, {{"display_name", "Family D"}}));
+  m.add(record("p-daisy", "Person", {"p-daisy"}, person("Daisy", "Dee", "2011-03-04")));
+  m.add(record("p-paul", "Person", {"p-paul"}, person("Paul", "Dee", "1980-01-01")));
+  m.add(record("p-maria", "Person", {"p-maria"}, person("Maria Anne", "Ortiz", "1982-02-02")));
+  m.add(record("rel-paul-daisy", "Relationship", {"p-paul", "p-daisy"},
+               {{"person_a", "p-paul"}, {"person_b", "p-daisy"}, {"type", "FATHER"}}));
+  m.add(record("rel-paul-maria", "Relationship", {"p-paul", "p-maria"},
+               {{"person_a", "p-paul"}, {"person_b", "p-maria"}, {"type", "PARTNER_OF_PARENT"}}));
+  m.add(record("ref-1", "Referral", {"p-daisy"},
+               {{"received_at", "2026-11-01T09:00:00Z"}, {"channel", "MASH_FRONT_DOOR"}, {"referrer", "dsl-1"},
+                {"referrer_details", "Ms Informant, school DSL, 01234 567890"},
+                {"subject_persons", json::array({"p-daisy"})},
+                {"reason_text", "Daisy is often late to school. Paul shouts at her at night. She wants help."},
+                {"significant_harm_suspected", false}}));
+  m.add(record("c-1", "Contact", {"p-daisy", "p-paul"},
+               {{"practitioner", "sw-1"}, {"occurred_at", "2026-11-10T10:00:00Z"}, {"contact_type", "HOME_VISIT"},
+                {"persons_present", json::array({"p-daisy", "p-paul"})},
+                {"narrative", "Met Daisy at home.\nHer father Paul was angry. Daisy was calm."},
+                {"concern_raised", true}}));
+  m.add(record("c-2", "Contact", {"p-daisy"},
+               {{"practitioner", "yw-1"}, {"occurred_at", "2026-11-12T16:00:00Z"}, {"contact_type", "DETACHED_YOUTH_WORK"},
+                {"persons_present", json::array({"p-daisy"})}, {"narrative", "Daisy came to the group."},
+                {"concern_raised", false}}));
+  m.add(record("cv-1", "ChildVoice", {"p-daisy"},
+               {{"assessment", "as-1"}, {"child", "p-daisy"}, {"method", "DIRECT_CONVERSATION"}, {"date", "2026-11-11"},
+                {"views_wishes_feelings", "I do not want my parents to know I see a counsellor."},
+                {"child_confidential", true}}));
+  m.add(record("su-1", "StepUpRequest", {"p-daisy"},
+               {{"episode", "ep-1"}, {"children", json::array({"p-daisy"})}, {"kind", "PLANNED"},
+                {"reason", "Escalating conflict at home."}, {"significant_harm", false},
+                {"consent_position", "CONSENT_GIVEN"}, {"csc_decision", "ACCEPTED_S17_ASSESSMENT"}, {"status", "DECIDED"}}));
+  m.add(record("al-1", "Alert", {},
+               {{"subject", "p-paul"}, {"type", "DOMESTIC_ABUSE_RISK"}, {"severity", "WARNING"}, {"set_by", "hv-1"},
+                {"set_at", "2026-11-10T11:00:00Z"}, {"note", "Concern raised by a neighbour."}}));
+  // A concurrent value naming her mother, on a family-wide record.
+  m.add(record("as-1", "Assessment", {},
+               {{"episode", "ep-1"}, {"assessment_type", "EHA_FAMILY"}, {"author", "hv-1"},
+                {"reason_for_assessment", "Whole-family assessment."}, {"significant_harm_indicated", false}},
+               {{"reason_for_assessment", json::array({"Whole-family assessment.", "Maria asked for support."})}}));
+  // Another family, not hers.
+  m.add(record("fam-x", "Family", {}, {{"display_name", "Family X"}}, json::object(), "fam-x"));
+  return m;
+}
+
+sar::SyncCheck no_devices() { return sar::check_sync({}, {}, 1000); }
+
+sar::SarDocument build(MemoryRecords& store, sar::Requester who, const std::string& person = "p-daisy") {
+  auto in = sar::read_person_records(store, person);
+  REQUIRE(in.ok());
+  sar::SarRequest request{person, who, "2026-11-30", "ig-1", *civil::parse_ms("2026-12-01T09:00:00Z")};
+  auto doc = sar::build_document(Schema::v1(), request, *in, no_devices());
+  REQUIRE(doc.ok());
+  return *doc;
+}
+
+const sar::DisclosedRecord* find(const sar::SarDocument& doc, const std::string& id) {
+  for (const auto& r : doc.records)
+    if (r.id == id) return &r;
+  return nullptr;
+}
+
+bool redacted(const sar::SarDocument& doc, const std::string& record, const std::string& field, const std::string& code) {
+  return std::any_of(doc.redactions.begin(), doc.redactions.end(), [&](const sar::Redaction& r) {
+    return r.record == record && r.field == field && r.code == code;
+  });
+}
+
+bool flagged(const sar::SarDocument& doc, const std::string& record, const std::string& field) {
+  return std::any_of(doc.harm_flags.begin(), doc.harm_flags.end(), [&](const sar::Redaction& r) {
+    return r.record == record && r.field == field && r.code == sar::kSocialCareHarm;
+  });
+}
+
+DeviceRecord device(const std::string& id, const std::string& practitioner, int64_t last_pull) {
+  DeviceRecord d;
+  d.id = id;
+  d.practitioner = practitioner;
+  d.last_pull_at = last_pull;
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("SAR: the due date is one calendar month from receipt, clamped to the month's end", "[unit]") {
+  auto check = [](const char* received, const char* due, const char* extended) {
+    auto d = sar::due_dates(received);
+    REQUIRE(d.ok());
+    CHECK(d->due == due);
+    CHECK(d->extended == extended);
+  };
+  check("2026-11-30", "2026-12-30", "2027-02-28");  // S4: the extension ends in a short February
+  check("2026-09-03", "2026-10-03", "2026-12-03");
+  check("2026-12-15", "2027-01-15", "2027-03-15");  // across the year's end
+  check("2026-01-31", "2026-02-28", "2026-04-30");  // no 31 February: its last day
+  check("2024-01-31", "2024-02-29", "2024-04-30");  // a leap year
+  check("2023-11-29", "2023-12-29", "2024-02-29");  // extended into a leap February
+  check("2025-11-29", "2025-12-29", "2026-02-28");
+  check("2100-01-29", "2100-02-28", "2100-04-29");  // 2100 is not a leap year
+  check("2000-01-30", "2000-02-29", "2000-04-30");  // 2000 is
+  check("2026-03-31", "2026-04-30", "2026-06-30");
+  for (const char* bad : {"2026-02-30", "2026-13-01", "2026-1-05", "yesterday", "", "2026-11-30T10:00:00Z"}) {
+    auto d = sar::due_dates(bad);
+    CHECK_FALSE(d.ok());
+    if (!d.ok()) CHECK(d.error().code == ErrorCode::invalid_argument);
+  }
+}
+
+TEST_CASE("SAR: S4 - her own records with third parties and the informant redacted and social work flagged", "[unit]") {
+  auto store = family_d();
+  auto doc = build(store, sar::Requester::self);
+
+  // Her records and the family-wide ones; none about other people only, none of another family.
+  CHECK(find(doc, "p-daisy"));
+  CHECK(find(doc, "fam-d"));
+  CHECK(find(doc, "rel-paul-daisy"));
+  CHECK_FALSE(find(doc, "p-paul"));
+  CHECK_FALSE(find(doc, "p-maria"));
+  CHECK_FALSE(find(doc, "rel-paul-maria"));
+  CHECK_FALSE(find(doc, "fam-x"));
+  CHECK(doc.families == std::vector<std::string>{"fam-d"});
+
+  // The informant's identity (rule 2), with the code, the record and the field.
+  const auto* referral = find(doc, "ref-1");
+  REQUIRE(referral);
+  CHECK_FALSE(referral->fields.contains("referrer"));
+  CHECK_FALSE(referral->fields.contains("referrer_details"));
+  CHECK(redacted(doc, "ref-1", "referrer", sar::kRightsOfOthers));
+  CHECK(redacted(doc, "ref-1", "referrer_details", sar::kRightsOfOthers));
+  // Third parties in free text (rule 5): the sentence naming her father goes, hers stay.
+  std::string reason = referral->fields["reason_text"];
+  CHECK_THAT(reason, Contains("Daisy is often late to school.") && Contains("She wants help.") &&
+                         Contains("[withheld: S2 P3 rights of others]"));
+  CHECK_THAT(reason, !Contains("Paul") && !Contains("shouts"));
+  CHECK(redacted(doc, "ref-1", "reason_text", sar::kRightsOfOthers));
+
+  // Third parties by id (rule 4): her father's id leaves the relationship and the contact.
+  const auto* rel = find(doc, "rel-paul-daisy");
+  REQUIRE(rel);
+  CHECK_FALSE(rel->fields.contains("person_a"));
+  CHECK(rel->fields["person_b"] == "p-daisy");
+  CHECK(redacted(doc, "rel-paul-daisy", "person_a", sar::kRightsOfOthers));
+  const auto* visit = find(doc, "c-1");
+  REQUIRE(visit);
+  CHECK(visit->fields["persons_present"] == json::array({"p-daisy"}));
+  CHECK(redacted(doc, "c-1", "persons_present", sar::kRightsOfOthers));
+  std::string narrative = visit->fields["narrative"];
+  CHECK_THAT(narrative, Contains("Met Daisy at home.") && Contains("Daisy was calm.") && !Contains("Paul"));
+  // The alert about her father: its subject withheld, the professional who set it kept.
+  const auto* alert = find(doc, "al-1");
+  REQUIRE(alert);
+  CHECK_FALSE(alert->fields.contains("subject"));
+  CHECK(alert->fields["set_by"] == "hv-1");
+  CHECK(redacted(doc, "al-1", "subject", sar::kRightsOfOthers));
+  // A concurrent value naming her mother (a word of her given names) is redacted too.
+  const auto* assessment = find(doc, "as-1");
+  REQUIRE(assessment);
+  CHECK_THAT(assessment->multi.dump(), !Contains("Maria") && Contains("Whole-family assessment."));
+  // A name is found written as a name, not as an ordinary word.
+  {
+    auto m = family_d();
+    m.add(record("p-may", "Person", {"p-may"}, person("May", "Dee", "2015-05-05")));
+    m.add(record("c-4", "Contact", {"p-daisy"},
+                 {{"practitioner", "hv-1"}, {"occurred_at", "2026-11-14T10:00:00Z"}, {"contact_type", "PHONE"},
+                  {"narrative", "Daisy may come to the group. May was at school. Paul's car was outside."},
+                  {"concern_raised", false}}));
+    auto may = build(m, sar::Requester::self);
+    CHECK(find(may, "c-4")->fields["narrative"] ==
+          "Daisy may come to the group. [withheld: S2 P3 rights of others] [withheld: S2 P3 rights of others]");
+  }
+  // Professionals' names are not withheld (§10.2).
+  CHECK(visit->fields["practitioner"] == "sw-1");
+  CHECK(find(doc, "c-2")->fields["practitioner"] == "yw-1");
+
+  // Nothing child-confidential is withheld from the child herself (S4).
+  const auto* voice = find(doc, "cv-1");
+  REQUIRE(voice);
+  CHECK(voice->fields["views_wishes_feelings"] == "I do not want my parents to know I see a counsellor.");
+  CHECK_FALSE(redacted(doc, "cv-1", "views_wishes_feelings", sar::kChildConfidential));
+
+  // Social-work items are flagged for the serious-harm test, and still disclosed (rule 6).
+  CHECK(flagged(doc, "su-1", "reason"));
+  CHECK(flagged(doc, "su-1", "csc_decision"));
+  CHECK(find(doc, "su-1")->fields["reason"] == "Escalating conflict at home.");
+  CHECK(flagged(doc, "c-1", "narrative"));       // a contact that raised a concern
+  CHECK_FALSE(flagged(doc, "c-2", "narrative"));  // an ordinary one is not
+  CHECK(flagged(doc, "ref-1", "significant_harm_suspected"));
+  CHECK(std::find(visit->flagged.begin(), visit->flagged.end(), "narrative") != visit->flagged.end());
+  // A withheld field is never also flagged.
+  CHECK_FALSE(flagged(doc, "al-1", "subject"));
+
+  // The JSON carries all of it, and the audit detail counts it.
+  json j = sar::to_json(doc);
+  CHECK(j["format"] == "hearth-sar/1");
+  CHECK(j["due"] == "2026-12-30");
+  CHECK(j["extended_due"] == "2027-02-28");
+  CHECK(j["requester_type"] == "SELF");
+  CHECK(j["complete"] == true);
+  CHECK(j["status"] == "AWAITING_HARM_DECISIONS");
+  CHECK(j["counts"]["records"] == doc.records.size());
+  CHECK(j["redactions"].size() == doc.redactions.size());
+  CHECK(j["harm_test_flags"][0]["decision"] == "PENDING_IG_DECISION");
+  CHECK_THAT(j.dump(), !Contains("Paul") && !Contains("Maria") && !Contains("Informant") && !Contains("dsl-1") &&
+                           !Contains("p-paul"));
+  std::string detail = sar::audit_detail(doc);
+  CHECK_THAT(detail, Contains("person p-daisy") && Contains("requester SELF") && Contains("due 2026-12-30") &&
+                         Contains(std::to_string(doc.records.size()) + " records disclosed") && Contains("sync complete"));
+  CHECK_THAT(detail, !Contains("Paul") && !Contains("Daisy"));
+}
+
+TEST_CASE("SAR: a parent requester does not receive the child's child-confidential items", "[unit]") {
+  auto store = family_d();
+  for (auto who : {sar::Requester::parent, sar::Requester::representative}) {
+    auto doc = build(store, who);
+    const auto* voice = find(doc, "cv-1");
+    REQUIRE(voice);
+    CHECK_FALSE(voice->fields.contains("views_wishes_feelings"));
+    CHECK(voice->fields["child"] == "p-daisy");  // the record is listed; the confidential view is not
+    CHECK(redacted(doc, "cv-1", "views_wishes_feelings", sar::kChildConfidential));
+    CHECK_THAT(sar::to_json(doc).dump(), !Contains("counsellor"));
+    CHECK_THAT(sar::to_html(doc), !Contains("counsellor") && Contains("CC child-confidential"));
+  }
+  // A view the child did not mark confidential reaches a parent.
+  auto m = family_d();
+  m.add(record("cv-1", "ChildVoice", {"p-daisy"},
+               {{"assessment", "as-1"}, {"child", "p-daisy"}, {"method", "DIRECT_CONVERSATION"}, {"date", "2026-11-11"},
+                {"views_wishes_feelings", "I like the youth club."}, {"child_confidential", false}}));
+  auto doc = build(m, sar::Requester::parent);
+  CHECK(find(doc, "cv-1")->fields["views_wishes_feelings"] == "I like the youth club.");
+}
+
+TEST_CASE("SAR: an unknown person is a clear error", "[unit]") {
+  auto store = family_d();
+  for (const char* who : {"p-nobody", "fam-d", "c-1"}) {  // no record, or a record that is not a Person
+    auto in = sar::read_person_records(store, who);
+    REQUIRE_FALSE(in.ok());
+    CHECK(in.error().code == ErrorCode::not_found);
+    CHECK_THAT(in.error().message, Contains(std::string("no Person record '") + who + "'"));
+  }
+  // build_document refuses too when its input lacks the person.
+  sar::SarRequest request{"p-nobody", sar::Requester::self, "2026-11-30", "admin", 0};
+  auto doc = sar::build_document(Schema::v1(), request, sar::PersonRecords{}, no_devices());
+  REQUIRE_FALSE(doc.ok());
+  CHECK(doc.error().code == ErrorCode::not_found);
+  // A bad date of receipt is an argument error naming the option.
+  auto in = sar::read_person_records(store, "p-daisy");
+  REQUIRE(in.ok());
+  request = {"p-daisy", sar::Requester::self, "2026-02-31", "admin", 0};
+  auto bad = sar::build_document(Schema::v1(), request, *in, no_devices());
+  REQUIRE_FALSE(bad.ok());
+  CHECK_THAT(bad.error().message, Contains("--received"));
+}
+
+TEST_CASE("SAR: a device of the team that has not synced since the SAR was logged is listed", "[unit]") {
+  const int64_t logged = *civil::parse_ms("2026-12-01T09:00:00Z");
+  std::vector<DeviceRecord> devices = {
+      device("dev-hv", "hv-1", logged + 60'000),  // synced after the SAR was logged
+      device("dev-yw", "yw-1", logged - 60'000),  // synced before: may hold unsent records
+      device("dev-yw-old", "yw-1", 0),            // never synced, declared lost
+      device("dev-sw", "sw-1", 0),                // never synced
+      device("dev-other", "xx-1", 0),             // not on the family's team: not asked about
+      device("dev-wiped", "hv-1", 5),             // a wipe was requested
+  };
+  devices[2].revoked = true;
+  devices[5].wipe_requested_at = logged - 1;
+  auto check = sar::check_sync(devices, {"hv-1", "yw-1", "sw-1"}, logged);
+  REQUIRE(check.devices.size() == 5);
+  CHECK_FALSE(check.complete());
+  CHECK(check.not_synced() == std::vector<std::string>{"dev-sw", "dev-yw"});
+  std::map<std::string, sar::DeviceSync::State> state;
+  for (const auto& d : check.devices) state[d.device] = d.state;
+  CHECK(state["dev-hv"] == sar::DeviceSync::State::synced);
+  CHECK(state["dev-yw-old"] == sar::DeviceSync::State::lost_or_wiped);
+  CHECK(state["dev-wiped"] == sar::DeviceSync::State::lost_or_wiped);
+  CHECK_FALSE(state.count("dev-other"));
+
+  // The export is still produced, marked incomplete, naming them.
+  auto store = family_d();
+  auto in = sar::read_person_records(store, "p-daisy");
+  REQUIRE(in.ok());
+  sar::SarRequest request{"p-daisy", sar::Requester::self, "2026-11-30", "ig-1", logged + 120'000};
+  auto doc = sar::build_document(Schema::v1(), request, *in, check);
+  REQUIRE(doc.ok());
+  CHECK_FALSE(doc->records.empty());
+  json j = sar::to_json(*doc);
+  CHECK(j["complete"] == false);
+  CHECK(j["status"] == "INCOMPLETE");
+  CHECK(j["sync"]["not_synced"] == json::array({"dev-sw", "dev-yw"}));
+  CHECK_THAT(j["sync"]["statement"].get<std::string>(), Contains("INCOMPLETE") && Contains("dev-sw, dev-yw"));
+  CHECK_THAT(sar::to_html(*doc), Contains("class=\"incomplete\"") && Contains("dev-yw"));
+  CHECK_THAT(sar::audit_detail(*doc), Contains("INCOMPLETE, not synced: dev-sw dev-yw"));
+
+  // Once they have synced (or are declared lost), it is complete.
+  devices[1].last_pull_at = logged + 1;
+  devices[3].revoked = true;
+  auto later = sar::check_sync(devices, {"hv-1", "yw-1", "sw-1"}, logged);
+  CHECK(later.complete());
+  CHECK(later.not_synced().empty());
+}
+
+TEST_CASE("SAR: hostile text is escaped in the HTML document, which loads nothing", "[unit][security]") {
+  auto store = family_d();
+  const std::string hostile = "<script>alert(1)</script>\"><img src=x onerror=alert(2)> & 'quoted'";
+  store.add(record("c-3", "Contact", {"p-daisy"},
+                   {{"practitioner", "hv-1"}, {"occurred_at", "2026-11-13T10:00:00Z"}, {"contact_type", "PHONE"},
+                    {"narrative", hostile}, {"concern_raised", false}}));
+  store.add(record("p-daisy", "Person", {"p-daisy"}, person("Daisy<b>", "Dee</title><script>x()</script>", "2011-03-04")));
+  auto doc = build(store, sar::Requester::self);
+  std::string html = sar::to_html(doc);
+  CHECK_THAT(html, !Contains("<script") && !Contains("<img") && !Contains("<b>") && !Contains("</title><script"));
+  CHECK_THAT(html, Contains("&lt;script&gt;alert(1)&lt;/script&gt;&quot;&gt;&lt;img src=x onerror=alert(2)&gt; &amp; "
+                            "&#39;quoted&#39;"));
+  CHECK_THAT(html, Contains("Content-Security-Policy") && Contains("default-src 'none'"));
+  CHECK_THAT(html, !Contains("http://") && !Contains("https://"));
+  // Sections per record type, the schedule, the sync statement and the due dates.
+  CHECK_THAT(html, Contains("<h2>Contact</h2>") && Contains("<h2>Referral</h2>") && Contains("id=\"redactions\"") &&
+                       Contains("id=\"sync\"") && Contains("2026-12-30") && Contains("2027-02-28"));
+  CHECK(sar::html_escape("a<b>&\"'") == "a&lt;b&gt;&amp;&quot;&#39;");
+  // The JSON keeps the text as it was recorded (JSON escaping is the reader's).
+  CHECK(sar::to_json(doc).dump().find("onerror=alert(2)") != std::string::npos);
+}
