@@ -5,15 +5,24 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <map>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "../support/audit_key.hpp"
+#include "../support/must.hpp"
+#include "../support/temp_dir.hpp"
+#include "admin/sar_command.hpp"
 #include "hearth/core/civil_time.hpp"
+#include "storage/storage.hpp"
 #include "usecases/subject_access.hpp"
 
 using namespace hearth;
 using namespace hearth::server;
+using hearth::test::must;
 using nlohmann::json;
 using Catch::Matchers::Contains;
 
@@ -417,4 +426,92 @@ TEST_CASE("SAR: hostile text is escaped in the HTML document, which loads nothin
   CHECK(sar::html_escape("a<b>&\"'") == "a&lt;b&gt;&amp;&quot;&#39;");
   // The JSON keeps the text as it was recorded (JSON escaping is the reader's).
   CHECK(sar::to_json(doc).dump().find("onerror=alert(2)") != std::string::npos);
+}
+
+TEST_CASE("SAR: the sar command logs the request, writes private files, audits, and judges devices from the log time",
+          "[unit][security]") {
+  test::TempDir dir;
+  auto store = must(open_sqlite_storage(dir.file("server.db"), test::audit_key()));
+  auto trail = must(audit::open_trail_file(dir.file("server.db"), test::audit_key(), &store->keys()));
+  auto& cl = store->caseload();
+  must(cl.add_organisation("org-eh", "Early Help", "LA_EARLY_HELP"));
+  must(cl.add_practitioner("hv-1", "org-eh", "HV One", "PRACTITIONER"));
+  must(cl.add_practitioner("sw-1", "org-eh", "SW One", "PRACTITIONER"));
+  must(cl.add_practitioner("ig-1", "org-eh", "IG One", "IG_OFFICER"));
+  must(cl.allocate("fam-d", "hv-1", true, 1));
+  must(cl.allocate("fam-d", "sw-1", false, 1));
+  must(store->devices().add_device("dev-hv", "hv-1", "t1", 1, INT64_MAX / 2));
+  must(store->devices().add_device("dev-sw", "sw-1", "t2", 1, INT64_MAX / 2));
+  auto records = family_d();
+  const int64_t t0 = *civil::parse_ms("2026-12-01T09:00:00Z");
+  must(store->devices().record_pull("dev-hv", t0 - 1000));  // before the request was logged
+  const std::string out_dir = dir.file("sar-out");
+  SarArgs args{"p-daisy", "SELF", "2026-11-30", out_dir, "ig-1"};
+
+  std::ostringstream out, err;
+  REQUIRE(sar_command(*store, records, *trail.trail, Schema::v1(), args, t0, out, err) == 0);
+  INFO(out.str() << err.str());
+  CHECK_THAT(out.str(), Contains("subject access request logged at 2026-12-01T09:00:00Z") &&
+                            Contains("due 2026-12-30") && Contains("extended due date 2027-02-28") &&
+                            Contains("INCOMPLETE") && Contains("dev-hv (hv-1)") && Contains("dev-sw (sw-1)"));
+  const std::string base = out_dir + "/sar-p-daisy-20261201T090000Z";
+  for (const char* ext : {".json", ".html"}) {
+    REQUIRE(std::filesystem::exists(base + ext));
+    CHECK((std::filesystem::status(base + ext).permissions() & std::filesystem::perms::all) ==
+          (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+  }
+  CHECK((std::filesystem::status(out_dir).permissions() & std::filesystem::perms::all) == std::filesystem::perms::owner_all);
+
+  // Both devices sync after the request was logged: the next run is complete, against the
+  // logged time (not its own).
+  must(store->devices().record_pull("dev-hv", t0 + 60'000));
+  must(store->devices().record_pull("dev-sw", t0 + 60'000));
+  std::ostringstream out2, err2;
+  REQUIRE(sar_command(*store, records, *trail.trail, Schema::v1(), args, t0 + 120'000, out2, err2) == 0);
+  CHECK_THAT(out2.str(), Contains("sync complete") && !Contains("logged at"));
+  auto written = json::parse(std::ifstream(out_dir + "/sar-p-daisy-20261201T090200Z.json"));
+  CHECK(written["complete"] == true);
+  CHECK(written["sync"]["logged_at"] == "2026-12-01T09:00:00Z");
+  // Writing over an existing export is refused.
+  std::ostringstream out3, err3;
+  CHECK(sar_command(*store, records, *trail.trail, Schema::v1(), args, t0 + 120'000, out3, err3) == 1);
+  CHECK_THAT(err3.str(), Contains("cannot create"));
+
+  // Every SAR is in the family's audit chain: who, which person, what was disclosed and withheld.
+  std::vector<audit::Event> events;
+  audit::AuditQuery q;
+  q.family = "fam-d";
+  must(trail.trail->query(q, [&](const audit::ListedEvent& e) -> Result<void> {
+    events.push_back(e.event);
+    return {};
+  }));
+  auto count = [&](const std::string& action) {
+    return std::count_if(events.begin(), events.end(), [&](const audit::Event& e) { return e.action == action; });
+  };
+  CHECK(count("sar-logged") == 1);
+  CHECK(count("sar") == 2);
+  for (const auto& e : events)
+    if (e.action == "sar") {
+      CHECK(e.actor == "ig-1");
+      CHECK_THAT(e.detail, Contains("person p-daisy") && Contains("records disclosed") && Contains("S2 P3 rights of others x"));
+    }
+
+  // An unknown person, a requester type, an officer who is not IG: clear errors.
+  std::ostringstream o4, e4;
+  SarArgs nobody = args;
+  nobody.person = "p-nobody";
+  CHECK(sar_command(*store, records, *trail.trail, Schema::v1(), nobody, t0, o4, e4) == 3);
+  CHECK_THAT(e4.str(), Contains("no Person record 'p-nobody'"));
+  SarArgs bad_type = args;
+  bad_type.requester_type = "NEIGHBOUR";
+  CHECK(sar_command(*store, records, *trail.trail, Schema::v1(), bad_type, t0, o4, e4) == 1);
+  CHECK_THAT(e4.str(), Contains("--requester-type must be SELF, PARENT or REPRESENTATIVE"));
+  SarArgs not_ig = args;
+  not_ig.by = "hv-1";
+  CHECK(sar_command(*store, records, *trail.trail, Schema::v1(), not_ig, t0, o4, e4) == 1);
+  CHECK_THAT(e4.str(), Contains("not IG_OFFICER"));
+  SarArgs future = args;
+  future.received = "2026-12-02";
+  CHECK(sar_command(*store, records, *trail.trail, Schema::v1(), future, t0, o4, e4) == 1);
+  CHECK_THAT(e4.str(), Contains("after today"));
 }
