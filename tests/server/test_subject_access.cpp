@@ -272,7 +272,11 @@ TEST_CASE("SAR: S4 - her own records with third parties and the informant redact
                  {{"practitioner", "hv-1"}, {"occurred_at", "2026-11-14T10:00:00Z"}, {"contact_type", "PHONE"},
                   {"narrative", "Daisy may come to the group. May was at school. Paul's car was outside."},
                   {"concern_raised", false}}));
+    m.add(record("t-1", "Task", {},
+                 {{"task_type", "FLAG_REVIEW"}, {"assignee", "hv-1"}, {"due_at", "2026-11-20T10:00:00Z"},
+                  {"detail", "Review c-4. Check the record of p-may."}, {"status", "OPEN"}}));
     auto may = build(m, sar::Requester::self);
+    CHECK(find(may, "t-1")->fields["detail"] == "Review c-4. [withheld: S2 P3 rights of others]");
     CHECK(find(may, "c-4")->fields["narrative"] ==
           "Daisy may come to the group. [withheld: S2 P3 rights of others] [withheld: S2 P3 rights of others]");
   }

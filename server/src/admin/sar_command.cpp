@@ -139,7 +139,7 @@ int sar_command(Storage& store, RecordStore& records, audit::AuditTrail& trail, 
   }
   const std::string base = "sar-" + file_safe(args.person) + "-" + stamp(now_ms);
   const fs::path json_file = dir / (base + ".json"), html_file = dir / (base + ".html");
-  if (auto w = write_private(json_file, sar::to_json(*doc).dump(2) + "\n"); !w) return fail(w.error().message);
+  if (auto w = write_private(json_file, sar::to_json(*doc).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"); !w) return fail(w.error().message);
   if (auto w = write_private(html_file, sar::to_html(*doc)); !w) return fail(w.error().message);
 
   const std::string detail = sar::audit_detail(*doc) + "; written to " + base + ".json/.html";

@@ -84,10 +84,10 @@ struct Others {
   std::set<std::string> words;  // words that name them
 };
 
-// Rule 5: replaces each sentence of `text` that names another person. Returns the passages
-// replaced.
+// Rule 5: replaces each sentence of `text` that names another person, by a name or by her id
+// (a task's detail names records by id). Returns the passages replaced.
 int redact_sentences(std::string& text, const Others& others) {
-  if (others.words.empty()) return 0;
+  if (others.words.empty() && others.ids.empty()) return 0;
   std::string out;
   int replaced = 0;
   size_t start = 0;
@@ -96,7 +96,9 @@ int redact_sentences(std::string& text, const Others& others) {
     end = end == std::string::npos ? text.size() : end + 1;
     std::string sentence = text.substr(start, end - start);
     std::string low = lower_ascii(sentence);
-    bool hit = std::any_of(others.words.begin(), others.words.end(), [&](const std::string& w) { return names(sentence, low, w); });
+    bool hit = std::any_of(others.words.begin(), others.words.end(), [&](const std::string& w) { return names(sentence, low, w); }) ||
+               std::any_of(others.ids.begin(), others.ids.end(),
+                           [&](const std::string& id) { return sentence.find(id) != std::string::npos; });
     if (hit) {
       size_t lead = sentence.find_first_not_of(" \t");
       out += sentence.substr(0, lead == std::string::npos ? 0 : lead);
@@ -286,9 +288,16 @@ Result<SarDocument> build_document(const Schema& schema, const SarRequest& reque
       else people.emplace_back(r.id, *j);
     }
   if (!subject) return make_error(ErrorCode::not_found, "no Person record '" + request.person + "' is held on the server");
-  auto name_of = [](const json& p, const char* field) {
-    const json& f = p["fields"];
-    return f.contains(field) && f[field].is_string() ? f[field].get<std::string>() : std::string();
+  // A rendered record's fields (an empty object when it has none).
+  auto fields_of = [](const json& p) -> const json& {
+    static const json none = json::object();
+    auto it = p.find("fields");
+    return it != p.end() && it->is_object() ? *it : none;
+  };
+  auto name_of = [&](const json& p, const char* field) {
+    const json& f = fields_of(p);
+    auto it = f.find(field);
+    return it != f.end() && it->is_string() ? it->get<std::string>() : std::string();
   };
   const std::string own_family_name = lower_ascii(name_of(*subject, "family_name"));
   std::set<std::string> own_words;
@@ -300,7 +309,7 @@ Result<SarDocument> build_document(const Schema& schema, const SarRequest& reque
     std::set<std::string> words;
     add_name_words(name_of(p, "given_names"), words);
     if (lower_ascii(name_of(p, "family_name")) != own_family_name) add_name_words(name_of(p, "family_name"), words);
-    const json& f = p["fields"];
+    const json& f = fields_of(p);
     if (f.contains("other_names") && f["other_names"].is_array())
       for (const auto& n : f["other_names"])
         if (n.is_string()) add_name_words(n.get<std::string>(), words);
