@@ -156,7 +156,7 @@ sar::SyncCheck no_devices() { return sar::check_sync({}, {}, 1000); }
 sar::SarDocument build(MemoryRecords& store, sar::Requester who, const std::string& person = "p-daisy") {
   auto in = sar::read_person_records(store, person);
   REQUIRE(in.ok());
-  sar::SarRequest request{person, who, "2026-11-30", "ig-1", *civil::parse_ms("2026-12-01T09:00:00Z")};
+  sar::SarRequest request{person, who, "2026-11-30", "ig-1", *civil::parse_ms("2026-12-01T09:00:00Z"), std::nullopt};
   auto doc = sar::build_document(Schema::v1(), request, *in, no_devices());
   REQUIRE(doc.ok());
   return *doc;
@@ -207,6 +207,20 @@ TEST_CASE("SAR: the due date is one calendar month from receipt, clamped to the 
   check("2100-01-29", "2100-02-28", "2100-04-29");  // 2100 is not a leap year
   check("2000-01-30", "2000-02-29", "2000-04-30");  // 2000 is
   check("2026-03-31", "2026-04-30", "2026-06-30");
+  // With the council's calendar, a date on a weekend or a closed day moves to the next working day.
+  TenantConfig calendar;
+  REQUIRE(calendar.set("closed_dates", "2026-12-25,2026-12-28"));
+  auto monday = sar::due_dates("2026-10-30", &calendar);  // due Monday 2026-11-30: unchanged
+  REQUIRE(monday.ok());
+  CHECK(monday->respond_by == "2026-11-30");
+  auto saturday = sar::due_dates("2026-11-05", &calendar);  // due Saturday 2026-12-05
+  REQUIRE(saturday.ok());
+  CHECK(saturday->due == "2026-12-05");
+  CHECK(saturday->respond_by == "2026-12-07");
+  auto christmas = sar::due_dates("2026-11-25", &calendar);  // Friday 25th closed, then the weekend, then 28th closed
+  REQUIRE(christmas.ok());
+  CHECK(christmas->respond_by == "2026-12-29");
+  CHECK(sar::due_dates("2026-11-05")->respond_by == "2026-12-05");  // no calendar: the statutory date
   for (const char* bad : {"2026-02-30", "2026-13-01", "2026-1-05", "yesterday", "", "2026-11-30T10:00:00Z"}) {
     auto d = sar::due_dates(bad);
     CHECK_FALSE(d.ok());
@@ -306,6 +320,7 @@ TEST_CASE("SAR: S4 - her own records with third parties and the informant redact
   CHECK(j["format"] == "hearth-sar/1");
   CHECK(j["due"] == "2026-12-30");
   CHECK(j["extended_due"] == "2027-02-28");
+  CHECK(j["respond_by"] == "2026-12-30");
   CHECK(j["requester_type"] == "SELF");
   CHECK(j["complete"] == true);
   CHECK(j["status"] == "AWAITING_HARM_DECISIONS");
@@ -350,14 +365,14 @@ TEST_CASE("SAR: an unknown person is a clear error", "[unit]") {
     CHECK_THAT(in.error().message, Contains(std::string("no Person record '") + who + "'"));
   }
   // build_document refuses too when its input lacks the person.
-  sar::SarRequest request{"p-nobody", sar::Requester::self, "2026-11-30", "admin", 0};
+  sar::SarRequest request{"p-nobody", sar::Requester::self, "2026-11-30", "admin", 0, std::nullopt};
   auto doc = sar::build_document(Schema::v1(), request, sar::PersonRecords{}, no_devices());
   REQUIRE_FALSE(doc.ok());
   CHECK(doc.error().code == ErrorCode::not_found);
   // A bad date of receipt is an argument error naming the option.
   auto in = sar::read_person_records(store, "p-daisy");
   REQUIRE(in.ok());
-  request = {"p-daisy", sar::Requester::self, "2026-02-31", "admin", 0};
+  request = {"p-daisy", sar::Requester::self, "2026-02-31", "admin", 0, std::nullopt};
   auto bad = sar::build_document(Schema::v1(), request, *in, no_devices());
   REQUIRE_FALSE(bad.ok());
   CHECK_THAT(bad.error().message, Contains("--received"));
@@ -390,7 +405,7 @@ TEST_CASE("SAR: a device of the team that has not synced since the SAR was logge
   auto store = family_d();
   auto in = sar::read_person_records(store, "p-daisy");
   REQUIRE(in.ok());
-  sar::SarRequest request{"p-daisy", sar::Requester::self, "2026-11-30", "ig-1", logged + 120'000};
+  sar::SarRequest request{"p-daisy", sar::Requester::self, "2026-11-30", "ig-1", logged + 120'000, std::nullopt};
   auto doc = sar::build_document(Schema::v1(), request, *in, check);
   REQUIRE(doc.ok());
   CHECK_FALSE(doc->records.empty());

@@ -126,7 +126,9 @@ int sar_command(Storage& store, RecordStore& records, audit::AuditTrail& trail, 
   if (!devices) return fail(devices.error().message);
   auto sync = sar::check_sync(*devices, {team.begin(), team.end()}, logged_at);
 
-  sar::SarRequest request{args.person, *requester, received, args.by, now_ms};
+  auto calendar = store.settings().current();
+  if (!calendar) return fail(calendar.error().message);
+  sar::SarRequest request{args.person, *requester, received, args.by, now_ms, *calendar};
   auto doc = sar::build_document(schema, request, *in, sync);
   if (!doc) return fail(doc.error().message, doc.error().code == ErrorCode::not_found ? 3 : 1);
 
@@ -154,7 +156,8 @@ int sar_command(Storage& store, RecordStore& records, audit::AuditTrail& trail, 
 
   if (first_run) out << "subject access request logged at " << civil::format_datetime_seconds(logged_at) << "\n";
   out << "person " << args.person << " (requester " << args.requester_type << "), received " << received << "\n"
-      << "due " << doc->dates.due << " (one month); extended due date " << doc->dates.extended
+      << "due " << doc->dates.due << " (one month; respond by " << doc->dates.respond_by
+      << ", the next working day if it is not one); extended due date " << doc->dates.extended
       << " if complex (tell the requester within the first month)\n"
       << doc->records.size() << " records disclosed, " << doc->redactions.size() << " redactions, "
       << doc->harm_flags.size() << " items flagged for the serious-harm test (S3 P3 Para 11 SC harm)\n";

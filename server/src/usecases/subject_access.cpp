@@ -185,12 +185,20 @@ Result<std::string> add_months(const std::string& date, int months) {
   return civil::format_date(first + day - 1);
 }
 
-Result<DueDates> due_dates(const std::string& received) {
+Result<DueDates> due_dates(const std::string& received, const TenantConfig* calendar) {
   auto due = add_months(received, 1);
   if (!due) return make_error(ErrorCode::invalid_argument, "--received: " + due.error().message);
   auto extended = add_months(received, 3);
   if (!extended) return extended.error();
-  return DueDates{*due, *extended};
+  DueDates dates{*due, *extended, *due};
+  if (calendar) {
+    auto ymd = civil::parse_date(*due);
+    int64_t day = civil::days_from_civil(ymd->y, ymd->m, ymd->d);
+    // Bounded: a calendar with no working day at all leaves the statutory date.
+    for (int step = 0; step < 31 && !calendar->is_working_day(day); ++step) ++day;
+    if (calendar->is_working_day(day)) dates.respond_by = civil::format_date(day);
+  }
+  return dates;
 }
 
 const char* to_string(DeviceSync::State s) {
@@ -265,7 +273,7 @@ Result<SarDocument> build_document(const Schema& schema, const SarRequest& reque
   SarDocument doc;
   doc.request = request;
   doc.sync = sync;
-  auto dates = due_dates(request.received);
+  auto dates = due_dates(request.received, request.calendar ? &*request.calendar : nullptr);
   if (!dates) return dates.error();
   doc.dates = *dates;
 
@@ -421,6 +429,7 @@ json to_json(const SarDocument& doc) {
   j["received"] = doc.request.received;
   j["due"] = doc.dates.due;
   j["extended_due"] = doc.dates.extended;
+  j["respond_by"] = doc.dates.respond_by;
   j["produced_at"] = date_of(doc.request.now_ms);
   j["produced_by"] = doc.request.by;
   j["complete"] = doc.sync.complete();
@@ -500,6 +509,8 @@ std::string to_html(const SarDocument& doc) {
     << "<tr><th>Requester</th><td>" << to_string(doc.request.requester) << "</td></tr>"
     << "<tr><th>Received</th><td>" << e(doc.request.received) << "</td></tr>"
     << "<tr><th>Due (one month)</th><td id=\"due\">" << e(doc.dates.due) << "</td></tr>"
+    << "<tr><th>Respond by (the due date, or the next working day)</th><td id=\"respond-by\">"
+    << e(doc.dates.respond_by) << "</td></tr>"
     << "<tr><th>Extended due date (two further months, if complex; tell the requester within the first month)</th>"
     << "<td id=\"extended-due\">" << e(doc.dates.extended) << "</td></tr>"
     << "<tr><th>Produced</th><td>" << e(date_of(doc.request.now_ms)) << " by " << e(doc.request.by) << "</td></tr>"

@@ -40,6 +40,7 @@
 
 #include "hearth/core/error.hpp"
 #include "hearth/core/schema.hpp"
+#include "hearth/core/tenant_config.hpp"
 #include "storage/devices.hpp"
 #include "storage/records.hpp"
 
@@ -56,13 +57,17 @@ std::optional<Requester> parse_requester(const std::string& text);
 const char* to_string(Requester r);
 
 struct DueDates {
-  std::string due;       // "YYYY-MM-DD": one calendar month after receipt (§10.2)
-  std::string extended;  // "YYYY-MM-DD": two further months, if the request is complex
+  std::string due;         // "YYYY-MM-DD": one calendar month after receipt (§10.2)
+  std::string extended;    // "YYYY-MM-DD": two further months, if the request is complex
+  // The statutory date moved to the next working day when it falls on a weekend or a closed
+  // date of the council's calendar (ICO guidance on the time limit); `due` when no calendar.
+  std::string respond_by;
 };
 // From the date of receipt "YYYY-MM-DD": the same day of the next month, or that month's last
 // day when it has no such day (31 January -> 28 or 29 February); the extended date is three
-// months after receipt, clamped the same way. ErrorCode::invalid_argument for a bad date.
-Result<DueDates> due_dates(const std::string& received);
+// months after receipt, clamped the same way. `calendar`: the tenant's working days and closed
+// dates (TenantConfig), for respond_by. ErrorCode::invalid_argument for a bad date.
+Result<DueDates> due_dates(const std::string& received, const TenantConfig* calendar = nullptr);
 // The date `months` calendar months after `received`, clamped to the month's end.
 Result<std::string> add_months(const std::string& date, int months);
 
@@ -108,6 +113,7 @@ struct SarRequest {
   std::string received;  // "YYYY-MM-DD"
   std::string by;        // the IG officer's practitioner id, or "admin"
   int64_t now_ms = 0;
+  std::optional<TenantConfig> calendar;  // for DueDates::respond_by
 };
 
 struct Redaction {
