@@ -10,9 +10,9 @@ python3-jsonschema (Draft 2020-12, the dialect of OpenAPI 3.1 schemas) and pytho
   check_response.py --spec docs/openapi.yaml responses EXCHANGES.json [--require-coverage]
       EXCHANGES.json: [{"method", "path", "status", "body", "request"?}, ...], answers captured
       from a real server. Each body must be JSON valid against the schema the document gives for
-      that operation and status (a status the operation does not list fails). A method the path
-      does not list is checked against components.responses.MethodNotAllowed (405 only), a path
-      the document does not list against components.responses.NotFound (404 only). "request",
+      that operation and status (a status the operation does not list fails). A request that
+      reaches no operation (an unknown path, a method the path does not list) is checked against
+      the document's x-hearth-any-path-responses for its status. "request",
       when given, is checked against the operation's requestBody. --require-coverage fails when
       an operation not marked x-hearth-placeholder has no captured 2xx answer or no error answer.
 
@@ -67,7 +67,8 @@ def schema_errors(spec, schema, value):
     for e in errors:
         where = "/".join(str(p) for p in e.absolute_path) or "(the body)"
         rule = "/".join(str(p) for p in e.absolute_schema_path)
-        out.append(f"at {where}: {e.message} [schema: {rule}]")
+        message = e.message if len(e.message) <= 300 else e.message[:300] + "..."
+        out.append(f"at {where}: {message} [schema: {rule}]")
     return out
 
 
@@ -80,17 +81,16 @@ def json_schema_of(spec, body_object, what):
 
 
 def response_object(spec, method, path, status):
-    """The document's response object for this exchange, or a LookupError saying why none fits."""
+    """The document's response object for this exchange and its operation (None when the request
+    reached no operation: x-hearth-any-path-responses), or a LookupError saying why none fits."""
     item = spec.get("paths", {}).get(path)
-    if item is None:
-        if status != 404:
-            raise LookupError(f"path {path} is not in the document, and only 404 answers it")
-        return spec["components"]["responses"]["NotFound"], None
-    operation = item.get(method.lower())
+    operation = item.get(method.lower()) if item is not None else None
     if operation is None:
-        if status != 405:
-            raise LookupError(f"{method} is not listed for {path}, and only 405 answers it")
-        return spec["components"]["responses"]["MethodNotAllowed"], None
+        anywhere = spec.get("x-hearth-any-path-responses", {})
+        if str(status) not in anywhere:
+            raise LookupError(f"{method} {path} is not an operation of the document, and status {status} is not "
+                              f"in x-hearth-any-path-responses ({', '.join(sorted(anywhere))})")
+        return anywhere[str(status)], None
     responses = operation.get("responses", {})
     found = responses.get(str(status), responses.get("default"))
     if found is None:
