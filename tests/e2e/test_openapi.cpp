@@ -143,11 +143,13 @@ json withdrawal(const family_g::Records& g) {
 
 }  // namespace
 
-TEST_CASE("OpenAPI: every route hearth-server serves is an operation of docs/openapi.yaml", "[e2e][openapi]") {
+TEST_CASE("OpenAPI: every route hearth-server serves is an operation of docs/openapi.yaml with its body limit",
+          "[e2e][openapi]") {
   if (!have_checker()) return;
   TempDir dir;
   json routes = json::array();
-  for (const auto& r : server::v1_routes()) routes.push_back({{"method", r.method}, {"path", r.path}});
+  for (const auto& r : server::v1_routes())
+    routes.push_back({{"method", r.method}, {"path", r.path}, {"max_body_bytes", r.max_body_bytes}});
   REQUIRE(routes.size() >= 7);
   auto ok = check(dir, "routes", routes);
   INFO(ok.out << ok.err);
@@ -166,6 +168,12 @@ TEST_CASE("OpenAPI: every route hearth-server serves is an operation of docs/ope
   auto unserved = check(dir, "routes", fewer);
   CHECK(unserved.code == 1);
   CHECK_THAT(unserved.out, Contains("POST /v1/wipe/ack is in the document but not served"));
+  json other_limit = routes;
+  for (auto& r : other_limit)
+    if (r["path"] == "/v1/pull") r["max_body_bytes"] = 2u << 20;
+  auto limit = check(dir, "routes", other_limit);
+  CHECK(limit.code == 1);
+  CHECK_THAT(limit.out, Contains("POST /v1/pull: x-hearth-max-body-bytes is 1048576 but the route takes 2097152"));
 }
 
 TEST_CASE("OpenAPI: real answers of every endpoint over TLS match docs/openapi.yaml and broken ones fail the check",

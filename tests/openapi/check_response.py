@@ -3,9 +3,11 @@
 python3-jsonschema (Draft 2020-12, the dialect of OpenAPI 3.1 schemas) and python3-yaml.
 
   check_response.py --spec docs/openapi.yaml routes ROUTES.json
-      ROUTES.json: [{"method": "POST", "path": "/v1/push"}, ...], the server's route table
-      (v1_routes() in server/src/http/request_bounds.cpp). Fails when a route has no operation
-      in the document, or when an operation that is not marked x-hearth-placeholder is not a route.
+      ROUTES.json: [{"method": "POST", "path": "/v1/push", "max_body_bytes": 4194304}, ...], the
+      server's route table (v1_routes() in server/src/http/request_bounds.cpp). Fails when a route
+      has no operation in the document, when an operation that is not marked x-hearth-placeholder
+      is not a route, or when an operation's x-hearth-max-body-bytes is not its route's body limit
+      (required on operations with a request body).
 
   check_response.py --spec docs/openapi.yaml responses EXCHANGES.json [--require-coverage]
       EXCHANGES.json: [{"method", "path", "status", "body", "request"?}, ...], answers captured
@@ -102,10 +104,19 @@ def response_object(spec, method, path, status):
 def check_routes(spec, routes):
     problems = []
     documented = {(m, p): placeholder for m, p, _, placeholder in operations(spec)}
+    operation_of = {(m, p): op for m, p, op, _ in operations(spec)}
     served = {(r["method"].upper(), r["path"]) for r in routes}
-    for method, path in sorted(served):
+    for r in sorted(routes, key=lambda r: (r["path"], r["method"])):
+        method, path = r["method"].upper(), r["path"]
         if (method, path) not in documented:
             problems.append(f"route {method} {path} is served (v1_routes) but not in the document")
+            continue
+        op = operation_of[(method, path)]
+        limit = op.get("x-hearth-max-body-bytes")
+        if limit is None and "requestBody" in op and not documented[(method, path)]:
+            problems.append(f"{method} {path}: x-hearth-max-body-bytes is missing (the route takes {r.get('max_body_bytes')})")
+        elif limit is not None and "max_body_bytes" in r and limit != r["max_body_bytes"]:
+            problems.append(f"{method} {path}: x-hearth-max-body-bytes is {limit} but the route takes {r['max_body_bytes']}")
     for (method, path), placeholder in sorted(documented.items()):
         if (method, path) not in served and not placeholder:
             problems.append(f"{method} {path} is in the document but not served (and not marked x-hearth-placeholder)")
