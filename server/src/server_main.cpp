@@ -21,6 +21,7 @@
 #include "admin/audit_query.hpp"
 #include "admin/backup.hpp"
 #include "admin/restore.hpp"
+#include "admin/sar_command.hpp"
 #include "admin/serve_lock.hpp"
 #include "audit/audit_chain.hpp"
 #include "keys/kek.hpp"
@@ -479,6 +480,16 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   std::string backup_file;
   backup->add_option("DEST", backup_file, "the file to write (must not exist)")->required();
   restore->add_option("SRC", backup_file, "a file `hearth-server backup` wrote")->required();
+
+  // Subject access (admin/sar_command.hpp, docs/subject-access.md).
+  SarArgs sar_args;
+  auto* sar_cmd = app.add_subcommand("sar", "everything held about a person for a subject access request, redacted, as "
+                                            "JSON and HTML (DOMAIN.md §10.2, docs/subject-access.md)");
+  sar_cmd->add_option("--person", sar_args.person, "the data subject (a Person record id)")->required();
+  sar_cmd->add_option("--requester-type", sar_args.requester_type, "SELF (default), PARENT or REPRESENTATIVE");
+  sar_cmd->add_option("--received", sar_args.received, "the date the request was received, YYYY-MM-DD (default: today, UTC)");
+  sar_cmd->add_option("--out", sar_args.out_dir, "the directory for the two files (default: the current one)");
+  sar_cmd->add_option("--by", sar_args.by, "the IG officer (a practitioner id), or admin (default)");
 
   try {
     app.parse(argc, argv);
@@ -983,6 +994,14 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   } else if (office_revoke->parsed()) {
     must(service.with_context([&](ServiceContext& ctx) { return revoke_office_credential(ctx, name); }));
     std::cout << "revoked office credential " << name << "\n";
+  } else if (sar_cmd->parsed()) {
+    require_id("--person", sar_args.person);
+    require_id("--by", sar_args.by);
+    json config = data.load_config();
+    // The family keys open the audit details that say when the request was logged.
+    auto trail = must(audit::open_trail_file(data.db().string(), data.audit_key(config), &store->keys()));
+    return sar_command(*store, store->records(), *trail.trail, *served->second, sar_args, static_cast<int64_t>(now_ms()),
+                       std::cout, std::cerr);
   } else if (flags->parsed()) {
     auto list = must(store->flags().list(family.empty() ? std::nullopt : std::optional<std::string>(family)));
     for (const auto& f : list)

@@ -23,7 +23,7 @@
 using namespace hearth;
 using namespace hearth::server;
 using hearth::test::must;
-using nlohmann::json;
+using json = sar::Json;
 using Catch::Matchers::Contains;
 
 namespace {
@@ -66,6 +66,8 @@ class MemoryRecords : public RecordStore {
     return n;
   }
   Result<int64_t> highest_revision() override { return next; }
+  Result<bool> built() override { return true; }
+  Result<void> mark_built() override { return {}; }
 
  private:
   bool about(const StoredRecord& r, const std::string& person) const {
@@ -491,10 +493,11 @@ TEST_CASE("SAR: the sar command logs the request, writes private files, audits, 
   auto written = json::parse(std::ifstream(out_dir + "/sar-p-daisy-20261201T090200Z.json"));
   CHECK(written["complete"] == true);
   CHECK(written["sync"]["logged_at"] == "2026-12-01T09:00:00Z");
-  // Writing over an existing export is refused.
+  // A run in the same second writes new files beside them, never over them.
   std::ostringstream out3, err3;
-  CHECK(sar_command(*store, records, *trail.trail, Schema::v1(), args, t0 + 120'000, out3, err3) == 1);
-  CHECK_THAT(err3.str(), Contains("cannot create"));
+  CHECK(sar_command(*store, records, *trail.trail, Schema::v1(), args, t0 + 120'000, out3, err3) == 0);
+  CHECK_THAT(out3.str(), Contains("sar-p-daisy-20261201T090200Z-2.json") && Contains("sar-p-daisy-20261201T090200Z-2.html"));
+  CHECK(std::filesystem::exists(out_dir + "/sar-p-daisy-20261201T090200Z.json"));
 
   // Every SAR is in the family's audit chain: who, which person, what was disclosed and withheld.
   std::vector<audit::Event> events;
@@ -508,7 +511,7 @@ TEST_CASE("SAR: the sar command logs the request, writes private files, audits, 
     return std::count_if(events.begin(), events.end(), [&](const audit::Event& e) { return e.action == action; });
   };
   CHECK(count("sar-logged") == 1);
-  CHECK(count("sar") == 2);
+  CHECK(count("sar") == 3);
   for (const auto& e : events)
     if (e.action == "sar") {
       CHECK(e.actor == "ig-1");

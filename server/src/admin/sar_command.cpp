@@ -85,6 +85,12 @@ int sar_command(Storage& store, RecordStore& records, audit::AuditTrail& trail, 
                   ", not IG_OFFICER");
   }
 
+  // A database from before the records store has them built when hearth-server opens it; an
+  // export from an unbuilt store would silently miss records.
+  auto built = records.built();
+  if (!built) return fail(built.error().message);
+  if (!*built) return fail("the server's current records are not built yet: open the data directory with this version "
+                           "of hearth-server (it builds them from the op log), then run sar again");
   auto in = sar::read_person_records(records, args.person);
   if (!in) return fail(in.error().message, in.error().code == ErrorCode::not_found ? 3 : 1);
   std::set<std::string> families;
@@ -139,9 +145,13 @@ int sar_command(Storage& store, RecordStore& records, audit::AuditTrail& trail, 
     if (!ec) fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
     if (ec) return fail("cannot create " + dir.string() + ": " + ec.message());
   }
-  const std::string base = "sar-" + file_safe(args.person) + "-" + stamp(now_ms);
+  // Two runs within one second (a first run, the devices sync, a second run) get "-2", "-3", ...
+  const std::string stem = "sar-" + file_safe(args.person) + "-" + stamp(now_ms);
+  std::string base = stem;
+  for (int n = 2; n <= 100 && (fs::exists(dir / (base + ".json"), ec) || fs::exists(dir / (base + ".html"), ec)); ++n)
+    base = stem + "-" + std::to_string(n);
   const fs::path json_file = dir / (base + ".json"), html_file = dir / (base + ".html");
-  if (auto w = write_private(json_file, sar::to_json(*doc).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"); !w) return fail(w.error().message);
+  if (auto w = write_private(json_file, sar::to_json(*doc).dump(2, ' ', false, sar::Json::error_handler_t::replace) + "\n"); !w) return fail(w.error().message);
   if (auto w = write_private(html_file, sar::to_html(*doc)); !w) return fail(w.error().message);
 
   const std::string detail = sar::audit_detail(*doc) + "; written to " + base + ".json/.html";

@@ -11,7 +11,7 @@
 
 namespace hearth::server::sar {
 
-using nlohmann::json;
+using json = Json;
 
 namespace {
 

@@ -46,6 +46,10 @@
 
 namespace hearth::server::sar {
 
+// JSON that keeps its keys in the order written: a record's fields in schema order, the
+// document's keys in the order docs/subject-access.md shows.
+using Json = nlohmann::ordered_json;
+
 // Exemption codes as councils publish them (DOMAIN.md §10.2).
 inline constexpr const char* kRightsOfOthers = "S2 P3 rights of others";
 inline constexpr const char* kSocialCareHarm = "S3 P3 Para 11 SC harm";
@@ -130,8 +134,8 @@ struct DisclosedRecord {
   std::string type;
   std::string family;
   std::string occurred;
-  nlohmann::json fields;                  // after redaction
-  nlohmann::json multi;                   // concurrent values, after redaction
+  Json fields;                            // after redaction, in schema order
+  Json multi;                             // concurrent values, after redaction
   std::vector<std::string> flagged;       // fields flagged for the serious-harm test
 };
 
@@ -151,7 +155,7 @@ Result<SarDocument> build_document(const Schema& schema, const SarRequest& reque
                                    const SyncCheck& sync);
 
 // The JSON rendering ("format": "hearth-sar/1"; docs/subject-access.md).
-nlohmann::json to_json(const SarDocument& doc);
+Json to_json(const SarDocument& doc);
 // A self-contained HTML document (no scripts, no network: a CSP forbids both), all text escaped.
 std::string to_html(const SarDocument& doc);
 // Text safe in HTML element content and attribute values.
