@@ -14,6 +14,7 @@
 
 #include "../support/audit_key.hpp"
 #include "../support/must.hpp"
+#include "../support/process.hpp"
 #include "../support/temp_dir.hpp"
 #include "admin/sar_command.hpp"
 #include "hearth/core/civil_time.hpp"
@@ -536,4 +537,43 @@ TEST_CASE("SAR: the sar command logs the request, writes private files, audits, 
   future.received = "2026-12-02";
   CHECK(sar_command(*store, records, *trail.trail, Schema::v1(), future, t0, o4, e4) == 1);
   CHECK_THAT(e4.str(), Contains("after today"));
+}
+
+TEST_CASE("SAR: hearth-server sar checks its arguments where they enter and ends with a clear message", "[fault]") {
+  test::TempDir dir;
+  auto run = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--data", dir.file("data")});
+    return test::run_process(test::build_binary("server/hearth-server"), args);
+  };
+  REQUIRE(run({"init"}).code == 0);
+  REQUIRE(run({"add-org", "--id", "org-1", "--name", "X", "--type", "LA_EARLY_HELP"}).code == 0);
+  REQUIRE(run({"add-practitioner", "--id", "hv-1", "--org", "org-1", "--name", "P", "--role", "PRACTITIONER"}).code == 0);
+  const std::string out = dir.file("out");
+  for (const std::string& id : {std::string(), std::string("p 1"), std::string(5000, 'p'), std::string("p\xff")}) {
+    auto r = run({"sar", "--person", id, "--out", out});
+    CHECK(r.code == 1);
+    CHECK_THAT(r.err, Contains("--person"));
+  }
+  // An id may hold '/' (record ids do), but never makes a path: no such person here, and the
+  // file name of a real one keeps only letters, digits, '.', '-' and '_'.
+  auto slashes = run({"sar", "--person", "p/../../etc", "--out", out});
+  CHECK(slashes.code == 3);
+  auto missing = run({"sar", "--out", out});
+  CHECK(missing.code != 0);
+  CHECK_THAT(missing.err, Contains("--person"));
+  auto type = run({"sar", "--person", "p-1", "--requester-type", "self", "--out", out});
+  CHECK(type.code == 1);
+  CHECK_THAT(type.err, Contains("--requester-type must be SELF, PARENT or REPRESENTATIVE"));
+  for (const char* date : {"2026-02-30", "30/11/2026", "2026-11-30T00:00:00Z"}) {
+    auto r = run({"sar", "--person", "p-1", "--received", date, "--out", out});
+    CHECK(r.code == 1);
+    CHECK_THAT(r.err, Contains("--received") && Contains("is not a date"));
+  }
+  auto not_ig = run({"sar", "--person", "p-1", "--by", "hv-1", "--out", out});
+  CHECK(not_ig.code == 1);
+  CHECK_THAT(not_ig.err, Contains("not IG_OFFICER"));
+  auto unknown = run({"sar", "--person", "p-1", "--out", out});
+  CHECK(unknown.code == 3);
+  CHECK_THAT(unknown.err, Contains("no Person record 'p-1' is held on the server"));
+  CHECK_FALSE(std::filesystem::exists(out));  // nothing written for a refused request
 }
