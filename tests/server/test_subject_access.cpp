@@ -512,12 +512,29 @@ TEST_CASE("SAR: the sar command logs the request, writes private files, audits, 
     return std::count_if(events.begin(), events.end(), [&](const audit::Event& e) { return e.action == action; });
   };
   CHECK(count("sar-logged") == 1);
-  CHECK(count("sar") == 3);
+  CHECK(count("sar") == 3);  // (counted before the runs below)
   for (const auto& e : events)
     if (e.action == "sar") {
       CHECK(e.actor == "ig-1");
       CHECK_THAT(e.detail, Contains("person p-daisy") && Contains("records disclosed") && Contains("S2 P3 rights of others x"));
     }
+
+  // A practitioner taken off the team whose tablet has not pulled since may still hold records
+  // about her (its next pull pushes them, then purges the family): it is asked about again.
+  records.add(record("fam-d/team/sw-1", "TeamMember", {},
+                     {{"practitioner", "sw-1"}, {"organisation", "org-eh"}, {"team_role", "TAF_MEMBER"},
+                      {"access_scope", "FULL_EPISODE"}, {"joined_at", "2026-11-01T09:00:00Z"}}));
+  must(cl.deallocate("fam-d", "sw-1", t0 + 130'000));
+  SarArgs next = args;
+  next.received = "2026-12-01";  // a new request, logged now
+  std::ostringstream out5, err5;
+  REQUIRE(sar_command(*store, records, *trail.trail, Schema::v1(), next, t0 + 140'000, out5, err5) == 0);
+  CHECK_THAT(out5.str(), Contains("INCOMPLETE") && Contains("dev-sw (sw-1)") && Contains("dev-hv (hv-1)"));
+  must(store->devices().record_pull("dev-sw", t0 + 150'000));  // its purging pull: it holds the family no more
+  must(store->devices().record_pull("dev-hv", t0 + 150'000));
+  std::ostringstream out6, err6;
+  REQUIRE(sar_command(*store, records, *trail.trail, Schema::v1(), next, t0 + 160'000, out6, err6) == 0);
+  CHECK_THAT(out6.str(), Contains("sync complete: every device holding the families (1)"));
 
   // An unknown person, a requester type, an officer who is not IG: clear errors.
   std::ostringstream o4, e4;

@@ -121,16 +121,43 @@ int sar_command(Storage& store, RecordStore& records, audit::AuditTrail& trail, 
     if (!logged) return fail(logged.error().message);
   }
 
-  // The devices of everyone on the families' teams.
+  // The devices that may hold the families: those of everyone on their teams now, and those of
+  // anyone who was (a TeamMember record names them) that have not pulled since they left, as
+  // their next pull is the one that purges the family (and pushes what they recorded first).
   std::set<std::string> team;
+  std::set<std::pair<std::string, std::string>> former;  // (family, practitioner)
   for (const auto& f : families) {
     auto members = store.caseload().team_of(f);
     if (!members) return fail(members.error().message);
     team.insert(members->begin(), members->end());
   }
+  for (const auto& r : in->records) {
+    if (r.type != "TeamMember") continue;
+    auto j = sar::Json::parse(r.json, nullptr, false);
+    if (j.is_discarded() || !j.contains("fields") || !j["fields"].contains("practitioner")) continue;
+    if (auto p = j["fields"]["practitioner"]; p.is_string() && !team.count(p.get<std::string>()))
+      former.emplace(r.family, p.get<std::string>());
+  }
   auto devices = store.devices().devices();
   if (!devices) return fail(devices.error().message);
-  auto sync = sar::check_sync(*devices, {team.begin(), team.end()}, logged_at);
+  std::vector<DeviceRecord> holding;
+  std::set<std::string> asked(team.begin(), team.end());
+  for (const auto& d : *devices) {
+    if (team.count(d.practitioner)) {
+      holding.push_back(d);
+      continue;
+    }
+    for (const auto& [f, p] : former) {
+      if (p != d.practitioner) continue;
+      auto m = store.caseload().membership(f, p);
+      if (!m) return fail(m.error().message);
+      if (*m && (*m)->removed_at && d.last_pull_at >= *(*m)->removed_at) continue;  // purged since
+      holding.push_back(d);
+      asked.insert(p);
+      break;
+    }
+  }
+  auto sync = sar::check_sync(holding, {asked.begin(), asked.end()}, logged_at);
 
   auto calendar = store.settings().current();
   if (!calendar) return fail(calendar.error().message);

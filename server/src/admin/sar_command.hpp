@@ -5,9 +5,9 @@
 //
 // The SAR is logged the first time it is run for a (person, date of receipt): a "sar-logged"
 // event in each of the person's families' audit chains. Every later run judges the devices
-// against that time: each device of a team member of those families must have synced since
-// (or be declared lost or wiped), else the export is still written but marked INCOMPLETE and
-// names them. Every run writes DIR/sar-<person>-<UTC stamp>.json and .html (mode 0600; the
+// against that time: each device of a team member of those families (and of a former member,
+// until its purging pull) must have synced since (or be declared lost or wiped), else the
+// export is still written but marked INCOMPLETE and names them. Every run writes DIR/sar-<person>-<UTC stamp>.json and .html (mode 0600; the
 // records are unsealed in memory only) and a "sar" audit event in each family's chain: who,
 // for whom, how many records disclosed, withheld and flagged.
 // Exit status: 0 written (complete or not), 1 bad arguments or a failure, 3 no such person.
