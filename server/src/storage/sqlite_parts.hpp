@@ -23,7 +23,7 @@ std::string practitioner_aad(const std::string& id);
 std::string held_aad(const std::string& op_id, const char* column);
 std::string flag_aad(const std::string& kind, const std::string& op_id);
 // ... and of a current record's JSON (storage/records.hpp).
-std::string record_aad(const std::string& id);
+std::string record_aad(const std::string& family, const std::string& id);
 
 class SqliteOpLog final : public OpLog {
  public:

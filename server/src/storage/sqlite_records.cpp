@@ -1,6 +1,6 @@
 // The server's current records in SQLite (storage/records.hpp). The table and its indexes are
-// created in sqlite_storage.cpp; a record's JSON is sealed under its family's key with the
-// record id as associated data, so a row copied onto another record does not open.
+// created in sqlite_storage.cpp; a record's JSON is sealed under its family's key with its
+// family and id as associated data, so a row copied onto another record does not open.
 #include <sstream>
 
 #include "sqlite_parts.hpp"
@@ -8,7 +8,9 @@
 
 namespace hearth::server::sqlite {
 
-std::string record_aad(const std::string& id) { return "record|" + id; }
+std::string record_aad(const std::string& family, const std::string& id) {
+  return "hearth-server record v1|" + family + "|" + id;
+}
 
 namespace {
 
@@ -43,7 +45,7 @@ void bind_query(Statement& st, const RecordQuery& q) {
 }  // namespace
 
 Result<void> SqliteRecords::put(const StoredRecord& r) {
-  auto body = sealer_.seal(r.family, r.json, record_aad(r.id));
+  auto body = sealer_.seal(r.family, r.json, record_aad(r.family, r.id));
   if (!body) return make_error(body.error().code, "record " + r.id + ": " + body.error().message);
   auto st = db_.cached(
       "INSERT INTO records(id, type, family, revision, updated_at, occurred, deleted, persons, body) "
@@ -77,7 +79,7 @@ Result<StoredRecord> SqliteRecords::read(Statement& row) {
   r.occurred = row.text(5);
   r.deleted = row.integer(6) != 0;
   r.persons = split(row.text(7));
-  auto json = sealer_.open(r.family, row.blob(8), record_aad(r.id));
+  auto json = sealer_.open(r.family, row.blob(8), record_aad(r.family, r.id));
   if (!json) return make_error(json.error().code, "record " + r.id + " of family " + r.family + ": " + json.error().message);
   r.json = std::move(*json);
   return r;
