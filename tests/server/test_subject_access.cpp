@@ -512,6 +512,14 @@ TEST_CASE("SAR: the sar command logs the request, writes private files, audits, 
     return std::count_if(events.begin(), events.end(), [&](const audit::Event& e) { return e.action == action; });
   };
   CHECK(count("sar-logged") == 1);
+  std::vector<audit::Event> started;
+  must(trail.trail->query(audit::AuditQuery{}, [&](const audit::ListedEvent& e) -> Result<void> {
+    if (e.event.action == "sar-started" && e.chain == "server") started.push_back(e.event);
+    return {};
+  }));
+  REQUIRE(started.size() == 3);  // every run, before it read anything
+  CHECK(started[0].actor == "ig-1");
+  CHECK_THAT(started[0].detail, Contains("person p-daisy") && Contains("requester SELF"));
   CHECK(count("sar") == 3);  // (counted before the runs below)
   for (const auto& e : events)
     if (e.action == "sar") {

@@ -91,6 +91,13 @@ int sar_command(Storage& store, RecordStore& records, audit::AuditTrail& trail, 
   if (!built) return fail(built.error().message);
   if (!*built) return fail("the server's current records are not built yet: open the data directory with this version "
                            "of hearth-server (it builds them from the op log), then run sar again");
+  // Reading a person's records is audited before anything is read (server chain: no personal
+  // data, the person's id is random), and what was disclosed after, in each family's chain.
+  if (auto a = store.audit().append(AuditEvent{now_ms, args.by, "", "sar-started", "",
+                                               "subject access: person " + args.person + ", requester " +
+                                                   args.requester_type + ", received " + received});
+      !a)
+    return fail("the request could not be audited, so nothing is read: " + a.error().message);
   auto in = sar::read_person_records(records, args.person);
   if (!in) return fail(in.error().message, in.error().code == ErrorCode::not_found ? 3 : 1);
   std::set<std::string> families;

@@ -8,8 +8,9 @@
 // against that time: each device of a team member of those families (and of a former member,
 // until its purging pull) must have synced since (or be declared lost or wiped), else the
 // export is still written but marked INCOMPLETE and names them. Every run writes DIR/sar-<person>-<UTC stamp>.json and .html (mode 0600; the
-// records are unsealed in memory only) and a "sar" audit event in each family's chain: who,
-// for whom, how many records disclosed, withheld and flagged.
+// records are unsealed in memory only). Each run is audited before it reads ("sar-started" in
+// the server chain: who, for whom) and after it wrote ("sar" in each family's chain: who, for
+// whom, how many records disclosed, withheld and flagged, the sync state, the files).
 // Exit status: 0 written (complete or not), 1 bad arguments or a failure, 3 no such person.
 #include <cstdint>
 #include <ostream>
