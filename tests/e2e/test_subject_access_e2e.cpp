@@ -55,7 +55,7 @@ bool has_entry(const json& list, const std::string& record, const std::string& f
 
 }  // namespace
 
-TEST_CASE("S4: a competent 15-year-old's subject access request, from every device, redacted and flagged",
+TEST_CASE("S4: a competent 15-year-old's subject access request from every device redacted and flagged",
           "[e2e][security]") {
   ServerProcess server;
   server.admin({"add-org", "--id", "org-school", "--name", "Hillside School", "--type", "SCHOOL"});

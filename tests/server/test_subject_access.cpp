@@ -193,7 +193,7 @@ DeviceRecord device(const std::string& id, const std::string& practitioner, int6
 
 }  // namespace
 
-TEST_CASE("SAR: the due date is one calendar month from receipt, clamped to the month's end", "[unit]") {
+TEST_CASE("SAR: the due date is one calendar month from receipt clamped to the month's end", "[unit]") {
   auto check = [](const char* received, const char* due, const char* extended) {
     auto d = sar::due_dates(received);
     REQUIRE(d.ok());
@@ -428,7 +428,7 @@ TEST_CASE("SAR: a device of the team that has not synced since the SAR was logge
   CHECK(later.not_synced().empty());
 }
 
-TEST_CASE("SAR: hostile text is escaped in the HTML document, which loads nothing", "[unit][security]") {
+TEST_CASE("SAR: hostile text is escaped in the HTML document and it loads nothing", "[unit][security]") {
   auto store = family_d();
   const std::string hostile = "<script>alert(1)</script>\"><img src=x onerror=alert(2)> & 'quoted'";
   store.add(record("c-3", "Contact", {"p-daisy"},
@@ -450,7 +450,7 @@ TEST_CASE("SAR: hostile text is escaped in the HTML document, which loads nothin
   CHECK(sar::to_json(doc).dump().find("onerror=alert(2)") != std::string::npos);
 }
 
-TEST_CASE("SAR: the sar command logs the request, writes private files, audits, and judges devices from the log time",
+TEST_CASE("SAR: the sar command logs the request and writes private files and audits and judges devices from the log time",
           "[unit][security]") {
   test::TempDir dir;
   auto store = must(open_sqlite_storage(dir.file("server.db"), test::audit_key()));
