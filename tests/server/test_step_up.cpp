@@ -475,6 +475,9 @@ TEST_CASE("Office inbound: a child's social-care status and the office's ids bec
                           s.office_token);
   REQUIRE(status.status == 200);
   CHECK(s.value("u", "statutory_status") == "CP_PLAN");
+  CHECK(s.value("u/alert/cp-plan", "type") == "CP_PLAN_ACTIVE");  // the safety marker from the office (§3.20)
+  auto cc_page = s.page(*s.cc);
+  CHECK_FALSE(has(cc_page.withheld, "u/alert/cp-plan"));
   auto bad = s.inbound(R"({"message_id":"st-2","kind":"statutory_status","person":"u","status":"CP"})", s.office_token);
   CHECK(bad.status == 400);
   CHECK_THAT(bad.body, Contains("status: 'CP'"));

@@ -100,6 +100,29 @@ AuthorityWrite set_fields(const std::string& family, const std::string& action, 
   return w;
 }
 
+// A child on a child protection plan: the CP_PLAN_ACTIVE safety marker "from office" (DOMAIN.md
+// §3.20), once per person (its id is derived from the person's), reaching every device with access.
+AuthorityWrite cp_plan_alert(const std::string& family, const std::string& person, const std::string& via) {
+  AuthorityWrite w;
+  w.family = family;
+  w.author = kOfficeAuthor;
+  w.action = "office-alert";
+  w.detail = "CP_PLAN_ACTIVE about Person " + person + " via " + via;
+  w.plan = [family, person](ServiceContext& ctx, const sync::Materialiser& m) -> Result<Edits> {
+    const std::string id = person + "/alert/cp-plan";
+    if (m.entity(id)) return Edits{};
+    FieldValues f;
+    f["subject"] = Value(person);
+    f["type"] = Value(std::string("CP_PLAN_ACTIVE"));
+    f["severity"] = Value(std::string("HIGH"));
+    f["visible_to"] = Value(std::string("ALL_WITH_ACCESS"));
+    f["set_by"] = Value(std::string(kOfficeAuthor));
+    f["set_at"] = Value(datetime_of(ctx.now()));
+    return Edits{AuthorityEdit::create("Alert", id, f)};
+  };
+  return w;
+}
+
 struct Parsed {
   std::string kind;
   std::string family;
@@ -152,6 +175,10 @@ Result<Parsed> parse(ServiceContext& ctx, const json& j, const std::string& via)
                                   "Person " + *person + " statutory_status " + *status + " via " + via,
                                   {FieldSet{*person, "Person", "person", "statutory_status", *status}}));
     p.message = "Person " + *person + " statutory_status set to " + *status;
+    if (*status == "CP_PLAN") {
+      p.writes.push_back(cp_plan_alert(p.family, *person, via));
+      p.message += "; alert CP_PLAN_ACTIVE raised";
+    }
     return p;
   }
   if (p.kind == "office_ids") {
