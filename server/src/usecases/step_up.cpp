@@ -367,17 +367,12 @@ AuthorityWrite step_up_effects(const std::string& family, const std::string& rec
 }
 
 Result<std::string> family_of_record(ServiceContext& ctx, const std::string& id) {
-  // Until the server's current records answer by id (storage/records.hpp), the families the log
-  // holds are asked one by one, through the family cache.
-  auto families = ctx.store.ops().families();
-  if (!families) return families.error();
-  for (const auto& f : *families) {
-    auto m = ctx.cache.get(f);
-    if (!m) return m.error();
-    const sync::EntityMerge* e = (*m)->entity(id);
-    if (e && e->created() && e->family() == f) return f;
-  }
-  return make_error(ErrorCode::not_found, "no record '" + id + "' is held by the server");
+  // The server's current records answer by id (storage/records.hpp); a deleted record is no
+  // record to decide or to mark.
+  auto r = ctx.store.records().get(id);
+  if (!r) return r.error();
+  if (!*r || (*r)->deleted) return make_error(ErrorCode::not_found, "no record '" + id + "' is held by the server");
+  return (*r)->family;
 }
 
 Result<std::vector<AuthorityWrite>> step_up_decision_writes(ServiceContext& ctx, const StepUpDecision& d,
