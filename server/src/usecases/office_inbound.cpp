@@ -128,7 +128,7 @@ struct Parsed {
   std::string family;
   std::vector<AuthorityWrite> writes;
   std::shared_ptr<StepUpDecided> decided;
-  std::string merge_keep, merge_away, merge_by;  // person_merge
+  std::string merge_keep, merge_away, merge_by, merge_reason;  // person_merge
   std::string message;                           // what the answer says was done
 };
 
@@ -218,6 +218,9 @@ Result<Parsed> parse(ServiceContext& ctx, const json& j, const std::string& via)
     if (!away) return away.error();
     auto by = field(j, "by", false, true);
     if (!by) return by.error();
+    auto reason = field(j, "reason", false, false);
+    if (!reason) return reason.error();
+    p.merge_reason = reason->empty() ? "merged at the office system (" + via + ")" : *reason;
     if (*keep == *away) return make_error(ErrorCode::invalid_argument, "merged_away: must differ from keep");
     p.merge_keep = *keep;
     p.merge_away = *away;
@@ -285,7 +288,8 @@ HttpResponse office_inbound(ServiceContext& ctx, const std::string& body, const 
                             WireError::unavailable,
                             "person_merge: merging people from the office is not available on this server yet; "
                             "nothing was recorded, send the message again later (DOMAIN.md §11.2, S5)"}));
-    auto merged = merge_persons_from_office(ctx, parsed->merge_keep, parsed->merge_away, parsed->merge_by);
+    auto merged = merge_persons_from_office(ctx, parsed->merge_keep, parsed->merge_away, parsed->merge_by,
+                                            parsed->merge_reason);
     if (!merged) return fail(wire_of(merged.error().code), merged.error().message);
     ops = *merged;
     InboundMessage m{*message_id, hash, ctx.now(), credential, parsed->family, answer_json(*message_id, *parsed, ops)};

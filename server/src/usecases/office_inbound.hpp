@@ -20,9 +20,10 @@
 //       UNKNOWN): the child's social-care status, Person.statutory_status (§3.3, §11.2)
 //   "office_ids": "person" ID + "office_person_id" string, and/or "episode" ID +
 //       "office_episode_id" string: Person.office_person_id, EarlyHelpEpisode.office_episode_id
-//   "person_merge": "keep" ID, "merged_away" ID, "by"? (a practitioner; default the office):
-//       dispatched to merge_persons_from_office (person merge, S5); while that is not linked
-//       the answer is 501 and nothing is kept.
+//   "person_merge": "keep" ID, "merged_away" ID, "by"? (a team manager; default the office),
+//       "reason"? (text; default "merged at the office system, message ID"): dispatched to
+//       merge_persons_from_office (person merge, S5); while that is not linked the answer is 501
+//       and nothing is kept.
 // Answer 200: {"message_id", "kind", "family", "ops": ["hearth-server:N", ...], "message"}.
 // Errors ({"error": CODE, "message"}): 400 bad_request (not JSON, unknown kind, a field missing
 // or malformed, named), 401 unauthorised (office credential), 404 not_found (no such record),
@@ -42,12 +43,14 @@ namespace hearth::server {
 HttpResponse office_inbound(ServiceContext& ctx, const std::string& body, const std::string& credential,
                             const std::string& remote);
 
-// The person merge the office asks for (§11.2, S5), as the duplicate-people part provides it:
-// `keep` stays, `merged_away` is merged into it, every reference re-pointed; written as `by`.
+// The person merge the office asks for (§11.2, S5), as the duplicate-people part provides it
+// (usecases/person_merge.hpp merge_persons, linked when that header is present): `keep` stays,
+// `merged_away` is merged into it, every reference re-pointed; written as `by`, for `reason`.
 // person_merge_available() is false until that function is linked (office_person_merge.cpp);
 // then merge_persons_from_office returns the authority op ids written (in its own transaction).
 bool person_merge_available();
 Result<std::vector<std::string>> merge_persons_from_office(ServiceContext& ctx, const std::string& keep,
-                                                           const std::string& merged_away, const std::string& by);
+                                                           const std::string& merged_away, const std::string& by,
+                                                           const std::string& reason);
 
 }  // namespace hearth::server
