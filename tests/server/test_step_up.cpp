@@ -388,6 +388,7 @@ TEST_CASE("S3b service: NFA returns the episode to ACTIVE, unlocks the plan, rai
   CHECK(review[0].assignee == "hv-1");
   CHECK(review[0].due_at == "2026-12-15T12:00:00.000Z");  // 10 working days after Tuesday 1 December
   CHECK_THAT(review[0].detail, Contains("NFA_RETURN_TO_EH"));
+  for (const auto& n : s.tasks("ESCALATION_NOTICE")) CHECK(n.status == "DONE");  // the escalation is over
   auto offered = s.tasks("HELD_EDIT_REOFFERED");
   REQUIRE(offered.size() == 2);  // to the lead, who re-applies, and to its author
   for (const auto& t : offered) {

@@ -247,6 +247,11 @@ std::string answer_json(const std::string& message_id, const Parsed& p, const st
   return a.dump();
 }
 
+// An inbound message refused or repeated: a server-chain event naming the credential.
+void note(ServiceContext& ctx, const std::string& action, const std::string& family, const std::string& detail) {
+  (void)ctx.store.audit().append(AuditEvent{ctx.now(), kOfficeAuthor, "", action, family, detail});
+}
+
 }  // namespace
 
 HttpResponse office_inbound(ServiceContext& ctx, const std::string& body, const std::string& credential,
@@ -263,20 +268,20 @@ HttpResponse office_inbound(ServiceContext& ctx, const std::string& body, const 
   if (!seen) return fail(WireError::server, seen.error().message);
   if (*seen) {
     if ((*seen)->body_hash != hash) {
-      ctx.audit(nullptr, "office-inbound-refused", "",
+      note(ctx, "office-inbound-refused", "",
                 "message " + *message_id + " from " + credential + ": the id was used before with another body");
       return fail(WireError::conflict, "message_id: '" + *message_id +
                                            "' was received before with a different body; a message id names one "
                                            "message: send a new id for a new message");
     }
-    ctx.audit(nullptr, "office-inbound-repeat", (*seen)->family, "message " + *message_id + " from " + credential +
+    note(ctx, "office-inbound-repeat", (*seen)->family, "message " + *message_id + " from " + credential +
                                                                      ": answered as the first time, nothing written");
     return reply(200, (*seen)->answer);
   }
 
   auto parsed = parse(ctx, j, via);
   if (!parsed) {
-    ctx.audit(nullptr, "office-inbound-refused", "", "message " + *message_id + " from " + credential + ": " +
+    note(ctx, "office-inbound-refused", "", "message " + *message_id + " from " + credential + ": " +
                                                          parsed.error().message);
     return fail(wire_of(parsed.error().code), parsed.error().message);
   }
@@ -320,7 +325,7 @@ HttpResponse office_inbound(ServiceContext& ctx, const std::string& body, const 
   });
   if (!done) {
     ctx.cache.forget(parsed->family);  // it may hold ops the rollback removed
-    ctx.audit(nullptr, "office-inbound-refused", "", "message " + *message_id + " from " + credential + ": " +
+    note(ctx, "office-inbound-refused", "", "message " + *message_id + " from " + credential + ": " +
                                                          done.error().message);
     return fail(wire_of(done.error().code), done.error().message);
   }

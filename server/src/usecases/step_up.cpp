@@ -293,6 +293,17 @@ Result<Edits> decision(ServiceContext& ctx, const sync::Materialiser& m, const s
                         " working days (DOMAIN.md §4.2: no drift). Edits held while the plan was locked are offered "
                         "back as HELD_EDIT_REOFFERED tasks."};
     if (auto r = raise(ctx, m, family, review, edits); !r) return r.error();
+    // The escalation is over: the TAF members' notices about it are done.
+    for (const sync::EntityMerge* e : m.entities(family)) {
+      if (!e->created() || e->deleted() || e->def().name != "Task") continue;
+      if (text_of(*e, "task_type") != kEscalationNotice || text_of(*e, "about") != su->id() ||
+          text_of(*e, "status") != "OPEN")
+        continue;
+      edits.push_back(AuthorityEdit::set(e->id(), "status", Value(std::string("DONE"))));
+      if (auto a = audit(ctx, family, "task-done", e->id() + ": the step-up returned to early help (" + d.csc_decision + ")");
+          !a)
+        return a.error();
+    }
     // S3b: the edits the lock held, offered back for re-application.
     auto held = ctx.store.flags().held(family);
     if (!held) return held.error();
