@@ -11,6 +11,7 @@ PKGS=(
   libbenchmark-dev
   clang-14 lld-14 libclang-rt-14-dev
   nginx
+  chromium fonts-dejavu-core
 )
 if dpkg -s "${PKGS[@]}" >/dev/null 2>&1; then exit 0; fi
 SUDO=""

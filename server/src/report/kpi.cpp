@@ -69,25 +69,36 @@ class Tally {
   void add(const std::string& dimension, const std::string& category, const std::string& unit) {
     dims_[dimension][category.empty() ? "NOT_RECORDED" : category].insert(unit);
   }
+  // A unit whose category may change from one event to the next (a child's age, the area of
+  // a child seen in two families): it counts once, in the category of its earliest event in
+  // the period (ties: the first category by name).
+  void add_first(const std::string& dimension, const std::string& category, const std::string& unit, int64_t day) {
+    const std::string cat = category.empty() ? "NOT_RECORDED" : category;
+    auto [it, fresh] = firsts_[dimension].try_emplace(unit, day, cat);
+    if (!fresh && std::make_pair(day, cat) < it->second) it->second = {day, cat};
+  }
   // Categories in `order` first (those with a count), then any others by name.
   Breakdown out(const std::string& dimension, const std::string& unit, const std::vector<std::string>& order) const {
+    std::map<std::string, std::set<std::string>> by_cat;
+    if (auto d = dims_.find(dimension); d != dims_.end()) by_cat = d->second;
+    if (auto f = firsts_.find(dimension); f != firsts_.end())
+      for (const auto& [u, first] : f->second) by_cat[first.second].insert(u);
     Breakdown b{dimension, unit, {}};
-    auto it = dims_.find(dimension);
-    if (it == dims_.end()) return b;
     std::set<std::string> done;
     for (const auto& c : order) {
-      auto cell = it->second.find(c);
-      if (cell == it->second.end()) continue;
+      auto cell = by_cat.find(c);
+      if (cell == by_cat.end()) continue;
       b.cells.emplace_back(c, static_cast<int64_t>(cell->second.size()));
       done.insert(c);
     }
-    for (const auto& [c, units] : it->second)
+    for (const auto& [c, units] : by_cat)
       if (!done.count(c)) b.cells.emplace_back(c, static_cast<int64_t>(units.size()));
     return b;
   }
 
  private:
   std::map<std::string, std::map<std::string, std::set<std::string>>> dims_;
+  std::map<std::string, std::map<std::string, std::pair<int64_t, std::string>>> firsts_;
 };
 
 Measure count(std::string key, std::string label, int64_t n, std::string unit) {
@@ -153,7 +164,10 @@ class Calculator {
       }
       episode_[e.id] = &e;
     }
-    for (const auto& a : in.addresses) address_[a.id] = &a;
+    for (const auto& a : in.addresses) {
+      address_[a.id] = &a;
+      addresses_of_[a.family].push_back(&a);
+    }
     for (const auto& f : in.families) lsoa_[f.id] = family_lsoa(f);
   }
 
@@ -241,9 +255,18 @@ class Calculator {
     if (!f.lsoa.empty()) return f.lsoa;
     const AddressRow* a = nullptr;
     if (auto it = address_.find(f.current_address); it != address_.end()) a = it->second;
-    if (!a)
-      for (const auto& cand : in_.addresses)
-        if (cand.family == f.id && cand.type == "HOME" && !cand.ended && (!a || cand.id < a->id)) a = &cand;
+    if (!a) {
+      // No current address named: where the family lives now, a refuge or confidential address
+      // first (safer never to place it), then home, then temporary.
+      auto rank = [](const AddressRow& x) {
+        return x.confidential || x.type == "REFUGE" ? 0 : x.type == "HOME" ? 1 : x.type == "TEMPORARY" ? 2 : 3;
+      };
+      if (auto mine = addresses_of_.find(f.id); mine != addresses_of_.end())
+        for (const AddressRow* cand : mine->second)
+          if (!cand->ended && rank(*cand) < 3 &&
+              (!a || std::make_pair(rank(*cand), cand->id) < std::make_pair(rank(*a), a->id)))
+            a = cand;
+    }
     if (!a) return "UNKNOWN";
     // A refuge's area is not reported, even as a count: it would point at the refuge.
     if (a->confidential || a->type == "REFUGE") return "CONFIDENTIAL_ADDRESS";
@@ -261,12 +284,12 @@ class Calculator {
     const PersonRow* p = person(child);
     const std::string unit = canon(child);
     bool unborn = p && (p->status == "UNBORN" || (p->dob_day && *p->dob_day > day));
-    t.add("age_band", age_band(p ? p->dob_day : std::nullopt, day, unborn), unit);
-    if (unborn) t.add("unborn", "UNBORN", unit);
+    t.add_first("age_band", age_band(p ? p->dob_day : std::nullopt, day, unborn), unit, day);
+    t.add_first("unborn", unborn ? "UNBORN" : "BORN", unit, day);
     t.add("sex", p ? p->sex : "", unit);
     t.add("ethnicity", p ? p->ethnicity : "", unit);
     t.add("disability", p ? p->disability : "", unit);
-    t.add("lsoa", lsoa(family), unit);
+    t.add_first("lsoa", lsoa(family), unit, day);
   }
   static int64_t tally_count(const Breakdown& b, const std::string& cat) {
     for (const auto& [c, n] : b.cells)
@@ -809,6 +832,7 @@ class Calculator {
   std::unordered_map<std::string, const EpisodeRow*> episode_;
   std::unordered_set<std::string> excluded_;
   std::unordered_map<std::string, const AddressRow*> address_;
+  std::unordered_map<std::string, std::vector<const AddressRow*>> addresses_of_;
   std::unordered_map<std::string, std::string> lsoa_;
   std::unordered_map<int64_t, bool> working_;
 };

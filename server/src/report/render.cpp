@@ -111,13 +111,20 @@ std::string trends_svg(const KpiReport& r, bool suppress) {
     const Trend& t = r.trends[k];
     const char* colour = kColours[k % 4];
     const std::string series = t.kpi + "/" + t.measure;
-    std::ostringstream pts;
+    // One path per series; a hidden cell is not drawn, and the line breaks there rather than
+    // joining its neighbours as if it were known.
+    std::ostringstream d;
+    bool pen_down = false;
     for (size_t i = 0; i < t.points.size(); ++i) {
-      if (suppress && small(t.points[i].second)) continue;  // a hidden cell is not drawn either
-      pts << (pts.tellp() > 0 ? " " : "") << x_of(i) << "," << y_of(t.points[i].second);
+      if (suppress && small(t.points[i].second)) {
+        pen_down = false;
+        continue;
+      }
+      d << (d.tellp() > 0 ? " " : "") << (pen_down ? "L" : "M") << x_of(i) << "," << y_of(t.points[i].second);
+      pen_down = true;
     }
-    s << "<polyline class=\"series\" data-series=\"" << esc(series) << "\" fill=\"none\" stroke=\"" << colour
-      << "\" stroke-width=\"2\" points=\"" << pts.str() << "\"/>";
+    s << "<path class=\"series\" data-series=\"" << esc(series) << "\" fill=\"none\" stroke=\"" << colour
+      << "\" stroke-width=\"2\" d=\"" << d.str() << "\"/>";
     for (size_t i = 0; i < t.points.size(); ++i) {
       const auto& [period, v] = t.points[i];
       if (suppress && small(v)) continue;

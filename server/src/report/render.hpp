@@ -35,7 +35,7 @@
 // (category = what it needs). Suppressed cells have empty numbers and "<5" in `shown`.
 //
 // HTML: one page, no script and nothing fetched: inline CSS, the trends and the K-10 distance
-// travelled drawn as inline SVG (svg#chart-trends with polyline.series and circle.point
+// travelled drawn as inline SVG (svg#chart-trends with path.series and circle.point
 // [data-series, data-period, data-value]; svg#chart-distance with rect.bar.baseline and
 // rect.bar.latest [data-area, data-value]), and tables (table#kpi-table rows tr[data-kpi,
 // data-measure] with td.value; table.breakdown[data-kpi, data-dimension]; table#trend-table;
