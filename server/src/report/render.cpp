@@ -82,7 +82,7 @@ json count_json(int64_t n, bool suppress) { return suppress && small(n) ? json(n
 
 // ---- SVG charts ----
 
-// The trends as a line chart: one polyline per headline, a circle per shown point.
+// The trends as a line chart: one path per headline, a circle per shown point.
 std::string trends_svg(const KpiReport& r, bool suppress) {
   static const char* kColours[] = {"#1f5f99", "#b5461b", "#2e7d32", "#6a3d9a"};
   const double W = 640, H = 280, left = 48, right = 170, top = 16, bottom = 40;
