@@ -481,7 +481,7 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   ReportArgs report_args;
   auto* report_cmd = app.add_subcommand("report", "the KPI report of a period (DOMAIN.md §12): a table, csv, json or an "
                                                   "HTML page with charts; small numbers suppressed (docs/report.md)");
-  report_cmd->add_option("--period", report_args.period, "a quarter, e.g. 2026-Q3 = [2026-07-01, 2026-10-01)");
+  report_cmd->add_option("--period", report_args.period, "a quarter, e.g. 2026-Q3 = [2026-07-01, 2026-10-01); current; previous");
   report_cmd->add_option("--from", report_args.from, "start of an explicit period, YYYY-MM-DD (included)");
   report_cmd->add_option("--to", report_args.to, "end of an explicit period, YYYY-MM-DD (excluded)");
   report_cmd->add_option("--format", report_args.format, "text (default), csv, json or html");

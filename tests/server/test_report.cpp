@@ -7,10 +7,17 @@
 #include <nlohmann/json.hpp>
 
 #include <ctime>
+#include <fstream>
 #include <sstream>
 
 #include "../support/kpi_dataset.hpp"
 #include "../support/must.hpp"
+#include "../support/process.hpp"
+#include "../support/temp_dir.hpp"
+#include "audit/audit_key.hpp"
+#include "keys/kek.hpp"
+#include "keys/keyring.hpp"
+#include "storage/storage.hpp"
 #include "report/inputs.hpp"
 #include "report/kpi.hpp"
 #include "report/render.hpp"
@@ -638,4 +645,107 @@ TEST_CASE("Report: a generated caseload's quarter agrees to the unit with its co
     CHECK(age == fig.k06_age);
     CHECK(fig.rates.size() >= 15);
   }
+}
+
+TEST_CASE("Report: hearth-server report prints the quarter's table, writes JSON and the HTML page, and is audited", "[e2e][report]") {
+  test::TempDir tmp;
+  const std::string data = tmp.file("data");
+  auto hs = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--data", data});
+    return test::run_process(test::build_binary("server/hearth-server"), args);
+  };
+  REQUIRE(hs({"init"}).code == 0);
+  test::KpiDatasetSpec spec;
+  spec.families = 150;
+  auto ds = test::make_kpi_dataset(spec);
+  for (const auto& [org, type] : ds.org_type) REQUIRE(hs({"add-org", "--id", org, "--name", org, "--type", type}).code == 0);
+  for (const auto& [p, org] : ds.organisation_of)
+    REQUIRE(hs({"add-practitioner", "--id", p, "--org", org, "--name", p, "--role", "PRACTITIONER"}).code == 0);
+  REQUIRE(hs({"config", "set", "closed_dates", "2026-08-31"}).code == 0);
+  {
+    // The records as the server keeps them, sealed under the data directory's own keys.
+    namespace fs = std::filesystem;
+    auto ring = must(server::SqliteKeyring::open((fs::path(data) / "keyring" / "keyring.db").string(),
+                                                 must(server::keys::FileKek::load(fs::path(data) / "keys" / "kek.key"))));
+    auto store = must(server::open_sqlite_storage((fs::path(data) / "hearth-server.db").string(),
+                                                  must(server::audit::AuditKey::load(fs::path(data) / "keys" / "audit.key")),
+                                                  std::shared_ptr<server::ServerKeys>(std::move(ring))));
+    must(store->transaction([&]() -> Result<void> {
+      int64_t revision = 0;
+      for (const auto& rec : ds.records) {
+        server::StoredRecord r;
+        r.id = rec.id;
+        r.type = rec.type;
+        r.family = rec.family;
+        r.revision = ++revision;
+        r.updated_at = 1790000000000;
+        r.occurred = "2026-06-01";
+        r.json = rec.json;
+        if (auto put = store->records().put(r); !put) return put;
+      }
+      return store->records().mark_built();
+    }));
+  }
+  // What the report must say, computed in process from the same records.
+  KpiInputBuilder b;
+  for (const auto& rec : ds.records) must(b.add(rec.json));
+  KpiInput input = b.take();
+  input.agency_of_practitioner = ds.agency_of_practitioner;
+  KpiReport expected = compute_report(input, q3(), config_with_holidays("2026-08-31"));
+
+  auto text = hs({"report", "--period", "2026-Q3", "--html", tmp.file("kpi.html")});
+  INFO(text.err);
+  REQUIRE(text.code == 0);
+  CHECK(text.out.find("Hearth KPI report 2026-Q3 [2026-07-01, 2026-10-01)") != std::string::npos);
+  const Measure* ehas = expected.measure("K-01", "assessments");
+  REQUIRE(ehas);
+  CHECK(ehas->n >= 5);
+  CHECK(text.out.find("EHAs (EHA_FAMILY) completed") != std::string::npos);
+  CHECK(text.out.find(shown(*ehas, true) + "\n") != std::string::npos);
+  CHECK(text.out.find("HTML report: " + tmp.file("kpi.html")) != std::string::npos);
+  std::ifstream page(tmp.file("kpi.html"));
+  std::string first;
+  std::getline(page, first);
+  CHECK(first == "<!DOCTYPE html>");
+
+  auto js = hs({"report", "--period", "2026-Q3", "--format", "json", "--out", tmp.file("kpi.json")});
+  REQUIRE(js.code == 0);
+  std::ifstream jf(tmp.file("kpi.json"));
+  json got = json::parse(jf);
+  json want = json::parse(render_json(expected, {}));
+  CHECK(got["kpis"] == want["kpis"]);
+  CHECK(got["trends"] == want["trends"]);
+  CHECK(got["period"]["from"] == "2026-07-01");
+
+  // The council's LSOA table, given on the command line.
+  std::ofstream(tmp.file("lsoa.csv")) << "pcds,lsoa21cd\n";
+  {
+    std::ofstream csv(tmp.file("lsoa.csv"), std::ios::app);
+    for (const auto& [pc, code] : ds.lsoa_table) csv << pc << "," << code << "\n";
+  }
+  auto with_lsoa = hs({"report", "--period", "2026-Q3", "--format", "csv", "--lsoa-table", tmp.file("lsoa.csv")});
+  REQUIRE(with_lsoa.code == 0);
+  CHECK(with_lsoa.out.find("breakdown,K-06,lsoa,E01001") != std::string::npos);
+
+  auto current = hs({"report", "--period", "current"});
+  CHECK(current.code == 0);
+  CHECK(current.out.rfind("Hearth KPI report 2", 0) == 0);
+  CHECK(hs({"report", "--period", "2026-Q3", "--from", "2026-07-01", "--to", "2026-08-01"}).code == 1);
+  auto bad = hs({"report", "--period", "2026-Q9"});
+  CHECK(bad.code == 1);
+  CHECK(bad.err.find("YYYY-Qn") != std::string::npos);
+  CHECK(hs({"report", "--period", "2026-Q3", "--format", "pdf"}).code == 1);
+  CHECK(hs({"report"}).code == 1);
+  auto missing = hs({"report", "--period", "2026-Q3", "--lsoa-table", tmp.file("none.csv")});
+  CHECK(missing.code == 1);
+  CHECK(missing.err.find("none.csv") != std::string::npos);
+
+  // Each run is in the audit trail, saying whether small numbers were suppressed.
+  auto exact = hs({"report", "--period", "2026-Q3", "--no-suppress"});
+  REQUIRE(exact.code == 0);
+  CHECK(exact.out.find("NOT SUPPRESSED") != std::string::npos);
+  auto trail = hs({"audit", "--practitioner", "admin"});
+  INFO(trail.out);
+  CHECK(trail.out.find("period 2026-Q3, format text and html, small numbers suppressed") != std::string::npos);
+  CHECK(trail.out.find("NOT SUPPRESSED") != std::string::npos);
 }

@@ -37,9 +37,18 @@ int report_command(const ReportArgs& args, RecordStore& records, Caseload& direc
   Result<report::Period> period = make_error(ErrorCode::invalid_argument, "");
   if (!args.period.empty() && (!args.from.empty() || !args.to.empty()))
     return fail("give either --period or --from and --to, not both");
-  if (!args.period.empty()) period = report::parse_quarter(args.period);
-  else if (!args.from.empty() && !args.to.empty()) period = report::explicit_period(args.from, args.to);
-  else return fail("give --period YYYY-Qn (e.g. 2026-Q3), or --from DATE --to DATE");
+  if (args.period == "current" || args.period == "previous") {
+    // The quarter holding today (UTC), or the one before it.
+    const civil::Ymd today = civil::civil_from_days(civil::day_of(now_ms));
+    period = report::parse_quarter(std::to_string(today.y) + "-Q" + std::to_string((today.m - 1) / 3 + 1));
+    if (period && args.period == "previous") period = report::previous_period(*period);
+  } else if (!args.period.empty()) {
+    period = report::parse_quarter(args.period);
+  } else if (!args.from.empty() && !args.to.empty()) {
+    period = report::explicit_period(args.from, args.to);
+  } else {
+    return fail("give --period YYYY-Qn (e.g. 2026-Q3, or current, or previous), or --from DATE --to DATE");
+  }
   if (!period) return fail(period.error().message);
 
   auto input = report::read_kpi_input(records, directory);

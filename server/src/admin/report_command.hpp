@@ -1,7 +1,8 @@
 #pragma once
 // `hearth-server report`: the KPI report of DOMAIN.md §12 for one period, from the server's
 // current records (report/kpi.hpp computes, report/render.hpp prints).
-//   --period 2026-Q3            a calendar quarter, half-open; or
+//   --period 2026-Q3            a calendar quarter, half-open ("current": the quarter holding
+//                               today, UTC; "previous": the one before it); or
 //   --from DATE --to DATE       an explicit period [from, to)
 //   --format text|csv|json|html text (a table of every measure) by default
 //   --out FILE                  write the report there instead of standard output

@@ -14,7 +14,7 @@
 
 namespace hearth::server::report {
 
-// Scans every current (not deleted) record of report_record_types(), one at a time, and
+// Reads every current (not deleted) record of report_record_types(), one at a time, and
 // resolves each assessment author's agency (org_type of their organisation; "UNKNOWN" when the
 // directory does not know them). A record that cannot be read stops with its error.
 Result<KpiInput> read_kpi_input(RecordStore& records, Caseload& directory);

@@ -897,7 +897,7 @@ const std::vector<std::string>& report_record_types() {
   static const std::vector<std::string> types = {
       "Person", "Family", "Address", "Referral", "EarlyHelpEpisode", "Assessment", "ChildVoice", "FamilyPlan",
       "TafMeeting", "Review", "OutcomeMeasurement", "ConsentRecord", "InformationSharingDecision", "StepUpRequest",
-      "StepDownReceipt", "BreakGlassGrant"};
+      "StepDownReceipt", "BreakGlassGrant", "Practitioner", "Organisation"};
   return types;
 }
 
@@ -991,6 +991,10 @@ Result<void> KpiInputBuilder::add(const std::string& record_json) {
   } else if (type == "StepDownReceipt") {
     input_.step_downs.push_back({id, family, text(f, "handover_meeting"), text(f, "consent"), list(f, "children"),
                                  ms_of(f, "received_at", bad)});
+  } else if (type == "Practitioner") {
+    if (!text(f, "organisation").empty()) input_.organisation_of_practitioner[id] = text(f, "organisation");
+  } else if (type == "Organisation") {
+    if (!text(f, "org_type").empty()) input_.org_type_of_organisation[id] = text(f, "org_type");
   } else if (type == "BreakGlassGrant") {
     input_.break_glass.push_back({id, family, ms_of(f, "granted_at", bad)});
   }

@@ -148,6 +148,11 @@ struct KpiInput {
   // The initiating agency of an assessment: the org_type (§3.1) of its author's organisation,
   // by practitioner id (K-02). Filled by the caller from the directory; unknown -> "UNKNOWN".
   std::map<std::string, std::string> agency_of_practitioner;
+  // The same from Practitioner and Organisation records, where the server holds them (a
+  // fallback for authors the directory does not know): practitioner -> organisation, and
+  // organisation -> org_type.
+  std::map<std::string, std::string> organisation_of_practitioner;
+  std::map<std::string, std::string> org_type_of_organisation;
   // The council's postcode -> LSOA table (§12.1 LSOA breakdown), postcodes normalised by
   // normalise_postcode(). Used when neither the Family nor its Address carries lsoa_code.
   std::map<std::string, std::string> lsoa_of_postcode;
