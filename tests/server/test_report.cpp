@@ -696,6 +696,7 @@ TEST_CASE("Report: hearth-server report prints the quarter's table, writes JSON 
   auto text = hs({"report", "--period", "2026-Q3", "--html", tmp.file("kpi.html")});
   INFO(text.err);
   REQUIRE(text.code == 0);
+  std::ofstream(test::build_binary("Testing/report-cli.txt")) << text.out;  // kept with the test output
   CHECK(text.out.find("Hearth KPI report 2026-Q3 [2026-07-01, 2026-10-01)") != std::string::npos);
   const Measure* ehas = expected.measure("K-01", "assessments");
   REQUIRE(ehas);

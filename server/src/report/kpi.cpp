@@ -204,6 +204,12 @@ class Calculator {
         {"K-18", "Parenting programmes", "Intervention records (service_type, status, pre/post measures), not in the v1 schema"},
         {"K-19", "Family and child feedback", "Feedback records (rating_service, made_a_difference), not in the v1 schema"},
         {"K-23", "Case quality", "CaseAudit records (grade), not in the v1 schema"},
+        {"K-15 (c, d)", "Reviews on time; active episodes with an overdue review",
+         "each review's due date as it stood; the records keep only the latest next_review_due"},
+        {"K-20 (persons)", "Young carers first recorded in the period", "when young_carer was first set; the record keeps its value only"},
+        {"K-21 (SAR)", "Subject access requests answered within the statutory deadline",
+         "subject access requests kept as records (the sar command's log)"},
+        {"K-22 (period)", "Supporting Families claims in the period", "the date of each claim; the office sets sf_claim_status without one"},
     };
     if (in_.unreadable_values > 0)
       r.notes.push_back(std::to_string(in_.unreadable_values) +
@@ -302,7 +308,7 @@ class Calculator {
     k.breakdowns.push_back(t.out("ethnicity", "children", values_of("Person", "ethnicity")));
     k.breakdowns.push_back(t.out("disability", "children", {"YES", "NO"}));
     k.breakdowns.push_back(t.out("lsoa", "children", {}));
-    k.measures.push_back(count("unborn_children", "of whom unborn at the event (counted in age band 0-4)",
+    k.measures.push_back(count("unborn_children", "children unborn at the event (counted in age band 0-4)",
                                tally_count(t.out("unborn", "children", {}), "UNBORN"), "children"));
   }
 
@@ -355,7 +361,7 @@ class Calculator {
     int64_t named = 0;
     for (const auto& [agency, n] : named_agencies) named += n;
     k.measures.push_back(count("k02_adult_housing_police_probation_substance",
-                               "K-02: EHAs initiated by adult services, housing, police, probation or drug and alcohol services",
+                               "K-02: initiated by adult services, housing, police, probation, drug/alcohol",
                                named, "assessments"));
     k.measures.push_back(rate("k03_parenting", "K-03: share of EHAs with PARENTING_SUPPORT", parenting, ehas, "assessments"));
     k.measures.push_back(count("k03_separation", "K-03: EHAs with PARENTAL_SEPARATION", separation, "assessments"));
