@@ -167,7 +167,7 @@ TEST_CASE("Report: episodes opened in error and persons merged away are not coun
   CHECK(r.merged_persons == 1);
 }
 
-TEST_CASE("Report: age bands at the event date, with unborn children in 0-4 and counted apart", "[unit][report]") {
+TEST_CASE("Report: age bands at the event date with unborn children in 0-4 and counted apart", "[unit][report]") {
   CHECK(age_band(civil::days_from_civil(2022, 7, 2), civil::days_from_civil(2026, 7, 1), false) == "0-4");
   CHECK(age_band(civil::days_from_civil(2021, 7, 1), civil::days_from_civil(2026, 7, 1), false) == "5-6");
   CHECK(age_band(civil::days_from_civil(2021, 7, 2), civil::days_from_civil(2026, 7, 1), false) == "0-4");
@@ -188,7 +188,7 @@ TEST_CASE("Report: age bands at the event date, with unborn children in 0-4 and 
     if (br.dimension == "age_band") CHECK(br.cells == std::vector<std::pair<std::string, int64_t>>{{"0-4", 1}, {"5-6", 1}});
 }
 
-TEST_CASE("Report: a family's LSOA comes from its record, its address or the council's postcode table, never a refuge's", "[unit][report]") {
+TEST_CASE("Report: a family's LSOA comes from its record or address or the council's postcode table and never from a refuge", "[unit][report]") {
   std::istringstream csv("\xef\xbb\xbfPCDS,oa21cd,LSOA21CD\n\"MK40 1AA\",x,E01001\nmk41 2bb,y,E01002\nbroken\n");
   LsoaTable table = must(read_lsoa_table(csv, "lsoa.csv"));
   CHECK(table.lsoa_of_postcode.at("MK401AA") == "E01001");
@@ -222,7 +222,7 @@ TEST_CASE("Report: a family's LSOA comes from its record, its address or the cou
   CHECK(by_lsoa == std::map<std::string, int64_t>{{"E09999", 1}, {"E01001", 1}, {"CONFIDENTIAL_ADDRESS", 1}, {"UNKNOWN", 1}});
 }
 
-TEST_CASE("Report: counts of 1 to 4 leave as <5 in every format, and so do rates built from them", "[unit][report][security]") {
+TEST_CASE("Report: counts of 1 to 4 leave as <5 in every format and so do rates built from them", "[unit][report][security]") {
   Builder b;
   for (int i = 0; i < 8; ++i) {
     std::string f = "f" + std::to_string(i), c = "c" + std::to_string(i), e = "e" + std::to_string(i);
@@ -278,7 +278,7 @@ TEST_CASE("Report: counts of 1 to 4 leave as <5 in every format, and so do rates
   CHECK(json::parse(render_json(r, o))["suppression"]["applied"] == false);
 }
 
-TEST_CASE("Report: the HTML page is self-contained, with both charts and every KPI row", "[unit][report]") {
+TEST_CASE("Report: the HTML page is self-contained with both charts and every KPI row", "[unit][report]") {
   auto ds = test::make_kpi_dataset({});
   KpiInputBuilder b;
   for (const auto& rec : ds.records) must(b.add(rec.json));
@@ -647,7 +647,7 @@ TEST_CASE("Report: a generated caseload's quarter agrees to the unit with its co
   }
 }
 
-TEST_CASE("Report: hearth-server report prints the quarter's table, writes JSON and the HTML page, and is audited", "[e2e][report]") {
+TEST_CASE("Report: hearth-server report prints the quarter's table and writes JSON and the HTML page and is audited", "[e2e][report]") {
   test::TempDir tmp;
   const std::string data = tmp.file("data");
   auto hs = [&](std::vector<std::string> args) {
