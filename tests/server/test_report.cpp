@@ -750,3 +750,25 @@ TEST_CASE("Report: hearth-server report prints the quarter's table and writes JS
   CHECK(trail.out.find("period 2026-Q3, format text and html, small numbers suppressed") != std::string::npos);
   CHECK(trail.out.find("NOT SUPPRESSED") != std::string::npos);
 }
+
+TEST_CASE("Report: a record that is not JSON is a clear error and values of the wrong kind are left out", "[unit][report][fault]") {
+  KpiInputBuilder b;
+  auto bad = b.add("{not json");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().code == ErrorCode::corrupt);
+  CHECK_FALSE(b.add(R"({"id":"x","type":"Person"})").ok());  // no fields object: named
+  // Wrong kinds are read as unset, never thrown on.
+  must(b.add(R"({"id":5,"type":"Assessment","family":["f"],"deleted":"yes","fields":{"assessment_type":"EHA_FAMILY",
+               "status":"COMPLETED","completed_at":"not a time","presenting_needs":"PARENTING_SUPPORT"}})"));
+  must(b.add(R"({"id":"m1","type":"OutcomeMeasurement","family":"f","fields":{"episode":"e","scores":["WELLBEING=4","=3","X=ten","Y=12345"]}})"));
+  KpiInput in = b.take();
+  REQUIRE(in.assessments.size() == 1);
+  CHECK_FALSE(in.assessments[0].completed_ms.has_value());
+  CHECK(in.assessments[0].needs.empty());
+  REQUIRE(in.measurements.size() == 1);
+  CHECK(in.measurements[0].scores == std::vector<std::pair<std::string, int64_t>>{{"WELLBEING", 4}});
+  CHECK(in.unreadable_values == 4);  // the time and three scores
+  KpiReport r = compute_report(in, q3(), TenantConfig{});
+  REQUIRE(r.notes.size() == 1);
+  CHECK(r.notes[0].find("4 recorded values could not be read") != std::string::npos);
+}

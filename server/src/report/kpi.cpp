@@ -935,8 +935,9 @@ Result<void> KpiInputBuilder::add(const std::string& record_json) {
   json r = json::parse(record_json, nullptr, false);
   if (r.is_discarded() || !r.is_object())
     return make_error(ErrorCode::corrupt, "a record's JSON does not parse (report input)");
-  const std::string id = r.value("id", ""), type = r.value("type", ""), family = r.value("family", "");
-  if (r.value("deleted", false)) return {};
+  // Read without json::value, which throws on a value of another type: nothing here throws.
+  const std::string id = text(r, "id"), type = text(r, "type"), family = text(r, "family");
+  if (flag(r, "deleted")) return {};
   auto fit = r.find("fields");
   if (fit == r.end() || !fit->is_object()) return make_error(ErrorCode::corrupt, "record " + id + " has no fields object");
   const json& f = *fit;

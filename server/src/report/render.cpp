@@ -324,7 +324,8 @@ std::string render_json(const KpiReport& r, const RenderOptions& o) {
                                          {"mean_delta", h ? json(nullptr) : json(a.mean_delta)}});
   }
   out["notes"] = r.notes;
-  return out.dump(2) + "\n";
+  // Text that is not UTF-8 (an LSOA code from a council's file) is replaced, never thrown on.
+  return out.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 std::string render_html(const KpiReport& r, const RenderOptions& o) {
