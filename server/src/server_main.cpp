@@ -24,6 +24,7 @@
 #include "admin/report_command.hpp"
 #include "admin/restore.hpp"
 #include "admin/serve_lock.hpp"
+#include "admin/step_up_command.hpp"
 #include "audit/audit_chain.hpp"
 #include "keys/kek.hpp"
 #include "keys/keyring.hpp"
@@ -417,6 +418,8 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   tasks->add_option("--family", family, "only this family");
   tasks->add_option("--assignee", assignee, "only tasks for this practitioner (or escalated to them)");
   tasks->add_flag("--overdue", overdue, "only open tasks past their due time");
+  StepUpCommand step_up_cmd;  // `step-up decide` (admin/step_up_command.hpp)
+  add_step_up_command(app, step_up_cmd);
   auto* config_cmd = app.add_subcommand("config", "the tenant configuration: show it, or set one key (audited)");
   auto* config_show = config_cmd->add_subcommand("show", "every setting with its value, unit and meaning");
   auto* config_set = config_cmd->add_subcommand("set", "set one setting (delivered to tablets at their next sync)");
@@ -1008,6 +1011,8 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
                 << (d.hold ? "  LEGAL HOLD: " + d.hold->reason : "  due: erase-family --basis RETENTION_EXPIRED") << "\n";
     if (due.empty()) std::cout << "no family's retention has ended\n";
     admin("retention-viewed", "", std::to_string(due.size()) + " families due");
+  } else if (step_up_cmd.decide->parsed()) {
+    std::cout << must(run_step_up_decide(service, step_up_cmd));
   } else if (office_issue->parsed()) {
     std::string token = must(service.with_context([&](ServiceContext& ctx) { return issue_office_credential(ctx, name); }));
     std::cout << token << "\n";
