@@ -15,6 +15,7 @@
 #include "keys/keyring.hpp"
 #include "office_credentials.hpp"
 #include "op_log.hpp"
+#include "outbox.hpp"
 #include "tenant_settings.hpp"
 #include "time_index.hpp"
 
@@ -31,9 +32,11 @@ class Storage {
   virtual TenantSettings& settings() = 0;
   virtual TimeIndex& due() = 0;  // time-driven events: when to look at each family, break-glass grants
   virtual OfficeCredentials& office() = 0;
+  // The office outbox, office ids, disclosure log and code mappings (outbox.hpp).
+  virtual OfficeOutbox& outbox() = 0;
   // Sealing at rest under per-family keys, and the erasure register (keys/keyring.hpp).
   virtual ServerKeys& keys() = 0;
-  // Deletes every row the database holds for `family` (ops, held ops, flags, team index, due
+  // Deletes every row the database holds for `family` (ops, held ops, flags, team index, office outbox items, office ids, disclosure log, due
   // times, break-glass grants), not its audit chain: step two of an erasure (usecases/erasure.hpp).
   // Runs in the caller's transaction; returns whether any row was there.
   virtual Result<bool> delete_family(const std::string& family) = 0;
