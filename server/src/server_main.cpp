@@ -36,6 +36,7 @@
 #include "usecases/consent.hpp"
 #include "usecases/device_wipe.hpp"
 #include "usecases/due_events.hpp"
+#include "usecases/current_records.hpp"
 #include "usecases/erasure.hpp"
 #include "usecases/task_list.hpp"
 #include "usecases/task_triggers.hpp"
@@ -278,6 +279,13 @@ int64_t seconds_setting(const json& config, const char* key, int64_t fallback) {
 
 // Families the serve ticker looks at per hold of the service lock (each one a transaction).
 constexpr size_t kTickFamiliesPerRun = 20;
+
+// A database from before the server kept its current records gets them built once from its
+// op log (usecases/current_records.hpp), before anything reads or writes them.
+void build_records(Storage& store, const Schema& schema) {
+  auto n = must(build_current_records(store, schema, static_cast<int64_t>(now_ms())));
+  if (n > 0) std::cerr << "hearth-server: built the current records of " << n << " families from the op log\n";
+}
 
 int run(int argc, char** argv, const SchemaChoices& schemas) {
   // Signals are blocked before any thread exists, so only sigwait below receives them (P11).
@@ -603,6 +611,7 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
     if (chosen == schemas.end()) die("unknown schema '" + schema_name + "'; this program serves " + schema_names);
     const Schema& schema = *chosen->second;
     auto store = data.store();
+    build_records(*store, schema);
     ServiceLimits limits;
     limits.credential_ttl_ms = static_cast<int64_t>(config.value("credential_days", 365.0) * 24 * 3600 * 1000);
     // The family cache's bounds (families held in memory, and their ops' encoded size).
@@ -713,6 +722,7 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   auto store = data.store();
   auto served = schemas.find(schema_name);
   if (served == schemas.end()) die("unknown schema '" + schema_name + "'; this program serves " + schema_names);
+  build_records(*store, *served->second);
   SyncService service(*store, now_ms, *served->second);
   auto admin = [&](const std::string& action, const std::string& fam, const std::string& detail) {
     must(store->audit().append(AuditEvent{static_cast<int64_t>(now_ms()), "admin", "", action, fam, detail}));
