@@ -180,6 +180,9 @@ TEST_CASE("Office e2e: the pull feed reads every item once across a restart, ack
   ServerProcess server;
   std::string token = server.admin({"office-credential", "issue", "--name", "case-system"});
   token = token.substr(0, token.find('\n'));
+  // The council's code for a contact type rides on each item beside Hearth's value.
+  CHECK_THAT(server.admin({"office", "map", "set", "Contact.contact_type", "HOME_VISIT", "HV01"}), Contains("mapped"));
+  CHECK_THAT(server.admin({"office", "map", "list"}), Contains("Contact.contact_type  HOME_VISIT -> HV01"));
   Tablet hv(server, "hv-1");
   std::string family = record_family(hv);
 
@@ -189,7 +192,10 @@ TEST_CASE("Office e2e: the pull feed reads every item once across a restart, ack
   bool restarted = false;
   for (int page = 0; page < 20; ++page) {  // bounded
     json p = pull(server, token, cursor, 2, false)["page"];
-    for (const auto& item : p["items"]) CHECK(keys.insert(item["key"].get<std::string>()).second);
+    for (const auto& item : p["items"]) {
+      CHECK(keys.insert(item["key"].get<std::string>()).second);
+      if (item["type"] == "Contact") CHECK(item["codes"]["contact_type"] == "HV01");
+    }
     cursor = p["next_cursor"].get<int64_t>();
     if (!restarted) {
       server.stop();

@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "../support/db_count.hpp"
+#include "keys/kek.hpp"
+#include "keys/keyring.hpp"
 #include "service_harness.hpp"
 #include "usecases/consent.hpp"
 #include "usecases/office.hpp"
@@ -389,4 +391,43 @@ TEST_CASE("Office outbox: the council's code mappings ride on each item, and era
   CHECK(f.items().empty());
   CHECK(must(h.store->outbox().disclosures("fam-o")).empty());
   CHECK_FALSE(must(h.store->outbox().office_ref("child-1")));
+}
+
+TEST_CASE("Office outbox: a backfill queues what was recorded before the office was connected, once", "[unit]") {
+  ServiceHarness h;
+  OfficeFamily f(h);
+  const size_t before = f.items().size();
+  // As if the database predated the outbox: the items are gone, the records stay.
+  db_exec(h.dir.file("server.db"), "DELETE FROM office_outbox");
+  REQUIRE(f.items().empty());
+  size_t added = must(h.service.with_context([](server::ServiceContext& ctx) { return server::backfill_office(ctx, ""); }));
+  CHECK(added == before);
+  CHECK(f.items().size() == before);
+  CHECK(json::parse(f.item_of("ref-1")->payload)["fields"]["referral_source_code"] == "1A");
+  // Again: nothing new.
+  CHECK(must(h.service.with_context([](server::ServiceContext& ctx) { return server::backfill_office(ctx, "fam-o"); })) == 0);
+}
+
+TEST_CASE("Office outbox: items and office ids are sealed at rest", "[unit][security]") {
+  TempDir keydir;
+  auto ring = must(server::SqliteKeyring::open(keydir.file("keyring.db"),
+                                               must(server::keys::FileKek::from_secret(std::string(32, 'k'), "test KEK"))));
+  ServiceHarness h(std::shared_ptr<server::ServerKeys>(std::move(ring)));
+  OfficeFamily f(h);
+  f.create("Contact", "c-x", contact_fields("2026-01-07T09:45:00Z", "marker-Zephyrine visited"));
+  f.ack(json::array({{{"key", f.item_of("c-x")->key}, {"office_ref", "marker-EHMREF"}}}));
+  const std::string db = h.dir.file("server.db");
+  CHECK(db_count(db, "SELECT count(*) FROM office_outbox") >= 6);
+  CHECK(db_count(db, "SELECT count(*) FROM office_outbox WHERE instr(payload, 'Zephyrine') > 0") == 0);
+  CHECK(db_count(db, "SELECT count(*) FROM office_refs WHERE instr(office_ref, 'EHMREF') > 0") == 0);
+  // Readable through the store, and a payload moved onto another item does not open.
+  CHECK_THAT(f.item_of("c-x")->payload, Catch::Matchers::Contains("Zephyrine"));
+  CHECK(must(h.store->outbox().office_ref("c-x"))->office_ref == "marker-EHMREF");
+  const std::string key = f.item_of("c-x")->key;
+  db_exec(db, "UPDATE office_outbox SET payload = (SELECT payload FROM office_outbox WHERE record = 'c-x') "
+              "WHERE record = 'ref-1'");
+  CHECK(h.store->outbox().by_key(key));  // the untouched row still opens
+  auto tampered = h.store->outbox().list("", "fam-o", 100);
+  REQUIRE_FALSE(tampered);
+  CHECK(tampered.error().code == ErrorCode::corrupt);
 }

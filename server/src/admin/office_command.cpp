@@ -13,6 +13,7 @@ struct OfficeCli {
   CLI::App* status = nullptr;
   CLI::App* retry = nullptr;
   CLI::App* disclosures = nullptr;
+  CLI::App* backfill = nullptr;
   CLI::App* map_list = nullptr;
   CLI::App* map_set = nullptr;
   CLI::App* map_unset = nullptr;
@@ -48,6 +49,10 @@ std::shared_ptr<OfficeCli> add_office_cli(CLI::App& app) {
   cli->disclosures = cli->office->add_subcommand("disclosures", "the disclosure log: what was sent to whom, when (audited)");
   cli->disclosures->add_option("--family", cli->family, "only this family");
   cli->disclosures->add_option("--by", cli->by, "who reads it (audited; default admin)");
+  cli->backfill = cli->office->add_subcommand("backfill", "queue every record held (at its current revision) for an "
+                                                        "office connected after records were made; safe to repeat");
+  cli->backfill->add_option("--family", cli->family, "only this family");
+  cli->backfill->add_option("--by", cli->by, "who asks (audited; default admin)");
   auto* map = cli->office->add_subcommand("map", "the council's code mappings from Hearth's values to the office's codes");
   map->require_subcommand(1);
   cli->map_list = map->add_subcommand("list", "every mapping");
@@ -150,6 +155,18 @@ int run_office_cli(const OfficeCli& cli, SyncService& service, std::ostream& out
                      std::to_string(list->size()) + " disclosures listed");
     });
     return done ? 0 : fail(done.error());
+  }
+  if (cli.backfill->parsed()) {
+    auto done = service.with_context([&](ServiceContext& ctx) -> Result<size_t> {
+      auto n = backfill_office(ctx, cli.family);
+      if (!n) return n.error();
+      if (auto r = audited(ctx, cli.by, "office-backfill", cli.family, std::to_string(*n) + " items queued"); !r)
+        return r.error();
+      return *n;
+    });
+    if (!done) return fail(done.error());
+    out << *done << " item" << (*done == 1 ? "" : "s") << " queued for the office\n";
+    return 0;
   }
   if (cli.map_list->parsed()) {
     auto done = service.with_context([&](ServiceContext& ctx) -> Result<void> {

@@ -4,6 +4,7 @@
 //   office status [--family F] [--state S] [--limit N]   counts, then the newest items
 //   office retry ITEM | --all                            dead (or failing) items back to the queue
 //   office disclosures [--family F]                      what was sent to whom and when (audited)
+//   office backfill [--family F]                         queue every record held (an office connected later)
 //   office map list | set FIELD VALUE CODE | unset FIELD VALUE   the council's code mappings
 // and the repeater's configuration from the server config ("office_endpoint").
 // Every command that changes something or reads the disclosure log is audited.

@@ -342,6 +342,11 @@ Result<void> check_code_mapping(const std::string& field, const std::string& val
   return {};
 }
 
+namespace {
+Result<void> queue_record(ServiceContext& ctx, sync::Materialiser& mat, const sync::EntityMerge& rec, int64_t seq,
+                          const Codes& codes);
+}  // namespace
+
 Result<void> queue_for_office(ServiceContext& ctx, const sync::Op& op, int64_t seq) {
   sync::Materialiser* m = ctx.cache.current(op.family);
   if (!m) {
@@ -362,21 +367,32 @@ Result<void> queue_for_office(ServiceContext& ctx, const sync::Op& op, int64_t s
   if (step_up && !e->deleted())
     if (auto r = queue_package(ctx, *m, *e, seq, *codes); !r) return r;
   if (!contract_fields(type)) return {};
+  return queue_record(ctx, *m, *e, seq, *codes);
+}
 
+namespace {
+
+Result<void> queue_record(ServiceContext& ctx, sync::Materialiser& mat, const sync::EntityMerge& rec, int64_t seq,
+                          const Codes& codes) {
+  sync::Materialiser* m = &mat;
+  const sync::EntityMerge* e = &rec;
+  const std::string& type = e->def().name;
+  const bool step_up = type == "StepUpRequest";
+  const std::string family = e->family();
   const access::FamilyView* view = nullptr;
   access::FamilyView office_view;
   if (!e->deleted()) {
-    if (std::string why = stop_reason(*m, op.family, *e); !why.empty())
-      return office_audit(ctx, "office-withheld", op.family,
+    if (std::string why = stop_reason(*m, family, *e); !why.empty())
+      return office_audit(ctx, "office-withheld", family,
                    type + " " + e->id() + " revision " + std::to_string(seq) + " not queued for the office: " + why);
-    if (access::FamilyFacts* facts = ctx.cache.facts(op.family)) {
+    if (access::FamilyFacts* facts = ctx.cache.facts(family)) {
       access::Viewer office;
       office.office = true;
       office_view = access::view_of(m->schema(), *facts, office, ctx.now());
       view = &office_view;
       if (!office_view.record_visible(e->id())) {
         auto w = office_view.withheld_records.find(e->id());
-        return office_audit(ctx, "office-withheld", op.family,
+        return office_audit(ctx, "office-withheld", family,
                      type + " " + e->id() + " revision " + std::to_string(seq) + " not queued for the office: " +
                          (w != office_view.withheld_records.end() ? w->second : std::string("the access policy")));
       }
@@ -387,20 +403,20 @@ Result<void> queue_for_office(ServiceContext& ctx, const sync::Op& op, int64_t s
   item.record = e->id();
   item.kind = "record";
   item.type = type;
-  item.family = op.family;
+  item.family = family;
   item.revision = seq;
   item.priority = 1;
   item.created_at = ctx.now();
-  json j = record_json(*e, *codes, view);
+  json j = record_json(*e, codes, view);
   j["key"] = item.key;
   j["kind"] = "record";
   j["record"] = e->id();
-  j["family"] = op.family;
+  j["family"] = family;
   j["revision"] = seq;
   j["changed_at"] = datetime_of(ctx.now());
   j.erase("id");
   if (!step_up)
-    if (const sync::EntityMerge* su = submitted_step_up(*m, op.family)) j["supplementary_to"] = su->id();
+    if (const sync::EntityMerge* su = submitted_step_up(*m, family)) j["supplementary_to"] = su->id();
   auto ref = ctx.store.outbox().office_ref(e->id());
   if (!ref) return ref.error();
   if (*ref) j["office_ref"] = (*ref)->office_ref;
@@ -409,6 +425,52 @@ Result<void> queue_for_office(ServiceContext& ctx, const sync::Op& op, int64_t s
   if (!queued) return queued.error();
   return {};
 }
+
+}  // namespace
+
+Result<size_t> backfill_office(ServiceContext& ctx, const std::string& only) {
+  std::vector<std::string> families{only};
+  if (only.empty()) {
+    auto all = ctx.store.ops().families();
+    if (!all) return all.error();
+    families = *all;
+  }
+  auto codes = load_codes(ctx);
+  if (!codes) return codes.error();
+  auto total = [&]() -> Result<int64_t> {
+    auto c = ctx.store.outbox().counts();
+    if (!c) return c.error();
+    return c->queued + c->sent + c->dead + c->cancelled;
+  };
+  auto before = total();
+  if (!before) return before.error();
+  for (const auto& family : families) {
+    auto done = ctx.store.transaction([&]() -> Result<void> {
+      auto m = ctx.cache.get(family);
+      if (!m) return m.error();
+      auto highest = ctx.store.ops().highest_seq(family);
+      if (!highest) return highest.error();
+      for (const sync::EntityMerge* e : (*m)->entities(family)) {
+        if (!e->created() || !contract_fields(e->def().name)) continue;
+        auto stored = ctx.store.records().get(e->id());
+        if (!stored) return stored.error();
+        const int64_t revision = *stored ? (*stored)->revision : *highest;
+        if (e->def().name == "StepUpRequest" && !e->deleted())
+          if (auto r = queue_package(ctx, **m, *e, revision, *codes); !r) return r;
+        if (auto r = queue_record(ctx, **m, *e, revision, *codes); !r) return r;
+      }
+      return {};
+    });
+    if (!done) {
+      ctx.cache.forget(family);
+      return done.error();
+    }
+  }
+  auto after = total();
+  if (!after) return after.error();
+  return static_cast<size_t>(*after - *before);
+}
+
 
 Result<std::string> office_send_stop(ServiceContext& ctx, const OutboxItem& item) {
   if (item.kind != "record") return std::string();

@@ -54,6 +54,12 @@ inline constexpr const char* kOfficePurpose = "REGISTER_ON_INDEX";
 // already be applied to the family cache (FamilyCache::applied).
 Result<void> queue_for_office(ServiceContext& ctx, const sync::Op& op, int64_t seq);
 
+// Queues every record of `family` (every family when "") at its current revision, as
+// queue_for_office would have, each family in a transaction of its own: for a database that
+// held records before the outbox existed, or an office connected later. Idempotent (an item
+// with the same key is kept). Returns how many items were added.
+Result<size_t> backfill_office(ServiceContext& ctx, const std::string& family);
+
 // Why sending `item` now would not be lawful ("" when it still is), read from the family's
 // current merge state: the repeater's check at send time.
 Result<std::string> office_send_stop(ServiceContext& ctx, const OutboxItem& item);
