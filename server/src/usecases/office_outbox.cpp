@@ -114,27 +114,33 @@ Strings subjects_of(const sync::Materialiser& m, const std::string& family, cons
 
 // Why the record may not go to the office now ("" when it may): see office_outbox.hpp.
 std::string stop_reason(const sync::Materialiser& m, const std::string& family, const sync::EntityMerge& e) {
-  const Strings subjects = subjects_of(m, family, e);
-  std::string why;
-  std::vector<const sync::EntityMerge*> decisions;
-  for (const sync::EntityMerge* c : m.entities(family)) {
+  // The consents that stop sharing with the office, and the overrides, in one pass; the
+  // record's subjects only when some consent stops (most families: none).
+  std::vector<const sync::EntityMerge*> stops, decisions;
+  const auto all = m.entities(family);
+  for (const sync::EntityMerge* c : all) {
     if (!live(c)) continue;
     if (c->def().name == "InformationSharingDecision") {
       decisions.push_back(c);
       continue;
     }
-    if (!why.empty() || c->def().name != "ConsentRecord" || !holds(list_of(*c, "purposes"), kOfficePurpose)) continue;
+    if (c->def().name != "ConsentRecord" || !holds(list_of(*c, "purposes"), kOfficePurpose)) continue;
     const std::string status = text_of(*c, "status");
-    const bool stopped = status == "WITHDRAWN" || status == "REFUSED" ||
-                         holds(list_of(*c, "withdrawn_purposes"), kOfficePurpose);
-    if (!stopped) continue;
+    if (status == "WITHDRAWN" || status == "REFUSED" || holds(list_of(*c, "withdrawn_purposes"), kOfficePurpose))
+      stops.push_back(c);
+  }
+  if (stops.empty()) return "";
+  const Strings subjects = subjects_of(m, family, e);
+  std::string why;
+  for (const sync::EntityMerge* c : stops) {
     for (const auto& p : list_of(*c, "covers_persons"))
       if (holds(subjects, p)) {
         why = "consent record " + c->id() + " for " + kOfficePurpose + " is " +
-              (status == "REFUSED" ? std::string("refused") : std::string("withdrawn")) + " for person " + p +
-              " (DOMAIN.md §6.6)";
+              (text_of(*c, "status") == "REFUSED" ? std::string("refused") : std::string("withdrawn")) +
+              " for person " + p + " (DOMAIN.md §6.6)";
         break;
       }
+    if (!why.empty()) break;
   }
   if (why.empty()) return why;
   for (const sync::EntityMerge* d : decisions)  // an override authorises that disclosure (§6.5)
