@@ -137,6 +137,10 @@ Result<Delivery> deliver_once(SyncService& service, const RepeaterConfig& config
       auto& outbox = ctx.store.outbox();
       if (ok) {
         d.outcome = Delivery::Outcome::sent;
+        // A family erased while the post was in flight keeps no row here, not even this one.
+        auto held = ctx.store.ops().family_has_ops(item->family);
+        if (!held) return held.error();
+        if (!*held) return {};
         if (auto r = outbox.mark_sent(item->seq, ctx.now()); !r) return r;
         auto added = outbox.disclose(OfficeDisclosure{0, ctx.now(), item->family, item->record, item->type, item->revision,
                                                       item->kind, config.name, "push", item->seq});
