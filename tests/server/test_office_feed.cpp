@@ -7,6 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <mutex>
+#include <thread>
+
 #include "../support/db_count.hpp"
 #include "keys/kek.hpp"
 #include "keys/keyring.hpp"
@@ -430,4 +433,42 @@ TEST_CASE("Office outbox: items and office ids are sealed at rest", "[unit][secu
   auto tampered = h.store->outbox().list("", "fam-o", 100);
   REQUIRE_FALSE(tampered);
   CHECK(tampered.error().code == ErrorCode::corrupt);
+}
+
+TEST_CASE("Office repeater: its thread sends packages first, delivers everything and stops cleanly", "[unit]") {
+  ServiceHarness h;
+  OfficeFamily f(h);
+  f.create("StepUpRequest", "su-1",
+           {{"episode", "ep-1"}, {"children", StringList{"child-1"}}, {"kind", "PLANNED"}, {"reason", "Escalating"},
+            {"significant_harm", false}, {"consent_position", "CONSENT_GIVEN"}, {"status", "DRAFT"}});
+  f.authority({server::AuthorityEdit::set("su-1", "submitted_at", std::string("2026-01-07T12:00:00.000Z")),
+               server::AuthorityEdit::transition("su-1", "SUBMITTED")});
+  const size_t total = f.items().size();
+  std::mutex m;
+  std::vector<std::string> kinds;
+  server::RepeaterConfig config;
+  config.url = "https://office.invalid/";
+  config.idle_ms = 20;
+  server::Repeater repeater(
+      h.service, config,
+      [&](const server::HttpPostRequest& r) -> Result<server::HttpPostReply> {
+        std::lock_guard<std::mutex> lock(m);
+        kinds.push_back(json::parse(r.body)["kind"].get<std::string>());
+        return server::HttpPostReply{200, "{}"};
+      },
+      nullptr);
+  repeater.start();
+  for (int i = 0; i < 200; ++i) {  // bounded: 10 s
+    {
+      std::lock_guard<std::mutex> lock(m);
+      if (kinds.size() >= total) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  repeater.stop();
+  repeater.stop();  // idempotent
+  std::lock_guard<std::mutex> lock(m);
+  REQUIRE(kinds.size() == total);
+  CHECK(kinds.front() == "package");
+  CHECK(must(h.store->outbox().counts()).sent == static_cast<int64_t>(total));
 }
