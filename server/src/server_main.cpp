@@ -19,6 +19,7 @@
 #include <sstream>
 
 #include "admin/audit_query.hpp"
+#include "admin/records_command.hpp"
 #include "admin/backup.hpp"
 #include "admin/office_command.hpp"
 #include "admin/restore.hpp"
@@ -395,6 +396,19 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   audit_cmd->add_option("--practitioner", audit_args.practitioner, "only this practitioner's events, in every family");
   audit_cmd->add_option("--from", audit_args.from, "from this UTC date or time (YYYY-MM-DD[THH:MM:SSZ])");
   audit_cmd->add_option("--to", audit_args.to, "to this UTC date or time (a date: to the end of that day)");
+  auto* records_cmd = app.add_subcommand("records", "the server's current records as JSON lines, in revision order "
+                                                   "(audited; storage/records.hpp)");
+  RecordsArgs records_args;
+  records_cmd->add_option("--family", records_args.query.family, "only this family's records");
+  records_cmd->add_option("--type", records_args.query.type, "only records of this type (e.g. Contact)");
+  records_cmd->add_option("--person", records_args.query.person, "only records about this person");
+  records_cmd->add_flag("--family-wide", records_args.query.family_wide,
+                        "with --person: also what is about the person's whole family");
+  records_cmd->add_option("--from", records_args.query.from, "business date from (YYYY-MM-DD[THH:MM:SSZ], inclusive)");
+  records_cmd->add_option("--to", records_args.query.to, "business date to (exclusive)");
+  records_cmd->add_flag("--deleted", records_args.query.include_deleted, "include deleted records");
+  records_cmd->add_option("--limit", records_args.query.limit, "at most this many");
+  records_cmd->add_option("--by", records_args.by, "who reads them (for the audit)")->required();
   auto* flags = app.add_subcommand("flags", "work flagged for the lead professional (e.g. recorded after leaving a team)");
   flags->add_option("--family", family, "only this family");
   auto* tasks = app.add_subcommand("tasks", "tasks routed to named people: due time (UTC), status, type, assignee");
@@ -870,6 +884,8 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
     if (auto notes = admin::restore_notes(*trail.db); notes)  // why a trail may end at a backup
       for (const auto& n : *notes) std::cout << "note: " << n << "\n";
     return verdict;
+  } else if (records_cmd->parsed()) {  // admin/records_command.hpp
+    return records_command(*store, records_args, static_cast<int64_t>(now_ms()), std::cout, std::cerr);
   } else if (audit_cmd->parsed()) {  // the IG officer's query (admin/audit_query.hpp)
     json config = data.load_config();
     // The family keys open the details; the keyring says which families were erased.

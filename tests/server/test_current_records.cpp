@@ -4,10 +4,13 @@
 // a family's records; a corrupt row is an error naming the record.
 #include <catch2/catch.hpp>
 
+#include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 
 #include "../support/db_count.hpp"
 #include "../support/marker_scan.hpp"
+#include "admin/records_command.hpp"
 #include "keys/kek.hpp"
 #include "keys/keyring.hpp"
 #include "service_harness.hpp"
@@ -206,4 +209,44 @@ TEST_CASE("Deleting a family's rows (erasure) deletes its current records", "[un
   mum.person = "fam-a-mum";
   CHECK(must(h.store->records().count(mum)) == 0);
   CHECK(ids_of(*h.store, RecordQuery::of_family("fam-b")).size() == 6);
+}
+
+TEST_CASE("hearth-server records prints the records asked for and audits who read them", "[unit][records]") {
+  ServiceHarness h;
+  Device hv(h, "dev-hv", "hv-1");
+  record_family(h, hv, "fam-a");
+  record_family(h, hv, "fam-b");
+  RecordsArgs args;
+  args.by = "ig-1";
+  args.query.type = "Person";
+  args.query.family = "fam-b";
+  std::ostringstream out, err;
+  REQUIRE(records_command(*h.store, args, 1'790'000'000'000, out, err) == 0);
+  std::istringstream lines(out.str());
+  std::set<std::string> ids;
+  for (std::string line; std::getline(lines, line);) {
+    auto j = nlohmann::json::parse(line);
+    CHECK(j["type"] == "Person");
+    ids.insert(j["id"].get<std::string>());
+  }
+  CHECK(ids == std::set<std::string>{"fam-b-mum", "fam-b-child"});
+  const std::string db = h.dir.file("server.db");
+  CHECK(db_count(db, "SELECT count(*) FROM audit_events WHERE action = 'records-read' AND actor = 'ig-1' AND family = ''") == 1);
+  CHECK(db_count(db, "SELECT count(*) FROM audit_events WHERE action = 'records-read' AND actor = 'ig-1' AND family = 'fam-b'") == 1);
+
+  // bad arguments: a clear message, nothing printed, nothing audited
+  for (auto bad : {std::pair<std::string, std::string>{"by", "not an id"}, {"type", "Bad Type"}, {"from", "last week"},
+                   {"family_wide", ""}}) {
+    INFO(bad.first);
+    RecordsArgs b;
+    b.by = bad.first == "by" ? bad.second : "ig-1";
+    if (bad.first == "type") b.query.type = bad.second;
+    if (bad.first == "from") b.query.from = bad.second;
+    if (bad.first == "family_wide") b.query.family_wide = true;
+    std::ostringstream o, e;
+    CHECK(records_command(*h.store, b, 1'790'000'000'000, o, e) == 1);
+    CHECK(o.str().empty());
+    CHECK_FALSE(e.str().empty());
+  }
+  CHECK(db_count(db, "SELECT count(*) FROM audit_events WHERE action = 'records-read'") == 2);
 }

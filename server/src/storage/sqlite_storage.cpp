@@ -378,15 +378,27 @@ class SqliteStorage final : public Storage {
   Result<void> transaction(const std::function<Result<void>()>& body) override {
     Transaction tx(*db_);
     if (auto r = tx.begin(); !r) return r;
+    transaction_id_ = ++transactions_;
+    before_commit_.clear();
+    struct Ended {  // outside a transaction again, however this one ends
+      SqliteStorage& s;
+      ~Ended() {
+        s.transaction_id_ = 0;
+        s.before_commit_.clear();
+      }
+    } ended{*this};
     // Keys made for new families during `body` are stored in one keyring transaction, committed
     // (durably) before this one: never a value on disk under a key that is not.
     keys_->defer_key_commits();
     auto done = body();
+    for (size_t i = 0; done && i < before_commit_.size(); ++i) done = before_commit_[i]();  // a step may add steps
     auto keys_stored = keys_->commit_deferred_keys();
     if (!done) return done;
     if (!keys_stored) return keys_stored;
     return tx.commit();
   }
+  uint64_t transaction_id() const override { return transaction_id_; }
+  void before_commit(std::function<Result<void>()> step) override { before_commit_.push_back(std::move(step)); }
 
  private:
   std::unique_ptr<Database> db_;
@@ -401,6 +413,9 @@ class SqliteStorage final : public Storage {
   sqlite::SqliteRecords records_;
   sqlite::SqliteOfficeOutbox outbox_;
   std::unique_ptr<AuditLog> audit_;  // on db_, declared after it: destroyed first
+  uint64_t transactions_ = 0;    // transactions begun
+  uint64_t transaction_id_ = 0;  // the current one's number, 0 outside one
+  std::vector<std::function<Result<void>()>> before_commit_;
 };
 
 }  // namespace

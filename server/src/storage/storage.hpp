@@ -3,6 +3,7 @@
 // embedded SQLite (open_sqlite_storage); PostgreSQL comes later behind the same interfaces,
 // so they speak of sequence numbers, transactions and queries by family and cursor only.
 // Thread-safety: not thread-safe; callers serialise (SyncService holds a lock).
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -47,6 +48,11 @@ class Storage {
   // Runs `body` in one transaction: committed when it returns success, rolled back otherwise.
   // Not re-entrant: `body` must not start another transaction.
   virtual Result<void> transaction(const std::function<Result<void>()>& body) = 0;
+  // The current transaction's number (a new one for each transaction()), 0 outside one.
+  virtual uint64_t transaction_id() const = 0;
+  // Inside a transaction: runs `step` after its body succeeded, before it commits; an error
+  // rolls it back. Dropped, not run, when the body fails. Steps run in the order registered.
+  virtual void before_commit(std::function<Result<void>()> step) = 0;
 };
 
 // One SQLite database (one connection) at `path`, created or brought up to date.

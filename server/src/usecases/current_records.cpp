@@ -51,18 +51,43 @@ Result<StoredRecord> stored_record_of(const sync::EntityMerge& e, int64_t revisi
   return r;
 }
 
-Result<void> record_changed(ServiceContext& ctx, const sync::Op& op, int64_t seq) {
-  const sync::Materialiser* merged = ctx.cache.current(op.family);
+namespace {
+
+// The record `id` of `family` as the family's merge state now holds it, written with revision `seq`.
+Result<void> write_record(ServiceContext& ctx, const std::string& family, const std::string& id, int64_t seq) {
+  const sync::Materialiser* merged = ctx.cache.current(family);
   if (!merged) {  // evicted meanwhile: read back from the log, which holds the op already
-    auto fresh = ctx.cache.get(op.family);
+    auto fresh = ctx.cache.get(family);
     if (!fresh) return fresh.error();
     merged = *fresh;
   }
-  const sync::EntityMerge* e = merged->entity(op.entity_id);
+  const sync::EntityMerge* e = merged->entity(id);
   if (!e || !e->created() || e->def().derived) return {};  // an op ahead of its record's creation, or a derived one
   auto r = stored_record_of(*e, seq, ctx.now());
   if (!r) return r.error();
   return ctx.store.records().put(*r);
+}
+
+Result<void> write_changed(ServiceContext& ctx) {
+  auto changed = std::move(ctx.changed.latest);
+  ctx.changed.latest.clear();
+  for (const auto& [id, at] : changed)
+    if (auto w = write_record(ctx, at.first, id, at.second); !w) return w;
+  return {};
+}
+
+}  // namespace
+
+Result<void> record_changed(ServiceContext& ctx, const sync::Op& op, int64_t seq) {
+  const uint64_t transaction = ctx.store.transaction_id();
+  if (transaction == 0) return write_record(ctx, op.family, op.entity_id, seq);
+  if (ctx.changed.transaction != transaction) {  // the first change of this transaction
+    ctx.changed.transaction = transaction;
+    ctx.changed.latest.clear();  // left by a transaction that rolled back
+    ctx.store.before_commit([&ctx]() { return write_changed(ctx); });
+  }
+  ctx.changed.latest[op.entity_id] = {op.family, seq};
+  return {};
 }
 
 Result<size_t> build_current_records(Storage& store, const Schema& schema, int64_t now_ms) {

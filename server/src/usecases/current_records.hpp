@@ -18,7 +18,9 @@ namespace hearth::server {
 Result<StoredRecord> stored_record_of(const sync::EntityMerge& e, int64_t revision, int64_t now_ms);
 
 // After `op` (sequence number `seq`) was applied to the family's cached merge state: its record
-// as it now stands, written to the records store. Derived records (conflicts) are not kept.
+// as it then stands is written to the records store, once per record and transaction, just before
+// the transaction commits (Storage::before_commit); at once outside a transaction. Derived
+// records (conflicts) are not kept.
 Result<void> record_changed(ServiceContext& ctx, const sync::Op& op, int64_t seq);
 
 // Builds every family's records from the op log when the records store says it was never built
