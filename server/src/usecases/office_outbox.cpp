@@ -349,31 +349,67 @@ Result<void> check_code_mapping(const std::string& field, const std::string& val
 }
 
 namespace {
+
 Result<void> queue_record(ServiceContext& ctx, sync::Materialiser& mat, const sync::EntityMerge& rec, int64_t seq,
                           const Codes& codes);
-}  // namespace
 
-Result<void> queue_for_office(ServiceContext& ctx, const sync::Op& op, int64_t seq) {
-  sync::Materialiser* m = ctx.cache.current(op.family);
+// The changes of one family: consent re-checked once, then each record's newest revision queued
+// (a step-up's package first).
+Result<void> queue_family_changes(ServiceContext& ctx, const std::string& family,
+                                  const std::vector<std::pair<std::string, int64_t>>& records) {
+  sync::Materialiser* m = ctx.cache.current(family);
   if (!m) {
-    auto got = ctx.cache.get(op.family);
+    auto got = ctx.cache.get(family);
     if (!got) return got.error();
     m = *got;
   }
-  const sync::EntityMerge* e = m->entity(op.entity_id);
-  if (!e || !e->created() || e->family() != op.family) return {};
-  const std::string& type = e->def().name;
-  const bool consent_change = type == "ConsentRecord" || type == "InformationSharingDecision";
-  const bool step_up = type == "StepUpRequest";
-  if (!contract_fields(type) && !consent_change) return {};
+  std::vector<const sync::EntityMerge*> changed;
+  bool consent_change = false;
+  for (const auto& [id, seq] : records) {
+    const sync::EntityMerge* e = m->entity(id);
+    if (!e || !e->created() || e->family() != family) continue;
+    const std::string& type = e->def().name;
+    consent_change |= type == "ConsentRecord" || type == "InformationSharingDecision";
+    if (contract_fields(type)) changed.push_back(e);
+  }
+  if (changed.empty() && !consent_change) return {};
   auto codes = load_codes(ctx);
   if (!codes) return codes.error();
   if (consent_change)
-    if (auto r = recheck_family(ctx, *m, op.family); !r) return r;
-  if (step_up && !e->deleted())
-    if (auto r = queue_package(ctx, *m, *e, seq, *codes); !r) return r;
-  if (!contract_fields(type)) return {};
-  return queue_record(ctx, *m, *e, seq, *codes);
+    if (auto r = recheck_family(ctx, *m, family); !r) return r;
+  for (const auto& [id, seq] : records) {
+    const sync::EntityMerge* e = m->entity(id);
+    if (!e || std::find(changed.begin(), changed.end(), e) == changed.end()) continue;
+    if (e->def().name == "StepUpRequest" && !e->deleted())
+      if (auto r = queue_package(ctx, *m, *e, seq, *codes); !r) return r;
+    if (auto r = queue_record(ctx, *m, *e, seq, *codes); !r) return r;
+  }
+  return {};
+}
+
+// Everything the transaction changed, just before it commits.
+Result<void> queue_changed(ServiceContext& ctx) {
+  auto changed = std::move(ctx.changed.office);
+  ctx.changed.office.clear();
+  std::map<std::string, std::vector<std::pair<std::string, int64_t>>> by_family;
+  for (const auto& [id, at] : changed) by_family[at.first].emplace_back(id, at.second);
+  for (const auto& [family, records] : by_family)
+    if (auto r = queue_family_changes(ctx, family, records); !r) return r;
+  return {};
+}
+
+}  // namespace
+
+Result<void> queue_for_office(ServiceContext& ctx, const sync::Op& op, int64_t seq) {
+  const uint64_t transaction = ctx.store.transaction_id();
+  if (transaction == 0) return queue_family_changes(ctx, op.family, {{op.entity_id, seq}});
+  if (ctx.changed.office_transaction != transaction) {  // the first change of this transaction
+    ctx.changed.office_transaction = transaction;
+    ctx.changed.office.clear();  // left by a transaction that rolled back
+    ctx.store.before_commit([&ctx]() { return queue_changed(ctx); });
+  }
+  ctx.changed.office[op.entity_id] = {op.family, seq};
+  return {};
 }
 
 namespace {

@@ -51,7 +51,10 @@ namespace hearth::server {
 inline constexpr const char* kOfficePurpose = "REGISTER_ON_INDEX";
 
 // Queues what the accepted op `op` (sequence number `seq`) changed, as above. The op must
-// already be applied to the family cache (FamilyCache::applied).
+// already be applied to the family cache (FamilyCache::applied). Inside a transaction the
+// records it changed are queued once each, at their newest revision, just before the commit
+// (Storage::before_commit; ServiceContext::changed.office), so a push of many edits builds each
+// item once and a step-up package holds everything its transaction recorded; outside one, at once.
 Result<void> queue_for_office(ServiceContext& ctx, const sync::Op& op, int64_t seq);
 
 // Queues every record of `family` (every family when "") at its current revision, as
