@@ -23,7 +23,9 @@
 #include "admin/backup.hpp"
 #include "admin/office_command.hpp"
 #include "admin/restore.hpp"
+#include "admin/sar_command.hpp"
 #include "admin/serve_lock.hpp"
+#include "admin/step_up_command.hpp"
 #include "audit/audit_chain.hpp"
 #include "keys/kek.hpp"
 #include "keys/keyring.hpp"
@@ -417,6 +419,8 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   tasks->add_option("--family", family, "only this family");
   tasks->add_option("--assignee", assignee, "only tasks for this practitioner (or escalated to them)");
   tasks->add_flag("--overdue", overdue, "only open tasks past their due time");
+  StepUpCommand step_up_cmd;  // `step-up decide` (admin/step_up_command.hpp)
+  add_step_up_command(app, step_up_cmd);
   auto* config_cmd = app.add_subcommand("config", "the tenant configuration: show it, or set one key (audited)");
   auto* config_show = config_cmd->add_subcommand("show", "every setting with its value, unit and meaning");
   auto* config_set = config_cmd->add_subcommand("set", "set one setting (delivered to tablets at their next sync)");
@@ -495,6 +499,16 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   std::string backup_file;
   backup->add_option("DEST", backup_file, "the file to write (must not exist)")->required();
   restore->add_option("SRC", backup_file, "a file `hearth-server backup` wrote")->required();
+
+  // Subject access (admin/sar_command.hpp, docs/subject-access.md).
+  SarArgs sar_args;
+  auto* sar_cmd = app.add_subcommand("sar", "everything held about a person for a subject access request, redacted, as "
+                                            "JSON and HTML (DOMAIN.md §10.2, docs/subject-access.md)");
+  sar_cmd->add_option("--person", sar_args.person, "the data subject (a Person record id)")->required();
+  sar_cmd->add_option("--requester-type", sar_args.requester_type, "SELF (default), PARENT or REPRESENTATIVE");
+  sar_cmd->add_option("--received", sar_args.received, "the date the request was received, YYYY-MM-DD (default: today, UTC)");
+  sar_cmd->add_option("--out", sar_args.out_dir, "the directory for the two files (default: the current one)");
+  sar_cmd->add_option("--by", sar_args.by, "the IG officer (a practitioner id), or admin (default)");
 
   try {
     app.parse(argc, argv);
@@ -1000,6 +1014,8 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
                 << (d.hold ? "  LEGAL HOLD: " + d.hold->reason : "  due: erase-family --basis RETENTION_EXPIRED") << "\n";
     if (due.empty()) std::cout << "no family's retention has ended\n";
     admin("retention-viewed", "", std::to_string(due.size()) + " families due");
+  } else if (step_up_cmd.decide->parsed()) {
+    std::cout << must(run_step_up_decide(service, step_up_cmd));
   } else if (office_issue->parsed()) {
     std::string token = must(service.with_context([&](ServiceContext& ctx) { return issue_office_credential(ctx, name); }));
     std::cout << token << "\n";
@@ -1015,6 +1031,14 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
     std::cout << "revoked office credential " << name << "\n";
   } else if (office_cli_parsed(*office_cli)) {
     return run_office_cli(*office_cli, service, std::cout, std::cerr);
+  } else if (sar_cmd->parsed()) {
+    require_id("--person", sar_args.person);
+    require_id("--by", sar_args.by);
+    json config = data.load_config();
+    // The family keys open the audit details that say when the request was logged.
+    auto trail = must(audit::open_trail_file(data.db().string(), data.audit_key(config), &store->keys()));
+    return sar_command(*store, store->records(), *trail.trail, *served->second, sar_args, static_cast<int64_t>(now_ms()),
+                       std::cout, std::cerr);
   } else if (flags->parsed()) {
     auto list = must(store->flags().list(family.empty() ? std::nullopt : std::optional<std::string>(family)));
     for (const auto& f : list)

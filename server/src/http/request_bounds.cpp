@@ -20,6 +20,7 @@ std::vector<Route> v1_routes(const sync::protocol::Limits& limits) {
       Route{"POST", "/v1/office/consent/withdraw", kOfficeBodyBytes},
       Route{"POST", "/v1/office/feed", kOfficeBodyBytes},          // the office's pull feed: a cursor and a limit
       Route{"POST", "/v1/office/feed/ack", kOfficeAckBodyBytes},   // acknowledgements with office ids
+      Route{"POST", "/v1/office/inbound", kOfficeBodyBytes},  // step-up decisions, statuses, ids, merges
   };
 }
 

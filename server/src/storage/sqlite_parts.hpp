@@ -138,6 +138,8 @@ class SqliteOfficeCredentials final : public OfficeCredentials {
   Result<std::optional<OfficeCredential>> by_token(const std::string& token_hash) override;
   Result<std::vector<OfficeCredential>> list() override;
   Result<bool> revoke(const std::string& name, int64_t now) override;
+  Result<std::optional<InboundMessage>> inbound_message(const std::string& id) override;
+  Result<bool> record_inbound(const InboundMessage& m) override;
 
  private:
   platform::Database& db_;
