@@ -234,3 +234,54 @@ TEST_CASE("Office e2e: the pull feed reads every item once across a restart, ack
   for (const auto& item : pull(server, token, cursor, 100, false)["page"]["items"]) CHECK(item["record"] != "mother-o");
   CHECK_THAT(server.admin({"audit", "--family", family}), Contains("office-cancelled"));
 }
+
+TEST_CASE("Office e2e: a submitted step-up's package reaches the office stub before the ordinary items, later contacts "
+          "follow as supplementary updates",
+          "[e2e]") {
+  ServerProcess server;
+  OfficeStub stub(server.data() + "/certs", 0);
+  server.configure([&](json& c) {
+    c["office_endpoint"] = {{"url", "https://127.0.0.1:" + std::to_string(stub.port) + "/hearth/items"},
+                            {"ca_file", server.data() + "/certs/ca.crt"},
+                            {"token", "stub-token"},
+                            {"idle_ms", 100}};
+  });
+  server.stop();
+  server.start();
+  Tablet hv(server, "hv-1");
+  auto& st = *hv.store;
+  std::string fam = must(st.create_family(family_fields("Family H")));
+  must(st.create(fam, "Person", person_fields("R", "2023-01-01"), "child-r"));
+  FieldValues episode = episode_fields({"child-r"});
+  episode["allocated_org"] = std::string("org-hv");
+  std::string ep = must(st.create(fam, "EarlyHelpEpisode", episode));
+  std::string c4 = must(st.create(fam, "Contact", contact_fields("2026-12-01T09:30:00Z", "Disclosure during the visit")));
+  std::string su = must(st.create(fam, "StepUpRequest",
+                                  {{"episode", ep}, {"children", StringList{"child-r"}}, {"kind", "UNPLANNED_INCIDENT"},
+                                   {"reason", "assault disclosed"}, {"significant_harm", true},
+                                   {"consent_position", "NOT_SOUGHT_WOULD_INCREASE_RISK"},
+                                   {"submitted_at", "2026-12-01T09:45:00Z"}}));
+  must(st.transition(su, "SUBMITTED"));
+  hv.sync();  // one push: every item is queued in the same transaction
+
+  REQUIRE(eventually([&] { return stub.received()["items"].size() >= 5; }));
+  json items = stub.received()["items"];
+  REQUIRE(items[0]["kind"] == "package");  // priority: first, though queued with the rest
+  CHECK(items[0]["record"] == su);
+  bool has_c4 = false;
+  for (const auto& c : items[0]["package"]["chronology"]) has_c4 |= c["id"] == c4;
+  CHECK(has_c4);
+  CHECK(items[0]["package"]["consent_position"] == "NOT_SOUGHT_WOULD_INCREASE_RISK");
+
+  std::string c5 = must(st.create(fam, "Contact", contact_fields("2026-12-01T10:10:00Z", "Stay and play")));
+  hv.sync();
+  json supplementary;
+  REQUIRE(eventually([&] {
+    json got = stub.received();
+    for (const auto& item : got["items"])
+      if (item["record"] == c5) supplementary = item;
+    return !supplementary.is_null();
+  }));
+  CHECK(supplementary["supplementary_to"] == su);
+  CHECK_THAT(server.admin({"audit", "--family", fam}), Contains("office-package-queued"));
+}

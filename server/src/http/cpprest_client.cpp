@@ -37,6 +37,9 @@ Result<HttpPostReply> http_post(const HttpPostRequest& request) {
     http::http_request req(http::methods::POST);
     req.set_request_uri(uri.resource());
     for (const auto& [name, value] : request.headers) req.headers().add(name, value);
+    // One connection per post: a pooled connection the peer closed while idle is never reused
+    // (posts are infrequent; the office may close idle connections at any time).
+    req.headers().add("Connection", "close");
     req.set_body(request.body, request.content_type);
     http::http_response resp = client.request(req).get();
     HttpPostReply reply;
