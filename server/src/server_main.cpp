@@ -22,6 +22,7 @@
 #include "admin/records_command.hpp"
 #include "admin/backup.hpp"
 #include "admin/office_command.hpp"
+#include "admin/report_command.hpp"
 #include "admin/restore.hpp"
 #include "admin/sar_command.hpp"
 #include "admin/serve_lock.hpp"
@@ -496,6 +497,21 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   // Backup and restore (admin/backup.hpp, admin/restore.hpp; docs/deployment.md).
   auto* backup = app.add_subcommand("backup", "copy the database while the server runs (no keys: back those up apart)");
   auto* restore = app.add_subcommand("restore", "bring a backup back (with the server stopped); the current database is kept aside");
+  // The KPI report (DOMAIN.md §12; admin/report_command.hpp, docs/report.md).
+  ReportArgs report_args;
+  auto* report_cmd = app.add_subcommand("report", "the KPI report of a period (DOMAIN.md §12): a table, csv, json or an "
+                                                  "HTML page with charts; small numbers suppressed (docs/report.md)");
+  report_cmd->add_option("--period", report_args.period, "a quarter, e.g. 2026-Q3 = [2026-07-01, 2026-10-01); current; previous");
+  report_cmd->add_option("--from", report_args.from, "start of an explicit period, YYYY-MM-DD (included)");
+  report_cmd->add_option("--to", report_args.to, "end of an explicit period, YYYY-MM-DD (excluded)");
+  report_cmd->add_option("--format", report_args.format, "text (default), csv, json or html");
+  report_cmd->add_option("--out", report_args.out, "write the report to FILE instead of standard output");
+  report_cmd->add_option("--html", report_args.html, "also write the HTML page to FILE and print its path");
+  report_cmd->add_option("--lsoa-table", report_args.lsoa_table,
+                         "the council's postcode-to-LSOA CSV (else the config's \"lsoa_table\")");
+  report_cmd->add_flag("--no-suppress", report_args.no_suppress,
+                       "exact small numbers (1-4), for use inside the local authority only (audited)");
+  report_cmd->add_option("--trend-periods", report_args.trend_periods, "periods in the trends, this one included (1-20)");
   std::string backup_file;
   backup->add_option("DEST", backup_file, "the file to write (must not exist)")->required();
   restore->add_option("SRC", backup_file, "a file `hearth-server backup` wrote")->required();
@@ -751,6 +767,12 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   auto served = schemas.find(schema_name);
   if (served == schemas.end()) die("unknown schema '" + schema_name + "'; this program serves " + schema_names);
   build_records(*store, *served->second);
+  if (report_cmd->parsed()) {
+    if (report_args.lsoa_table.empty()) report_args.lsoa_table = data.load_config().value("lsoa_table", "");
+    TenantConfig tenant = must(store->settings().current());
+    return report_command(report_args, store->records(), store->caseload(), store->audit(), tenant,
+                          static_cast<int64_t>(now_ms()), std::cout, std::cerr);
+  }
   SyncService service(*store, now_ms, *served->second);
   auto admin = [&](const std::string& action, const std::string& fam, const std::string& detail) {
     must(store->audit().append(AuditEvent{static_cast<int64_t>(now_ms()), "admin", "", action, fam, detail}));

@@ -60,6 +60,7 @@ class SqliteCaseload final : public Caseload {
   Result<std::vector<std::string>> practitioners_with_role(const std::string& role,
                                                            const std::string& organisation) override;
   Result<std::string> organisation_of(const std::string& practitioner) override;
+  Result<std::string> organisation_type(const std::string& organisation) override;
   Result<std::vector<std::string>> reconcile_team(const std::string& family, const std::vector<RecordedMember>& recorded,
                                                   int64_t at) override;
   Result<void> allocate(const std::string& family, const std::string& practitioner, bool lead, int64_t at) override;
