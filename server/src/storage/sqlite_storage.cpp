@@ -219,6 +219,12 @@ Result<void> seal_at_rest(Database& db, ServerKeys& keys, const std::function<Re
            "ORDER BY rowid LIMIT 256",
            "UPDATE held_ops SET decision_note = ?1 WHERE rowid = ?2", false, [](Statement& r) { return r.text(2); },
            [](Statement& r) { return sqlite::held_aad(r.text(3), "decision_note"); }},
+          {"SELECT rowid, payload, family, key FROM office_outbox WHERE rowid > ?1 ORDER BY rowid LIMIT 256",
+           "UPDATE office_outbox SET payload = ?1 WHERE rowid = ?2", false, [](Statement& r) { return r.text(2); },
+           [](Statement& r) { return sqlite::outbox_aad(r.text(3)); }},
+          {"SELECT rowid, office_ref, family, record FROM office_refs WHERE rowid > ?1 ORDER BY rowid LIMIT 256",
+           "UPDATE office_refs SET office_ref = ?1 WHERE rowid = ?2", false, [](Statement& r) { return r.text(2); },
+           [](Statement& r) { return sqlite::office_ref_aad(r.text(3)); }},
       };
       struct Row {
         std::string text_key;
@@ -279,10 +285,12 @@ class SqliteStorage final : public Storage {
  public:
   SqliteStorage(std::unique_ptr<Database> db, std::shared_ptr<ServerKeys> keys)
       : db_(std::move(db)), keys_(std::move(keys)), ops_(*db_, *keys_), caseload_(*db_, *keys_), devices_(*db_),
-        flags_(*db_, *keys_), settings_(*db_), due_(*db_), office_(*db_), records_(*db_, *keys_) {}
+        flags_(*db_, *keys_), settings_(*db_), due_(*db_), office_(*db_), records_(*db_, *keys_),
+        outbox_(*db_, *keys_) {}
 
   Result<void> init(audit::AuditKey audit_key) {
     if (auto r = db_->exec(kSchema); !r) return r;
+    if (auto r = db_->exec(sqlite::kOutboxSchema); !r) return r;
     auto upgraded = transaction([&]() -> Result<void> {
       if (auto r = upgrade(*db_); !r) return r;
       // A database with no ops has every record it will ever have built as ops arrive.
@@ -341,7 +349,8 @@ class SqliteStorage final : public Storage {
                             "DELETE FROM flags WHERE family = ?", "DELETE FROM memberships WHERE family = ?",
                             "DELETE FROM due_families WHERE family = ?", "DELETE FROM break_glass_grants WHERE family = ?",
                             "DELETE FROM records WHERE family = ?", "DELETE FROM record_persons WHERE family = ?",
-                            "DELETE FROM office_inbound WHERE family = ?"}) {
+                            "DELETE FROM office_outbox WHERE family = ?", "DELETE FROM office_refs WHERE family = ?",
+                            "DELETE FROM office_disclosures WHERE family = ?", "DELETE FROM office_inbound WHERE family = ?"}) {
       auto st = db_->prepare(std::string(sql) + " RETURNING 1");
       if (!st) return st.error();
       st->bind(1, family);
@@ -363,6 +372,7 @@ class SqliteStorage final : public Storage {
   TenantSettings& settings() override { return settings_; }
   TimeIndex& due() override { return due_; }
   OfficeCredentials& office() override { return office_; }
+  OfficeOutbox& outbox() override { return outbox_; }
   ServerKeys& keys() override { return *keys_; }
   RecordStore& records() override { return records_; }
   Database& database() { return *db_; }
@@ -403,6 +413,7 @@ class SqliteStorage final : public Storage {
   sqlite::SqliteTimeIndex due_;
   sqlite::SqliteOfficeCredentials office_;
   sqlite::SqliteRecords records_;
+  sqlite::SqliteOfficeOutbox outbox_;
   std::unique_ptr<AuditLog> audit_;  // on db_, declared after it: destroyed first
   uint64_t transactions_ = 0;    // transactions begun
   uint64_t transaction_id_ = 0;  // the current one's number, 0 outside one
