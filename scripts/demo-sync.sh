@@ -30,7 +30,7 @@ for pidfile in "$VAR/server.pid" "$VAR/office-stub.pid"; do
     kill "$(cat "$pidfile")"; sleep 0.5
   fi
 done
-rm -rf "$DATA" "$VAR/tablets" "$VAR/office-items.jsonl" "$VAR/office-stub.port"
+rm -rf "$DATA" "$VAR/tablets" "$VAR/office-items.jsonl" "$VAR/office-stub.port" "$VAR/server.port"
 mkdir -p "$VAR/tablets"
 
 say() { printf '\n== %s\n' "$*"; }
@@ -58,7 +58,7 @@ echo $! > "$VAR/office-stub.pid"
 for _ in $(seq 1 100); do [ -s "$VAR/office-stub.port" ] && break; sleep 0.1; done
 [ -s "$VAR/office-stub.port" ] || { echo "the office stub did not start; see $VAR/office-stub.log"; exit 1; }
 OFFICE_URL="https://127.0.0.1:$(cat "$VAR/office-stub.port")"
-python3 - "$DATA/hearth-server.json" "$OFFICE_URL/items" "$PWD/$DATA/certs/ca.crt" <<'PY'
+python3 - "$DATA/hearth-server.json" "$OFFICE_URL/items" "$(cd "$DATA/certs" && pwd)/ca.crt" <<'PY'
 import json, sys
 path, url, ca = sys.argv[1:4]
 with open(path) as f:
@@ -227,7 +227,7 @@ EHA=$(tablet hv-1 create Assessment --family "$FH" "{\"episode\": \"$E3\", \"ass
   \"reason_for_assessment\": \"Whole-family assessment\", \"significant_harm_indicated\": false}")
 PLAN=$(tablet hv-1 create FamilyPlan --family "$FH" "{\"episode\": \"$E3\", \"version\": 1, \"based_on_assessment\": \"$EHA\",
   \"review_interval_weeks\": 6, \"next_review_due\": \"2026-12-15\", \"agreed_at\": \"2026-10-20T10:00:00Z\"}")
-tablet hv-1 add "$PLAN" family_agreement "\"$Q\"" > /dev/null
+tablet hv-1 add "$PLAN" family_agreement "$Q" > /dev/null
 for to in AGREED ACTIVE; do tablet hv-1 transition "$PLAN" "$to" > /dev/null; done
 OUTCOME=$(tablet hv-1 create PlanOutcome --family "$FH" "{\"plan\": \"$PLAN\", \"statement\": \"R enjoys playing with other children\",
   \"linked_needs\": [\"PARENTING_SUPPORT\"], \"measure\": \"attendance\", \"target\": \"weekly\", \"target_date\": \"2027-03-01\",
@@ -305,4 +305,4 @@ Stop them with: kill $(cat "$VAR/server.pid") $(cat "$VAR/office-stub.pid")
 EOM
 
 say "The quarter's KPI report (DOMAIN.md §12; small numbers shown, as inside the council: --no-suppress)"
-admin report --period current --no-suppress --html "$PWD/$VAR/kpi-report.html"
+admin report --period current --no-suppress --html "$(cd "$VAR" && pwd)/kpi-report.html"
