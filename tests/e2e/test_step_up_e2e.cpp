@@ -155,9 +155,9 @@ size_t tasks_of(Tablet& t, const std::string& fam, const std::string& type, cons
 
 }  // namespace
 
-TEST_CASE("S3 end to end: a step-up moves the episode and locks the plan; the CC worker's action edit is held with "
-          "its value while her contact is accepted; TAF members see only the escalation; the office's decision "
-          "pauses the episode, idempotently; the audit shows the times",
+TEST_CASE("S3 end to end: a step-up moves the episode and locks the plan - the CC worker's action edit is held with "
+          "its value while her contact is accepted - TAF members see only the escalation - the office's decision "
+          "pauses the episode, idempotently - the audit shows the times",
           "[e2e][stepup]") {
   ServerProcess server;
   FamilyH h(server);
@@ -228,7 +228,7 @@ TEST_CASE("S3 end to end: a step-up moves the episode and locks the plan; the CC
 }
 
 TEST_CASE("S3b end to end: NFA returns the episode to ACTIVE with the plan unlocked, a review task and the held edit "
-          "offered back; the lead re-applies it and the CC worker's tablet learns it",
+          "offered back - the lead re-applies it and the CC worker's tablet learns it",
           "[e2e][stepup]") {
   ServerProcess server;
   FamilyH h(server);

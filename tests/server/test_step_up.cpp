@@ -252,8 +252,8 @@ TEST_CASE("S3 service: the CC worker's plan action edit is held with its value f
   CHECK(s.cc->push_one(must(s.cc->replica.create(s.fam, "PlanAction", "pa-2", more))).status == OpStatus::held);
 }
 
-TEST_CASE("S3 service: TAF members see only the escalation notice, not the step-up, D1 or C4; the alert reaches "
-          "them; the lead and the manager see everything",
+TEST_CASE("S3 service: TAF members see only the escalation notice, not the step-up, D1 or C4 - the alert reaches "
+          "them - the lead and the manager see everything",
           "[unit][stepup][security]") {
   S3 s;
   auto [edit, contact] = s.cc_offline_work();
@@ -303,8 +303,8 @@ TEST_CASE("S3 service: TAF members see only the escalation notice, not the step-
   CHECK(s.page(*s.hv).withheld.empty());
 }
 
-TEST_CASE("S3 service: the office's decision through /v1/office/inbound pauses the episode; a repeat is answered as "
-          "the first; another body under the same id is refused; bad input gets a clear error",
+TEST_CASE("S3 service: the office's decision through /v1/office/inbound pauses the episode - a repeat is answered as "
+          "the first - another body under the same id is refused - bad input gets a clear error",
           "[unit][stepup][security]") {
   S3 s;
   s.step_up_synced();
@@ -404,7 +404,7 @@ TEST_CASE("S3b service: NFA returns the episode to ACTIVE, unlocks the plan, rai
 }
 
 TEST_CASE("S3 service: tenant step_up_policy EH_CLOSED moves an accepted step-up's episode to CLOSING, stepped up "
-          "to social care; the command line decides like the office",
+          "to social care - the command line decides like the office",
           "[unit][stepup]") {
   S3 s;
   must(s.h.store->settings().set("step_up_policy", "EH_CLOSED", 0, "admin"));
@@ -468,7 +468,7 @@ TEST_CASE("S3c service: a step-down with a handover meeting and fresh consent re
         OpStatus::accepted);
 }
 
-TEST_CASE("Office inbound: a child's social-care status and the office's ids become authority ops; person merge "
+TEST_CASE("Office inbound: a child's social-care status and the office's ids become authority ops - person merge "
           "answers not yet",
           "[unit][stepup]") {
   S3 s;
