@@ -20,6 +20,7 @@
 
 #include "admin/audit_query.hpp"
 #include "admin/backup.hpp"
+#include "admin/duplicates_command.hpp"
 #include "admin/restore.hpp"
 #include "admin/serve_lock.hpp"
 #include "audit/audit_chain.hpp"
@@ -468,6 +469,8 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   // Backup and restore (admin/backup.hpp, admin/restore.hpp; docs/deployment.md).
   auto* backup = app.add_subcommand("backup", "copy the database while the server runs (no keys: back those up apart)");
   auto* restore = app.add_subcommand("restore", "bring a backup back (with the server stopped); the current database is kept aside");
+  DuplicateCommands duplicate_cmds;  // `duplicates`, `merge-person` (admin/duplicates_command.hpp)
+  add_duplicate_commands(app, duplicate_cmds);
   std::string backup_file;
   backup->add_option("DEST", backup_file, "the file to write (must not exist)")->required();
   restore->add_option("SRC", backup_file, "a file `hearth-server backup` wrote")->required();
@@ -700,6 +703,7 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   auto served = schemas.find(schema_name);
   if (served == schemas.end()) die("unknown schema '" + schema_name + "'; this program serves " + schema_names);
   SyncService service(*store, now_ms, *served->second);
+  if (auto exit_code = run_duplicate_commands(duplicate_cmds, service, std::cout, std::cerr)) return *exit_code;
   auto admin = [&](const std::string& action, const std::string& fam, const std::string& detail) {
     must(store->audit().append(AuditEvent{static_cast<int64_t>(now_ms()), "admin", "", action, fam, detail}));
   };

@@ -2,6 +2,7 @@
 // interface. The schema and its upgrades from earlier layouts are here; each interface's
 // queries are in its own sqlite_*.cpp.
 #include "sqlite_audit_log.hpp"
+#include "sqlite_duplicates.hpp"
 #include "sqlite_parts.hpp"
 #include "sqlite_util.hpp"
 #include "sqlite_restore.hpp"
@@ -262,10 +263,11 @@ class SqliteStorage final : public Storage {
  public:
   SqliteStorage(std::unique_ptr<Database> db, std::shared_ptr<ServerKeys> keys)
       : db_(std::move(db)), keys_(std::move(keys)), ops_(*db_, *keys_), caseload_(*db_, *keys_), devices_(*db_),
-        flags_(*db_, *keys_), settings_(*db_), due_(*db_), office_(*db_) {}
+        flags_(*db_, *keys_), settings_(*db_), due_(*db_), office_(*db_), duplicates_(*db_, *keys_) {}
 
   Result<void> init(audit::AuditKey audit_key) {
     if (auto r = db_->exec(kSchema); !r) return r;
+    if (auto r = sqlite::create_duplicate_tables(*db_); !r) return r;
     auto upgraded = transaction([&]() -> Result<void> {
       if (auto r = upgrade(*db_); !r) return r;
       auto epoch = ops_.history_epoch();  // made once, when the database is created
@@ -317,7 +319,9 @@ class SqliteStorage final : public Storage {
       return r.error();
     for (const char* sql : {"DELETE FROM ops WHERE family = ?", "DELETE FROM held_ops WHERE family = ?",
                             "DELETE FROM flags WHERE family = ?", "DELETE FROM memberships WHERE family = ?",
-                            "DELETE FROM due_families WHERE family = ?", "DELETE FROM break_glass_grants WHERE family = ?"}) {
+                            "DELETE FROM due_families WHERE family = ?", "DELETE FROM break_glass_grants WHERE family = ?",
+                            sqlite::kDeleteFamilyDuplicates[0], sqlite::kDeleteFamilyDuplicates[1],
+                            sqlite::kDeleteFamilyDuplicates[2], sqlite::kDeleteFamilyDuplicates[3]}) {
       auto st = db_->prepare(std::string(sql) + " RETURNING 1");
       if (!st) return st.error();
       st->bind(1, family);
@@ -340,6 +344,7 @@ class SqliteStorage final : public Storage {
   TimeIndex& due() override { return due_; }
   OfficeCredentials& office() override { return office_; }
   ServerKeys& keys() override { return *keys_; }
+  DuplicateStore& duplicates() override { return duplicates_; }
   Database& database() { return *db_; }
 
   Result<void> transaction(const std::function<Result<void>()>& body) override {
@@ -365,6 +370,7 @@ class SqliteStorage final : public Storage {
   sqlite::SqliteTenantSettings settings_;
   sqlite::SqliteTimeIndex due_;
   sqlite::SqliteOfficeCredentials office_;
+  sqlite::SqliteDuplicateStore duplicates_;
   std::unique_ptr<AuditLog> audit_;  // on db_, declared after it: destroyed first
 };
 

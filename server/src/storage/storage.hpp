@@ -11,6 +11,7 @@
 #include "audit_log.hpp"
 #include "caseload.hpp"
 #include "devices.hpp"
+#include "duplicates.hpp"
 #include "flags.hpp"
 #include "keys/keyring.hpp"
 #include "office_credentials.hpp"
@@ -33,6 +34,8 @@ class Storage {
   virtual OfficeCredentials& office() = 0;
   // Sealing at rest under per-family keys, and the erasure register (keys/keyring.hpp).
   virtual ServerKeys& keys() = 0;
+  // Probable duplicates: the blocking-key index, pending families, findings (duplicates.hpp).
+  virtual DuplicateStore& duplicates() = 0;
   // Deletes every row the database holds for `family` (ops, held ops, flags, team index, due
   // times, break-glass grants), not its audit chain: step two of an erasure (usecases/erasure.hpp).
   // Runs in the caller's transaction; returns whether any row was there.
