@@ -56,6 +56,10 @@ std::optional<int> run_duplicate_commands(const DuplicateCommands& c, SyncServic
     auto merged = service.with_context(
         [&](ServiceContext& ctx) { return merge_persons(ctx, c.keep, c.merged_away, c.by, c.reason); });
     if (!merged) return fail(merged.error());
+    if (merged->already_merged) {
+      out << "person " << merged->merged_away << " was already merged into " << merged->keep << "; nothing to do\n";
+      return 0;
+    }
     out << "merged person " << merged->merged_away << " into " << merged->keep << ": " << merged->repointed
         << " references re-pointed, " << merged->memberships_removed << " duplicate memberships removed, in "
         << merged->families.size() << (merged->families.size() == 1 ? " family" : " families") << " ("

@@ -146,6 +146,10 @@ Result<PersonMergeOutcome> merge_persons(ServiceContext& ctx, const std::string&
     if (!away) return away.error();
     if (!*away) return make_error(ErrorCode::not_found, "--merge: no Person '" + merged_away + "' on this server");
     if (auto e = live_person(ctx, **kept, "--keep"); !e) return e.error();
+    if ((*away)->merged_into == keep) {  // this very merge, done before
+      out.already_merged = true;
+      return {};
+    }
     if (auto e = live_person(ctx, **away, "--merge"); !e) return e.error();
     families = {(*kept)->family, (*away)->family};
     auto earlier = index.merged_into(merged_away);  // their families' records name merged_away now

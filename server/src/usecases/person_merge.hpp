@@ -44,6 +44,9 @@ struct PersonMergeOutcome {
   size_t memberships_removed = 0;          // duplicate memberships removed
   std::vector<std::string> kept_as_recorded;  // "Type id.field": references left as written (APPEND)
   std::vector<std::string> ops;            // the ops written, in order
+  // The merged-away person was already merged into `keep` (the same merge again, e.g. an office
+  // message delivered twice): nothing is written.
+  bool already_merged = false;
 };
 
 // Merges `merged_away` into `keep`. `by`: a practitioner with the TEAM_MANAGER role, or
@@ -52,7 +55,9 @@ struct PersonMergeOutcome {
 //   invalid_argument: an id malformed, the same person twice, an empty or overlong reason;
 //   not_found: no such person on this server, no such practitioner;
 //   forbidden: `by` is not a team manager;
-//   conflict: either person was already merged (merged_into set), or is deleted.
+//   conflict: `keep` was merged into another person, `merged_away` was merged into another
+//     person than `keep`, or either is deleted.
+// The same merge again succeeds with already_merged set and writes nothing (idempotent).
 Result<PersonMergeOutcome> merge_persons(ServiceContext& ctx, const std::string& keep, const std::string& merged_away,
                                          const std::string& by, const std::string& reason);
 
