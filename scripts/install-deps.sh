@@ -11,7 +11,11 @@ PKGS=(
   libbenchmark-dev
   clang-14 lld-14 libclang-rt-14-dev
   nginx
+  python3-jsonschema python3-yaml  # the OpenAPI response checker (tests/openapi/check_response.py)
 )
+# node and npm for the OpenAPI validator (tests/openapi/validate.sh): Debian's packages, unless a
+# node with its own npm is installed already (NodeSource's nodejs conflicts with Debian's npm).
+if ! command -v npm >/dev/null 2>&1; then PKGS+=(nodejs npm); fi
 if dpkg -s "${PKGS[@]}" >/dev/null 2>&1; then exit 0; fi
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

@@ -19,6 +19,7 @@
 #include <sstream>
 
 #include "admin/audit_query.hpp"
+#include "admin/records_command.hpp"
 #include "admin/backup.hpp"
 #include "admin/duplicates_command.hpp"
 #include "admin/restore.hpp"
@@ -36,6 +37,7 @@
 #include "usecases/consent.hpp"
 #include "usecases/device_wipe.hpp"
 #include "usecases/due_events.hpp"
+#include "usecases/current_records.hpp"
 #include "usecases/erasure.hpp"
 #include "usecases/task_list.hpp"
 #include "usecases/task_triggers.hpp"
@@ -279,6 +281,13 @@ int64_t seconds_setting(const json& config, const char* key, int64_t fallback) {
 // Families the serve ticker looks at per hold of the service lock (each one a transaction).
 constexpr size_t kTickFamiliesPerRun = 20;
 
+// A database from before the server kept its current records gets them built once from its
+// op log (usecases/current_records.hpp), before anything reads or writes them.
+void build_records(Storage& store, const Schema& schema) {
+  auto n = must(build_current_records(store, schema, static_cast<int64_t>(now_ms())));
+  if (n > 0) std::cerr << "hearth-server: built the current records of " << n << " families from the op log\n";
+}
+
 int run(int argc, char** argv, const SchemaChoices& schemas) {
   // Signals are blocked before any thread exists, so only sigwait below receives them (P11).
   sigset_t signals;
@@ -387,6 +396,19 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   audit_cmd->add_option("--practitioner", audit_args.practitioner, "only this practitioner's events, in every family");
   audit_cmd->add_option("--from", audit_args.from, "from this UTC date or time (YYYY-MM-DD[THH:MM:SSZ])");
   audit_cmd->add_option("--to", audit_args.to, "to this UTC date or time (a date: to the end of that day)");
+  auto* records_cmd = app.add_subcommand("records", "the server's current records as JSON lines, in revision order "
+                                                   "(audited; storage/records.hpp)");
+  RecordsArgs records_args;
+  records_cmd->add_option("--family", records_args.query.family, "only this family's records");
+  records_cmd->add_option("--type", records_args.query.type, "only records of this type (e.g. Contact)");
+  records_cmd->add_option("--person", records_args.query.person, "only records about this person");
+  records_cmd->add_flag("--family-wide", records_args.query.family_wide,
+                        "with --person: also what is about the person's whole family");
+  records_cmd->add_option("--from", records_args.query.from, "business date from (YYYY-MM-DD[THH:MM:SSZ], inclusive)");
+  records_cmd->add_option("--to", records_args.query.to, "business date to (exclusive)");
+  records_cmd->add_flag("--deleted", records_args.query.include_deleted, "include deleted records");
+  records_cmd->add_option("--limit", records_args.query.limit, "at most this many");
+  records_cmd->add_option("--by", records_args.by, "who reads them (for the audit)")->required();
   auto* flags = app.add_subcommand("flags", "work flagged for the lead professional (e.g. recorded after leaving a team)");
   flags->add_option("--family", family, "only this family");
   auto* tasks = app.add_subcommand("tasks", "tasks routed to named people: due time (UTC), status, type, assignee");
@@ -604,6 +626,7 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
     if (chosen == schemas.end()) die("unknown schema '" + schema_name + "'; this program serves " + schema_names);
     const Schema& schema = *chosen->second;
     auto store = data.store();
+    build_records(*store, schema);
     ServiceLimits limits;
     limits.credential_ttl_ms = static_cast<int64_t>(config.value("credential_days", 365.0) * 24 * 3600 * 1000);
     // The family cache's bounds (families held in memory, and their ops' encoded size).
@@ -702,6 +725,7 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   auto store = data.store();
   auto served = schemas.find(schema_name);
   if (served == schemas.end()) die("unknown schema '" + schema_name + "'; this program serves " + schema_names);
+  build_records(*store, *served->second);
   SyncService service(*store, now_ms, *served->second);
   if (auto exit_code = run_duplicate_commands(duplicate_cmds, service, std::cout, std::cerr)) return *exit_code;
   auto admin = [&](const std::string& action, const std::string& fam, const std::string& detail) {
@@ -850,6 +874,8 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
     if (auto notes = admin::restore_notes(*trail.db); notes)  // why a trail may end at a backup
       for (const auto& n : *notes) std::cout << "note: " << n << "\n";
     return verdict;
+  } else if (records_cmd->parsed()) {  // admin/records_command.hpp
+    return records_command(*store, records_args, static_cast<int64_t>(now_ms()), std::cout, std::cerr);
   } else if (audit_cmd->parsed()) {  // the IG officer's query (admin/audit_query.hpp)
     json config = data.load_config();
     // The family keys open the details; the keyring says which families were erased.

@@ -53,7 +53,7 @@ SyncService::SyncService(Storage& storage, std::unique_ptr<AccessPolicy> own, Ac
       limits_(limits),
       cache_(schema, storage.ops(), limits.cache),
       server_clock_(clock_),
-      ctx_{store_, policy_, cache_, clock_, limits_, guard_, server_clock_} {}
+      ctx_{store_, policy_, cache_, clock_, limits_, guard_, server_clock_, changed_} {}
 
 Result<std::string> SyncService::issue_enrol_code(const std::string& practitioner) {
   std::lock_guard<std::mutex> lock(mutex_);

@@ -63,6 +63,7 @@ class SyncService {
   FamilyCache cache_;
   sync::ClockGuard guard_;
   sync::HybridClock server_clock_;
+  ChangedRecords changed_;
   ServiceContext ctx_;
   std::mutex mutex_;
 };

@@ -111,7 +111,7 @@ TEST_CASE("Server keys: a sealed row altered or moved is corruption naming the r
     CHECK(must(store->ops().ops_after("fam-1", 0, 1 << 20)).size() == 2);
   }
   SECTION("a flipped byte") {
-    test::db_exec(db, "UPDATE ops SET body = substr(body, 1, 20) || x'00' || substr(body, 22) WHERE counter = 2");
+    test::db_exec(db, "UPDATE ops SET body = substr(body, 1, 20) || CASE WHEN substr(body, 21, 1) = x'00' THEN x'01' ELSE x'00' END || substr(body, 22) WHERE counter = 2");
   }
   SECTION("a value moved to another row") {
     test::db_exec(db, "UPDATE ops SET body = (SELECT body FROM ops WHERE counter = 1) WHERE counter = 2");

@@ -52,6 +52,18 @@ struct RecordQuery {
   bool include_deleted = false;
   int64_t after_revision = 0;  // only revisions above this
   size_t limit = 0;            // 0 = no limit
+
+  static RecordQuery of_type(std::string type) {
+    RecordQuery q;
+    q.type = std::move(type);
+    return q;
+  }
+  static RecordQuery of_family(std::string family, std::string type = "") {
+    RecordQuery q;
+    q.family = std::move(family);
+    q.type = std::move(type);
+    return q;
+  }
 };
 
 class RecordStore {
@@ -69,6 +81,10 @@ class RecordStore {
   virtual Result<int64_t> count(const RecordQuery& q) = 0;
   // The highest revision held (0 when empty).
   virtual Result<int64_t> highest_revision() = 0;
+  // Whether every family's records were built (usecases/current_records.hpp): false for a
+  // database from before the records store, or one whose records were dropped to be rebuilt.
+  virtual Result<bool> built() = 0;
+  virtual Result<void> mark_built() = 0;
 };
 
 }  // namespace hearth::server

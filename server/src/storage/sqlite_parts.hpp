@@ -8,6 +8,7 @@
 #include "keys/family_sealer.hpp"
 #include "office_credentials.hpp"
 #include "op_log.hpp"
+#include "records.hpp"
 #include "tenant_settings.hpp"
 #include "time_index.hpp"
 
@@ -21,6 +22,8 @@ std::string practitioner_aad(const std::string& id);
 // ... and of a held op's or a flag's personal columns.
 std::string held_aad(const std::string& op_id, const char* column);
 std::string flag_aad(const std::string& kind, const std::string& op_id);
+// ... and of a current record's JSON (storage/records.hpp).
+std::string record_aad(const std::string& family, const std::string& id);
 
 class SqliteOpLog final : public OpLog {
  public:
@@ -106,6 +109,23 @@ class SqliteFlagLog final : public FlagLog {
   Result<uint64_t> highest_held_counter(const std::string& device) override;
 
  private:
+  platform::Database& db_;
+  FamilySealer& sealer_;  // personal data at rest (keys/family_sealer.hpp)
+};
+
+class SqliteRecords final : public RecordStore {
+ public:
+  SqliteRecords(platform::Database& db, FamilySealer& sealer) : db_(db), sealer_(sealer) {}
+  Result<void> put(const StoredRecord& r) override;
+  Result<std::optional<StoredRecord>> get(const std::string& id) override;
+  Result<void> scan(const RecordQuery& q, const std::function<Result<bool>(const StoredRecord&)>& each) override;
+  Result<int64_t> count(const RecordQuery& q) override;
+  Result<int64_t> highest_revision() override;
+  Result<bool> built() override;
+  Result<void> mark_built() override;
+
+ private:
+  Result<StoredRecord> read(platform::Statement& row);
   platform::Database& db_;
   FamilySealer& sealer_;  // personal data at rest (keys/family_sealer.hpp)
 };

@@ -60,6 +60,15 @@ CREATE INDEX IF NOT EXISTS break_glass_by_practitioner ON break_glass_grants(pra
 CREATE TABLE IF NOT EXISTS erased_counters(device TEXT PRIMARY KEY, counter INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS office_credentials(name TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE,
   issued_at INTEGER NOT NULL, revoked_at INTEGER) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS records(id TEXT PRIMARY KEY, type TEXT NOT NULL, family TEXT NOT NULL,
+  revision INTEGER NOT NULL, updated_at INTEGER NOT NULL, occurred TEXT NOT NULL, deleted INTEGER NOT NULL,
+  persons TEXT NOT NULL, body BLOB NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS records_by_revision ON records(revision);
+CREATE INDEX IF NOT EXISTS records_by_type ON records(type, revision);
+CREATE INDEX IF NOT EXISTS records_by_family ON records(family, revision);
+CREATE TABLE IF NOT EXISTS record_persons(person TEXT NOT NULL, id TEXT NOT NULL, family TEXT NOT NULL,
+  PRIMARY KEY(person, id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS record_persons_by_id ON record_persons(id);
 )SQL";
 
 // Earlier layouts: `teams` without history, devices without last_pull_at, the server counter
@@ -174,6 +183,12 @@ Result<void> seal_at_rest(Database& db, ServerKeys& keys, const std::function<Re
     if (keys.enabled()) {
       // Rows of families erased meanwhile (a plain backup restored) cannot be sealed: they go.
       if (auto r = drop_erased(); !r) return r;
+      // The current records are derived from the op log: dropped here and rebuilt sealed at the
+      // next open of the service (usecases/current_records.hpp).
+      if (auto r = db.exec("DELETE FROM records; DELETE FROM record_persons; DELETE FROM meta WHERE key = 'records_built';");
+          !r)
+        return r;
+      vacuum = true;
       // Every personal column under its family's key (practitioners' names under the
       // directory's), in batches read whole before they are rewritten.
       struct Column {
@@ -263,13 +278,19 @@ class SqliteStorage final : public Storage {
  public:
   SqliteStorage(std::unique_ptr<Database> db, std::shared_ptr<ServerKeys> keys)
       : db_(std::move(db)), keys_(std::move(keys)), ops_(*db_, *keys_), caseload_(*db_, *keys_), devices_(*db_),
-        flags_(*db_, *keys_), settings_(*db_), due_(*db_), office_(*db_), duplicates_(*db_, *keys_) {}
+        flags_(*db_, *keys_), settings_(*db_), due_(*db_), office_(*db_), records_(*db_, *keys_),
+        duplicates_(*db_, *keys_) {}
 
   Result<void> init(audit::AuditKey audit_key) {
     if (auto r = db_->exec(kSchema); !r) return r;
     if (auto r = sqlite::create_duplicate_tables(*db_); !r) return r;
     auto upgraded = transaction([&]() -> Result<void> {
       if (auto r = upgrade(*db_); !r) return r;
+      // A database with no ops has every record it will ever have built as ops arrive.
+      if (auto r = db_->exec("INSERT OR IGNORE INTO meta(key, value) SELECT 'records_built', '1' "
+                             "WHERE NOT EXISTS (SELECT 1 FROM ops)");
+          !r)
+        return r;
       auto epoch = ops_.history_epoch();  // made once, when the database is created
       if (!epoch) return epoch.error();
       return {};
@@ -320,6 +341,7 @@ class SqliteStorage final : public Storage {
     for (const char* sql : {"DELETE FROM ops WHERE family = ?", "DELETE FROM held_ops WHERE family = ?",
                             "DELETE FROM flags WHERE family = ?", "DELETE FROM memberships WHERE family = ?",
                             "DELETE FROM due_families WHERE family = ?", "DELETE FROM break_glass_grants WHERE family = ?",
+                            "DELETE FROM records WHERE family = ?", "DELETE FROM record_persons WHERE family = ?",
                             sqlite::kDeleteFamilyDuplicates[0], sqlite::kDeleteFamilyDuplicates[1],
                             sqlite::kDeleteFamilyDuplicates[2], sqlite::kDeleteFamilyDuplicates[3]}) {
       auto st = db_->prepare(std::string(sql) + " RETURNING 1");
@@ -344,21 +366,34 @@ class SqliteStorage final : public Storage {
   TimeIndex& due() override { return due_; }
   OfficeCredentials& office() override { return office_; }
   ServerKeys& keys() override { return *keys_; }
+  RecordStore& records() override { return records_; }
   DuplicateStore& duplicates() override { return duplicates_; }
   Database& database() { return *db_; }
 
   Result<void> transaction(const std::function<Result<void>()>& body) override {
     Transaction tx(*db_);
     if (auto r = tx.begin(); !r) return r;
+    transaction_id_ = ++transactions_;
+    before_commit_.clear();
+    struct Ended {  // outside a transaction again, however this one ends
+      SqliteStorage& s;
+      ~Ended() {
+        s.transaction_id_ = 0;
+        s.before_commit_.clear();
+      }
+    } ended{*this};
     // Keys made for new families during `body` are stored in one keyring transaction, committed
     // (durably) before this one: never a value on disk under a key that is not.
     keys_->defer_key_commits();
     auto done = body();
+    for (size_t i = 0; done && i < before_commit_.size(); ++i) done = before_commit_[i]();  // a step may add steps
     auto keys_stored = keys_->commit_deferred_keys();
     if (!done) return done;
     if (!keys_stored) return keys_stored;
     return tx.commit();
   }
+  uint64_t transaction_id() const override { return transaction_id_; }
+  void before_commit(std::function<Result<void>()> step) override { before_commit_.push_back(std::move(step)); }
 
  private:
   std::unique_ptr<Database> db_;
@@ -370,8 +405,12 @@ class SqliteStorage final : public Storage {
   sqlite::SqliteTenantSettings settings_;
   sqlite::SqliteTimeIndex due_;
   sqlite::SqliteOfficeCredentials office_;
+  sqlite::SqliteRecords records_;
   sqlite::SqliteDuplicateStore duplicates_;
   std::unique_ptr<AuditLog> audit_;  // on db_, declared after it: destroyed first
+  uint64_t transactions_ = 0;    // transactions begun
+  uint64_t transaction_id_ = 0;  // the current one's number, 0 outside one
+  std::vector<std::function<Result<void>()>> before_commit_;
 };
 
 }  // namespace

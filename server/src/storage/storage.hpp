@@ -3,6 +3,7 @@
 // embedded SQLite (open_sqlite_storage); PostgreSQL comes later behind the same interfaces,
 // so they speak of sequence numbers, transactions and queries by family and cursor only.
 // Thread-safety: not thread-safe; callers serialise (SyncService holds a lock).
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -16,6 +17,7 @@
 #include "keys/keyring.hpp"
 #include "office_credentials.hpp"
 #include "op_log.hpp"
+#include "records.hpp"
 #include "tenant_settings.hpp"
 #include "time_index.hpp"
 
@@ -34,15 +36,22 @@ class Storage {
   virtual OfficeCredentials& office() = 0;
   // Sealing at rest under per-family keys, and the erasure register (keys/keyring.hpp).
   virtual ServerKeys& keys() = 0;
+  // The current records, kept as ops are accepted (records.hpp; usecases/current_records.hpp).
+  virtual RecordStore& records() = 0;
   // Probable duplicates: the blocking-key index, pending families, findings (duplicates.hpp).
   virtual DuplicateStore& duplicates() = 0;
   // Deletes every row the database holds for `family` (ops, held ops, flags, team index, due
-  // times, break-glass grants), not its audit chain: step two of an erasure (usecases/erasure.hpp).
+  // times, break-glass grants, current records), not its audit chain: step two of an erasure (usecases/erasure.hpp).
   // Runs in the caller's transaction; returns whether any row was there.
   virtual Result<bool> delete_family(const std::string& family) = 0;
   // Runs `body` in one transaction: committed when it returns success, rolled back otherwise.
   // Not re-entrant: `body` must not start another transaction.
   virtual Result<void> transaction(const std::function<Result<void>()>& body) = 0;
+  // The current transaction's number (a new one for each transaction()), 0 outside one.
+  virtual uint64_t transaction_id() const = 0;
+  // Inside a transaction: runs `step` after its body succeeded, before it commits; an error
+  // rolls it back. Dropped, not run, when the body fails. Steps run in the order registered.
+  virtual void before_commit(std::function<Result<void>()> step) = 0;
 };
 
 // One SQLite database (one connection) at `path`, created or brought up to date.

@@ -1,5 +1,6 @@
 #include "accepted.hpp"
 
+#include "current_records.hpp"
 #include "duplicates.hpp"
 #include "hearth/core/civil_time.hpp"
 #include "team_index.hpp"
@@ -39,6 +40,7 @@ Result<int64_t> store_accepted(ServiceContext& ctx, const sync::Op& op, const st
   auto seq = ctx.store.ops().append(StoredOp{0, op.family, op.id.device, op.id.counter, bytes});
   if (!seq) return seq.error();
   if (auto a = ctx.cache.applied(op.family, op, *seq, bytes.size()); !a) return a.error();
+  if (auto r = record_changed(ctx, op, *seq); !r) return r.error();
   if (changes_team(op))
     if (auto r = reindex_team(ctx, op.family); !r) return r.error();
   if (auto r = index_due(ctx, op); !r) return r.error();

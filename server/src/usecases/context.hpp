@@ -4,6 +4,7 @@
 // use case at a time under its lock.
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -25,6 +26,14 @@ struct ServiceLimits {
   FamilyCacheLimits cache;
 };
 
+// The records changed by the current transaction's accepted ops, each written once to the
+// records store just before the transaction commits (usecases/current_records.hpp): a push of
+// many edits to one record renders and seals it once.
+struct ChangedRecords {
+  uint64_t transaction = 0;  // Storage::transaction_id() these belong to
+  std::map<std::string, std::pair<std::string, int64_t>> latest;  // record id -> (family, sequence number)
+};
+
 struct ServiceContext {
   Storage& store;
   AccessPolicy& policy;
@@ -33,6 +42,7 @@ struct ServiceContext {
   const ServiceLimits& limits;
   sync::ClockGuard& guard;
   sync::HybridClock& server_clock;  // stamps the ops the server authors (restamps)
+  ChangedRecords& changed;
 
   int64_t now() const { return static_cast<int64_t>(clock()); }
   // Writes an audit event; a failure to audit outside a transaction is not the caller's error.

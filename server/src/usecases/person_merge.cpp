@@ -155,6 +155,17 @@ Result<PersonMergeOutcome> merge_persons(ServiceContext& ctx, const std::string&
     auto earlier = index.merged_into(merged_away);  // their families' records name merged_away now
     if (!earlier) return earlier.error();
     for (const auto& p : *earlier) families.insert(p.family);
+    // Any other family holding a record about the merged-away person (the current records' index
+    // of subject persons, storage/records.hpp).
+    RecordQuery about;
+    about.person = merged_away;
+    about.include_deleted = true;
+    if (auto r = ctx.store.records().scan(about, [&](const StoredRecord& rec) -> Result<bool> {
+          families.insert(rec.family);
+          return true;
+        });
+        !r)
+      return r;
 
     for (const auto& family : families) {
       auto ops = write_as_authority(ctx, repoint(family, keep, merged_away, by, out));

@@ -20,8 +20,9 @@
 //    decisions, amendments; DOMAIN.md §3.14, §6.5) keep their reference as recorded: they are
 //    evidence as written. A reader resolves such a reference through the merged-away person's
 //    merged_into. They are listed in the outcome and the audit.
-// The families involved: the kept person's, the merged-away person's, and the families of persons
-// merged into the merged-away one earlier. Across two families (the same newborn registered in
+// The families involved: the kept person's, the merged-away person's, the families of persons
+// merged into the merged-away one earlier, and any family whose current records name the
+// merged-away person as a subject (storage/records.hpp). Across two families (the same newborn registered in
 // two families), both families' records name the kept id afterwards; each person record stays in
 // its own family (the merged-away one, marked, in its family), and neither family's team receives
 // the other family's records by this (the access policy is unchanged).
