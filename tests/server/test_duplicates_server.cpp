@@ -167,6 +167,19 @@ TEST_CASE("Duplicates at the server: the same newborn in two families on two tab
     REQUIRE(t.size() == 1);
     CHECK(t[0].status == "DONE");
   }
+
+  // Erasing a family (step two, Storage::delete_family) deletes its rows from the index and the findings.
+  must(w.h.store->transaction([&]() -> Result<void> {
+    auto any = w.h.store->delete_family("fam-b");
+    if (!any) return any.error();
+    return {};
+  }));
+  const std::string db = w.h.dir.file("server.db");
+  CHECK(db_count(db, "SELECT count(*) FROM duplicate_keys WHERE family = ?", {"fam-b"}) == 0);
+  CHECK(db_count(db, "SELECT count(*) FROM duplicate_persons WHERE family = ?", {"fam-b"}) == 0);
+  CHECK(db_count(db, "SELECT count(*) FROM duplicate_findings WHERE first_family = ?1 OR second_family = ?1",
+                 {"fam-b"}) == 0);
+  CHECK(db_count(db, "SELECT count(*) FROM duplicate_persons WHERE family = ?", {"fam-a"}) == 1);
 }
 
 TEST_CASE("Person merge: every reference re-points, the merged-away person is kept and marked, append-only "
