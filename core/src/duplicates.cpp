@@ -237,6 +237,8 @@ std::vector<Finding> duplicate_contacts(const std::vector<ContactFacts>& contact
            std::tie(std::get<0>(y), std::get<1>(y), std::get<2>(y), std::get<3>(y)->id);
   });
   const int64_t window_ms = int64_t{std::max(0, rules.contact_window_minutes)} * 60 * 1000;
+  // Each contact with the next one of its family by the same practitioner and type: a run of k
+  // contacts within the window gives k - 1 findings (a chain), never k squared.
   for (size_t i = 0; i < rows.size(); ++i)
     for (size_t j = i + 1; j < rows.size() && j <= i + rules.max_neighbours; ++j) {
       const auto& [pa, ta, ma, ca] = rows[i];
@@ -244,6 +246,7 @@ std::vector<Finding> duplicate_contacts(const std::vector<ContactFacts>& contact
       if (pa != pb || ta != tb || mb - ma > window_ms) break;
       if (ca->family != cb->family) continue;  // C-1 is about one family's chronology
       add_finding(found, "Contact", ca->id, ca->family, cb->id, cb->family, {reason::kSamePractitionerTypeWindow});
+      break;
     }
   return values_of(found);
 }

@@ -63,15 +63,32 @@ Result<std::optional<dup::PersonFacts>> person_in(ServiceContext& ctx, const Ind
   return std::optional<dup::PersonFacts>(dup::person_facts(e->id(), who.family, e->values(), e->deleted()));
 }
 
-// The DUPLICATE_REVIEW task of one finding in one family.
-AuthorityWrite review_task(const DuplicateFinding& f, const std::string& family) {
+// What a task or an audit event says of one finding, seen from `family`: both ids within one
+// family; only this family's id for a pair across two families.
+std::string seen_from(const DuplicateFinding& f, const std::string& family) {
+  if (f.first_family == f.second_family)
+    return f.kind + " " + f.first + " and " + f.second + " (" + f.reasons + "; finding " + std::to_string(f.id) + ")";
+  const std::string& mine = f.first_family == family ? f.first : f.second;
+  return "Person " + mine + " and a person recorded in another family (" + f.reasons + "; finding " +
+         std::to_string(f.id) + ", `hearth-server duplicates`)";
+}
+
+// At most this many findings are named in one task's detail or one audit event; the rest are counted.
+constexpr size_t kNamedPerTask = 5;
+
+// The DUPLICATE_REVIEW task of the findings of one kind one review raised in one family: one task
+// per family and kind per review (a run of double-saved visits raises one task, not one per pair),
+// about the first finding's pair.
+AuthorityWrite review_task(std::vector<DuplicateFinding> found, const std::string& family) {
   AuthorityWrite w;
   w.family = family;
   w.author = kOfficeAuthor;
   w.action = "duplicate-review";
-  w.detail = "probable duplicate " + f.pair + " (finding " + std::to_string(f.id) + ")";
-  w.plan = [f, family](ServiceContext& ctx, const sync::Materialiser& merged) -> Result<std::vector<AuthorityEdit>> {
+  w.detail = std::to_string(found.size()) + " probable duplicates, the first " + found.front().pair;
+  w.plan = [found = std::move(found), family](ServiceContext& ctx,
+                                              const sync::Materialiser& merged) -> Result<std::vector<AuthorityEdit>> {
     std::vector<AuthorityEdit> edits;
+    const DuplicateFinding& first = found.front();
     const access::FamilyFacts* facts = ctx.cache.facts(family);
     std::string assignee;
     if (facts) {
@@ -83,33 +100,24 @@ AuthorityWrite review_task(const DuplicateFinding& f, const std::string& family)
     if (assignee.empty()) {
       if (auto a = ctx.store.audit().append(AuditEvent{ctx.now(), kOfficeAuthor, kAuthorityDevice, "task-unassigned",
                                                        family, std::string(task_type::kDuplicateReview) + " about " +
-                                                                   f.pair + ": no manager or lead professional to name"});
+                                                                   first.pair + ": no manager or lead professional to name"});
           !a)
         return a.error();
       return edits;
     }
     auto cfg = tenant_config(ctx);
     if (!cfg) return cfg.error();
-    const bool across = f.first_family != f.second_family;
-    std::string detail;
-    if (!across) {
-      detail = "Probable duplicate " + f.kind + " records " + f.first + " and " + f.second + ": " + f.reasons +
-               ". Review them; " +
-               (f.kind == kPerson ? "a manager merges them with `hearth-server merge-person --keep ID --merge ID`"
-                                  : "correct or amend as needed") +
-               ". Nothing was merged automatically (finding " + std::to_string(f.id) + ").";
-    } else {
-      const std::string& mine = f.first_family == family ? f.first : f.second;
-      detail = "Person " + mine + " is a probable duplicate of a person recorded in another family: " + f.reasons +
-               ". The office reviews it (finding " + std::to_string(f.id) +
-               ", `hearth-server duplicates`); nothing was merged automatically.";
-    }
+    std::string detail = "Probable duplicates to review (nothing was merged automatically): ";
+    for (size_t i = 0; i < found.size() && i < kNamedPerTask; ++i) detail += (i ? "; " : "") + seen_from(found[i], family);
+    if (found.size() > kNamedPerTask)
+      detail += "; and " + std::to_string(found.size() - kNamedPerTask) + " more (`hearth-server duplicates`)";
+    detail += ". A manager merges persons with `hearth-server merge-person --keep ID --merge ID`.";
     TaskSpec spec{task_type::kDuplicateReview, assignee, cfg->add_working_days(ctx.now(), cfg->task_due_working_days()),
-                  f.pair, detail};
+                  first.pair, detail};
     if (raise_task(merged, family, spec, edits))
       if (auto a = ctx.store.audit().append(AuditEvent{ctx.now(), kOfficeAuthor, kAuthorityDevice, "task", family,
                                                        spec.type + " " + task_id(family, spec) + " for " + assignee +
-                                                           ", about " + f.pair});
+                                                           ", about " + first.pair});
           !a)
         return a.error();
     return edits;
@@ -117,9 +125,8 @@ AuthorityWrite review_task(const DuplicateFinding& f, const std::string& family)
   return w;
 }
 
-// Records the finding once; the first time, audits it and raises its tasks.
-Result<bool> raise(ServiceContext& ctx, const dup::Finding& found, std::vector<DuplicateFinding>& raised) {
-  DuplicateFinding f;
+// Records the finding once; true the first time (`f` then carries its id).
+Result<bool> record(ServiceContext& ctx, const dup::Finding& found, DuplicateFinding& f) {
   f.pair = found.key();
   f.kind = found.kind;
   f.first = found.first;
@@ -128,20 +135,21 @@ Result<bool> raise(ServiceContext& ctx, const dup::Finding& found, std::vector<D
   f.second_family = found.second_family;
   f.reasons = joined_reasons(found.reasons);
   f.raised_at = ctx.now();
-  auto added = ctx.store.duplicates().add_finding(f);
-  if (!added) return added.error();
-  if (!*added) return false;
-  std::set<std::string> families{f.first_family, f.second_family};
-  for (const auto& family : families) {
-    if (auto a = ctx.store.audit().append(AuditEvent{ctx.now(), kOfficeAuthor, kAuthorityDevice, "duplicate-found",
-                                                     family, found.describe() + " (finding " + std::to_string(f.id) + ")"});
-        !a)
-      return a.error();
-    auto w = write_as_authority(ctx, review_task(f, family));
-    if (!w) return w.error();
-  }
-  raised.push_back(f);
-  return true;
+  return ctx.store.duplicates().add_finding(f);
+}
+
+// Audits the findings a review raised in one family (one event) and raises its task.
+Result<void> raise(ServiceContext& ctx, const std::string& family, std::vector<DuplicateFinding> found) {
+  std::string detail = std::to_string(found.size()) + " probable duplicates: ";
+  for (size_t i = 0; i < found.size() && i < kNamedPerTask; ++i) detail += (i ? "; " : "") + seen_from(found[i], family);
+  if (found.size() > kNamedPerTask) detail += "; and " + std::to_string(found.size() - kNamedPerTask) + " more";
+  if (auto a = ctx.store.audit().append(AuditEvent{ctx.now(), kOfficeAuthor, kAuthorityDevice, "duplicate-found",
+                                                   family, detail});
+      !a)
+    return a;
+  auto w = write_as_authority(ctx, review_task(std::move(found), family));
+  if (!w) return w.error();
+  return {};
 }
 
 Result<void> review_family(ServiceContext& ctx, const std::string& family, std::vector<DuplicateFinding>& raised) {
@@ -189,8 +197,25 @@ Result<void> review_family(ServiceContext& ctx, const std::string& family, std::
       }
     }
   }
-  for (const auto& f : found)
-    if (auto r = raise(ctx, f, raised); !r) return r.error();
+  // Each pair once: the pairs already known (whatever their status) are read in one query.
+  auto known = index.findings(family, true);
+  if (!known) return known.error();
+  std::set<std::string> seen;
+  for (const auto& k : *known) seen.insert(k.pair);
+  // One task per family and kind: persons are for a manager to merge, contacts to correct.
+  std::map<std::pair<std::string, std::string>, std::vector<DuplicateFinding>> by_family;
+  for (const auto& f : found) {
+    if (seen.count(f.key())) continue;
+    DuplicateFinding stored;
+    auto added = record(ctx, f, stored);
+    if (!added) return added.error();
+    if (!*added) continue;
+    for (const auto& fam : std::set<std::string>{stored.first_family, stored.second_family})
+      by_family[{fam, stored.kind}].push_back(stored);
+    raised.push_back(std::move(stored));
+  }
+  for (auto& [where, list] : by_family)
+    if (auto r = raise(ctx, where.first, std::move(list)); !r) return r;
   return {};
 }
 

@@ -11,12 +11,15 @@
 //  - finds the probable duplicate persons and contacts within the family (bounded per family,
 //    core/duplicates.hpp), and for each person that changed, the probable duplicates in other
 //    families among the persons sharing one of its blocking keys (at most kMaxCandidates);
-//  - records each pair once (a dismissed or merged pair is never raised again), audits it
-//    ("duplicate-found"), and raises a DUPLICATE_REVIEW task in each family involved, to the
-//    family's team manager (tasks.hpp manager_for), else its lead professional; the task's detail
-//    names the records by id and the rule's reasons, never a value, and for a pair across two
-//    families names only this family's record (the other family's existence is for the office:
-//    `hearth-server duplicates`). Nothing is ever merged automatically (C-20).
+//  - records each pair once (a dismissed or merged pair is never raised again); for the pairs new
+//    in this review, writes one audit event per family ("duplicate-found") and raises one
+//    DUPLICATE_REVIEW task per family involved and kind (persons, contacts: a run of double-saved
+//    visits is one task, not one per pair),
+//    about the first new pair, to the family's team manager (tasks.hpp manager_for), else its lead
+//    professional; the task's detail names up to 5 pairs by id with the rule's reasons, never a
+//    value, and for a pair across two families names only this family's record (the other
+//    family's existence is for the office: `hearth-server duplicates`). Nothing is ever merged
+//    automatically (C-20).
 // Thread-safety: as ServiceContext (callers serialise).
 #include <string>
 #include <vector>

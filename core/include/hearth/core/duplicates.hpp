@@ -23,9 +23,10 @@
 // Merged-away persons (a `merged_into` set, see kMergedIntoField) and deleted records take no
 // part. Cost is bounded whatever the family's size: persons are sorted by their date and each
 // is compared only with the next ones whose date is within the tolerance, at most
-// Rules::max_neighbours of them (and the same within each NHS number); contacts likewise by
-// (practitioner, type, time). So n records cost O(n log n + n * max_neighbours) comparisons,
-// each bounded by the name length cap (kMaxComparedNameBytes).
+// Rules::max_neighbours of them (and the same within each NHS number); contacts are sorted by
+// (practitioner, type, time) and each is paired with the next one of its family within the window
+// (a run of k contacts gives k - 1 findings). So n records cost O(n log n + n * max_neighbours)
+// comparisons, each bounded by the name length cap (kMaxComparedNameBytes).
 // Thread-safety: pure functions.
 #include <cstdint>
 #include <optional>
