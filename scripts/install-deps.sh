@@ -12,6 +12,7 @@ PKGS=(
   clang-14 lld-14 libclang-rt-14-dev
   nginx
   python3-jsonschema python3-yaml  # the OpenAPI response checker (tests/openapi/check_response.py)
+  chromium fonts-dejavu-core
 )
 # node and npm for the OpenAPI validator (tests/openapi/validate.sh): Debian's packages, unless a
 # node with its own npm is installed already (NodeSource's nodejs conflicts with Debian's npm).

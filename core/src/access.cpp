@@ -619,6 +619,50 @@ class ConsentRule {
 
 // ---- the view -----------------------------------------------------------------------------
 
+// Need-to-know during a step-up (access.hpp kEscalatedReason).
+struct Escalation {
+  bool on = false;
+  std::string episode;
+  std::string lead;
+  std::string since;  // the earliest day ("YYYY-MM-DD") an open step-up of the episode was submitted; "" unknown
+
+  std::string withholds(const RecordFacts& r) const {
+    bool hide = false;
+    if (r.type == "StepUpRequest") {
+      hide = true;
+    } else if (r.type == "InformationSharingDecision") {
+      hide = text_of(r.fields, "purpose") == "STEP_UP";
+    } else if (r.type == "Contact") {
+      const std::string& occurred = text_of(r.fields, "occurred_at");
+      hide = !text_of(r.fields, "escalation").empty() ||
+             (!since.empty() && (occurred.empty() || occurred.substr(0, 10) >= since));
+    }
+    if (!hide) return "";
+    return std::string(kEscalatedReason) + " " + (lead.empty() ? std::string("professional") : lead) + ": episode " +
+           episode + " is with children's social care; step-up details reach the lead professional and managers only "
+           "(need-to-know, DOMAIN.md §13 S3, §7)";
+  }
+};
+
+Escalation escalation_of(const FamilyFacts& family, const Team& team, const Who& who) {
+  Escalation e;
+  if (!team.episode || (who.standing != Standing::full_member && who.standing != Standing::plan_member)) return e;
+  const std::string& status = text_of(team.episode->fields, "status");
+  if (status != "STEP_UP_PENDING" && status != "PAUSED_CSC_LEAD") return e;
+  e.on = true;
+  e.episode = team.episode->id;
+  e.lead = team.lead;
+  for (const auto& r : family.records) {
+    if (r.type != "StepUpRequest" || text_of(r.fields, "episode") != e.episode) continue;
+    const std::string& st = text_of(r.fields, "status");
+    const std::string& decision = text_of(r.fields, "csc_decision");
+    if (st == "DRAFT" || st == "WITHDRAWN" || decision == "NFA_RETURN_TO_EH" || decision == "ADVICE_RETURN_TO_EH") continue;
+    std::string day = text_of(r.fields, "submitted_at").substr(0, 10);
+    if (!day.empty() && (e.since.empty() || day < e.since)) e.since = day;
+  }
+  return e;
+}
+
 const char* kPlanScopeReason = "access_scope PLAN_AND_OWN_ACTIONS receives the plan, its meetings and the family's "
                                "identity only (DOMAIN.md §5, §7)";
 const char* kPlanSensitiveReason = "T2 and T3 fields do not reach access_scope PLAN_AND_OWN_ACTIONS (DOMAIN.md §5)";
@@ -653,6 +697,7 @@ FamilyView view_of(const Schema& schema, const FamilyFacts& family, const Viewer
   Records records(family);
   ConsentIndex consents(family, now_ms);
   ConsentRule consent(consents, viewer, now_ms);
+  const Escalation escalation = escalation_of(family, team, who);
   std::unordered_map<std::string, bool> restricted;  // record id -> some reason applied to it
 
   auto evaluate = [&](const RecordFacts& r, const EntityDef* def) {
@@ -676,7 +721,8 @@ FamilyView view_of(const Schema& schema, const FamilyFacts& family, const Viewer
               (w != view.withheld_records.end() ? "withheld: " + w->second : std::string("restricted"));
       }
     } else {
-      if (plan_only && def->consent_area != ConsentArea::plan) why = kPlanScopeReason;
+      if (escalation.on) why = escalation.withholds(r);
+      if (why.empty() && plan_only && def->consent_area != ConsentArea::plan) why = kPlanScopeReason;
       if (why.empty() && consent_applies) {
         why = consent.check(named_subjects(*def, r.id, r.fields), def->consent_area,
                             list_of(r.fields, def->category_field));
@@ -836,6 +882,23 @@ std::string withdrawal_closure_gate(const FamilyFacts& family, const EntityDef& 
   return "";
 }
 
+// The LOCKED_STEPPED_UP FamilyPlan a write touches (the plan itself, a PlanOutcome of it, a
+// PlanAction of one of those), or nullptr.
+const RecordFacts* locked_plan(const Records& records, const WriteIntent& w, const RecordFacts* record) {
+  const FieldValues& fields = record ? record->fields : w.fields;
+  const RecordFacts* plan = nullptr;
+  if (w.entity_type == "FamilyPlan") {
+    plan = record;
+  } else if (w.entity_type == "PlanOutcome") {
+    plan = records.find(text_of(fields, "plan"));
+  } else if (w.entity_type == "PlanAction") {
+    const RecordFacts* outcome = records.find(text_of(fields, "outcome"));
+    if (outcome && outcome->type == "PlanOutcome") plan = records.find(text_of(outcome->fields, "plan"));
+  }
+  if (!plan || plan->type != "FamilyPlan" || text_of(plan->fields, "status") != "LOCKED_STEPPED_UP") return nullptr;
+  return plan;
+}
+
 }  // namespace
 
 WriteVerdict judge_write(const Schema& schema, const FamilyFacts& family, const Viewer& viewer,
@@ -866,6 +929,16 @@ WriteVerdict judge_write(const Schema& schema, const FamilyFacts& family, const 
   Records records(family);
   const RecordFacts* record = write.kind == Kind::create ? nullptr : records.find(write.entity_id);
   const bool lead_or_manager = who.lead || who.manager;
+
+  // The plan lock of a step-up (C-19): held whoever writes, with the value kept.
+  if (write.kind != Kind::acknowledge)
+    if (const RecordFacts* plan = locked_plan(records, write, record))
+      return hold(std::string(kPlanLockedReason) + ": FamilyPlan " + plan->id +
+                      " is locked while its episode is stepped up to children's social care; " + name_of(write) + " (" +
+                      kind_name(write.kind) +
+                      ") is kept with its value for the lead professional to re-apply or dismiss once the office "
+                      "decides; contacts are still accepted (DOMAIN.md §4.4, §8.3 C-19)",
+                  route);
 
   // Alert removal needs a manager's confirmation (C-15), whoever asks.
   if (write.kind == Kind::remove_record && def->removal_needs_manager && !who.manager)

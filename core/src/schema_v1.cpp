@@ -342,6 +342,7 @@ void add_referral_and_episode(Schema& s) {
       F("closure_authorised_by", FT::Ref, RQ::RequiredBefore, SN::T2, MC::MultiValueReview)
           .to("Practitioner").before({"CLOSED"}).reserved(),
       F("closed_at", FT::Date, RQ::Optional, SN::T2, MC::LwwNotify),
+      F("office_episode_id", FT::String, RQ::Optional, SN::T1, MC::ServerAuthority),  // the office's id (§11)
       F("status", FT::Enum, RQ::Required, SN::T0, MC::ServerAuthority)
           .of({"OPEN_AWAITING_AGREEMENT", "ASSESSMENT", "PLANNING", "ACTIVE", "REVIEW", "CLOSING", "CLOSED",
                "STEP_UP_PENDING", "PAUSED_CSC_LEAD"}),
@@ -700,6 +701,7 @@ void add_escalation_and_safety(Schema& s) {
       F("csc_decision", FT::Enum, RQ::Optional, SN::T2, MC::ServerAuthority)
           .of({"ACCEPTED_S17_ASSESSMENT", "ACCEPTED_S47_STRATEGY", "ADVICE_RETURN_TO_EH", "NFA_RETURN_TO_EH", "WITHDRAWN"}),
       F("csc_ref", FT::String, RQ::Optional, SN::T2, MC::ServerAuthority),
+      F("decided_at", FT::DateTime, RQ::Optional, SN::T1, MC::ServerAuthority),  // the office's decision time (§3.17)
       F("eh_position", FT::Enum, RQ::Optional, SN::T0, MC::ServerAuthority).of({"EH_CONTINUES_ALONGSIDE", "EH_PAUSED", "EH_CLOSED"}),
       F("status", FT::Enum, RQ::Required, SN::T0, MC::ServerAuthority)
           .of({"DRAFT", "SUBMITTED", "ACKNOWLEDGED", "DECIDED", "WITHDRAWN"}),
@@ -708,6 +710,8 @@ void add_escalation_and_safety(Schema& s) {
                                {{"DRAFT", "SUBMITTED"}, {"SUBMITTED", "ACKNOWLEDGED"}, {"ACKNOWLEDGED", "DECIDED"},
                                 {"DRAFT", "WITHDRAWN"}, {"SUBMITTED", "WITHDRAWN"}});
   stepup.subject_fields = {"children"};
+  // The lead or any TAF member (an unplanned incident) submits a step-up (§4.2): it is theirs.
+  stepup.creator_owns = true;
   add(s, stepup);
 
   add(s, about(entity("StepDownReceipt", {
@@ -803,7 +807,7 @@ void add_team_and_tasks(Schema& s) {
       F("task_type", FT::Enum, RQ::Required, SN::T0, MC::MultiValueReview)
           .of({"CONFLICT_REVIEW", "OVERRIDE_COUNTERSIGN", "CONSENT_EXPIRING", "REVIEW_DUE", "REFERRER_FEEDBACK_DUE",
                "WRITE_REFUSED", "WITHDRAWAL_RISK_CONSIDERATION", "BREAK_GLASS_REVIEW", "SHARE_HELD", "FLAG_REVIEW",
-               "CONSENT_WITHDRAWN_NOTICE",
+               "CONSENT_WITHDRAWN_NOTICE", "ESCALATION_NOTICE", "HELD_EDIT_REOFFERED",
                "DUPLICATE_REVIEW"}),  // probable duplicate persons or contacts (G1, C-1, C-20)
       F("assignee", FT::Ref, RQ::Required, SN::T1, MC::LwwNotify).to("Practitioner"),
       F("due_at", FT::DateTime, RQ::Required, SN::T1, MC::LwwNotify),

@@ -31,7 +31,12 @@ const NumberRule kNumbers[] = {
     {"reopen_window_days", 28, 0, 365},
     {"retention_age_years", 25, 18, 100},
     {"retention_unborn_years", 6, 1, 100},
+    {"step_up_review_working_days", 10, 1, 20},
 };
+
+// What the episode does when children's social care accepts a step-up (§3.17 eh_position,
+// §4.2, §14.1 "step-up policy (EH paused vs closed)").
+const std::vector<std::string> kStepUpPolicies = {"EH_PAUSED", "EH_CLOSED", "EH_CONTINUES_ALONGSIDE"};
 
 const NumberRule* number_rule(const std::string& key) {
   for (const auto& r : kNumbers)
@@ -91,6 +96,12 @@ const std::vector<TenantSetting>& TenantConfig::settings() {
        "25"},
       {"retention_unborn_years", "years",
        "a closed family with no date of birth recorded (an unborn child) is kept this long after closure (§10.1)", "6"},
+      {"step_up_policy", "choice",
+       "when social care accepts a step-up: EH_PAUSED (episode PAUSED_CSC_LEAD until step-down), EH_CLOSED (episode "
+       "CLOSING, reason STEPPED_UP_TO_CSC) or EH_CONTINUES_ALONGSIDE (episode ACTIVE, plan unlocked) (§3.17, §4.2, §14.1)",
+       "EH_PAUSED"},
+      {"step_up_review_working_days", "working days",
+       "a step-up returned to early help (NFA or advice) gets a review task due within (§4.2, §13 S3b)", "10"},
   };
   return all;
 }
@@ -135,6 +146,13 @@ Result<void> TenantConfig::set_one(const std::string& key, const std::string& va
     closed_dates_ = dates;
     return {};
   }
+  if (key == "step_up_policy") {
+    if (std::find(kStepUpPolicies.begin(), kStepUpPolicies.end(), value) == kStepUpPolicies.end())
+      return make_error(ErrorCode::invalid_argument,
+                        "step_up_policy: '" + value + "' is not a policy; use EH_PAUSED, EH_CLOSED or EH_CONTINUES_ALONGSIDE");
+    step_up_policy_ = value;
+    return {};
+  }
   const NumberRule* rule = number_rule(key);
   if (!rule) return make_error(ErrorCode::invalid_argument, "no tenant setting '" + key + "' (see `config show`)");
   int64_t v = 0;
@@ -173,6 +191,7 @@ Result<void> TenantConfig::check_periods(const std::string& what) const {
 std::string TenantConfig::get(const std::string& key) const {
   if (key == "working_days") return join(working_days_);
   if (key == "closed_dates") return join(closed_dates_);
+  if (key == "step_up_policy") return step_up_policy_;
   const NumberRule* rule = number_rule(key);
   if (!rule) return "";
   auto it = numbers_.find(key);
@@ -208,6 +227,9 @@ int TenantConfig::consent_expiring_notice_days() const {
 int TenantConfig::retention_age_years() const { return static_cast<int>(number(numbers_, "retention_age_years")); }
 int TenantConfig::retention_unborn_years() const {
   return static_cast<int>(number(numbers_, "retention_unborn_years"));
+}
+int TenantConfig::step_up_review_working_days() const {
+  return static_cast<int>(number(numbers_, "step_up_review_working_days"));
 }
 int TenantConfig::reopen_window_days() const { return static_cast<int>(number(numbers_, "reopen_window_days")); }
 

@@ -21,9 +21,12 @@
 #include "admin/audit_query.hpp"
 #include "admin/records_command.hpp"
 #include "admin/backup.hpp"
+#include "admin/report_command.hpp"
 #include "admin/duplicates_command.hpp"
 #include "admin/restore.hpp"
+#include "admin/sar_command.hpp"
 #include "admin/serve_lock.hpp"
+#include "admin/step_up_command.hpp"
 #include "audit/audit_chain.hpp"
 #include "keys/kek.hpp"
 #include "keys/keyring.hpp"
@@ -417,6 +420,8 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   tasks->add_option("--family", family, "only this family");
   tasks->add_option("--assignee", assignee, "only tasks for this practitioner (or escalated to them)");
   tasks->add_flag("--overdue", overdue, "only open tasks past their due time");
+  StepUpCommand step_up_cmd;  // `step-up decide` (admin/step_up_command.hpp)
+  add_step_up_command(app, step_up_cmd);
   auto* config_cmd = app.add_subcommand("config", "the tenant configuration: show it, or set one key (audited)");
   auto* config_show = config_cmd->add_subcommand("show", "every setting with its value, unit and meaning");
   auto* config_set = config_cmd->add_subcommand("set", "set one setting (delivered to tablets at their next sync)");
@@ -491,11 +496,36 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   // Backup and restore (admin/backup.hpp, admin/restore.hpp; docs/deployment.md).
   auto* backup = app.add_subcommand("backup", "copy the database while the server runs (no keys: back those up apart)");
   auto* restore = app.add_subcommand("restore", "bring a backup back (with the server stopped); the current database is kept aside");
+  // The KPI report (DOMAIN.md §12; admin/report_command.hpp, docs/report.md).
+  ReportArgs report_args;
+  auto* report_cmd = app.add_subcommand("report", "the KPI report of a period (DOMAIN.md §12): a table, csv, json or an "
+                                                  "HTML page with charts; small numbers suppressed (docs/report.md)");
+  report_cmd->add_option("--period", report_args.period, "a quarter, e.g. 2026-Q3 = [2026-07-01, 2026-10-01); current; previous");
+  report_cmd->add_option("--from", report_args.from, "start of an explicit period, YYYY-MM-DD (included)");
+  report_cmd->add_option("--to", report_args.to, "end of an explicit period, YYYY-MM-DD (excluded)");
+  report_cmd->add_option("--format", report_args.format, "text (default), csv, json or html");
+  report_cmd->add_option("--out", report_args.out, "write the report to FILE instead of standard output");
+  report_cmd->add_option("--html", report_args.html, "also write the HTML page to FILE and print its path");
+  report_cmd->add_option("--lsoa-table", report_args.lsoa_table,
+                         "the council's postcode-to-LSOA CSV (else the config's \"lsoa_table\")");
+  report_cmd->add_flag("--no-suppress", report_args.no_suppress,
+                       "exact small numbers (1-4), for use inside the local authority only (audited)");
+  report_cmd->add_option("--trend-periods", report_args.trend_periods, "periods in the trends, this one included (1-20)");
   DuplicateCommands duplicate_cmds;  // `duplicates`, `merge-person` (admin/duplicates_command.hpp)
   add_duplicate_commands(app, duplicate_cmds);
   std::string backup_file;
   backup->add_option("DEST", backup_file, "the file to write (must not exist)")->required();
   restore->add_option("SRC", backup_file, "a file `hearth-server backup` wrote")->required();
+
+  // Subject access (admin/sar_command.hpp, docs/subject-access.md).
+  SarArgs sar_args;
+  auto* sar_cmd = app.add_subcommand("sar", "everything held about a person for a subject access request, redacted, as "
+                                            "JSON and HTML (DOMAIN.md §10.2, docs/subject-access.md)");
+  sar_cmd->add_option("--person", sar_args.person, "the data subject (a Person record id)")->required();
+  sar_cmd->add_option("--requester-type", sar_args.requester_type, "SELF (default), PARENT or REPRESENTATIVE");
+  sar_cmd->add_option("--received", sar_args.received, "the date the request was received, YYYY-MM-DD (default: today, UTC)");
+  sar_cmd->add_option("--out", sar_args.out_dir, "the directory for the two files (default: the current one)");
+  sar_cmd->add_option("--by", sar_args.by, "the IG officer (a practitioner id), or admin (default)");
 
   try {
     app.parse(argc, argv);
@@ -726,6 +756,12 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   auto served = schemas.find(schema_name);
   if (served == schemas.end()) die("unknown schema '" + schema_name + "'; this program serves " + schema_names);
   build_records(*store, *served->second);
+  if (report_cmd->parsed()) {
+    if (report_args.lsoa_table.empty()) report_args.lsoa_table = data.load_config().value("lsoa_table", "");
+    TenantConfig tenant = must(store->settings().current());
+    return report_command(report_args, store->records(), store->caseload(), store->audit(), tenant,
+                          static_cast<int64_t>(now_ms()), std::cout, std::cerr);
+  }
   SyncService service(*store, now_ms, *served->second);
   if (auto exit_code = run_duplicate_commands(duplicate_cmds, service, std::cout, std::cerr)) return *exit_code;
   auto admin = [&](const std::string& action, const std::string& fam, const std::string& detail) {
@@ -990,6 +1026,8 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
                 << (d.hold ? "  LEGAL HOLD: " + d.hold->reason : "  due: erase-family --basis RETENTION_EXPIRED") << "\n";
     if (due.empty()) std::cout << "no family's retention has ended\n";
     admin("retention-viewed", "", std::to_string(due.size()) + " families due");
+  } else if (step_up_cmd.decide->parsed()) {
+    std::cout << must(run_step_up_decide(service, step_up_cmd));
   } else if (office_issue->parsed()) {
     std::string token = must(service.with_context([&](ServiceContext& ctx) { return issue_office_credential(ctx, name); }));
     std::cout << token << "\n";
@@ -1003,6 +1041,14 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   } else if (office_revoke->parsed()) {
     must(service.with_context([&](ServiceContext& ctx) { return revoke_office_credential(ctx, name); }));
     std::cout << "revoked office credential " << name << "\n";
+  } else if (sar_cmd->parsed()) {
+    require_id("--person", sar_args.person);
+    require_id("--by", sar_args.by);
+    json config = data.load_config();
+    // The family keys open the audit details that say when the request was logged.
+    auto trail = must(audit::open_trail_file(data.db().string(), data.audit_key(config), &store->keys()));
+    return sar_command(*store, store->records(), *trail.trail, *served->second, sar_args, static_cast<int64_t>(now_ms()),
+                       std::cout, std::cerr);
   } else if (flags->parsed()) {
     auto list = must(store->flags().list(family.empty() ? std::nullopt : std::optional<std::string>(family)));
     for (const auto& f : list)

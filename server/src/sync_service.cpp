@@ -6,6 +6,7 @@
 #include "usecases/device_wipe.hpp"
 #include "usecases/enrol.hpp"
 #include "usecases/office.hpp"
+#include "usecases/office_inbound.hpp"
 #include "usecases/pull.hpp"
 #include "usecases/task_triggers.hpp"
 #include "usecases/push.hpp"
@@ -94,6 +95,13 @@ HttpResponse SyncService::route(const HttpRequest& r) {
     return answer(enrol(ctx_, *request, r.remote));
   }
   if (r.path == kOfficeWithdrawPath) return office_withdraw(r);
+  if (r.path == kOfficeInboundPath) {  // decisions, statuses, ids and merges from the office (office_inbound.hpp)
+    auto office = office_caller(ctx_, r.header("authorization"), r.path, r.remote);
+    if (!office)
+      return error(office.error().code == ErrorCode::forbidden ? WireError::unauthorised : WireError::server,
+                   office.error().message);
+    return office_inbound(ctx_, r.body, office->name, r.remote);
+  }
   if (r.path != "/v1/push" && r.path != "/v1/pull" && r.path != "/v1/break-glass" && r.path != kWipeAckPath)
     return error(WireError::not_found, "no such endpoint: " + r.path);
   auto device = authenticate(r);

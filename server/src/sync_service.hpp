@@ -23,6 +23,8 @@ namespace hearth::server {
 constexpr int kProtocolVersion = sync::protocol::kVersion;
 // The office endpoint for a consent withdrawal (usecases/office.hpp; docs/access.md).
 constexpr const char* kOfficeWithdrawPath = "/v1/office/consent/withdraw";
+// Messages from the office: step-up decisions, statuses, ids, merges (usecases/office_inbound.hpp).
+constexpr const char* kOfficeInboundPath = "/v1/office/inbound";
 // The device's acknowledgement that it wiped its store at the office's request (N5).
 constexpr const char* kWipeAckPath = "/v1/wipe/ack";
 

@@ -57,6 +57,9 @@ class Caseload {
                                                                    const std::string& organisation) = 0;
   // The practitioner's organisation; ErrorCode::not_found naming an unknown practitioner.
   virtual Result<std::string> organisation_of(const std::string& practitioner) = 0;
+  // The organisation's org_type (DOMAIN.md §3.1): the KPI report's initiating agency (§12.2
+  // K-02). ErrorCode::not_found naming an unknown organisation.
+  virtual Result<std::string> organisation_type(const std::string& organisation) = 0;
 
   // Brings the index of `family` into line with what its records say, at server time `at` (the
   // time the server learned of the change: DOMAIN.md §6.6 judges later writes against it).

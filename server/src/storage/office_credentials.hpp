@@ -19,6 +19,18 @@ struct OfficeCredential {
   std::optional<int64_t> revoked_at;
 };
 
+// A message the office sent to POST /v1/office/inbound (usecases/office_inbound.hpp), kept so a
+// repeat of it is answered as the first time, never applied twice. Only ids are kept: the hash
+// of the body, the family it touched and the answer (record and op ids, codes), no personal data.
+struct InboundMessage {
+  std::string id;         // the office's message_id
+  std::string body_hash;  // SHA-256 hex of the body's canonical JSON
+  int64_t at = 0;         // server time it was applied
+  std::string credential; // the office credential's name
+  std::string family;     // "" when it touched none
+  std::string answer;     // the JSON answer given
+};
+
 class OfficeCredentials {
  public:
   virtual ~OfficeCredentials() = default;
@@ -31,6 +43,10 @@ class OfficeCredentials {
   virtual Result<std::vector<OfficeCredential>> list() = 0;
   // Revokes the named credential. False when there is no such credential or it was revoked already.
   virtual Result<bool> revoke(const std::string& name, int64_t now) = 0;
+  // The inbound message recorded under `id`, or nullopt.
+  virtual Result<std::optional<InboundMessage>> inbound_message(const std::string& id) = 0;
+  // Records an applied inbound message (in the caller's transaction). False when its id is taken.
+  virtual Result<bool> record_inbound(const InboundMessage& m) = 0;
 };
 
 }  // namespace hearth::server

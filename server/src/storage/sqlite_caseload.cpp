@@ -83,6 +83,13 @@ Result<std::string> SqliteCaseload::organisation_of(const std::string& practitio
   return found->front();
 }
 
+Result<std::string> SqliteCaseload::organisation_type(const std::string& organisation) {
+  auto found = strings(db_, "SELECT org_type FROM organisations WHERE id = ?", organisation);
+  if (!found) return found.error();
+  if (found->empty()) return make_error(ErrorCode::not_found, "no organisation '" + organisation + "'");
+  return found->front();
+}
+
 Result<std::vector<std::string>> SqliteCaseload::reconcile_team(const std::string& family,
                                                                 const std::vector<RecordedMember>& recorded,
                                                                 int64_t at) {

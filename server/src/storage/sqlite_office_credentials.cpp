@@ -51,4 +51,27 @@ Result<bool> SqliteOfficeCredentials::revoke(const std::string& name, int64_t no
   return *changed != 0;
 }
 
+Result<std::optional<InboundMessage>> SqliteOfficeCredentials::inbound_message(const std::string& id) {
+  auto st = db_.prepare("SELECT id, body_hash, at, credential, family, answer FROM office_inbound WHERE id = ?");
+  if (!st) return st.error();
+  st->bind(1, id);
+  std::optional<InboundMessage> out;
+  auto done = st->each([&](Statement& r) {
+    out = InboundMessage{r.text(0), r.text(1), r.integer(2), r.text(3), r.text(4), r.text(5)};
+  });
+  if (!done) return done.error();
+  return out;
+}
+
+Result<bool> SqliteOfficeCredentials::record_inbound(const InboundMessage& m) {
+  auto st = db_.prepare(
+      "INSERT INTO office_inbound(id, body_hash, at, credential, family, answer) VALUES(?, ?, ?, ?, ?, ?) "
+      "ON CONFLICT(id) DO NOTHING RETURNING 1");
+  if (!st) return st.error();
+  st->bind(1, m.id).bind(2, m.body_hash).bind(3, m.at).bind(4, m.credential).bind(5, m.family).bind(6, m.answer);
+  auto added = integer(*st, 0);
+  if (!added) return added.error();
+  return *added != 0;
+}
+
 }  // namespace hearth::server::sqlite

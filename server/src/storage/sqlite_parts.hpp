@@ -59,6 +59,7 @@ class SqliteCaseload final : public Caseload {
   Result<std::vector<std::string>> practitioners_with_role(const std::string& role,
                                                            const std::string& organisation) override;
   Result<std::string> organisation_of(const std::string& practitioner) override;
+  Result<std::string> organisation_type(const std::string& organisation) override;
   Result<std::vector<std::string>> reconcile_team(const std::string& family, const std::vector<RecordedMember>& recorded,
                                                   int64_t at) override;
   Result<void> allocate(const std::string& family, const std::string& practitioner, bool lead, int64_t at) override;
@@ -137,6 +138,8 @@ class SqliteOfficeCredentials final : public OfficeCredentials {
   Result<std::optional<OfficeCredential>> by_token(const std::string& token_hash) override;
   Result<std::vector<OfficeCredential>> list() override;
   Result<bool> revoke(const std::string& name, int64_t now) override;
+  Result<std::optional<InboundMessage>> inbound_message(const std::string& id) override;
+  Result<bool> record_inbound(const InboundMessage& m) override;
 
  private:
   platform::Database& db_;

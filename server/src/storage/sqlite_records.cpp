@@ -29,17 +29,39 @@ std::vector<std::string> split(const std::string& text) {
   return out;
 }
 
-// The WHERE clause of a query; parameters ?1..?9 bound by bind_query.
-constexpr const char* kWhere =
-    " WHERE (?1 = '' OR r.type = ?1) AND (?2 = '' OR r.family = ?2)"
-    " AND (?3 = '' OR r.id IN (SELECT id FROM record_persons WHERE person = ?3)"
-    "      OR (?4 = 1 AND r.persons = '' AND r.family IN (SELECT family FROM record_persons WHERE person = ?3)))"
-    " AND (?5 = '' OR r.occurred >= ?5) AND (?6 = '' OR r.occurred < ?6)"
-    " AND (?7 = 1 OR r.deleted = 0) AND r.revision > ?8";
+// The WHERE clause of a query, with only the conditions `q` sets (so SQLite picks the index
+// that fits: by type, by family, by person), and its text arguments in order.
+struct Where {
+  std::string sql;
+  std::vector<std::string> args;
+};
 
-void bind_query(Statement& st, const RecordQuery& q) {
-  st.bind(1, q.type).bind(2, q.family).bind(3, q.person).bind(4, int64_t{q.family_wide ? 1 : 0});
-  st.bind(5, q.from).bind(6, q.to).bind(7, int64_t{q.include_deleted ? 1 : 0}).bind(8, q.after_revision);
+Where where_of(const RecordQuery& q) {
+  Where w;
+  auto add = [&](const std::string& condition, std::initializer_list<std::string> args) {
+    w.sql += (w.sql.empty() ? " WHERE " : " AND ") + condition;
+    w.args.insert(w.args.end(), args);
+  };
+  if (!q.type.empty()) add("r.type = ?", {q.type});
+  if (!q.family.empty()) add("r.family = ?", {q.family});
+  if (!q.person.empty()) {
+    if (q.family_wide)
+      add("(r.id IN (SELECT id FROM record_persons WHERE person = ?) OR (r.persons = '' AND r.family IN "
+          "(SELECT family FROM record_persons WHERE person = ?)))",
+          {q.person, q.person});
+    else
+      add("r.id IN (SELECT id FROM record_persons WHERE person = ?)", {q.person});
+  }
+  if (!q.from.empty()) add("r.occurred >= ?", {q.from});
+  if (!q.to.empty()) add("r.occurred < ?", {q.to});
+  if (!q.include_deleted) add("r.deleted = 0", {});
+  if (q.after_revision > 0) add("r.revision > " + std::to_string(q.after_revision), {});
+  return w;
+}
+
+void bind(Statement& st, const Where& w) {
+  int i = 1;
+  for (const auto& a : w.args) st.bind(i++, a);
 }
 
 }  // namespace
@@ -98,11 +120,12 @@ Result<std::optional<StoredRecord>> SqliteRecords::get(const std::string& id) {
 }
 
 Result<void> SqliteRecords::scan(const RecordQuery& q, const std::function<Result<bool>(const StoredRecord&)>& each) {
-  std::string sql = std::string("SELECT ") + kColumns + " FROM records r" + kWhere + " ORDER BY r.revision";
+  const Where w = where_of(q);
+  std::string sql = std::string("SELECT ") + kColumns + " FROM records r" + w.sql + " ORDER BY r.revision";
   if (q.limit > 0) sql += " LIMIT " + std::to_string(q.limit);
   auto st = db_.prepare(sql);
   if (!st) return st.error();
-  bind_query(*st, q);
+  bind(*st, w);
   for (;;) {  // bounded by the rows matching
     auto row = st->step();
     if (!row) return row.error();
@@ -116,12 +139,13 @@ Result<void> SqliteRecords::scan(const RecordQuery& q, const std::function<Resul
 }
 
 Result<int64_t> SqliteRecords::count(const RecordQuery& q) {
-  std::string sql = std::string("SELECT count(*) FROM (SELECT 1 FROM records r") + kWhere;
+  const Where w = where_of(q);
+  std::string sql = std::string("SELECT count(*) FROM (SELECT 1 FROM records r") + w.sql;
   if (q.limit > 0) sql += " LIMIT " + std::to_string(q.limit);
   sql += ")";
   auto st = db_.prepare(sql);
   if (!st) return st.error();
-  bind_query(*st, q);
+  bind(*st, w);
   return integer(*st, 0);
 }
 

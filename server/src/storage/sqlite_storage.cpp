@@ -60,6 +60,8 @@ CREATE INDEX IF NOT EXISTS break_glass_by_practitioner ON break_glass_grants(pra
 CREATE TABLE IF NOT EXISTS erased_counters(device TEXT PRIMARY KEY, counter INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS office_credentials(name TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE,
   issued_at INTEGER NOT NULL, revoked_at INTEGER) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS office_inbound(id TEXT PRIMARY KEY, body_hash TEXT NOT NULL, at INTEGER NOT NULL,
+  credential TEXT NOT NULL, family TEXT NOT NULL, answer TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS records(id TEXT PRIMARY KEY, type TEXT NOT NULL, family TEXT NOT NULL,
   revision INTEGER NOT NULL, updated_at INTEGER NOT NULL, occurred TEXT NOT NULL, deleted INTEGER NOT NULL,
   persons TEXT NOT NULL, body BLOB NOT NULL) WITHOUT ROWID;
@@ -342,6 +344,7 @@ class SqliteStorage final : public Storage {
                             "DELETE FROM flags WHERE family = ?", "DELETE FROM memberships WHERE family = ?",
                             "DELETE FROM due_families WHERE family = ?", "DELETE FROM break_glass_grants WHERE family = ?",
                             "DELETE FROM records WHERE family = ?", "DELETE FROM record_persons WHERE family = ?",
+                            "DELETE FROM office_inbound WHERE family = ?",
                             sqlite::kDeleteFamilyDuplicates[0], sqlite::kDeleteFamilyDuplicates[1],
                             sqlite::kDeleteFamilyDuplicates[2], sqlite::kDeleteFamilyDuplicates[3]}) {
       auto st = db_->prepare(std::string(sql) + " RETURNING 1");

@@ -15,6 +15,7 @@
 #include "record_audit.hpp"
 #include "task_triggers.hpp"
 #include "sharing.hpp"
+#include "step_up.hpp"
 #include "team.hpp"
 
 namespace hearth::server {
@@ -343,6 +344,8 @@ class PushRun {
     if (decision.outcome == WriteDecision::Outcome::allow_flagged)
       writes.push_back(flag_tasks(op.family, id, decision.flag_kind, decision.reason));
     if (record_raises_tasks(op.entity_type)) writes.push_back(record_tasks(op.family, op.entity_id));
+    // A step-up submitted or a step-down received moves the episode and its plan (step_up.hpp).
+    if (step_up_watches(op.entity_type)) writes.push_back(step_up_effects(op.family, op.entity_id));
     for (const auto& w : writes)
       if (auto done = write_as_authority(ctx_, w); !done) return done.error();
     return {};

@@ -120,6 +120,24 @@ struct WriteVerdict {
   bool allowed() const { return outcome != Outcome::hold; }
 };
 
+// The plan lock of a step-up (DOMAIN.md §4.2, §4.4, §8.3 C-19): while a FamilyPlan is
+// LOCKED_STEPPED_UP, every write to it, its PlanOutcomes and their PlanActions (creates
+// included) is held with its value for the lead professional (a manager when the lead wrote
+// it), whoever makes it; contacts and every other record are not locked. The held op's reason
+// starts with kPlanLockedReason, so the server can offer the held edits back once the plan is
+// unlocked (S3b).
+inline constexpr const char* kPlanLockedReason = "plan locked (LOCKED_STEPPED_UP)";
+
+// Need-to-know during a step-up (DOMAIN.md §13 S3, Caldicott 4): while the family's current
+// episode is STEP_UP_PENDING or PAUSED_CSC_LEAD, TAF members (FULL_EPISODE and
+// PLAN_AND_OWN_ACTIONS; not the lead, managers, break-glass or the office) do not receive other
+// practitioners' StepUpRequests, InformationSharingDecisions made for a STEP_UP, and Contacts
+// that name a step-up (Contact.escalation) or occurred on or after the day the step-up was
+// submitted. Each such record is withheld with a reason starting with kEscalatedReason; their
+// tablets show "episode escalated - contact the lead" (the withheld list, and the
+// ESCALATION_NOTICE task the server raises for each of them).
+inline constexpr const char* kEscalatedReason = "episode escalated - contact the lead";
+
 // Whether `viewer` may make `write` on `family` at `now_ms`.
 WriteVerdict judge_write(const Schema& schema, const FamilyFacts& family, const Viewer& viewer,
                          const WriteIntent& write, int64_t now_ms);

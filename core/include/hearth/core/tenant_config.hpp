@@ -51,6 +51,10 @@ class TenantConfig {
   int reopen_window_days() const;          // §4.2 CLOSED -> ACTIVE within the window
   int retention_age_years() const;         // §10.1: kept until the youngest person reaches this age
   int retention_unborn_years() const;      // §10.1: no date of birth (unborn): kept this long after closure
+  // §3.17, §4.2, §14.1: what an accepted step-up does to the episode: "EH_PAUSED" (the default),
+  // "EH_CLOSED" or "EH_CONTINUES_ALONGSIDE".
+  const std::string& step_up_policy() const { return step_up_policy_; }
+  int step_up_review_working_days() const;  // §4.2, S3b: review after a step-up returned to early help
   const std::vector<std::string>& working_days() const { return working_days_; }  // "MON".."SUN"
   const std::vector<std::string>& closed_dates() const { return closed_dates_; }  // YYYY-MM-DD
 
@@ -70,6 +74,7 @@ class TenantConfig {
   std::map<std::string, int64_t> numbers_;
   std::vector<std::string> working_days_{"MON", "TUE", "WED", "THU", "FRI"};
   std::vector<std::string> closed_dates_;
+  std::string step_up_policy_ = "EH_PAUSED";
 };
 
 }  // namespace hearth
