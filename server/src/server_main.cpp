@@ -21,6 +21,7 @@
 #include "admin/audit_query.hpp"
 #include "admin/records_command.hpp"
 #include "admin/backup.hpp"
+#include "admin/office_command.hpp"
 #include "admin/report_command.hpp"
 #include "admin/duplicates_command.hpp"
 #include "admin/restore.hpp"
@@ -458,6 +459,7 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   auto* office_issue = office->add_subcommand("issue", "issue a credential; its token is printed once");
   auto* office_list = office->add_subcommand("list", "every office credential and whether it is revoked");
   auto* office_revoke = office->add_subcommand("revoke", "revoke a credential");
+  auto office_cli = add_office_cli(app);  // `office status|retry|disclosures|map` (admin/office_command.hpp)
   for (auto* c : {office_issue, office_revoke}) c->add_option("--name", name, "the credential's name, e.g. case-system")->required();
 
   auto* kek_cmd = app.add_subcommand("kek", "the key-encryption key (KEK) that wraps every family's data key");
@@ -681,6 +683,17 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
                             "development, not for real records (docs/server-encryption.md, \"Key ceremony\")"}});
     log_line({{"ts", now_ms()}, {"event", "listening"}, {"host", http.host}, {"port", server->port()},
               {"tls", http.tls}, {"behind_proxy", proxied}, {"pid", getpid()}});
+    // The office repeater (usecases/office_repeater.hpp), when "office_endpoint" is configured.
+    std::unique_ptr<Repeater> repeater;
+    if (auto office_endpoint = must(repeater_config_of(config.dump()))) {
+      repeater = std::make_unique<Repeater>(service, *office_endpoint, http_post, [](const Delivery& d, const std::string& e) {
+        if (!e.empty()) log_line({{"ts", now_ms()}, {"event", "office-repeater-failed"}, {"error", e}});
+        else log_line({{"ts", now_ms()}, {"event", "office-delivery"}, {"outcome", to_string(d.outcome)}, {"item", d.seq},
+                       {"key", d.key}, {"error", d.error}});
+      });
+      repeater->start();
+      log_line({{"ts", now_ms()}, {"event", "office-repeater"}, {"url", office_endpoint->url}, {"name", office_endpoint->name}});
+    }
     // Audit checkpoints, signed and exported outside the database: every
     // "audit_checkpoint_seconds" (0: never) and at shutdown, when some chain moved. On a
     // connection of its own; the service appends on the store's.
@@ -746,6 +759,7 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
     }
     tick_wake.notify_all();
     if (ticker.joinable()) ticker.join();
+    if (repeater) repeater->stop();
     server->stop();
     export_checkpoint("shutdown");
     log_line({{"ts", now_ms()}, {"event", "stopped"}, {"signal", sig}});
@@ -1041,6 +1055,8 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   } else if (office_revoke->parsed()) {
     must(service.with_context([&](ServiceContext& ctx) { return revoke_office_credential(ctx, name); }));
     std::cout << "revoked office credential " << name << "\n";
+  } else if (office_cli_parsed(*office_cli)) {
+    return run_office_cli(*office_cli, service, std::cout, std::cerr);
   } else if (sar_cmd->parsed()) {
     require_id("--person", sar_args.person);
     require_id("--by", sar_args.by);

@@ -6,6 +6,7 @@
 #include "usecases/device_wipe.hpp"
 #include "usecases/enrol.hpp"
 #include "usecases/office.hpp"
+#include "usecases/office_feed.hpp"
 #include "usecases/office_inbound.hpp"
 #include "usecases/pull.hpp"
 #include "usecases/task_triggers.hpp"
@@ -95,6 +96,7 @@ HttpResponse SyncService::route(const HttpRequest& r) {
     return answer(enrol(ctx_, *request, r.remote));
   }
   if (r.path == kOfficeWithdrawPath) return office_withdraw(r);
+  if (r.path == kOfficeFeedPath || r.path == kOfficeFeedAckPath) return office_feed(r);
   if (r.path == kOfficeInboundPath) {  // decisions, statuses, ids and merges from the office (office_inbound.hpp)
     auto office = office_caller(ctx_, r.header("authorization"), r.path, r.remote);
     if (!office)
@@ -178,6 +180,20 @@ HttpResponse SyncService::office_withdraw(const HttpRequest& r) {
   protocol::OfficeReply reply{*ops, "withdrawal recorded on " + w->consent + " (" + std::to_string(ops->size()) +
                                         " ops); every team member's tablet receives it at its next sync"};
   return json_reply(200, protocol::encode(reply));
+}
+
+// POST /v1/office/feed and /v1/office/feed/ack: the office's pull feed (usecases/office_feed.hpp).
+HttpResponse SyncService::office_feed(const HttpRequest& r) {
+  auto office = office_caller(ctx_, r.header("authorization"), r.path, r.remote);
+  if (!office)
+    return error(office.error().code == ErrorCode::forbidden ? WireError::unauthorised : WireError::server,
+                 office.error().message);
+  auto body = r.path == kOfficeFeedPath ? office_feed_page(ctx_, office->name, r.body)
+                                        : office_feed_ack(ctx_, office->name, r.body);
+  if (!body)
+    return error(body.error().code == ErrorCode::invalid_argument ? WireError::bad_request : WireError::server,
+                 body.error().message);
+  return json_reply(200, std::move(*body));
 }
 
 std::variant<DeviceRecord, HttpResponse> SyncService::authenticate(const HttpRequest& r) {

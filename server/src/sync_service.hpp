@@ -56,6 +56,7 @@ class SyncService {
   // The enrolled device behind the request's credential, or the answer refusing it.
   std::variant<DeviceRecord, HttpResponse> authenticate(const HttpRequest& r);
   HttpResponse office_withdraw(const HttpRequest& r);
+  HttpResponse office_feed(const HttpRequest& r);
 
   Storage& store_;
   std::unique_ptr<AccessPolicy> own_policy_;

@@ -18,6 +18,8 @@ std::vector<Route> v1_routes(const sync::protocol::Limits& limits) {
       Route{"POST", "/v1/break-glass", limits.enrol_bytes},  // emergency access: a small body
       Route{"POST", "/v1/wipe/ack", limits.enrol_bytes},     // a wiped device's acknowledgement (N5)
       Route{"POST", "/v1/office/consent/withdraw", kOfficeBodyBytes},
+      Route{"POST", "/v1/office/feed", kOfficeBodyBytes},          // the office's pull feed: a cursor and a limit
+      Route{"POST", "/v1/office/feed/ack", kOfficeAckBodyBytes},   // acknowledgements with office ids
       Route{"POST", "/v1/office/inbound", kOfficeBodyBytes},  // step-up decisions, statuses, ids, merges
   };
 }

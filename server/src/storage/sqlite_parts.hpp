@@ -8,6 +8,7 @@
 #include "keys/family_sealer.hpp"
 #include "office_credentials.hpp"
 #include "op_log.hpp"
+#include "outbox.hpp"
 #include "records.hpp"
 #include "tenant_settings.hpp"
 #include "time_index.hpp"
@@ -171,6 +172,45 @@ class SqliteTimeIndex final : public TimeIndex {
 
  private:
   platform::Database& db_;
+};
+
+// The office outbox's tables (storage/outbox.hpp), created with the rest of the schema.
+extern const char* kOutboxSchema;
+// The sealed form of an outbox item's payload (bound to its idempotency key) and of an office id.
+std::string outbox_aad(const std::string& key);
+std::string office_ref_aad(const std::string& record);
+
+class SqliteOfficeOutbox final : public OfficeOutbox {
+ public:
+  SqliteOfficeOutbox(platform::Database& db, FamilySealer& sealer) : db_(db), sealer_(sealer) {}
+  Result<bool> enqueue(OutboxItem& item) override;
+  Result<std::optional<OutboxItem>> get(int64_t seq) override;
+  Result<std::optional<OutboxItem>> by_key(const std::string& key) override;
+  Result<bool> has_package(const std::string& record) override;
+  Result<std::vector<OutboxItem>> after(int64_t after, size_t limit, bool packages) override;
+  Result<std::vector<OutboxItem>> unacknowledged_packages(size_t limit) override;
+  Result<std::optional<OutboxItem>> next_due(int64_t now) override;
+  Result<std::vector<OutboxItem>> undelivered(const std::string& family) override;
+  Result<std::vector<OutboxItem>> list(const std::string& state, const std::string& family, size_t limit) override;
+  Result<OutboxCounts> counts() override;
+  Result<int64_t> last_seq() override;
+  Result<void> mark_sent(int64_t seq, int64_t at) override;
+  Result<void> mark_failed(int64_t seq, int attempts, int64_t next_at, const std::string& error, bool dead) override;
+  Result<void> mark_served(int64_t seq, int64_t at) override;
+  Result<bool> mark_acked(int64_t seq, int64_t at) override;
+  Result<void> cancel(int64_t seq, const std::string& reason) override;
+  Result<int64_t> requeue(std::optional<int64_t> seq) override;
+  Result<bool> set_office_ref(const OfficeRef& ref) override;
+  Result<std::optional<OfficeRef>> office_ref(const std::string& record) override;
+  Result<bool> disclose(const OfficeDisclosure& d) override;
+  Result<std::vector<OfficeDisclosure>> disclosures(const std::string& family) override;
+  Result<void> set_code(const CodeMapping& m) override;
+  Result<bool> remove_code(const std::string& field, const std::string& value) override;
+  Result<std::vector<CodeMapping>> codes() override;
+
+ private:
+  platform::Database& db_;
+  FamilySealer& sealer_;  // personal data at rest (keys/family_sealer.hpp)
 };
 
 }  // namespace hearth::server::sqlite

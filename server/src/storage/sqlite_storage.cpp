@@ -220,6 +220,12 @@ Result<void> seal_at_rest(Database& db, ServerKeys& keys, const std::function<Re
            "ORDER BY rowid LIMIT 256",
            "UPDATE held_ops SET decision_note = ?1 WHERE rowid = ?2", false, [](Statement& r) { return r.text(2); },
            [](Statement& r) { return sqlite::held_aad(r.text(3), "decision_note"); }},
+          {"SELECT rowid, payload, family, key FROM office_outbox WHERE rowid > ?1 ORDER BY rowid LIMIT 256",
+           "UPDATE office_outbox SET payload = ?1 WHERE rowid = ?2", false, [](Statement& r) { return r.text(2); },
+           [](Statement& r) { return sqlite::outbox_aad(r.text(3)); }},
+          {"SELECT rowid, office_ref, family, record FROM office_refs WHERE rowid > ?1 ORDER BY rowid LIMIT 256",
+           "UPDATE office_refs SET office_ref = ?1 WHERE rowid = ?2", false, [](Statement& r) { return r.text(2); },
+           [](Statement& r) { return sqlite::office_ref_aad(r.text(3)); }},
       };
       struct Row {
         std::string text_key;
@@ -281,10 +287,12 @@ class SqliteStorage final : public Storage {
   SqliteStorage(std::unique_ptr<Database> db, std::shared_ptr<ServerKeys> keys)
       : db_(std::move(db)), keys_(std::move(keys)), ops_(*db_, *keys_), caseload_(*db_, *keys_), devices_(*db_),
         flags_(*db_, *keys_), settings_(*db_), due_(*db_), office_(*db_), records_(*db_, *keys_),
+        outbox_(*db_, *keys_),
         duplicates_(*db_, *keys_) {}
 
   Result<void> init(audit::AuditKey audit_key) {
     if (auto r = db_->exec(kSchema); !r) return r;
+    if (auto r = db_->exec(sqlite::kOutboxSchema); !r) return r;
     if (auto r = sqlite::create_duplicate_tables(*db_); !r) return r;
     auto upgraded = transaction([&]() -> Result<void> {
       if (auto r = upgrade(*db_); !r) return r;
@@ -344,7 +352,8 @@ class SqliteStorage final : public Storage {
                             "DELETE FROM flags WHERE family = ?", "DELETE FROM memberships WHERE family = ?",
                             "DELETE FROM due_families WHERE family = ?", "DELETE FROM break_glass_grants WHERE family = ?",
                             "DELETE FROM records WHERE family = ?", "DELETE FROM record_persons WHERE family = ?",
-                            "DELETE FROM office_inbound WHERE family = ?",
+                            "DELETE FROM office_outbox WHERE family = ?", "DELETE FROM office_refs WHERE family = ?",
+                            "DELETE FROM office_disclosures WHERE family = ?", "DELETE FROM office_inbound WHERE family = ?",
                             sqlite::kDeleteFamilyDuplicates[0], sqlite::kDeleteFamilyDuplicates[1],
                             sqlite::kDeleteFamilyDuplicates[2], sqlite::kDeleteFamilyDuplicates[3]}) {
       auto st = db_->prepare(std::string(sql) + " RETURNING 1");
@@ -368,6 +377,7 @@ class SqliteStorage final : public Storage {
   TenantSettings& settings() override { return settings_; }
   TimeIndex& due() override { return due_; }
   OfficeCredentials& office() override { return office_; }
+  OfficeOutbox& outbox() override { return outbox_; }
   ServerKeys& keys() override { return *keys_; }
   RecordStore& records() override { return records_; }
   DuplicateStore& duplicates() override { return duplicates_; }
@@ -409,6 +419,7 @@ class SqliteStorage final : public Storage {
   sqlite::SqliteTimeIndex due_;
   sqlite::SqliteOfficeCredentials office_;
   sqlite::SqliteRecords records_;
+  sqlite::SqliteOfficeOutbox outbox_;
   sqlite::SqliteDuplicateStore duplicates_;
   std::unique_ptr<AuditLog> audit_;  // on db_, declared after it: destroyed first
   uint64_t transactions_ = 0;    // transactions begun

@@ -17,6 +17,7 @@
 #include "keys/keyring.hpp"
 #include "office_credentials.hpp"
 #include "op_log.hpp"
+#include "outbox.hpp"
 #include "records.hpp"
 #include "tenant_settings.hpp"
 #include "time_index.hpp"
@@ -34,6 +35,8 @@ class Storage {
   virtual TenantSettings& settings() = 0;
   virtual TimeIndex& due() = 0;  // time-driven events: when to look at each family, break-glass grants
   virtual OfficeCredentials& office() = 0;
+  // The office outbox, office ids, disclosure log and code mappings (outbox.hpp).
+  virtual OfficeOutbox& outbox() = 0;
   // Sealing at rest under per-family keys, and the erasure register (keys/keyring.hpp).
   virtual ServerKeys& keys() = 0;
   // The current records, kept as ops are accepted (records.hpp; usecases/current_records.hpp).
@@ -41,7 +44,8 @@ class Storage {
   // Probable duplicates: the blocking-key index, pending families, findings (duplicates.hpp).
   virtual DuplicateStore& duplicates() = 0;
   // Deletes every row the database holds for `family` (ops, held ops, flags, team index, due
-  // times, break-glass grants, current records), not its audit chain: step two of an erasure (usecases/erasure.hpp).
+  // times, break-glass grants, current records, office outbox items, office ids, disclosure
+  // log), not its audit chain: step two of an erasure (usecases/erasure.hpp).
   // Runs in the caller's transaction; returns whether any row was there.
   virtual Result<bool> delete_family(const std::string& family) = 0;
   // Runs `body` in one transaction: committed when it returns success, rolled back otherwise.

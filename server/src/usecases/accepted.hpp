@@ -3,7 +3,7 @@
 // wrote it as the office's authority (authority_write.hpp): appended to the op log (the
 // database gives its sequence number), applied to the family's cached merge state, and, when it
 // changes who is on the family's team, the team index brought into line with the records in the
-// same transaction (team_index.hpp).
+// same transaction (team_index.hpp); and queued for the office (office_outbox.hpp).
 // Thread-safety: as ServiceContext (callers serialise); call inside a storage transaction.
 #include <cstdint>
 #include <string>

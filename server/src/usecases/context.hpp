@@ -32,6 +32,9 @@ struct ServiceLimits {
 struct ChangedRecords {
   uint64_t transaction = 0;  // Storage::transaction_id() these belong to
   std::map<std::string, std::pair<std::string, int64_t>> latest;  // record id -> (family, sequence number)
+  // The same for the office outbox (usecases/office_outbox.hpp), queued just before the commit.
+  uint64_t office_transaction = 0;
+  std::map<std::string, std::pair<std::string, int64_t>> office;  // record id -> (family, sequence number)
 };
 
 struct ServiceContext {

@@ -60,12 +60,15 @@ struct Route {
 constexpr size_t kPullBodyBytes = 1u << 20;
 // The body limit of the office endpoints (POST /v1/office/...): a few ids and a reason.
 constexpr size_t kOfficeBodyBytes = 16u << 10;
+// The body limit of the office feed's acknowledgements: up to 500 keys with office ids.
+constexpr size_t kOfficeAckBodyBytes = 512u << 10;
 
 // The /v1 endpoints (docs/protocol.md) and their limits: GET /v1/health (no body),
 // POST /v1/enrol (limits.enrol_bytes: it needs no credential, so it is kept small),
 // POST /v1/push (limits.push_bytes), POST /v1/pull (kPullBodyBytes),
 // POST /v1/break-glass and POST /v1/wipe/ack (limits.enrol_bytes),
-// POST /v1/office/consent/withdraw (kOfficeBodyBytes).
+// POST /v1/office/consent/withdraw and POST /v1/office/feed (kOfficeBodyBytes),
+// POST /v1/office/feed/ack (kOfficeAckBodyBytes).
 std::vector<Route> v1_routes(const sync::protocol::Limits& limits = {});
 
 struct HttpServerConfig {
