@@ -253,6 +253,9 @@ int run(int argc, char** argv) {
   conflicts->add_option("--family", family);
   auto* tasks = app.add_subcommand("tasks", "tasks held on this tablet, your own first: due time (UTC), status, type");
   tasks->add_option("--family", family);
+  auto* dups = app.add_subcommand("duplicates", "probable duplicate persons and contacts in a family (review items: "
+                                                "nothing is merged here; a manager merges at the office)");
+  dups->add_option("family", family)->required();
   auto* resolve = app.add_subcommand("resolve", "resolve a conflict with a chosen or merged value (or acknowledge it)");
   resolve->add_option("conflict", conflict_id)->required();
   resolve->add_option("value", value, "JSON value; omit to confirm the applied value or acknowledge");
@@ -556,6 +559,14 @@ int run(int argc, char** argv) {
       if (t.contains("detail")) human += "    " + t["detail"].get<std::string>() + "\n";
     }
     ok(g, {{"tasks", list}}, human.empty() ? "no tasks" : human);
+  } else if (dups->parsed()) {
+    json list = json::array();
+    std::string human;
+    for (const auto& f : must(g, s->probable_duplicates(family))) {
+      list.push_back({{"kind", f.kind}, {"first", f.first}, {"second", f.second}, {"reasons", f.reasons}});
+      human += f.describe() + "\n";
+    }
+    ok(g, {{"duplicates", list}}, human.empty() ? "no probable duplicates in family " + family : human);
   } else if (resolve->parsed()) {
     std::optional<Value> chosen;
     if (!value.empty()) chosen = must(g, cli::parse_value(argument_text(g, value)));

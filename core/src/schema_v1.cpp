@@ -224,7 +224,9 @@ void add_family_and_people(Schema& s) {
       F("email", FT::String, RQ::Optional, SN::T1, MC::LwwSilent).any_member_writes(),
       F("statutory_status", FT::Enum, RQ::Optional, SN::T2, MC::ServerAuthority)
           .of({"NONE", "CIN_PLAN", "CP_PLAN", "LOOKED_AFTER", "UNKNOWN"}),
-      F("merged_into", FT::Ref, RQ::Optional, SN::T1, MC::MultiValueReview).to("Person"),
+      // Set only by a person merge (server/src/usecases/person_merge.hpp): the person this one was
+      // merged into; the record is kept (G1, core/duplicates.hpp kMergedIntoField).
+      F("merged_into", FT::Ref, RQ::Optional, SN::T1, MC::ServerAuthority).to("Person"),
   }), ConsentArea::plan);
   person.subject_is_self = true;
   add(s, person);
@@ -805,7 +807,8 @@ void add_team_and_tasks(Schema& s) {
       F("task_type", FT::Enum, RQ::Required, SN::T0, MC::MultiValueReview)
           .of({"CONFLICT_REVIEW", "OVERRIDE_COUNTERSIGN", "CONSENT_EXPIRING", "REVIEW_DUE", "REFERRER_FEEDBACK_DUE",
                "WRITE_REFUSED", "WITHDRAWAL_RISK_CONSIDERATION", "BREAK_GLASS_REVIEW", "SHARE_HELD", "FLAG_REVIEW",
-               "CONSENT_WITHDRAWN_NOTICE", "ESCALATION_NOTICE", "HELD_EDIT_REOFFERED"}),
+               "CONSENT_WITHDRAWN_NOTICE", "ESCALATION_NOTICE", "HELD_EDIT_REOFFERED",
+               "DUPLICATE_REVIEW"}),  // probable duplicate persons or contacts (G1, C-1, C-20)
       F("assignee", FT::Ref, RQ::Required, SN::T1, MC::LwwNotify).to("Practitioner"),
       F("due_at", FT::DateTime, RQ::Required, SN::T1, MC::LwwNotify),
       F("about", FT::String, RQ::Optional, SN::T1, MC::MultiValueReview),

@@ -23,6 +23,7 @@
 #include "admin/backup.hpp"
 #include "admin/office_command.hpp"
 #include "admin/report_command.hpp"
+#include "admin/duplicates_command.hpp"
 #include "admin/restore.hpp"
 #include "admin/sar_command.hpp"
 #include "admin/serve_lock.hpp"
@@ -512,6 +513,8 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   report_cmd->add_flag("--no-suppress", report_args.no_suppress,
                        "exact small numbers (1-4), for use inside the local authority only (audited)");
   report_cmd->add_option("--trend-periods", report_args.trend_periods, "periods in the trends, this one included (1-20)");
+  DuplicateCommands duplicate_cmds;  // `duplicates`, `merge-person` (admin/duplicates_command.hpp)
+  add_duplicate_commands(app, duplicate_cmds);
   std::string backup_file;
   backup->add_option("DEST", backup_file, "the file to write (must not exist)")->required();
   restore->add_option("SRC", backup_file, "a file `hearth-server backup` wrote")->required();
@@ -774,6 +777,7 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
                           static_cast<int64_t>(now_ms()), std::cout, std::cerr);
   }
   SyncService service(*store, now_ms, *served->second);
+  if (auto exit_code = run_duplicate_commands(duplicate_cmds, service, std::cout, std::cerr)) return *exit_code;
   auto admin = [&](const std::string& action, const std::string& fam, const std::string& detail) {
     must(store->audit().append(AuditEvent{static_cast<int64_t>(now_ms()), "admin", "", action, fam, detail}));
   };

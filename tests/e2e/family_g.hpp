@@ -21,9 +21,13 @@ inline FieldValues consent(const std::string& about, const std::string& by, cons
           {"expires_at", "2027-09-01T10:00:00Z"}, {"status", "ACTIVE"}};
 }
 
-// A home visit by yw-2 with `who` present (the record's subject).
+// A home visit by yw-2 with `who` present (the record's subject), each at its own hour of the day
+// (visits in the same minutes would be probable duplicates, DOMAIN.md §8.3 C-1).
 inline FieldValues visit(const std::string& who, const std::string& narrative) {
-  return {{"practitioner", "yw-2"}, {"occurred_at", "2026-11-20T10:00:00Z"}, {"contact_type", "HOME_VISIT"},
+  static int made = 0;
+  const int n = made++;
+  const std::string at = "2026-11-20T" + std::to_string(10 + n % 10) + ":" + std::to_string(10 + (n / 10) % 50) + ":00Z";
+  return {{"practitioner", "yw-2"}, {"occurred_at", at}, {"contact_type", "HOME_VISIT"},
           {"persons_present", StringList{who}}, {"narrative", narrative}, {"concern_raised", false}};
 }
 

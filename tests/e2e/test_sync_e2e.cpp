@@ -154,7 +154,8 @@ TEST_CASE("E2E: a newly allocated family arrives whole, an unchanged sync costs 
   Tablet hv(server, "hv-1"), yw(server, "yw-1");
   std::string fam = must(hv.store->create_family(family_fields()));
   for (int i = 0; i < 40; ++i)
-    must(hv.store->create(fam, "Contact", contact_fields("2026-11-2" + std::to_string(i % 9) + "T10:00:00Z",
+    must(hv.store->create(fam, "Contact", contact_fields("2026-11-2" + std::to_string(i % 9) + "T1" +
+                                                           std::to_string(i / 9) + ":00:00Z",  // none within minutes (C-1)
                                                        "visit " + std::to_string(i))));
   auto pushed = hv.sync();
   CHECK(pushed.pushed == 41);

@@ -2,6 +2,7 @@
 // interface. The schema and its upgrades from earlier layouts are here; each interface's
 // queries are in its own sqlite_*.cpp.
 #include "sqlite_audit_log.hpp"
+#include "sqlite_duplicates.hpp"
 #include "sqlite_parts.hpp"
 #include "sqlite_util.hpp"
 #include "sqlite_restore.hpp"
@@ -286,11 +287,13 @@ class SqliteStorage final : public Storage {
   SqliteStorage(std::unique_ptr<Database> db, std::shared_ptr<ServerKeys> keys)
       : db_(std::move(db)), keys_(std::move(keys)), ops_(*db_, *keys_), caseload_(*db_, *keys_), devices_(*db_),
         flags_(*db_, *keys_), settings_(*db_), due_(*db_), office_(*db_), records_(*db_, *keys_),
-        outbox_(*db_, *keys_) {}
+        outbox_(*db_, *keys_),
+        duplicates_(*db_, *keys_) {}
 
   Result<void> init(audit::AuditKey audit_key) {
     if (auto r = db_->exec(kSchema); !r) return r;
     if (auto r = db_->exec(sqlite::kOutboxSchema); !r) return r;
+    if (auto r = sqlite::create_duplicate_tables(*db_); !r) return r;
     auto upgraded = transaction([&]() -> Result<void> {
       if (auto r = upgrade(*db_); !r) return r;
       // A database with no ops has every record it will ever have built as ops arrive.
@@ -350,7 +353,9 @@ class SqliteStorage final : public Storage {
                             "DELETE FROM due_families WHERE family = ?", "DELETE FROM break_glass_grants WHERE family = ?",
                             "DELETE FROM records WHERE family = ?", "DELETE FROM record_persons WHERE family = ?",
                             "DELETE FROM office_outbox WHERE family = ?", "DELETE FROM office_refs WHERE family = ?",
-                            "DELETE FROM office_disclosures WHERE family = ?", "DELETE FROM office_inbound WHERE family = ?"}) {
+                            "DELETE FROM office_disclosures WHERE family = ?", "DELETE FROM office_inbound WHERE family = ?",
+                            sqlite::kDeleteFamilyDuplicates[0], sqlite::kDeleteFamilyDuplicates[1],
+                            sqlite::kDeleteFamilyDuplicates[2], sqlite::kDeleteFamilyDuplicates[3]}) {
       auto st = db_->prepare(std::string(sql) + " RETURNING 1");
       if (!st) return st.error();
       st->bind(1, family);
@@ -375,6 +380,7 @@ class SqliteStorage final : public Storage {
   OfficeOutbox& outbox() override { return outbox_; }
   ServerKeys& keys() override { return *keys_; }
   RecordStore& records() override { return records_; }
+  DuplicateStore& duplicates() override { return duplicates_; }
   Database& database() { return *db_; }
 
   Result<void> transaction(const std::function<Result<void>()>& body) override {
@@ -414,6 +420,7 @@ class SqliteStorage final : public Storage {
   sqlite::SqliteOfficeCredentials office_;
   sqlite::SqliteRecords records_;
   sqlite::SqliteOfficeOutbox outbox_;
+  sqlite::SqliteDuplicateStore duplicates_;
   std::unique_ptr<AuditLog> audit_;  // on db_, declared after it: destroyed first
   uint64_t transactions_ = 0;    // transactions begun
   uint64_t transaction_id_ = 0;  // the current one's number, 0 outside one

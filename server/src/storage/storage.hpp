@@ -12,6 +12,7 @@
 #include "audit_log.hpp"
 #include "caseload.hpp"
 #include "devices.hpp"
+#include "duplicates.hpp"
 #include "flags.hpp"
 #include "keys/keyring.hpp"
 #include "office_credentials.hpp"
@@ -40,6 +41,8 @@ class Storage {
   virtual ServerKeys& keys() = 0;
   // The current records, kept as ops are accepted (records.hpp; usecases/current_records.hpp).
   virtual RecordStore& records() = 0;
+  // Probable duplicates: the blocking-key index, pending families, findings (duplicates.hpp).
+  virtual DuplicateStore& duplicates() = 0;
   // Deletes every row the database holds for `family` (ops, held ops, flags, team index, due
   // times, break-glass grants, current records, office outbox items, office ids, disclosure
   // log), not its audit chain: step two of an erasure (usecases/erasure.hpp).

@@ -1,6 +1,7 @@
 #include "accepted.hpp"
 
 #include "current_records.hpp"
+#include "duplicates.hpp"
 #include "hearth/core/civil_time.hpp"
 #include "office_outbox.hpp"
 #include "team_index.hpp"
@@ -46,6 +47,8 @@ Result<int64_t> store_accepted(ServiceContext& ctx, const sync::Op& op, const st
   if (auto r = index_due(ctx, op); !r) return r.error();
   // The office's copy, in this transaction (office_outbox.hpp).
   if (auto r = queue_for_office(ctx, op, *seq); !r) return r.error();
+  // A Person or Contact changed: the family is reviewed for probable duplicates (duplicates.hpp).
+  if (auto r = note_for_duplicates(ctx, op); !r) return r.error();
   return *seq;
 }
 

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "accepted.hpp"
+#include "duplicates.hpp"
 #include "hearth/sync/access_intent.hpp"
 #include "hearth/sync/encoding.hpp"
 #include "held.hpp"
@@ -392,6 +393,8 @@ Answer<sync::protocol::PushReply> push(ServiceContext& ctx, const DeviceRecord& 
     if (!acknowledged) return acknowledged.error();
     reply.quarantine_acknowledged = std::move(*acknowledged);
     if (auto s = run.decide_shares(); !s) return s;
+    // Probable duplicates among the persons and contacts this push changed: review tasks, never a merge.
+    if (auto d = review_duplicates(ctx); !d) return d.error();
     // The device learns what was decided about its held ops: those it still shows as waiting,
     // and any op of this push that was held and decided before (sent again after a new history).
     std::vector<std::string> asked = request.held_waiting;

@@ -35,6 +35,7 @@ inline constexpr const char* kBreakGlassReview = "BREAK_GLASS_REVIEW";
 inline constexpr const char* kShareHeld = "SHARE_HELD";
 inline constexpr const char* kFlagReview = "FLAG_REVIEW";               // work flagged for the lead (§6.6)
 inline constexpr const char* kConsentWithdrawnNotice = "CONSENT_WITHDRAWN_NOTICE";  // to a recipient (§6.6)
+inline constexpr const char* kDuplicateReview = "DUPLICATE_REVIEW";  // probable duplicates (G1, C-1, C-20)
 }  // namespace task_type
 
 struct TaskSpec {

@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "hearth/core/duplicates.hpp"
 #include "hearth/core/error.hpp"
 #include "hearth/core/schema.hpp"
 #include "hearth/core/validation.hpp"
@@ -270,6 +271,15 @@ class Store {
   // for one field. Empty when nothing is withheld or the server never said. Lets an app show
   // "withheld" rather than "empty". Errors: not_found (no such family), locked.
   Result<std::vector<std::string>> withheld(const std::string& family_id) const;
+  // Probable duplicates among the family's records this store holds (DOMAIN.md §2 G1, §8.3 C-1
+  // and C-20): persons (same NHS number; or names alike allowing for typing, sex, and date of
+  // birth, or due date within days) and contacts (same practitioner and type within minutes),
+  // by the one rule the server runs too (core/duplicates.hpp), each naming its two records and
+  // why, in key order. Review items only: nothing is merged here (a manager or the office merges
+  // at the server; the merge arrives as ops). Merged-away persons (merged_into set) are left out.
+  // Pairs across two families are the server's to find (`hearth-server duplicates`).
+  // Errors: not_found (no such family), locked.
+  Result<std::vector<duplicates::Finding>> probable_duplicates(const std::string& family_id) const;
 
   // ---- the key lease (N5, docs/encryption.md) ----
   // Past the lease's end the store opens only to sync: every edit and read above (create_family

@@ -1,0 +1,44 @@
+#pragma once
+// The SQLite implementation of DuplicateStore (duplicates.hpp). Its tables are made by
+// create_duplicate_tables, which SqliteStorage runs at every open.
+#include <optional>
+#include <string>
+
+#include "duplicates.hpp"
+#include "hearth/platform/sqlite_db.hpp"
+#include "keys/family_sealer.hpp"
+
+namespace hearth::server::sqlite {
+
+Result<void> create_duplicate_tables(platform::Database& db);
+
+// The SQL that deletes a family's rows (step two of an erasure, Storage::delete_family): one
+// text parameter, the family.
+inline constexpr const char* kDeleteFamilyDuplicates[] = {
+    "DELETE FROM duplicate_keys WHERE family = ?", "DELETE FROM duplicate_persons WHERE family = ?",
+    "DELETE FROM duplicate_pending WHERE family = ?",
+    "DELETE FROM duplicate_findings WHERE first_family = ?1 OR second_family = ?1"};
+
+class SqliteDuplicateStore final : public DuplicateStore {
+ public:
+  SqliteDuplicateStore(platform::Database& db, FamilySealer& sealer) : db_(db), sealer_(sealer) {}
+  Result<std::string> key_hash(const std::string& key) override;
+  Result<std::optional<IndexedPerson>> person(const std::string& person) override;
+  Result<void> index_person(const IndexedPerson& p, const std::vector<std::string>& key_hashes) override;
+  Result<std::vector<IndexedPerson>> with_key(const std::string& key_hash, size_t limit) override;
+  Result<std::vector<IndexedPerson>> merged_into(const std::string& person) override;
+  Result<void> mark_pending(const std::string& family) override;
+  Result<std::vector<std::string>> take_pending(size_t limit) override;
+  Result<bool> add_finding(DuplicateFinding& f) override;
+  Result<std::vector<DuplicateFinding>> findings(const std::string& family, bool all) override;
+  Result<std::vector<DuplicateFinding>> findings_of(const std::string& record) override;
+  Result<void> decide(int64_t id, const std::string& status, const std::string& by, int64_t at) override;
+
+ private:
+  Result<std::string> pepper();
+  platform::Database& db_;
+  FamilySealer& sealer_;
+  std::optional<std::string> pepper_;  // read (or made) once
+};
+
+}  // namespace hearth::server::sqlite
