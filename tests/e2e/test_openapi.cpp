@@ -289,6 +289,22 @@ TEST_CASE("OpenAPI: real answers of every endpoint over TLS match docs/openapi.y
   // step-up the lead submits is queued as a package with priority, a later contact is a
   // supplementary update.
   auto& lead_store = *lead.store;
+  // The council's codes: a person's status mapped (`codes`), one level of need mapped and the
+  // family's not (`unmapped`); an assessment and a plan with an outcome and an action go with the package.
+  server.admin({"office", "map", "set", "Person.person_status", "LIVING", "ALIVE"});
+  server.admin({"office", "map", "set", "EarlyHelpEpisode.level_of_need", "L1", "EH-1"});
+  const std::string assessment = must(lead_store.create(g.family, "Assessment", assessment_fields(g.ep)));
+  FieldValues plan = plan_fields(g.ep);
+  plan["based_on_assessment"] = assessment;
+  const std::string plan_id = must(lead_store.create(g.family, "FamilyPlan", plan));
+  const std::string outcome = must(lead_store.create(
+      g.family, "PlanOutcome",
+      {{"plan", plan_id}, {"statement", "D feels safe at home"}, {"linked_needs", StringList{"PARENTING_SUPPORT"}},
+       {"measure", "D's own scale"}, {"target", "weekly"}, {"target_date", "2027-03-01"}, {"status", "IN_PROGRESS"}}));
+  FieldValues action = action_fields();
+  action["outcome"] = outcome;
+  action["owner_practitioner"] = "yw-2";
+  must(lead_store.create(g.family, "PlanAction", action));
   const std::string su = must(lead_store.create(
       g.family, "StepUpRequest",
       {{"episode", g.ep}, {"children", StringList{g.d}}, {"kind", "UNPLANNED_INCIDENT"},
@@ -310,6 +326,11 @@ TEST_CASE("OpenAPI: real answers of every endpoint over TLS match docs/openapi.y
   REQUIRE(page.status == 200);
   json p1 = json::parse(page.body);
   REQUIRE(p1["priority"].size() == 1);
+  const json& package = p1["priority"][0]["package"];
+  CHECK(package["plans"].size() == 1);
+  CHECK(package["assessments"].size() == 1);
+  CHECK_THAT(page.body, Contains("\"codes\"") && Contains("\"unmapped\"") && Contains("\"actions\"") &&
+                            Contains("\"findings\""));
   REQUIRE_FALSE(p1["items"].empty());
   const std::string package_key = p1["priority"][0]["key"];
   std::string person_key;
