@@ -1,6 +1,7 @@
 // docs/openapi.yaml against the real server (issue 10 part 2): every route the server serves is
 // in the document, and real answers of a real hearth-server over TLS on 127.0.0.1 (every device
-// endpoint and the office's consent withdrawal, successes and refusals) match the schemas the
+// endpoint and every office endpoint: consent withdrawal, the pull feed and its acknowledgements
+// with a step-up package, inbound messages; successes and refusals) match the schemas the
 // document gives for their operation and status. The check is tests/openapi/check_response.py
 // (Debian's python3-jsonschema and python3-yaml); negative controls prove it refuses answers
 // that break the schema. The document's own validity is checked by the "npm: ..." test
@@ -284,6 +285,120 @@ TEST_CASE("OpenAPI: real answers of every endpoint over TLS match docs/openapi.y
   CHECK(call.post(path, withdrawal(g).dump(), office, true).status == 409);  // withdrawn already
   CHECK(call.post("/v1/pull", "{}", office).status == 401);  // an office credential on a device endpoint
 
+  // ---- POST /v1/office/feed and /v1/office/feed/ack: the lead's records reach the feed; a
+  // step-up the lead submits is queued as a package with priority, a later contact is a
+  // supplementary update.
+  auto& lead_store = *lead.store;
+  // The council's codes: a person's status mapped (`codes`), one level of need mapped and the
+  // family's not (`unmapped`); an assessment and a plan with an outcome and an action go with the package.
+  server.admin({"office", "map", "set", "Person.person_status", "LIVING", "ALIVE"});
+  server.admin({"office", "map", "set", "EarlyHelpEpisode.level_of_need", "L1", "EH-1"});
+  const std::string assessment = must(lead_store.create(g.family, "Assessment", assessment_fields(g.ep)));
+  FieldValues plan = plan_fields(g.ep);
+  plan["based_on_assessment"] = assessment;
+  const std::string plan_id = must(lead_store.create(g.family, "FamilyPlan", plan));
+  const std::string outcome = must(lead_store.create(
+      g.family, "PlanOutcome",
+      {{"plan", plan_id}, {"statement", "D feels safe at home"}, {"linked_needs", StringList{"PARENTING_SUPPORT"}},
+       {"measure", "D's own scale"}, {"target", "weekly"}, {"target_date", "2027-03-01"}, {"status", "IN_PROGRESS"}}));
+  FieldValues action = action_fields();
+  action["outcome"] = outcome;
+  action["owner_practitioner"] = "yw-2";
+  must(lead_store.create(g.family, "PlanAction", action));
+  const std::string su = must(lead_store.create(
+      g.family, "StepUpRequest",
+      {{"episode", g.ep}, {"children", StringList{g.d}}, {"kind", "UNPLANNED_INCIDENT"},
+       {"reason", "D disclosed harm at school"}, {"significant_harm", false},
+       {"consent_position", "NOT_SOUGHT_OTHER"}, {"submitted_at", "2026-11-21T09:45:00Z"}}));
+  must(lead_store.transition(su, "SUBMITTED"));
+  REQUIRE(call.sync(lead));
+  must(lead_store.create(g.family, "Contact", family_g::visit(g.d, "a visit after the step-up")));
+  REQUIRE(call.sync(lead));
+  const std::string feed = "/v1/office/feed", ack = "/v1/office/feed/ack";
+  CHECK(call.post(feed, "{}").status == 401);
+  CHECK(call.post(feed, "{}", lead_token).status == 401);  // a device's credential
+  CHECK(call.post(feed, R"({"limit":0})", office).status == 400);
+  CHECK(call.post(feed, R"({"after":"x"})", office).status == 400);
+  CHECK(call.raw("POST", feed,
+                 http_request("POST", feed, std::string(20 * 1024, ' '), "Authorization: Bearer " + office + "\r\n"))
+            .status == 413);
+  auto page = call.post(feed, R"({"after":0,"limit":500})", office, true);
+  REQUIRE(page.status == 200);
+  json p1 = json::parse(page.body);
+  REQUIRE(p1["priority"].size() == 1);
+  const json& package = p1["priority"][0]["package"];
+  CHECK(package["plans"].size() == 1);
+  CHECK(package["assessments"].size() == 1);
+  CHECK_THAT(page.body, Contains("\"codes\"") && Contains("\"unmapped\"") && Contains("\"actions\"") &&
+                            Contains("\"findings\""));
+  REQUIRE_FALSE(p1["items"].empty());
+  const std::string package_key = p1["priority"][0]["key"];
+  std::string person_key;
+  for (const auto& item : p1["items"])
+    if (item["record"] == g.p) person_key = item["key"];
+  REQUIRE_FALSE(person_key.empty());
+  auto first = json::parse(call.post(feed, R"({"limit":1})", office, true).body);
+  CHECK(first["more"] == true);
+  CHECK(call.post(feed, "", office).status == 200);  // an empty body is {}
+  // Acknowledgements: the package, the person with the office's id, a key no item has.
+  const std::string acks = json{{"acks", {{{"key", package_key}}, {{"key", person_key}, {"office_ref", "EHM-P-1"}},
+                                          {{"key", "no-such-record:1"}}}}}.dump();
+  CHECK_THAT(call.post(ack, acks, office, true).body, Contains("\"acknowledged\"") && Contains("\"unknown\""));
+  CHECK_THAT(call.post(ack, acks, office, true).body, Contains("\"already\""));
+  CHECK(call.post(ack, R"({"acks":[]})", office).status == 400);
+  CHECK(call.post(ack, R"({"acks":[{"office_ref":"x"}]})", office).status == 400);
+  CHECK(call.post(ack, acks).status == 401);
+  CHECK(call.raw("POST", ack,
+                 http_request("POST", ack, std::string(600 * 1024, ' '), "Authorization: Bearer " + office + "\r\n"))
+            .status == 413);
+  CHECK(json::parse(call.post(feed, "{}", office, true).body)["priority"].empty());  // acknowledged: off the page
+
+  // ---- POST /v1/office/inbound: decisions, statuses and ids on the family the tablet created
+  const std::string inbound = "/v1/office/inbound";
+  auto message = [&](const json& m, const std::string& bearer, bool well_formed = true) {
+    return call.post(inbound, m.dump(), bearer, well_formed);
+  };
+  const json decision{{"message_id", "oa-m-1"}, {"kind", "step_up_decision"}, {"step_up", su},
+                      {"csc_decision", "WITHDRAWN"}, {"csc_ref", "CSC-1"}, {"decided_at", "2026-11-22T15:00:00Z"}};
+  CHECK(message(decision, "").status == 401);
+  CHECK(message(decision, lead_token).status == 401);
+  CHECK(call.post(inbound, "not json", office).status == 400);
+  CHECK(message({{"message_id", "oa-m-0"}, {"kind", "telegram"}}, office, false).status == 400);
+  CHECK(message({{"message_id", "oa-m-0"}, {"kind", "statutory_status"}, {"person", g.d}, {"status", "MAYBE"}}, office,
+                false)
+            .status == 400);
+  CHECK(message({{"message_id", "oa-m-0"}, {"kind", "step_up_decision"}, {"step_up", "no-such-step-up"},
+                 {"csc_decision", "WITHDRAWN"}},
+                office)
+            .status == 404);
+  auto decided = message(decision, office);
+  REQUIRE(decided.status == 200);
+  CHECK(message(decision, office).body == decided.body);  // a repeat: the first answer, nothing written
+  json other = decision;
+  other["csc_ref"] = "CSC-2";
+  CHECK(message(other, office).status == 409);  // the id used with another body
+  other["message_id"] = "oa-m-2";
+  CHECK(message(other, office).status == 409);  // decided already
+  CHECK(message({{"message_id", "oa-m-3"}, {"kind", "statutory_status"}, {"person", g.d}, {"status", "CP_PLAN"}}, office)
+            .status == 200);
+  CHECK(message({{"message_id", "oa-m-4"}, {"kind", "office_ids"}, {"person", g.p}, {"office_person_id", "LL-1"},
+                 {"episode", g.ep}, {"office_episode_id", "EHM-9"}},
+                office)
+            .status == 200);
+  CHECK(message({{"message_id", "oa-m-5"}, {"kind", "office_ids"}, {"person", g.p}}, office, false).status == 400);
+  // A person merge: 501 while the duplicate-people merge is not linked; once it is, people
+  // this server does not hold are refused.
+  const long merged = message({{"message_id", "oa-m-6"}, {"kind", "person_merge"}, {"keep", "no-such-person-1"},
+                               {"merged_away", "no-such-person-2"}},
+                              office)
+                          .status;
+  CHECK((merged == 501 || merged == 404 || merged == 400 || merged == 409));
+  CHECK(call.raw("POST", inbound,
+                 http_request("POST", inbound, std::string(20 * 1024, ' '), "Authorization: Bearer " + office + "\r\n"))
+            .status == 413);
+  // The person's office id rides on its next item.
+  CHECK_THAT(call.post(feed, json{{"after", p1["next_cursor"]}}.dump(), office, true).body, Contains("\"office_ref\""));
+
   // The answers exercise the schemas' optional parts too.
   CHECK_THAT(captured.bodies("/v1/push"), Contains("\"accepted\"") && Contains("\"duplicate\"") && Contains("\"rejected\"") &&
                                              Contains("\"held\"") && Contains("\"route_to\"") &&
@@ -291,6 +406,9 @@ TEST_CASE("OpenAPI: real answers of every endpoint over TLS match docs/openapi.y
                                              Contains("\"max_push_bytes\""));
   CHECK_THAT(captured.bodies("/v1/pull"), Contains("\"policy\"") && Contains("\"view\"") && Contains("\"feed_version\"") &&
                                              Contains("\"changed\":false") && Contains("\"wipe\""));
+  CHECK_THAT(captured.bodies("/v1/office/feed"), Contains("\"package\"") && Contains("\"supplementary_to\"") &&
+                                                     Contains("\"office_ref\"") && Contains("\"more\":true") &&
+                                                     Contains("\"chronology\""));
 
   // ---- every answer against the document; every operation answered at least once well and once not
   auto ok = check(dir, "responses", captured.exchanges, /*require_coverage*/ true);
@@ -327,6 +445,19 @@ TEST_CASE("OpenAPI: real answers of every endpoint over TLS match docs/openapi.y
        [](json& b) { b["ops"] = json::array({"hearth-server"}); }, "does not match"},
       {"a wipe acknowledgement answer without its time", "/v1/wipe/ack", 200, [](json& b) { b.erase("acknowledged_at"); },
        "'acknowledged_at' is a required property"},
+      {"a feed item with a field the document does not have", "/v1/office/feed", 200,
+       [](json& b) { b["items"][0]["surprise"] = 1; }, "Unevaluated properties are not allowed"},
+      {"a step-up package without its lawful basis", "/v1/office/feed", 200,
+       [](json& b) {
+         b["priority"] = json::array({json::parse(R"({"seq":1,"priority":0,"key":"stepup-package:su:1","kind":"package",
+           "record":"su","type":"StepUpRequest","family":"f","revision":1,"changed_at":"2026-11-30T12:30:00.000Z",
+           "deleted":false,"package":{}})")});
+       },
+       "'lawful_basis' is a required property"},
+      {"an acknowledgement result with an unknown status", "/v1/office/feed/ack", 200,
+       [](json& b) { b["results"][0]["status"] = "maybe"; }, "'maybe' is not one of ['acknowledged', 'already', 'unknown']"},
+      {"an inbound answer without its ops", "/v1/office/inbound", 200, [](json& b) { b.erase("ops"); },
+       "'ops' is a required property"},
   };
   for (const auto& b : broken) {
     INFO(b.what);
