@@ -1,5 +1,7 @@
 #include "office_inbound.hpp"
 
+#include "person_merge.hpp"
+
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -288,15 +290,17 @@ HttpResponse office_inbound(ServiceContext& ctx, const std::string& body, const 
 
   std::vector<std::string> ops;
   if (parsed->kind == "person_merge") {
-    if (!person_merge_available())
-      return reply(501, sync::protocol::encode(sync::protocol::ErrorReply{
-                            WireError::unavailable,
-                            "person_merge: merging people from the office is not available on this server yet; "
-                            "nothing was recorded, send the message again later (DOMAIN.md §11.2, S5)"}));
-    auto merged = merge_persons_from_office(ctx, parsed->merge_keep, parsed->merge_away, parsed->merge_by,
-                                            parsed->merge_reason);
-    if (!merged) return fail(wire_of(merged.error().code), merged.error().message);
-    ops = *merged;
+    // The merge writes its own transaction (usecases/person_merge.hpp); the message is kept in a
+    // second one, so a stop between the two leaves the merge done and the message unrecorded: a
+    // repeat then finds the persons merged already and writes nothing (already_merged).
+    auto merged = merge_persons(ctx, parsed->merge_keep, parsed->merge_away, parsed->merge_by, parsed->merge_reason);
+    if (!merged) {
+      note(ctx, "office-inbound-refused", "", "message " + *message_id + " from " + credential + ": " +
+                                                           merged.error().message);
+      return fail(wire_of(merged.error().code), merged.error().message);
+    }
+    ops = merged->ops;
+    if (parsed->family.empty() && !merged->families.empty()) parsed->family = merged->families.front();
     InboundMessage m{*message_id, hash, ctx.now(), credential, parsed->family, answer_json(*message_id, *parsed, ops)};
     auto kept = ctx.store.transaction([&]() -> Result<void> {
       if (auto r = ctx.store.office().record_inbound(m); !r) return r.error();

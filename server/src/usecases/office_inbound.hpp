@@ -21,14 +21,14 @@
 //   "office_ids": "person" ID + "office_person_id" string, and/or "episode" ID +
 //       "office_episode_id" string: Person.office_person_id, EarlyHelpEpisode.office_episode_id
 //   "person_merge": "keep" ID, "merged_away" ID, "by"? (a team manager; default the office),
-//       "reason"? (text; default "merged at the office system, message ID"): dispatched to
-//       merge_persons_from_office (person merge, S5); while that is not linked the answer is 501
-//       and nothing is kept.
+//       "reason"? (text; default "merged at the office system, message ID"): the person merge
+//       of usecases/person_merge.hpp (S5), which re-points every reference.
 // Answer 200: {"message_id", "kind", "family", "ops": ["hearth-server:N", ...], "message"}.
-// Errors ({"error": CODE, "message"}): 400 bad_request (not JSON, unknown kind, a field missing
-// or malformed, named), 401 unauthorised (office credential), 404 not_found (no such record),
-// 409 conflict (message_id reused with another body; a step-up already decided), 413
-// too_large, 501 unavailable (person merge not linked yet).
+// Errors (the protocol's error body, {"error": message, "code": CODE}): 400 bad_request (not
+// JSON, unknown kind, a field missing or malformed, named; a merge of a person into itself),
+// 401 unauthorised (office credential), 403 forbidden (a merge by someone not a manager), 404
+// not_found (no such record), 409 conflict (message_id reused with another body; a step-up
+// already decided; a person merged elsewhere), 413 too_large. Every refusal is audited.
 // Thread-safety: as ServiceContext (callers serialise).
 #include <string>
 #include <vector>
@@ -42,15 +42,5 @@ namespace hearth::server {
 // The caller has authenticated the credential.
 HttpResponse office_inbound(ServiceContext& ctx, const std::string& body, const std::string& credential,
                             const std::string& remote);
-
-// The person merge the office asks for (§11.2, S5), as the duplicate-people part provides it
-// (usecases/person_merge.hpp merge_persons, linked when that header is present): `keep` stays,
-// `merged_away` is merged into it, every reference re-pointed; written as `by`, for `reason`.
-// person_merge_available() is false until that function is linked (office_person_merge.cpp);
-// then merge_persons_from_office returns the authority op ids written (in its own transaction).
-bool person_merge_available();
-Result<std::vector<std::string>> merge_persons_from_office(ServiceContext& ctx, const std::string& keep,
-                                                           const std::string& merged_away, const std::string& by,
-                                                           const std::string& reason);
 
 }  // namespace hearth::server
