@@ -61,8 +61,10 @@ std::map<std::string, std::string> merged(ServiceHarness& h, const std::string& 
 void record_family(ServiceHarness& h, Device& hv, const std::string& family) {
   std::vector<sync::Op> ops;
   ops.push_back(must(hv.replica.create(family, "Family", family, family_fields("Household " + family))));
-  ops.push_back(must(hv.replica.create(family, "Person", family + "-mum", person_fields("Mum", "1990-01-01"))));
-  ops.push_back(must(hv.replica.create(family, "Person", family + "-child", person_fields("Kid", "2021-03-04"))));
+  // each family's people born in another year: not probable duplicates of one another (docs/duplicates.md)
+  const std::string year = std::to_string(1990 + family.back() % 10);
+  ops.push_back(must(hv.replica.create(family, "Person", family + "-mum", person_fields("Mum", year + "-01-01"))));
+  ops.push_back(must(hv.replica.create(family, "Person", family + "-child", person_fields("Kid", year + "-03-04"))));
   ops.push_back(must(hv.replica.create(family, "EarlyHelpEpisode", family + "-ep", episode_fields({family + "-child"}))));
   ops.push_back(must(hv.replica.create(family, "Contact", family + "-c1",
                                         contact_fields("2026-08-14T10:00:00Z", "visit note about Zephyrine", "hv-1"))));
