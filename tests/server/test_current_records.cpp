@@ -252,3 +252,57 @@ TEST_CASE("hearth-server records prints the records asked for and audits who rea
   }
   CHECK(db_count(db, "SELECT count(*) FROM audit_events WHERE action = 'records-read'") == 2);
 }
+
+TEST_CASE("Storage transactions run before-commit steps (which may add steps) and after-rollback steps", "[unit][records]") {
+  ServiceHarness h;
+  Storage& s = *h.store;
+  std::vector<std::string> ran;
+  CHECK(s.transaction_id() == 0);
+  must(s.transaction([&]() -> Result<void> {
+    CHECK(s.transaction_id() != 0);
+    s.before_commit([&]() -> Result<void> {
+      ran.push_back("first");
+      for (int i = 0; i < 40; ++i)  // the steps' vector grows while this step runs
+        s.before_commit([&, i]() -> Result<void> {
+          if (i == 39) ran.push_back("added");
+          return {};
+        });
+      return {};
+    });
+    s.after_rollback([&]() { ran.push_back("rollback on success"); });
+    return {};
+  }));
+  CHECK(ran == std::vector<std::string>{"first", "added"});
+  CHECK(s.transaction_id() == 0);
+  ran.clear();
+  auto failed = s.transaction([&]() -> Result<void> {
+    s.before_commit([&]() -> Result<void> { return make_error(ErrorCode::storage, "the step failed"); });
+    s.after_rollback([&]() { ran.push_back("rolled back"); });
+    return {};
+  });
+  CHECK_FALSE(failed);
+  CHECK(ran == std::vector<std::string>{"rolled back"});
+}
+
+TEST_CASE("A push that rolls back leaves no op it wrote in the family cache", "[unit][records]") {
+  ServiceHarness h;
+  Device hv(h, "dev-hv", "hv-1");
+  record_family(h, hv, "fam-a");
+  // an authority write to fam-a that fails after its op was applied: the cache must not keep it
+  auto failed = h.service.with_context([&](ServiceContext& ctx) {
+    return ctx.store.transaction([&]() -> Result<void> {
+      AuthorityWrite w{"fam-a", kOfficeAuthor, "test", "", [](ServiceContext&, const sync::Materialiser&) {
+                         return Result<std::vector<AuthorityEdit>>(std::vector<AuthorityEdit>{
+                             AuthorityEdit::set("fam-a", "phone", Value(std::string("07700 999999")))});
+                       }};
+      auto ops = write_as_authority(ctx, w);
+      if (!ops) return ops.error();
+      return make_error(ErrorCode::storage, "the disk filled up after the write");
+    });
+  });
+  CHECK_FALSE(failed);
+  auto rendered = merged(h, "fam-a");
+  CHECK(rendered["fam-a"].find("07700 999999") == std::string::npos);
+  CHECK(rendered["fam-a"].find("07700 900123") != std::string::npos);
+  CHECK(must(h.store->records().get("fam-a"))->json.find("07700 999999") == std::string::npos);
+}

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "hearth/core/civil_time.hpp"
+#include "hearth/core/text.hpp"
 
 namespace hearth::server::report {
 
@@ -40,20 +41,7 @@ std::string percent_text(int64_t num, int64_t den) {
   return fixed(100.0 * static_cast<double>(num) / static_cast<double>(den), 1) + "%";
 }
 
-std::string esc(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
-    }
-  }
-  return out;
-}
+std::string esc(const std::string& s) { return html_escape(s); }
 
 std::string csv_cell(const std::string& s) {
   if (s.find_first_of(",\"\n\r") == std::string::npos) return s;

@@ -62,6 +62,8 @@ class DuplicateStore {
   virtual Result<void> mark_pending(const std::string& family) = 0;
   // Up to `limit` pending families, removed from the pending set.
   virtual Result<std::vector<std::string>> take_pending(size_t limit) = 0;
+  // Removes `family` from the pending set; whether it was there.
+  virtual Result<bool> take_pending_family(const std::string& family) = 0;
 
   // Adds the finding unless its pair is known (whatever its status); true when added (its id
   // is set in `f`).

@@ -164,6 +164,16 @@ Result<std::vector<std::string>> SqliteDuplicateStore::take_pending(size_t limit
   return out;
 }
 
+Result<bool> SqliteDuplicateStore::take_pending_family(const std::string& family) {
+  auto st = db_.prepare("DELETE FROM duplicate_pending WHERE family = ? RETURNING 1");
+  if (!st) return st.error();
+  st->bind(1, family);
+  bool was = false;
+  auto done = st->each([&](Statement&) { was = true; });
+  if (!done) return done.error();
+  return was;
+}
+
 Result<bool> SqliteDuplicateStore::add_finding(DuplicateFinding& f) {
   auto st = db_.prepare(
       "INSERT INTO duplicate_findings(pair, kind, first, second, first_family, second_family, reasons, raised_at, "

@@ -29,6 +29,7 @@ class SqliteDuplicateStore final : public DuplicateStore {
   Result<std::vector<IndexedPerson>> merged_into(const std::string& person) override;
   Result<void> mark_pending(const std::string& family) override;
   Result<std::vector<std::string>> take_pending(size_t limit) override;
+  Result<bool> take_pending_family(const std::string& family) override;
   Result<bool> add_finding(DuplicateFinding& f) override;
   Result<std::vector<DuplicateFinding>> findings(const std::string& family, bool all) override;
   Result<std::vector<DuplicateFinding>> findings_of(const std::string& record) override;

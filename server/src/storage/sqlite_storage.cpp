@@ -388,25 +388,37 @@ class SqliteStorage final : public Storage {
     if (auto r = tx.begin(); !r) return r;
     transaction_id_ = ++transactions_;
     before_commit_.clear();
+    after_rollback_.clear();
     struct Ended {  // outside a transaction again, however this one ends
       SqliteStorage& s;
+      bool committed = false;
       ~Ended() {
         s.transaction_id_ = 0;
         s.before_commit_.clear();
+        auto rollback = std::move(s.after_rollback_);
+        s.after_rollback_.clear();
+        if (!committed)
+          for (auto& step : rollback) step();
       }
     } ended{*this};
     // Keys made for new families during `body` are stored in one keyring transaction, committed
     // (durably) before this one: never a value on disk under a key that is not.
     keys_->defer_key_commits();
     auto done = body();
-    for (size_t i = 0; done && i < before_commit_.size(); ++i) done = before_commit_[i]();  // a step may add steps
+    for (size_t i = 0; done && i < before_commit_.size(); ++i) {
+      auto step = std::move(before_commit_[i]);  // a step may register more (the vector may grow)
+      done = step();
+    }
     auto keys_stored = keys_->commit_deferred_keys();
     if (!done) return done;
     if (!keys_stored) return keys_stored;
-    return tx.commit();
+    auto committed = tx.commit();
+    ended.committed = committed.ok();
+    return committed;
   }
   uint64_t transaction_id() const override { return transaction_id_; }
   void before_commit(std::function<Result<void>()> step) override { before_commit_.push_back(std::move(step)); }
+  void after_rollback(std::function<void()> step) override { after_rollback_.push_back(std::move(step)); }
 
  private:
   std::unique_ptr<Database> db_;
@@ -425,6 +437,7 @@ class SqliteStorage final : public Storage {
   uint64_t transactions_ = 0;    // transactions begun
   uint64_t transaction_id_ = 0;  // the current one's number, 0 outside one
   std::vector<std::function<Result<void>()>> before_commit_;
+  std::vector<std::function<void()>> after_rollback_;
 };
 
 }  // namespace

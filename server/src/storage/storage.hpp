@@ -56,6 +56,9 @@ class Storage {
   // Inside a transaction: runs `step` after its body succeeded, before it commits; an error
   // rolls it back. Dropped, not run, when the body fails. Steps run in the order registered.
   virtual void before_commit(std::function<Result<void>()> step) = 0;
+  // Inside a transaction: runs `step` after it rolled back (its body or a before_commit step
+  // failed, or the commit did), e.g. to drop cached state the rollback made stale.
+  virtual void after_rollback(std::function<void()> step) = 0;
 };
 
 // One SQLite database (one connection) at `path`, created or brought up to date.

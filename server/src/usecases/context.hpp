@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <optional>
 #include <string>
 
@@ -32,6 +33,7 @@ struct ServiceLimits {
 struct ChangedRecords {
   uint64_t transaction = 0;  // Storage::transaction_id() these belong to
   std::map<std::string, std::pair<std::string, int64_t>> latest;  // record id -> (family, sequence number)
+  std::set<std::string> families;  // every family written, forgotten by the cache on a rollback
   // The same for the office outbox (usecases/office_outbox.hpp), queued just before the commit.
   uint64_t office_transaction = 0;
   std::map<std::string, std::pair<std::string, int64_t>> office;  // record id -> (family, sequence number)

@@ -84,9 +84,18 @@ Result<void> record_changed(ServiceContext& ctx, const sync::Op& op, int64_t seq
   if (ctx.changed.transaction != transaction) {  // the first change of this transaction
     ctx.changed.transaction = transaction;
     ctx.changed.latest.clear();  // left by a transaction that rolled back
+    ctx.changed.families.clear();
     ctx.store.before_commit([&ctx]() { return write_changed(ctx); });
+    // A rollback removes the ops from the log, not from the family cache: every family this
+    // transaction wrote (a push's own, and those its authority writes reached) is read afresh.
+    ctx.store.after_rollback([&ctx]() {
+      for (const auto& family : ctx.changed.families) ctx.cache.forget(family);
+      ctx.changed.families.clear();
+      ctx.changed.latest.clear();
+    });
   }
   ctx.changed.latest[op.entity_id] = {op.family, seq};
+  ctx.changed.families.insert(op.family);
   return {};
 }
 

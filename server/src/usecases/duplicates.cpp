@@ -248,6 +248,17 @@ Result<std::vector<DuplicateFinding>> review_duplicates(ServiceContext& ctx, siz
   return raised;
 }
 
+Result<std::vector<DuplicateFinding>> review_duplicates_of(ServiceContext& ctx, const std::vector<std::string>& families) {
+  std::vector<DuplicateFinding> raised;
+  for (const auto& family : families) {
+    auto was = ctx.store.duplicates().take_pending_family(family);
+    if (!was) return was.error();
+    if (!*was) continue;
+    if (auto r = review_family(ctx, family, raised); !r) return r.error();
+  }
+  return raised;
+}
+
 Result<void> review_all_pending(ServiceContext& ctx) {
   for (;;) {
     std::vector<std::string> taken;

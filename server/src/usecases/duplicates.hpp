@@ -41,6 +41,9 @@ Result<void> note_for_duplicates(ServiceContext& ctx, const sync::Op& op);
 // Reviews up to `max_families` pending families inside the caller's transaction; returns the
 // findings raised for the first time.
 Result<std::vector<DuplicateFinding>> review_duplicates(ServiceContext& ctx, size_t max_families = kReviewFamiliesPerCall);
+// Reviews those of `families` that are pending (a push's own families: one family that cannot be
+// reviewed then fails only the pushes that touch it, and a push's time follows its own families).
+Result<std::vector<DuplicateFinding>> review_duplicates_of(ServiceContext& ctx, const std::vector<std::string>& families);
 
 // Reviews every pending family in transactions of its own (kReviewFamiliesPerCall families
 // each). A merge and `hearth-server duplicates` call it first, so the index is current.

@@ -394,7 +394,7 @@ Answer<sync::protocol::PushReply> push(ServiceContext& ctx, const DeviceRecord& 
     reply.quarantine_acknowledged = std::move(*acknowledged);
     if (auto s = run.decide_shares(); !s) return s;
     // Probable duplicates among the persons and contacts this push changed: review tasks, never a merge.
-    if (auto d = review_duplicates(ctx); !d) return d.error();
+    if (auto d = review_duplicates_of(ctx, {run.touched().begin(), run.touched().end()}); !d) return d.error();
     // The device learns what was decided about its held ops: those it still shows as waiting,
     // and any op of this push that was held and decided before (sent again after a new history).
     std::vector<std::string> asked = request.held_waiting;

@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "hearth/core/civil_time.hpp"
+#include "hearth/core/text.hpp"
 
 namespace hearth::server::sar {
 
@@ -459,21 +460,7 @@ json to_json(const SarDocument& doc) {
   return j;
 }
 
-std::string html_escape(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+std::string html_escape(const std::string& text) { return hearth::html_escape(text); }
 
 namespace {
 

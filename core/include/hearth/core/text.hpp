@@ -16,6 +16,11 @@ namespace hearth {
 // nothing above U+10FFFF, no truncated sequence.
 bool is_valid_utf8(std::string_view s);
 
+// `s` safe in HTML element content and quoted attribute values: & < > " ' as character
+// references, everything else as given. Used by every page the server writes (the subject access
+// document, the KPI report).
+std::string html_escape(std::string_view s);
+
 // Ids of devices, practitioners, organisations, families and records, including keyed record
 // ids ("<assessment id>/finding/<DOMAIN>", "<assessment id>/voice/<child id>"): 1 to 128 bytes
 // of A-Z a-z 0-9 and . _ : / @ -. No spaces, no control characters, nothing to escape.
