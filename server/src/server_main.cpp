@@ -665,6 +665,16 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
     limits.cache.max_families = config.value("cache_families", limits.cache.max_families);
     limits.cache.max_bytes = config.value("cache_mib", limits.cache.max_bytes >> 20) << 20;
     SyncService service(*store, now_ms, schema, limits);
+    // The office repeater's configuration is checked before anything listens: a wrong one stops
+    // the start, not each delivery later.
+    auto office_endpoint = must(repeater_config_of(config.dump()));
+    if (office_endpoint && !office_endpoint->ca_file.empty()) {
+      const fs::path ca = office_endpoint->ca_file;
+      std::ifstream readable(ca);
+      if (!ca.is_absolute() || !readable)
+        die("office_endpoint.ca_file: '" + ca.string() + "' must be the absolute path of a readable file of PEM CA "
+            "certificates (docs/office.md)");
+    }
     auto server = must(start_http_server(http, [&](const HttpRequest& r) {
       auto t0 = std::chrono::steady_clock::now();
       HttpResponse resp = service.handle(r);
@@ -685,7 +695,7 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
               {"tls", http.tls}, {"behind_proxy", proxied}, {"pid", getpid()}});
     // The office repeater (usecases/office_repeater.hpp), when "office_endpoint" is configured.
     std::unique_ptr<Repeater> repeater;
-    if (auto office_endpoint = must(repeater_config_of(config.dump()))) {
+    if (office_endpoint) {
       repeater = std::make_unique<Repeater>(service, *office_endpoint, http_post, [](const Delivery& d, const std::string& e) {
         if (!e.empty()) log_line({{"ts", now_ms()}, {"event", "office-repeater-failed"}, {"error", e}});
         else log_line({{"ts", now_ms()}, {"event", "office-delivery"}, {"outcome", to_string(d.outcome)}, {"item", d.seq},
