@@ -397,8 +397,9 @@ TEST_CASE("S3b service: NFA returns the episode to ACTIVE, unlocks the plan, rai
     CHECK_THAT(t.detail, !Contains("IN_PROGRESS"));  // the team reads tasks: no values
   }
   // The plan is unlocked: a fresh edit is accepted, and the held one is re-applied by the lead.
+  const std::string held_id = edit.id.to_string();  // clang 14 cannot capture a structured binding
   auto ops = must(s.h.service.with_context(
-      [&](server::ServiceContext& ctx) { return server::apply_held(ctx, edit.id.to_string(), "hv-1", "after NFA"); }));
+      [&](server::ServiceContext& ctx) { return server::apply_held(ctx, held_id, "hv-1", "after NFA"); }));
   CHECK_FALSE(ops.empty());
   CHECK(s.value("pa-1", "status") == "IN_PROGRESS");
 }
