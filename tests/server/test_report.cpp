@@ -392,12 +392,12 @@ Figures compute(const test::KpiDataset& ds, const Calendar& cal) {
     if (auto h = seconds(m["fields"]["held_at"])) taf_held[str(m["fields"], "episode")].push_back(*h);
   std::map<std::string, std::set<std::string>> voiced;
   for (const auto& v : by_type["ChildVoice"]) {
-    const json& f = v["fields"];
+    json f = v["fields"];  // a copy: f["absent"] reads null instead of asserting
     if (!str(f, "method").empty() && (!str(f, "views_wishes_feelings").empty() || !str(f, "not_obtained_reason").empty()))
       voiced[str(f, "assessment")].insert(who(str(f, "child")));
   }
   for (const auto& a : by_type["Assessment"]) {
-    const json& f = a["fields"];
+    json f = a["fields"];  // a copy: f["absent"] reads null instead of asserting
     if (str(f, "assessment_type") != "EHA_FAMILY" || !done(f) || !in_q(f["completed_at"]) || dup.count(str(f, "episode"))) continue;
     ++c["K-01/assessments"];
     eha_families.insert(a["family"]);
@@ -429,7 +429,7 @@ Figures compute(const test::KpiDataset& ds, const Calendar& cal) {
 
   // K-04, K-05, K-08.
   for (const auto& ref : by_type["Referral"]) {
-    const json& f = ref["fields"];
+    json f = ref["fields"];  // a copy: f["absent"] reads null instead of asserting
     const std::string channel = str(f, "channel");
     if ((channel == "MASH_FRONT_DOOR" || channel == "EARLY_HELP_HUB") && f.contains("referrer") && in_q(f["received_at"]) &&
         !dup.count(str(f, "episode"))) {
@@ -455,7 +455,7 @@ Figures compute(const test::KpiDataset& ds, const Calendar& cal) {
   std::set<std::string> families, children;
   std::map<std::string, std::pair<std::string, std::string>> band_of;  // child -> (earliest date, band)
   for (const auto& [id, e] : episodes) {
-    const json& f = e["fields"];
+    json f = e["fields"];  // a copy: f["absent"] reads null instead of asserting
     const std::string start = str(f, "start_date"), closed = str(f, "closed_at");
     if (!(start < "2026-10-01" && (closed.empty() || closed >= "2026-07-01"))) continue;
     ++c["K-06/episodes"];
@@ -483,7 +483,7 @@ Figures compute(const test::KpiDataset& ds, const Calendar& cal) {
   for (const auto& [child, first] : band_of) ++out.k06_age[first.second];
 
   for (const auto& [id, e] : episodes) {
-    const json& f = e["fields"];
+    json f = e["fields"];  // a copy: f["absent"] reads null instead of asserting
     if (!in_q(f["start_date"])) continue;
     ++r["K-07/share_consent_within_28_days"].second;
     const int64_t start = *seconds(f["start_date"]);
@@ -524,7 +524,7 @@ Figures compute(const test::KpiDataset& ds, const Calendar& cal) {
   std::map<std::string, std::vector<json>> readings;
   for (const auto& m : by_type["OutcomeMeasurement"]) readings[str(m["fields"], "episode")].push_back(m);
   for (const auto& [id, e] : episodes) {
-    const json& f = e["fields"];
+    json f = e["fields"];  // a copy: f["absent"] reads null instead of asserting
     if (str(f, "status") != "CLOSED" || !in_q(f["closed_at"])) continue;
     ++r["K-10/coverage"].second;
     ++r["K-11/conversion"].second;
@@ -560,7 +560,7 @@ Figures compute(const test::KpiDataset& ds, const Calendar& cal) {
   // K-11 (a).
   std::set<std::string> stepped;
   for (const auto& s : by_type["StepUpRequest"]) {
-    const json& f = s["fields"];
+    json f = s["fields"];  // a copy: f["absent"] reads null instead of asserting
     if (!in_q(f["submitted_at"]) || dup.count(str(f, "episode"))) continue;
     ++c["K-11/requests"];
     for (const auto& ch : f["children"]) stepped.insert(who(ch));
@@ -572,7 +572,7 @@ Figures compute(const test::KpiDataset& ds, const Calendar& cal) {
   for (const auto& m : by_type["TafMeeting"])
     if (auto h = seconds(m["fields"]["held_at"])) held[m["id"]] = *h;
   for (const auto& s : by_type["StepDownReceipt"]) {
-    const json& f = s["fields"];
+    json f = s["fields"];  // a copy: f["absent"] reads null instead of asserting
     if (!in_q(f["received_at"])) continue;
     ++r["K-14/handover_10_working_days"].second;
     auto h = held.find(str(f, "handover_meeting"));
@@ -582,7 +582,7 @@ Figures compute(const test::KpiDataset& ds, const Calendar& cal) {
 
   // K-21: overrides countersigned by the same time on the next working day.
   for (const auto& d : by_type["InformationSharingDecision"]) {
-    const json& f = d["fields"];
+    json f = d["fields"];  // a copy: f["absent"] reads null instead of asserting
     if (!in_q(f["decided_at"]) || str(f, "with_consent") == "YES") continue;
     ++r["K-21/countersigned_1_working_day"].second;
     const int64_t decided = *seconds(f["decided_at"]);
