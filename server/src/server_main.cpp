@@ -143,7 +143,7 @@ struct DataDir {
     if (!config.value("encrypt_at_rest", true)) {
       std::cerr << "hearth-server: WARNING: encryption at rest is off (\"encrypt_at_rest\": false in "
                 << this->config().string() << "); personal data is stored in clear\n";
-      return must(SqliteKeyring::open(ring.string(), nullptr));
+      return must(SqlKeyring::open(ring.string(), nullptr));
     }
     fs::path key = kek(config);
     if (!fs::exists(key, ec) && fresh && key.lexically_normal() == (dir / "keys" / "kek.key").lexically_normal()) {
@@ -158,7 +158,7 @@ struct DataDir {
                  : ": the keyring " + ring.string() + " was made with it; restore the KEK from your key "
                    "backup (docs/server-encryption.md). hearth-server does not run without it") ,
           1);
-    return must(SqliteKeyring::open(ring.string(), must(keys::FileKek::load(key))));
+    return must(SqlKeyring::open(ring.string(), must(keys::FileKek::load(key))));
   }
   // Whether the database exists and is encrypted at rest (read without opening it as storage).
   Result<bool> database_sealed() const {
@@ -563,7 +563,7 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   }
   if (kek_rotate->parsed() || kek_status->parsed() || keyring_backup->parsed()) {
     json config = data.load_config();
-    auto ring = must(SqliteKeyring::open(data.keyring(config).string(), must(keys::FileKek::load(data.kek(config)))));
+    auto ring = must(SqlKeyring::open(data.keyring(config).string(), must(keys::FileKek::load(data.kek(config)))));
     if (keyring_backup->parsed()) {
       must(ring->back_up(kek_file));
       ring.reset();

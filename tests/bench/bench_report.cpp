@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
 
   // The server's storage, sealed at rest as hearth-server runs it.
   auto kek = must(keys::FileKek::from_secret(std::string(32, 'k'), "the benchmark KEK"), "KEK");
-  std::shared_ptr<ServerKeys> ring = must(SqliteKeyring::open((dir / "keyring.db").string(), std::move(kek)), "keyring");
+  std::shared_ptr<ServerKeys> ring = must(SqlKeyring::open((dir / "keyring.db").string(), std::move(kek)), "keyring");
   auto audit_key = must(audit::AuditKey::from_secret(std::string(32, 'a')), "audit key");
   auto store = must(open_sqlite_storage((dir / "hearth-server.db").string(), audit_key, ring), "storage");
   for (const auto& [org, type] : ds.org_type) must(store->caseload().add_organisation(org, org, type), "organisation");

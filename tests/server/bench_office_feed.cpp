@@ -31,7 +31,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 TEST_CASE("Benchmark: office export throughput, pull feed and repeater", "[.office-bench]") {
   const int families = 200, contacts = 20;  // 200 families x (family, 2 persons, referral, 20 contacts)
   TempDir keydir;
-  auto ring = must(server::SqliteKeyring::open(keydir.file("keyring.db"),
+  auto ring = must(server::SqlKeyring::open(keydir.file("keyring.db"),
                                                must(server::keys::FileKek::from_secret(std::string(32, 'k'), "bench KEK"))));
   ServiceHarness h(std::shared_ptr<server::ServerKeys>(std::move(ring)));
   Device hv(h, "dev-hv", "hv-1");

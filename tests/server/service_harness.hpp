@@ -1,5 +1,6 @@
 #pragma once
-// The sync service in process: a SyncService over a fresh SQLite storage and a fake clock, and
+// The sync service in process: a SyncService over a fresh storage (SQLite, or PostgreSQL in the
+// "postgres: " run) and a fake clock, and
 // devices that enrol, push and pull through HttpRequest values (no sockets, no TLS).
 #include <catch2/catch.hpp>
 
@@ -9,6 +10,7 @@
 #include "../support/replica.hpp"
 #include "../support/samples.hpp"
 #include "../support/temp_dir.hpp"
+#include "../support/test_database.hpp"
 #include "hearth/platform/encoding.hpp"
 #include "hearth/sync/encoding.hpp"
 #include "hearth/sync/protocol.hpp"
@@ -21,13 +23,14 @@ namespace hearth::test {
 
 struct ServiceHarness {
   TempDir dir;
+  TestDatabase db{dir};  // SQLite, or PostgreSQL in the "postgres: " run of the tests
   FakeClock clock;
   std::unique_ptr<server::Storage> store;
   server::SyncService service;
 
   // `keys`: the keyring sealing data at rest (nullptr: encryption off).
   explicit ServiceHarness(std::shared_ptr<server::ServerKeys> keys = nullptr)
-      : store(must(server::open_sqlite_storage(dir.file("server.db"), hearth::test::audit_key(), std::move(keys)))),
+      : store(must(server::open_storage(db.location(), hearth::test::audit_key(), std::move(keys)))),
         service(*store, clock.fn()) {
     must(store->caseload().add_organisation("org-hv", "Health Visiting", "HEALTH_VISITING"));
     for (const char* p : {"hv-1", "yw-1", "tm-1"})

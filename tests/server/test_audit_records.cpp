@@ -57,8 +57,8 @@ class TestSealer final : public FamilySealer {
 };
 
 // The server's keyring with a test KEK: encryption at rest on.
-std::shared_ptr<SqliteKeyring> test_keyring(const std::string& path) {
-  return must(SqliteKeyring::open(path, must(keys::FileKek::from_secret(std::string(32, 'k'), "the test KEK"))));
+std::shared_ptr<SqlKeyring> test_keyring(const std::string& path) {
+  return must(SqlKeyring::open(path, must(keys::FileKek::from_secret(std::string(32, 'k'), "the test KEK"))));
 }
 
 // A trail with sealed details: family:F1 (4 events, two by yw-1), family:F2 (3), server (2).
@@ -411,7 +411,7 @@ TEST_CASE("Record audit: each accepted op is a record event naming fields, never
   auto gone = must(hv.replica.erase("p-1"));
   CHECK(hv.push_one(gone).status == OpStatus::accepted);
 
-  const std::string db = h.dir.file("server.db");
+  const std::string db = h.db.location();
   // one record-changes event per push and family: fam-r twice (two pushes), fam-s once
   CHECK(db_count(db, "SELECT count(*) FROM audit_events WHERE action = 'record-changes' AND family = 'fam-r' "
                      "AND actor = 'hv-1' AND device = 'dev-hv'") == 2);
@@ -473,7 +473,7 @@ TEST_CASE("Record audit: views a tablet uploads are written into the chains of f
   auto reply = must(sync::protocol::decode_push_reply(r.body));
   CHECK(reply.record_views_through == 3);
   CHECK(reply.record_views_dropped == 7);
-  const std::string db = h.dir.file("server.db");
+  const std::string db = h.db.location();
   CHECK(db_count(db, "SELECT count(*) FROM audit_events WHERE action = 'record-viewed' AND family = 'fam-v'") == 1);
   CHECK(db_count(db, "SELECT count(*) FROM audit_events WHERE family = 'fam-not-held'") == 0);
   CHECK(db_count(db, "SELECT count(*) FROM audit_chains WHERE chain = 'family:fam-not-held'") == 0);

@@ -22,13 +22,13 @@ int64_t count(const std::string& db_path, const char* sql, const std::string& ar
   return db_count(db_path, sql, {arg});
 }
 int64_t ops_of(const ServiceHarness& h, const std::string& family) {
-  return count(h.dir.file("server.db"), "SELECT count(*) FROM ops WHERE family = ?", family);
+  return count(h.db.location(), "SELECT count(*) FROM ops WHERE family = ?", family);
 }
 int64_t authority_ops(const ServiceHarness& h, const std::string& family) {
-  return count(h.dir.file("server.db"), "SELECT count(*) FROM ops WHERE device = 'hearth-server' AND family = ?", family);
+  return count(h.db.location(), "SELECT count(*) FROM ops WHERE device = 'hearth-server' AND family = ?", family);
 }
 int64_t audits(const ServiceHarness& h, const std::string& action) {
-  return count(h.dir.file("server.db"), "SELECT count(*) FROM audit_events WHERE action = ?", action);
+  return count(h.db.location(), "SELECT count(*) FROM audit_events WHERE action = ?", action);
 }
 
 Result<std::vector<std::string>> office(ServiceHarness& h, server::AuthorityWrite w) {
@@ -320,7 +320,7 @@ TEST_CASE("Authority: authority ops survive a restart and are counted exactly on
 
   // a server started again on the same database: a new cache, a new clock, counters from the database
   {
-    auto store = must(server::open_sqlite_storage(h.dir.file("server.db"), hearth::test::audit_key()));
+    auto store = must(server::open_storage(h.db.location(), hearth::test::audit_key()));
     server::SyncService again(*store, h.clock.fn());
     auto next = must(again.with_context([&](server::ServiceContext& ctx) {
       return server::authority_write(ctx, {server::allocation({f.id, "tm-1", false, std::nullopt, "office"})});
@@ -330,7 +330,7 @@ TEST_CASE("Authority: authority ops survive a restart and are counted exactly on
     CHECK(must(store->caseload().team_of(f.id)) == std::vector<std::string>{"hv-1", "tm-1", "yw-1"});
   }
   CHECK(authority_ops(h, f.id) == held + 1);
-  CHECK(count(h.dir.file("server.db"),
+  CHECK(count(h.db.location(),
               "SELECT count(DISTINCT counter) FROM ops WHERE device = ?", server::kAuthorityDevice) == held + 1);
   // the first service (its cache now behind the log) sees the other's op once and carries on
   auto third = must(office(h, server::deallocation(f.id, "tm-1")));

@@ -35,7 +35,7 @@ constexpr int64_t kNow = 1'796'000'000'000;  // 2026-12-01, ms
 struct DataDir {
   TempDir dir;
   // Encrypted at rest, as hearth-server runs: the keyring is kept apart and outlives restores.
-  std::shared_ptr<ServerKeys> keys = must(SqliteKeyring::open(
+  std::shared_ptr<ServerKeys> keys = must(SqlKeyring::open(
       dir.file("keyring.db"), must(keys::FileKek::from_secret(std::string(32, 'k'), "the test KEK"))));
   std::string db() const { return dir.file("hearth-server.db"); }
   fs::path checkpoints() const { return dir.path() / "audit-checkpoints"; }

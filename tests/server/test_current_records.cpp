@@ -23,8 +23,8 @@ using sync::protocol::OpStatus;
 
 namespace {
 
-std::shared_ptr<SqliteKeyring> test_keyring(const std::string& path) {
-  return must(SqliteKeyring::open(path, must(keys::FileKek::from_secret(std::string(32, 'k'), "the test KEK"))));
+std::shared_ptr<SqlKeyring> test_keyring(const std::string& path) {
+  return must(SqlKeyring::open(path, must(keys::FileKek::from_secret(std::string(32, 'k'), "the test KEK"))));
 }
 
 // Every record of `q`, by id.
@@ -159,8 +159,9 @@ TEST_CASE("The records are sealed at rest and a tampered row is an error naming 
   ServiceHarness h(test_keyring(keydir.file("keyring.db")));
   Device hv(h, "dev-hv", "hv-1");
   record_family(h, hv, "fam-a");
-  const std::string db = h.dir.file("server.db");
-  CHECK(db_count(db, "SELECT count(*) FROM records WHERE instr(body, 'Zephyrine') > 0 OR instr(body, 'Household') > 0") == 0);
+  const std::string db = h.db.location();
+  CHECK(db_count(db, std::string("SELECT count(*) FROM records WHERE ") + holds_text(db, "body", "Zephyrine") + " OR " +
+                         holds_text(db, "body", "Household")) == 0);
   CHECK(db_count(db, "SELECT count(*) FROM records") >= 6);
   // a row's sealed body moved onto another record does not open
   db_exec(db, "UPDATE records SET body = (SELECT body FROM records WHERE id = 'fam-a-mum') WHERE id = 'fam-a-child'");
@@ -179,7 +180,7 @@ TEST_CASE("A database from before the records store gets every family's records 
   record_family(h, hv, "fam-a");
   record_family(h, hv, "fam-b");
   auto before = records_of(*h.store, RecordQuery{});
-  const std::string db = h.dir.file("server.db");
+  const std::string db = h.db.location();
   db_exec(db, "DELETE FROM records; DELETE FROM record_persons; DELETE FROM meta WHERE key = 'records_built'");
   CHECK_FALSE(must(h.store->records().built()));
   CHECK(must(build_current_records(*h.store, Schema::v1(), static_cast<int64_t>(h.clock.now()))) == 2);
@@ -232,7 +233,7 @@ TEST_CASE("hearth-server records prints the records asked for and audits who rea
     ids.insert(j["id"].get<std::string>());
   }
   CHECK(ids == std::set<std::string>{"fam-b-mum", "fam-b-child"});
-  const std::string db = h.dir.file("server.db");
+  const std::string db = h.db.location();
   CHECK(db_count(db, "SELECT count(*) FROM audit_events WHERE action = 'records-read' AND actor = 'ig-1' AND family = ''") == 1);
   CHECK(db_count(db, "SELECT count(*) FROM audit_events WHERE action = 'records-read' AND actor = 'ig-1' AND family = 'fam-b'") == 1);
 

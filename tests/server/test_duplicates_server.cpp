@@ -81,7 +81,7 @@ struct World {
     }));
   }
   int64_t audits(const std::string& action) {
-    return db_count(h.dir.file("server.db"), "SELECT count(*) FROM audit_events WHERE action = ?", {action});
+    return db_count(h.db.location(), "SELECT count(*) FROM audit_events WHERE action = ?", {action});
   }
 };
 
@@ -151,8 +151,8 @@ TEST_CASE("Duplicates at the server: the same newborn in two families on two tab
   CHECK_THAT(in_a[0].detail, Contains("p-a") && !Contains("p-b") && Contains("another family"));
   CHECK_THAT(in_b[0].detail, Contains("p-b") && !Contains("p-a"));
   // The index holds keyed hashes, never a date of birth or an NHS number in clear.
-  CHECK(db_count(w.h.dir.file("server.db"), "SELECT count(*) FROM duplicate_keys WHERE key_hash LIKE ?", {"%2026%"}) == 0);
-  CHECK(db_count(w.h.dir.file("server.db"), "SELECT count(*) FROM duplicate_keys", {}) >= 2);
+  CHECK(db_count(w.h.db.location(), "SELECT count(*) FROM duplicate_keys WHERE key_hash LIKE ?", {"%2026%"}) == 0);
+  CHECK(db_count(w.h.db.location(), "SELECT count(*) FROM duplicate_keys", {}) >= 2);
 
   // A cross-family merge: both families' records name the kept person; the merged-away one is kept, marked.
   auto merged = must(w.merge("p-a", "p-b", "mgr-1"));
@@ -174,7 +174,7 @@ TEST_CASE("Duplicates at the server: the same newborn in two families on two tab
     if (!any) return any.error();
     return {};
   }));
-  const std::string db = w.h.dir.file("server.db");
+  const std::string db = w.h.db.location();
   CHECK(db_count(db, "SELECT count(*) FROM duplicate_keys WHERE family = ?", {"fam-b"}) == 0);
   CHECK(db_count(db, "SELECT count(*) FROM duplicate_persons WHERE family = ?", {"fam-b"}) == 0);
   CHECK(db_count(db, "SELECT count(*) FROM duplicate_findings WHERE first_family = ?1 OR second_family = ?1",

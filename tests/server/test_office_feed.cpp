@@ -85,7 +85,7 @@ struct OfficeFamily {
     return json::parse(r.body)["results"];
   }
   size_t audits(const std::string& action) {
-    return static_cast<size_t>(db_count(h.dir.file("server.db"), "SELECT count(*) FROM audit_events WHERE action = ?", {action}));
+    return static_cast<size_t>(db_count(h.db.location(), "SELECT count(*) FROM audit_events WHERE action = ?", {action}));
   }
 };
 
@@ -402,7 +402,7 @@ TEST_CASE("Office outbox: a backfill queues what was recorded before the office 
   OfficeFamily f(h);
   const size_t before = f.items().size();
   // As if the database predated the outbox: the items are gone, the records stay.
-  db_exec(h.dir.file("server.db"), "DELETE FROM office_outbox");
+  db_exec(h.db.location(), "DELETE FROM office_outbox");
   REQUIRE(f.items().empty());
   size_t added = must(h.service.with_context([](server::ServiceContext& ctx) { return server::backfill_office(ctx, ""); }));
   CHECK(added == before);
@@ -414,16 +414,16 @@ TEST_CASE("Office outbox: a backfill queues what was recorded before the office 
 
 TEST_CASE("Office outbox: items and office ids are sealed at rest", "[unit][security]") {
   TempDir keydir;
-  auto ring = must(server::SqliteKeyring::open(keydir.file("keyring.db"),
+  auto ring = must(server::SqlKeyring::open(keydir.file("keyring.db"),
                                                must(server::keys::FileKek::from_secret(std::string(32, 'k'), "test KEK"))));
   ServiceHarness h(std::shared_ptr<server::ServerKeys>(std::move(ring)));
   OfficeFamily f(h);
   f.create("Contact", "c-x", contact_fields("2026-01-07T09:45:00Z", "marker-Zephyrine visited"));
   f.ack(json::array({{{"key", f.item_of("c-x")->key}, {"office_ref", "marker-EHMREF"}}}));
-  const std::string db = h.dir.file("server.db");
+  const std::string db = h.db.location();
   CHECK(db_count(db, "SELECT count(*) FROM office_outbox") >= 6);
-  CHECK(db_count(db, "SELECT count(*) FROM office_outbox WHERE instr(payload, 'Zephyrine') > 0") == 0);
-  CHECK(db_count(db, "SELECT count(*) FROM office_refs WHERE instr(office_ref, 'EHMREF') > 0") == 0);
+  CHECK(db_count(db, "SELECT count(*) FROM office_outbox WHERE " + holds_text(db, "payload", "Zephyrine")) == 0);
+  CHECK(db_count(db, "SELECT count(*) FROM office_refs WHERE " + holds_text(db, "office_ref", "EHMREF")) == 0);
   // Readable through the store, and a payload moved onto another item does not open.
   CHECK_THAT(f.item_of("c-x")->payload, Catch::Matchers::Contains("Zephyrine"));
   CHECK(must(h.store->outbox().office_ref("c-x"))->office_ref == "marker-EHMREF");

@@ -665,7 +665,7 @@ TEST_CASE("Report: hearth-server report prints the quarter's table and writes JS
   {
     // The records as the server keeps them, sealed under the data directory's own keys.
     namespace fs = std::filesystem;
-    auto ring = must(server::SqliteKeyring::open((fs::path(data) / "keyring" / "keyring.db").string(),
+    auto ring = must(server::SqlKeyring::open((fs::path(data) / "keyring" / "keyring.db").string(),
                                                  must(server::keys::FileKek::load(fs::path(data) / "keys" / "kek.key"))));
     auto store = must(server::open_sqlite_storage((fs::path(data) / "hearth-server.db").string(),
                                                   must(server::audit::AuditKey::load(fs::path(data) / "keys" / "audit.key")),

@@ -31,8 +31,8 @@ std::unique_ptr<keys::KeyEncryptionKey> kek_of(char fill) {
   return must(keys::FileKek::from_secret(std::string(32, fill), "the test KEK " + std::string(1, fill)));
 }
 
-std::shared_ptr<SqliteKeyring> keyring(const std::string& path, char fill = 'k') {
-  return must(SqliteKeyring::open(path, kek_of(fill)));
+std::shared_ptr<SqlKeyring> keyring(const std::string& path, char fill = 'k') {
+  return must(SqlKeyring::open(path, kek_of(fill)));
 }
 
 StoredOp stored(const sync::Op& op) { return StoredOp{0, op.family, op.id.device, op.id.counter, sync::encode(op)}; }
@@ -46,15 +46,15 @@ TEST_CASE("Server keys: a keyring opens only with its own KEK and says which is 
     auto ring = keyring(path, 'a');
     must(ring->seal("fam-1", "value", "aad"));
   }
-  auto wrong = SqliteKeyring::open(path, kek_of('b'));
+  auto wrong = SqlKeyring::open(path, kek_of('b'));
   REQUIRE_FALSE(wrong.ok());
   CHECK(wrong.error().code == ErrorCode::locked);
   CHECK_THAT(wrong.error().message, Contains("the test KEK b") && Contains("is not the key-encryption key"));
-  auto none = SqliteKeyring::open(path, nullptr);
+  auto none = SqlKeyring::open(path, nullptr);
   REQUIRE_FALSE(none.ok());
   CHECK(none.error().code == ErrorCode::locked);
   CHECK_THAT(none.error().message, Contains("none was given"));
-  CHECK(SqliteKeyring::open(path, kek_of('a')).ok());
+  CHECK(SqlKeyring::open(path, kek_of('a')).ok());
 }
 
 TEST_CASE("Server keys: rotating the KEK re-wraps every key and keeps every value readable", "[unit][security]") {
@@ -66,7 +66,7 @@ TEST_CASE("Server keys: rotating the KEK re-wraps every key and keeps every valu
   CHECK(must(ring->rotate(kek_of('b'))) == 2);
   CHECK(must(ring->open("fam-1", one, "row 1")) == "first family");
   ring.reset();
-  CHECK_FALSE(SqliteKeyring::open(path, kek_of('a')).ok());  // the old KEK no longer opens it
+  CHECK_FALSE(SqlKeyring::open(path, kek_of('a')).ok());  // the old KEK no longer opens it
   auto again = keyring(path, 'b');
   CHECK(must(again->open("fam-2", two, "row 2")) == "second family");
   CHECK(must(again->open("fam-1", one, "row 1")) == "first family");
@@ -130,7 +130,7 @@ TEST_CASE("Server keys: a database written in clear is sealed in place when encr
   test::Replica hv("dev-hv", "hv-1", clock);
   auto a = must(hv.create("fam-1", "Family", "fam-1", {{"display_name", "MRKclearnameQZX"}}));
   {
-    auto plain = must(open_sqlite_storage(db, test::audit_key(), must(SqliteKeyring::open(dir.file("k.db"), nullptr))));
+    auto plain = must(open_sqlite_storage(db, test::audit_key(), must(SqlKeyring::open(dir.file("k.db"), nullptr))));
     must(plain->caseload().add_organisation("org-hv", "Health Visiting", "HEALTH_VISITING"));
     must(plain->caseload().add_practitioner("hv-1", "org-hv", "MRKstaffnameQZX", "PRACTITIONER"));
     must(plain->ops().append(stored(a)));
@@ -149,7 +149,7 @@ TEST_CASE("Server keys: a database written in clear is sealed in place when encr
   CHECK_FALSE(contains("MRKclearnameQZX"));
   CHECK_FALSE(contains("MRKstaffnameQZX"));
   // once sealed, it does not open with encryption off
-  auto off = open_sqlite_storage(db, test::audit_key(), must(SqliteKeyring::open(dir.file("k2.db"), nullptr)));
+  auto off = open_sqlite_storage(db, test::audit_key(), must(SqlKeyring::open(dir.file("k2.db"), nullptr)));
   REQUIRE_FALSE(off.ok());
   CHECK(off.error().code == ErrorCode::locked);
 }

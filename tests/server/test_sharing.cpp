@@ -18,16 +18,12 @@ using sync::protocol::OpStatus;
 namespace {
 
 std::vector<std::string> audit_details(const ServiceHarness& h, const std::string& action) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(h.dir.file("server.db").c_str(), &db) == SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, "SELECT detail FROM audit_events WHERE action = ? ORDER BY at, chain, idx", -1, &st, nullptr) ==
-          SQLITE_OK);
-  sqlite3_bind_text(st, 1, action.c_str(), -1, SQLITE_TRANSIENT);
+  auto db = must(server::sql::is_postgres_uri(h.db.location()) ? server::sql::open_postgres(h.db.location())
+                                                                  : server::sql::open_sqlite(h.db.location()));
+  auto st = must(db->prepare("SELECT detail FROM audit_events WHERE action = ? ORDER BY at, chain, idx"));
+  st.bind(1, action);
   std::vector<std::string> out;
-  while (sqlite3_step(st) == SQLITE_ROW) out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
-  sqlite3_finalize(st);
-  sqlite3_close(db);
+  REQUIRE(st.each([&](server::sql::Statement& r) { out.push_back(r.text(0)); }));
   return out;
 }
 

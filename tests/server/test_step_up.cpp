@@ -186,7 +186,7 @@ struct S3 {
   }
 
   int64_t audits(const std::string& action) {
-    return db_count(h.dir.file("server.db"), "SELECT count(*) FROM audit_events WHERE action = ?", {action});
+    return db_count(h.db.location(), "SELECT count(*) FROM audit_events WHERE action = ?", {action});
   }
 };
 

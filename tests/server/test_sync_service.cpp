@@ -17,7 +17,7 @@ namespace {
 
 // Audit events of an action for a family, read from the server database.
 int64_t audit_count(const ServiceHarness& h, const std::string& action, const std::string& family) {
-  return db_count(h.dir.file("server.db"), "SELECT count(*) FROM audit_events WHERE action = ? AND family = ?",
+  return db_count(h.db.location(), "SELECT count(*) FROM audit_events WHERE action = ? AND family = ?",
                   {action, family});
 }
 
@@ -138,11 +138,7 @@ TEST_CASE("History epoch: every answer carries it, and a history that went back 
   CHECK(push_as_told(2) == epoch);  // the server holds both ops: the same history
 
   // The data directory is put back by hand to before the edit (same epoch in it).
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(h.dir.file("server.db").c_str(), &db) == SQLITE_OK);
-  REQUIRE(sqlite3_exec(db, "DELETE FROM ops WHERE device = 'dev-hv' AND counter = 2", nullptr, nullptr, nullptr) ==
-          SQLITE_OK);
-  sqlite3_close(db);
+  db_exec(h.db.location(), "DELETE FROM ops WHERE device = 'dev-hv' AND counter = 2");
   std::string renewed = push_as_told(2);
   CHECK(renewed != epoch);
   CHECK(renewed == must(h.store->ops().history_epoch()));
@@ -221,8 +217,8 @@ TEST_CASE("Service: a wipe rides on every answer with nothing more pulled and th
   auto again = ack(dev);
   REQUIRE(again.status == 200);
   CHECK(must(wire::decode_wipe_ack_reply(again.body)).acknowledged_at_ms == at);
-  CHECK(db_count(h.dir.file("server.db"), "SELECT count(*) FROM audit_events WHERE action = 'wipe-requested'") == 1);
-  CHECK(db_count(h.dir.file("server.db"), "SELECT count(*) FROM audit_events WHERE action = 'wipe-acknowledged'") == 1);
+  CHECK(db_count(h.db.location(), "SELECT count(*) FROM audit_events WHERE action = 'wipe-requested'") == 1);
+  CHECK(db_count(h.db.location(), "SELECT count(*) FROM audit_events WHERE action = 'wipe-acknowledged'") == 1);
   auto lines = must(h.service.with_context([](server::ServiceContext& ctx) { return server::device_lines(ctx); }));
   REQUIRE(lines.size() == 2);
   if (lines[0].find("dev-w") == std::string::npos) std::swap(lines[0], lines[1]);

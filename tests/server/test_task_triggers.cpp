@@ -53,7 +53,7 @@ struct World {
 
   // Audit events of `action` (every task raised is one, "task").
   int64_t audits(const std::string& action) {
-    return db_count(h.dir.file("server.db"), "SELECT count(*) FROM audit_events WHERE action = ?", {action});
+    return db_count(h.db.location(), "SELECT count(*) FROM audit_events WHERE action = ?", {action});
   }
 
   std::vector<server::TaskRow> tasks(const std::string& type = "") {

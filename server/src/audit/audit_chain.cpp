@@ -799,11 +799,12 @@ Result<void> AuditTrail::query(const AuditQuery& q, const std::function<Result<v
 // --- on its own connection ------------------------------------------------------------------
 
 Result<TrailFile> open_trail_file(const std::string& db_path, AuditKey key, FamilySealer* sealer) {
-  auto db = sql::open_sqlite(db_path);
+  auto db = sql::is_postgres_uri(db_path) ? sql::open_postgres(db_path) : sql::open_sqlite(db_path);
   if (!db) return db.error();
   TrailFile f;
   f.db = std::move(*db);
-  if (auto r = f.db->exec("PRAGMA journal_mode=WAL"); !r) return r.error();
+  if (f.db->dialect() == sql::Dialect::sqlite)
+    if (auto r = f.db->exec("PRAGMA journal_mode=WAL"); !r) return r.error();
   auto trail = AuditTrail::open(*f.db, std::move(key), sealer);
   if (!trail) return trail.error();
   f.trail = std::move(*trail);

@@ -192,6 +192,7 @@ struct TrailFile {
   std::unique_ptr<AuditTrail> trail;
 };
 // `sealer`: as AuditTrail::open (nullptr for verification, which opens no detail).
+// `db_path`: a SQLite file, or a PostgreSQL URI.
 Result<TrailFile> open_trail_file(const std::string& db_path, AuditKey key, FamilySealer* sealer = nullptr);
 // true when the database file holds a keyed trail (see AuditTrail::holds_keyed_trail).
 Result<bool> file_holds_keyed_trail(const std::string& db_path);

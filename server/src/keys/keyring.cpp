@@ -10,6 +10,7 @@
 
 #include "hearth/platform/encoding.hpp"
 #include "hearth/platform/sqlite_db.hpp"
+#include "storage/sql/dialect.hpp"
 #include "storage/sql_util.hpp"
 
 namespace hearth::server {
@@ -40,6 +41,18 @@ CREATE TABLE IF NOT EXISTS legal_holds(family TEXT PRIMARY KEY, at INTEGER NOT N
   reason TEXT NOT NULL) WITHOUT ROWID;
 )SQL";
 
+// A keyring in PostgreSQL is read again for other servers' erasures at most this often.
+constexpr int64_t kReadAgainMs = 250;
+
+// Where a keyring is, for messages: its path, or its PostgreSQL URI without a password.
+std::string where(const std::string& location) {
+  if (!sql::is_postgres_uri(location)) return location;
+  auto at = location.find('@');
+  auto scheme = location.find("://");
+  if (at == std::string::npos || scheme == std::string::npos) return "in PostgreSQL";
+  return location.substr(0, scheme + 3) + location.substr(at + 1);
+}
+
 int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -57,17 +70,17 @@ Result<std::optional<std::string>> meta(Connection& db, const char* key) {
 
 }  // namespace
 
-Result<std::unique_ptr<SqliteKeyring>> SqliteKeyring::open(const std::string& path,
+Result<std::unique_ptr<SqlKeyring>> SqlKeyring::open(const std::string& path,
                                                            std::unique_ptr<keys::KeyEncryptionKey> kek) {
-  auto db = sql::open_sqlite(path);
-  if (!db) return make_error(db.error().code, "the keyring " + path + ": " + db.error().message);
-  std::unique_ptr<SqliteKeyring> ring(new SqliteKeyring(std::move(*db), std::move(kek)));
-  if (auto r = ring->init(); !r) return make_error(r.error().code, "the keyring " + path + ": " + r.error().message);
+  auto db = sql::is_postgres_uri(path) ? sql::open_postgres(path) : sql::open_sqlite(path);
+  if (!db) return make_error(db.error().code, "the keyring " + where(path) + ": " + db.error().message);
+  std::unique_ptr<SqlKeyring> ring(new SqlKeyring(std::move(*db), std::move(kek)));
+  if (auto r = ring->init(); !r) return make_error(r.error().code, "the keyring " + where(path) + ": " + r.error().message);
   return ring;
 }
 
-Result<void> SqliteKeyring::init() {
-  if (auto r = db_->exec(kSchema); !r) return r;
+Result<void> SqlKeyring::init() {
+  if (auto r = db_->exec(sql::schema_for(db_->dialect(), kSchema)); !r) return r;
   // Whatever an earlier process left in the WAL (an erasure cut short before its checkpoint)
   // is folded in and the WAL emptied: one try, so an open never waits on a serving process's
   // reads (the next open tries again).
@@ -120,10 +133,31 @@ Result<void> SqliteKeyring::init() {
   return tx.commit();
 }
 
-Result<void> SqliteKeyring::refresh() {
-  auto st = db_->cached("PRAGMA data_version");
+Result<int64_t> SqlKeyring::written_version() {
+  if (db_->dialect() == sql::Dialect::sqlite) {
+    auto st = db_->cached("PRAGMA data_version");
+    if (!st) return st.error();
+    return sql::integer(**st, -1);
+  }
+  // PostgreSQL has no data_version: what another server's write changes is the erasures and
+  // the KEK check value (a rotation), read at most every kReadAgainMs.
+  const int64_t now = wall_ms();
+  if (data_version_ != -1 && now - read_at_ < kReadAgainMs) return data_version_;
+  read_at_ = now;
+  auto st = db_->cached(
+      "SELECT (SELECT count(*) FROM erasures) || '/' || (SELECT coalesce(max(at), 0) FROM erasures) || '/' || "
+      "coalesce((SELECT encode(value, 'hex') FROM keyring_meta WHERE key = 'kek_check'), '')");
   if (!st) return st.error();
-  auto version = sql::integer(**st, -1);
+  auto row = (*st)->step();
+  if (!row) return row.error();
+  const std::string fingerprint = *row ? (*st)->text(0) : "";
+  (*st)->reset();
+  // Any value but -1 (never read); equal fingerprints give equal values.
+  return static_cast<int64_t>(std::hash<std::string>{}(fingerprint) & 0x3fffffffffffffff);
+}
+
+Result<void> SqlKeyring::refresh() {
+  auto version = written_version();
   if (!version) return version.error();
   if (*version != data_version_) {
     sealers_.clear();  // another connection committed: an erasure, perhaps; read the keys again
@@ -141,7 +175,8 @@ Result<void> SqliteKeyring::refresh() {
   return {};
 }
 
-Result<void> SqliteKeyring::checkpoint(int attempts) {
+Result<void> SqlKeyring::checkpoint(int attempts) {
+  if (db_->dialect() != sql::Dialect::sqlite) return {};  // PostgreSQL's own WAL and VACUUM
   // PRAGMA wal_checkpoint answers (busy, log frames, checkpointed frames): busy means a reader
   // kept it from finishing, so try again for a while.
   for (int attempt = 0; attempt < attempts; ++attempt) {
@@ -156,7 +191,7 @@ Result<void> SqliteKeyring::checkpoint(int attempts) {
                                         "it is checkpointed at the next open");
 }
 
-Result<platform::Sealer*> SqliteKeyring::sealer_for(const std::string& family, bool create) {
+Result<platform::Sealer*> SqlKeyring::sealer_for(const std::string& family, bool create) {
   if (auto r = refresh(); !r) return r.error();
   if (auto it = sealers_.find(family); it != sealers_.end()) return it->second.get();
   if (sealers_.size() >= kMaxCached) sealers_.clear();
@@ -182,7 +217,7 @@ Result<platform::Sealer*> SqliteKeyring::sealer_for(const std::string& family, b
     // (defer_key_commits). Another process may have made one meanwhile: the stored key is the
     // one used.
     if (deferring_ && !keys_pending_) {
-      if (auto r = db_->exec("BEGIN IMMEDIATE"); !r) return r.error();
+      if (auto r = db_->begin(); !r) return r.error();
       keys_pending_ = true;
     }
     // Never for a family another process erased since the check above.
@@ -206,7 +241,7 @@ Result<platform::Sealer*> SqliteKeyring::sealer_for(const std::string& family, b
   return sealers_.emplace(family, std::move(*sealer)).first->second.get();
 }
 
-Result<std::optional<std::string>> SqliteKeyring::stored_key(const std::string& family) {
+Result<std::optional<std::string>> SqlKeyring::stored_key(const std::string& family) {
   auto st = db_->cached("SELECT wrapped FROM family_keys WHERE family = ?");
   if (!st) return st.error();
   (*st)->bind(1, family);
@@ -218,27 +253,27 @@ Result<std::optional<std::string>> SqliteKeyring::stored_key(const std::string& 
   return wrapped;
 }
 
-Result<void> SqliteKeyring::commit_deferred_keys() {
+Result<void> SqlKeyring::commit_deferred_keys() {
   deferring_ = false;
   if (!keys_pending_) return {};
   keys_pending_ = false;
-  auto done = db_->exec("COMMIT");
+  auto done = db_->commit();
   if (!done) {
-    (void)db_->exec("ROLLBACK");
+    (void)db_->rollback();
     sealers_.clear();  // keys made in the batch are not stored: never seal under them
     return make_error(done.error().code, "storing new family keys in the keyring failed: " + done.error().message);
   }
   return {};
 }
 
-Result<std::string> SqliteKeyring::seal(const std::string& family, std::string_view plaintext, std::string_view aad) {
+Result<std::string> SqlKeyring::seal(const std::string& family, std::string_view plaintext, std::string_view aad) {
   auto sealer = sealer_for(family, true);
   if (!sealer) return sealer.error();
   if (!*sealer) return std::string(plaintext);
   return (*sealer)->seal(plaintext, aad);
 }
 
-Result<std::string> SqliteKeyring::open(const std::string& family, std::string_view sealed, std::string_view aad) {
+Result<std::string> SqlKeyring::open(const std::string& family, std::string_view sealed, std::string_view aad) {
   auto sealer = sealer_for(family, false);
   if (!sealer) return sealer.error();
   if (!*sealer) return std::string(sealed);
@@ -247,7 +282,7 @@ Result<std::string> SqliteKeyring::open(const std::string& family, std::string_v
   return plain;
 }
 
-Result<std::optional<Erasure>> SqliteKeyring::erased(const std::string& family) {
+Result<std::optional<Erasure>> SqlKeyring::erased(const std::string& family) {
   // A family whose key is cached was not erased when the keyring was last read, and nobody has
   // written the keyring since (refresh drops the cache then): no query per op on the push path.
   if (auto r = refresh(); !r) return r.error();
@@ -263,7 +298,7 @@ Result<std::optional<Erasure>> SqliteKeyring::erased(const std::string& family) 
   return out;
 }
 
-Result<std::vector<Erasure>> SqliteKeyring::erasures() {
+Result<std::vector<Erasure>> SqlKeyring::erasures() {
   std::vector<Erasure> out;
   auto st = db_->prepare("SELECT family, at, erased_by, basis, reference FROM erasures ORDER BY at, family");
   if (!st) return st.error();
@@ -274,7 +309,7 @@ Result<std::vector<Erasure>> SqliteKeyring::erasures() {
   return out;
 }
 
-Result<void> SqliteKeyring::erase(const Erasure& e) {
+Result<void> SqlKeyring::erase(const Erasure& e) {
   {
     Transaction tx(*db_);
     if (auto r = tx.begin(); !r) return r;
@@ -303,7 +338,7 @@ Result<void> SqliteKeyring::erase(const Erasure& e) {
   return {};
 }
 
-Result<void> SqliteKeyring::set_hold(const LegalHold& h) {
+Result<void> SqlKeyring::set_hold(const LegalHold& h) {
   auto st = db_->prepare("INSERT INTO legal_holds(family, at, held_by, reason) VALUES(?, ?, ?, ?) ON CONFLICT(family) DO UPDATE SET "
       "at = excluded.at, held_by = excluded.held_by, reason = excluded.reason");
   if (!st) return st.error();
@@ -311,7 +346,7 @@ Result<void> SqliteKeyring::set_hold(const LegalHold& h) {
   return st->run();
 }
 
-Result<bool> SqliteKeyring::lift_hold(const std::string& family) {
+Result<bool> SqlKeyring::lift_hold(const std::string& family) {
   auto st = db_->prepare("DELETE FROM legal_holds WHERE family = ? RETURNING 1");
   if (!st) return st.error();
   st->bind(1, family);
@@ -320,7 +355,7 @@ Result<bool> SqliteKeyring::lift_hold(const std::string& family) {
   return *n != 0;
 }
 
-Result<std::optional<LegalHold>> SqliteKeyring::hold(const std::string& family) {
+Result<std::optional<LegalHold>> SqlKeyring::hold(const std::string& family) {
   auto st = db_->prepare("SELECT at, held_by, reason FROM legal_holds WHERE family = ?");
   if (!st) return st.error();
   st->bind(1, family);
@@ -330,7 +365,7 @@ Result<std::optional<LegalHold>> SqliteKeyring::hold(const std::string& family) 
   return std::optional<LegalHold>(LegalHold{family, st->integer(0), st->text(1), st->text(2)});
 }
 
-Result<std::vector<LegalHold>> SqliteKeyring::holds() {
+Result<std::vector<LegalHold>> SqlKeyring::holds() {
   std::vector<LegalHold> out;
   auto st = db_->prepare("SELECT family, at, held_by, reason FROM legal_holds ORDER BY family");
   if (!st) return st.error();
@@ -339,14 +374,14 @@ Result<std::vector<LegalHold>> SqliteKeyring::holds() {
   return out;
 }
 
-Result<void> SqliteKeyring::note_late_work(const LateWork& w) {
+Result<void> SqlKeyring::note_late_work(const LateWork& w) {
   auto st = db_->cached("INSERT INTO erasure_late_work(op_id, family, practitioner, at) VALUES(?, ?, ?, ?) ON CONFLICT DO NOTHING");
   if (!st) return st.error();
   (*st)->bind(1, w.op_id).bind(2, w.family).bind(3, w.practitioner).bind(4, w.at);
   return (*st)->run();
 }
 
-Result<std::vector<LateWork>> SqliteKeyring::late_work(const std::string& family) {
+Result<std::vector<LateWork>> SqlKeyring::late_work(const std::string& family) {
   std::vector<LateWork> out;
   auto st = db_->prepare("SELECT op_id, practitioner, at FROM erasure_late_work WHERE family = ? ORDER BY at, op_id");
   if (!st) return st.error();
@@ -356,7 +391,7 @@ Result<std::vector<LateWork>> SqliteKeyring::late_work(const std::string& family
   return out;
 }
 
-Result<size_t> SqliteKeyring::rotate(std::unique_ptr<keys::KeyEncryptionKey> to) {
+Result<size_t> SqlKeyring::rotate(std::unique_ptr<keys::KeyEncryptionKey> to) {
   if (!kek_ || !to) return make_error(ErrorCode::invalid_argument, "rotating the KEK needs the current KEK and a new one");
   Transaction tx(*db_);
   if (auto r = tx.begin(); !r) return r.error();
@@ -393,13 +428,16 @@ Result<size_t> SqliteKeyring::rotate(std::unique_ptr<keys::KeyEncryptionKey> to)
   return done;
 }
 
-Result<void> SqliteKeyring::back_up(const std::string& dest) {
+Result<void> SqlKeyring::back_up(const std::string& dest) {
   if (dest.empty()) return make_error(ErrorCode::invalid_argument, "DEST is empty: give the name of the file to write");
   std::error_code ec;
   if (std::filesystem::exists(dest, ec) || ec)
     return make_error(ErrorCode::conflict, dest + " already exists; a backup never overwrites a file: choose a new name");
   std::string tmp = dest + ".tmp";
   std::filesystem::remove(tmp, ec);
+  if (!db_->sqlite())
+    return make_error(ErrorCode::invalid_argument, "this keyring is in " + db_->describe() +
+                                                       ": back it up with PostgreSQL's own tools (pg_dump of its tables)");
   auto copied = db_->sqlite()->backup_to(tmp, 256);
   if (!copied) {
     std::filesystem::remove(tmp, ec);
@@ -413,7 +451,7 @@ Result<void> SqliteKeyring::back_up(const std::string& dest) {
   return {};
 }
 
-Result<size_t> SqliteKeyring::key_count() {
+Result<size_t> SqlKeyring::key_count() {
   auto st = db_->prepare("SELECT count(*) FROM family_keys");
   if (!st) return st.error();
   auto n = sql::integer(*st, 0);

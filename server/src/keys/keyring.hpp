@@ -82,12 +82,13 @@ class ServerKeys : public FamilySealer {
   virtual Result<void> commit_deferred_keys() = 0;
 };
 
-class SqliteKeyring final : public ServerKeys {
+class SqlKeyring final : public ServerKeys {
  public:
-  // Opens (or creates) the keyring at `path` (":memory:" for a throwaway one). `kek` null means
+  // Opens (or creates) the keyring at `path` (":memory:" for a throwaway one), or in the
+  // PostgreSQL database `path` names (a postgresql:// URI: several servers share it). `kek` null means
   // encryption at rest off. ErrorCode::locked when the keyring holds keys and `kek` is null or
   // is not the KEK they were wrapped with.
-  static Result<std::unique_ptr<SqliteKeyring>> open(const std::string& path, std::unique_ptr<keys::KeyEncryptionKey> kek);
+  static Result<std::unique_ptr<SqlKeyring>> open(const std::string& path, std::unique_ptr<keys::KeyEncryptionKey> kek);
 
   bool enabled() const override { return kek_ != nullptr; }
   Result<std::string> seal(const std::string& family, std::string_view plaintext, std::string_view aad) override;
@@ -118,11 +119,13 @@ class SqliteKeyring final : public ServerKeys {
   const std::string& id() const override { return id_; }
 
  private:
-  SqliteKeyring(std::unique_ptr<sql::Connection> db, std::unique_ptr<keys::KeyEncryptionKey> kek)
+  SqlKeyring(std::unique_ptr<sql::Connection> db, std::unique_ptr<keys::KeyEncryptionKey> kek)
       : db_(std::move(db)), kek_(std::move(kek)) {}
   Result<void> init();
   // Drops cached keys when another connection wrote the keyring (an erasure by an admin command).
   Result<void> refresh();
+  // A number that changes when another connection writes the keyring.
+  Result<int64_t> written_version();
   // Folds the WAL into the file and truncates it, trying `attempts` times 100 ms apart while a
   // reader holds it.
   Result<void> checkpoint(int attempts);
@@ -134,6 +137,7 @@ class SqliteKeyring final : public ServerKeys {
   std::unique_ptr<keys::KeyEncryptionKey> kek_;
   std::map<std::string, std::unique_ptr<platform::Sealer>, std::less<>> sealers_;  // bounded: kMaxCached
   int64_t data_version_ = -1;
+  int64_t read_at_ = 0;  // PostgreSQL: when written_version() last asked the database
   std::string id_;
   bool deferring_ = false;     // in a storage transaction: new keys wait for commit_deferred_keys
   bool keys_pending_ = false;  // a keyring transaction holding new keys is open

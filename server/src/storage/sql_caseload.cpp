@@ -108,9 +108,10 @@ Result<std::vector<std::string>> SqlCaseload::reconcile_team(const std::string& 
   std::set<std::string> changed, named;
   auto close = [&](const std::string& practitioner) -> Result<void> {
     changed.insert(practitioner);
-    return run(db_, "UPDATE memberships SET removed_at = CAST(? AS BIGINT) WHERE family = ? AND practitioner = ? "
-                    "AND removed_at IS NULL",
-               {std::to_string(at), family, practitioner});
+    auto st = db_.prepare("UPDATE memberships SET removed_at = ? WHERE family = ? AND practitioner = ? "
+                          "AND removed_at IS NULL");
+    if (!st) return st.error();
+    return st->bind(1, at).bind(2, family).bind(3, practitioner).run();
   };
   for (const auto& m : recorded) {
     named.insert(m.practitioner);
@@ -213,7 +214,7 @@ Result<int64_t> SqlCaseload::feed_version(const std::string& practitioner) {
 Result<void> SqlCaseload::bump_feed(const std::string& practitioner) {
   auto st = db_.cached(
       "INSERT INTO feeds(practitioner, version) VALUES(?, 1) "
-      "ON CONFLICT(practitioner) DO UPDATE SET version = version + 1");
+      "ON CONFLICT(practitioner) DO UPDATE SET version = feeds.version + 1");
   if (!st) return st.error();
   (*st)->bind(1, practitioner);
   return (*st)->run();

@@ -2,6 +2,7 @@
 
 #include "hearth/platform/encoding.hpp"
 #include "hearth/platform/random.hpp"
+#include "sql/dialect.hpp"
 #include "sql_util.hpp"
 
 namespace hearth::server::sql {
@@ -39,7 +40,7 @@ IndexedPerson person_from(Statement& r) {
 // A database made before the index: every family it holds is reviewed once (pending), which
 // indexes its persons.
 Result<void> create_duplicate_tables(sql::Connection& db) {
-  return db.exec(R"SQL(
+  return db.exec(schema_for(db.dialect(), R"SQL(
 CREATE TABLE IF NOT EXISTS duplicate_keys(key_hash TEXT NOT NULL, person TEXT NOT NULL, family TEXT NOT NULL,
   PRIMARY KEY(key_hash, person)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS duplicate_keys_by_person ON duplicate_keys(person);
@@ -58,7 +59,7 @@ INSERT INTO duplicate_pending(family)
   SELECT DISTINCT family FROM ops WHERE NOT EXISTS (SELECT 1 FROM meta WHERE key = 'duplicate_index')
   ON CONFLICT DO NOTHING;
 INSERT INTO meta(key, value) VALUES('duplicate_index', '1') ON CONFLICT DO NOTHING;
-)SQL");
+)SQL"));
 }
 
 Result<std::string> SqlDuplicateStore::pepper() {

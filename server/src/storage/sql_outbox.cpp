@@ -187,9 +187,10 @@ Result<std::vector<OutboxItem>> SqlOfficeOutbox::list(const std::string& state, 
 
 Result<OutboxCounts> SqlOfficeOutbox::counts() {
   auto st = db_.prepare(
-      "SELECT coalesce(sum(state = 'queued'), 0), coalesce(sum(state = 'sent'), 0), coalesce(sum(state = 'dead'), 0), "
-      "coalesce(sum(state = 'cancelled'), 0), coalesce(sum(served_at != 0), 0), coalesce(sum(acked_at != 0), 0), "
-      "coalesce(sum(state = 'queued' AND attempts > 0), 0) FROM office_outbox");
+      "SELECT count(*) FILTER (WHERE state = 'queued'), count(*) FILTER (WHERE state = 'sent'), "
+      "count(*) FILTER (WHERE state = 'dead'), count(*) FILTER (WHERE state = 'cancelled'), "
+      "count(*) FILTER (WHERE served_at != 0), count(*) FILTER (WHERE acked_at != 0), "
+      "count(*) FILTER (WHERE state = 'queued' AND attempts > 0) FROM office_outbox");
   if (!st) return st.error();
   auto row = st->step();
   if (!row) return row.error();

@@ -142,7 +142,7 @@ Result<int64_t> SqlRecords::count(const RecordQuery& q) {
   const Where w = where_of(q);
   std::string sql = std::string("SELECT count(*) FROM (SELECT 1 FROM records r") + w.sql;
   if (q.limit > 0) sql += " LIMIT " + std::to_string(q.limit);
-  sql += ")";
+  sql += ") AS matched";
   auto st = db_.prepare(sql);
   if (!st) return st.error();
   bind(*st, w);

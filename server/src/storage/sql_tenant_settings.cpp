@@ -24,10 +24,11 @@ Result<void> SqlTenantSettings::set(const std::string& key, const std::string& v
   auto config = current();
   if (!config) return config.error();
   if (auto ok = config->set(key, value); !ok) return ok;
-  return run(db_,
-             "INSERT INTO tenant_settings(key, value, set_at, set_by) VALUES(?, ?, ?, ?) "
-             "ON CONFLICT(key) DO UPDATE SET value = excluded.value, set_at = excluded.set_at, set_by = excluded.set_by",
-             {key, config->get(key), std::to_string(at), by});
+  auto st = db_.prepare(
+      "INSERT INTO tenant_settings(key, value, set_at, set_by) VALUES(?, ?, ?, ?) "
+      "ON CONFLICT(key) DO UPDATE SET value = excluded.value, set_at = excluded.set_at, set_by = excluded.set_by");
+  if (!st) return st.error();
+  return st->bind(1, key).bind(2, config->get(key)).bind(3, at).bind(4, by).run();
 }
 
 }  // namespace hearth::server::sql

@@ -331,7 +331,7 @@ Result<void> init(sql::SqlStorage& storage, audit::AuditKey audit_key) {
 Result<std::unique_ptr<Storage>> open_sqlite_storage(const std::string& path, audit::AuditKey audit_key,
                                                      std::shared_ptr<ServerKeys> keys) {
   if (!keys) {
-    auto throwaway = SqliteKeyring::open(":memory:", nullptr);
+    auto throwaway = SqlKeyring::open(":memory:", nullptr);
     if (!throwaway) return throwaway.error();
     keys = std::move(*throwaway);
   }

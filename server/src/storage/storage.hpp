@@ -1,7 +1,8 @@
 #pragma once
 // Everything the server keeps, as narrow interfaces over one database. The default is
-// embedded SQLite (open_sqlite_storage); PostgreSQL comes later behind the same interfaces,
-// so they speak of sequence numbers, transactions and queries by family and cursor only.
+// embedded SQLite (open_sqlite_storage); PostgreSQL (open_postgres_storage) is the scale-out
+// store behind the same interfaces, so they speak of sequence numbers, transactions and
+// queries by family and cursor only.
 // Thread-safety: not thread-safe; callers serialise (SyncService holds a lock).
 #include <cstdint>
 #include <functional>
@@ -71,5 +72,18 @@ class Storage {
 // The keyring also seals the details of family audit events (audit/audit_chain.hpp).
 Result<std::unique_ptr<Storage>> open_sqlite_storage(const std::string& path, audit::AuditKey audit_key,
                                                      std::shared_ptr<ServerKeys> keys = nullptr);
+
+// The PostgreSQL store at `uri` (a libpq connection string: "postgresql://user@host:port/db"),
+// its schema created or migrated (numbered migrations, run once under an advisory lock by
+// whichever server opens it first). Several hearth-server processes may open the same
+// database. Encryption at rest as for SQLite, except that a plain database is never sealed in
+// place. Errors name the database, never a password.
+Result<std::unique_ptr<Storage>> open_postgres_storage(const std::string& uri, audit::AuditKey audit_key,
+                                                       std::shared_ptr<ServerKeys> keys = nullptr);
+
+// The store `database` names: a PostgreSQL URI (postgresql://, postgres://, host=, dbname=)
+// or else the path of a SQLite file.
+Result<std::unique_ptr<Storage>> open_storage(const std::string& database, audit::AuditKey audit_key,
+                                              std::shared_ptr<ServerKeys> keys = nullptr);
 
 }  // namespace hearth::server

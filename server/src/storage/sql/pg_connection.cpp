@@ -68,6 +68,20 @@ std::string bytea(const char* v, int len) {
   return out;
 }
 
+// The statement's first word, upper-cased ("SELECT", "SAVEPOINT", ...).
+std::string first_word(std::string_view sql) {
+  std::string out;
+  for (char c : sql) {
+    if (c == ' ' || c == '\n' || c == '\t') {
+      if (out.empty()) continue;
+      break;
+    }
+    if (out.size() >= 10) break;
+    out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
 class PgConnection;
 
 class PgStatement final : public StatementImpl {
@@ -77,15 +91,16 @@ class PgStatement final : public StatementImpl {
     values_.resize(static_cast<size_t>(params));
     null_.assign(static_cast<size_t>(params), true);
     binary_.assign(static_cast<size_t>(params), 0);
+    bytea_.assign(static_cast<size_t>(params), false);
   }
   ~PgStatement() override { clear(); }
 
   // Text goes in binary format, which for text is its bytes as they are: the same value reaches
   // a TEXT column and a BYTEA one (a column SQLite types TEXT that holds sealed values is BYTEA
   // here, sql/dialect.hpp), with no escaping to get wrong.
-  void bind(int i, std::string_view text) override { set(i, std::string(text), true); }
-  void bind_blob(int i, std::string_view bytes) override { set(i, std::string(bytes), true); }
-  void bind(int i, int64_t v) override { set(i, std::to_string(v), false); }
+  void bind(int i, std::string_view text) override { set(i, std::string(text), true, false); }
+  void bind_blob(int i, std::string_view bytes) override { set(i, std::string(bytes), true, true); }
+  void bind(int i, int64_t v) override { set(i, std::to_string(v), false, false); }
   void bind_null(int i) override {
     if (i >= 1 && static_cast<size_t>(i) <= values_.size()) null_[static_cast<size_t>(i - 1)] = true;
   }
@@ -111,12 +126,13 @@ class PgStatement final : public StatementImpl {
   bool is_null(int col) const override { return !row_ok(col) || PQgetisnull(res_, row_, col); }
 
  private:
-  void set(int i, std::string v, bool binary) {
+  void set(int i, std::string v, bool binary, bool bytes) {
     if (i < 1 || static_cast<size_t>(i) > values_.size()) return;  // as SQLite: out of range is ignored
     auto k = static_cast<size_t>(i - 1);
     values_[k] = std::move(v);
     null_[k] = false;
     binary_[k] = binary ? 1 : 0;
+    bytea_[k] = bytes;
   }
   bool row_ok(int col) const { return res_ && row_ >= 0 && row_ < rows_ && col >= 0 && col < PQnfields(res_); }
   void clear() {
@@ -133,6 +149,7 @@ class PgStatement final : public StatementImpl {
   std::vector<std::string> values_;
   std::vector<bool> null_;
   std::vector<int> binary_;
+  std::vector<bool> bytea_;  // bound as a blob: typed BYTEA where the statement is not prepared
   PGresult* res_ = nullptr;
   int row_ = -1;
   int rows_ = 0;
@@ -150,8 +167,36 @@ class PgConnection final : public Connection {
 
   Dialect dialect() const override { return Dialect::postgres; }
   Result<void> exec(const std::string& sql) override {
+    const std::string first = first_word(sql);
+    if (auto r = before(first); !r) return r;
     PGresult* r = PQexec(conn_, sql.c_str());
     auto out = check(r, "exec");
+    PQclear(r);
+    if (!out) return out;
+    return after(first);
+  }
+
+  // SQLite's SAVEPOINT outside a transaction begins one, and releasing the outermost commits
+  // it (the audit trail relies on that); PostgreSQL refuses SAVEPOINT outside a transaction,
+  // so the same is done here by hand.
+  Result<void> before(const std::string& first) {
+    if (first != "SAVEPOINT") return {};
+    if (!implicit_ && PQtransactionStatus(conn_) == PQTRANS_IDLE) {
+      PGresult* r = PQexec(conn_, "BEGIN");
+      auto out = check(r, "begin");
+      PQclear(r);
+      if (!out) return out;
+      implicit_ = true;
+    }
+    if (implicit_) ++implicit_depth_;
+    return {};
+  }
+  Result<void> after(const std::string& first) {
+    if (first != "RELEASE" || !implicit_) return {};
+    if (--implicit_depth_ > 0) return {};
+    implicit_ = false;
+    PGresult* r = PQexec(conn_, "COMMIT");
+    auto out = check(r, "commit");
     PQclear(r);
     return out;
   }
@@ -170,10 +215,7 @@ class PgConnection final : public Connection {
     std::string text = numbered(sql, count);
     // Only plannable statements can be prepared on the server; SAVEPOINT and the like run as
     // they are each time.
-    std::string first;
-    for (const char* c = sql; *c && first.size() < 8; ++c)
-      if (*c != ' ' && *c != '\n') first += static_cast<char>(std::toupper(static_cast<unsigned char>(*c)));
-      else if (!first.empty()) break;
+    const std::string first = first_word(sql);
     const bool plannable = first == "SELECT" || first == "INSERT" || first == "UPDATE" || first == "DELETE" ||
                            first == "WITH" || first == "VALUES";
     std::string name = plannable ? "h" + std::to_string(cache_.size() + 1) : "";
@@ -228,6 +270,8 @@ class PgConnection final : public Connection {
  private:
   PGconn* conn_;
   int generation_ = 0;
+  bool implicit_ = false;  // a transaction begun by a SAVEPOINT outside one (before())
+  int implicit_depth_ = 0;
   std::map<const char*, std::unique_ptr<Statement>> cache_;
 };
 
@@ -241,10 +285,12 @@ Result<bool> PgStatement::step() {
     }
     const int n = static_cast<int>(values_.size());
     PGresult* r = nullptr;
+    const std::string first = prepared_.empty() ? first_word(sql_) : std::string();
+    if (auto b = conn_.before(first); !b) return b.error();
     if (prepared_.empty()) {
       std::vector<Oid> types(values_.size(), 0);
       for (size_t i = 0; i < values_.size(); ++i)
-        if (binary_[i]) types[i] = kByteaOid;
+        if (bytea_[i]) types[i] = kByteaOid;
       r = PQexecParams(conn_.raw(), sql_.c_str(), n, types.data(), values.data(), lengths.data(), binary_.data(), 0);
     } else {
       if (prepared_generation_ != conn_.generation()) {
@@ -264,6 +310,7 @@ Result<bool> PgStatement::step() {
     res_ = r;
     rows_ = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) : 0;
     row_ = -1;
+    if (auto a = conn_.after(first); !a) return a.error();
   }
   ++row_;
   return row_ < rows_;
