@@ -653,7 +653,13 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
       http.cert_pem = slurp(config.value("cert", ""));
       http.key_pem = slurp(config.value("key", ""));
     }
-    init_http_runtime(4);
+    init_http_runtime(4);  // the framework's threads: sockets, TLS and gzip only (handler_threads below)
+    // Workers: requests run concurrently on this many database connections, each with a family
+    // cache of its own, so the cache's memory bound is workers x (cache_families, cache_mib).
+    const size_t workers = std::clamp<size_t>(
+        config.value("workers", static_cast<size_t>(std::max(1u, std::thread::hardware_concurrency()))), 1, 64);
+    http.handler_threads = workers;
+    http.handler_queue = config.value("request_queue", http.handler_queue);
     auto chosen = schemas.find(schema_name);
     if (chosen == schemas.end()) die("unknown schema '" + schema_name + "'; this program serves " + schema_names);
     const Schema& schema = *chosen->second;
@@ -665,6 +671,8 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
     limits.cache.max_families = config.value("cache_families", limits.cache.max_families);
     limits.cache.max_bytes = config.value("cache_mib", limits.cache.max_bytes >> 20) << 20;
     SyncService service(*store, now_ms, schema, limits);
+    must(service.add_workers([&] { return open_sqlite_storage(data.db().string(), data.audit_key(config), data.keys(config)); },
+                             workers - 1));
     // The office repeater's configuration is checked before anything listens: a wrong one stops
     // the start, not each delivery later.
     auto office_endpoint = must(repeater_config_of(config.dump()));
@@ -691,7 +699,7 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
       log_line({{"ts", now_ms()}, {"event", "warning"},
                 {"message", "the KEK is inside the data directory, so every copy of the directory carries it: fine for "
                             "development, not for real records (docs/server-encryption.md, \"Key ceremony\")"}});
-    log_line({{"ts", now_ms()}, {"event", "listening"}, {"host", http.host}, {"port", server->port()},
+    log_line({{"ts", now_ms()}, {"event", "listening"}, {"host", http.host}, {"port", server->port()}, {"workers", workers},
               {"tls", http.tls}, {"behind_proxy", proxied}, {"pid", getpid()}});
     // The office repeater (usecases/office_repeater.hpp), when "office_endpoint" is configured.
     std::unique_ptr<Repeater> repeater;

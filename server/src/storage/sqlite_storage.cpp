@@ -416,6 +416,9 @@ class SqliteStorage final : public Storage {
     ended.committed = committed.ok();
     return committed;
   }
+  // BEGIN IMMEDIATE (platform::Transaction) lets one writer in at a time; the others wait
+  // (busy_timeout, platform/sqlite_db.cpp), so a family needs no lock of its own.
+  Result<void> lock_family(const std::string&) override { return {}; }
   uint64_t transaction_id() const override { return transaction_id_; }
   void before_commit(std::function<Result<void>()> step) override { before_commit_.push_back(std::move(step)); }
   void after_rollback(std::function<void()> step) override { after_rollback_.push_back(std::move(step)); }
