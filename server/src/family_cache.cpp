@@ -27,6 +27,8 @@ Result<void> FamilyCache::catch_up(Entry& e, const std::string& family, int64_t 
 }
 
 Result<sync::Materialiser*> FamilyCache::get(const std::string& family) {
+  if (lock_)
+    if (auto locked = lock_(family); !locked) return locked.error();
   auto highest = ops_.highest_seq(family);
   if (!highest) return highest.error();
   auto it = entries_.find(family);
@@ -52,6 +54,7 @@ Result<sync::Materialiser*> FamilyCache::get(const std::string& family) {
 }
 
 sync::Materialiser* FamilyCache::current(const std::string& family) {
+  if (holds_ && !holds_(family)) return nullptr;  // not read in this transaction: get() checks it
   auto it = entries_.find(family);
   if (it == entries_.end()) return nullptr;
   lru_.splice(lru_.begin(), lru_, it->second->lru);

@@ -6,8 +6,9 @@
 // another process (another server) wrote to the same database.
 // Bounded: least recently used families are dropped beyond `max_families` or `max_bytes`
 // (the encoded size of the ops an entry holds, a proxy for its memory).
-// Thread-safety: not thread-safe; callers serialise (as for the storage it reads).
+// Thread-safety: not thread-safe; one per storage connection (SyncService keeps one per worker).
 #include <cstddef>
+#include <functional>
 #include <list>
 #include <map>
 #include <memory>
@@ -29,6 +30,15 @@ class FamilyCache {
  public:
   FamilyCache(const Schema& schema, OpLog& ops, FamilyCacheLimits limits = {});
 
+  // `lock` is called by every get() before it reads the log, with the family: the sync service
+  // passes FamilyLocks::lock (usecases/context.hpp), so a transaction that reads a family's
+  // state to write holds the family's lock (Storage::lock_family) until it ends; its error is
+  // get()'s. `holds` says whether the current transaction holds it: current() answers only for
+  // such a family (another connection may have written the others since), else nullptr.
+  void lock_with(std::function<Result<void>(const std::string&)> lock, std::function<bool(const std::string&)> holds) {
+    lock_ = std::move(lock);
+    holds_ = std::move(holds);
+  }
   // The family's merge state, brought up to the op log's highest sequence number. Call it in
   // the same transaction as the writes that follow. The pointer stays valid until the next
   // call to get() or forget().
@@ -74,6 +84,8 @@ class FamilyCache {
   const Schema& schema_;
   OpLog& ops_;
   FamilyCacheLimits limits_;
+  std::function<Result<void>(const std::string&)> lock_;
+  std::function<bool(const std::string&)> holds_;
   std::map<std::string, std::unique_ptr<Entry>> entries_;
   std::list<std::string> lru_;  // most recently used first
   size_t bytes_ = 0;

@@ -128,6 +128,7 @@ struct DataDir {
   // does not run; it makes one only in DATA/keys/kek.key, and only for a data directory whose
   // keyring does not exist yet (one made before encryption at rest, sealed at this start).
   std::shared_ptr<ServerKeys> keys(const json& config) const {
+    if (on_postgres(config)) return postgres_keys(config);
     fs::path ring = keyring(config);
     std::error_code ec;
     const bool fresh = !fs::exists(ring, ec);
@@ -160,6 +161,33 @@ struct DataDir {
           1);
     return must(SqlKeyring::open(ring.string(), must(keys::FileKek::load(key))));
   }
+  // The store: the config's "database" when it names PostgreSQL (a postgresql:// URI; several
+  // servers may share it), else the SQLite file in the data directory.
+  std::string database(const json& config) const {
+    std::string configured = config.value("database", "");
+    return configured.empty() ? db().string() : configured;
+  }
+  bool on_postgres(const json& config) const { return sql::is_postgres_uri(database(config)); }
+  // On PostgreSQL the keyring is in the database the config's "keyring" names (a URI; keep it
+  // apart from the data's backups), else in the store's own database; the KEK is a file on each
+  // server, the same on all of them (docs/server-encryption.md, docs/postgres.md).
+  std::shared_ptr<ServerKeys> postgres_keys(const json& config) const {
+    std::string ring = config.value("keyring", "");
+    if (ring.empty()) ring = database(config);
+    if (!config.value("encrypt_at_rest", true)) {
+      std::cerr << "hearth-server: WARNING: encryption at rest is off (\"encrypt_at_rest\": false in "
+                << this->config().string() << "); personal data is stored in clear\n";
+      return must(SqlKeyring::open(ring, nullptr));
+    }
+    fs::path key = kek(config);
+    std::error_code ec;
+    if (!fs::exists(key, ec))
+      die("the key-encryption key (KEK) " + key.string() + " is missing: every server sharing the PostgreSQL store "
+          "needs the same KEK; make it once with `hearth-server kek create --out FILE`, copy it to each server and "
+          "name it in the config's \"kek\" (docs/server-encryption.md)",
+          1);
+    return must(SqlKeyring::open(ring, must(keys::FileKek::load(key))));
+  }
   // Whether the database exists and is encrypted at rest (read without opening it as storage).
   Result<bool> database_sealed() const {
     std::error_code ec;
@@ -179,8 +207,8 @@ struct DataDir {
   }
   std::unique_ptr<Storage> store() const {
     json config = load_config();
-    auto opened = must(open_sqlite_storage(db().string(), audit_key(config), keys(config)));
-    restrict_files();
+    auto opened = must(open_storage(database(config), audit_key(config), keys(config)));
+    if (!on_postgres(config)) restrict_files();
     // An erasure interrupted between its key and its rows is finished here.
     for (const auto& f : must(apply_erasure_register(*opened, static_cast<int64_t>(now_ms()))))
       std::cerr << "hearth-server: deleted the rows of family " << f << ", erased earlier (erasure register)\n";
@@ -551,7 +579,7 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
     }
     config["audit_checkpoint_seconds"] = 3600;
     std::ofstream(data.config()) << config.dump(2) << "\n";
-    must(open_sqlite_storage(data.db().string(), data.audit_key(config), data.keys(config)));  // made with its history epoch (docs/protocol.md "History")
+    must(open_storage(data.database(config), data.audit_key(config), data.keys(config)));  // made with its history epoch (docs/protocol.md "History")
     std::cout << "initialised " << data.dir.string() << (dev ? " with development certificates" : "") << "\n";
     return 0;
   }
@@ -653,7 +681,13 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
       http.cert_pem = slurp(config.value("cert", ""));
       http.key_pem = slurp(config.value("key", ""));
     }
-    init_http_runtime(4);
+    init_http_runtime(4);  // the framework's threads: sockets, TLS and gzip only (handler_threads below)
+    // Workers: requests run concurrently on this many database connections, each with a family
+    // cache of its own, so the cache's memory bound is workers x (cache_families, cache_mib).
+    const size_t workers = std::clamp<size_t>(
+        config.value("workers", static_cast<size_t>(std::max(1u, std::thread::hardware_concurrency()))), 1, 64);
+    http.handler_threads = workers;
+    http.handler_queue = config.value("request_queue", http.handler_queue);
     auto chosen = schemas.find(schema_name);
     if (chosen == schemas.end()) die("unknown schema '" + schema_name + "'; this program serves " + schema_names);
     const Schema& schema = *chosen->second;
@@ -665,6 +699,8 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
     limits.cache.max_families = config.value("cache_families", limits.cache.max_families);
     limits.cache.max_bytes = config.value("cache_mib", limits.cache.max_bytes >> 20) << 20;
     SyncService service(*store, now_ms, schema, limits);
+    must(service.add_workers([&] { return open_storage(data.database(config), data.audit_key(config), data.keys(config)); },
+                             workers - 1));
     // The office repeater's configuration is checked before anything listens: a wrong one stops
     // the start, not each delivery later.
     auto office_endpoint = must(repeater_config_of(config.dump()));
@@ -691,7 +727,7 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
       log_line({{"ts", now_ms()}, {"event", "warning"},
                 {"message", "the KEK is inside the data directory, so every copy of the directory carries it: fine for "
                             "development, not for real records (docs/server-encryption.md, \"Key ceremony\")"}});
-    log_line({{"ts", now_ms()}, {"event", "listening"}, {"host", http.host}, {"port", server->port()},
+    log_line({{"ts", now_ms()}, {"event", "listening"}, {"host", http.host}, {"port", server->port()}, {"workers", workers},
               {"tls", http.tls}, {"behind_proxy", proxied}, {"pid", getpid()}});
     // The office repeater (usecases/office_repeater.hpp), when "office_endpoint" is configured.
     std::unique_ptr<Repeater> repeater;

@@ -38,36 +38,106 @@ HttpResponse answer(const Answer<T>& a) {
 
 }  // namespace
 
+// One worker of the pool: a connection and everything that must not be shared with another
+// request running at the same time.
+struct SyncService::Worker {
+  Worker(Storage& s, std::unique_ptr<Storage> own_store, std::unique_ptr<AccessPolicy> own, AccessPolicy& p,
+         SyncService& service)
+      : owned(std::move(own_store)),
+        own_policy(std::move(own)),
+        cache(service.schema_, s.ops(), service.limits_.cache),
+        locks(s),
+        ctx{s, p, cache, service.clock_, service.limits_, service.guard_, service.server_clock_, changed, locks} {
+    cache.lock_with([this](const std::string& family) { return locks.lock(family); },
+                    [this](const std::string& family) { return locks.holds(family); });
+  }
+  std::unique_ptr<Storage> owned;  // null for the storage the service was made with
+  std::unique_ptr<AccessPolicy> own_policy;
+  FamilyCache cache;
+  ChangedRecords changed;
+  FamilyLocks locks;
+  ServiceContext ctx;
+};
+
+ServiceContext& SyncService::Lease::ctx() const { return worker->ctx; }
+
 SyncService::SyncService(Storage& storage, std::function<uint64_t()> clock, const Schema& schema, ServiceLimits limits)
-    : SyncService(storage, std::make_unique<ServerAccessPolicy>(storage.caseload(), storage.ops(), schema, &storage.due()), nullptr,
-                  std::move(clock), schema, limits) {}
+    : SyncService(storage, nullptr, std::move(clock), schema, limits) {}
 
 SyncService::SyncService(Storage& storage, AccessPolicy& policy, std::function<uint64_t()> clock, const Schema& schema,
                          ServiceLimits limits)
-    : SyncService(storage, nullptr, &policy, std::move(clock), schema, limits) {}
+    : SyncService(storage, &policy, std::move(clock), schema, limits) {}
 
-SyncService::SyncService(Storage& storage, std::unique_ptr<AccessPolicy> own, AccessPolicy* given,
-                         std::function<uint64_t()> clock, const Schema& schema, ServiceLimits limits)
-    : store_(storage),
-      own_policy_(std::move(own)),
-      policy_(given ? *given : *own_policy_),
-      clock_(std::move(clock)),
-      limits_(limits),
-      cache_(schema, storage.ops(), limits.cache),
-      server_clock_(clock_),
-      ctx_{store_, policy_, cache_, clock_, limits_, guard_, server_clock_, changed_} {}
+SyncService::SyncService(Storage& storage, AccessPolicy* given, std::function<uint64_t()> clock, const Schema& schema,
+                         ServiceLimits limits)
+    : schema_(schema), given_policy_(given != nullptr), clock_(std::move(clock)), limits_(limits), server_clock_(clock_) {
+  workers_.push_back(make_worker(storage, nullptr, given));
+  idle_.push_back(workers_.back().get());
+}
+
+SyncService::~SyncService() = default;
+
+std::unique_ptr<SyncService::Worker> SyncService::make_worker(Storage& store, std::unique_ptr<Storage> owned,
+                                                              AccessPolicy* given) {
+  std::unique_ptr<AccessPolicy> own;
+  if (!given) own = std::make_unique<ServerAccessPolicy>(store.caseload(), store.ops(), schema_, &store.due());
+  AccessPolicy& policy = given ? *given : *own;
+  return std::make_unique<Worker>(store, std::move(owned), std::move(own), policy, *this);
+}
+
+Result<void> SyncService::add_workers(const StorageFactory& open, size_t count) {
+  if (given_policy_ && count > 0)
+    return make_error(ErrorCode::invalid_argument,
+                      "a sync service with the caller's access policy runs one worker; it cannot add more");
+  for (size_t i = 0; i < count; ++i) {
+    auto store = open();
+    if (!store) return make_error(store.error().code, "opening the connection of worker " +
+                                                          std::to_string(workers_.size() + 1) + ": " + store.error().message);
+    Storage& s = **store;
+    workers_.push_back(make_worker(s, std::move(*store), nullptr));
+    std::lock_guard<std::mutex> lock(pool_mutex_);
+    idle_.push_back(workers_.back().get());
+  }
+  return {};
+}
+
+SyncService::Worker* SyncService::acquire() {
+  std::unique_lock<std::mutex> lock(pool_mutex_);
+  pool_free_.wait(lock, [this] { return !idle_.empty(); });
+  Worker* w = idle_.back();
+  idle_.pop_back();
+  return w;
+}
+
+void SyncService::release(Worker* w) {
+  {
+    std::lock_guard<std::mutex> lock(pool_mutex_);
+    idle_.push_back(w);
+  }
+  pool_free_.notify_one();
+}
 
 Result<std::string> SyncService::issue_enrol_code(const std::string& practitioner) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return server::issue_enrol_code(ctx_, practitioner);
+  Lease lease(*this);
+  return server::issue_enrol_code(lease.ctx(), practitioner);
 }
 
 HttpResponse SyncService::handle(const HttpRequest& r) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return route(r);
+  HttpResponse reply;
+  {
+    Lease lease(*this);
+    reply = route(lease.ctx(), r);
+  }
+  // SQLite's busy timeout ran out while another connection held the write lock: the request's
+  // transaction was rolled back, and the device's work is still on the device. 503 makes it
+  // send the request again shortly (sync/protocol.hpp: unavailable is retried), where a 500
+  // would leave it waiting for its next sync.
+  if (reply.status == 500 && reply.body.find("database is locked") != std::string::npos)
+    return error(WireError::unavailable, "the server's database is busy; send the request again shortly");
+  return reply;
 }
 
-HttpResponse SyncService::route(const HttpRequest& r) {
+HttpResponse SyncService::route(ServiceContext& ctx, const HttpRequest& r) {
   if (r.path.rfind("/v1/", 0) != 0) {
     if (r.path.size() > 2 && r.path[0] == '/' && r.path[1] == 'v')
       return error(WireError::not_found, "protocol " + r.path.substr(1, r.path.find('/', 1) - 1) +
@@ -84,7 +154,7 @@ HttpResponse SyncService::route(const HttpRequest& r) {
   if (r.path == "/v1/health") {
     if (r.method != "GET") return error(WireError::method, r.method + " " + r.path + " is not supported; use GET");
     protocol::HealthReply health;
-    auto history = ctx_.history("", nullptr);
+    auto history = ctx.history("", nullptr);
     if (!history) return error(WireError::server, history.error().message);
     health.history = *history;
     return json_reply(200, protocol::encode(health));
@@ -93,29 +163,29 @@ HttpResponse SyncService::route(const HttpRequest& r) {
   if (r.path == "/v1/enrol") {
     auto request = protocol::decode_enrol_request(r.body, limits_.wire);
     if (!request) return refused(request.error());
-    return answer(enrol(ctx_, *request, r.remote));
+    return answer(enrol(ctx, *request, r.remote));
   }
-  if (r.path == kOfficeWithdrawPath) return office_withdraw(r);
-  if (r.path == kOfficeFeedPath || r.path == kOfficeFeedAckPath) return office_feed(r);
+  if (r.path == kOfficeWithdrawPath) return office_withdraw(ctx, r);
+  if (r.path == kOfficeFeedPath || r.path == kOfficeFeedAckPath) return office_feed(ctx, r);
   if (r.path == kOfficeInboundPath) {  // decisions, statuses, ids and merges from the office (office_inbound.hpp)
-    auto office = office_caller(ctx_, r.header("authorization"), r.path, r.remote);
+    auto office = office_caller(ctx, r.header("authorization"), r.path, r.remote);
     if (!office)
       return error(office.error().code == ErrorCode::forbidden ? WireError::unauthorised : WireError::server,
                    office.error().message);
-    return office_inbound(ctx_, r.body, office->name, r.remote);
+    return office_inbound(ctx, r.body, office->name, r.remote);
   }
   if (r.path != "/v1/push" && r.path != "/v1/pull" && r.path != "/v1/break-glass" && r.path != kWipeAckPath)
     return error(WireError::not_found, "no such endpoint: " + r.path);
-  auto device = authenticate(r);
+  auto device = authenticate(ctx, r);
   if (auto* denied = std::get_if<HttpResponse>(&device)) return *denied;
   const DeviceRecord& caller = std::get<DeviceRecord>(device);
   if (r.path == "/v1/break-glass") {  // emergency access outside the team (usecases/break_glass.hpp)
     auto request = protocol::decode_emergency_access_request(r.body, limits_.wire);
     if (!request) return refused(request.error());
-    auto granted = break_glass(ctx_, BreakGlassRequest{request->family, caller.practitioner, request->reason_code,
+    auto granted = break_glass(ctx, BreakGlassRequest{request->family, caller.practitioner, request->reason_code,
                                                        request->reason});
     if (!granted) {
-      ctx_.audit(&caller, "break-glass-refused", request->family, granted.error().message);
+      ctx.audit(&caller, "break-glass-refused", request->family, granted.error().message);
       return error(protocol::wire_error_for(granted.error().code), granted.error().message);
     }
     return json_reply(200, protocol::encode(protocol::EmergencyAccessReply{
@@ -124,13 +194,13 @@ HttpResponse SyncService::route(const HttpRequest& r) {
   if (r.path == kWipeAckPath) {  // the device wiped its store at the office's request (N5)
     auto request = protocol::decode_wipe_ack(r.body, limits_.wire);
     if (!request) return refused(request.error());
-    return answer(acknowledge_wipe(ctx_, caller, *request));
+    return answer(acknowledge_wipe(ctx, caller, *request));
   }
   // A wipe the office asked for rides on every answer until the device acknowledges it (N5).
   if (r.path == "/v1/push") {
     auto request = protocol::decode_push_request(r.body, limits_.wire);
     if (!request) return refused(request.error());
-    auto pushed = push(ctx_, caller, *request);
+    auto pushed = push(ctx, caller, *request);
     if (pushed.reply) pushed.reply->wipe = wipe_order(caller);
     return answer(pushed);
   }
@@ -140,36 +210,36 @@ HttpResponse SyncService::route(const HttpRequest& r) {
     // Nothing more reaches a device the office asked to wipe, and no policy renews its key
     // lease: the answer carries the order alone.
     protocol::PullReply order;
-    auto history = ctx_.history("", &caller);
+    auto history = ctx.history("", &caller);
     if (!history) return error(WireError::server, history.error().message);
     order.history = *history;
     order.changed = false;
     order.wipe = wipe_order(caller);
-    ctx_.audit(&caller, "wipe-ordered", "", "the pull was answered with the office's wipe order alone");
+    ctx.audit(&caller, "wipe-ordered", "", "the pull was answered with the office's wipe order alone");
     return json_reply(200, protocol::encode(order));
   }
-  auto pulled = pull(ctx_, caller, *request);
+  auto pulled = pull(ctx, caller, *request);
   if (pulled.reply) pulled.reply->wipe = wipe_order(caller);
   return answer(pulled);
 }
 
 // POST /v1/office/consent/withdraw: a withdrawal recorded by an office system with an office
 // credential (usecases/office.hpp), written exactly as `hearth-server consent withdraw` writes it.
-HttpResponse SyncService::office_withdraw(const HttpRequest& r) {
-  auto office = office_caller(ctx_, r.header("authorization"), r.path, r.remote);
+HttpResponse SyncService::office_withdraw(ServiceContext& ctx, const HttpRequest& r) {
+  auto office = office_caller(ctx, r.header("authorization"), r.path, r.remote);
   if (!office)
     return error(office.error().code == ErrorCode::forbidden ? WireError::unauthorised : WireError::server,
                  office.error().message);
   auto w = withdrawal_from_json(r.body);
   if (!w) return error(WireError::bad_request, w.error().message);
   if (w->author != kOfficeAuthor) {
-    auto known = store_.caseload().practitioner_exists(w->author);
+    auto known = ctx.store.caseload().practitioner_exists(w->author);
     if (!known) return error(WireError::server, known.error().message);
     if (!*known) return error(WireError::not_found, "by: no practitioner '" + w->author + "'");
   }
   AuthorityWrite write = consent_withdrawal(*w);
   write.detail += "; via office credential " + office->name + " from " + r.remote;
-  auto ops = authority_write(ctx_, {write, record_tasks(w->family, w->consent)});  // and the tasks it calls for
+  auto ops = authority_write(ctx, {write, record_tasks(w->family, w->consent)});  // and the tasks it calls for
   if (!ops) {
     WireError code = ops.error().code == ErrorCode::not_found   ? WireError::not_found
                      : ops.error().code == ErrorCode::conflict  ? WireError::conflict
@@ -183,29 +253,29 @@ HttpResponse SyncService::office_withdraw(const HttpRequest& r) {
 }
 
 // POST /v1/office/feed and /v1/office/feed/ack: the office's pull feed (usecases/office_feed.hpp).
-HttpResponse SyncService::office_feed(const HttpRequest& r) {
-  auto office = office_caller(ctx_, r.header("authorization"), r.path, r.remote);
+HttpResponse SyncService::office_feed(ServiceContext& ctx, const HttpRequest& r) {
+  auto office = office_caller(ctx, r.header("authorization"), r.path, r.remote);
   if (!office)
     return error(office.error().code == ErrorCode::forbidden ? WireError::unauthorised : WireError::server,
                  office.error().message);
-  auto body = r.path == kOfficeFeedPath ? office_feed_page(ctx_, office->name, r.body)
-                                        : office_feed_ack(ctx_, office->name, r.body);
+  auto body = r.path == kOfficeFeedPath ? office_feed_page(ctx, office->name, r.body)
+                                        : office_feed_ack(ctx, office->name, r.body);
   if (!body)
     return error(body.error().code == ErrorCode::invalid_argument ? WireError::bad_request : WireError::server,
                  body.error().message);
   return json_reply(200, std::move(*body));
 }
 
-std::variant<DeviceRecord, HttpResponse> SyncService::authenticate(const HttpRequest& r) {
+std::variant<DeviceRecord, HttpResponse> SyncService::authenticate(ServiceContext& ctx, const HttpRequest& r) {
   std::string auth = r.header("authorization");
   if (auth.rfind("Bearer ", 0) != 0) {
-    ctx_.audit(nullptr, "denied", "", "no credential on " + r.path + " from " + r.remote);
+    ctx.audit(nullptr, "denied", "", "no credential on " + r.path + " from " + r.remote);
     return error(WireError::unauthorised, "this request needs the device credential from enrolment (Authorization: Bearer ...)");
   }
-  auto found = store_.devices().device_by_token(platform::sha256_hex(auth.substr(7)));
+  auto found = ctx.store.devices().device_by_token(platform::sha256_hex(auth.substr(7)));
   if (!found) return error(WireError::server, found.error().message);
   if (!*found) {
-    ctx_.audit(nullptr, "denied", "", "unknown credential on " + r.path + " from " + r.remote);
+    ctx.audit(nullptr, "denied", "", "unknown credential on " + r.path + " from " + r.remote);
     return error(WireError::unauthorised, "unknown device credential; enrol the device again");
   }
   const DeviceRecord& device = **found;
@@ -213,15 +283,15 @@ std::variant<DeviceRecord, HttpResponse> SyncService::authenticate(const HttpReq
   // was lost, it may send it again and hear the same answer (usecases/device_wipe.hpp).
   if (device.revoked && device.wipe_acknowledged_at != 0 && r.path == kWipeAckPath) return device;
   if (device.revoked) {
-    ctx_.audit(&device, "denied", "", "revoked device on " + r.path);
+    ctx.audit(&device, "denied", "", "revoked device on " + r.path);
     return error(WireError::revoked, "this device has been revoked; it must wipe its store");
   }
-  if (ctx_.now() >= device.expires_at) {
-    ctx_.audit(&device, "denied", "", "expired credential on " + r.path);
+  if (ctx.now() >= device.expires_at) {
+    ctx.audit(&device, "denied", "", "expired credential on " + r.path);
     return error(WireError::expired,
                  "this device's credential expired; enrol it again with a new code (unsynced work is kept)");
   }
-  (void)store_.devices().touch_device(device.id, ctx_.now());
+  (void)ctx.store.devices().touch_device(device.id, ctx.now());
   return device;
 }
 

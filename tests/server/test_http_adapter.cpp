@@ -4,6 +4,9 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <condition_variable>
+#include <future>
+#include <thread>
 #include <mutex>
 #include <stdexcept>
 
@@ -240,4 +243,61 @@ TEST_CASE("HTTP adapter: X-Forwarded-For names the client only behind a proxy on
   CHECK(proxied.last().remote == "2001:db8::5");
   raw_exchange(proxied.port(), false, http_request("GET", "/v1/health", "", "X-Forwarded-For: not-an-address\r\n"));
   CHECK(proxied.last().remote == "127.0.0.1");
+}
+
+TEST_CASE("HTTP adapter: handlers run on threads of their own behind a bounded queue; beyond it 503 with Retry-After",
+          "[e2e][fault]") {
+  server::init_http_runtime(2);
+  server::HttpServerConfig config;
+  config.tls = false;
+  config.routes = {{"POST", "/work", 1024}};
+  config.handler_threads = 1;
+  config.handler_queue = 1;
+  std::mutex m;
+  std::condition_variable cv;
+  bool open = false;
+  std::atomic<int> calls{0};
+  auto srv = must(server::start_http_server(config, [&](const server::HttpRequest&) {
+    ++calls;
+    std::unique_lock<std::mutex> lock(m);
+    cv.wait_for(lock, std::chrono::seconds(20), [&] { return open; });  // the database, slow today
+    return server::HttpResponse{200, "{}", "application/json"};
+  }));
+  std::string request = http_request("POST", "/work", "{}");
+  auto send = [&] { return raw_exchange(srv->port(), false, request); };
+  // The first request holds the only handler thread.
+  auto first = std::async(std::launch::async, send);
+  for (int i = 0; i < 400 && calls.load() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(calls.load() == 1);
+  // Of four more, one waits in the queue; the other three are answered at once.
+  std::vector<std::future<test::RawReply>> more;
+  for (int i = 0; i < 4; ++i) more.push_back(std::async(std::launch::async, send));
+  int busy = 0;
+  for (int i = 0; i < 400 && busy < 3; ++i) {
+    busy = 0;
+    for (auto& f : more)
+      if (f.wait_for(std::chrono::milliseconds(0)) == std::future_status::ready) ++busy;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(busy == 3);
+  {
+    std::lock_guard<std::mutex> lock(m);
+    open = true;
+  }
+  cv.notify_all();
+  CHECK(first.get().status == 200);
+  int ok = 0, refused = 0;
+  for (auto& f : more) {
+    auto r = f.get();
+    if (r.status == 200) ++ok;
+    if (r.status == 503) {
+      ++refused;
+      CHECK(r.header("Retry-After") == "1");
+      CHECK_THAT(r.body, Contains("\"code\":\"unavailable\""));
+    }
+  }
+  CHECK(ok == 1);
+  CHECK(refused == 3);
+  CHECK(calls.load() == 2);  // a refused request never reached the handler
+  srv->stop();
 }

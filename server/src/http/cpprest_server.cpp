@@ -16,7 +16,9 @@
 //    included) unless those methods have handlers of their own: they are routed to serve() too;
 //  - exceptions: the handler is wrapped, every continuation observes its task (P10); nothing a
 //    client sends can make the adapter answer 5xx;
-//  - gzip: request bodies are inflated here, stopping at the route's limit; responses deflated (P12).
+//  - gzip: request bodies are inflated here, stopping at the route's limit; responses deflated (P12);
+//  - blocking: with handler_threads, the handler (database work) runs on threads of our own fed
+//    by a bounded queue, never on the framework's (P2); a full queue is answered 503 at once.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <openssl/ssl.h>
@@ -29,9 +31,15 @@
 #include <algorithm>
 #include <boost/asio/ssl.hpp>
 #include <cctype>
+#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <thread>
+#include <vector>
 
 #include "hearth/platform/gzip.hpp"
 #include "hearth/server/http.hpp"
@@ -83,6 +91,7 @@ http::http_response to_cpprest(const Answer& a, bool gzip_ok, size_t compress_ov
   resp.headers().add("Vary", "Accept-Encoding");
   if (a.close) resp.headers().add("Connection", "close");
   if (!a.allow.empty()) resp.headers().add("Allow", a.allow);
+  if (r.status == 503) resp.headers().add("Retry-After", "1");  // busy: the client retries (protocol.hpp)
   std::vector<unsigned char> body;
   if (gzip_ok && r.body.size() > compress_over) {
     std::string z = platform::gzip(r.body);
@@ -141,9 +150,66 @@ std::string over_limit(size_t limit) {
   return "the request body is over this endpoint's limit of " + std::to_string(limit) + " bytes";
 }
 
+// Threads that run handler calls, fed by a queue of at most `capacity` jobs.
+class HandlerPool {
+ public:
+  HandlerPool(size_t threads, size_t capacity) : capacity_(capacity) {
+    for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
+  }
+  ~HandlerPool() { stop(); }
+  // False when the queue is full or the pool stopped: the caller answers 503 itself.
+  bool submit(std::function<void()> job) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (stopping_ || queue_.size() >= capacity_) return false;
+      queue_.push_back(std::move(job));
+    }
+    wake_.notify_one();
+    return true;
+  }
+  // Runs every job queued, then ends the threads. Idempotent.
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    for (auto& t : threads_)
+      if (t.joinable()) t.join();
+  }
+
+ private:
+  void run() {
+    for (;;) {
+      std::function<void()> job;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // stopping, and nothing left
+        job = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      try {
+        job();
+      } catch (...) {  // the framework threw while replying (the client went away): nothing to do (P10)
+      }
+    }
+  }
+
+  size_t capacity_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::function<void()>> queue_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
 class CpprestServer final : public HttpServer {
  public:
-  CpprestServer(HttpServerConfig config, Handler handler) : config_(std::move(config)), handler_(std::move(handler)) {}
+  CpprestServer(HttpServerConfig config, Handler handler) : config_(std::move(config)), handler_(std::move(handler)) {
+    if (config_.handler_threads > 0)
+      pool_ = std::make_unique<HandlerPool>(config_.handler_threads, std::max<size_t>(config_.handler_queue, 1));
+  }
   ~CpprestServer() override { stop(); }
 
   Result<void> open() {
@@ -185,12 +251,14 @@ class CpprestServer final : public HttpServer {
   uint16_t port() const override { return port_; }
 
   void stop() override {
-    if (!listener_) return;
-    try {
-      listener_->close().wait();
-    } catch (...) {
+    if (listener_) {
+      try {
+        listener_->close().wait();
+      } catch (...) {
+      }
+      listener_.reset();
     }
-    listener_.reset();
+    if (pool_) pool_->stop();  // the requests queued are answered first
   }
 
  private:
@@ -276,6 +344,15 @@ class CpprestServer final : public HttpServer {
         }
         in->body = std::move(inflated.value());
       }
+      if (pool_) {  // the handler waits on the database: on our threads, not the framework's (P2)
+        if (!pool_->submit([this, in, reply]() mutable {
+              Answer queued;
+              queued.response = call_handler(*in);
+              reply(queued);
+            }))
+          reply(refuse(503, "unavailable", "the server is busy; retry shortly", false));
+        return;
+      }
       answer.response = call_handler(*in);
       reply(answer);
     }).then([](pplx::task<void> t) {
@@ -301,6 +378,7 @@ class CpprestServer final : public HttpServer {
   Handler handler_;
   std::unique_ptr<http_listener> listener_;
   uint16_t port_ = 0;
+  std::unique_ptr<HandlerPool> pool_;  // null: the handler runs on the framework's threads
 };
 
 }  // namespace

@@ -36,6 +36,9 @@ class SqlStorage final : public Storage {
   Connection& database() { return *db_; }
 
   Result<void> transaction(const std::function<Result<void>()>& body) override;
+  // PostgreSQL: a transaction-level advisory lock on the family; SQLite: nothing (BEGIN
+  // IMMEDIATE already lets one writer in at a time). sql::Connection::lock_family.
+  Result<void> lock_family(const std::string& family) override { return db_->lock_family(family); }
   uint64_t transaction_id() const override { return transaction_id_; }
   void before_commit(std::function<Result<void>()> step) override { before_commit_.push_back(std::move(step)); }
   void after_rollback(std::function<void()> step) override { after_rollback_.push_back(std::move(step)); }

@@ -3,7 +3,7 @@
 // embedded SQLite (open_sqlite_storage); PostgreSQL (open_postgres_storage) is the scale-out
 // store behind the same interfaces, so they speak of sequence numbers, transactions and
 // queries by family and cursor only.
-// Thread-safety: not thread-safe; callers serialise (SyncService holds a lock).
+// Thread-safety: not thread-safe; one connection per thread (SyncService keeps a pool of them).
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -52,6 +52,11 @@ class Storage {
   // Runs `body` in one transaction: committed when it returns success, rolled back otherwise.
   // Not re-entrant: `body` must not start another transaction.
   virtual Result<void> transaction(const std::function<Result<void>()>& body) = 0;
+  // Inside a transaction, before a family's state is read for a write: waits until no other
+  // transaction (of any connection or server) holds `family`, then holds it until this one
+  // ends. Writers that lock several families lock them in sorted order (FamilyLocks::lock_all).
+  // SQLite: a no-op, as BEGIN IMMEDIATE already lets one writer in at a time.
+  virtual Result<void> lock_family(const std::string& family) = 0;
   // The current transaction's number (a new one for each transaction()), 0 outside one.
   virtual uint64_t transaction_id() const = 0;
   // Inside a transaction: runs `step` after its body succeeded, before it commits; an error

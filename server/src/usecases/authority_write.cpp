@@ -124,6 +124,9 @@ Result<std::vector<std::string>> write_as_authority(ServiceContext& ctx, const A
 Result<std::vector<std::string>> authority_write(ServiceContext& ctx, const std::vector<AuthorityWrite>& writes) {
   std::vector<std::string> ids;
   auto done = ctx.store.transaction([&]() -> Result<void> {
+    std::set<std::string> families;  // locked together in sorted order (FamilyLocks::lock_all)
+    for (const auto& w : writes) families.insert(w.family);
+    if (auto locked = ctx.locks.lock_all(families); !locked) return locked;
     for (const auto& w : writes) {
       auto written = write_as_authority(ctx, w);
       if (!written) return written.error();

@@ -1,10 +1,13 @@
 #pragma once
 // What every use case works with: storage through its narrow interfaces, the access policy,
-// the family cache, the server's clocks and limits. The sync service owns these and runs one
-// use case at a time under its lock.
+// the family cache, the server's clocks and limits. The sync service keeps a pool of these
+// contexts, one per database connection; a context serves one request at a time, and several
+// contexts run at once (sync_service.hpp). What they share (the clock guard, the server's
+// hybrid clock, the limits) is thread-safe; the rest is the context's own.
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <set>
 #include <optional>
 #include <string>
@@ -39,6 +42,65 @@ struct ChangedRecords {
   std::map<std::string, std::pair<std::string, int64_t>> office;  // record id -> (family, sequence number)
 };
 
+// The server's hybrid clock, shared by every context of the pool: one clock, so every op the
+// server authors gets a stamp after every stamp it issued or observed, whichever context asks.
+// Thread-safe.
+class ServerClock {
+ public:
+  explicit ServerClock(std::function<uint64_t()> physical) : clock_(std::move(physical)) {}
+  sync::Hlc tick() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return clock_.tick();
+  }
+  Result<void> observe(const sync::Hlc& remote) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return clock_.observe(remote);
+  }
+
+ private:
+  std::mutex mutex_;
+  sync::HybridClock clock_;
+};
+
+// The families the current transaction of one context has locked (Storage::lock_family), so
+// each is locked once per transaction. Outside a transaction nothing is locked: a read there
+// changes nothing. Thread-safety: one per context, like its Storage.
+class FamilyLocks {
+ public:
+  explicit FamilyLocks(Storage& store) : store_(store) {}
+  // Locks `family` until the current transaction ends; no-op outside a transaction or when
+  // this transaction holds it already. Errors are the storage's (e.g. a lock wait timed out).
+  Result<void> lock(const std::string& family) {
+    uint64_t t = store_.transaction_id();
+    if (t == 0 || family.empty()) return {};
+    if (t != transaction_) {
+      held_.clear();
+      transaction_ = t;
+    }
+    if (held_.count(family)) return {};
+    if (auto r = store_.lock_family(family); !r) return r;
+    held_.insert(family);
+    return {};
+  }
+  // Whether the current transaction holds `family`'s lock (false outside a transaction).
+  bool holds(const std::string& family) const {
+    uint64_t t = store_.transaction_id();
+    return t != 0 && t == transaction_ && held_.count(family) != 0;
+  }
+  // Locks every family of `families` in its (sorted) order: writers that lock several
+  // families all take them in the same order, so none waits on another in a cycle.
+  Result<void> lock_all(const std::set<std::string>& families) {
+    for (const auto& f : families)
+      if (auto r = lock(f); !r) return r;
+    return {};
+  }
+
+ private:
+  Storage& store_;
+  uint64_t transaction_ = 0;
+  std::set<std::string> held_;
+};
+
 struct ServiceContext {
   Storage& store;
   AccessPolicy& policy;
@@ -46,8 +108,11 @@ struct ServiceContext {
   std::function<uint64_t()>& clock;  // server time, ms since the epoch
   const ServiceLimits& limits;
   sync::ClockGuard& guard;
-  sync::HybridClock& server_clock;  // stamps the ops the server authors (restamps)
+  ServerClock& server_clock;  // stamps the ops the server authors (restamps); shared, thread-safe
   ChangedRecords& changed;
+  // Per-family serialisation of writes (Storage::lock_family); the family cache takes the lock
+  // whenever a transaction reads a family's state (FamilyCache::get).
+  FamilyLocks& locks;
 
   int64_t now() const { return static_cast<int64_t>(clock()); }
   // Writes an audit event; a failure to audit outside a transaction is not the caller's error.

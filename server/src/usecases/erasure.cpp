@@ -80,6 +80,7 @@ Result<ErasureReport> erase_family(ServiceContext& ctx, const ErasureRequest& r)
   // audit event, in one transaction. The event is in the server chain: the family's own chain
   // is sealed under the key just destroyed (its earlier events stay, unreadable, verifiable).
   auto deleted = ctx.store.transaction([&]() -> Result<void> {
+    if (auto locked = ctx.locks.lock(r.family); !locked) return locked;  // no push of it meanwhile
     auto any = ctx.store.delete_family(r.family);
     if (!any) return any.error();
     report.rows_deleted = *any;

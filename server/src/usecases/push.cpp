@@ -47,6 +47,16 @@ OpResult rejected(std::string id, std::string reason, WireError code) {
   return OpResult{std::move(id), OpStatus::rejected, std::move(reason), code};
 }
 
+// Locks the families of a push's ops together, in sorted order, before any is read: a push
+// that touches several families cannot wait in a cycle with another (FamilyLocks::lock_all).
+// Ops that do not decode are refused one by one later.
+Result<void> lock_families_of(ServiceContext& ctx, const std::vector<std::string>& ops) {
+  std::set<std::string> families;
+  for (const auto& bytes : ops)
+    if (auto op = sync::decode(bytes)) families.insert(op->family);
+  return ctx.locks.lock_all(families);
+}
+
 // One push, inside its transaction.
 class PushRun {
  public:
@@ -381,6 +391,7 @@ Answer<sync::protocol::PushReply> push(ServiceContext& ctx, const DeviceRecord& 
     auto history = ctx.history(*went_back, &device);
     if (!history) return history.error();
     reply.history = *history;
+    if (auto locked = lock_families_of(ctx, request.ops); !locked) return locked;
     for (const auto& bytes : request.ops) {
       auto result = run.one(bytes);
       if (!result) return result.error();

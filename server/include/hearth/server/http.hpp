@@ -89,6 +89,13 @@ struct HttpServerConfig {
   // From any other peer the header is ignored.
   bool trust_forwarded_for = false;
   size_t compress_over_bytes = 1024;  // gzip responses larger than this when accepted
+  // The handler runs on `handler_threads` threads of the adapter's own, not on the framework's
+  // (those do sockets, TLS and gzip, and must never wait on a database: TOOLCHAIN.md §3 P2);
+  // 0 runs it on the framework's threads. Requests whose body is read wait in a queue of at
+  // most `handler_queue`; beyond it the answer is 503 (code "unavailable", Retry-After: 1),
+  // which clients retry, so memory stays bounded under any load.
+  size_t handler_threads = 0;
+  size_t handler_queue = 64;
 };
 
 class HttpServer {
