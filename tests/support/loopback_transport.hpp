@@ -35,6 +35,9 @@ class LoopbackTransport final : public client::Transport {
   // Called with every answer the service gave (not those of `intercept`), e.g. to scan pull
   // bodies for values a practitioner must not receive.
   std::function<void(const std::string& path, const client::HttpReply& reply)> observe;
+  // Called with every request body before the service sees it, e.g. to change what a device
+  // claims to hold (its cursors or view digests).
+  std::function<void(const std::string& path, std::string& body)> rewrite;
   size_t requests = 0;
 
   Result<client::HttpReply> post(const std::string& path, const std::string& json, const std::string& bearer) override {
@@ -50,6 +53,7 @@ class LoopbackTransport final : public client::Transport {
     r.headers["hearth-protocol"] = std::to_string(sync::protocol::kVersion);
     if (!bearer.empty()) r.headers["authorization"] = "Bearer " + bearer;
     r.body = json;
+    if (rewrite) rewrite(path, r.body);
     r.remote = "loopback";
     server::HttpResponse resp = service_.handle(r);
     received_ += resp.body.size();
