@@ -216,6 +216,9 @@ int main(int argc, char** argv) {
       {"incremental_pull_s", pull_incr.seconds}, {"incremental_e2e_s", push_incr.seconds + pull_incr.seconds},
       {"incremental_bytes", push_incr.report.bytes_up + pull_incr.report.bytes_down},
       {"empty_sync_median_ms", 1000 * empty[empty.size() / 2]}, {"empty_sync_body_bytes", empty_bytes},
+      // what the pushing tablet's own sync downloads after its push (its pull; its own ops come back or not)
+      {"push_initial_bytes_down", push_docs.report.bytes_down}, {"push_updates_bytes_down", push_updates.report.bytes_down},
+      {"incremental_push_bytes_down", push_incr.report.bytes_down},
       {"push_initial_server_cpu_s", push_docs.server_cpu_s}, {"initial_sync_server_cpu_s", initial.server_cpu_s},
       {"push_updates_server_cpu_s", push_updates.server_cpu_s}, {"pull_updates_server_cpu_s", pull_updates.server_cpu_s},
       {"incremental_server_cpu_s", push_incr.server_cpu_s + pull_incr.server_cpu_s},
