@@ -98,7 +98,7 @@ TEST_CASE("Frames: the media types are recognised with parameters and in Accept 
   CHECK_FALSE(accepts_frames(""));
 }
 
-TEST_CASE("Frames: the server advertises framed pushes; an older server's answers say nothing", "[unit][protocol]") {
+TEST_CASE("Frames: the server advertises framed pushes and an older server says nothing", "[unit][protocol]") {
   PushReply p;
   p.frames = kFramesVersion;
   auto back = decode_push_reply(encode(p));
@@ -126,7 +126,7 @@ TEST_CASE("Frames: malformed frames are refused naming what is wrong", "[unit][p
     require_error(decode_framed_push_request(frame(push_header, word(0), "HFR2")), ErrorCode::invalid_argument, "magic");
     require_error(decode_framed_push_request(push_header), ErrorCode::invalid_argument, "magic");  // JSON is not a frame
   }
-  SECTION("a header length past the end, or cut short") {
+  SECTION("a header length past the end or cut short") {
     require_error(decode_framed_push_request("HFR1" + word(0xffffffff) + "{}"), ErrorCode::invalid_argument, "header claims");
     require_error(decode_framed_push_request("HFR1" + std::string("\0\0", 2)), ErrorCode::invalid_argument, "cut short");
   }
@@ -139,7 +139,7 @@ TEST_CASE("Frames: malformed frames are refused naming what is wrong", "[unit][p
     q.ops = {"abc"};
     require_error(decode_framed_push_request(frame(encode(q), word(0))), ErrorCode::invalid_argument, "must be empty");
   }
-  SECTION("a missing section, counts and lengths past the end") {
+  SECTION("a missing section and counts and lengths past the end") {
     require_error(decode_framed_push_request(frame(push_header, "")), ErrorCode::invalid_argument, "cut short");
     require_error(decode_framed_push_request(frame(push_header, word(0xffffffff))), ErrorCode::too_large, "ops");
     require_error(decode_framed_push_request(frame(push_header, word(2) + word(1) + "a")), ErrorCode::invalid_argument,
@@ -158,7 +158,7 @@ TEST_CASE("Frames: malformed frames are refused naming what is wrong", "[unit][p
     require_error(decode_framed_pull_reply(frame(pull_header, "")), ErrorCode::invalid_argument, "families[0].ops");
     CHECK(decode_framed_pull_reply(frame(pull_header, word(1) + word(2) + "ab")));
   }
-  SECTION("limits: the body, the op count, one op") {
+  SECTION("limits: the body and the op count") {
     Limits tight;
     tight.push_bytes = 64;
     require_error(decode_framed_push_request(encode_framed(sample_push()), tight), ErrorCode::too_large, "over the limit");
@@ -175,7 +175,7 @@ TEST_CASE("Frames: malformed frames are refused naming what is wrong", "[unit][p
     few.json_elements = 20;
     CHECK(decode_framed_pull_reply(framed, few));
   }
-  SECTION("every truncation of a good frame is refused, never a crash") {
+  SECTION("every truncation of a good frame is refused and never a crash") {
     std::string good = encode_framed(sample_pull());
     for (size_t n = 0; n < good.size(); n += 7) CHECK_FALSE(decode_framed_pull_reply(good.substr(0, n)));
     std::string flipped = good;
