@@ -53,14 +53,25 @@ class CurlTransport final : public Transport {
   }
 
   Result<HttpReply> post(const std::string& path, const std::string& json, const std::string& bearer) override {
+    return post_as(path, json, bearer, "application/json", "");
+  }
+  bool carries_frames() const override { return true; }
+  Result<HttpReply> post_as(const std::string& path, const std::string& plain, const std::string& bearer,
+                            const std::string& content_type, const std::string& accept) override {
     if (!handle_) return make_error(ErrorCode::network, "libcurl could not start");
     CURL* h = handle_;
     std::string url = options_.base_url + path;
-    std::string body = platform::gzip(json);
+    // Small bodies (a probe, an empty push) go as they are: gzip's header and trailer would
+    // make them larger, and the CPU is better spent elsewhere (platform/gzip.hpp).
+    const bool compress = platform::worth_compressing(plain.size());
+    std::string body = compress ? platform::gzip(plain) : plain;
     std::string response;
     curl_slist* headers = nullptr;
-    headers = curl_slist_append(headers, "Content-Type: application/json");
-    headers = curl_slist_append(headers, "Content-Encoding: gzip");
+    const std::string type_header = "Content-Type: " + content_type;
+    headers = curl_slist_append(headers, type_header.c_str());
+    const std::string accept_header = "Accept: " + accept;
+    if (!accept.empty()) headers = curl_slist_append(headers, accept_header.c_str());
+    if (compress) headers = curl_slist_append(headers, "Content-Encoding: gzip");
     headers = curl_slist_append(headers, "Expect:");
     std::string protocol = "Hearth-Protocol: " + std::to_string(options_.protocol);
     headers = curl_slist_append(headers, protocol.c_str());
@@ -100,12 +111,14 @@ class CurlTransport final : public Transport {
     }
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    char* type = nullptr;
+    curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &type);
     curl_off_t up = 0, down = 0;
     curl_easy_getinfo(h, CURLINFO_SIZE_UPLOAD_T, &up);
     curl_easy_getinfo(h, CURLINFO_SIZE_DOWNLOAD_T, &down);
     sent_ += static_cast<uint64_t>(up);
     received_ += static_cast<uint64_t>(down);
-    return HttpReply{status, std::move(response)};
+    return HttpReply{status, std::move(response), type ? std::string(type) : std::string()};
   }
   uint64_t bytes_sent() const override { return sent_; }
   uint64_t bytes_received() const override { return received_; }

@@ -56,14 +56,15 @@ Error refusal(const std::string& path, const HttpReply& r) {
 // One request with retries for network failures and answers worth retrying (server,
 // unavailable); every other refusal is final for this request and comes back as the error
 // its wire code means.
-Result<std::string> call(Transport& t, const std::string& path, const std::string& body, const std::string& token,
-                         const SyncOptions& o) {
+// `content_type` and `accept` as Transport::post_as; empty: JSON through Transport::post.
+Result<HttpReply> call_as(Transport& t, const std::string& path, const std::string& body, const std::string& token,
+                          const SyncOptions& o, const std::string& content_type = {}, const std::string& accept = {}) {
   uint64_t wait = o.backoff_ms;
   Error last{ErrorCode::network, "no attempt made"};
   for (int attempt = 1; attempt <= std::max(1, o.max_attempts); ++attempt) {
     if (o.cancel && o.cancel->load()) return make_error(ErrorCode::network, "sync cancelled; it resumes where it stopped");
-    auto reply = t.post(path, body, token);
-    if (reply && reply->status == 200) return std::move(reply->body);
+    auto reply = content_type.empty() ? t.post(path, body, token) : t.post_as(path, body, token, content_type, accept);
+    if (reply && reply->status == 200) return std::move(*reply);
     if (reply) {
       Error e = refusal(path, *reply);
       if (e.code != ErrorCode::network) return e;
@@ -78,6 +79,13 @@ Result<std::string> call(Transport& t, const std::string& path, const std::strin
     }
   }
   return last;
+}
+
+Result<std::string> call(Transport& t, const std::string& path, const std::string& body, const std::string& token,
+                         const SyncOptions& o) {
+  auto reply = call_as(t, path, body, token, o);
+  if (!reply) return reply.error();
+  return std::move(reply->body);
 }
 
 template <typename T>
@@ -99,6 +107,7 @@ Result<std::string> required_secret(const Store& s, const char* name) {
 struct PushLimits {
   uint64_t push_bytes = wire::Limits{}.push_bytes;
   uint64_t op_bytes = wire::Limits{}.op_bytes;
+  uint64_t frames = 0;  // the framing of push bodies the server reads (0: JSON only)
 };
 
 uint64_t secret_number(const Store& s, const char* name, uint64_t fallback) {
@@ -114,7 +123,17 @@ PushLimits load_limits(const Store& s) {
   PushLimits l;
   l.push_bytes = secret_number(s, "max_push_bytes", l.push_bytes);
   l.op_bytes = secret_number(s, "max_op_bytes", l.op_bytes);
+  l.frames = secret_number(s, "server_frames", 0);
   return l;
+}
+
+// What the server said of framed push bodies, kept like its limits (an older server says
+// nothing: 0, JSON only).
+Result<void> remember_frames(Store& s, PushLimits& current, uint64_t frames) {
+  if (frames == current.frames) return {};
+  if (auto r = sync_port(s).put_secret("server_frames", std::to_string(frames)); !r) return r;
+  current.frames = frames;
+  return {};
 }
 
 Result<void> remember_limits(Store& s, PushLimits& current, uint64_t push_bytes, uint64_t op_bytes) {
@@ -349,7 +368,13 @@ class Engine {
       clock_check = false;
 
       ++report_.push_requests;
-      auto body = call(t_, "/v1/push", wire::encode(req), token_, o_);
+      // Framed (its ops as bytes, not base64) when the server reads it. The batch was sized by
+      // its JSON form; a frame is smaller but for ops under 40 bytes, so a frame over the
+      // limit goes as JSON.
+      std::string framed = limits.frames >= wire::kFramesVersion && t_.carries_frames() ? wire::encode_framed(req) : "";
+      if (framed.size() > limits.push_bytes) framed.clear();
+      auto body = !framed.empty() ? call_as(t_, "/v1/push", framed, token_, o_, wire::kFramesType, wire::kJsonType)
+                                  : call_as(t_, "/v1/push", wire::encode(req), token_, o_);
       if (!body && body.error().code == ErrorCode::too_large) {
         if (req.ops.size() > 1) {  // split the batch and try again
           max_ops = std::max<size_t>(1, req.ops.size() / 2);
@@ -363,7 +388,7 @@ class Engine {
                                                                          " bytes, within the server's advertised limit)"));
       }
       if (!body) return std::optional<Error>(body.error());
-      auto reply = answer(wire::decode_push_reply(*body), "/v1/push");
+      auto reply = answer(wire::decode_push_reply(body->body), "/v1/push");
       if (!reply) return std::optional<Error>(reply.error());
       if (reply->wipe) wipe_ = reply->wipe;  // the push goes on: the outbox first, then the wipe
 
@@ -421,6 +446,7 @@ class Engine {
       if (reply->server_time_ms != 0)  // docs/change-log.md, "Clocks": the floor of this device's later stamps
         if (auto r = port_.adopt_server_time(reply->server_time_ms); !r) return r.error();
       if (auto r = remember_limits(store_, limits, reply->max_push_bytes, reply->max_op_bytes); !r) return r.error();
+      if (auto r = remember_frames(store_, limits, reply->frames); !r) return r.error();
       auto followed = follow_epoch(store_, epoch, reply->history.epoch);
       if (!followed) return followed.error();
       if (*followed) {
@@ -450,9 +476,16 @@ class Engine {
       req.history_epoch = epoch;
       req.delivered_counter = *delivered;
       req.highest_cursor = highest_cursor;
-      auto body = call(t_, "/v1/pull", wire::encode(req), token_, o_);
+      // The answer is framed when the server speaks the framing (its Content-Type says so); an
+      // older server answers JSON.
+      auto body = t_.carries_frames()
+                      ? call_as(t_, "/v1/pull", wire::encode(req), token_, o_, wire::kJsonType,
+                                std::string(wire::kFramesType) + ", " + wire::kJsonType)
+                      : call_as(t_, "/v1/pull", wire::encode(req), token_, o_);
       if (!body) return body.error();
-      auto reply = answer(wire::decode_pull_reply(*body), "/v1/pull");
+      auto reply = answer(wire::is_frames_type(body->content_type) ? wire::decode_framed_pull_reply(body->body)
+                                                                    : wire::decode_pull_reply(body->body),
+                          "/v1/pull");
       if (!reply) return reply.error();
       ++report_.pages;
       // The office asked for a wipe: nothing of this answer is applied, and its policy does not
@@ -582,6 +615,7 @@ Result<void> enrol(Store& store, Transport& transport, const std::string& server
   if (auto r = sync_port(store).put_secret("server_ca", ca_pem); !r) return r;
   PushLimits limits = load_limits(store);
   if (auto r = remember_limits(store, limits, reply->max_push_bytes, reply->max_op_bytes); !r) return r;
+  if (auto r = remember_frames(store, limits, reply->frames); !r) return r;
   // The server's history from the start: a new store has nothing to reset, and its first
   // sync then needs no reset either; a store enrolled again keeps its cursors if the epoch is
   // the one it knew.

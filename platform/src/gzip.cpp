@@ -2,11 +2,16 @@
 
 #include <zlib.h>
 
+#include <algorithm>
+
 namespace hearth::platform {
 
-std::string gzip(std::string_view in) {
+bool worth_compressing(size_t bytes) { return bytes > kCompressOverBytes; }
+
+std::string gzip(std::string_view in, int level) {
+  level = std::clamp(level, 0, 9);
   z_stream z{};
-  deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+  deflateInit2(&z, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
   std::string out(deflateBound(&z, static_cast<uLong>(in.size())) + 32, '\0');
   z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
   z.avail_in = static_cast<uInt>(in.size());

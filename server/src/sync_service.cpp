@@ -36,6 +36,14 @@ HttpResponse answer(const Answer<T>& a) {
   return json_reply(200, protocol::encode(*a.reply));
 }
 
+// A pull answer, framed when the request's Accept names the framing (docs/protocol.md, "Framed
+// op batches"): its ops travel as bytes, not base64. Errors stay JSON.
+HttpResponse pull_answer(const HttpRequest& r, const protocol::PullReply& reply) {
+  if (protocol::accepts_frames(r.header("accept")))
+    return HttpResponse{200, protocol::encode_framed(reply), protocol::kFramesType};
+  return json_reply(200, protocol::encode(reply));
+}
+
 }  // namespace
 
 // One worker of the pool: a connection and everything that must not be shared with another
@@ -163,7 +171,9 @@ HttpResponse SyncService::route(ServiceContext& ctx, const HttpRequest& r) {
   if (r.path == "/v1/enrol") {
     auto request = protocol::decode_enrol_request(r.body, limits_.wire);
     if (!request) return refused(request.error());
-    return answer(enrol(ctx, *request, r.remote));
+    auto enrolled = enrol(ctx, *request, r.remote);
+    if (enrolled.reply) enrolled.reply->frames = protocol::kFramesVersion;  // push bodies may come framed
+    return answer(enrolled);
   }
   if (r.path == kOfficeWithdrawPath) return office_withdraw(ctx, r);
   if (r.path == kOfficeFeedPath || r.path == kOfficeFeedAckPath) return office_feed(ctx, r);
@@ -198,10 +208,13 @@ HttpResponse SyncService::route(ServiceContext& ctx, const HttpRequest& r) {
   }
   // A wipe the office asked for rides on every answer until the device acknowledges it (N5).
   if (r.path == "/v1/push") {
-    auto request = protocol::decode_push_request(r.body, limits_.wire);
+    auto request = protocol::is_frames_type(r.header("content-type"))
+                       ? protocol::decode_framed_push_request(r.body, limits_.wire)
+                       : protocol::decode_push_request(r.body, limits_.wire);
     if (!request) return refused(request.error());
     auto pushed = push(ctx, caller, *request);
     if (pushed.reply) pushed.reply->wipe = wipe_order(caller);
+    if (pushed.reply) pushed.reply->frames = protocol::kFramesVersion;
     return answer(pushed);
   }
   auto request = protocol::decode_pull_request(r.body, limits_.wire);
@@ -216,11 +229,12 @@ HttpResponse SyncService::route(ServiceContext& ctx, const HttpRequest& r) {
     order.changed = false;
     order.wipe = wipe_order(caller);
     ctx.audit(&caller, "wipe-ordered", "", "the pull was answered with the office's wipe order alone");
-    return json_reply(200, protocol::encode(order));
+    return pull_answer(r, order);
   }
   auto pulled = pull(ctx, caller, *request);
-  if (pulled.reply) pulled.reply->wipe = wipe_order(caller);
-  return answer(pulled);
+  if (!pulled.reply) return error(pulled.error.code, pulled.error.message);
+  pulled.reply->wipe = wipe_order(caller);
+  return pull_answer(r, *pulled.reply);
 }
 
 // POST /v1/office/consent/withdraw: a withdrawal recorded by an office system with an office

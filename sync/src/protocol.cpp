@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <limits>
 
 #include "base64.hpp"
@@ -125,6 +127,7 @@ constexpr size_t kNameBytes = 128;                  // family ids
 constexpr size_t kTextBytes = 4096;                 // messages and reasons
 constexpr size_t kSecretBytes = 256;                // enrolment codes and device tokens
 constexpr uint64_t kMinAdvertisedBytes = 1024;
+constexpr uint64_t kMaxFramesVersion = 1000;        // a newer server may read later framings
 constexpr uint64_t kMaxAdvertisedBytes = 1ull << 30;
 
 enum class Chars {
@@ -547,10 +550,13 @@ std::string encode(const EnrolReply& m) {
   json j{{"device_token", m.device_token}, {"practitioner_id", m.practitioner_id}, {"protocol", m.protocol},
          {"server_time", m.server_time_ms}, {"history", history_json(m.history)}};
   put_limits(j, m.max_push_bytes, m.max_op_bytes);
+  if (m.frames) j["frames"] = m.frames;
   return dump(j);
 }
 
-std::string encode(const PushRequest& m) {
+// The JSON form of a push; with `ops` false its "ops" array is left empty (a framed body's
+// header: the ops follow it as frames).
+json push_request_json(const PushRequest& m, bool ops) {
   json quarantined = json::array();
   for (const auto& q : m.quarantined) quarantined.push_back({{"op", q.op_id}, {"family", q.family}, {"reason", q.reason}});
   json j{{"device_time", m.device_time_ms}, {"history_epoch", m.history_epoch}, {"delivered_counter", m.delivered_counter}};
@@ -564,9 +570,11 @@ std::string encode(const PushRequest& m) {
     j["record_views"] = std::move(views);
   }
   if (m.record_views_dropped) j["record_views_dropped"] = m.record_views_dropped;
-  j["ops"] = op_array(m.ops);
-  return dump(j);
+  j["ops"] = ops ? op_array(m.ops) : json::array();
+  return j;
 }
+
+std::string encode(const PushRequest& m) { return dump(push_request_json(m, true)); }
 
 std::string encode(const PushReply& m) {
   json results = json::array();
@@ -580,6 +588,7 @@ std::string encode(const PushReply& m) {
   json j{{"results", std::move(results)}, {"server_time", m.server_time_ms}, {"clock_offset_ms", m.clock_offset_ms},
          {"history", history_json(m.history)}};
   put_limits(j, m.max_push_bytes, m.max_op_bytes);
+  if (m.frames) j["frames"] = m.frames;
   if (!m.quarantine_acknowledged.empty()) j["quarantine_acknowledged"] = m.quarantine_acknowledged;
   if (!m.held_decided.empty()) {
     json decided = json::array();
@@ -604,10 +613,12 @@ std::string encode(const PullRequest& m) {
   return dump(j);
 }
 
-std::string encode(const PullReply& m) {
+// The JSON form of a pull answer; with `ops` false every page's "ops" array is left empty (a
+// framed body's header).
+json pull_reply_json(const PullReply& m, bool ops) {
   json families = json::array();
   for (const auto& f : m.families) {
-    json page{{"family", f.family}, {"ops", op_array(f.ops)}, {"cursor", f.cursor}};
+    json page{{"family", f.family}, {"ops", ops ? op_array(f.ops) : json::array()}, {"cursor", f.cursor}};
     if (!f.view.empty()) page["view"] = f.view;
     if (!f.withheld.empty()) page["withheld"] = f.withheld;
     families.push_back(std::move(page));
@@ -617,8 +628,10 @@ std::string encode(const PullReply& m) {
   if (m.feed_version) j["feed_version"] = *m.feed_version;
   if (m.policy) j["policy"] = policy_json(*m.policy);
   if (m.wipe) j["wipe"] = wipe_json(*m.wipe);
-  return dump(j);
+  return j;
 }
+
+std::string encode(const PullReply& m) { return dump(pull_reply_json(m, true)); }
 
 std::string encode(const HealthReply& m) {
   return dump(json{{"status", m.status}, {"protocol", m.protocol}, {"history", history_json(m.history)}});
@@ -666,6 +679,7 @@ Result<EnrolReply> decode_enrol_reply(std::string_view body, const Limits& limit
   m.server_time_ms = r.unsigned_number(*j, "server_time", false, 0, kMaxTimeMs);
   m.history = r.history(*j, false);
   read_limits(r, *j, m.max_push_bytes, m.max_op_bytes);
+  m.frames = r.unsigned_number(*j, "frames", false, 0, kMaxFramesVersion);
   return r.finish(std::move(m));
 }
 
@@ -752,6 +766,7 @@ Result<PushReply> decode_push_reply(std::string_view body, const Limits& limits)
   m.clock_offset_ms = r.signed_number(*j, "clock_offset_ms", false, -kMaxOffsetMs, kMaxOffsetMs).value_or(0);
   m.history = r.history(*j, false);
   read_limits(r, *j, m.max_push_bytes, m.max_op_bytes);
+  m.frames = r.unsigned_number(*j, "frames", false, 0, kMaxFramesVersion);
   if (const json* acks = r.array(*j, "quarantine_acknowledged", false, limits.json_elements))
     for (size_t i = 0; i < acks->size() && r.ok(); ++i)
       m.quarantine_acknowledged.push_back(r.op_id((*acks)[i], "quarantine_acknowledged[" + std::to_string(i) + "]", false));
@@ -926,6 +941,190 @@ Result<WipeAckReply> decode_wipe_ack_reply(std::string_view body, const Limits& 
   WipeAckReply m;
   m.acknowledged_at_ms = r.unsigned_number(*j, "acknowledged_at", true, 0, kMaxTimeMs);
   return r.finish(std::move(m));
+}
+
+// ---------------------------------------------------------------- framed op batches
+
+namespace {
+
+constexpr std::string_view kFramesMagic = "HFR1";
+constexpr size_t kWordBytes = 4;  // every number of the framing: unsigned 32 bits, big-endian
+
+void put_word(std::string& out, size_t n) {
+  const auto v = static_cast<uint32_t>(n);
+  out.push_back(static_cast<char>((v >> 24) & 0xff));
+  out.push_back(static_cast<char>((v >> 16) & 0xff));
+  out.push_back(static_cast<char>((v >> 8) & 0xff));
+  out.push_back(static_cast<char>(v & 0xff));
+}
+
+void put_section(std::string& out, const std::vector<std::string>& ops) {
+  put_word(out, ops.size());
+  for (const auto& op : ops) {
+    put_word(out, op.size());
+    out += op;
+  }
+}
+
+// The frame as it is read: the header's JSON text, then one op section after another. Every
+// count and length is checked against the bytes that remain before anything is allocated, so
+// a frame can never claim more than it holds.
+class FrameReader {
+ public:
+  FrameReader(std::string_view body, const char* what) : rest_(body), what_(what) {}
+
+  Result<std::string_view> header() {
+    if (rest_.size() < kFramesMagic.size() || rest_.substr(0, kFramesMagic.size()) != kFramesMagic)
+      return bad("does not start with the framing's magic \"HFR1\"");
+    rest_.remove_prefix(kFramesMagic.size());
+    auto n = word("the header's length");
+    if (!n) return n.error();
+    if (*n > rest_.size())
+      return bad("the header claims " + std::to_string(*n) + " bytes and " + std::to_string(rest_.size()) + " remain");
+    std::string_view json_text = rest_.substr(0, *n);
+    rest_.remove_prefix(*n);
+    return json_text;
+  }
+
+  // One section: `max_items` ops at most, each 1 to `max_op` bytes.
+  Result<std::vector<std::string>> section(const std::string& field, size_t max_items, size_t max_op) {
+    auto count = word(field + "'s count");
+    if (!count) return count.error();
+    // each op takes at least its length word and one byte
+    if (*count > max_items || *count > rest_.size() / (kWordBytes + 1))
+      return make_error(*count > max_items ? ErrorCode::too_large : ErrorCode::invalid_argument,
+                        std::string(what_) + ": " + field + " claims " + std::to_string(*count) + " ops, more than " +
+                            (*count > max_items ? "the limit of " + std::to_string(max_items) : std::string("the body holds")));
+    std::vector<std::string> ops;
+    ops.reserve(*count);
+    for (size_t i = 0; i < *count; ++i) {
+      const std::string name = field + "[" + std::to_string(i) + "]";
+      auto n = word(name + "'s length");
+      if (!n) return n.error();
+      if (*n == 0) return bad(name + " is empty");
+      if (*n > max_op)
+        return make_error(ErrorCode::too_large, std::string(what_) + ": " + name + " is over " + std::to_string(max_op) + " bytes");
+      if (*n > rest_.size())
+        return bad(name + " claims " + std::to_string(*n) + " bytes and " + std::to_string(rest_.size()) + " remain");
+      ops.emplace_back(rest_.substr(0, *n));
+      rest_.remove_prefix(*n);
+    }
+    return ops;
+  }
+
+  Result<void> end() {
+    if (!rest_.empty()) return bad(std::to_string(rest_.size()) + " bytes follow the last op section");
+    return {};
+  }
+
+ private:
+  Error bad(const std::string& message) const {
+    return make_error(ErrorCode::invalid_argument, std::string(what_) + ": the framed body is malformed: " + message);
+  }
+  Result<size_t> word(const std::string& what) {
+    if (rest_.size() < kWordBytes) return bad(what + " is cut short");
+    size_t v = 0;
+    for (size_t i = 0; i < kWordBytes; ++i) v = (v << 8) | static_cast<unsigned char>(rest_[i]);
+    rest_.remove_prefix(kWordBytes);
+    return v;
+  }
+
+  std::string_view rest_;
+  const char* what_;
+};
+
+// The header's op lists travel as frames: an op in the header itself is refused, so a body
+// has one reading.
+Result<void> header_has_no_ops(bool empty, const char* what, const std::string& field) {
+  if (empty) return {};
+  return make_error(ErrorCode::invalid_argument,
+                    std::string(what) + ": \"" + field + "\" must be empty in a framed body's header (the ops follow as frames)");
+}
+
+Result<void> within(std::string_view body, size_t max_bytes, const char* what) {
+  if (body.size() <= max_bytes) return {};
+  return make_error(ErrorCode::too_large, std::string(what) + ": the body is " + std::to_string(body.size()) +
+                                              " bytes, over the limit of " + std::to_string(max_bytes));
+}
+
+std::string frame(const json& header) {
+  std::string text = dump(header);
+  std::string out(kFramesMagic);
+  put_word(out, text.size());
+  out += text;
+  return out;
+}
+
+}  // namespace
+
+bool is_frames_type(std::string_view content_type) {
+  std::string type(content_type.substr(0, content_type.find(';')));
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.pop_back();
+  while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.erase(type.begin());
+  for (auto& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return type == kFramesType;
+}
+
+bool accepts_frames(std::string_view accept) {
+  // a list of media ranges, e.g. "application/vnd.hearth.frames, application/json"; a client
+  // names the framing only when it reads it, so q values are not weighed
+  while (!accept.empty()) {
+    size_t comma = accept.find(',');
+    std::string_view range = accept.substr(0, comma);
+    if (is_frames_type(range)) return true;
+    if (comma == std::string_view::npos) break;
+    accept.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+std::string encode_framed(const PushRequest& m) {
+  std::string out = frame(push_request_json(m, false));
+  put_section(out, m.ops);
+  return out;
+}
+
+std::string encode_framed(const PullReply& m) {
+  std::string out = frame(pull_reply_json(m, false));
+  for (const auto& f : m.families) put_section(out, f.ops);
+  return out;
+}
+
+Result<PushRequest> decode_framed_push_request(std::string_view body, const Limits& limits) {
+  const char* what = "push";
+  if (auto r = within(body, limits.push_bytes, what); !r) return r.error();
+  FrameReader in(body, what);
+  auto header = in.header();
+  if (!header) return header.error();
+  auto m = decode_push_request(*header, limits);
+  if (!m) return m.error();
+  if (auto r = header_has_no_ops(m->ops.empty(), what, "ops"); !r) return r.error();
+  auto ops = in.section("ops", limits.json_elements, limits.push_bytes);
+  if (!ops) return ops.error();
+  m->ops = std::move(*ops);
+  if (auto r = in.end(); !r) return r.error();
+  return m;
+}
+
+Result<PullReply> decode_framed_pull_reply(std::string_view body, const Limits& limits) {
+  const char* what = "pull answer";
+  if (auto r = within(body, limits.request_bytes, what); !r) return r.error();
+  FrameReader in(body, what);
+  auto header = in.header();
+  if (!header) return header.error();
+  auto m = decode_pull_reply(*header, limits);
+  if (!m) return m.error();
+  size_t total = 0;  // ops over every section: bounded like the values of one JSON body
+  for (size_t i = 0; i < m->families.size(); ++i) {
+    const std::string field = "families[" + std::to_string(i) + "].ops";
+    if (auto r = header_has_no_ops(m->families[i].ops.empty(), what, field); !r) return r.error();
+    auto ops = in.section(field, limits.json_elements - std::min(total, limits.json_elements), limits.request_bytes);
+    if (!ops) return ops.error();
+    total += ops->size();
+    m->families[i].ops = std::move(*ops);
+  }
+  if (auto r = in.end(); !r) return r.error();
+  return m;
 }
 
 }  // namespace hearth::sync::protocol

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <sstream>
 #include <thread>
 
@@ -46,6 +47,20 @@ long server_peak_rss_kb(pid_t pid) {
   while (std::getline(in, line))
     if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
   return 0;
+}
+
+// The CPU time (user + system, seconds) a process has used so far, from /proc/<pid>/stat.
+double cpu_seconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto close = stat.rfind(')');  // the command name may hold spaces
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string skip;
+  for (int i = 3; i < 14; ++i) fields >> skip;  // fields 3..13 (state .. cmajflt)
+  unsigned long long utime = 0, stime = 0;
+  fields >> utime >> stime;
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 struct Server {
@@ -89,12 +104,17 @@ struct Server {
 struct Timed {
   client::SyncReport report;
   double seconds = 0;
+  double server_cpu_s = 0;  // CPU the server used during this sync
 };
 
+pid_t server_pid = -1;
+
 Timed timed_sync(client::Store& s, client::Transport& t) {
+  double cpu0 = cpu_seconds(server_pid);
   auto t0 = Clock::now();
-  Timed r{must(client::sync(s, t), "sync"), 0};
+  Timed r{must(client::sync(s, t), "sync"), 0, 0};
   r.seconds = seconds_since(t0);
+  r.server_cpu_s = cpu_seconds(server_pid) - cpu0;
   return r;
 }
 
@@ -128,6 +148,7 @@ int main(int argc, char** argv) {
   for (const char* p : {"replica-a", "replica-b"})
     server.admin({"add-practitioner", "--id", p, "--org", "org", "--name", p, "--role", "PRACTITIONER"});
   server.start();
+  server_pid = server.pid;
 
   auto a = open_store(dir / "a.db", schema, "replica-a", true);
   auto b = open_store(dir / "b.db", schema, "replica-b", true);
@@ -163,8 +184,10 @@ int main(int argc, char** argv) {
 
   std::vector<double> empty;
   uint64_t empty_bytes = 0;
+  double empty_cpu = 0;
   for (int i = 0; i < 21; ++i) {
     Timed e = timed_sync(*b, *tb);
+    empty_cpu += e.server_cpu_s;
     empty.push_back(e.seconds);
     empty_bytes = e.report.bytes_up + e.report.bytes_down;  // body bytes on the wire (after gzip)
   }
@@ -193,6 +216,13 @@ int main(int argc, char** argv) {
       {"incremental_pull_s", pull_incr.seconds}, {"incremental_e2e_s", push_incr.seconds + pull_incr.seconds},
       {"incremental_bytes", push_incr.report.bytes_up + pull_incr.report.bytes_down},
       {"empty_sync_median_ms", 1000 * empty[empty.size() / 2]}, {"empty_sync_body_bytes", empty_bytes},
+      // what the pushing tablet's own sync downloads after its push (its pull; its own ops come back or not)
+      {"push_initial_bytes_down", push_docs.report.bytes_down}, {"push_updates_bytes_down", push_updates.report.bytes_down},
+      {"incremental_push_bytes_down", push_incr.report.bytes_down},
+      {"push_initial_server_cpu_s", push_docs.server_cpu_s}, {"initial_sync_server_cpu_s", initial.server_cpu_s},
+      {"push_updates_server_cpu_s", push_updates.server_cpu_s}, {"pull_updates_server_cpu_s", pull_updates.server_cpu_s},
+      {"incremental_server_cpu_s", push_incr.server_cpu_s + pull_incr.server_cpu_s},
+      {"empty_sync_server_cpu_s_total_21", empty_cpu},
       {"converged", diverged == 0}, {"created_ops", created},
       {"client_peak_rss_kb", peak_rss_kb()}, {"server_peak_rss_kb", server_rss}};
   std::printf("\nserver encryption at rest: %s\n", server_encrypted ? "on" : "OFF (baseline)");
@@ -214,6 +244,9 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(push_incr.report.bytes_up + pull_incr.report.bytes_down));
   std::printf("%-48s %12.2f ms (median of 21), %llu body bytes\n", "empty sync round trip", 1000 * empty[empty.size() / 2],
               static_cast<unsigned long long>(empty_bytes));
+  std::printf("%-48s push %.2f s, initial %.2f s, updates %.2f + %.2f s, incremental %.3f s, 21 empty %.3f s\n",
+              "server CPU (user + system)", push_docs.server_cpu_s, initial.server_cpu_s, push_updates.server_cpu_s,
+              pull_updates.server_cpu_s, push_incr.server_cpu_s + pull_incr.server_cpu_s, empty_cpu);
   std::printf("%-48s %12s\n", "converged", diverged == 0 ? "yes" : "NO");
   std::printf("%-48s %12ld KiB client (two stores), %ld KiB server\n", "peak RSS", peak_rss_kb(), server_rss);
   std::cout << out.dump() << "\n";

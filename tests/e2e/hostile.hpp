@@ -23,7 +23,7 @@ constexpr long kMaxGrowthKb = 64 * 1024;  // what one hostile request may add to
 const std::string kBearer = "5ecret-bearer-token-4a1f";
 
 // A 10 KB gzip of nested JSON: 8,000,000 bytes of [[[[...]]]] once inflated.
-inline std::string nested_json_gzip() { return platform::gzip(std::string(4000000, '[') + std::string(4000000, ']')); }
+inline std::string nested_json_gzip() { return platform::gzip(std::string(4000000, '[') + std::string(4000000, ']'), 9); }
 
 inline std::string many_headers(int n) {
   std::string h;

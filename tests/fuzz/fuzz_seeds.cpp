@@ -68,5 +68,8 @@ int main(int argc, char** argv) {
   lr.feed_version = 4;
   put(6, "pull-reply", p::encode(lr));
   put(7, "health", p::encode(p::HealthReply{}));
+  put(0x41, "push-framed", p::encode_framed(pq));
+  put(0x40, "pull-reply-framed", p::encode_framed(lr));
+  put(0xc0, "pull-reply-framed-tight", p::encode_framed(lr));
   return 0;
 }

@@ -35,7 +35,25 @@ class LoopbackTransport final : public client::Transport {
   // Called with every answer the service gave (not those of `intercept`), e.g. to scan pull
   // bodies for values a practitioner must not receive.
   std::function<void(const std::string& path, const client::HttpReply& reply)> observe;
+  // Called with every request body before the service sees it, e.g. to change what a device
+  // claims to hold (its cursors or view digests).
+  std::function<void(const std::string& path, std::string& body)> rewrite;
   size_t requests = 0;
+
+  // Set: the transport carries framed bodies (docs/protocol.md, "Framed op batches") as the
+  // libcurl one does, passing Content-Type and Accept to the service.
+  bool frames = false;
+  bool carries_frames() const override { return frames; }
+  Result<client::HttpReply> post_as(const std::string& path, const std::string& body, const std::string& bearer,
+                                    const std::string& content_type, const std::string& accept) override {
+    if (!frames) return post(path, body, bearer);
+    content_type_ = content_type;
+    accept_ = accept;
+    auto reply = post(path, body, bearer);
+    content_type_.clear();
+    accept_.clear();
+    return reply;
+  }
 
   Result<client::HttpReply> post(const std::string& path, const std::string& json, const std::string& bearer) override {
     ++requests;
@@ -49,11 +67,14 @@ class LoopbackTransport final : public client::Transport {
     r.path = path;
     r.headers["hearth-protocol"] = std::to_string(sync::protocol::kVersion);
     if (!bearer.empty()) r.headers["authorization"] = "Bearer " + bearer;
+    if (!content_type_.empty()) r.headers["content-type"] = content_type_;
+    if (!accept_.empty()) r.headers["accept"] = accept_;
     r.body = json;
+    if (rewrite) rewrite(path, r.body);
     r.remote = "loopback";
     server::HttpResponse resp = service_.handle(r);
     received_ += resp.body.size();
-    client::HttpReply reply{resp.status, std::move(resp.body)};
+    client::HttpReply reply{resp.status, std::move(resp.body), resp.content_type};
     if (observe) observe(path, reply);
     return reply;
   }
@@ -63,6 +84,8 @@ class LoopbackTransport final : public client::Transport {
  private:
   server::SyncService& service_;
   size_t max_body_bytes_;
+  std::string content_type_;  // of the request post_as is sending ("" from post)
+  std::string accept_;
   uint64_t sent_ = 0;
   uint64_t received_ = 0;
 };

@@ -88,7 +88,7 @@ http::http_response to_cpprest(const Answer& a, bool gzip_ok, size_t compress_ov
   const HttpResponse& r = a.response;
   http::http_response resp(static_cast<http::status_code>(r.status));
   resp.headers().add("Cache-Control", "no-store");
-  resp.headers().add("Vary", "Accept-Encoding");
+  resp.headers().add("Vary", "Accept-Encoding, Accept");  // pull answers may be framed (docs/protocol.md)
   if (a.close) resp.headers().add("Connection", "close");
   if (!a.allow.empty()) resp.headers().add("Allow", a.allow);
   if (r.status == 503) resp.headers().add("Retry-After", "1");  // busy: the client retries (protocol.hpp)

@@ -206,10 +206,15 @@ Answer<sync::protocol::PullReply> pull(ServiceContext& ctx, const DeviceRecord& 
     if (page->empty() && !changed) continue;
     sync::protocol::FamilyPage out{family, {}, page->empty() ? after : page->back().seq, digest, withheld_list(*view)};
     const bool all = withholds_nothing(*view);
+    // The device's own ops in a family it holds under this view are in its log already: the
+    // cursor moves past them, they are not sent back. A family it receives afresh (new to it,
+    // a view change, a history that went back) brings them too.
+    const bool skip_own = held && !changed;
     for (auto& so : *page) {
       // The budget counts the stored ops read, sent or withheld: a page the log cut short at
       // the budget must end the reply with `more`, or the rest of the family would be skipped.
       used += so.body.size();
+      if (skip_own && so.device == device.id) continue;
       if (all) {
         out.ops.push_back(std::move(so.body));
         continue;

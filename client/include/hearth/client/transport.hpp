@@ -13,6 +13,7 @@ namespace hearth::client {
 struct HttpReply {
   long status = 0;
   std::string body;  // decompressed
+  std::string content_type = {};  // the answer's Content-Type ("" when the transport does not say)
 };
 
 class Transport {
@@ -21,6 +22,18 @@ class Transport {
   // POSTs a JSON body to `path` (e.g. "/v1/push"). A network or TLS failure is an
   // ErrorCode::network error naming the cause; any HTTP status is a reply.
   virtual Result<HttpReply> post(const std::string& path, const std::string& json, const std::string& bearer) = 0;
+  // Whether post_as carries other bodies than JSON and reports the answer's content_type
+  // (docs/protocol.md, "Framed op batches"). A transport that does not override both speaks
+  // JSON only, and the sync engine sends it JSON only.
+  virtual bool carries_frames() const { return false; }
+  // POSTs `body` of media type `content_type`, asking for an answer of the types `accept`
+  // names (an Accept header value).
+  virtual Result<HttpReply> post_as(const std::string& path, const std::string& body, const std::string& bearer,
+                                    const std::string& content_type, const std::string& accept) {
+    (void)content_type;
+    (void)accept;
+    return post(path, body, bearer);
+  }
   virtual uint64_t bytes_sent() const = 0;
   virtual uint64_t bytes_received() const = 0;
 };

@@ -98,6 +98,9 @@ struct EnrolReply {
   HistoryInfo history;
   uint64_t max_push_bytes = 0;  // the server's Limits::push_bytes
   uint64_t max_op_bytes = 0;    // the server's Limits::op_bytes
+  // The framing of op batches (kFramesVersion) the server reads in push bodies; 0 (absent, an
+  // older server): JSON only. Wire: "frames".
+  uint64_t frames = 0;
 };
 
 // ---- push: POST /v1/push ----
@@ -180,6 +183,7 @@ struct PushReply {
   HistoryInfo history;
   uint64_t max_push_bytes = 0;
   uint64_t max_op_bytes = 0;
+  uint64_t frames = 0;  // as EnrolReply::frames
   std::vector<std::string> quarantine_acknowledged;  // op ids of reported quarantine notices
   // Decisions on the ops of held_waiting, and on ops of this push found held and decided
   // already. Wire: "held_decided" (omitted when empty).
@@ -324,6 +328,33 @@ Result<EmergencyAccessRequest> decode_emergency_access_request(std::string_view 
 Result<EmergencyAccessReply> decode_emergency_access_reply(std::string_view body, const Limits& limits = {});
 Result<WipeAck> decode_wipe_ack(std::string_view body, const Limits& limits = {});
 Result<WipeAckReply> decode_wipe_ack_reply(std::string_view body, const Limits& limits = {});
+
+// ---- framed op batches (docs/protocol.md, "Framed op batches") ----
+// A push body and a pull answer may travel framed instead of as JSON: the magic "HFR1", a
+// 32-bit big-endian length and that many bytes of the message's JSON form with every "ops"
+// array empty (the header), then one op section per op list (a push: its ops; a pull answer:
+// each family page's, in order), each a 32-bit count and, per op, a 32-bit length and the op's
+// bytes. Nothing follows the last section. The op bytes travel as they are, not as base64.
+// Negotiated per request: a push body says so by Content-Type (sent only to a server whose
+// enrolment or push answer gave `frames` >= 1); a pull answer is framed when the request's
+// Accept names kFramesType, and says so by its Content-Type. JSON stays valid everywhere.
+constexpr const char* kJsonType = "application/json";
+constexpr const char* kFramesType = "application/vnd.hearth.frames";
+constexpr uint64_t kFramesVersion = 1;
+// The media type of a Content-Type value (parameters, spaces and case ignored) is kFramesType.
+bool is_frames_type(std::string_view content_type);
+// An Accept header value names kFramesType among its media ranges.
+bool accepts_frames(std::string_view accept);
+std::string encode_framed(const PushRequest& m);
+std::string encode_framed(const PullReply& m);
+// As decode_push_request / decode_pull_reply, for framed bodies. The body is bounded as its
+// JSON form is (Limits::push_bytes, Limits::request_bytes); every count and length is checked
+// against the bytes that remain before it is used, the ops of all sections together are at
+// most Limits::json_elements, an op is 1 byte at least, the header's "ops" arrays must be
+// empty, and nothing may follow the last section. Errors: invalid_argument naming what is
+// malformed, or too_large.
+Result<PushRequest> decode_framed_push_request(std::string_view body, const Limits& limits = {});
+Result<PullReply> decode_framed_pull_reply(std::string_view body, const Limits& limits = {});
 
 // The size push bodies grow by for one encoded op of `op_bytes` (base64 and quoting), so a
 // device can fill a batch up to Limits::push_bytes exactly.
