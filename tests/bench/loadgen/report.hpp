@@ -1,0 +1,37 @@
+#pragma once
+// hearth-loadgen's report, as text and as JSON (docs/loadgen.md describes every figure).
+#include <iosfwd>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <vector>
+
+#include "options.hpp"
+#include "rss.hpp"
+#include "runner.hpp"
+#include "stats.hpp"
+#include "verify.hpp"
+
+namespace hearth::loadgen {
+
+struct Report {
+  const Options* options = nullptr;
+  double seconds = 0;  // the load phase, measured
+  std::vector<Window> windows;
+  Window total;
+  std::vector<pid_t> pids;
+  std::vector<RssMinute> rss;
+  Runner::Settled settled;
+  Verification verification;
+  bool passed() const;  // no error of any kind, and the final check holds
+};
+
+// RSS growth of pid number `i` from the end of minute 3 to the last sample, in percent
+// (nothing when the run is shorter than 4 minutes).
+std::optional<double> rss_growth_percent(const std::vector<RssMinute>& minutes, size_t i);
+// The most devices of a ramp step whose p99 sync stayed under the target, with no errors.
+size_t devices_served(const Report& r);
+
+void print_text(const Report& r, std::ostream& out);
+nlohmann::json to_json(const Report& r);
+
+}  // namespace hearth::loadgen
