@@ -205,4 +205,14 @@ std::unordered_set<OpKey> SimDevice::held() const {
   return all;
 }
 
+bool SimDevice::forget_one_received() {
+  std::unordered_set<OpKey> own(confirmed_.begin(), confirmed_.end());
+  for (OpKey key : received_)
+    if (!own.count(key)) {
+      received_.erase(key);
+      return true;
+    }
+  return false;
+}
+
 }  // namespace hearth::loadgen

@@ -79,6 +79,8 @@ class SimDevice {
   // holds (confirmed own ops and ops received by pulls).
   const std::vector<OpKey>& confirmed() const { return confirmed_; }
   std::unordered_set<OpKey> held() const;
+  // --fault forget-op: drops one op received from another device, so the check must find it.
+  bool forget_one_received();
 
  private:
   sync::Op stamp(sync::Op op);

@@ -81,6 +81,11 @@ int main(int argc, char** argv) {
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::cerr << "hearth-loadgen: settling and checking\n";
   report.settled = runner.settle();
+  if (o.fault == "forget-op") {
+    bool forgot = false;
+    for (auto& d : devices) forgot = forgot || d->forget_one_received();
+    if (!forgot) return fail("--fault forget-op: no device had received an op from another device");
+  }
   Connections connections(o.servers, ca.str(), o.timeout_ms);
   report.verification = verify(devices, connections, keys);
   rss.stop();

@@ -44,6 +44,8 @@ Result<Options> parse_options(int argc, char** argv) {
   app.add_option("--p99-target-ms", o.p99_target_ms, "ramp: a step serves its devices if p99 sync is under this")
       ->check(CLI::Range(1.0, 600000.0));
   app.add_option("--json", o.json, "also write the report as JSON to this file (- for stdout)");
+  app.add_option("--fault", o.fault, "forget-op: one device forgets one op before the check (the check must fail)")
+      ->check(CLI::IsMember({"forget-op"}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

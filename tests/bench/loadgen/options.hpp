@@ -36,6 +36,7 @@ struct Options {
   long timeout_ms = 30000;           // per request
   double p99_target_ms = 1000;       // a ramp step "serves" its devices when p99 sync is under this
   std::string json;                  // also write the report as JSON here ("-": stdout)
+  std::string fault;                 // "forget-op": checks the checker (one device forgets one op)
   std::string help;                  // set (and nothing else) when --help was asked
 };
 
