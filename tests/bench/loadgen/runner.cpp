@@ -134,8 +134,10 @@ void Runner::load() {
   schedule_ = &schedule;
   std::mt19937_64 rng(o_.seed);
   std::uniform_real_distribution<double> spread(0, 1);
-  for (size_t i = 0; i < devices_.size(); ++i) {  // first contact spread over one think time
-    double at_ms = activation_s(i) * 1000 + spread(rng) * std::min(o_.think_ms, 5000.0);
+  // First contact spread over one think time (at most half a ramp step), not all at once.
+  const double spread_ms = o_.ramp ? std::min(o_.think_ms, o_.ramp->seconds * 500) : o_.think_ms;
+  for (size_t i = 0; i < devices_.size(); ++i) {
+    double at_ms = activation_s(i) * 1000 + spread(rng) * spread_ms;
     schedule.add(start_ + std::chrono::microseconds(static_cast<long>(at_ms * 1000)), i);
   }
   std::vector<std::thread> workers;
