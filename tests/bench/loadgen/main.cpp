@@ -76,6 +76,7 @@ int main(int argc, char** argv) {
             << runner.planned_seconds() << " s\n";
   auto t0 = std::chrono::steady_clock::now();
   runner.load();
+  rss.stop();  // the figures are the load phase's; the settle and the check are not load
   Report report;
   report.options = &o;
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -88,7 +89,6 @@ int main(int argc, char** argv) {
   }
   Connections connections(o.servers, ca.str(), o.timeout_ms);
   report.verification = verify(devices, connections, keys);
-  rss.stop();
   report.windows = recorder.windows();
   report.total = recorder.total();
   report.pids = o.server_pids;
