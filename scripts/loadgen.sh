@@ -36,5 +36,5 @@ status=0
 # STEP more every STEP_SECONDS up to DEVICES; a step serves its tablets if p99 sync < 1 s with no error.
 "$loadgen" --start-server "$out/server-ramp" --devices "${DEVICES:-5000}" --devices-per-practitioner 1 \
   --families "${FAMILIES:-10}" --think-ms "${THINK_MS:-30000}" --ops-per-sync "${OPS_PER_SYNC:-3}" \
-  --ramp "${STEP:-500},${STEP_SECONDS:-60}" --workers "${WORKERS:-64}" --json "$out/report-ramp.json" || status=$?
+  --ramp "${STEP:-500},${STEP_SECONDS:-60}" --workers "${WORKERS:-128}" --json "$out/report-ramp.json" || status=$?
 exit $status

@@ -156,7 +156,7 @@ void Runner::work(size_t worker) {
     rec_.latency(window, Kind::lag, ms_since(due));
     SimDevice& d = *devices_[index];
     bool was_enrolled = d.enrolled();
-    turn(c, d, rng, window);
+    turn(c, d, rng, window, due);
     // Just enrolled: its first sync follows at once; otherwise it thinks.
     double wait_ms = was_enrolled || !d.enrolled() ? o_.think_ms * think(rng) : 0;
     if (!d.enrolled()) wait_ms = std::max(wait_ms, 1000.0);  // a failed enrolment is tried again, not hammered
@@ -164,7 +164,7 @@ void Runner::work(size_t worker) {
   }
 }
 
-void Runner::turn(Connections& c, SimDevice& d, std::mt19937_64& rng, size_t window) {
+void Runner::turn(Connections& c, SimDevice& d, std::mt19937_64& rng, size_t window, Clock::time_point due) {
   size_t server = rng() % c.count();
   if (!d.enrolled()) {
     Call call = c.post(server, "/v1/enrol", d.enrol_body(), "");
@@ -193,6 +193,7 @@ void Runner::turn(Connections& c, SimDevice& d, std::mt19937_64& rng, size_t win
   if (!pull_all(c, server, d, window, true, &failure)) return;
   rec_.latency(window, Kind::pull, ms_since(p0));
   rec_.latency(window, Kind::sync, ms_since(t0));
+  rec_.latency(window, Kind::due, ms_since(due));
   rec_.sync_done(window, pushed.accepted, pushed.duplicate);
 }
 

@@ -61,7 +61,8 @@ class Runner {
 
  private:
   void work(size_t worker);
-  void turn(Connections& c, SimDevice& d, std::mt19937_64& rng, size_t window);
+  void turn(Connections& c, SimDevice& d, std::mt19937_64& rng, size_t window,
+            std::chrono::steady_clock::time_point due);
   bool pull_all(Connections& c, size_t server, SimDevice& d, size_t window, bool probe, std::string* failure);
   size_t window_at(double seconds) const;
   size_t active_at(size_t window) const;

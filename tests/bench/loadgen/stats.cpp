@@ -12,6 +12,7 @@ const char* to_string(Kind kind) {
     case Kind::pull: return "pull";
     case Kind::sync: return "sync";
     case Kind::lag: return "start_lag";
+    case Kind::due: return "sync_from_due";
     case Kind::count_: break;
   }
   return "?";

@@ -12,7 +12,9 @@
 
 namespace hearth::loadgen {
 
-enum class Kind { enrol, push, pull, sync, lag, count_ };  // lag: how late a sync started against its plan
+// lag: how late a turn started against its plan (waiting for a free worker); due: a sync from when
+// it was due to its end (lag + sync), what a tablet would see if it never waited on the generator.
+enum class Kind { enrol, push, pull, sync, lag, due, count_ };
 constexpr size_t kKinds = static_cast<size_t>(Kind::count_);
 const char* to_string(Kind kind);
 
