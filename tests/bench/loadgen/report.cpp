@@ -48,9 +48,10 @@ std::optional<double> rss_growth_percent(const std::vector<RssMinute>& minutes, 
 
 size_t devices_served(const Report& r) {
   size_t served = 0;
-  for (const auto& w : r.windows) {
+  for (const auto& w : r.windows) {  // up to the first step that missed: a later lucky step does not count
     Percentiles p = percentiles(w.latency_ms[static_cast<size_t>(Kind::due)]);
-    if (p.n > 0 && p.p99 < r.options->p99_target_ms && w.error_count() == 0) served = std::max(served, w.devices);
+    if (p.n == 0 || p.p99 >= r.options->p99_target_ms || w.error_count() > 0) break;
+    served = w.devices;
   }
   return served;
 }
@@ -68,6 +69,9 @@ void print_text(const Report& r, std::ostream& out) {
                 static_cast<unsigned long long>(t.pulled), static_cast<double>(t.bytes_up) / 1048576.0,
                 static_cast<double>(t.bytes_down) / 1048576.0);
   out << line;
+  if (o.servers.size() > 1)
+    out << "  per server: " << fmt("%.1f", rate(t.accepted, r.seconds) / static_cast<double>(o.servers.size()))
+        << " validated changes/s\n";
   out << "latency (ms)           n       p50       p95       p99       max\n";
   for (Kind k : {Kind::push, Kind::pull, Kind::sync, Kind::due, Kind::enrol, Kind::lag}) {
     Percentiles p = percentiles(t.latency_ms[static_cast<size_t>(k)]);

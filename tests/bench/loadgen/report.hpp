@@ -28,7 +28,8 @@ struct Report {
 // RSS growth of pid number `i` from the end of minute 3 to the last sample, in percent
 // (nothing when the run is shorter than 4 minutes).
 std::optional<double> rss_growth_percent(const std::vector<RssMinute>& minutes, size_t i);
-// The most devices of a ramp step whose p99 sync stayed under the target, with no errors.
+// The devices of the last ramp step before the first one whose p99 sync_from_due missed the
+// target or that had an error (0 when the first step missed).
 size_t devices_served(const Report& r);
 
 void print_text(const Report& r, std::ostream& out);
