@@ -31,7 +31,7 @@ nlohmann::json window_json(const Window& w, double seconds) {
           {"syncs_per_s", rate(w.syncs, seconds)}, {"accepted_ops", w.accepted},
           {"validated_changes_per_s", rate(w.accepted, seconds)}, {"duplicate_ops", w.duplicate},
           {"pulled_ops", w.pulled}, {"bytes_up", w.bytes_up}, {"bytes_down", w.bytes_down},
-          {"latency_ms", latency_json(w)}, {"errors", w.errors}};
+          {"latency_ms", latency_json(w)}, {"errors", w.errors}, {"first_error", w.first_error}};
 }
 
 }  // namespace
@@ -82,6 +82,7 @@ void print_text(const Report& r, std::ostream& out) {
   if (t.errors.empty()) out << "none";
   for (const auto& [kind, count] : t.errors) out << kind << "=" << count << " ";
   out << "\n";
+  for (const auto& [kind, detail] : t.first_error) out << "  first " << kind << ": " << detail << "\n";
   for (size_t i = 0; i < r.pids.size(); ++i) {
     out << "server " << r.pids[i] << " RSS (MiB) at the end of each minute:";
     for (const auto& m : r.rss) out << " " << m.minute << ":" << fmt("%.1f", mib(m.kib.at(i)));

@@ -169,8 +169,8 @@ void Runner::turn(Connections& c, SimDevice& d, std::mt19937_64& rng, size_t win
   if (!d.enrolled()) {
     Call call = c.post(server, "/v1/enrol", d.enrol_body(), "");
     rec_.bytes(window, call.up, call.down);
-    if (!call.error.empty()) return rec_.error(window, "enrol:" + call.error);
-    if (auto r = d.on_enrol(call.body); !r) return rec_.error(window, "enrol:decode");
+    if (!call.error.empty()) return rec_.error(window, "enrol:" + call.error, call.detail);
+    if (auto r = d.on_enrol(call.body); !r) return rec_.error(window, "enrol:decode", r.error().describe());
     rec_.latency(window, Kind::enrol, call.ms);
     return;
   }
@@ -180,13 +180,13 @@ void Runner::turn(Connections& c, SimDevice& d, std::mt19937_64& rng, size_t win
   if (d.outbox_size() > 0) {
     Call call = c.post(server, "/v1/push", d.push_body(wall_ms()), d.token());
     rec_.bytes(window, call.up, call.down);
-    if (!call.error.empty()) return rec_.error(window, "push:" + call.error);
+    if (!call.error.empty()) return rec_.error(window, "push:" + call.error, call.detail);
     auto outcome = d.on_push(call.body);
-    if (!outcome) return rec_.error(window, "push:decode");
+    if (!outcome) return rec_.error(window, "push:decode", outcome.error().describe());
     pushed = *outcome;
     rec_.latency(window, Kind::push, call.ms);
-    if (pushed.rejected) rec_.error(window, "op-rejected");
-    if (pushed.held) rec_.error(window, "op-held");
+    if (pushed.rejected) rec_.error(window, "op-rejected", pushed.first_problem);
+    if (pushed.held) rec_.error(window, "op-held", pushed.first_problem);
   }
   auto p0 = Clock::now();
   std::string failure;
@@ -201,7 +201,7 @@ void Runner::turn(Connections& c, SimDevice& d, std::mt19937_64& rng, size_t win
 // `probe`). Errors are recorded; false when the pull did not finish.
 bool Runner::pull_all(Connections& c, size_t server, SimDevice& d, size_t window, bool probe, std::string* failure) {
   auto fail = [&](const std::string& kind, const std::string& detail) {
-    rec_.error(window, kind);
+    rec_.error(window, kind, detail);
     if (failure && failure->empty()) *failure = kind + ": " + detail;
     return false;
   };
@@ -220,9 +220,9 @@ bool Runner::pull_all(Connections& c, size_t server, SimDevice& d, size_t window
     auto page = d.on_pull(call.body);
     if (!page) return fail("pull:decode", page.error().describe());
     rec_.pulled(window, page->ops);
-    if (page->redelivered) rec_.error(window, "op-redelivered");
-    if (page->purged) rec_.error(window, "family-purged");
-    if (page->epoch_changed) rec_.error(window, "epoch-changed");
+    if (page->redelivered) rec_.error(window, "op-redelivered", d.id() + " received an op it had pulled before");
+    if (page->purged) rec_.error(window, "family-purged", d.id() + " was told to purge a family");
+    if (page->epoch_changed) rec_.error(window, "epoch-changed", d.id() + " saw a new history epoch");
     if (!page->more) return true;
   }
   return fail("pull:pages", "more than " + std::to_string(kMaxPages) + " pages");

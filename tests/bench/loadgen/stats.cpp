@@ -58,9 +58,10 @@ void Recorder::pulled(size_t window, uint64_t ops) {
   windows_.at(window).pulled += ops;
 }
 
-void Recorder::error(size_t window, const std::string& kind) {
+void Recorder::error(size_t window, const std::string& kind, const std::string& detail) {
   std::lock_guard<std::mutex> lock(mutex_);
   ++windows_.at(window).errors[kind];
+  if (!detail.empty()) windows_.at(window).first_error.emplace(kind, detail);
 }
 
 void Recorder::bytes(size_t window, uint64_t up, uint64_t down) {
@@ -99,6 +100,7 @@ Window Recorder::total() const {
     t.bytes_up += w.bytes_up;
     t.bytes_down += w.bytes_down;
     for (const auto& [kind, count] : w.errors) t.errors[kind] += count;
+    for (const auto& [kind, detail] : w.first_error) t.first_error.emplace(kind, detail);
   }
   return t;
 }

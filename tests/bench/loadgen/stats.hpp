@@ -34,6 +34,7 @@ struct Window {
   uint64_t pulled = 0;    // ops received by pulls
   uint64_t bytes_up = 0, bytes_down = 0;
   std::map<std::string, uint64_t> errors;  // kind -> count
+  std::map<std::string, std::string> first_error;  // kind -> the first one in words
   uint64_t error_count() const;
 };
 
@@ -43,7 +44,7 @@ class Recorder {
   void latency(size_t window, Kind kind, double ms);
   void sync_done(size_t window, uint64_t accepted, uint64_t duplicate);
   void pulled(size_t window, uint64_t ops);
-  void error(size_t window, const std::string& kind);
+  void error(size_t window, const std::string& kind, const std::string& detail = "");
   void bytes(size_t window, uint64_t up, uint64_t down);
   void describe(size_t window, double from_s, double to_s, size_t devices);
   std::vector<Window> windows() const;  // a copy
