@@ -108,7 +108,7 @@ void print_text(const Report& r, std::ostream& out) {
         << " practitioners) with p99 sync (from when it was due) under " << o.p99_target_ms << " ms and no error\n";
   }
   const Verification& v = r.verification;
-  out << "settle: " << r.settled.devices << " devices pushed and pulled to the end, " << r.settled.failed << " failed"
+  out << "settle: " << r.settled.devices << " devices pushed what was left and pulled to the end, " << r.settled.failed << " failed"
       << (r.settled.first_failure.empty() ? "" : " (first: " + r.settled.first_failure + ")") << "\n";
   out << "check: " << v.practitioners << " practitioners, " << v.devices << " devices; " << v.confirmed_ops
       << " confirmed ops, " << v.server_ops << " ops in the practitioners' views; lost " << v.lost << ", duplicated "

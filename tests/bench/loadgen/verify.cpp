@@ -23,7 +23,7 @@ Result<std::unordered_map<OpKey, uint32_t>> full_view(Connections& c, const SimD
     wire::PullRequest request;
     request.cursors = cursors;
     Call call = c.post(0, "/v1/pull", wire::encode(request), d.token());
-    if (!call.error.empty()) return make_error(ErrorCode::network, call.error + ": " + call.detail);
+    if (!call.error.empty()) return make_error(ErrorCode::network, call.detail);
     auto reply = wire::decode_pull_reply(call.body);
     if (!reply) return reply.error();
     for (const auto& page : reply->families) {
