@@ -2,6 +2,7 @@
 // The server side hearth-loadgen needs: enrolment codes in bulk from the admin program
 // (`hearth-server bulk-enrol`), and, with --start-server, a fresh hearth-bench-server on
 // 127.0.0.1 (serving the peer-benchmark schema the simulated devices write) for the run.
+// One server serves a data directory (serve.lock); the admin commands may run beside it.
 #include <sys/types.h>
 
 #include <filesystem>

@@ -9,9 +9,14 @@ namespace hearth::loadgen {
 
 namespace {
 
+// https://<loopback>:<port>, nothing after the port but an optional "/".
 bool local_url(const std::string& url) {
-  for (const char* host : {"https://127.0.0.1:", "https://localhost:", "https://[::1]:"})
-    if (url.rfind(host, 0) == 0) return true;
+  for (std::string host : {"https://127.0.0.1:", "https://localhost:", "https://[::1]:"}) {
+    if (url.rfind(host, 0) != 0) continue;
+    std::string port = url.substr(host.size());
+    if (!port.empty() && port.back() == '/') port.pop_back();
+    return !port.empty() && port.size() <= 5 && port.find_first_not_of("0123456789") == std::string::npos;
+  }
   return false;
 }
 
@@ -56,7 +61,7 @@ Result<Options> parse_options(int argc, char** argv) {
   }
   std::stringstream list(servers);
   for (std::string url; std::getline(list, url, ',');)
-    if (!url.empty()) o.servers.push_back(url);
+    if (!url.empty()) o.servers.push_back(url.back() == '/' ? url.substr(0, url.size() - 1) : url);
   for (long p : pids) o.server_pids.push_back(static_cast<pid_t>(p));
   if (o.start_server.empty()) {
     if (o.servers.empty()) return make_error(ErrorCode::invalid_argument, "give --servers (or --start-server)");
@@ -67,7 +72,7 @@ Result<Options> parse_options(int argc, char** argv) {
   }
   for (const auto& url : o.servers)
     if (!local_url(url))
-      return make_error(ErrorCode::invalid_argument, "--servers: '" + url + "' is not https:// on this machine (127.0.0.1)");
+      return make_error(ErrorCode::invalid_argument, "--servers: '" + url + "' is not https://127.0.0.1:PORT (or localhost, [::1])");
   if (!ramp.empty()) {
     Ramp r;
     char comma = 0;

@@ -4,6 +4,8 @@
 // (enrol once; then each turn: a few edits, push, pull, think). One server is picked at random
 // per sync. The load phase ends at --duration (or at the end of the last --ramp step); the
 // settle phase then pushes what is left and pulls until nothing more, for the final check.
+// Thread-safety: load() and settle() are called from one thread and start their own workers;
+// a Connections belongs to one worker.
 #include <atomic>
 #include <chrono>
 #include <memory>
