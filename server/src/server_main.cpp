@@ -381,7 +381,8 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   auto* bulk = app.add_subcommand("bulk-enrol", "benchmarks: add organisation PREFIX-org and practitioners PREFIX-p1.."
                                                 "PREFIX-pN where missing; print one \"practitioner code\" line per device");
   int bulk_practitioners = 0, bulk_devices = 1;
-  bulk->add_option("--prefix", id, "id prefix")->required();
+  std::string bulk_prefix;
+  bulk->add_option("--prefix", bulk_prefix, "id prefix")->required();
   bulk->add_option("--practitioners", bulk_practitioners)->required()->check(CLI::Range(1, 100000));
   bulk->add_option("--devices-per-practitioner", bulk_devices, "default 1")->check(CLI::Range(1, 100));
   auto* devices = app.add_subcommand("devices", "list enrolled devices, their wipes and key leases (N5)");
@@ -913,14 +914,15 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
               << (events == 1 ? " event" : " events") << " in " << families << (families == 1 ? " family" : " families")
               << " looked at\n";
   } else if (bulk->parsed()) {
-    const std::string org_id = id + "-org";
+    require_id("--prefix", bulk_prefix);
+    const std::string org_id = bulk_prefix + "-org";
     if (!must(caseload.organisation_exists(org_id))) must(caseload.add_organisation(org_id, "Load generator", "OTHER"));
     for (int p = 1; p <= bulk_practitioners; ++p) {
-      const std::string prac = id + "-p" + std::to_string(p);
+      const std::string prac = bulk_prefix + "-p" + std::to_string(p);
       if (!must(caseload.practitioner_exists(prac))) must(caseload.add_practitioner(prac, org_id, prac, "PRACTITIONER"));
       for (int d = 0; d < bulk_devices; ++d) std::cout << prac << " " << must(service.issue_enrol_code(prac)) << "\n";
     }
-    admin("bulk-enrol", "", id + ": " + std::to_string(bulk_practitioners) + " practitioners");
+    admin("bulk-enrol", "", bulk_prefix + ": " + std::to_string(bulk_practitioners) + " practitioners");
   } else if (code->parsed()) {
     std::cout << must(service.issue_enrol_code(practitioner)) << "\n";
   } else if (devices->parsed()) {
