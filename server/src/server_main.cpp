@@ -164,7 +164,7 @@ struct DataDir {
   Result<bool> database_sealed() const {
     std::error_code ec;
     if (!fs::exists(db(), ec)) return false;
-    auto opened = platform::Database::open(db().string());
+    auto opened = sql::open_sqlite(db().string());
     if (!opened) return opened.error();
     auto st = (*opened)->prepare("SELECT value FROM meta WHERE key = 'at_rest'");
     if (!st) return false;  // no meta table: not a database hearth-server sealed

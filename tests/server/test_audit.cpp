@@ -37,7 +37,7 @@ audit::Event event(const std::string& family, int i, const std::string& action =
 struct Trail {
   test::TempDir dir;
   audit::AuditKey key = must(audit::AuditKey::generate());
-  std::unique_ptr<platform::Database> db = must(platform::Database::open(dir.file("server.db")));
+  std::unique_ptr<server::sql::Connection> db = must(server::sql::open_sqlite(dir.file("server.db")));
   std::unique_ptr<audit::AuditTrail> trail = must(audit::AuditTrail::open(*db, key));
 
   void fill() {
@@ -134,7 +134,7 @@ TEST_CASE("Audit: the server storage appends to per-family chains and its AuditL
   must(store->audit().append(AuditEvent{3, "anonymous", "", "denied", "", "no credential"}));
   CHECK(must(store->audit().verify()) == 3);
   {
-    auto db = must(platform::Database::open(dir.file("server.db")));
+    auto db = must(server::sql::open_sqlite(dir.file("server.db")));
     auto st = must(db->prepare("SELECT group_concat(chain, ' ') FROM (SELECT chain FROM audit_chains ORDER BY chain)"));
     REQUIRE(must(st.step()));
     CHECK(st.text(0) == "family:F1 family:F2 server");
@@ -299,7 +299,7 @@ TEST_CASE("Audit: an append joins the caller's transaction and is rolled back wi
   Trail t;
   t.fill();
   {
-    platform::Transaction tx(*t.db);
+    server::sql::Transaction tx(*t.db);
     must(tx.begin());
     must(t.trail->append(event("F1", 6)));
     // rolled back by the caller: the event and the head move go together
@@ -311,7 +311,7 @@ TEST_CASE("Audit: an append joins the caller's transaction and is rolled back wi
 TEST_CASE("Audit: the unkeyed trail of an older data directory is brought into the keyed chains", "[security][unit]") {
   test::TempDir dir;
   {
-    auto db = must(platform::Database::open(dir.file("server.db")));
+    auto db = must(server::sql::open_sqlite(dir.file("server.db")));
     must(db->exec("CREATE TABLE audit(seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, "
                 "device TEXT NOT NULL, action TEXT NOT NULL, family TEXT NOT NULL, detail TEXT NOT NULL, hash TEXT NOT NULL)"));
     std::string prev(64, '0');
@@ -328,7 +328,7 @@ TEST_CASE("Audit: the unkeyed trail of an older data directory is brought into t
       must(st.run());
     }
   }
-  auto db = must(platform::Database::open(dir.file("server.db")));
+  auto db = must(server::sql::open_sqlite(dir.file("server.db")));
   CHECK_FALSE(must(audit::AuditTrail::holds_keyed_trail(*db)));
   auto trail = must(audit::AuditTrail::open(*db, must(audit::AuditKey::generate())));
   auto r = must(trail->verify());
@@ -403,7 +403,7 @@ struct Admin {
     must_run({"deallocate", "--family", "F1", "--practitioner", "hv-1"});
   }
   void sql(const std::string& statement) {
-    auto db = must(platform::Database::open(dir.file("data/hearth-server.db")));
+    auto db = must(server::sql::open_sqlite(dir.file("data/hearth-server.db")));
     must(db->exec(statement));
   }
 };

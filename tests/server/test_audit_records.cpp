@@ -66,7 +66,7 @@ struct SealedTrail {
   TempDir dir;
   TestSealer sealer;
   audit::AuditKey key = must(audit::AuditKey::generate());
-  std::unique_ptr<platform::Database> db = must(platform::Database::open(dir.file("server.db")));
+  std::unique_ptr<sql::Connection> db = must(sql::open_sqlite(dir.file("server.db")));
   std::unique_ptr<audit::AuditTrail> trail = must(audit::AuditTrail::open(*db, key, &sealer));
 
   void fill() {
@@ -290,7 +290,7 @@ TEST_CASE("Audit v2: every kind of tampering with sealed rows is found and named
 TEST_CASE("Audit v2: v1 events from before the format column still verify beside v2 events", "[security][unit]") {
   TempDir dir;
   auto key = must(audit::AuditKey::generate());
-  auto db = must(platform::Database::open(dir.file("server.db")));
+  auto db = must(sql::open_sqlite(dir.file("server.db")));
   // the layout and events of the previous release: no format column, plain details
   must(db->exec("CREATE TABLE audit_events(chain TEXT NOT NULL, idx INTEGER NOT NULL, at INTEGER NOT NULL, actor TEXT NOT NULL, "
               "device TEXT NOT NULL, action TEXT NOT NULL, family TEXT NOT NULL, detail TEXT NOT NULL, mac TEXT NOT NULL, "

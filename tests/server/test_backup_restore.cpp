@@ -167,7 +167,7 @@ TEST_CASE("Restore: refuses a file that is not a server database and keeps the c
   std::ofstream(out.file("junk.db")) << std::string(8192, 'j');
   // A SQLite database, but not the server's.
   {
-    auto other = must(platform::Database::open(out.file("other.db")));
+    auto other = must(sql::open_sqlite(out.file("other.db")));
     must(other->exec("CREATE TABLE notes(text TEXT); INSERT INTO notes VALUES('hello');"));
   }
   for (const char* file : {"junk.db", "other.db", "missing.db"}) {

@@ -7,11 +7,12 @@
 #include <cstring>
 
 #include "hearth/platform/sqlite_db.hpp"
+#include "storage/sql/connection.hpp"
 
 namespace hearth::server::admin {
 
 namespace fs = std::filesystem;
-using platform::Database;
+using sql::Connection;
 
 namespace {
 
@@ -26,7 +27,7 @@ Result<void> fsync_path(const fs::path& p, int flags) {
 }
 
 // The snapshot's facts, read inside the read transaction the copy is made from.
-Result<BackupReport> read_snapshot(Database& source) {
+Result<BackupReport> read_snapshot(Connection& source) {
   BackupReport out;
   auto seq = source.prepare("SELECT coalesce(max(seq), 0) FROM ops");
   if (!seq) return seq.error();
@@ -45,19 +46,19 @@ Result<BackupReport> read_snapshot(Database& source) {
 
 // Makes the copy at `tmp` (which exists, empty, mode 0600).
 Result<BackupReport> copy_into(const fs::path& db, const fs::path& tmp, int64_t now, int pages_per_step) {
-  auto source = Database::open(db.string());
+  auto source = sql::open_sqlite(db.string());
   if (!source) return source.error();
   // One snapshot for the whole copy: the read transaction starts at its first read.
   if (auto r = (*source)->exec("BEGIN"); !r) return r.error();
   auto report = read_snapshot(**source);
   if (!report) return report.error();
   report->taken_at = now;
-  auto pages = (*source)->backup_to(tmp.string(), pages_per_step);
+  auto pages = (*source)->sqlite()->backup_to(tmp.string(), pages_per_step);
   (void)(*source)->exec("ROLLBACK");  // only read
   if (!pages) return pages.error();
   source->reset();
 
-  auto copy = Database::open(tmp.string());
+  auto copy = sql::open_sqlite(tmp.string());
   if (!copy) return copy.error();
   if (auto r = (*copy)->exec("PRAGMA journal_mode=DELETE"); !r) return r.error();
   auto note = (*copy)->prepare(

@@ -12,6 +12,7 @@
 #include "audit/audit_chain.hpp"
 #include "hearth/core/civil_time.hpp"
 #include "hearth/platform/sqlite_db.hpp"
+#include "storage/sql/connection.hpp"
 #include "hearth/sync/encoding.hpp"
 #include "sync_service.hpp"
 #include "usecases/accepted.hpp"
@@ -20,7 +21,7 @@
 namespace hearth::server::admin {
 
 namespace fs = std::filesystem;
-using platform::Database;
+using sql::Connection;
 
 Result<std::vector<std::string>> apply_erasure_register(ServiceContext& ctx) {
   return server::apply_erasure_register(ctx.store, ctx.now(), true);  // usecases/erasure.hpp
@@ -59,7 +60,7 @@ struct BackupFacts {
   int64_t newest_checkpoint = 0;
 };
 
-Result<int64_t> single_integer(Database& db, const std::string& sql, int64_t none) {
+Result<int64_t> single_integer(Connection& db, const std::string& sql, int64_t none) {
   auto st = db.prepare(sql);
   if (!st) return st.error();
   auto row = st->step();
@@ -70,7 +71,7 @@ Result<int64_t> single_integer(Database& db, const std::string& sql, int64_t non
 }
 
 Result<BackupFacts> backup_facts(const fs::path& file) {
-  auto db = Database::open(file.string());
+  auto db = sql::open_sqlite(file.string());
   if (!db) return db.error();
   BackupFacts f;
   auto taken = single_integer(**db, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'backup_taken_at'", 0);
@@ -94,7 +95,7 @@ void remove_with_sides(const fs::path& p) {
 // Folds the WAL into the database file, so the file kept aside holds everything on its own.
 // Best effort: a database that cannot be opened is kept aside as it is, with its -wal.
 std::string fold_wal(const fs::path& db) {
-  auto conn = Database::open(db.string());
+  auto conn = sql::open_sqlite(db.string());
   if (!conn) return conn.error().message;
   if (auto r = (*conn)->exec("PRAGMA wal_checkpoint(TRUNCATE)"); !r) return r.error().message;
   return "";
@@ -252,13 +253,13 @@ Result<void> bring_up_to_date(const RestoreRequest& req, const fs::path& db, Res
 }  // namespace
 
 Result<void> check_server_database(const fs::path& file, const std::string& label) {
-  auto db = Database::open(file.string());
+  auto db = sql::open_sqlite(file.string());
   if (!db) return make_error(ErrorCode::corrupt, label + " cannot be opened as a database: " + db.error().message);
   auto st = (*db)->prepare("PRAGMA integrity_check");
   if (!st)
     return make_error(ErrorCode::corrupt, label + " is not a SQLite database (" + st.error().message + ")");
   std::vector<std::string> problems;
-  auto rows = st->each([&](platform::Statement& r) {
+  auto rows = st->each([&](sql::Statement& r) {
     if (problems.size() < 5) problems.push_back(r.text(0));
   });
   if (!rows) return make_error(ErrorCode::corrupt, label + " is not a readable SQLite database (" + rows.error().message + ")");
@@ -280,11 +281,11 @@ Result<void> check_server_database(const fs::path& file, const std::string& labe
   return {};
 }
 
-Result<std::vector<std::string>> restore_notes(Database& db) {
+Result<std::vector<std::string>> restore_notes(Connection& db) {
   auto st = db.prepare("SELECT at, detail FROM audit_events WHERE chain = 'server' AND action = 'restore' ORDER BY idx");
   if (!st) return st.error();
   std::vector<std::string> out;
-  auto done = st->each([&](platform::Statement& r) {
+  auto done = st->each([&](sql::Statement& r) {
     out.push_back("the trail was restored at " + civil::format_datetime(r.integer(0)) + " (audit event \"restore\": " +
                   r.text(1) + "); a checkpoint made after that backup and before the restore shows its chains cut at "
                               "the backup (docs/deployment.md, \"The audit trail after a restore\")");
@@ -395,7 +396,7 @@ Result<RestoreReport> restore(const RestoreRequest& req) {
 
   // The file kept aside made whole on its own again (reading it above reopened its log).
   if (report.kept_aside) {
-    auto aside = Database::open(report.kept_aside->string());
+    auto aside = sql::open_sqlite(report.kept_aside->string());
     if (!aside || !(*aside)->exec("PRAGMA journal_mode=DELETE"))
       report.warnings.push_back("the database kept aside still has its log beside it (" + report.kept_aside->string() +
                                 "-wal): keep the two together");

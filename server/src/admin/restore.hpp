@@ -47,7 +47,7 @@
 #include "audit/audit_key.hpp"
 #include "hearth/core/error.hpp"
 #include "hearth/core/schema.hpp"
-#include "hearth/platform/sqlite_db.hpp"
+#include "storage/sql/connection.hpp"
 #include "storage/sqlite_restore.hpp"
 #include "usecases/context.hpp"
 
@@ -99,7 +99,7 @@ Result<void> check_server_database(const std::filesystem::path& file, const std:
 // For verify-audit: one line for each restore the trail of the server database `db` records
 // (its "restore" events, oldest first), saying when and from what, so that a truncation found
 // against a checkpoint made before the restore is explained where it is reported.
-Result<std::vector<std::string>> restore_notes(platform::Database& db);
+Result<std::vector<std::string>> restore_notes(sql::Connection& db);
 
 // The restore (above). Errors: ErrorCode::conflict while the server runs (the serve lock is
 // held: "stop hearth-server first"); ErrorCode::not_found without SRC; ErrorCode::corrupt when

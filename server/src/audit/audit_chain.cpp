@@ -11,13 +11,14 @@
 
 #include "hearth/core/json_writer.hpp"
 #include "hearth/platform/encoding.hpp"
+#include "storage/sql/dialect.hpp"
 #include "hex.hpp"
 
 namespace hearth::server::audit {
 
 namespace fs = std::filesystem;
-using platform::Database;
-using platform::Statement;
+using sql::Connection;
+using sql::Statement;
 
 namespace {
 
@@ -71,7 +72,7 @@ std::optional<std::string> link_input(int64_t format, const std::string& chain, 
 // its own transaction. `body` must write before it reads, so that outside a transaction the
 // write lock is taken first (a read-then-write deferred transaction could fail to upgrade).
 template <typename T, typename F>
-Result<T> in_savepoint(Database& db, const char* name, F body) {
+Result<T> in_savepoint(Connection& db, const char* name, F body) {
   if (auto r = db.exec(std::string("SAVEPOINT ") + name); !r) return r.error();
   Result<T> out = body();
   if (!out) {
@@ -232,8 +233,10 @@ std::optional<fs::path> newest_checkpoint_file(const fs::path& dir) {
 
 // --- the trail ------------------------------------------------------------------------------
 
-Result<std::unique_ptr<AuditTrail>> AuditTrail::open(Database& db, AuditKey key, FamilySealer* sealer) {
-  if (auto r = db.exec(kTables); !r) return r.error();
+Result<std::unique_ptr<AuditTrail>> AuditTrail::open(Connection& db, AuditKey key, FamilySealer* sealer) {
+  if (auto r = db.exec(sql::schema_for(db.dialect(), kTables)); !r) return r.error();
+  // PostgreSQL's trail was made with today's layout: nothing older to bring up to date.
+  if (db.dialect() != sql::Dialect::sqlite) return std::make_unique<AuditTrail>(db, std::move(key), sealer);
   // A trail from before the format column: its events are format 1 (the default).
   Result<bool> found = false;
   {  // the statement is finished before the schema changes
@@ -249,9 +252,12 @@ Result<std::unique_ptr<AuditTrail>> AuditTrail::open(Database& db, AuditKey key,
   return trail;
 }
 
-Result<bool> AuditTrail::holds_keyed_trail(Database& db) {
+Result<bool> AuditTrail::holds_keyed_trail(Connection& db) {
   for (const char* table : {"audit_events", "audit_chains", "audit_checkpoints"}) {
-    auto known = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
+    auto known = db.prepare(db.dialect() == sql::Dialect::sqlite
+                                ? "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+                                : "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() "
+                                  "AND table_name = ?");
     if (!known) return known.error();
     known->bind(1, table);
     auto row = known->step();
@@ -317,7 +323,7 @@ namespace {
 // The savepoint of append, with its statements prepared once: a push appends one event per
 // family it touched, so this is on the push's hot path.
 template <typename F>
-Result<void> in_append_savepoint(Database& db, F body) {
+Result<void> in_append_savepoint(Connection& db, F body) {
   auto run = [&](const char* sql) -> Result<void> {
     auto st = db.cached(sql);
     if (!st) return st.error();
@@ -343,7 +349,11 @@ Result<void> AuditTrail::append(const Event& e) {
     (*made)->bind(1, chain);
     if (auto r = (*made)->run(); !r) return r;
 
-    auto head = db_.cached("SELECT count, head FROM audit_chains WHERE chain = ?");
+    // Locked until the transaction ends where several servers share the database, so two never
+    // extend a chain from the same head.
+    auto head = db_.dialect() == sql::Dialect::postgres
+                    ? db_.cached("SELECT count, head FROM audit_chains WHERE chain = ? FOR UPDATE")
+                    : db_.cached("SELECT count, head FROM audit_chains WHERE chain = ?");
     if (!head) return head.error();
     (*head)->bind(1, chain);
     auto row = (*head)->step();
@@ -789,7 +799,7 @@ Result<void> AuditTrail::query(const AuditQuery& q, const std::function<Result<v
 // --- on its own connection ------------------------------------------------------------------
 
 Result<TrailFile> open_trail_file(const std::string& db_path, AuditKey key, FamilySealer* sealer) {
-  auto db = Database::open(db_path);
+  auto db = sql::open_sqlite(db_path);
   if (!db) return db.error();
   TrailFile f;
   f.db = std::move(*db);
@@ -803,7 +813,7 @@ Result<TrailFile> open_trail_file(const std::string& db_path, AuditKey key, Fami
 Result<bool> file_holds_keyed_trail(const std::string& db_path) {
   std::error_code ec;
   if (!fs::exists(db_path, ec)) return false;
-  auto db = Database::open(db_path);
+  auto db = sql::open_sqlite(db_path);
   if (!db) return db.error();
   return AuditTrail::holds_keyed_trail(**db);
 }

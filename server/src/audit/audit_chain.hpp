@@ -22,7 +22,7 @@
 //   audit_events(chain, idx, at, actor, device, action, family, detail, mac, format)   idx from 1
 //   audit_chains(chain, count, head)                                            one row a chain
 //   audit_checkpoints(number, at, document)                                     signed JSON
-// Thread-safety: confined to the owner of the connection, like platform::Database.
+// Thread-safety: confined to the owner of the connection, like sql::Connection.
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -35,7 +35,7 @@
 
 #include "audit_key.hpp"
 #include "hearth/core/error.hpp"
-#include "hearth/platform/sqlite_db.hpp"
+#include "storage/sql/connection.hpp"
 #include "keys/family_sealer.hpp"
 
 namespace hearth::server::audit {
@@ -143,12 +143,12 @@ class AuditTrail {
   // `sealer` seals the details of family events (not owned; it outlives the trail); nullptr:
   // details are stored as given (PlainSealer). Verification never opens a detail, so
   // verify-audit needs no sealer.
-  static Result<std::unique_ptr<AuditTrail>> open(platform::Database& db, AuditKey key,
+  static Result<std::unique_ptr<AuditTrail>> open(sql::Connection& db, AuditKey key,
                                                   FamilySealer* sealer = nullptr);
   // true when `db` holds keyed events, chain heads or checkpoints (so its key must exist).
-  static Result<bool> holds_keyed_trail(platform::Database& db);
+  static Result<bool> holds_keyed_trail(sql::Connection& db);
 
-  AuditTrail(platform::Database& db, AuditKey key, FamilySealer* sealer = nullptr)
+  AuditTrail(sql::Connection& db, AuditKey key, FamilySealer* sealer = nullptr)
       : db_(db), key_(std::move(key)), sealer_(sealer ? sealer : &plain_) {}
 
   // Appends `e` to its chain: a family event's detail sealed under the family's key (format 2)
@@ -179,7 +179,7 @@ class AuditTrail {
   Result<void> migrate_legacy();
   Result<VerifyReport> verify_snapshot(const std::vector<Checkpoint>& exported);
 
-  platform::Database& db_;
+  sql::Connection& db_;
   AuditKey key_;
   PlainSealer plain_;
   FamilySealer* sealer_;
@@ -188,7 +188,7 @@ class AuditTrail {
 // A trail on its own connection to the server's database file: admin commands and the
 // checkpoint timer of `serve`. Members are destroyed trail first, then the connection.
 struct TrailFile {
-  std::unique_ptr<platform::Database> db;
+  std::unique_ptr<sql::Connection> db;
   std::unique_ptr<AuditTrail> trail;
 };
 // `sealer`: as AuditTrail::open (nullptr for verification, which opens no detail).

@@ -9,13 +9,14 @@
 #include <thread>
 
 #include "hearth/platform/encoding.hpp"
-#include "storage/sqlite_util.hpp"
+#include "hearth/platform/sqlite_db.hpp"
+#include "storage/sql_util.hpp"
 
 namespace hearth::server {
 
-using platform::Database;
-using platform::Statement;
-using platform::Transaction;
+using sql::Connection;
+using sql::Statement;
+using sql::Transaction;
 
 namespace {
 
@@ -44,7 +45,7 @@ int64_t wall_ms() {
       .count();
 }
 
-Result<std::optional<std::string>> meta(Database& db, const char* key) {
+Result<std::optional<std::string>> meta(Connection& db, const char* key) {
   auto st = db.prepare("SELECT value FROM keyring_meta WHERE key = ?");
   if (!st) return st.error();
   st->bind(1, std::string(key));
@@ -58,7 +59,7 @@ Result<std::optional<std::string>> meta(Database& db, const char* key) {
 
 Result<std::unique_ptr<SqliteKeyring>> SqliteKeyring::open(const std::string& path,
                                                            std::unique_ptr<keys::KeyEncryptionKey> kek) {
-  auto db = Database::open(path);
+  auto db = sql::open_sqlite(path);
   if (!db) return make_error(db.error().code, "the keyring " + path + ": " + db.error().message);
   std::unique_ptr<SqliteKeyring> ring(new SqliteKeyring(std::move(*db), std::move(kek)));
   if (auto r = ring->init(); !r) return make_error(r.error().code, "the keyring " + path + ": " + r.error().message);
@@ -80,13 +81,13 @@ Result<void> SqliteKeyring::init() {
   if (!*id) {
     auto drawn = platform::random_hex(16);
     if (!drawn) return drawn.error();
-    if (auto r = sqlite::run(*db_, "INSERT INTO keyring_meta(key, value) VALUES('keyring_id', ?)", {*drawn}); !r) return r;
+    if (auto r = sql::run(*db_, "INSERT INTO keyring_meta(key, value) VALUES('keyring_id', ?)", {*drawn}); !r) return r;
     id = std::optional<std::string>(*drawn);
   }
   id_ = **id;
   auto check = meta(*db_, "kek_check");
   if (!check) return check.error();
-  auto keys = sqlite::exists(*db_, "SELECT 1 FROM family_keys WHERE family <> ? LIMIT 1", "");
+  auto keys = sql::exists(*db_, "SELECT 1 FROM family_keys WHERE family <> ? LIMIT 1", "");
   if (!keys) return keys.error();
   if (!kek_) {
     if (*check || *keys)
@@ -122,7 +123,7 @@ Result<void> SqliteKeyring::init() {
 Result<void> SqliteKeyring::refresh() {
   auto st = db_->cached("PRAGMA data_version");
   if (!st) return st.error();
-  auto version = sqlite::integer(**st, -1);
+  auto version = sql::integer(**st, -1);
   if (!version) return version.error();
   if (*version != data_version_) {
     sealers_.clear();  // another connection committed: an erasure, perhaps; read the keys again
@@ -147,7 +148,7 @@ Result<void> SqliteKeyring::checkpoint(int attempts) {
     if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     auto st = db_->prepare("PRAGMA wal_checkpoint(TRUNCATE)");
     if (!st) return st.error();
-    auto busy = sqlite::integer(*st, 0);
+    auto busy = sql::integer(*st, 0);
     if (!busy) return busy.error();
     if (*busy == 0) return {};
   }
@@ -287,7 +288,7 @@ Result<void> SqliteKeyring::erase(const Erasure& e) {
     if (*held)
       return make_error(ErrorCode::forbidden, "family " + e.family + " is under a legal hold (" + (*held)->reason +
                                                   ", placed by " + (*held)->by + "): lift it first (DOMAIN.md §10.1)");
-    if (auto r = sqlite::run(*db_, "DELETE FROM family_keys WHERE family = ?", {e.family}); !r) return r;
+    if (auto r = sql::run(*db_, "DELETE FROM family_keys WHERE family = ?", {e.family}); !r) return r;
     auto st = db_->prepare("INSERT INTO erasures(family, at, erased_by, basis, reference) VALUES(?, ?, ?, ?, ?)");
     if (!st) return st.error();
     st->bind(1, e.family).bind(2, e.at).bind(3, e.by).bind(4, e.basis).bind(5, e.reference);
@@ -303,7 +304,8 @@ Result<void> SqliteKeyring::erase(const Erasure& e) {
 }
 
 Result<void> SqliteKeyring::set_hold(const LegalHold& h) {
-  auto st = db_->prepare("INSERT OR REPLACE INTO legal_holds(family, at, held_by, reason) VALUES(?, ?, ?, ?)");
+  auto st = db_->prepare("INSERT INTO legal_holds(family, at, held_by, reason) VALUES(?, ?, ?, ?) ON CONFLICT(family) DO UPDATE SET "
+      "at = excluded.at, held_by = excluded.held_by, reason = excluded.reason");
   if (!st) return st.error();
   st->bind(1, h.family).bind(2, h.at).bind(3, h.by).bind(4, h.reason);
   return st->run();
@@ -313,7 +315,7 @@ Result<bool> SqliteKeyring::lift_hold(const std::string& family) {
   auto st = db_->prepare("DELETE FROM legal_holds WHERE family = ? RETURNING 1");
   if (!st) return st.error();
   st->bind(1, family);
-  auto n = sqlite::integer(*st, 0);
+  auto n = sql::integer(*st, 0);
   if (!n) return n.error();
   return *n != 0;
 }
@@ -338,7 +340,7 @@ Result<std::vector<LegalHold>> SqliteKeyring::holds() {
 }
 
 Result<void> SqliteKeyring::note_late_work(const LateWork& w) {
-  auto st = db_->cached("INSERT OR IGNORE INTO erasure_late_work(op_id, family, practitioner, at) VALUES(?, ?, ?, ?)");
+  auto st = db_->cached("INSERT INTO erasure_late_work(op_id, family, practitioner, at) VALUES(?, ?, ?, ?) ON CONFLICT DO NOTHING");
   if (!st) return st.error();
   (*st)->bind(1, w.op_id).bind(2, w.family).bind(3, w.practitioner).bind(4, w.at);
   return (*st)->run();
@@ -398,7 +400,7 @@ Result<void> SqliteKeyring::back_up(const std::string& dest) {
     return make_error(ErrorCode::conflict, dest + " already exists; a backup never overwrites a file: choose a new name");
   std::string tmp = dest + ".tmp";
   std::filesystem::remove(tmp, ec);
-  auto copied = db_->backup_to(tmp, 256);
+  auto copied = db_->sqlite()->backup_to(tmp, 256);
   if (!copied) {
     std::filesystem::remove(tmp, ec);
     return copied.error();
@@ -414,7 +416,7 @@ Result<void> SqliteKeyring::back_up(const std::string& dest) {
 Result<size_t> SqliteKeyring::key_count() {
   auto st = db_->prepare("SELECT count(*) FROM family_keys");
   if (!st) return st.error();
-  auto n = sqlite::integer(*st, 0);
+  auto n = sql::integer(*st, 0);
   if (!n) return n.error();
   return static_cast<size_t>(*n);
 }

@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "family_sealer.hpp"
-#include "hearth/platform/sqlite_db.hpp"
+#include "storage/sql/connection.hpp"
 #include "kek.hpp"
 
 namespace hearth::server {
@@ -118,7 +118,7 @@ class SqliteKeyring final : public ServerKeys {
   const std::string& id() const override { return id_; }
 
  private:
-  SqliteKeyring(std::unique_ptr<platform::Database> db, std::unique_ptr<keys::KeyEncryptionKey> kek)
+  SqliteKeyring(std::unique_ptr<sql::Connection> db, std::unique_ptr<keys::KeyEncryptionKey> kek)
       : db_(std::move(db)), kek_(std::move(kek)) {}
   Result<void> init();
   // Drops cached keys when another connection wrote the keyring (an erasure by an admin command).
@@ -130,7 +130,7 @@ class SqliteKeyring final : public ServerKeys {
   Result<platform::Sealer*> sealer_for(const std::string& family, bool create);
   Result<std::optional<std::string>> stored_key(const std::string& family);
 
-  std::unique_ptr<platform::Database> db_;
+  std::unique_ptr<sql::Connection> db_;
   std::unique_ptr<keys::KeyEncryptionKey> kek_;
   std::map<std::string, std::unique_ptr<platform::Sealer>, std::less<>> sealers_;  // bounded: kMaxCached
   int64_t data_version_ = -1;

@@ -2,14 +2,14 @@
 
 #include <set>
 
-#include "sqlite_util.hpp"
+#include "sql_util.hpp"
 
 namespace hearth::server {
 
 namespace {
 
-using platform::Database;
-using platform::Statement;
+using sql::Connection;
+using sql::Statement;
 
 // SQL text quoting for an identifier or a file name read from the database or the caller.
 std::string quoted(const std::string& s, char quote) {
@@ -21,7 +21,7 @@ std::string quoted(const std::string& s, char quote) {
   return out + quote;
 }
 
-Result<std::vector<std::string>> columns_of(Database& db, const std::string& schema, const std::string& table) {
+Result<std::vector<std::string>> columns_of(Connection& db, const std::string& schema, const std::string& table) {
   auto st = db.prepare("SELECT name FROM pragma_table_info(?, ?) ORDER BY cid");
   if (!st) return st.error();
   st->bind(1, table).bind(2, schema);
@@ -31,21 +31,21 @@ Result<std::vector<std::string>> columns_of(Database& db, const std::string& sch
   return out;
 }
 
-Result<int64_t> one_integer(Database& db, const std::string& sql) {
+Result<int64_t> one_integer(Connection& db, const std::string& sql) {
   auto st = db.prepare(sql);
   if (!st) return st.error();
-  return sqlite::integer(*st, 0);
+  return sql::integer(*st, 0);
 }
 
 }  // namespace
 
-Result<void> attach_previous(Database& db, const std::string& path) {
+Result<void> attach_previous(Connection& db, const std::string& path) {
   return db.exec("ATTACH DATABASE " + quoted(path, '\'') + " AS previous");
 }
 
-Result<void> detach_previous(Database& db) { return db.exec("DETACH DATABASE previous"); }
+Result<void> detach_previous(Connection& db) { return db.exec("DETACH DATABASE previous"); }
 
-Result<bool> previous_continues(Database& db, int64_t last_seq) {
+Result<bool> previous_continues(Connection& db, int64_t last_seq) {
   if (last_seq <= 0) return true;
   auto same = one_integer(db, "SELECT count(*) FROM main.ops m JOIN previous.ops p ON p.seq = m.seq "
                               "AND p.device = m.device AND p.counter = m.counter WHERE m.seq = " + std::to_string(last_seq));
@@ -53,7 +53,7 @@ Result<bool> previous_continues(Database& db, int64_t last_seq) {
   return *same == 1;
 }
 
-Result<std::vector<CarriedTable>> carry_over_directory(Database& db) {
+Result<std::vector<CarriedTable>> carry_over_directory(Connection& db) {
   std::vector<CarriedTable> out;
   for (const char* table : {"organisations", "practitioners", "enrol_codes", "devices", "office_credentials",
                             "tenant_settings", "held_ops"}) {
@@ -80,7 +80,7 @@ Result<std::vector<CarriedTable>> carry_over_directory(Database& db) {
   return out;
 }
 
-Result<int64_t> raise_server_counters(Database& db, int64_t floor, bool previous_attached) {
+Result<int64_t> raise_server_counters(Connection& db, int64_t floor, bool previous_attached) {
   if (previous_attached) {
     auto cols = columns_of(db, "previous", "counters");
     if (!cols) return cols.error();

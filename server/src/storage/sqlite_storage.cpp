@@ -1,10 +1,8 @@
-// The default storage: one SQLite database (one connection) implementing every storage
-// interface. The schema and its upgrades from earlier layouts are here; each interface's
-// queries are in its own sqlite_*.cpp.
-#include "sqlite_audit_log.hpp"
-#include "sqlite_duplicates.hpp"
-#include "sqlite_parts.hpp"
-#include "sqlite_util.hpp"
+// The default storage: one SQLite database (one connection). Its schema (written in SQLite's
+// dialect, translated for PostgreSQL by pg_storage.cpp), its upgrades from earlier layouts and
+// sealing a plain database in place are here; the interfaces' queries are in sql_*.cpp.
+#include "sql_storage.hpp"
+#include "sql_util.hpp"
 #include "sqlite_restore.hpp"
 #include "storage.hpp"
 
@@ -15,11 +13,14 @@ namespace hearth::server {
 
 namespace {
 
-using platform::Database;
-using platform::Statement;
-using platform::Transaction;
+using sql::Connection;
+using sql::Statement;
+using sql::Transaction;
 
-const char* kSchema = R"SQL(
+}  // namespace
+
+namespace sql {
+const char* kServerSchema = R"SQL(
 PRAGMA journal_mode=WAL;
 PRAGMA synchronous=NORMAL;
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -72,11 +73,14 @@ CREATE TABLE IF NOT EXISTS record_persons(person TEXT NOT NULL, id TEXT NOT NULL
   PRIMARY KEY(person, id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS record_persons_by_id ON record_persons(id);
 )SQL";
+}  // namespace sql
+
+namespace {
 
 // Earlier layouts: `teams` without history, devices without last_pull_at, the server counter
 // in meta. Run once per open, inside a transaction; each step is a no-op when already done.
-Result<void> upgrade(Database& db) {
-  auto has_teams = sqlite::exists(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", "teams");
+Result<void> upgrade(Connection& db) {
+  auto has_teams = sql::exists(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", "teams");
   if (!has_teams) return has_teams.error();
   if (*has_teams) {
     if (auto r = db.exec("INSERT INTO memberships(family, practitioner, lead, joined_at) "
@@ -84,20 +88,20 @@ Result<void> upgrade(Database& db) {
         !r)
       return r;
   }
-  auto has_pull = sqlite::exists(db, "SELECT 1 FROM pragma_table_info('devices') WHERE name = ?", "last_pull_at");
+  auto has_pull = sql::exists(db, "SELECT 1 FROM pragma_table_info('devices') WHERE name = ?", "last_pull_at");
   if (!has_pull) return has_pull.error();
   if (!*has_pull) {
     if (auto r = db.exec("ALTER TABLE devices ADD COLUMN last_pull_at INTEGER NOT NULL DEFAULT 0"); !r) return r;
   }
   // Memberships derived from the family's records are told apart from those made directly.
-  auto has_origin = sqlite::exists(db, "SELECT 1 FROM pragma_table_info('memberships') WHERE name = ?", "from_records");
+  auto has_origin = sql::exists(db, "SELECT 1 FROM pragma_table_info('memberships') WHERE name = ?", "from_records");
   if (!has_origin) return has_origin.error();
   if (!*has_origin) {
     if (auto r = db.exec("ALTER TABLE memberships ADD COLUMN from_records INTEGER NOT NULL DEFAULT 0"); !r) return r;
   }
   // Time-driven events (storage/time_index.hpp): every family held before the index existed is
   // looked at once, at the first run of the due events.
-  auto indexed = sqlite::exists(db, "SELECT 1 FROM meta WHERE key = ?", "due_index");
+  auto indexed = sql::exists(db, "SELECT 1 FROM meta WHERE key = ?", "due_index");
   if (!indexed) return indexed.error();
   if (!*indexed) {
     if (auto r = db.exec("INSERT OR IGNORE INTO due_families(family, next_due) SELECT DISTINCT family, 0 FROM ops;"
@@ -106,7 +110,7 @@ Result<void> upgrade(Database& db) {
       return r;
   }
   // Held ops carry the decision taken on them (usecases/held.hpp); the op itself is kept.
-  auto has_decision = sqlite::exists(db, "SELECT 1 FROM pragma_table_info('held_ops') WHERE name = ?", "decision");
+  auto has_decision = sql::exists(db, "SELECT 1 FROM pragma_table_info('held_ops') WHERE name = ?", "decision");
   if (!has_decision) return has_decision.error();
   if (!*has_decision) {
     if (auto r = db.exec("ALTER TABLE held_ops ADD COLUMN decision TEXT; ALTER TABLE held_ops ADD COLUMN decided_at INTEGER; "
@@ -116,7 +120,7 @@ Result<void> upgrade(Database& db) {
       return r;
   }
   // Remote wipe and the key lease (N5): devices enrolled before them have none of either.
-  auto has_wipe = sqlite::exists(db, "SELECT 1 FROM pragma_table_info('devices') WHERE name = ?", "wipe_requested_at");
+  auto has_wipe = sql::exists(db, "SELECT 1 FROM pragma_table_info('devices') WHERE name = ?", "wipe_requested_at");
   if (!has_wipe) return has_wipe.error();
   if (!*has_wipe) {
     if (auto r = db.exec("ALTER TABLE devices ADD COLUMN wipe_requested_at INTEGER NOT NULL DEFAULT 0;"
@@ -129,7 +133,7 @@ Result<void> upgrade(Database& db) {
       return r;
   }
   // The views a device's pushes delivered (audit of T2/T3 views): a retried push records none twice.
-  auto has_views = sqlite::exists(db, "SELECT 1 FROM pragma_table_info('devices') WHERE name = ?", "views_through");
+  auto has_views = sql::exists(db, "SELECT 1 FROM pragma_table_info('devices') WHERE name = ?", "views_through");
   if (!has_views) return has_views.error();
   if (!*has_views)
     if (auto r = db.exec("ALTER TABLE devices ADD COLUMN views_through INTEGER NOT NULL DEFAULT 0;"); !r) return r;
@@ -148,7 +152,7 @@ Result<void> upgrade(Database& db) {
 // columns are written: 'sealed' or 'plain'. A new database takes the keyring's mode; a plain
 // one opened with encryption on is sealed in place, every row in this one transaction, and
 // `vacuum` asks the caller to rewrite the file without the freed plaintext pages.
-Result<void> seal_at_rest(Database& db, ServerKeys& keys, const std::function<Result<void>()>& drop_erased,
+Result<void> seal_at_rest(Connection& db, ServerKeys& keys, const std::function<Result<void>()>& drop_erased,
                           bool& vacuum) {
   auto st = db.prepare("SELECT value FROM meta WHERE key = 'at_rest'");
   if (!st) return st.error();
@@ -168,7 +172,7 @@ Result<void> seal_at_rest(Database& db, ServerKeys& keys, const std::function<Re
     std::string sealed_under = *found ? id->text(0) : "";
     id->reset();
     if (sealed_under.empty())  // sealed before keyrings had an identity: this one is adopted
-      return sqlite::run(db, "INSERT INTO meta(key, value) VALUES('keyring_id', ?)", {keys.id()});
+      return sql::run(db, "INSERT INTO meta(key, value) VALUES('keyring_id', ?)", {keys.id()});
     if (sealed_under != keys.id())
       return make_error(ErrorCode::locked,
                         "this database was sealed under the keyring " + sealed_under + ", and the keyring given is " +
@@ -202,30 +206,30 @@ Result<void> seal_at_rest(Database& db, ServerKeys& keys, const std::function<Re
       const std::vector<Column> columns = {
           {"SELECT rowid, body, family, device, counter FROM ops WHERE rowid > ?1 ORDER BY rowid LIMIT 256",
            "UPDATE ops SET body = ?1 WHERE rowid = ?2", false, [](Statement& r) { return r.text(2); },
-           [](Statement& r) { return sqlite::op_aad(r.text(2), r.text(3), static_cast<uint64_t>(r.integer(4))); }},
+           [](Statement& r) { return sql::op_aad(r.text(2), r.text(3), static_cast<uint64_t>(r.integer(4))); }},
           {"SELECT id, display_name, id FROM practitioners WHERE id > ?1 ORDER BY id LIMIT 256",
            "UPDATE practitioners SET display_name = ?1 WHERE id = ?2", true,
            [](Statement&) { return std::string(kDirectoryPartition); },
-           [](Statement& r) { return sqlite::practitioner_aad(r.text(2)); }},
+           [](Statement& r) { return sql::practitioner_aad(r.text(2)); }},
           {"SELECT rowid, detail, family, kind, op_id FROM flags WHERE rowid > ?1 ORDER BY rowid LIMIT 256",
            "UPDATE flags SET detail = ?1 WHERE rowid = ?2", false, [](Statement& r) { return r.text(2); },
-           [](Statement& r) { return sqlite::flag_aad(r.text(3), r.text(4)); }},
+           [](Statement& r) { return sql::flag_aad(r.text(3), r.text(4)); }},
           {"SELECT rowid, reason, family, op_id FROM held_ops WHERE rowid > ?1 ORDER BY rowid LIMIT 256",
            "UPDATE held_ops SET reason = ?1 WHERE rowid = ?2", false, [](Statement& r) { return r.text(2); },
-           [](Statement& r) { return sqlite::held_aad(r.text(3), "reason"); }},
+           [](Statement& r) { return sql::held_aad(r.text(3), "reason"); }},
           {"SELECT rowid, body, family, op_id FROM held_ops WHERE rowid > ?1 ORDER BY rowid LIMIT 256",
            "UPDATE held_ops SET body = ?1 WHERE rowid = ?2", false, [](Statement& r) { return r.text(2); },
-           [](Statement& r) { return sqlite::held_aad(r.text(3), "body"); }},
+           [](Statement& r) { return sql::held_aad(r.text(3), "body"); }},
           {"SELECT rowid, decision_note, family, op_id FROM held_ops WHERE decision_note IS NOT NULL AND rowid > ?1 "
            "ORDER BY rowid LIMIT 256",
            "UPDATE held_ops SET decision_note = ?1 WHERE rowid = ?2", false, [](Statement& r) { return r.text(2); },
-           [](Statement& r) { return sqlite::held_aad(r.text(3), "decision_note"); }},
+           [](Statement& r) { return sql::held_aad(r.text(3), "decision_note"); }},
           {"SELECT rowid, payload, family, key FROM office_outbox WHERE rowid > ?1 ORDER BY rowid LIMIT 256",
            "UPDATE office_outbox SET payload = ?1 WHERE rowid = ?2", false, [](Statement& r) { return r.text(2); },
-           [](Statement& r) { return sqlite::outbox_aad(r.text(3)); }},
+           [](Statement& r) { return sql::outbox_aad(r.text(3)); }},
           {"SELECT rowid, office_ref, family, record FROM office_refs WHERE rowid > ?1 ORDER BY rowid LIMIT 256",
            "UPDATE office_refs SET office_ref = ?1 WHERE rowid = ?2", false, [](Statement& r) { return r.text(2); },
-           [](Statement& r) { return sqlite::office_ref_aad(r.text(3)); }},
+           [](Statement& r) { return sql::office_ref_aad(r.text(3)); }},
       };
       struct Row {
         std::string text_key;
@@ -272,173 +276,55 @@ Result<void> seal_at_rest(Database& db, ServerKeys& keys, const std::function<Re
       // The freed plaintext pages go with a VACUUM after this transaction; remembered, so a
       // stop before it does not leave them for good.
       if (vacuum)
-        if (auto r = sqlite::run(db, "INSERT OR REPLACE INTO meta(key, value) VALUES('vacuum_pending', ?)", {"1"}); !r)
+        if (auto r = sql::run(db, "INSERT OR REPLACE INTO meta(key, value) VALUES('vacuum_pending', ?)", {"1"}); !r)
           return r;
     }
   }
   if (keys.enabled())
-    if (auto r = sqlite::run(db, "INSERT OR REPLACE INTO meta(key, value) VALUES('keyring_id', ?)", {keys.id()}); !r)
+    if (auto r = sql::run(db, "INSERT OR REPLACE INTO meta(key, value) VALUES('keyring_id', ?)", {keys.id()}); !r)
       return r;
-  return sqlite::run(db, "INSERT OR REPLACE INTO meta(key, value) VALUES('at_rest', ?)", {wanted});
+  return sql::run(db, "INSERT OR REPLACE INTO meta(key, value) VALUES('at_rest', ?)", {wanted});
 }
 
-class SqliteStorage final : public Storage {
- public:
-  SqliteStorage(std::unique_ptr<Database> db, std::shared_ptr<ServerKeys> keys)
-      : db_(std::move(db)), keys_(std::move(keys)), ops_(*db_, *keys_), caseload_(*db_, *keys_), devices_(*db_),
-        flags_(*db_, *keys_), settings_(*db_), due_(*db_), office_(*db_), records_(*db_, *keys_),
-        outbox_(*db_, *keys_),
-        duplicates_(*db_, *keys_) {}
-
-  Result<void> init(audit::AuditKey audit_key) {
-    if (auto r = db_->exec(kSchema); !r) return r;
-    if (auto r = db_->exec(sqlite::kOutboxSchema); !r) return r;
-    if (auto r = sqlite::create_duplicate_tables(*db_); !r) return r;
-    auto upgraded = transaction([&]() -> Result<void> {
-      if (auto r = upgrade(*db_); !r) return r;
-      // A database with no ops has every record it will ever have built as ops arrive.
-      if (auto r = db_->exec("INSERT OR IGNORE INTO meta(key, value) SELECT 'records_built', '1' "
-                             "WHERE NOT EXISTS (SELECT 1 FROM ops)");
-          !r)
-        return r;
-      auto epoch = ops_.history_epoch();  // made once, when the database is created
-      if (!epoch) return epoch.error();
-      return {};
-    });
-    if (!upgraded) return upgraded;
-    bool vacuum = false;
-    auto drop_erased = [&]() -> Result<void> {
-      auto erased = keys_->erasures();
-      if (!erased) return erased.error();
-      for (const auto& e : *erased)
-        if (auto r = delete_family(e.family); !r) return r.error();
-      return {};
-    };
-    if (auto r = transaction([&]() -> Result<void> { return seal_at_rest(*db_, *keys_, drop_erased, vacuum); }); !r)
+// Creates or upgrades the schema, brings the at-rest mode in line with the keyring, and opens
+// the audit trail: everything opening a SQLite database does before it is used.
+Result<void> init(sql::SqlStorage& storage, audit::AuditKey audit_key) {
+  Connection& db = storage.database();
+  if (auto r = db.exec(sql::kServerSchema); !r) return r;
+  if (auto r = db.exec(sql::kOutboxSchema); !r) return r;
+  if (auto r = sql::create_duplicate_tables(db); !r) return r;
+  auto upgraded = storage.transaction([&]() -> Result<void> {
+    if (auto r = upgrade(db); !r) return r;
+    // A database with no ops has every record it will ever have built as ops arrive.
+    if (auto r = db.exec("INSERT OR IGNORE INTO meta(key, value) SELECT 'records_built', '1' "
+                         "WHERE NOT EXISTS (SELECT 1 FROM ops)");
+        !r)
       return r;
-    // Pages that held the plaintext are free now; VACUUM rewrites the file without them, and
-    // the checkpoint empties the WAL of the old images.
-    auto pending = sqlite::exists(*db_, "SELECT 1 FROM meta WHERE key = ?", "vacuum_pending");
-    if (!pending) return pending.error();
-    if (vacuum || *pending)
-      if (auto r = db_->exec("VACUUM; PRAGMA wal_checkpoint(TRUNCATE); DELETE FROM meta WHERE key = 'vacuum_pending';");
-          !r)
-        return r;
-    // Family audit details are sealed under the family's key too (audit/audit_chain.hpp).
-    auto trail = sqlite::make_sqlite_audit_log(*db_, std::move(audit_key), keys_.get());
-    if (!trail) return trail.error();
-    audit_ = std::move(*trail);
+    auto epoch = storage.ops().history_epoch();  // made once, when the database is created
+    if (!epoch) return epoch.error();
     return {};
-  }
-
-  Result<bool> delete_family(const std::string& family) override {
-    bool any = false;
-    // What each device had stored in the family stays counted (OpLog::highest_counter).
-    if (auto r = sqlite::run(*db_,
-                             "INSERT INTO erased_counters(device, counter) SELECT device, max(counter) FROM ops "
-                             "WHERE family = ? GROUP BY device ON CONFLICT(device) DO UPDATE SET "
-                             "counter = max(counter, excluded.counter)",
-                             {family});
-        !r)
-      return r.error();
-    if (auto r = sqlite::run(*db_,
-                             "INSERT INTO erased_counters(device, counter) SELECT device, "
-                             "max(CAST(substr(op_id, length(device) + 2) AS INTEGER)) FROM held_ops WHERE family = ? "
-                             "GROUP BY device ON CONFLICT(device) DO UPDATE SET counter = max(counter, excluded.counter)",
-                             {family});
-        !r)
-      return r.error();
-    for (const char* sql : {"DELETE FROM ops WHERE family = ?", "DELETE FROM held_ops WHERE family = ?",
-                            "DELETE FROM flags WHERE family = ?", "DELETE FROM memberships WHERE family = ?",
-                            "DELETE FROM due_families WHERE family = ?", "DELETE FROM break_glass_grants WHERE family = ?",
-                            "DELETE FROM records WHERE family = ?", "DELETE FROM record_persons WHERE family = ?",
-                            "DELETE FROM office_outbox WHERE family = ?", "DELETE FROM office_refs WHERE family = ?",
-                            "DELETE FROM office_disclosures WHERE family = ?", "DELETE FROM office_inbound WHERE family = ?",
-                            sqlite::kDeleteFamilyDuplicates[0], sqlite::kDeleteFamilyDuplicates[1],
-                            sqlite::kDeleteFamilyDuplicates[2], sqlite::kDeleteFamilyDuplicates[3]}) {
-      auto st = db_->prepare(std::string(sql) + " RETURNING 1");
-      if (!st) return st.error();
-      st->bind(1, family);
-      for (;;) {
-        auto row = st->step();
-        if (!row) return row.error();
-        if (!*row) break;
-        any = true;
-      }
-    }
-    return any;
-  }
-
-  OpLog& ops() override { return ops_; }
-  Caseload& caseload() override { return caseload_; }
-  Devices& devices() override { return devices_; }
-  AuditLog& audit() override { return *audit_; }
-  FlagLog& flags() override { return flags_; }
-  TenantSettings& settings() override { return settings_; }
-  TimeIndex& due() override { return due_; }
-  OfficeCredentials& office() override { return office_; }
-  OfficeOutbox& outbox() override { return outbox_; }
-  ServerKeys& keys() override { return *keys_; }
-  RecordStore& records() override { return records_; }
-  DuplicateStore& duplicates() override { return duplicates_; }
-  Database& database() { return *db_; }
-
-  Result<void> transaction(const std::function<Result<void>()>& body) override {
-    Transaction tx(*db_);
-    if (auto r = tx.begin(); !r) return r;
-    transaction_id_ = ++transactions_;
-    before_commit_.clear();
-    after_rollback_.clear();
-    struct Ended {  // outside a transaction again, however this one ends
-      SqliteStorage& s;
-      bool committed = false;
-      ~Ended() {
-        s.transaction_id_ = 0;
-        s.before_commit_.clear();
-        auto rollback = std::move(s.after_rollback_);
-        s.after_rollback_.clear();
-        if (!committed)
-          for (auto& step : rollback) step();
-      }
-    } ended{*this};
-    // Keys made for new families during `body` are stored in one keyring transaction, committed
-    // (durably) before this one: never a value on disk under a key that is not.
-    keys_->defer_key_commits();
-    auto done = body();
-    for (size_t i = 0; done && i < before_commit_.size(); ++i) {
-      auto step = std::move(before_commit_[i]);  // a step may register more (the vector may grow)
-      done = step();
-    }
-    auto keys_stored = keys_->commit_deferred_keys();
-    if (!done) return done;
-    if (!keys_stored) return keys_stored;
-    auto committed = tx.commit();
-    ended.committed = committed.ok();
-    return committed;
-  }
-  uint64_t transaction_id() const override { return transaction_id_; }
-  void before_commit(std::function<Result<void>()> step) override { before_commit_.push_back(std::move(step)); }
-  void after_rollback(std::function<void()> step) override { after_rollback_.push_back(std::move(step)); }
-
- private:
-  std::unique_ptr<Database> db_;
-  std::shared_ptr<ServerKeys> keys_;
-  sqlite::SqliteOpLog ops_;
-  sqlite::SqliteCaseload caseload_;
-  sqlite::SqliteDevices devices_;
-  sqlite::SqliteFlagLog flags_;
-  sqlite::SqliteTenantSettings settings_;
-  sqlite::SqliteTimeIndex due_;
-  sqlite::SqliteOfficeCredentials office_;
-  sqlite::SqliteRecords records_;
-  sqlite::SqliteOfficeOutbox outbox_;
-  sqlite::SqliteDuplicateStore duplicates_;
-  std::unique_ptr<AuditLog> audit_;  // on db_, declared after it: destroyed first
-  uint64_t transactions_ = 0;    // transactions begun
-  uint64_t transaction_id_ = 0;  // the current one's number, 0 outside one
-  std::vector<std::function<Result<void>()>> before_commit_;
-  std::vector<std::function<void()>> after_rollback_;
-};
+  });
+  if (!upgraded) return upgraded;
+  bool vacuum = false;
+  auto drop_erased = [&]() -> Result<void> {
+    auto erased = storage.keys().erasures();
+    if (!erased) return erased.error();
+    for (const auto& e : *erased)
+      if (auto r = storage.delete_family(e.family); !r) return r.error();
+    return {};
+  };
+  if (auto r = storage.transaction([&]() -> Result<void> { return seal_at_rest(db, storage.keys(), drop_erased, vacuum); });
+      !r)
+    return r;
+  // Pages that held the plaintext are free now; VACUUM rewrites the file without them, and
+  // the checkpoint empties the WAL of the old images.
+  auto pending = sql::exists(db, "SELECT 1 FROM meta WHERE key = ?", "vacuum_pending");
+  if (!pending) return pending.error();
+  if (vacuum || *pending)
+    if (auto r = db.exec("VACUUM; PRAGMA wal_checkpoint(TRUNCATE); DELETE FROM meta WHERE key = 'vacuum_pending';"); !r)
+      return r;
+  return storage.open_audit(std::move(audit_key));
+}
 
 }  // namespace
 
@@ -449,21 +335,21 @@ Result<std::unique_ptr<Storage>> open_sqlite_storage(const std::string& path, au
     if (!throwaway) return throwaway.error();
     keys = std::move(*throwaway);
   }
-  auto db = Database::open(path);
+  auto db = sql::open_sqlite(path);
   if (!db) return db.error();
-  auto storage = std::make_unique<SqliteStorage>(std::move(db.value()), std::move(keys));
-  if (auto r = storage->init(std::move(audit_key)); !r) return r.error();
+  auto storage = std::make_unique<sql::SqlStorage>(std::move(db.value()), std::move(keys));
+  if (auto r = init(*storage, std::move(audit_key)); !r) return r.error();
   return std::unique_ptr<Storage>(std::move(storage));
 }
 
 Result<RestoringStorage> open_sqlite_storage_for_restore(const std::string& path, audit::AuditKey audit_key,
                                                          std::shared_ptr<ServerKeys> keys) {
   if (!keys) return make_error(ErrorCode::invalid_argument, "a restore needs the server's keyring");
-  auto db = Database::open(path);
+  auto db = sql::open_sqlite(path);
   if (!db) return db.error();
-  auto storage = std::make_unique<SqliteStorage>(std::move(db.value()), std::move(keys));
-  if (auto r = storage->init(std::move(audit_key)); !r) return r.error();
-  Database* connection = &storage->database();
+  auto storage = std::make_unique<sql::SqlStorage>(std::move(db.value()), std::move(keys));
+  if (auto r = init(*storage, std::move(audit_key)); !r) return r.error();
+  Connection* connection = &storage->database();
   return RestoringStorage{std::move(storage), connection};
 }
 

@@ -3,10 +3,10 @@
 // family and id as associated data, so a row copied onto another record does not open.
 #include <sstream>
 
-#include "sqlite_parts.hpp"
-#include "sqlite_util.hpp"
+#include "sql_parts.hpp"
+#include "sql_util.hpp"
 
-namespace hearth::server::sqlite {
+namespace hearth::server::sql {
 
 std::string record_aad(const std::string& family, const std::string& id) {
   return "hearth-server record v1|" + family + "|" + id;
@@ -66,7 +66,7 @@ void bind(Statement& st, const Where& w) {
 
 }  // namespace
 
-Result<void> SqliteRecords::put(const StoredRecord& r) {
+Result<void> SqlRecords::put(const StoredRecord& r) {
   auto body = sealer_.seal(r.family, r.json, record_aad(r.family, r.id));
   if (!body) return make_error(body.error().code, "record " + r.id + ": " + body.error().message);
   auto st = db_.cached(
@@ -82,7 +82,7 @@ Result<void> SqliteRecords::put(const StoredRecord& r) {
   if (!clear) return clear.error();
   (*clear)->bind(1, r.id);
   if (auto w = (*clear)->run(); !w) return w;
-  auto add = db_.cached("INSERT OR IGNORE INTO record_persons(person, id, family) VALUES(?, ?, ?)");
+  auto add = db_.cached("INSERT INTO record_persons(person, id, family) VALUES(?, ?, ?) ON CONFLICT DO NOTHING");
   if (!add) return add.error();
   for (const auto& p : r.persons) {
     (*add)->bind(1, p).bind(2, r.id).bind(3, r.family);
@@ -91,7 +91,7 @@ Result<void> SqliteRecords::put(const StoredRecord& r) {
   return {};
 }
 
-Result<StoredRecord> SqliteRecords::read(Statement& row) {
+Result<StoredRecord> SqlRecords::read(Statement& row) {
   StoredRecord r;
   r.id = row.text(0);
   r.type = row.text(1);
@@ -107,7 +107,7 @@ Result<StoredRecord> SqliteRecords::read(Statement& row) {
   return r;
 }
 
-Result<std::optional<StoredRecord>> SqliteRecords::get(const std::string& id) {
+Result<std::optional<StoredRecord>> SqlRecords::get(const std::string& id) {
   auto st = db_.prepare(std::string("SELECT ") + kColumns + " FROM records WHERE id = ?");
   if (!st) return st.error();
   st->bind(1, id);
@@ -119,7 +119,7 @@ Result<std::optional<StoredRecord>> SqliteRecords::get(const std::string& id) {
   return std::optional<StoredRecord>(std::move(*r));
 }
 
-Result<void> SqliteRecords::scan(const RecordQuery& q, const std::function<Result<bool>(const StoredRecord&)>& each) {
+Result<void> SqlRecords::scan(const RecordQuery& q, const std::function<Result<bool>(const StoredRecord&)>& each) {
   const Where w = where_of(q);
   std::string sql = std::string("SELECT ") + kColumns + " FROM records r" + w.sql + " ORDER BY r.revision";
   if (q.limit > 0) sql += " LIMIT " + std::to_string(q.limit);
@@ -138,7 +138,7 @@ Result<void> SqliteRecords::scan(const RecordQuery& q, const std::function<Resul
   }
 }
 
-Result<int64_t> SqliteRecords::count(const RecordQuery& q) {
+Result<int64_t> SqlRecords::count(const RecordQuery& q) {
   const Where w = where_of(q);
   std::string sql = std::string("SELECT count(*) FROM (SELECT 1 FROM records r") + w.sql;
   if (q.limit > 0) sql += " LIMIT " + std::to_string(q.limit);
@@ -149,16 +149,16 @@ Result<int64_t> SqliteRecords::count(const RecordQuery& q) {
   return integer(*st, 0);
 }
 
-Result<int64_t> SqliteRecords::highest_revision() {
+Result<int64_t> SqlRecords::highest_revision() {
   auto st = db_.cached("SELECT max(revision) FROM records");
   if (!st) return st.error();
   return integer(**st, 0);
 }
 
-Result<bool> SqliteRecords::built() { return exists(db_, "SELECT 1 FROM meta WHERE key = ?", "records_built"); }
+Result<bool> SqlRecords::built() { return exists(db_, "SELECT 1 FROM meta WHERE key = ?", "records_built"); }
 
-Result<void> SqliteRecords::mark_built() {
-  return run(db_, "INSERT OR REPLACE INTO meta(key, value) VALUES('records_built', '1')", {});
+Result<void> SqlRecords::mark_built() {
+  return run(db_, "INSERT INTO meta(key, value) VALUES('records_built', '1') ON CONFLICT(key) DO UPDATE SET value = excluded.value", {});
 }
 
-}  // namespace hearth::server::sqlite
+}  // namespace hearth::server::sql

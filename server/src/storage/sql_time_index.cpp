@@ -1,18 +1,19 @@
-#include "sqlite_parts.hpp"
-#include "sqlite_util.hpp"
+#include "sql_parts.hpp"
+#include "sql_util.hpp"
 
-namespace hearth::server::sqlite {
+namespace hearth::server::sql {
 
-Result<void> SqliteTimeIndex::mark(const std::string& family, int64_t at) {
+Result<void> SqlTimeIndex::mark(const std::string& family, int64_t at) {
   auto st = db_.cached(
       "INSERT INTO due_families(family, next_due) VALUES(?, ?) "
-      "ON CONFLICT(family) DO UPDATE SET next_due = min(coalesce(next_due, excluded.next_due), excluded.next_due)");
+      "ON CONFLICT(family) DO UPDATE SET next_due = CASE WHEN due_families.next_due IS NULL OR "
+      "excluded.next_due < due_families.next_due THEN excluded.next_due ELSE due_families.next_due END");
   if (!st) return st.error();
   (*st)->bind(1, family).bind(2, at);
   return (*st)->run();
 }
 
-Result<void> SqliteTimeIndex::set_next(const std::string& family, std::optional<int64_t> at) {
+Result<void> SqlTimeIndex::set_next(const std::string& family, std::optional<int64_t> at) {
   auto st = db_.cached(
       "INSERT INTO due_families(family, next_due) VALUES(?, ?) "
       "ON CONFLICT(family) DO UPDATE SET next_due = excluded.next_due");
@@ -23,14 +24,14 @@ Result<void> SqliteTimeIndex::set_next(const std::string& family, std::optional<
   return (*st)->run();
 }
 
-Result<void> SqliteTimeIndex::mark_all(int64_t at) {
-  auto st = db_.prepare("UPDATE due_families SET next_due = min(coalesce(next_due, ?1), ?1)");
+Result<void> SqlTimeIndex::mark_all(int64_t at) {
+  auto st = db_.prepare("UPDATE due_families SET next_due = CASE WHEN next_due IS NULL OR next_due > ?1 THEN ?1 ELSE next_due END");
   if (!st) return st.error();
   st->bind(1, at);
   return st->run();
 }
 
-Result<std::vector<std::string>> SqliteTimeIndex::due(int64_t now, size_t limit) {
+Result<std::vector<std::string>> SqlTimeIndex::due(int64_t now, size_t limit) {
   std::vector<std::string> out;
   auto st = db_.prepare(
       "SELECT family FROM due_families WHERE next_due IS NOT NULL AND next_due <= ? ORDER BY next_due, family LIMIT ?");
@@ -41,7 +42,7 @@ Result<std::vector<std::string>> SqliteTimeIndex::due(int64_t now, size_t limit)
   return out;
 }
 
-Result<std::optional<int64_t>> SqliteTimeIndex::next_due() {
+Result<std::optional<int64_t>> SqlTimeIndex::next_due() {
   auto st = db_.cached("SELECT min(next_due) FROM due_families");
   if (!st) return st.error();
   auto v = integer(**st, -1);
@@ -50,7 +51,7 @@ Result<std::optional<int64_t>> SqliteTimeIndex::next_due() {
   return std::optional<int64_t>(*v);
 }
 
-Result<bool> SqliteTimeIndex::add_grant(const GrantEntry& g) {
+Result<bool> SqlTimeIndex::add_grant(const GrantEntry& g) {
   auto st = db_.cached(
       "INSERT INTO break_glass_grants(id, family, practitioner, expires_at) VALUES(?, ?, ?, ?) "
       "ON CONFLICT(id) DO NOTHING RETURNING 1");
@@ -61,21 +62,21 @@ Result<bool> SqliteTimeIndex::add_grant(const GrantEntry& g) {
   return *added != 0;
 }
 
-Result<std::vector<std::string>> SqliteTimeIndex::granted_families(const std::string& practitioner) {
+Result<std::vector<std::string>> SqlTimeIndex::granted_families(const std::string& practitioner) {
   return strings(db_,
                  "SELECT DISTINCT family FROM break_glass_grants WHERE practitioner = ? AND ended_at IS NULL "
                  "ORDER BY family",
                  practitioner);
 }
 
-Result<std::vector<std::string>> SqliteTimeIndex::ended_grant_families(const std::string& practitioner) {
+Result<std::vector<std::string>> SqlTimeIndex::ended_grant_families(const std::string& practitioner) {
   return strings(db_,
                  "SELECT family FROM break_glass_grants WHERE practitioner = ?1 GROUP BY family "
                  "HAVING count(*) = count(ended_at) ORDER BY family",
                  practitioner);
 }
 
-Result<std::vector<GrantEntry>> SqliteTimeIndex::grants_of(const std::string& family) {
+Result<std::vector<GrantEntry>> SqlTimeIndex::grants_of(const std::string& family) {
   std::vector<GrantEntry> out;
   auto st = db_.prepare(
       "SELECT id, family, practitioner, expires_at, ended_at FROM break_glass_grants WHERE family = ? ORDER BY id");
@@ -90,7 +91,7 @@ Result<std::vector<GrantEntry>> SqliteTimeIndex::grants_of(const std::string& fa
   return out;
 }
 
-Result<bool> SqliteTimeIndex::end_grant(const std::string& id, int64_t at) {
+Result<bool> SqlTimeIndex::end_grant(const std::string& id, int64_t at) {
   auto st = db_.cached("UPDATE break_glass_grants SET ended_at = ? WHERE id = ? AND ended_at IS NULL RETURNING 1");
   if (!st) return st.error();
   (*st)->bind(1, at).bind(2, id);
@@ -99,4 +100,4 @@ Result<bool> SqliteTimeIndex::end_grant(const std::string& id, int64_t at) {
   return *ended != 0;
 }
 
-}  // namespace hearth::server::sqlite
+}  // namespace hearth::server::sql

@@ -1,14 +1,14 @@
-#include "sqlite_audit_log.hpp"
+#include "sql_audit_log.hpp"
 
 #include "audit/audit_chain.hpp"
 
-namespace hearth::server::sqlite {
+namespace hearth::server::sql {
 
 namespace {
 
-class SqliteAuditLog final : public AuditLog {
+class SqlAuditLog final : public AuditLog {
  public:
-  explicit SqliteAuditLog(std::unique_ptr<audit::AuditTrail> trail) : trail_(std::move(trail)) {}
+  explicit SqlAuditLog(std::unique_ptr<audit::AuditTrail> trail) : trail_(std::move(trail)) {}
 
   Result<void> append(const AuditEvent& e) override {
     return trail_->append(audit::Event{e.at, e.actor, e.device, e.action, e.family, e.detail});
@@ -31,11 +31,11 @@ class SqliteAuditLog final : public AuditLog {
 
 }  // namespace
 
-Result<std::unique_ptr<AuditLog>> make_sqlite_audit_log(platform::Database& db, audit::AuditKey key,
+Result<std::unique_ptr<AuditLog>> make_sql_audit_log(sql::Connection& db, audit::AuditKey key,
                                                         FamilySealer* sealer) {
   auto trail = audit::AuditTrail::open(db, std::move(key), sealer);
   if (!trail) return trail.error();
-  return std::unique_ptr<AuditLog>(std::make_unique<SqliteAuditLog>(std::move(*trail)));
+  return std::unique_ptr<AuditLog>(std::make_unique<SqlAuditLog>(std::move(*trail)));
 }
 
-}  // namespace hearth::server::sqlite
+}  // namespace hearth::server::sql

@@ -4,7 +4,7 @@
 #include "caseload.hpp"
 #include "devices.hpp"
 #include "flags.hpp"
-#include "hearth/platform/sqlite_db.hpp"
+#include "storage/sql/connection.hpp"
 #include "keys/family_sealer.hpp"
 #include "office_credentials.hpp"
 #include "op_log.hpp"
@@ -13,7 +13,7 @@
 #include "tenant_settings.hpp"
 #include "time_index.hpp"
 
-namespace hearth::server::sqlite {
+namespace hearth::server::sql {
 
 // The sealed form of an op body: associated data binding it to its family and op id.
 std::string op_aad(const std::string& family, const std::string& device, uint64_t counter);
@@ -26,9 +26,9 @@ std::string flag_aad(const std::string& kind, const std::string& op_id);
 // ... and of a current record's JSON (storage/records.hpp).
 std::string record_aad(const std::string& family, const std::string& id);
 
-class SqliteOpLog final : public OpLog {
+class SqlOpLog final : public OpLog {
  public:
-  SqliteOpLog(platform::Database& db, FamilySealer& sealer) : db_(db), sealer_(sealer) {}
+  SqlOpLog(sql::Connection& db, FamilySealer& sealer) : db_(db), sealer_(sealer) {}
   Result<bool> has_op(const std::string& device, uint64_t counter) override;
   Result<bool> family_has_ops(const std::string& family) override;
   Result<std::vector<std::string>> families() override;
@@ -44,13 +44,13 @@ class SqliteOpLog final : public OpLog {
 
  private:
   Result<uint64_t> next_counter(const char* name);
-  platform::Database& db_;
+  sql::Connection& db_;
   FamilySealer& sealer_;  // personal data at rest (keys/family_sealer.hpp)
 };
 
-class SqliteCaseload final : public Caseload {
+class SqlCaseload final : public Caseload {
  public:
-  SqliteCaseload(platform::Database& db, FamilySealer& sealer) : db_(db), sealer_(sealer) {}
+  SqlCaseload(sql::Connection& db, FamilySealer& sealer) : db_(db), sealer_(sealer) {}
   Result<void> add_organisation(const std::string& id, const std::string& name, const std::string& type) override;
   Result<void> add_practitioner(const std::string& id, const std::string& organisation, const std::string& name,
                                 const std::string& role) override;
@@ -73,13 +73,13 @@ class SqliteCaseload final : public Caseload {
   Result<void> bump_feed(const std::string& practitioner) override;
 
  private:
-  platform::Database& db_;
+  sql::Connection& db_;
   FamilySealer& sealer_;  // personal data at rest (keys/family_sealer.hpp)
 };
 
-class SqliteDevices final : public Devices {
+class SqlDevices final : public Devices {
  public:
-  explicit SqliteDevices(platform::Database& db) : db_(db) {}
+  explicit SqlDevices(sql::Connection& db) : db_(db) {}
   Result<void> add_enrol_code(const std::string& code_hash, const std::string& practitioner, int64_t expires_at) override;
   Result<std::optional<std::string>> spend_enrol_code(const std::string& code_hash, int64_t now) override;
   Result<void> add_device(const std::string& id, const std::string& practitioner, const std::string& token_hash,
@@ -96,12 +96,12 @@ class SqliteDevices final : public Devices {
   Result<void> record_views_through(const std::string& id, int64_t seq) override;
 
  private:
-  platform::Database& db_;
+  sql::Connection& db_;
 };
 
-class SqliteFlagLog final : public FlagLog {
+class SqlFlagLog final : public FlagLog {
  public:
-  SqliteFlagLog(platform::Database& db, FamilySealer& sealer) : db_(db), sealer_(sealer) {}
+  SqlFlagLog(sql::Connection& db, FamilySealer& sealer) : db_(db), sealer_(sealer) {}
   Result<bool> add(const Flag& flag) override;
   Result<std::vector<Flag>> list(const std::optional<std::string>& family) override;
   Result<bool> hold(const HeldOp& op) override;
@@ -111,13 +111,13 @@ class SqliteFlagLog final : public FlagLog {
   Result<uint64_t> highest_held_counter(const std::string& device) override;
 
  private:
-  platform::Database& db_;
+  sql::Connection& db_;
   FamilySealer& sealer_;  // personal data at rest (keys/family_sealer.hpp)
 };
 
-class SqliteRecords final : public RecordStore {
+class SqlRecords final : public RecordStore {
  public:
-  SqliteRecords(platform::Database& db, FamilySealer& sealer) : db_(db), sealer_(sealer) {}
+  SqlRecords(sql::Connection& db, FamilySealer& sealer) : db_(db), sealer_(sealer) {}
   Result<void> put(const StoredRecord& r) override;
   Result<std::optional<StoredRecord>> get(const std::string& id) override;
   Result<void> scan(const RecordQuery& q, const std::function<Result<bool>(const StoredRecord&)>& each) override;
@@ -127,14 +127,14 @@ class SqliteRecords final : public RecordStore {
   Result<void> mark_built() override;
 
  private:
-  Result<StoredRecord> read(platform::Statement& row);
-  platform::Database& db_;
+  Result<StoredRecord> read(sql::Statement& row);
+  sql::Connection& db_;
   FamilySealer& sealer_;  // personal data at rest (keys/family_sealer.hpp)
 };
 
-class SqliteOfficeCredentials final : public OfficeCredentials {
+class SqlOfficeCredentials final : public OfficeCredentials {
  public:
-  explicit SqliteOfficeCredentials(platform::Database& db) : db_(db) {}
+  explicit SqlOfficeCredentials(sql::Connection& db) : db_(db) {}
   Result<bool> issue(const std::string& name, const std::string& token_hash, int64_t now) override;
   Result<std::optional<OfficeCredential>> by_token(const std::string& token_hash) override;
   Result<std::vector<OfficeCredential>> list() override;
@@ -143,22 +143,22 @@ class SqliteOfficeCredentials final : public OfficeCredentials {
   Result<bool> record_inbound(const InboundMessage& m) override;
 
  private:
-  platform::Database& db_;
+  sql::Connection& db_;
 };
 
-class SqliteTenantSettings final : public TenantSettings {
+class SqlTenantSettings final : public TenantSettings {
  public:
-  explicit SqliteTenantSettings(platform::Database& db) : db_(db) {}
+  explicit SqlTenantSettings(sql::Connection& db) : db_(db) {}
   Result<TenantConfig> current() override;
   Result<void> set(const std::string& key, const std::string& value, int64_t at, const std::string& by) override;
 
  private:
-  platform::Database& db_;
+  sql::Connection& db_;
 };
 
-class SqliteTimeIndex final : public TimeIndex {
+class SqlTimeIndex final : public TimeIndex {
  public:
-  explicit SqliteTimeIndex(platform::Database& db) : db_(db) {}
+  explicit SqlTimeIndex(sql::Connection& db) : db_(db) {}
   Result<void> mark(const std::string& family, int64_t at) override;
   Result<void> set_next(const std::string& family, std::optional<int64_t> at) override;
   Result<void> mark_all(int64_t at) override;
@@ -171,8 +171,11 @@ class SqliteTimeIndex final : public TimeIndex {
   Result<bool> end_grant(const std::string& id, int64_t at) override;
 
  private:
-  platform::Database& db_;
+  sql::Connection& db_;
 };
+
+// The server's tables in SQLite's dialect (sqlite_storage.cpp; sql/dialect.hpp translates them).
+extern const char* kServerSchema;
 
 // The office outbox's tables (storage/outbox.hpp), created with the rest of the schema.
 extern const char* kOutboxSchema;
@@ -180,9 +183,9 @@ extern const char* kOutboxSchema;
 std::string outbox_aad(const std::string& key);
 std::string office_ref_aad(const std::string& record);
 
-class SqliteOfficeOutbox final : public OfficeOutbox {
+class SqlOfficeOutbox final : public OfficeOutbox {
  public:
-  SqliteOfficeOutbox(platform::Database& db, FamilySealer& sealer) : db_(db), sealer_(sealer) {}
+  SqlOfficeOutbox(sql::Connection& db, FamilySealer& sealer) : db_(db), sealer_(sealer) {}
   Result<bool> enqueue(OutboxItem& item) override;
   Result<std::optional<OutboxItem>> get(int64_t seq) override;
   Result<std::optional<OutboxItem>> by_key(const std::string& key) override;
@@ -209,8 +212,8 @@ class SqliteOfficeOutbox final : public OfficeOutbox {
   Result<std::vector<CodeMapping>> codes() override;
 
  private:
-  platform::Database& db_;
+  sql::Connection& db_;
   FamilySealer& sealer_;  // personal data at rest (keys/family_sealer.hpp)
 };
 
-}  // namespace hearth::server::sqlite
+}  // namespace hearth::server::sql

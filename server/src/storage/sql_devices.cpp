@@ -1,7 +1,7 @@
-#include "sqlite_parts.hpp"
-#include "sqlite_util.hpp"
+#include "sql_parts.hpp"
+#include "sql_util.hpp"
 
-namespace hearth::server::sqlite {
+namespace hearth::server::sql {
 
 namespace {
 constexpr const char* kDeviceColumns =
@@ -20,14 +20,14 @@ DeviceRecord device_from(Statement& r) {
 }
 }  // namespace
 
-Result<void> SqliteDevices::add_enrol_code(const std::string& hash, const std::string& practitioner, int64_t expires) {
+Result<void> SqlDevices::add_enrol_code(const std::string& hash, const std::string& practitioner, int64_t expires) {
   auto st = db_.prepare("INSERT INTO enrol_codes(code_hash, practitioner, expires_at) VALUES(?, ?, ?)");
   if (!st) return st.error();
   st->bind(1, hash).bind(2, practitioner).bind(3, expires);
   return st->run();
 }
 
-Result<std::optional<std::string>> SqliteDevices::spend_enrol_code(const std::string& hash, int64_t now) {
+Result<std::optional<std::string>> SqlDevices::spend_enrol_code(const std::string& hash, int64_t now) {
   auto st = db_.prepare(
       "UPDATE enrol_codes SET spent = 1 WHERE code_hash = ? AND spent = 0 AND expires_at > ? RETURNING practitioner");
   if (!st) return st.error();
@@ -40,7 +40,7 @@ Result<std::optional<std::string>> SqliteDevices::spend_enrol_code(const std::st
   return std::optional<std::string>(who);
 }
 
-Result<void> SqliteDevices::add_device(const std::string& id, const std::string& practitioner,
+Result<void> SqlDevices::add_device(const std::string& id, const std::string& practitioner,
                                        const std::string& token_hash, int64_t now, int64_t expires_at) {
   auto existing = db_.prepare("SELECT practitioner, revoked FROM devices WHERE id = ?");
   if (!existing) return existing.error();
@@ -61,7 +61,7 @@ Result<void> SqliteDevices::add_device(const std::string& id, const std::string&
   return st->run();
 }
 
-Result<std::optional<DeviceRecord>> SqliteDevices::device_by_token(const std::string& token_hash) {
+Result<std::optional<DeviceRecord>> SqlDevices::device_by_token(const std::string& token_hash) {
   static const std::string by_token = std::string("SELECT ") + kDeviceColumns + " FROM devices WHERE token_hash = ?";
   auto st = db_.cached(by_token.c_str());
   if (!st) return st.error();
@@ -77,7 +77,7 @@ Result<std::optional<DeviceRecord>> SqliteDevices::device_by_token(const std::st
   return std::optional<DeviceRecord>(d);
 }
 
-Result<std::vector<DeviceRecord>> SqliteDevices::devices() {
+Result<std::vector<DeviceRecord>> SqlDevices::devices() {
   std::vector<DeviceRecord> out;
   auto st = db_.prepare(std::string("SELECT ") + kDeviceColumns + " FROM devices ORDER BY enrolled_at, id");
   if (!st) return st.error();
@@ -86,7 +86,7 @@ Result<std::vector<DeviceRecord>> SqliteDevices::devices() {
   return out;
 }
 
-Result<bool> SqliteDevices::revoke_device(const std::string& id) {
+Result<bool> SqlDevices::revoke_device(const std::string& id) {
   auto st = db_.prepare("UPDATE devices SET revoked = 1 WHERE id = ? RETURNING 1");
   if (!st) return st.error();
   st->bind(1, id);
@@ -95,21 +95,21 @@ Result<bool> SqliteDevices::revoke_device(const std::string& id) {
   return *v == 1;
 }
 
-Result<void> SqliteDevices::touch_device(const std::string& id, int64_t now) {
+Result<void> SqlDevices::touch_device(const std::string& id, int64_t now) {
   auto st = db_.cached("UPDATE devices SET last_seen = ? WHERE id = ?");
   if (!st) return st.error();
   (*st)->bind(1, now).bind(2, id);
   return (*st)->run();
 }
 
-Result<void> SqliteDevices::record_pull(const std::string& id, int64_t now) {
-  auto st = db_.cached("UPDATE devices SET last_pull_at = max(last_pull_at, ?) WHERE id = ?");
+Result<void> SqlDevices::record_pull(const std::string& id, int64_t now) {
+  auto st = db_.cached("UPDATE devices SET last_pull_at = CASE WHEN last_pull_at > ?1 THEN last_pull_at ELSE ?1 END WHERE id = ?2");
   if (!st) return st.error();
   (*st)->bind(1, now).bind(2, id);
   return (*st)->run();
 }
 
-Result<bool> SqliteDevices::request_wipe(const std::string& id, int64_t at, bool discard_unsynced) {
+Result<bool> SqlDevices::request_wipe(const std::string& id, int64_t at, bool discard_unsynced) {
   auto existing = db_.prepare("SELECT revoked, wipe_acknowledged_at FROM devices WHERE id = ?");
   if (!existing) return existing.error();
   existing->bind(1, id);
@@ -132,7 +132,7 @@ Result<bool> SqliteDevices::request_wipe(const std::string& id, int64_t at, bool
   return true;
 }
 
-Result<bool> SqliteDevices::acknowledge_wipe(const std::string& id, int64_t at, int64_t unsynced_lost,
+Result<bool> SqlDevices::acknowledge_wipe(const std::string& id, int64_t at, int64_t unsynced_lost,
                                              int64_t quarantined_lost) {
   auto st = db_.prepare(
       "UPDATE devices SET wipe_acknowledged_at = ?, wipe_unsynced_lost = ?, wipe_quarantined_lost = ?, revoked = 1 "
@@ -146,18 +146,18 @@ Result<bool> SqliteDevices::acknowledge_wipe(const std::string& id, int64_t at, 
   return changed;
 }
 
-Result<void> SqliteDevices::record_views_through(const std::string& id, int64_t seq) {
-  auto st = db_.cached("UPDATE devices SET views_through = max(views_through, ?) WHERE id = ?");
+Result<void> SqlDevices::record_views_through(const std::string& id, int64_t seq) {
+  auto st = db_.cached("UPDATE devices SET views_through = CASE WHEN views_through > ?1 THEN views_through ELSE ?1 END WHERE id = ?2");
   if (!st) return st.error();
   (*st)->bind(1, seq).bind(2, id);
   return (*st)->run();
 }
 
-Result<void> SqliteDevices::record_lease(const std::string& id, int64_t until) {
+Result<void> SqlDevices::record_lease(const std::string& id, int64_t until) {
   auto st = db_.cached("UPDATE devices SET lease_until = ? WHERE id = ?");
   if (!st) return st.error();
   (*st)->bind(1, until).bind(2, id);
   return (*st)->run();
 }
 
-}  // namespace hearth::server::sqlite
+}  // namespace hearth::server::sql

@@ -1,7 +1,7 @@
-#include "sqlite_parts.hpp"
-#include "sqlite_util.hpp"
+#include "sql_parts.hpp"
+#include "sql_util.hpp"
 
-namespace hearth::server::sqlite {
+namespace hearth::server::sql {
 
 namespace {
 OfficeCredential credential_from(Statement& r) {
@@ -11,7 +11,7 @@ OfficeCredential credential_from(Statement& r) {
 }
 }  // namespace
 
-Result<bool> SqliteOfficeCredentials::issue(const std::string& name, const std::string& token_hash, int64_t now) {
+Result<bool> SqlOfficeCredentials::issue(const std::string& name, const std::string& token_hash, int64_t now) {
   auto st = db_.prepare(
       "INSERT INTO office_credentials(name, token_hash, issued_at) VALUES(?, ?, ?) ON CONFLICT(name) DO NOTHING "
       "RETURNING 1");
@@ -22,7 +22,7 @@ Result<bool> SqliteOfficeCredentials::issue(const std::string& name, const std::
   return *added != 0;
 }
 
-Result<std::optional<OfficeCredential>> SqliteOfficeCredentials::by_token(const std::string& token_hash) {
+Result<std::optional<OfficeCredential>> SqlOfficeCredentials::by_token(const std::string& token_hash) {
   auto st = db_.prepare("SELECT name, issued_at, revoked_at FROM office_credentials WHERE token_hash = ?");
   if (!st) return st.error();
   st->bind(1, token_hash);
@@ -32,7 +32,7 @@ Result<std::optional<OfficeCredential>> SqliteOfficeCredentials::by_token(const 
   return out;
 }
 
-Result<std::vector<OfficeCredential>> SqliteOfficeCredentials::list() {
+Result<std::vector<OfficeCredential>> SqlOfficeCredentials::list() {
   auto st = db_.prepare("SELECT name, issued_at, revoked_at FROM office_credentials ORDER BY name");
   if (!st) return st.error();
   std::vector<OfficeCredential> out;
@@ -41,7 +41,7 @@ Result<std::vector<OfficeCredential>> SqliteOfficeCredentials::list() {
   return out;
 }
 
-Result<bool> SqliteOfficeCredentials::revoke(const std::string& name, int64_t now) {
+Result<bool> SqlOfficeCredentials::revoke(const std::string& name, int64_t now) {
   auto st = db_.prepare(
       "UPDATE office_credentials SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL RETURNING 1");
   if (!st) return st.error();
@@ -51,7 +51,7 @@ Result<bool> SqliteOfficeCredentials::revoke(const std::string& name, int64_t no
   return *changed != 0;
 }
 
-Result<std::optional<InboundMessage>> SqliteOfficeCredentials::inbound_message(const std::string& id) {
+Result<std::optional<InboundMessage>> SqlOfficeCredentials::inbound_message(const std::string& id) {
   auto st = db_.prepare("SELECT id, body_hash, at, credential, family, answer FROM office_inbound WHERE id = ?");
   if (!st) return st.error();
   st->bind(1, id);
@@ -63,7 +63,7 @@ Result<std::optional<InboundMessage>> SqliteOfficeCredentials::inbound_message(c
   return out;
 }
 
-Result<bool> SqliteOfficeCredentials::record_inbound(const InboundMessage& m) {
+Result<bool> SqlOfficeCredentials::record_inbound(const InboundMessage& m) {
   auto st = db_.prepare(
       "INSERT INTO office_inbound(id, body_hash, at, credential, family, answer) VALUES(?, ?, ?, ?, ?, ?) "
       "ON CONFLICT(id) DO NOTHING RETURNING 1");
@@ -74,4 +74,4 @@ Result<bool> SqliteOfficeCredentials::record_inbound(const InboundMessage& m) {
   return *added != 0;
 }
 
-}  // namespace hearth::server::sqlite
+}  // namespace hearth::server::sql

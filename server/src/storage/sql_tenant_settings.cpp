@@ -1,11 +1,11 @@
 #include <optional>
 
-#include "sqlite_parts.hpp"
-#include "sqlite_util.hpp"
+#include "sql_parts.hpp"
+#include "sql_util.hpp"
 
-namespace hearth::server::sqlite {
+namespace hearth::server::sql {
 
-Result<TenantConfig> SqliteTenantSettings::current() {
+Result<TenantConfig> SqlTenantSettings::current() {
   TenantConfig config;
   std::vector<std::pair<std::string, std::string>> stored;
   auto st = db_.prepare("SELECT key, value FROM tenant_settings ORDER BY key");
@@ -19,7 +19,7 @@ Result<TenantConfig> SqliteTenantSettings::current() {
   return config;
 }
 
-Result<void> SqliteTenantSettings::set(const std::string& key, const std::string& value, int64_t at,
+Result<void> SqlTenantSettings::set(const std::string& key, const std::string& value, int64_t at,
                                        const std::string& by) {
   auto config = current();
   if (!config) return config.error();
@@ -30,4 +30,4 @@ Result<void> SqliteTenantSettings::set(const std::string& key, const std::string
              {key, config->get(key), std::to_string(at), by});
 }
 
-}  // namespace hearth::server::sqlite
+}  // namespace hearth::server::sql

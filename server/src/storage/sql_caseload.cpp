@@ -1,12 +1,12 @@
 #include <map>
 #include <set>
 
-#include "sqlite_parts.hpp"
-#include "sqlite_util.hpp"
+#include "sql_parts.hpp"
+#include "sql_util.hpp"
 
-namespace hearth::server::sqlite {
+namespace hearth::server::sql {
 
-Result<void> SqliteCaseload::add_organisation(const std::string& id, const std::string& name, const std::string& type) {
+Result<void> SqlCaseload::add_organisation(const std::string& id, const std::string& name, const std::string& type) {
   auto known = exists(db_, "SELECT 1 FROM organisations WHERE id = ?", id);
   if (!known) return known.error();
   if (*known) return make_error(ErrorCode::conflict, "an organisation with id '" + id + "' already exists");
@@ -15,7 +15,7 @@ Result<void> SqliteCaseload::add_organisation(const std::string& id, const std::
 
 std::string practitioner_aad(const std::string& id) { return "hearth-server practitioner v1|" + id; }
 
-Result<void> SqliteCaseload::add_practitioner(const std::string& id, const std::string& org, const std::string& name,
+Result<void> SqlCaseload::add_practitioner(const std::string& id, const std::string& org, const std::string& name,
                                               const std::string& role) {
   auto known_org = exists(db_, "SELECT 1 FROM organisations WHERE id = ?", org);
   if (!known_org) return known_org.error();
@@ -32,11 +32,11 @@ Result<void> SqliteCaseload::add_practitioner(const std::string& id, const std::
   return st->run();
 }
 
-Result<bool> SqliteCaseload::practitioner_exists(const std::string& id) {
+Result<bool> SqlCaseload::practitioner_exists(const std::string& id) {
   return exists(db_, "SELECT 1 FROM practitioners WHERE id = ?", id);
 }
 
-Result<PractitionerProfile> SqliteCaseload::practitioner(const std::string& id) {
+Result<PractitionerProfile> SqlCaseload::practitioner(const std::string& id) {
   auto st = db_.cached("SELECT organisation, role FROM practitioners WHERE id = ?");
   if (!st) return st.error();
   (*st)->bind(1, id);
@@ -51,11 +51,11 @@ Result<PractitionerProfile> SqliteCaseload::practitioner(const std::string& id) 
   return p;
 }
 
-Result<bool> SqliteCaseload::organisation_exists(const std::string& id) {
+Result<bool> SqlCaseload::organisation_exists(const std::string& id) {
   return exists(db_, "SELECT 1 FROM organisations WHERE id = ?", id);
 }
 
-Result<std::vector<std::string>> SqliteCaseload::practitioners_with_role(const std::string& role,
+Result<std::vector<std::string>> SqlCaseload::practitioners_with_role(const std::string& role,
                                                                          const std::string& organisation) {
   if (organisation.empty()) return strings(db_, "SELECT id FROM practitioners WHERE role = ? ORDER BY id", role);
   auto st = db_.cached("SELECT id FROM practitioners WHERE role = ? AND organisation = ? ORDER BY id");
@@ -76,21 +76,21 @@ Result<std::vector<std::string>> SqliteCaseload::practitioners_with_role(const s
   return out;
 }
 
-Result<std::string> SqliteCaseload::organisation_of(const std::string& practitioner) {
+Result<std::string> SqlCaseload::organisation_of(const std::string& practitioner) {
   auto found = strings(db_, "SELECT organisation FROM practitioners WHERE id = ?", practitioner);
   if (!found) return found.error();
   if (found->empty()) return make_error(ErrorCode::not_found, "no practitioner '" + practitioner + "'");
   return found->front();
 }
 
-Result<std::string> SqliteCaseload::organisation_type(const std::string& organisation) {
+Result<std::string> SqlCaseload::organisation_type(const std::string& organisation) {
   auto found = strings(db_, "SELECT org_type FROM organisations WHERE id = ?", organisation);
   if (!found) return found.error();
   if (found->empty()) return make_error(ErrorCode::not_found, "no organisation '" + organisation + "'");
   return found->front();
 }
 
-Result<std::vector<std::string>> SqliteCaseload::reconcile_team(const std::string& family,
+Result<std::vector<std::string>> SqlCaseload::reconcile_team(const std::string& family,
                                                                 const std::vector<RecordedMember>& recorded,
                                                                 int64_t at) {
   struct Row {
@@ -108,7 +108,7 @@ Result<std::vector<std::string>> SqliteCaseload::reconcile_team(const std::strin
   std::set<std::string> changed, named;
   auto close = [&](const std::string& practitioner) -> Result<void> {
     changed.insert(practitioner);
-    return run(db_, "UPDATE memberships SET removed_at = CAST(? AS INTEGER) WHERE family = ? AND practitioner = ? "
+    return run(db_, "UPDATE memberships SET removed_at = CAST(? AS BIGINT) WHERE family = ? AND practitioner = ? "
                     "AND removed_at IS NULL",
                {std::to_string(at), family, practitioner});
   };
@@ -144,7 +144,7 @@ Result<std::vector<std::string>> SqliteCaseload::reconcile_team(const std::strin
   return std::vector<std::string>(changed.begin(), changed.end());
 }
 
-Result<void> SqliteCaseload::allocate(const std::string& family, const std::string& practitioner, bool lead, int64_t at) {
+Result<void> SqlCaseload::allocate(const std::string& family, const std::string& practitioner, bool lead, int64_t at) {
   auto known = practitioner_exists(practitioner);
   if (!known) return known.error();
   if (!*known) return make_error(ErrorCode::not_found, "no practitioner '" + practitioner + "'");
@@ -158,7 +158,7 @@ Result<void> SqliteCaseload::allocate(const std::string& family, const std::stri
   return bump_feed(practitioner);
 }
 
-Result<void> SqliteCaseload::deallocate(const std::string& family, const std::string& practitioner, int64_t at) {
+Result<void> SqlCaseload::deallocate(const std::string& family, const std::string& practitioner, int64_t at) {
   auto st = db_.prepare(
       "UPDATE memberships SET removed_at = ? WHERE family = ? AND practitioner = ? AND removed_at IS NULL RETURNING id");
   if (!st) return st.error();
@@ -171,17 +171,17 @@ Result<void> SqliteCaseload::deallocate(const std::string& family, const std::st
   return bump_feed(practitioner);
 }
 
-Result<std::vector<std::string>> SqliteCaseload::families_of(const std::string& practitioner) {
+Result<std::vector<std::string>> SqlCaseload::families_of(const std::string& practitioner) {
   return strings(db_, "SELECT family FROM memberships WHERE practitioner = ? AND removed_at IS NULL ORDER BY family",
                  practitioner);
 }
 
-Result<std::vector<std::string>> SqliteCaseload::team_of(const std::string& family) {
+Result<std::vector<std::string>> SqlCaseload::team_of(const std::string& family) {
   return strings(db_, "SELECT practitioner FROM memberships WHERE family = ? AND removed_at IS NULL ORDER BY practitioner",
                  family);
 }
 
-Result<std::optional<Membership>> SqliteCaseload::membership(const std::string& family, const std::string& practitioner) {
+Result<std::optional<Membership>> SqlCaseload::membership(const std::string& family, const std::string& practitioner) {
   auto st = db_.cached(
       "SELECT lead, joined_at, removed_at FROM memberships WHERE family = ? AND practitioner = ? "
       "ORDER BY removed_at IS NULL DESC, id DESC LIMIT 1");
@@ -199,18 +199,18 @@ Result<std::optional<Membership>> SqliteCaseload::membership(const std::string& 
   return std::optional<Membership>(m);
 }
 
-Result<bool> SqliteCaseload::family_allocated(const std::string& family) {
+Result<bool> SqlCaseload::family_allocated(const std::string& family) {
   return exists(db_, "SELECT 1 FROM memberships WHERE family = ? LIMIT 1", family);
 }
 
-Result<int64_t> SqliteCaseload::feed_version(const std::string& practitioner) {
+Result<int64_t> SqlCaseload::feed_version(const std::string& practitioner) {
   auto st = db_.cached("SELECT version FROM feeds WHERE practitioner = ?");
   if (!st) return st.error();
   (*st)->bind(1, practitioner);
   return integer(**st, 0);
 }
 
-Result<void> SqliteCaseload::bump_feed(const std::string& practitioner) {
+Result<void> SqlCaseload::bump_feed(const std::string& practitioner) {
   auto st = db_.cached(
       "INSERT INTO feeds(practitioner, version) VALUES(?, 1) "
       "ON CONFLICT(practitioner) DO UPDATE SET version = version + 1");
@@ -219,4 +219,4 @@ Result<void> SqliteCaseload::bump_feed(const std::string& practitioner) {
   return (*st)->run();
 }
 
-}  // namespace hearth::server::sqlite
+}  // namespace hearth::server::sql

@@ -1,10 +1,10 @@
 #include "hearth/platform/encoding.hpp"
-#include "sqlite_parts.hpp"
-#include "sqlite_util.hpp"
+#include "sql_parts.hpp"
+#include "sql_util.hpp"
 
-namespace hearth::server::sqlite {
+namespace hearth::server::sql {
 
-Result<bool> SqliteOpLog::has_op(const std::string& device, uint64_t counter) {
+Result<bool> SqlOpLog::has_op(const std::string& device, uint64_t counter) {
   auto st = db_.cached("SELECT 1 FROM ops WHERE device = ? AND counter = ?");
   if (!st) return st.error();
   (*st)->bind(1, device).bind(2, static_cast<int64_t>(counter));
@@ -14,11 +14,11 @@ Result<bool> SqliteOpLog::has_op(const std::string& device, uint64_t counter) {
   return *row;
 }
 
-Result<bool> SqliteOpLog::family_has_ops(const std::string& family) {
+Result<bool> SqlOpLog::family_has_ops(const std::string& family) {
   return exists(db_, "SELECT 1 FROM ops WHERE family = ? LIMIT 1", family);
 }
 
-Result<std::vector<std::string>> SqliteOpLog::families() {
+Result<std::vector<std::string>> SqlOpLog::families() {
   return strings(db_, "SELECT DISTINCT family FROM ops WHERE family <> ? ORDER BY family", "");
 }
 
@@ -26,7 +26,7 @@ std::string op_aad(const std::string& family, const std::string& device, uint64_
   return "hearth-server op v1|" + family + "|" + device + ":" + std::to_string(counter);
 }
 
-Result<int64_t> SqliteOpLog::append(const StoredOp& op) {
+Result<int64_t> SqlOpLog::append(const StoredOp& op) {
   auto body = sealer_.seal(op.family, op.body, op_aad(op.family, op.device, op.counter));
   if (!body) return body.error();
   // The sequence number is the row id SQLite assigns (AUTOINCREMENT: never reused).
@@ -43,7 +43,7 @@ Result<int64_t> SqliteOpLog::append(const StoredOp& op) {
   return *seq;
 }
 
-Result<std::vector<StoredOp>> SqliteOpLog::ops_after(const std::string& family, int64_t after, size_t max_bytes) {
+Result<std::vector<StoredOp>> SqlOpLog::ops_after(const std::string& family, int64_t after, size_t max_bytes) {
   std::vector<StoredOp> out;
   auto st = db_.prepare("SELECT seq, device, counter, body FROM ops WHERE family = ? AND seq > ? ORDER BY seq");
   if (!st) return st.error();
@@ -65,28 +65,30 @@ Result<std::vector<StoredOp>> SqliteOpLog::ops_after(const std::string& family, 
   return out;
 }
 
-Result<int64_t> SqliteOpLog::highest_seq(const std::string& family) {
+Result<int64_t> SqlOpLog::highest_seq(const std::string& family) {
   auto st = db_.cached("SELECT max(seq) FROM ops WHERE family = ?");
   if (!st) return st.error();
   (*st)->bind(1, family);
   return integer(**st, 0);
 }
 
-Result<int64_t> SqliteOpLog::last_seq() {
+Result<int64_t> SqlOpLog::last_seq() {
   // The highest number ever given (AUTOINCREMENT keeps it), so erasing a family's rows never
   // looks like the history going back.
-  auto st = db_.cached(
-      "SELECT max(coalesce((SELECT max(seq) FROM ops), 0), "
-      "coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'ops'), 0))");
+  auto st = db_.dialect() == Dialect::postgres
+                ? db_.cached("SELECT GREATEST(coalesce((SELECT max(seq) FROM ops), 0), "
+                             "coalesce(pg_sequence_last_value(pg_get_serial_sequence('ops', 'seq')::regclass), 0))")
+                : db_.cached("SELECT max(coalesce((SELECT max(seq) FROM ops), 0), "
+                             "coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'ops'), 0))");
   if (!st) return st.error();
   return integer(**st, 0);
 }
 
-Result<uint64_t> SqliteOpLog::highest_counter(const std::string& device) {
+Result<uint64_t> SqlOpLog::highest_counter(const std::string& device) {
   // Ops of erased families count: the device was told they were stored.
   auto st = db_.cached(
-      "SELECT max(coalesce((SELECT max(counter) FROM ops WHERE device = ?1), 0), "
-      "coalesce((SELECT counter FROM erased_counters WHERE device = ?1), 0))");
+      "SELECT coalesce(max(c), 0) FROM (SELECT max(counter) AS c FROM ops WHERE device = ?1 "
+      "UNION ALL SELECT counter FROM erased_counters WHERE device = ?1) AS counted");
   if (!st) return st.error();
   (*st)->bind(1, device);
   auto v = integer(**st, 0);
@@ -94,11 +96,11 @@ Result<uint64_t> SqliteOpLog::highest_counter(const std::string& device) {
   return static_cast<uint64_t>(*v);
 }
 
-Result<uint64_t> SqliteOpLog::next_server_counter() { return next_counter("server"); }
+Result<uint64_t> SqlOpLog::next_server_counter() { return next_counter("server"); }
 
-Result<uint64_t> SqliteOpLog::next_authority_counter() { return next_counter("hearth-server"); }
+Result<uint64_t> SqlOpLog::next_authority_counter() { return next_counter("hearth-server"); }
 
-Result<uint64_t> SqliteOpLog::next_counter(const char* name) {
+Result<uint64_t> SqlOpLog::next_counter(const char* name) {
   // One statement: the increment and the value it returns cannot be split by another writer.
   auto st = db_.cached("UPDATE counters SET value = value + 1 WHERE name = ? RETURNING value");
   if (!st) return st.error();
@@ -109,7 +111,7 @@ Result<uint64_t> SqliteOpLog::next_counter(const char* name) {
   return static_cast<uint64_t>(*v);
 }
 
-Result<std::string> SqliteOpLog::history_epoch() {
+Result<std::string> SqlOpLog::history_epoch() {
   auto st = db_.cached("SELECT value FROM meta WHERE key = 'history_epoch'");
   if (!st) return st.error();
   auto row = (*st)->step();
@@ -123,13 +125,13 @@ Result<std::string> SqliteOpLog::history_epoch() {
   return epoch;
 }
 
-Result<std::string> SqliteOpLog::renew_history_epoch() {
+Result<std::string> SqlOpLog::renew_history_epoch() {
   auto drawn = platform::random_hex(16);
   if (!drawn) return drawn.error();
   std::string epoch = std::move(drawn.value());
-  if (auto r = run(db_, "INSERT OR REPLACE INTO meta(key, value) VALUES('history_epoch', ?)", {epoch}); !r)
+  if (auto r = run(db_, "INSERT INTO meta(key, value) VALUES('history_epoch', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", {epoch}); !r)
     return r.error();
   return epoch;
 }
 
-}  // namespace hearth::server::sqlite
+}  // namespace hearth::server::sql

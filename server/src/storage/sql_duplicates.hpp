@@ -5,12 +5,12 @@
 #include <string>
 
 #include "duplicates.hpp"
-#include "hearth/platform/sqlite_db.hpp"
+#include "storage/sql/connection.hpp"
 #include "keys/family_sealer.hpp"
 
-namespace hearth::server::sqlite {
+namespace hearth::server::sql {
 
-Result<void> create_duplicate_tables(platform::Database& db);
+Result<void> create_duplicate_tables(sql::Connection& db);
 
 // The SQL that deletes a family's rows (step two of an erasure, Storage::delete_family): one
 // text parameter, the family.
@@ -19,9 +19,9 @@ inline constexpr const char* kDeleteFamilyDuplicates[] = {
     "DELETE FROM duplicate_pending WHERE family = ?",
     "DELETE FROM duplicate_findings WHERE first_family = ?1 OR second_family = ?1"};
 
-class SqliteDuplicateStore final : public DuplicateStore {
+class SqlDuplicateStore final : public DuplicateStore {
  public:
-  SqliteDuplicateStore(platform::Database& db, FamilySealer& sealer) : db_(db), sealer_(sealer) {}
+  SqlDuplicateStore(sql::Connection& db, FamilySealer& sealer) : db_(db), sealer_(sealer) {}
   Result<std::string> key_hash(const std::string& key) override;
   Result<std::optional<IndexedPerson>> person(const std::string& person) override;
   Result<void> index_person(const IndexedPerson& p, const std::vector<std::string>& key_hashes) override;
@@ -37,9 +37,9 @@ class SqliteDuplicateStore final : public DuplicateStore {
 
  private:
   Result<std::string> pepper();
-  platform::Database& db_;
+  sql::Connection& db_;
   FamilySealer& sealer_;
   std::optional<std::string> pepper_;  // read (or made) once
 };
 
-}  // namespace hearth::server::sqlite
+}  // namespace hearth::server::sql

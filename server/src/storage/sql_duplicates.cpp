@@ -1,10 +1,10 @@
-#include "sqlite_duplicates.hpp"
+#include "sql_duplicates.hpp"
 
 #include "hearth/platform/encoding.hpp"
 #include "hearth/platform/random.hpp"
-#include "sqlite_util.hpp"
+#include "sql_util.hpp"
 
-namespace hearth::server::sqlite {
+namespace hearth::server::sql {
 
 namespace {
 
@@ -38,7 +38,7 @@ IndexedPerson person_from(Statement& r) {
 
 // A database made before the index: every family it holds is reviewed once (pending), which
 // indexes its persons.
-Result<void> create_duplicate_tables(platform::Database& db) {
+Result<void> create_duplicate_tables(sql::Connection& db) {
   return db.exec(R"SQL(
 CREATE TABLE IF NOT EXISTS duplicate_keys(key_hash TEXT NOT NULL, person TEXT NOT NULL, family TEXT NOT NULL,
   PRIMARY KEY(key_hash, person)) WITHOUT ROWID;
@@ -54,13 +54,14 @@ CREATE TABLE IF NOT EXISTS duplicate_findings(id INTEGER PRIMARY KEY, pair TEXT 
   reasons TEXT NOT NULL, raised_at INTEGER NOT NULL, status TEXT NOT NULL, decided_at INTEGER, decided_by TEXT);
 CREATE INDEX IF NOT EXISTS duplicate_findings_first ON duplicate_findings(first);
 CREATE INDEX IF NOT EXISTS duplicate_findings_second ON duplicate_findings(second);
-INSERT OR IGNORE INTO duplicate_pending(family)
-  SELECT DISTINCT family FROM ops WHERE NOT EXISTS (SELECT 1 FROM meta WHERE key = 'duplicate_index');
-INSERT OR IGNORE INTO meta(key, value) VALUES('duplicate_index', '1');
+INSERT INTO duplicate_pending(family)
+  SELECT DISTINCT family FROM ops WHERE NOT EXISTS (SELECT 1 FROM meta WHERE key = 'duplicate_index')
+  ON CONFLICT DO NOTHING;
+INSERT INTO meta(key, value) VALUES('duplicate_index', '1') ON CONFLICT DO NOTHING;
 )SQL");
 }
 
-Result<std::string> SqliteDuplicateStore::pepper() {
+Result<std::string> SqlDuplicateStore::pepper() {
   if (pepper_) return *pepper_;
   auto st = db_.prepare("SELECT value FROM meta WHERE key = ?");
   if (!st) return st.error();
@@ -85,13 +86,13 @@ Result<std::string> SqliteDuplicateStore::pepper() {
   return *pepper_;
 }
 
-Result<std::string> SqliteDuplicateStore::key_hash(const std::string& key) {
+Result<std::string> SqlDuplicateStore::key_hash(const std::string& key) {
   auto p = pepper();
   if (!p) return p.error();
   return platform::sha256_hex(*p + "|" + key);
 }
 
-Result<std::optional<IndexedPerson>> SqliteDuplicateStore::person(const std::string& person) {
+Result<std::optional<IndexedPerson>> SqlDuplicateStore::person(const std::string& person) {
   auto st = db_.cached("SELECT person, family, merged_into, fingerprint FROM duplicate_persons WHERE person = ?");
   if (!st) return st.error();
   (*st)->bind(1, person);
@@ -106,7 +107,7 @@ Result<std::optional<IndexedPerson>> SqliteDuplicateStore::person(const std::str
   return out;
 }
 
-Result<void> SqliteDuplicateStore::index_person(const IndexedPerson& p, const std::vector<std::string>& key_hashes) {
+Result<void> SqlDuplicateStore::index_person(const IndexedPerson& p, const std::vector<std::string>& key_hashes) {
   if (auto r = run(db_,
                    "INSERT INTO duplicate_persons(person, family, merged_into, fingerprint) VALUES(?, ?, NULLIF(?, ''), ?) "
                    "ON CONFLICT(person) DO UPDATE SET family = excluded.family, merged_into = excluded.merged_into, "
@@ -116,14 +117,14 @@ Result<void> SqliteDuplicateStore::index_person(const IndexedPerson& p, const st
     return r;
   if (auto r = run(db_, "DELETE FROM duplicate_keys WHERE person = ?", {p.person}); !r) return r;
   for (const auto& h : key_hashes)
-    if (auto r = run(db_, "INSERT OR IGNORE INTO duplicate_keys(key_hash, person, family) VALUES(?, ?, ?)",
+    if (auto r = run(db_, "INSERT INTO duplicate_keys(key_hash, person, family) VALUES(?, ?, ?) ON CONFLICT DO NOTHING",
                      {h, p.person, p.family});
         !r)
       return r;
   return {};
 }
 
-Result<std::vector<IndexedPerson>> SqliteDuplicateStore::with_key(const std::string& key_hash, size_t limit) {
+Result<std::vector<IndexedPerson>> SqlDuplicateStore::with_key(const std::string& key_hash, size_t limit) {
   std::vector<IndexedPerson> out;
   auto st = db_.prepare(
       "SELECT p.person, p.family, p.merged_into, p.fingerprint FROM duplicate_keys k "
@@ -135,7 +136,7 @@ Result<std::vector<IndexedPerson>> SqliteDuplicateStore::with_key(const std::str
   return out;
 }
 
-Result<std::vector<IndexedPerson>> SqliteDuplicateStore::merged_into(const std::string& person) {
+Result<std::vector<IndexedPerson>> SqlDuplicateStore::merged_into(const std::string& person) {
   std::vector<IndexedPerson> out;
   auto st = db_.prepare(
       "SELECT person, family, merged_into, fingerprint FROM duplicate_persons WHERE merged_into = ? ORDER BY person");
@@ -146,14 +147,14 @@ Result<std::vector<IndexedPerson>> SqliteDuplicateStore::merged_into(const std::
   return out;
 }
 
-Result<void> SqliteDuplicateStore::mark_pending(const std::string& family) {
-  auto st = db_.cached("INSERT OR IGNORE INTO duplicate_pending(family) VALUES(?)");
+Result<void> SqlDuplicateStore::mark_pending(const std::string& family) {
+  auto st = db_.cached("INSERT INTO duplicate_pending(family) VALUES(?) ON CONFLICT DO NOTHING");
   if (!st) return st.error();
   (*st)->bind(1, family);
   return (*st)->run();
 }
 
-Result<std::vector<std::string>> SqliteDuplicateStore::take_pending(size_t limit) {
+Result<std::vector<std::string>> SqlDuplicateStore::take_pending(size_t limit) {
   std::vector<std::string> out;
   auto st = db_.prepare("DELETE FROM duplicate_pending WHERE family IN "
                         "(SELECT family FROM duplicate_pending ORDER BY family LIMIT ?) RETURNING family");
@@ -164,7 +165,7 @@ Result<std::vector<std::string>> SqliteDuplicateStore::take_pending(size_t limit
   return out;
 }
 
-Result<bool> SqliteDuplicateStore::take_pending_family(const std::string& family) {
+Result<bool> SqlDuplicateStore::take_pending_family(const std::string& family) {
   auto st = db_.prepare("DELETE FROM duplicate_pending WHERE family = ? RETURNING 1");
   if (!st) return st.error();
   st->bind(1, family);
@@ -174,7 +175,7 @@ Result<bool> SqliteDuplicateStore::take_pending_family(const std::string& family
   return was;
 }
 
-Result<bool> SqliteDuplicateStore::add_finding(DuplicateFinding& f) {
+Result<bool> SqlDuplicateStore::add_finding(DuplicateFinding& f) {
   auto st = db_.prepare(
       "INSERT INTO duplicate_findings(pair, kind, first, second, first_family, second_family, reasons, raised_at, "
       "status) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(pair) DO NOTHING RETURNING id");
@@ -188,7 +189,7 @@ Result<bool> SqliteDuplicateStore::add_finding(DuplicateFinding& f) {
   return true;
 }
 
-Result<std::vector<DuplicateFinding>> SqliteDuplicateStore::findings(const std::string& family, bool all) {
+Result<std::vector<DuplicateFinding>> SqlDuplicateStore::findings(const std::string& family, bool all) {
   std::vector<DuplicateFinding> out;
   auto st = db_.prepare(std::string("SELECT ") + kFindingColumns +
                         " FROM duplicate_findings WHERE (?1 = '' OR first_family = ?1 OR second_family = ?1) "
@@ -200,7 +201,7 @@ Result<std::vector<DuplicateFinding>> SqliteDuplicateStore::findings(const std::
   return out;
 }
 
-Result<std::vector<DuplicateFinding>> SqliteDuplicateStore::findings_of(const std::string& record) {
+Result<std::vector<DuplicateFinding>> SqlDuplicateStore::findings_of(const std::string& record) {
   std::vector<DuplicateFinding> out;
   auto st = db_.prepare(std::string("SELECT ") + kFindingColumns +
                         " FROM duplicate_findings WHERE first = ?1 OR second = ?1 ORDER BY id");
@@ -211,11 +212,11 @@ Result<std::vector<DuplicateFinding>> SqliteDuplicateStore::findings_of(const st
   return out;
 }
 
-Result<void> SqliteDuplicateStore::decide(int64_t id, const std::string& status, const std::string& by, int64_t at) {
+Result<void> SqlDuplicateStore::decide(int64_t id, const std::string& status, const std::string& by, int64_t at) {
   auto st = db_.prepare("UPDATE duplicate_findings SET status = ?, decided_by = ?, decided_at = ? WHERE id = ?");
   if (!st) return st.error();
   st->bind(1, status).bind(2, by).bind(3, at).bind(4, id);
   return st->run();
 }
 
-}  // namespace hearth::server::sqlite
+}  // namespace hearth::server::sql

@@ -1,18 +1,16 @@
 #pragma once
-// Small helpers shared by the SQLite implementations of the storage interfaces.
+// Small helpers shared by the SQL implementations of the storage interfaces (SQLite and PostgreSQL).
 #include <initializer_list>
 #include <string>
 #include <vector>
 
-#include "hearth/platform/sqlite_db.hpp"
+#include "storage/sql/connection.hpp"
 
-namespace hearth::server::sqlite {
+namespace hearth::server::sql {
 
-using platform::Database;
-using platform::Statement;
 
 // Runs one statement with text arguments.
-inline Result<void> run(Database& db, const char* sql, std::initializer_list<std::string> args) {
+inline Result<void> run(Connection& db, const char* sql, std::initializer_list<std::string> args) {
   auto st = db.prepare(sql);
   if (!st) return st.error();
   int i = 1;
@@ -21,7 +19,7 @@ inline Result<void> run(Database& db, const char* sql, std::initializer_list<std
 }
 
 // True when the query (one text argument) returns a row.
-inline Result<bool> exists(Database& db, const char* sql, const std::string& arg) {
+inline Result<bool> exists(Connection& db, const char* sql, const std::string& arg) {
   auto st = db.cached(sql);
   if (!st) return st.error();
   (*st)->bind(1, arg);
@@ -32,7 +30,7 @@ inline Result<bool> exists(Database& db, const char* sql, const std::string& arg
 }
 
 // The first column of every row of the query (one text argument).
-inline Result<std::vector<std::string>> strings(Database& db, const char* sql, const std::string& arg) {
+inline Result<std::vector<std::string>> strings(Connection& db, const char* sql, const std::string& arg) {
   std::vector<std::string> out;
   auto st = db.prepare(sql);
   if (!st) return st.error();
@@ -54,4 +52,4 @@ inline Result<int64_t> integer(Statement& st, int64_t none) {
   return v;
 }
 
-}  // namespace hearth::server::sqlite
+}  // namespace hearth::server::sql

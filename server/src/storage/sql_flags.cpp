@@ -1,7 +1,7 @@
-#include "sqlite_parts.hpp"
-#include "sqlite_util.hpp"
+#include "sql_parts.hpp"
+#include "sql_util.hpp"
 
-namespace hearth::server::sqlite {
+namespace hearth::server::sql {
 
 namespace {
 constexpr const char* kHeldColumns =
@@ -38,7 +38,7 @@ std::string flag_aad(const std::string& kind, const std::string& op_id) {
   return "hearth-server flag v1|" + kind + "|" + op_id;
 }
 
-Result<bool> SqliteFlagLog::add(const Flag& f) {
+Result<bool> SqlFlagLog::add(const Flag& f) {
   auto st = db_.cached(
       "INSERT INTO flags(at, family, kind, op_id, practitioner, device, detail) VALUES(?, ?, ?, ?, ?, ?, ?) "
       "ON CONFLICT(kind, op_id) DO NOTHING RETURNING id");
@@ -52,11 +52,11 @@ Result<bool> SqliteFlagLog::add(const Flag& f) {
   return *id != 0;
 }
 
-Result<std::vector<Flag>> SqliteFlagLog::list(const std::optional<std::string>& family) {
+Result<std::vector<Flag>> SqlFlagLog::list(const std::optional<std::string>& family) {
   std::vector<Flag> out;
   auto st = db_.prepare(
       "SELECT id, at, family, kind, op_id, practitioner, device, detail FROM flags "
-      "WHERE ?1 IS NULL OR family = ?1 ORDER BY id");
+      "WHERE CAST(?1 AS TEXT) IS NULL OR family = ?1 ORDER BY id");
   if (!st) return st.error();
   if (family) st->bind(1, *family);
   else st->bind_null(1);
@@ -74,7 +74,7 @@ Result<std::vector<Flag>> SqliteFlagLog::list(const std::optional<std::string>& 
   return out;
 }
 
-Result<bool> SqliteFlagLog::hold(const HeldOp& h) {
+Result<bool> SqlFlagLog::hold(const HeldOp& h) {
   auto st = db_.cached(
       "INSERT INTO held_ops(op_id, at, family, practitioner, device, route_to, reason, body) "
       "VALUES(?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(op_id) DO NOTHING RETURNING 1");
@@ -90,9 +90,9 @@ Result<bool> SqliteFlagLog::hold(const HeldOp& h) {
   return *added != 0;
 }
 
-Result<std::vector<HeldOp>> SqliteFlagLog::held(const std::optional<std::string>& family) {
+Result<std::vector<HeldOp>> SqlFlagLog::held(const std::optional<std::string>& family) {
   std::vector<HeldOp> out;
-  auto st = db_.prepare(std::string("SELECT ") + kHeldColumns + " FROM held_ops WHERE ?1 IS NULL OR family = ?1 ORDER BY rowid");
+  auto st = db_.prepare(std::string("SELECT ") + kHeldColumns + " FROM held_ops WHERE CAST(?1 AS TEXT) IS NULL OR family = ?1 ORDER BY rowid");
   if (!st) return st.error();
   if (family) st->bind(1, *family);
   else st->bind_null(1);
@@ -108,7 +108,7 @@ Result<std::vector<HeldOp>> SqliteFlagLog::held(const std::optional<std::string>
   return out;
 }
 
-Result<std::optional<HeldOp>> SqliteFlagLog::held_op(const std::string& op_id) {
+Result<std::optional<HeldOp>> SqlFlagLog::held_op(const std::string& op_id) {
   auto st = db_.prepare(std::string("SELECT ") + kHeldColumns + " FROM held_ops WHERE op_id = ?");
   if (!st) return st.error();
   st->bind(1, op_id);
@@ -124,7 +124,7 @@ Result<std::optional<HeldOp>> SqliteFlagLog::held_op(const std::string& op_id) {
   return out;
 }
 
-Result<bool> SqliteFlagLog::decide(const std::string& op_id, const HeldDecision& d) {
+Result<bool> SqlFlagLog::decide(const std::string& op_id, const HeldDecision& d) {
   auto family = db_.prepare("SELECT family FROM held_ops WHERE op_id = ?");
   if (!family) return family.error();
   family->bind(1, op_id);
@@ -143,9 +143,9 @@ Result<bool> SqliteFlagLog::decide(const std::string& op_id, const HeldDecision&
   return *changed != 0;
 }
 
-Result<uint64_t> SqliteFlagLog::highest_held_counter(const std::string& device) {
+Result<uint64_t> SqlFlagLog::highest_held_counter(const std::string& device) {
   auto st = db_.cached(
-      "SELECT max(CAST(substr(op_id, length(device) + 2) AS INTEGER)) FROM held_ops WHERE device = ?");
+      "SELECT max(CAST(substr(op_id, length(device) + 2) AS BIGINT)) FROM held_ops WHERE device = ?");
   if (!st) return st.error();
   (*st)->bind(1, device);
   auto v = integer(**st, 0);
@@ -153,4 +153,4 @@ Result<uint64_t> SqliteFlagLog::highest_held_counter(const std::string& device) 
   return static_cast<uint64_t>(*v);
 }
 
-}  // namespace hearth::server::sqlite
+}  // namespace hearth::server::sql

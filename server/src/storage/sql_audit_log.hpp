@@ -7,15 +7,15 @@
 
 #include "audit/audit_key.hpp"
 #include "audit_log.hpp"
-#include "hearth/platform/sqlite_db.hpp"
+#include "storage/sql/connection.hpp"
 #include "keys/family_sealer.hpp"
 
-namespace hearth::server::sqlite {
+namespace hearth::server::sql {
 
 // Opens the trail on `db` (creating its tables, importing a trail from before the keyed
 // chains): errors name what is wrong with the key or the trail. `sealer` seals family events
 // details (audit_chain.hpp); nullptr: stored as given.
-Result<std::unique_ptr<AuditLog>> make_sqlite_audit_log(platform::Database& db, audit::AuditKey key,
+Result<std::unique_ptr<AuditLog>> make_sql_audit_log(sql::Connection& db, audit::AuditKey key,
                                                         FamilySealer* sealer = nullptr);
 
-}  // namespace hearth::server::sqlite
+}  // namespace hearth::server::sql

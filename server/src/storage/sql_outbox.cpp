@@ -2,10 +2,10 @@
 // the family's key; the key of each row is its associated data.
 #include <functional>
 
-#include "sqlite_parts.hpp"
-#include "sqlite_util.hpp"
+#include "sql_parts.hpp"
+#include "sql_util.hpp"
 
-namespace hearth::server::sqlite {
+namespace hearth::server::sql {
 
 const char* kOutboxSchema = R"SQL(
 CREATE TABLE IF NOT EXISTS office_outbox(seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL UNIQUE,
@@ -75,7 +75,7 @@ Result<std::vector<OutboxItem>> items_of(Statement& st, FamilySealer& sealer) {
   return out;
 }
 
-Result<void> exec_with(Database& db, const char* sql, const std::function<void(Statement&)>& bind) {
+Result<void> exec_with(Connection& db, const char* sql, const std::function<void(Statement&)>& bind) {
   auto st = db.cached(sql);
   if (!st) return st.error();
   bind(**st);
@@ -84,7 +84,7 @@ Result<void> exec_with(Database& db, const char* sql, const std::function<void(S
 
 }  // namespace
 
-Result<bool> SqliteOfficeOutbox::enqueue(OutboxItem& item) {
+Result<bool> SqlOfficeOutbox::enqueue(OutboxItem& item) {
   auto existing = by_key(item.key);
   if (!existing) return existing.error();
   if (*existing) {
@@ -113,7 +113,7 @@ Result<bool> SqliteOfficeOutbox::enqueue(OutboxItem& item) {
   return true;
 }
 
-Result<std::optional<OutboxItem>> SqliteOfficeOutbox::get(int64_t seq) {
+Result<std::optional<OutboxItem>> SqlOfficeOutbox::get(int64_t seq) {
   auto st = db_.prepare(std::string("SELECT ") + kColumns + " FROM office_outbox WHERE seq = ?");
   if (!st) return st.error();
   st->bind(1, seq);
@@ -123,7 +123,7 @@ Result<std::optional<OutboxItem>> SqliteOfficeOutbox::get(int64_t seq) {
   return std::optional<OutboxItem>(std::move(items->front()));
 }
 
-Result<std::optional<OutboxItem>> SqliteOfficeOutbox::by_key(const std::string& key) {
+Result<std::optional<OutboxItem>> SqlOfficeOutbox::by_key(const std::string& key) {
   auto st = db_.prepare(std::string("SELECT ") + kColumns + " FROM office_outbox WHERE key = ?");
   if (!st) return st.error();
   st->bind(1, key);
@@ -133,11 +133,11 @@ Result<std::optional<OutboxItem>> SqliteOfficeOutbox::by_key(const std::string& 
   return std::optional<OutboxItem>(std::move(items->front()));
 }
 
-Result<bool> SqliteOfficeOutbox::has_package(const std::string& record) {
+Result<bool> SqlOfficeOutbox::has_package(const std::string& record) {
   return exists(db_, "SELECT 1 FROM office_outbox WHERE record = ? AND kind = 'package'", record);
 }
 
-Result<std::vector<OutboxItem>> SqliteOfficeOutbox::after(int64_t after, size_t limit, bool packages) {
+Result<std::vector<OutboxItem>> SqlOfficeOutbox::after(int64_t after, size_t limit, bool packages) {
   auto st = db_.prepare(std::string("SELECT ") + kColumns +
                         " FROM office_outbox WHERE seq > ? AND kind = ? AND state != 'cancelled' ORDER BY seq LIMIT ?");
   if (!st) return st.error();
@@ -145,7 +145,7 @@ Result<std::vector<OutboxItem>> SqliteOfficeOutbox::after(int64_t after, size_t 
   return items_of(*st, sealer_);
 }
 
-Result<std::vector<OutboxItem>> SqliteOfficeOutbox::unacknowledged_packages(size_t limit) {
+Result<std::vector<OutboxItem>> SqlOfficeOutbox::unacknowledged_packages(size_t limit) {
   auto st = db_.prepare(std::string("SELECT ") + kColumns +
                         " FROM office_outbox WHERE kind = 'package' AND acked_at = 0 AND state != 'cancelled' "
                         "ORDER BY seq LIMIT ?");
@@ -154,7 +154,7 @@ Result<std::vector<OutboxItem>> SqliteOfficeOutbox::unacknowledged_packages(size
   return items_of(*st, sealer_);
 }
 
-Result<std::optional<OutboxItem>> SqliteOfficeOutbox::next_due(int64_t now) {
+Result<std::optional<OutboxItem>> SqlOfficeOutbox::next_due(int64_t now) {
   auto st = db_.prepare(std::string("SELECT ") + kColumns +
                         " FROM office_outbox WHERE state = 'queued' AND next_attempt_at <= ? ORDER BY priority, seq "
                         "LIMIT 1");
@@ -166,7 +166,7 @@ Result<std::optional<OutboxItem>> SqliteOfficeOutbox::next_due(int64_t now) {
   return std::optional<OutboxItem>(std::move(items->front()));
 }
 
-Result<std::vector<OutboxItem>> SqliteOfficeOutbox::undelivered(const std::string& family) {
+Result<std::vector<OutboxItem>> SqlOfficeOutbox::undelivered(const std::string& family) {
   auto st = db_.prepare(std::string("SELECT ") + kColumns +
                         " FROM office_outbox WHERE family = ? AND state = 'queued' AND sent_at = 0 AND served_at = 0 "
                         "ORDER BY seq");
@@ -175,7 +175,7 @@ Result<std::vector<OutboxItem>> SqliteOfficeOutbox::undelivered(const std::strin
   return items_of(*st, sealer_);
 }
 
-Result<std::vector<OutboxItem>> SqliteOfficeOutbox::list(const std::string& state, const std::string& family,
+Result<std::vector<OutboxItem>> SqlOfficeOutbox::list(const std::string& state, const std::string& family,
                                                          size_t limit) {
   auto st = db_.prepare(std::string("SELECT ") + kColumns +
                         " FROM office_outbox WHERE (?1 = '' OR state = ?1) AND (?2 = '' OR family = ?2) "
@@ -185,7 +185,7 @@ Result<std::vector<OutboxItem>> SqliteOfficeOutbox::list(const std::string& stat
   return items_of(*st, sealer_);
 }
 
-Result<OutboxCounts> SqliteOfficeOutbox::counts() {
+Result<OutboxCounts> SqlOfficeOutbox::counts() {
   auto st = db_.prepare(
       "SELECT coalesce(sum(state = 'queued'), 0), coalesce(sum(state = 'sent'), 0), coalesce(sum(state = 'dead'), 0), "
       "coalesce(sum(state = 'cancelled'), 0), coalesce(sum(served_at != 0), 0), coalesce(sum(acked_at != 0), 0), "
@@ -207,18 +207,18 @@ Result<OutboxCounts> SqliteOfficeOutbox::counts() {
   return c;
 }
 
-Result<int64_t> SqliteOfficeOutbox::last_seq() {
+Result<int64_t> SqlOfficeOutbox::last_seq() {
   auto st = db_.cached("SELECT max(seq) FROM office_outbox");
   if (!st) return st.error();
   return integer(**st, 0);
 }
 
-Result<void> SqliteOfficeOutbox::mark_sent(int64_t seq, int64_t at) {
+Result<void> SqlOfficeOutbox::mark_sent(int64_t seq, int64_t at) {
   return exec_with(db_, "UPDATE office_outbox SET state = 'sent', sent_at = ?, last_error = '' WHERE seq = ?",
                    [&](Statement& s) { s.bind(1, at).bind(2, seq); });
 }
 
-Result<void> SqliteOfficeOutbox::mark_failed(int64_t seq, int attempts, int64_t next_at, const std::string& error,
+Result<void> SqlOfficeOutbox::mark_failed(int64_t seq, int attempts, int64_t next_at, const std::string& error,
                                              bool dead) {
   return exec_with(db_,
                    "UPDATE office_outbox SET state = ?, attempts = ?, next_attempt_at = ?, last_error = ? "
@@ -229,12 +229,12 @@ Result<void> SqliteOfficeOutbox::mark_failed(int64_t seq, int attempts, int64_t 
                    });
 }
 
-Result<void> SqliteOfficeOutbox::mark_served(int64_t seq, int64_t at) {
+Result<void> SqlOfficeOutbox::mark_served(int64_t seq, int64_t at) {
   return exec_with(db_, "UPDATE office_outbox SET served_at = ? WHERE seq = ? AND served_at = 0",
                    [&](Statement& s) { s.bind(1, at).bind(2, seq); });
 }
 
-Result<bool> SqliteOfficeOutbox::mark_acked(int64_t seq, int64_t at) {
+Result<bool> SqlOfficeOutbox::mark_acked(int64_t seq, int64_t at) {
   auto st = db_.cached("UPDATE office_outbox SET acked_at = ? WHERE seq = ? AND acked_at = 0 RETURNING 1");
   if (!st) return st.error();
   (*st)->bind(1, at).bind(2, seq);
@@ -243,15 +243,15 @@ Result<bool> SqliteOfficeOutbox::mark_acked(int64_t seq, int64_t at) {
   return *changed != 0;
 }
 
-Result<void> SqliteOfficeOutbox::cancel(int64_t seq, const std::string& reason) {
+Result<void> SqlOfficeOutbox::cancel(int64_t seq, const std::string& reason) {
   return exec_with(db_, "UPDATE office_outbox SET state = 'cancelled', last_error = ? WHERE seq = ?",
                    [&](Statement& s) { s.bind(1, reason).bind(2, seq); });
 }
 
-Result<int64_t> SqliteOfficeOutbox::requeue(std::optional<int64_t> seq) {
+Result<int64_t> SqlOfficeOutbox::requeue(std::optional<int64_t> seq) {
   auto st = db_.prepare(
       "UPDATE office_outbox SET state = 'queued', attempts = 0, next_attempt_at = 0 "
-      "WHERE (state = 'dead' OR (state = 'queued' AND attempts > 0)) AND (?1 IS NULL OR seq = ?1) RETURNING 1");
+      "WHERE (state = 'dead' OR (state = 'queued' AND attempts > 0)) AND (CAST(?1 AS BIGINT) IS NULL OR seq = ?1) RETURNING 1");
   if (!st) return st.error();
   if (seq) st->bind(1, *seq);
   else st->bind_null(1);
@@ -261,7 +261,7 @@ Result<int64_t> SqliteOfficeOutbox::requeue(std::optional<int64_t> seq) {
   return n;
 }
 
-Result<bool> SqliteOfficeOutbox::set_office_ref(const OfficeRef& ref) {
+Result<bool> SqlOfficeOutbox::set_office_ref(const OfficeRef& ref) {
   auto old = office_ref(ref.record);
   if (!old) return old.error();
   if (*old && (*old)->office_ref == ref.office_ref) return false;
@@ -277,7 +277,7 @@ Result<bool> SqliteOfficeOutbox::set_office_ref(const OfficeRef& ref) {
   return true;
 }
 
-Result<std::optional<OfficeRef>> SqliteOfficeOutbox::office_ref(const std::string& record) {
+Result<std::optional<OfficeRef>> SqlOfficeOutbox::office_ref(const std::string& record) {
   auto st = db_.cached("SELECT record, family, office_ref, revision, at, by FROM office_refs WHERE record = ?");
   if (!st) return st.error();
   (*st)->bind(1, record);
@@ -299,7 +299,7 @@ Result<std::optional<OfficeRef>> SqliteOfficeOutbox::office_ref(const std::strin
   return std::optional<OfficeRef>(std::move(ref));
 }
 
-Result<bool> SqliteOfficeOutbox::disclose(const OfficeDisclosure& d) {
+Result<bool> SqlOfficeOutbox::disclose(const OfficeDisclosure& d) {
   auto st = db_.cached(
       "INSERT INTO office_disclosures(at, family, record, type, revision, kind, recipient, channel, item) "
       "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(item, recipient, channel) DO NOTHING RETURNING 1");
@@ -311,7 +311,7 @@ Result<bool> SqliteOfficeOutbox::disclose(const OfficeDisclosure& d) {
   return *added != 0;
 }
 
-Result<std::vector<OfficeDisclosure>> SqliteOfficeOutbox::disclosures(const std::string& family) {
+Result<std::vector<OfficeDisclosure>> SqlOfficeOutbox::disclosures(const std::string& family) {
   auto st = db_.prepare(
       "SELECT id, at, family, record, type, revision, kind, recipient, channel, item FROM office_disclosures "
       "WHERE ?1 = '' OR family = ?1 ORDER BY id");
@@ -326,7 +326,7 @@ Result<std::vector<OfficeDisclosure>> SqliteOfficeOutbox::disclosures(const std:
   return out;
 }
 
-Result<void> SqliteOfficeOutbox::set_code(const CodeMapping& m) {
+Result<void> SqlOfficeOutbox::set_code(const CodeMapping& m) {
   return exec_with(db_,
                    "INSERT INTO office_code_map(field, value, code, set_at, set_by) VALUES(?, ?, ?, ?, ?) "
                    "ON CONFLICT(field, value) DO UPDATE SET code = excluded.code, set_at = excluded.set_at, "
@@ -334,7 +334,7 @@ Result<void> SqliteOfficeOutbox::set_code(const CodeMapping& m) {
                    [&](Statement& s) { s.bind(1, m.field).bind(2, m.value).bind(3, m.code).bind(4, m.set_at).bind(5, m.set_by); });
 }
 
-Result<bool> SqliteOfficeOutbox::remove_code(const std::string& field, const std::string& value) {
+Result<bool> SqlOfficeOutbox::remove_code(const std::string& field, const std::string& value) {
   auto st = db_.prepare("DELETE FROM office_code_map WHERE field = ? AND value = ? RETURNING 1");
   if (!st) return st.error();
   st->bind(1, field).bind(2, value);
@@ -343,7 +343,7 @@ Result<bool> SqliteOfficeOutbox::remove_code(const std::string& field, const std
   return *n != 0;
 }
 
-Result<std::vector<CodeMapping>> SqliteOfficeOutbox::codes() {
+Result<std::vector<CodeMapping>> SqlOfficeOutbox::codes() {
   auto st = db_.cached("SELECT field, value, code, set_at, set_by FROM office_code_map ORDER BY field, value");
   if (!st) return st.error();
   std::vector<CodeMapping> out;
@@ -355,4 +355,4 @@ Result<std::vector<CodeMapping>> SqliteOfficeOutbox::codes() {
   return out;
 }
 
-}  // namespace hearth::server::sqlite
+}  // namespace hearth::server::sql
