@@ -42,7 +42,9 @@ bool Report::passed() const {
 
 std::optional<double> rss_growth_percent(const std::vector<RssMinute>& minutes, size_t i) {
   auto third = std::find_if(minutes.begin(), minutes.end(), [](const RssMinute& m) { return m.minute == 3; });
-  if (third == minutes.end() || minutes.back().minute < 4 || third->kib.at(i) <= 0) return std::nullopt;
+  // Only when the run went on through a whole minute 4: a last sample just past minute 3 says nothing.
+  bool fourth = std::any_of(minutes.begin(), minutes.end(), [](const RssMinute& m) { return m.minute == 4 && m.samples >= 55; });
+  if (third == minutes.end() || !fourth || third->kib.at(i) <= 0) return std::nullopt;
   return 100.0 * static_cast<double>(minutes.back().kib.at(i) - third->kib.at(i)) / static_cast<double>(third->kib.at(i));
 }
 
@@ -87,7 +89,7 @@ void print_text(const Report& r, std::ostream& out) {
     out << "server " << r.pids[i] << " RSS (MiB) at the end of each minute:";
     for (const auto& m : r.rss) out << " " << m.minute << ":" << fmt("%.1f", mib(m.kib.at(i)));
     auto growth = rss_growth_percent(r.rss, i);
-    out << (growth ? "; growth from minute 3 to the end: " + fmt("%+.1f%%", *growth) : "; growth: n/a (under 4 minutes)")
+    out << (growth ? "; growth from minute 3 to the end: " + fmt("%+.1f%%", *growth) : "; growth: n/a (the run did not last through minute 4)")
         << "\n";
   }
   if (o.ramp) {

@@ -26,7 +26,7 @@ struct Report {
 };
 
 // RSS growth of pid number `i` from the end of minute 3 to the last sample, in percent
-// (nothing when the run is shorter than 4 minutes).
+// (nothing unless the run lasted through a whole minute 4).
 std::optional<double> rss_growth_percent(const std::vector<RssMinute>& minutes, size_t i);
 // The devices of the last ramp step before the first one whose p99 sync_from_due missed the
 // target or that had an error (0 when the first step missed).

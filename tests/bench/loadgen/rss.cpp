@@ -45,6 +45,7 @@ void RssSampler::sample(int minute) {
     minutes_.push_back(RssMinute{minute, now, std::vector<long>(pids_.size(), 0)});
   RssMinute& m = minutes_.back();
   m.kib = now;
+  ++m.samples;
   for (size_t i = 0; i < now.size(); ++i) m.peak_kib[i] = std::max(m.peak_kib[i], now[i]);
 }
 

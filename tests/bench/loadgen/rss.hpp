@@ -19,6 +19,7 @@ struct RssMinute {
   int minute = 0;             // 1 = the first minute of the run
   std::vector<long> kib;      // per pid, the sample at the end of the minute (or the last one)
   std::vector<long> peak_kib; // per pid, the highest sample in the minute
+  int samples = 0;            // one a second: 60 in a whole minute
 };
 
 class RssSampler {
