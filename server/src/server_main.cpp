@@ -405,6 +405,14 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   withdraw->add_option("--by", author, "who enters it: a practitioner id, or office (default)");
   auto* code = app.add_subcommand("enrol-code", "issue a one-time device enrolment code");
   code->add_option("--practitioner", practitioner)->required();
+  // For load generators (tests/bench/loadgen): thousands of practitioners and codes in one process.
+  auto* bulk = app.add_subcommand("bulk-enrol", "benchmarks: add organisation PREFIX-org and practitioners PREFIX-p1.."
+                                                "PREFIX-pN where missing; print one \"practitioner code\" line per device");
+  int bulk_practitioners = 0, bulk_devices = 1;
+  std::string bulk_prefix;
+  bulk->add_option("--prefix", bulk_prefix, "id prefix")->required();
+  bulk->add_option("--practitioners", bulk_practitioners)->required()->check(CLI::Range(1, 100000));
+  bulk->add_option("--devices-per-practitioner", bulk_devices, "default 1")->check(CLI::Range(1, 100));
   auto* devices = app.add_subcommand("devices", "list enrolled devices, their wipes and key leases (N5)");
   auto* revoke = app.add_subcommand("revoke", "revoke a device (it is told to wipe at its next sync)");
   revoke->add_option("--device", device)->required();
@@ -941,6 +949,16 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
     std::cout << "due events as of " << civil::format_datetime(at) << ": " << events
               << (events == 1 ? " event" : " events") << " in " << families << (families == 1 ? " family" : " families")
               << " looked at\n";
+  } else if (bulk->parsed()) {
+    require_id("--prefix", bulk_prefix);
+    const std::string org_id = bulk_prefix + "-org";
+    if (!must(caseload.organisation_exists(org_id))) must(caseload.add_organisation(org_id, "Load generator", "OTHER"));
+    for (int p = 1; p <= bulk_practitioners; ++p) {
+      const std::string prac = bulk_prefix + "-p" + std::to_string(p);
+      if (!must(caseload.practitioner_exists(prac))) must(caseload.add_practitioner(prac, org_id, prac, "PRACTITIONER"));
+      for (int d = 0; d < bulk_devices; ++d) std::cout << prac << " " << must(service.issue_enrol_code(prac)) << "\n";
+    }
+    admin("bulk-enrol", "", bulk_prefix + ": " + std::to_string(bulk_practitioners) + " practitioners");
   } else if (code->parsed()) {
     std::cout << must(service.issue_enrol_code(practitioner)) << "\n";
   } else if (devices->parsed()) {

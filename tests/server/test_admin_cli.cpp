@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <set>
+#include <sstream>
 
 #include "../support/process.hpp"
 #include "../support/temp_dir.hpp"
@@ -58,6 +60,35 @@ TEST_CASE("Admin: add-org and add-practitioner accept only the domain's values, 
   CHECK(nope.code == 3);
   CHECK_THAT(nope.err, Contains("no records of family 'nope'"));
   CHECK(a.run({"tasks", "--family", "nope"}).code == 3);
+}
+
+TEST_CASE("Admin: bulk-enrol adds missing practitioners once and prints one distinct code per device", "[unit]") {
+  Admin a;
+  REQUIRE(a.run({"init"}).code == 0);
+  auto lines = [](const std::string& out) {
+    std::vector<std::string> v;
+    std::stringstream in(out);
+    for (std::string line; std::getline(in, line);) v.push_back(line);
+    return v;
+  };
+  auto first = a.run({"bulk-enrol", "--prefix", "lg", "--practitioners", "3", "--devices-per-practitioner", "2"});
+  REQUIRE(first.code == 0);
+  auto codes = lines(first.out);
+  REQUIRE(codes.size() == 6);
+  CHECK(codes[0].rfind("lg-p1 ", 0) == 0);
+  CHECK(codes[5].rfind("lg-p3 ", 0) == 0);
+  std::set<std::string> distinct(codes.begin(), codes.end());
+  CHECK(distinct.size() == 6);
+  // The practitioners exist now; a second run reuses them and issues new codes.
+  auto dup = a.run({"add-practitioner", "--id", "lg-p2", "--org", "lg-org", "--name", "P", "--role", "PRACTITIONER"});
+  CHECK_THAT(dup.err, Contains("practitioner with id 'lg-p2' already exists"));
+  auto again = a.run({"bulk-enrol", "--prefix", "lg", "--practitioners", "3"});
+  REQUIRE(again.code == 0);
+  CHECK(lines(again.out).size() == 3);
+  auto bad = a.run({"bulk-enrol", "--prefix", "no spaces", "--practitioners", "1"});
+  CHECK(bad.code != 0);
+  CHECK_THAT(bad.err, Contains("--prefix"));
+  CHECK(a.run({"bulk-enrol", "--prefix", "lg", "--practitioners", "0"}).code != 0);
 }
 
 TEST_CASE("Admin: hearth-server --version and hearth --version print the project version", "[unit]") {
