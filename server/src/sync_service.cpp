@@ -136,11 +136,16 @@ HttpResponse SyncService::handle(const HttpRequest& r) {
     Lease lease(*this);
     reply = route(lease.ctx(), r);
   }
-  // SQLite's busy timeout ran out while another connection held the write lock: the request's
-  // transaction was rolled back, and the device's work is still on the device. 503 makes it
-  // send the request again shortly (sync/protocol.hpp: unavailable is retried), where a 500
-  // would leave it waiting for its next sync.
-  if (reply.status == 500 && reply.body.find("database is locked") != std::string::npos)
+  // SQLite's busy timeout ran out while another connection held the write lock, or PostgreSQL
+  // broke a deadlock between two servers' transactions or gave up waiting for a lock: the
+  // request's transaction was rolled back, and the device's work is still on the device. 503
+  // makes it send the request again shortly (sync/protocol.hpp: unavailable is retried), where
+  // a 500 would leave it waiting for its next sync.
+  const bool busy = reply.body.find("database is locked") != std::string::npos ||
+                    reply.body.find("deadlock detected") != std::string::npos ||
+                    reply.body.find("canceling statement due to lock timeout") != std::string::npos ||
+                    reply.body.find("could not serialize access") != std::string::npos;
+  if (reply.status == 500 && busy)
     return error(WireError::unavailable, "the server's database is busy; send the request again shortly");
   return reply;
 }

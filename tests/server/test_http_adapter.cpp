@@ -245,7 +245,7 @@ TEST_CASE("HTTP adapter: X-Forwarded-For names the client only behind a proxy on
   CHECK(proxied.last().remote == "127.0.0.1");
 }
 
-TEST_CASE("HTTP adapter: handlers run on threads of their own behind a bounded queue; beyond it 503 with Retry-After",
+TEST_CASE("HTTP adapter: handlers run on threads of their own behind a bounded queue, beyond it 503 with Retry-After",
           "[e2e][fault]") {
   server::init_http_runtime(2);
   server::HttpServerConfig config;

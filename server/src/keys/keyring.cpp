@@ -80,6 +80,18 @@ Result<std::unique_ptr<SqlKeyring>> SqlKeyring::open(const std::string& path,
 }
 
 Result<void> SqlKeyring::init() {
+  if (db_->dialect() == sql::Dialect::postgres) {
+    // Servers sharing one database start together: one makes the tables and the identity, the
+    // others wait and read them (0x4845415254480001, the lock pg_storage.cpp takes for its migrations).
+    if (auto r = db_->exec("SELECT pg_advisory_lock(5207640365980975105)"); !r) return r;
+    auto out = init_tables();
+    (void)db_->exec("SELECT pg_advisory_unlock(5207640365980975105)");
+    return out;
+  }
+  return init_tables();
+}
+
+Result<void> SqlKeyring::init_tables() {
   if (auto r = db_->exec(sql::schema_for(db_->dialect(), kSchema)); !r) return r;
   // Whatever an earlier process left in the WAL (an erasure cut short before its checkpoint)
   // is folded in and the WAL emptied: one try, so an open never waits on a serving process's
@@ -222,8 +234,8 @@ Result<platform::Sealer*> SqlKeyring::sealer_for(const std::string& family, bool
     }
     // Never for a family another process erased since the check above.
     auto put = db_->cached(
-        "INSERT OR IGNORE INTO family_keys(family, wrapped, created_at) SELECT ?1, ?2, ?3 "
-        "WHERE NOT EXISTS (SELECT 1 FROM erasures WHERE family = ?1)");
+        "INSERT INTO family_keys(family, wrapped, created_at) SELECT ?1, ?2, ?3 "
+        "WHERE NOT EXISTS (SELECT 1 FROM erasures WHERE family = ?1) ON CONFLICT DO NOTHING");
     if (!put) return put.error();
     (*put)->bind(1, family).bind_blob(2, *sealed).bind(3, wall_ms());
     if (auto r = (*put)->run(); !r) return r.error();

@@ -122,6 +122,7 @@ class SqlKeyring final : public ServerKeys {
   SqlKeyring(std::unique_ptr<sql::Connection> db, std::unique_ptr<keys::KeyEncryptionKey> kek)
       : db_(std::move(db)), kek_(std::move(kek)) {}
   Result<void> init();
+  Result<void> init_tables();
   // Drops cached keys when another connection wrote the keyring (an erasure by an admin command).
   Result<void> refresh();
   // A number that changes when another connection writes the keyring.

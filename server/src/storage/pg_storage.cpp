@@ -16,7 +16,8 @@ using sql::Connection;
 using sql::Dialect;
 
 // Held while migrations run, so two servers starting together never migrate at once
-// (a session-level advisory lock; any constant no other program uses).
+// (a session-level advisory lock; any constant no other program uses). The keyring takes the
+// same lock to make its tables (keys/keyring.cpp).
 constexpr int64_t kMigrationLock = 0x4845415254480001;  // "HEARTH" 1
 
 struct Migration {
@@ -46,10 +47,20 @@ const Migration kMigrations[] = {
      schema_v1},
 };
 
-Result<void> migrate(Connection& db) {
+// Runs `body` holding the migration lock (a session-level advisory lock): servers starting
+// together make and check the schema one at a time.
+template <typename F>
+Result<void> one_at_a_time(Connection& db, F body) {
   auto locked = db.prepare("SELECT pg_advisory_lock(?)");
   if (!locked) return locked.error();
   if (auto r = locked->bind(1, kMigrationLock).run(); !r) return r;
+  Result<void> out = body();
+  auto unlocked = db.prepare("SELECT pg_advisory_unlock(?)");
+  if (unlocked) (void)unlocked->bind(1, kMigrationLock).run();
+  return out;
+}
+
+Result<void> migrate(Connection& db) {
   auto run_all = [&]() -> Result<void> {
     if (auto r = db.exec("CREATE TABLE IF NOT EXISTS schema_migrations(version BIGINT PRIMARY KEY, "
                          "description TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())");
@@ -77,10 +88,7 @@ Result<void> migrate(Connection& db) {
     }
     return {};
   };
-  auto out = run_all();
-  auto unlocked = db.prepare("SELECT pg_advisory_unlock(?)");
-  if (unlocked) (void)unlocked->bind(1, kMigrationLock).run();
-  return out;
+  return run_all();
 }
 
 // The database's at-rest mode and the keyring it was sealed under (as the SQLite store's
@@ -131,10 +139,12 @@ Result<std::unique_ptr<Storage>> open_postgres_storage(const std::string& uri, a
   }
   auto db = sql::open_postgres(uri);
   if (!db) return db.error();
-  if (auto r = migrate(**db); !r) return r.error();
   auto storage = std::make_unique<sql::SqlStorage>(std::move(*db), std::move(keys));
   Connection& conn = storage->database();
-  auto ready = storage->transaction([&]() -> Result<void> {
+  // The schema, the at-rest check and the audit trail's tables, one server at a time.
+  auto ready = one_at_a_time(conn, [&]() -> Result<void> {
+    if (auto r = migrate(conn); !r) return r;
+    return storage->transaction([&]() -> Result<void> {
     if (auto r = check_at_rest(conn, storage->keys()); !r) return r;
     // A database with no ops has every record it will ever have built as ops arrive.
     if (auto r = conn.exec("INSERT INTO meta(key, value) SELECT 'records_built', '1' "
@@ -144,9 +154,10 @@ Result<std::unique_ptr<Storage>> open_postgres_storage(const std::string& uri, a
     auto epoch = storage->ops().history_epoch();  // made once, when the database is created
     if (!epoch) return epoch.error();
     return {};
+    });
   });
   if (!ready) return ready.error();
-  if (auto r = storage->open_audit(std::move(audit_key)); !r) return r.error();
+  if (auto r = one_at_a_time(conn, [&] { return storage->open_audit(std::move(audit_key)); }); !r) return r.error();
   return std::unique_ptr<Storage>(std::move(storage));
 }
 
