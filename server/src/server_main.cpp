@@ -168,12 +168,17 @@ struct DataDir {
     return configured.empty() ? db().string() : configured;
   }
   bool on_postgres(const json& config) const { return sql::is_postgres_uri(database(config)); }
+  // Where the keyring is: its file, or on PostgreSQL the database holding it.
+  std::string keyring_location(const json& config) const {
+    if (!on_postgres(config)) return keyring(config).string();
+    std::string ring = config.value("keyring", "");
+    return ring.empty() ? database(config) : ring;
+  }
   // On PostgreSQL the keyring is in the database the config's "keyring" names (a URI; keep it
   // apart from the data's backups), else in the store's own database; the KEK is a file on each
   // server, the same on all of them (docs/server-encryption.md, docs/postgres.md).
   std::shared_ptr<ServerKeys> postgres_keys(const json& config) const {
-    std::string ring = config.value("keyring", "");
-    if (ring.empty()) ring = database(config);
+    const std::string ring = keyring_location(config);
     if (!config.value("encrypt_at_rest", true)) {
       std::cerr << "hearth-server: WARNING: encryption at rest is off (\"encrypt_at_rest\": false in "
                 << this->config().string() << "); personal data is stored in clear\n";
@@ -599,7 +604,7 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   }
   if (kek_rotate->parsed() || kek_status->parsed() || keyring_backup->parsed()) {
     json config = data.load_config();
-    auto ring = must(SqlKeyring::open(data.keyring(config).string(), must(keys::FileKek::load(data.kek(config)))));
+    auto ring = must(SqlKeyring::open(data.keyring_location(config), must(keys::FileKek::load(data.kek(config)))));
     if (keyring_backup->parsed()) {
       must(ring->back_up(kek_file));
       ring.reset();
@@ -612,7 +617,7 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
     if (kek_status->parsed()) {
       std::cout << "encryption at rest: " << (config.value("encrypt_at_rest", true) ? "on" : "OFF") << "\n"
                 << "KEK:     " << data.kek(config).string() << "\n"
-                << "keyring: " << data.keyring(config).string() << " (" << must(ring->key_count())
+                << "keyring: " << (data.on_postgres(config) ? std::string("in PostgreSQL (the config's \"keyring\" or \"database\")") : data.keyring(config).string()) << " (" << must(ring->key_count())
                 << " data keys: one per family and one for staff names; " << must(ring->erasures()).size()
                 << " erasures)\n";
       if (data.kek_inside(config))
@@ -646,6 +651,9 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
               << "Restart hearth-server, then destroy every copy of the old KEK (docs/server-encryption.md)\n";
     return 0;
   }
+  if ((restore->parsed() || backup->parsed()) && data.on_postgres(data.load_config()))
+    die("this server's store is PostgreSQL: back it up and restore it with PostgreSQL's own tools (pg_dump and "
+        "pg_restore, or the cluster's base backups and WAL archive), and the KEK apart (docs/postgres.md)");
   if (restore->parsed()) {
     json config = data.load_config();
     auto chosen = schemas.find(schema_name);
