@@ -105,6 +105,9 @@ struct DataDir {
     fs::path key = audit::locate_audit_key(dir, config.value("audit_key", ""));
     std::error_code ec;
     if (fs::exists(key, ec) || ec || !audit::is_default_key_location(dir, key)) return must(audit::AuditKey::load(key));
+    if (on_postgres(config))  // other servers may be chaining under the key already
+      die("the audit key " + key.string() + " is missing: every server sharing the PostgreSQL store chains the audit "
+          "trail under the same key; copy it from the first server (docs/postgres.md, docs/audit.md \"Keys\")");
     if (must(audit::file_holds_keyed_trail(db().string())))
       die("the audit key " + key.string() + " is missing, but the audit trail in " + db().string() +
           " was chained under it: restore the key from your key backup (docs/audit.md, \"Keys\"). "
@@ -759,7 +762,7 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
     // Audit checkpoints, signed and exported outside the database: every
     // "audit_checkpoint_seconds" (0: never) and at shutdown, when some chain moved. On a
     // connection of its own; the service appends on the store's.
-    auto trail = must(audit::open_trail_file(data.db().string(), data.audit_key(config)));
+    auto trail = must(audit::open_trail_file(data.database(config), data.audit_key(config)));
     auto export_checkpoint = [&](const char* reason) {
       auto changed = trail.trail->changed_since_checkpoint();
       if (changed && !*changed) return;
@@ -982,7 +985,7 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
     std::cout << "revoked " << device << "\n";
   } else if (verify->parsed() || checkpoint->parsed()) {
     json config = data.load_config();
-    auto trail = must(audit::open_trail_file(data.db().string(), data.audit_key(config)));
+    auto trail = must(audit::open_trail_file(data.database(config), data.audit_key(config)));
     if (checkpoint->parsed()) {
       auto cp = must(trail.trail->checkpoint(static_cast<int64_t>(now_ms())));
       fs::path file = audit::checkpoint_file_in(data.checkpoint_dir(config), cp);
@@ -1001,7 +1004,7 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   } else if (audit_cmd->parsed()) {  // the IG officer's query (admin/audit_query.hpp)
     json config = data.load_config();
     // The family keys open the details; the keyring says which families were erased.
-    auto trail = must(audit::open_trail_file(data.db().string(), data.audit_key(config), &store->keys()));
+    auto trail = must(audit::open_trail_file(data.database(config), data.audit_key(config), &store->keys()));
     return audit_query_command(*trail.trail, audit_args, static_cast<int64_t>(now_ms()), std::cout, std::cerr);
   } else if (config_show->parsed()) {
     TenantConfig current = must(store->settings().current());
@@ -1134,7 +1137,7 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
     require_id("--by", sar_args.by);
     json config = data.load_config();
     // The family keys open the audit details that say when the request was logged.
-    auto trail = must(audit::open_trail_file(data.db().string(), data.audit_key(config), &store->keys()));
+    auto trail = must(audit::open_trail_file(data.database(config), data.audit_key(config), &store->keys()));
     return sar_command(*store, store->records(), *trail.trail, *served->second, sar_args, static_cast<int64_t>(now_ms()),
                        std::cout, std::cerr);
   } else if (flags->parsed()) {

@@ -44,13 +44,9 @@ CREATE TABLE IF NOT EXISTS legal_holds(family TEXT PRIMARY KEY, at INTEGER NOT N
 // A keyring in PostgreSQL is read again for other servers' erasures at most this often.
 constexpr int64_t kReadAgainMs = 250;
 
-// Where a keyring is, for messages: its path, or its PostgreSQL URI without a password.
+// Where a keyring is, for messages: its path, or its PostgreSQL database without credentials.
 std::string where(const std::string& location) {
-  if (!sql::is_postgres_uri(location)) return location;
-  auto at = location.find('@');
-  auto scheme = location.find("://");
-  if (at == std::string::npos || scheme == std::string::npos) return "in PostgreSQL";
-  return location.substr(0, scheme + 3) + location.substr(at + 1);
+  return sql::is_postgres_uri(location) ? sql::postgres_location(location) : location;
 }
 
 int64_t wall_ms() {
@@ -298,7 +294,9 @@ Result<std::optional<Erasure>> SqlKeyring::erased(const std::string& family) {
   // A family whose key is cached was not erased when the keyring was last read, and nobody has
   // written the keyring since (refresh drops the cache then): no query per op on the push path.
   if (auto r = refresh(); !r) return r.error();
-  if (sealers_.count(family)) return std::optional<Erasure>();
+  // On PostgreSQL another server may have erased the family since refresh() last read the
+  // register (at most kReadAgainMs ago): asked every time, so no work is taken for it meanwhile.
+  if (db_->dialect() == sql::Dialect::sqlite && sealers_.count(family)) return std::optional<Erasure>();
   auto st = db_->cached("SELECT at, erased_by, basis, reference FROM erasures WHERE family = ?");
   if (!st) return st.error();
   (*st)->bind(1, family);

@@ -81,10 +81,12 @@ Result<std::string> SqlDuplicateStore::pepper() {
   if (!fresh) return fresh.error();
   auto sealed = sealer_.seal(kDirectoryPartition, *fresh, kPepperAad);
   if (!sealed) return sealed.error();
-  if (auto r = run(db_, "INSERT INTO meta(key, value) VALUES(?, ?)", {kPepperMeta, platform::base64(*sealed)}); !r)
+  // Another worker or server may have made one meanwhile: the stored one is the pepper.
+  if (auto r = run(db_, "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT DO NOTHING",
+                   {kPepperMeta, platform::base64(*sealed)});
+      !r)
     return r.error();
-  pepper_ = std::move(*fresh);
-  return *pepper_;
+  return pepper();  // read back: this one, or the one made first
 }
 
 Result<std::string> SqlDuplicateStore::key_hash(const std::string& key) {

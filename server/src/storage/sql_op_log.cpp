@@ -30,16 +30,17 @@ Result<int64_t> SqlOpLog::append(const StoredOp& op) {
   auto body = sealer_.seal(op.family, op.body, op_aad(op.family, op.device, op.counter));
   if (!body) return body.error();
   // The sequence number is the row id SQLite assigns (AUTOINCREMENT: never reused).
-  auto st = db_.cached("INSERT INTO ops(family, device, counter, body) VALUES(?, ?, ?, ?) RETURNING seq");
+  // A second op with the same id inserts nothing (no row back) rather than failing, so the
+  // transaction stays usable on PostgreSQL, where a failed statement aborts it.
+  auto st = db_.cached(
+      "INSERT INTO ops(family, device, counter, body) VALUES(?, ?, ?, ?) ON CONFLICT(device, counter) DO NOTHING "
+      "RETURNING seq");
   if (!st) return st.error();
   (*st)->bind(1, op.family).bind(2, op.device).bind(3, static_cast<int64_t>(op.counter)).bind_blob(4, *body);
   auto seq = integer(**st, 0);
-  if (!seq) {
-    auto known = has_op(op.device, op.counter);
-    if (known && *known)
-      return make_error(ErrorCode::conflict, "op " + op.device + ":" + std::to_string(op.counter) + " is already stored");
-    return seq.error();
-  }
+  if (!seq) return seq.error();
+  if (*seq == 0)
+    return make_error(ErrorCode::conflict, "op " + op.device + ":" + std::to_string(op.counter) + " is already stored");
   return *seq;
 }
 

@@ -100,6 +100,15 @@ Result<bool> SqlOfficeOutbox::enqueue(OutboxItem& item) {
     return r.error();
   auto sealed = sealer_.seal(item.family, item.payload, outbox_aad(item.key));
   if (!sealed) return sealed.error();
+  // The office reads the outbox by one cursor over seq (after()). Where several servers or
+  // workers write at once (PostgreSQL), a seq taken earlier could commit after a later one and
+  // be skipped by a cursor that passed it: enqueuers take turns, from their first item until
+  // their transaction ends, so items commit in seq order.
+  if (db_.dialect() == Dialect::postgres) {
+    auto turn = db_.cached("SELECT pg_advisory_xact_lock(5207640365980975106)");  // 0x4845415254480002
+    if (!turn) return turn.error();
+    if (auto r = (*turn)->run(); !r) return r.error();
+  }
   auto st = db_.cached(
       "INSERT INTO office_outbox(key, record, kind, type, family, revision, priority, state, attempts, next_attempt_at, "
       "created_at, payload) VALUES(?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?) RETURNING seq");

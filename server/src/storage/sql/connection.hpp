@@ -156,6 +156,9 @@ std::unique_ptr<Connection> adopt_sqlite(std::unique_ptr<platform::Database> db)
 // or "host=... dbname=...". Errors name the host and database, never a password.
 Result<std::unique_ptr<Connection>> open_postgres(const std::string& uri);
 
+// "PostgreSQL database DB on HOST:PORT" for messages: never the user's password or options.
+std::string postgres_location(const std::string& uri);
+
 // True when `database` (a configuration value) names PostgreSQL rather than a SQLite file.
 bool is_postgres_uri(std::string_view database);
 

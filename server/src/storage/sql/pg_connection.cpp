@@ -157,6 +157,25 @@ class PgStatement final : public StatementImpl {
 
 void ignore_notice(void*, const char*) {}
 
+// `message` without the password of `uri`, nor the URI itself (libpq quotes a URI it cannot
+// parse): a connection string's secrets never reach a log.
+std::string scrub(std::string message, const std::string& uri) {
+  auto cut = [&](const std::string& secret) {
+    if (secret.empty()) return;
+    for (size_t at = message.find(secret); at != std::string::npos; at = message.find(secret, at))
+      message.replace(at, secret.size(), "(hidden)");
+  };
+  cut(uri);
+  char* err = nullptr;
+  if (PQconninfoOption* options = PQconninfoParse(uri.c_str(), &err)) {
+    for (auto* o = options; o->keyword; ++o)
+      if (o->val && std::string(o->keyword) == "password") cut(o->val);
+    PQconninfoFree(options);
+  }
+  if (err) PQfreemem(err);
+  return message;
+}
+
 class PgConnection final : public Connection {
  public:
   explicit PgConnection(PGconn* conn) : conn_(conn) { PQsetNoticeProcessor(conn_, ignore_notice, nullptr); }
@@ -167,13 +186,27 @@ class PgConnection final : public Connection {
 
   Dialect dialect() const override { return Dialect::postgres; }
   Result<void> exec(const std::string& sql) override {
+    if (auto r = reconnect_if_lost(); !r) return r;
     const std::string first = first_word(sql);
     if (auto r = before(first); !r) return r;
     PGresult* r = PQexec(conn_, sql.c_str());
     auto out = check(r, "exec");
     PQclear(r);
-    if (!out) return out;
+    if (!out) {
+      failed();
+      return out;
+    }
     return after(first);
+  }
+
+  // A statement failed: a transaction begun by before() is rolled back and forgotten, so the
+  // next SAVEPOINT outside a transaction begins a fresh one.
+  void failed() {
+    if (!implicit_) return;
+    PGresult* r = PQexec(conn_, "ROLLBACK");
+    PQclear(r);
+    implicit_ = false;
+    implicit_depth_ = 0;
   }
 
   // SQLite's SAVEPOINT outside a transaction begins one, and releasing the outermost commits
@@ -181,6 +214,10 @@ class PgConnection final : public Connection {
   // so the same is done here by hand.
   Result<void> before(const std::string& first) {
     if (first != "SAVEPOINT") return {};
+    if (PQtransactionStatus(conn_) == PQTRANS_IDLE) {  // whatever was remembered, none is open
+      implicit_ = false;
+      implicit_depth_ = 0;
+    }
     if (!implicit_ && PQtransactionStatus(conn_) == PQTRANS_IDLE) {
       PGresult* r = PQexec(conn_, "BEGIN");
       auto out = check(r, "begin");
@@ -225,20 +262,34 @@ class PgConnection final : public Connection {
     return raw;
   }
   Result<void> begin() override {
-    // A connection the server dropped (restart, failover, idle timeout) is made again before a
-    // transaction starts, never in the middle of one; its prepared statements go with it.
-    if (PQstatus(conn_) != CONNECTION_OK) {
-      PQreset(conn_);
-      if (PQstatus(conn_) != CONNECTION_OK)
-        return make_error(ErrorCode::storage, describe() + ": the connection was lost and could not be made again: " +
-                                                  PQerrorMessage(conn_));
-      ++generation_;
-      if (auto r = configure(); !r) return r;
-    }
-    return exec("BEGIN");
+    if (auto r = reconnect_if_lost(); !r) return r;
+    auto r = exec("BEGIN");
+    in_tx_ = static_cast<bool>(r);
+    return r;
   }
-  Result<void> commit() override { return exec("COMMIT"); }
-  Result<void> rollback() override { return exec("ROLLBACK"); }
+  Result<void> commit() override {
+    in_tx_ = false;
+    return exec("COMMIT");
+  }
+  Result<void> rollback() override {
+    in_tx_ = false;
+    return exec("ROLLBACK");
+  }
+
+  // A connection the server dropped (restart, failover, idle timeout) is made again when no
+  // transaction of ours was open on it, never in the middle of one (the rest of that
+  // transaction must fail, not run on its own); its prepared statements go with it.
+  Result<void> reconnect_if_lost() {
+    if (PQstatus(conn_) == CONNECTION_OK || in_tx_) return {};
+    PQreset(conn_);
+    implicit_ = false;
+    implicit_depth_ = 0;
+    if (PQstatus(conn_) != CONNECTION_OK)
+      return make_error(ErrorCode::storage, describe() + ": the connection was lost and could not be made again: " +
+                                                std::string(PQerrorMessage(conn_)));
+    ++generation_;
+    return configure();
+  }
   Result<void> lock_family(const std::string& family) override {
     auto st = cached("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))");
     if (!st) return st.error();
@@ -270,6 +321,7 @@ class PgConnection final : public Connection {
  private:
   PGconn* conn_;
   int generation_ = 0;
+  bool in_tx_ = false;     // between our begin() and its commit() or rollback()
   bool implicit_ = false;  // a transaction begun by a SAVEPOINT outside one (before())
   int implicit_depth_ = 0;
   std::map<const char*, std::unique_ptr<Statement>> cache_;
@@ -277,6 +329,7 @@ class PgConnection final : public Connection {
 
 Result<bool> PgStatement::step() {
   if (!res_) {
+    if (auto lost = conn_.reconnect_if_lost(); !lost) return lost.error();
     std::vector<const char*> values(values_.size());
     std::vector<int> lengths(values_.size());
     for (size_t i = 0; i < values_.size(); ++i) {
@@ -305,6 +358,7 @@ Result<bool> PgStatement::step() {
     auto ok = conn_.check(r, "statement");
     if (!ok) {
       PQclear(r);
+      conn_.failed();
       return make_error(ok.error().code, ok.error().message + " (in: " + sql_ + ")");
     }
     res_ = r;
@@ -318,6 +372,24 @@ Result<bool> PgStatement::step() {
 
 }  // namespace
 
+std::string postgres_location(const std::string& uri) {
+  char* err = nullptr;
+  PQconninfoOption* options = PQconninfoParse(uri.c_str(), &err);
+  if (err) PQfreemem(err);
+  if (!options) return "a PostgreSQL database (its connection string does not parse)";
+  std::string host, port, dbname;
+  for (auto* o = options; o->keyword; ++o) {
+    if (!o->val) continue;
+    const std::string k = o->keyword;
+    if (k == "host") host = o->val;
+    else if (k == "port") port = o->val;
+    else if (k == "dbname") dbname = o->val;
+  }
+  PQconninfoFree(options);
+  return "PostgreSQL database " + (dbname.empty() ? std::string("(default)") : dbname) + " on " +
+         (host.empty() ? std::string("(local socket)") : host) + (port.empty() ? "" : ":" + port);
+}
+
 Result<std::unique_ptr<Connection>> open_postgres(const std::string& uri) {
   // connect_timeout unless the URI sets one: a server that cannot reach its database says so
   // within seconds rather than hanging its start.
@@ -326,7 +398,7 @@ Result<std::unique_ptr<Connection>> open_postgres(const std::string& uri) {
   PGconn* conn = PQconnectdbParams(keys, values, 1);
   if (!conn) return make_error(ErrorCode::storage, "postgresql: out of memory connecting");
   if (PQstatus(conn) != CONNECTION_OK) {
-    std::string message = PQerrorMessage(conn);
+    std::string message = scrub(PQerrorMessage(conn), uri);
     while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
     PQfinish(conn);
     return make_error(ErrorCode::storage, "cannot connect to PostgreSQL: " + message);
