@@ -168,13 +168,26 @@ struct DataDir {
   // servers may share it), else the SQLite file in the data directory.
   std::string database(const json& config) const {
     std::string configured = config.value("database", "");
+    if (!configured.empty()) refuse_mistyped_uri("database", configured);
     return configured.empty() ? db().string() : configured;
+  }
+  // A value meant as a connection string but mistyped would otherwise be taken for a SQLite
+  // file of that name (a server with an empty store of its own, its name holding a password):
+  // refused, without echoing it.
+  static void refuse_mistyped_uri(const char* key, const std::string& value) {
+    if (sql::is_postgres_uri(value)) return;
+    const bool looks_like_uri = value.find("://") != std::string::npos || value.rfind("postgres", 0) == 0;
+    if (looks_like_uri)
+      die(std::string("the config's \"") + key + "\" looks like a connection string but is not a PostgreSQL one: "
+          "write postgresql://USER@HOST:PORT/DATABASE (a password belongs in ~/.pgpass, not in the config), or a "
+          "file path for SQLite (docs/postgres.md)");
   }
   bool on_postgres(const json& config) const { return sql::is_postgres_uri(database(config)); }
   // Where the keyring is: its file, or on PostgreSQL the database holding it.
   std::string keyring_location(const json& config) const {
     if (!on_postgres(config)) return keyring(config).string();
     std::string ring = config.value("keyring", "");
+    if (!ring.empty()) refuse_mistyped_uri("keyring", ring);
     return ring.empty() ? database(config) : ring;
   }
   // On PostgreSQL the keyring is in the database the config's "keyring" names (a URI; keep it

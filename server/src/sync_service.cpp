@@ -147,6 +147,13 @@ HttpResponse SyncService::handle(const HttpRequest& r) {
                     reply.body.find("could not serialize access") != std::string::npos;
   if (reply.status == 500 && busy)
     return error(WireError::unavailable, "the server's database is busy; send the request again shortly");
+  // The database could not be reached (PostgreSQL restarting, a failover): the same, and the
+  // database's address stays out of the answer (the server's log line has the status).
+  const bool unreachable = reply.body.find("the connection was lost") != std::string::npos ||
+                           reply.body.find("server closed the connection") != std::string::npos ||
+                           reply.body.find("no connection to the server") != std::string::npos;
+  if (reply.status == 500 && unreachable)
+    return error(WireError::unavailable, "the server cannot reach its database; send the request again shortly");
   return reply;
 }
 
