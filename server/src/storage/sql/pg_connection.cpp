@@ -267,13 +267,23 @@ class PgConnection final : public Connection {
     in_tx_ = static_cast<bool>(r);
     return r;
   }
+  // Never made again here (in_tx_ still set): a COMMIT on a new connection would "succeed"
+  // with nothing to commit. A transaction a failed statement aborted would be rolled back by
+  // COMMIT with no error, so it is refused instead: nothing reported stored that is not.
   Result<void> commit() override {
+    if (PQtransactionStatus(conn_) == PQTRANS_INERROR) {
+      (void)exec("ROLLBACK");
+      in_tx_ = false;
+      return make_error(ErrorCode::storage, "postgresql commit: a statement of the transaction failed; rolled back");
+    }
+    auto r = exec("COMMIT");
     in_tx_ = false;
-    return exec("COMMIT");
+    return r;
   }
   Result<void> rollback() override {
+    auto r = exec("ROLLBACK");
     in_tx_ = false;
-    return exec("ROLLBACK");
+    return r;
   }
 
   // A connection the server dropped (restart, failover, idle timeout) is made again when no
