@@ -145,15 +145,15 @@ Result<std::unique_ptr<Storage>> open_postgres_storage(const std::string& uri, a
   auto ready = one_at_a_time(conn, [&]() -> Result<void> {
     if (auto r = migrate(conn); !r) return r;
     return storage->transaction([&]() -> Result<void> {
-    if (auto r = check_at_rest(conn, storage->keys()); !r) return r;
-    // A database with no ops has every record it will ever have built as ops arrive.
-    if (auto r = conn.exec("INSERT INTO meta(key, value) SELECT 'records_built', '1' "
-                           "WHERE NOT EXISTS (SELECT 1 FROM ops) ON CONFLICT DO NOTHING");
-        !r)
-      return r;
-    auto epoch = storage->ops().history_epoch();  // made once, when the database is created
-    if (!epoch) return epoch.error();
-    return {};
+      if (auto r = check_at_rest(conn, storage->keys()); !r) return r;
+      // A database with no ops has every record it will ever have built as ops arrive.
+      if (auto r = conn.exec("INSERT INTO meta(key, value) SELECT 'records_built', '1' "
+                             "WHERE NOT EXISTS (SELECT 1 FROM ops) ON CONFLICT DO NOTHING");
+          !r)
+        return r;
+      auto epoch = storage->ops().history_epoch();  // made once, when the database is created
+      if (!epoch) return epoch.error();
+      return {};
     });
   });
   if (!ready) return ready.error();

@@ -36,13 +36,13 @@ Result<bool> SqlStorage::delete_family(const std::string& family) {
   if (!held) return held.error();
   if (auto r = held->bind(1, family).run(); !r) return r.error();
   for (const char* statement : {"DELETE FROM ops WHERE family = ?", "DELETE FROM held_ops WHERE family = ?",
-                          "DELETE FROM flags WHERE family = ?", "DELETE FROM memberships WHERE family = ?",
-                          "DELETE FROM due_families WHERE family = ?", "DELETE FROM break_glass_grants WHERE family = ?",
-                          "DELETE FROM records WHERE family = ?", "DELETE FROM record_persons WHERE family = ?",
-                          "DELETE FROM office_outbox WHERE family = ?", "DELETE FROM office_refs WHERE family = ?",
-                          "DELETE FROM office_disclosures WHERE family = ?", "DELETE FROM office_inbound WHERE family = ?",
-                          sql::kDeleteFamilyDuplicates[0], sql::kDeleteFamilyDuplicates[1],
-                          sql::kDeleteFamilyDuplicates[2], sql::kDeleteFamilyDuplicates[3]}) {
+                                   "DELETE FROM flags WHERE family = ?", "DELETE FROM memberships WHERE family = ?",
+                                   "DELETE FROM due_families WHERE family = ?", "DELETE FROM break_glass_grants WHERE family = ?",
+                                   "DELETE FROM records WHERE family = ?", "DELETE FROM record_persons WHERE family = ?",
+                                   "DELETE FROM office_outbox WHERE family = ?", "DELETE FROM office_refs WHERE family = ?",
+                                   "DELETE FROM office_disclosures WHERE family = ?", "DELETE FROM office_inbound WHERE family = ?",
+                                   sql::kDeleteFamilyDuplicates[0], sql::kDeleteFamilyDuplicates[1],
+                                   sql::kDeleteFamilyDuplicates[2], sql::kDeleteFamilyDuplicates[3]}) {
     auto st = db_->prepare(std::string(statement) + " RETURNING 1");
     if (!st) return st.error();
     st->bind(1, family);
