@@ -151,7 +151,8 @@ HttpResponse SyncService::handle(const HttpRequest& r) {
   // database's address stays out of the answer (the server's log line has the status).
   const bool unreachable = reply.body.find("the connection was lost") != std::string::npos ||
                            reply.body.find("server closed the connection") != std::string::npos ||
-                           reply.body.find("no connection to the server") != std::string::npos;
+                           reply.body.find("no connection to the server") != std::string::npos ||
+                           reply.body.find("terminating connection") != std::string::npos;
   if (reply.status == 500 && unreachable)
     return error(WireError::unavailable, "the server cannot reach its database; send the request again shortly");
   return reply;
