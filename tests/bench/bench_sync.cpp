@@ -1,9 +1,12 @@
 // End-to-end sync over TLS on loopback for the peer workload (../shared/peers/README.md): a
 // real hearth-server process, two encrypted tablet stores in this process. Not a test.
 //
-//   hearth-bench-sync SIZE [DIR] [plain]    SIZE = tiny | small | medium
+//   hearth-bench-sync SIZE [DIR] [plain] [no-updates]    SIZE = tiny | small | medium | large
 // `plain` runs the server with encryption at rest off ("encrypt_at_rest": false): the baseline
 // scripts/bench.sh measures the server's encryption cost against, in the same run.
+// `no-updates` leaves out the push and pull of the U updates, so the growth of the initial,
+// incremental and empty syncs with the number of families can be measured up to `large`
+// (scripts/bench.sh growth) without the hour its million updates would take.
 #include <nlohmann/json.hpp>
 #include <signal.h>
 #include <sys/wait.h>
@@ -41,11 +44,12 @@ std::string run(const std::vector<std::string>& args) {
   return out.substr(0, out.find('\n'));
 }
 
-long server_peak_rss_kb(pid_t pid) {
+// A line of /proc/<pid>/status in KiB: "VmHWM:" (peak RSS) or "VmRSS:" (RSS now).
+long server_status_kb(pid_t pid, const std::string& key) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   std::string line;
   while (std::getline(in, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+    if (line.rfind(key, 0) == 0) return std::stol(line.substr(key.size()));
   return 0;
 }
 
@@ -121,8 +125,17 @@ Timed timed_sync(client::Store& s, client::Transport& t) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) die("usage: hearth-bench-sync SIZE [DIR] [plain]");
-  const bool server_encrypted = !(argc > 3 && std::string(argv[3]) == "plain");
+  if (argc < 2) die("usage: hearth-bench-sync SIZE [DIR] [plain] [no-updates]");
+  bool server_encrypted = true, with_updates = true;
+  for (int i = 3; i < argc; ++i) {
+    std::string flag = argv[i];
+    if (flag == "plain")
+      server_encrypted = false;
+    else if (flag == "no-updates")
+      with_updates = false;
+    else
+      die("unknown option '" + flag + "' (plain, no-updates)");
+  }
   const Size* size = find_size(argv[1]);
   if (!size) die(std::string("unknown size '") + argv[1] + "'");
   fs::path dir = argc > 2 ? fs::path(argv[2]) : fs::temp_directory_path() / "hearth-bench-sync";
@@ -168,14 +181,17 @@ int main(int argc, char** argv) {
   server.admin({"allocate", "--practitioner", "replica-b", "--like", "replica-a"});
   Timed initial = timed_sync(*b, *tb);
 
-  auto updates = w.updates();
-  for (size_t i = 0; i < updates.size(); i += 1000)
-    must(a->atomically([&]() -> Result<void> {
-      for (size_t j = i; j < std::min(updates.size(), i + 1000); ++j) apply(*a, ids, updates[j]);
-      return {};
-    }), "updates");
-  Timed push_updates = timed_sync(*a, *ta);
-  Timed pull_updates = timed_sync(*b, *tb);
+  Timed push_updates, pull_updates;
+  if (with_updates) {
+    auto updates = w.updates();
+    for (size_t i = 0; i < updates.size(); i += 1000)
+      must(a->atomically([&]() -> Result<void> {
+        for (size_t j = i; j < std::min(updates.size(), i + 1000); ++j) apply(*a, ids, updates[j]);
+        return {};
+      }), "updates");
+    push_updates = timed_sync(*a, *ta);
+    pull_updates = timed_sync(*b, *tb);
+  }
 
   auto incr = w.incremental();
   for (const auto& op : incr) apply(*a, ids, op);
@@ -196,11 +212,12 @@ int main(int argc, char** argv) {
   size_t diverged = 0;
   for (const auto& fam : must(a->families(), "families"))
     if (must(a->export_family(fam), "export") != must(b->export_family(fam), "export")) ++diverged;
-  long server_rss = server_peak_rss_kb(server.pid);
+  long server_rss = server_status_kb(server.pid, "VmHWM:");
+  long server_rss_now = server_status_kb(server.pid, "VmRSS:");
 
   auto rate = [](size_t n, double s) { return s > 0 ? static_cast<double>(n) / s : 0.0; };
   nlohmann::json out = {
-      {"engine", "hearth-sync"}, {"server_encrypted", server_encrypted}, {"size", size->name}, {"F", size->F}, {"U", size->U},
+      {"engine", "hearth-sync"}, {"server_encrypted", server_encrypted}, {"with_updates", with_updates}, {"size", size->name}, {"F", size->F}, {"U", size->U},
       {"push_initial_ops", push_docs.report.pushed}, {"push_initial_s", push_docs.seconds},
       {"push_initial_ops_per_s", rate(push_docs.report.pushed, push_docs.seconds)},
       {"push_initial_bytes_up", push_docs.report.bytes_up},
@@ -224,7 +241,7 @@ int main(int argc, char** argv) {
       {"incremental_server_cpu_s", push_incr.server_cpu_s + pull_incr.server_cpu_s},
       {"empty_sync_server_cpu_s_total_21", empty_cpu},
       {"converged", diverged == 0}, {"created_ops", created},
-      {"client_peak_rss_kb", peak_rss_kb()}, {"server_peak_rss_kb", server_rss}};
+      {"client_peak_rss_kb", peak_rss_kb()}, {"server_peak_rss_kb", server_rss}, {"server_rss_after_kb", server_rss_now}};
   std::printf("\nserver encryption at rest: %s\n", server_encrypted ? "on" : "OFF (baseline)");
   std::printf("%-48s %12zu ops in %.2f s = %.0f ops/s, %.1f MiB up\n", "push of the created docs (initial)",
               push_docs.report.pushed, push_docs.seconds, rate(push_docs.report.pushed, push_docs.seconds),
@@ -248,7 +265,8 @@ int main(int argc, char** argv) {
               "server CPU (user + system)", push_docs.server_cpu_s, initial.server_cpu_s, push_updates.server_cpu_s,
               pull_updates.server_cpu_s, push_incr.server_cpu_s + pull_incr.server_cpu_s, empty_cpu);
   std::printf("%-48s %12s\n", "converged", diverged == 0 ? "yes" : "NO");
-  std::printf("%-48s %12ld KiB client (two stores), %ld KiB server\n", "peak RSS", peak_rss_kb(), server_rss);
+  std::printf("%-48s %12ld KiB client (two stores), %ld KiB server (%ld KiB at the end)\n", "peak RSS", peak_rss_kb(),
+              server_rss, server_rss_now);
   std::cout << out.dump() << "\n";
   return diverged == 0 ? 0 : 3;
 }

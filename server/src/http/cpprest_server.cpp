@@ -5,12 +5,12 @@
 //  - TLS: PEMs loaded once, TLS 1.2+ only, set on every connection's context (P4);
 //  - bounded work per request (issue 7; the checks themselves are in request_bounds.cpp): the
 //    method, path and headers are checked and the route chosen before any body byte is read.
-//    The body is then read in pieces up to the route's limit. A body we refuse (over the limit
-//    by Content-Length or while reading, or on a path we do not serve) is not read further:
-//    its stream is closed with an error, which makes the listener stop reading the socket, and
-//    the answer carries `Connection: close`. What remains unbounded here is what the listener
-//    buffers before calling us (request line and headers, one whole chunk of a chunked body)
-//    and a half-sent request, which it never times out (P7, P7b): nginx in front bounds those;
+//    The body is then read in pieces up to the route's limit. A body over the limit is read on
+//    and dropped up to kDrainBytes, so the client sees the 413 rather than a reset; beyond that
+//    (or on a path we do not serve) it is not read further: its stream is closed with an error,
+//    which makes the listener stop reading the socket, and the answer carries `Connection: close`.
+//    What remains unbounded here is what the listener buffers before calling us (request line
+//    and headers, one whole chunk of a chunked body) and a half-sent request, which it never times out (P7, P7b): nginx in front bounds those;
 //    `Expect: 100-continue` is disabled by our client (P6);
 //  - methods: the listener answers OPTIONS itself and echoes a TRACE request whole (bearer token
 //    included) unless those methods have handlers of their own: they are routed to serve() too;
@@ -77,6 +77,7 @@ std::string lower(std::string s) {
 struct Answer {
   HttpResponse response;
   bool close = false;  // the request's body was not read whole: end the connection after this answer
+  bool drain = false;  // read and drop the rest of the body (up to kDrainBytes) before answering
   std::string allow;   // 405: the methods the path allows
 };
 
@@ -139,6 +140,21 @@ pplx::task<void> read_more(std::shared_ptr<BodyReader> r) {
       return pplx::task_from_result();
     }
     return read_more(r);
+  });
+}
+
+// A refused body up to this many bytes is read and dropped before the answer goes out, as
+// nginx's lingering close does: closing a socket with request bytes still arriving makes the
+// kernel reset the connection, and a client still sending then sees "broken pipe" instead of
+// the 413 that tells it what was wrong. Beyond this the body is cut off (its stream closed).
+constexpr size_t kDrainBytes = 1024 * 1024;
+
+// Reads and drops the rest of a body; true when it ended before `left` more bytes.
+pplx::task<bool> drain_body(std::shared_ptr<BodyReader> r, size_t left) {
+  return r->buf.getn(r->piece.data(), r->piece.size()).then([r, left](size_t n) -> pplx::task<bool> {
+    if (n == 0) return pplx::task_from_result(true);
+    if (n >= left) return pplx::task_from_result(false);
+    return drain_body(r, left - n);
   });
 }
 
@@ -295,21 +311,40 @@ class CpprestServer final : public HttpServer {
       return a;
     }
     route = match.route;  // null: a path we do not serve, passed to the handler without its body
-    if (route && req.headers().content_length() > route->max_body_bytes)
-      return refuse(413, "too_large", over_limit(route->max_body_bytes), true);
+    if (route && req.headers().content_length() > route->max_body_bytes) {
+      Answer a = refuse(413, "too_large", over_limit(route->max_body_bytes), true);
+      a.drain = req.headers().content_length() <= kDrainBytes;
+      return a;
+    }
     return std::nullopt;
   }
 
   void serve(http::http_request req) {
     bool gzip_ok = lower(req.headers().has("Accept-Encoding") ? req.headers()["Accept-Encoding"] : "").find("gzip") !=
                    std::string::npos;
-    auto reply = [req, gzip_ok, this](const Answer& a) mutable {
-      if (a.close) stop_reading(req);
+    auto send = [req, gzip_ok, this](const Answer& a) mutable {
       req.reply(to_cpprest(a, gzip_ok, config_.compress_over_bytes)).then([](pplx::task<void> t) {
         try {
           t.get();
         } catch (...) {  // the client went away: nothing to do (P10)
         }
+      });
+    };
+    auto reply = [req, send](const Answer& a) mutable {
+      if (!a.drain) {
+        if (a.close) stop_reading(req);
+        return send(a);
+      }
+      auto reader = std::make_shared<BodyReader>();
+      reader->buf = req.body().streambuf();
+      drain_body(reader, kDrainBytes).then([req, send, a](pplx::task<bool> t) mutable {
+        bool whole = false;
+        try {
+          whole = t.get();
+        } catch (...) {  // the client broke the body off: answer anyway
+        }
+        if (!whole) stop_reading(req);
+        send(a);
       });
     };
     auto in = std::make_shared<HttpRequest>();
@@ -333,7 +368,11 @@ class CpprestServer final : public HttpServer {
       } catch (...) {  // the client went away or broke the body off
         return reply(refuse(400, "bad_request", "the request body could not be read", true));
       }
-      if (reader->over) return reply(refuse(413, "too_large", over_limit(reader->limit), true));
+      if (reader->over) {
+        Answer a = refuse(413, "too_large", over_limit(reader->limit), true);
+        a.drain = reader->bytes.size() < kDrainBytes;
+        return reply(a);
+      }
       in->body = std::move(reader->bytes);
       if (lower(in->header("content-encoding")) == "gzip") {
         auto inflated = platform::gunzip(in->body, reader->limit);
