@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -327,4 +328,54 @@ TEST_CASE("Audit chains: servers appending and making checkpoint rounds at once 
     previous = heads;
   }
   CHECK(repeated == 0);
+}
+
+// Not a test (hidden, speed is never asserted): the cost of one shared `server` chain against a
+// chain of its own per connection, when several connections append at once as servers' workers
+// do (each transaction: a family event in a family of its own, then an event outside any family).
+//   HEARTH_TEST_POSTGRES_DIR=... build/tests/hearth_tests '[.][audit-bench]'
+TEST_CASE("Audit chains benchmark: appends of six connections to one server chain or to chains of their own",
+          "[.][audit-bench]") {
+  constexpr int kConnections = 6, kTransactions = 400;
+  for (const bool own : {false, true}) {
+    Shared s;
+    for (int i = 0; i < kConnections; ++i) s.open();
+    if (own)
+      for (int i = 0; i < kConnections; ++i)
+        must(s.trails[static_cast<size_t>(i)].trail->use_own_chain("bench/" + std::to_string(i), kAt, ""));
+    std::mutex m;
+    std::vector<double> latencies;
+    int failed = 0;
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kConnections; ++i)
+      threads.emplace_back([&, i] {
+        auto& conn = s.conn(static_cast<size_t>(i));
+        auto& t = *s.trails[static_cast<size_t>(i)].trail;
+        std::vector<double> mine;
+        int bad = 0;
+        for (int n = 0; n < kTransactions; ++n) {
+          const auto t0 = std::chrono::steady_clock::now();
+          sql::Transaction tx(conn);
+          bool ok = tx.begin().ok();
+          ok = ok && t.append(audit::Event{kAt + n, "hv-1", "dev-1", "record-changes", "F" + std::to_string(i), "{}"}).ok();
+          ok = ok && t.append(outside(n, "push")).ok();
+          ok = ok && tx.commit().ok();
+          if (!ok) ++bad;
+          mine.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+        }
+        std::lock_guard<std::mutex> lock(m);
+        latencies.insert(latencies.end(), mine.begin(), mine.end());
+        failed += bad;
+      });
+    for (auto& t : threads) t.join();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::sort(latencies.begin(), latencies.end());
+    auto at = [&](double q) { return latencies[static_cast<size_t>(q * static_cast<double>(latencies.size() - 1))]; };
+    WARN((own ? "chains of their own" : "one server chain") << " (" << (s.db.postgres() ? "PostgreSQL" : "SQLite")
+         << "): " << static_cast<double>(latencies.size()) / seconds << " transactions/s, p50 " << at(0.5)
+         << " ms, p99 " << at(0.99) << " ms, failed " << failed);
+    CHECK(failed == 0);
+    CHECK(must(s.trails[0].trail->verify()).clean());
+  }
 }
