@@ -8,6 +8,7 @@
 #include <chrono>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "../support/must.hpp"
 #include "../support/temp_dir.hpp"
 #include "../support/test_database.hpp"
+#include "admin/audit_query.hpp"
 #include "audit/audit_chain.hpp"
 #include "storage/storage.hpp"
 
@@ -116,6 +118,24 @@ TEST_CASE("Audit chains: each server appends events outside any family to a chai
   REQUIRE(cp.chains.size() == 4);
   CHECK(cp.chains[2].chain == "server:p1/1");
   CHECK(cp.chains[2].count == 4);
+}
+
+TEST_CASE("Audit chains: the IG query of a practitioner lists and checks the events of every server's chains",
+          "[security][unit]") {
+  Shared s;
+  two_servers(s);
+  std::ostringstream out, err;
+  const int status = audit_query_command(*s.trails[2].trail, AuditQueryArgs{"", "hv-1", "", ""}, kAt + 30, out, err);
+  INFO(out.str() << err.str());
+  CHECK(status == 0);
+  // p1/1's three pulls, p2/1's two pushes, the event in `server` and the family event: seven
+  // events of hv-1 in four chains
+  CHECK_THAT(out.str(), Contains("audit of practitioner hv-1: 7 events from 4 chains"));
+  CHECK(out.str().find("ERROR") == std::string::npos);
+  s.sql("UPDATE audit_events SET detail = 'edited' WHERE chain = 'server:p2/1' AND idx = 2");
+  std::ostringstream out2, err2;
+  CHECK(audit_query_command(*s.trails[2].trail, AuditQueryArgs{"", "hv-1", "", ""}, kAt + 31, out2, err2) == 2);
+  CHECK_THAT(out2.str(), Contains("ERROR server:p2/1 event 2: it does not match its MAC"));
 }
 
 TEST_CASE("Audit chains: a malformed name for a server's own chain is refused and the events stay in the server chain",
