@@ -58,8 +58,9 @@ done
 echo "servers: $urls"
 pid_args=(); for p in "${pids[@]}"; do pid_args+=(--server-pid "$p"); done
 # verify-audit halfway through the load: one snapshot while every server appends.
-( sleep $(( (seconds + 1) / 2 )); "$server" --data "$work/s$n" verify-audit >"$work/verify-live.txt" 2>&1
-  echo $? >"$work/verify-live.rc" ) &
+( sleep $(( (seconds + 1) / 2 )); rc=0
+  "$server" --data "$work/s$n" verify-audit >"$work/verify-live.txt" 2>&1 || rc=$?
+  echo "$rc" >"$work/verify-live.rc" ) &
 live=$!
 "$loadgen" --servers "$urls" --ca "$work/s1/certs/ca.crt" --data "$work/s1" --admin "$server" \
   --devices "$devices" --duration "$seconds" --think-ms 200 --ops-per-sync 5 --workers 8 "${pid_args[@]}"
