@@ -378,17 +378,18 @@ Result<std::string> AuditTrail::use_own_chain(const std::string& name, int64_t a
     return make_error(ErrorCode::invalid_argument, "the name of a server's own audit chain must be 1 to 100 letters, "
                                                    "digits or -_.:/, not '" + name + "'");
   const std::string chain = kOwnChainPrefix + name;
-  return in_savepoint<std::string>(db_, "audit_own_chain", [&]() -> Result<std::string> {
+  auto opened = in_savepoint<std::string>(db_, "audit_own_chain", [&]() -> Result<std::string> {
     // The registration first: verification learns of every chain from `server`.
     auto registered = append_to(kServerChain, Event{at, "server", "", kChainOpenedAction, "", chain});
     if (!registered) return registered.error();
-    auto opened = append_to(chain, Event{at, "server", "", kChainOpenedAction, "",
-                                         "registered as server event " + std::to_string(*registered) +
-                                             (about.empty() ? "" : "; " + about)});
-    if (!opened) return opened.error();
-    own_chain_ = chain;
+    auto first = append_to(chain, Event{at, "server", "", kChainOpenedAction, "",
+                                        "registered as server event " + std::to_string(*registered) +
+                                            (about.empty() ? "" : "; " + about)});
+    if (!first) return first.error();
     return chain;
   });
+  if (opened) own_chain_ = chain;  // only once the registration is stored
+  return opened;
 }
 
 Result<int64_t> AuditTrail::append_to(const std::string& chain, const Event& e) {
