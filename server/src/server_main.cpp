@@ -35,6 +35,7 @@
 #include "hearth/core/civil_time.hpp"
 #include "hearth/core/schema.hpp"
 #include "hearth/core/text.hpp"
+#include "hearth/platform/encoding.hpp"
 #include "storage/storage.hpp"
 #include "server_main.hpp"
 #include "sync_service.hpp"
@@ -255,6 +256,13 @@ fs::path find_certs_script(const std::string& given) {
   die("cannot find certs/gen-dev-certs.sh; pass --certs-script");
 }
 
+// This machine's name, for the audit event that opens a server's own chain ("" if unknown).
+std::string host_name() {
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) != 0) return "";
+  return name;
+}
+
 // Bytes that are not UTF-8 (a request path, say) are replaced, never thrown on.
 void log_line(const json& j) { std::cerr << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n"; }
 
@@ -268,6 +276,12 @@ int verify_audit_command(audit::AuditTrail& trail, std::vector<std::string> file
   for (const auto& f : files) exported.push_back(must(audit::read_checkpoint_file(f)));
   auto report = must(trail.verify(exported));
   for (const auto& f : report.findings) std::cout << "FOUND (" << audit::to_string(f.kind) << "): " << f.message << "\n";
+  // Every chain of events outside any family (one a serving connection where servers share
+  // PostgreSQL), so each server's part of the trail is seen checked.
+  for (const auto& c : report.server_chains)
+    std::cout << "chain " << c.chain << ": " << c.events << (c.events == 1 ? " event" : " events")
+              << (c.registered ? " (registered by server event " + std::to_string(c.registered) + ")" : std::string())
+              << "\n";
   std::string checked = std::to_string(report.events) + " events in " + std::to_string(report.chains) +
                         " chains, their heads and " + std::to_string(report.checkpoints) + " signed in-database checkpoint" +
                         (report.checkpoints == 1 ? "" : "s");
@@ -730,9 +744,37 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
     // The family cache's bounds (families held in memory, and their ops' encoded size).
     limits.cache.max_families = config.value("cache_families", limits.cache.max_families);
     limits.cache.max_bytes = config.value("cache_mib", limits.cache.max_bytes >> 20) << 20;
+    // Where several servers share PostgreSQL, each worker's connection appends the events
+    // outside any family (a push, a pull) to a chain of its own, "server:<this process>/<worker>",
+    // registered in the shared `server` chain: requests never queue for one chain's head, in
+    // one server or across servers (docs/audit.md, "Chains"). SQLite: one server, one writer at
+    // a time, so its events stay in `server`.
+    std::vector<std::string> own_chains;
+    const std::string process_name =
+        data.on_postgres(config) ? civil::format_datetime_seconds(static_cast<int64_t>(now_ms())) + "-" +
+                                       must(platform::random_hex(4))
+                                 : std::string();
+    auto use_own_chain = [&](Storage& s) -> Result<void> {
+      if (process_name.empty()) return {};
+      const size_t k = own_chains.size() + 1;
+      auto chain = s.audit().use_own_chain(process_name + "/" + std::to_string(k), static_cast<int64_t>(now_ms()),
+                                           "hearth-server pid " + std::to_string(getpid()) + " on host " +
+                                               host_name() + ", worker " + std::to_string(k) + " of " +
+                                               std::to_string(workers));
+      if (!chain) return chain.error();
+      own_chains.push_back(*chain);
+      return {};
+    };
+    must(use_own_chain(*store));
     SyncService service(*store, now_ms, schema, limits);
-    must(service.add_workers([&] { return open_storage(data.database(config), data.audit_key(config), data.keys(config)); },
-                             workers - 1));
+    must(service.add_workers(
+        [&]() -> Result<std::unique_ptr<Storage>> {
+          auto opened = open_storage(data.database(config), data.audit_key(config), data.keys(config));
+          if (!opened) return opened;
+          if (auto r = use_own_chain(**opened); !r) return r.error();
+          return opened;
+        },
+        workers - 1));
     // The office repeater's configuration is checked before anything listens: a wrong one stops
     // the start, not each delivery later.
     auto office_endpoint = must(repeater_config_of(config.dump()));
@@ -761,6 +803,7 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
                             "development, not for real records (docs/server-encryption.md, \"Key ceremony\")"}});
     log_line({{"ts", now_ms()}, {"event", "listening"}, {"host", http.host}, {"port", server->port()}, {"workers", workers},
               {"tls", http.tls}, {"behind_proxy", proxied}, {"pid", getpid()}});
+    if (!own_chains.empty()) log_line({{"ts", now_ms()}, {"event", "audit-chains"}, {"chains", own_chains}});
     // The office repeater (usecases/office_repeater.hpp), when "office_endpoint" is configured.
     std::unique_ptr<Repeater> repeater;
     if (office_endpoint) {
@@ -774,24 +817,36 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
     }
     // Audit checkpoints, signed and exported outside the database: every
     // "audit_checkpoint_seconds" (0: never) and at shutdown, when some chain moved. On a
-    // connection of its own; the service appends on the store's.
+    // connection of its own; the service appends on the store's. Servers sharing PostgreSQL
+    // take turns (audit::kCheckpointLock): a round that finds another server's checkpoint
+    // running, or made within half an interval, skips, so they make about one an interval
+    // together; at shutdown a server waits for the lock, so its last events are covered.
+    const int64_t every = seconds_setting(config, "audit_checkpoint_seconds", 3600);  // read before the thread starts
+    const bool shared_database = data.on_postgres(config);
     auto trail = must(audit::open_trail_file(data.database(config), data.audit_key(config)));
     auto export_checkpoint = [&](const char* reason) {
-      auto changed = trail.trail->changed_since_checkpoint();
-      if (changed && !*changed) return;
-      auto cp = changed ? trail.trail->checkpoint(static_cast<int64_t>(now_ms())) : Result<audit::Checkpoint>(changed.error());
-      fs::path file = cp ? audit::checkpoint_file_in(data.checkpoint_dir(config), *cp) : fs::path();
-      auto written = cp ? audit::write_checkpoint_file(file, *cp) : Result<void>(cp.error());
+      const bool shutdown = std::string_view(reason) == "shutdown";
+      audit::RoundRules rules{shutdown, shutdown || !shared_database ? 0 : every * 1000 / 2};
+      auto round = trail.trail->checkpoint_round(static_cast<int64_t>(now_ms()), rules);
+      if (round && round->outcome == audit::RoundOutcome::unchanged) return;
+      if (round && round->outcome != audit::RoundOutcome::made) {
+        log_line({{"ts", now_ms()}, {"event", "audit-checkpoint-skipped"}, {"reason", reason},
+                  {"why", round->outcome == audit::RoundOutcome::busy ? "another server is making one"
+                                                                      : "one was made within half an interval"},
+                  {"newest_at", round->newest_at}});
+        return;
+      }
+      fs::path file = round ? audit::checkpoint_file_in(data.checkpoint_dir(config), *round->made) : fs::path();
+      auto written = round ? audit::write_checkpoint_file(file, *round->made) : Result<void>(round.error());
       if (!written)
         log_line({{"ts", now_ms()}, {"event", "audit-checkpoint-failed"}, {"reason", reason}, {"error", written.error().message}});
       else
-        log_line({{"ts", now_ms()}, {"event", "audit-checkpoint"}, {"reason", reason}, {"number", cp->number},
-                  {"chains", cp->chains.size()}, {"file", file.string()}});
+        log_line({{"ts", now_ms()}, {"event", "audit-checkpoint"}, {"reason", reason}, {"number", round->made->number},
+                  {"chains", round->made->chains.size()}, {"file", file.string()}});
     };
     // Time-driven events become server events at their due time (usecases/due_events.hpp): a
     // thread runs them every tick_seconds under the service's lock, like any use case.
     const int64_t tick_every = tick_seconds >= 0 ? tick_seconds : seconds_setting(config, "tick_seconds", 60);
-    const int64_t every = seconds_setting(config, "audit_checkpoint_seconds", 3600);  // read before the thread starts
     std::mutex tick_mutex;
     std::condition_variable tick_wake;
     bool tick_stop = false;

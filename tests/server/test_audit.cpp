@@ -418,6 +418,7 @@ TEST_CASE("CLI: verify-audit on a clean trail says intact, and on a tampered one
   INFO(clean.out << clean.err);
   CHECK(clean.code == 0);
   CHECK_THAT(clean.out, Contains("audit trail intact") && Contains("in 3 chains"));
+  CHECK_THAT(clean.out, Contains("chain server: 2 events\n"));  // every chain outside any family is listed
   CHECK(fs::exists(a.dir.path() / "data" / "keys" / "audit.key"));
 
   a.sql("UPDATE audit_events SET detail = 'yw-1' WHERE chain = 'family:F1' AND idx = 1");

@@ -1,6 +1,7 @@
 #include "audit_query.hpp"
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "hearth/core/civil_time.hpp"
 #include "hearth/core/text.hpp"
@@ -117,8 +118,10 @@ int audit_query_command(audit::AuditTrail& trail, const AuditQueryArgs& args, in
     return 1;
   }
   size_t events = 0, tampered = 0, erased = 0;
+  std::set<std::string> chains;  // every chain the answer drew on (a server's own ones included)
   auto done = trail.query(q, [&](const audit::ListedEvent& l) -> Result<void> {
     ++events;
+    chains.insert(l.chain);
     if (l.detail == audit::ListedEvent::Detail::tampered) {
       ++tampered;
       out << "ERROR " << l.problem << "\n";
@@ -132,7 +135,8 @@ int audit_query_command(audit::AuditTrail& trail, const AuditQueryArgs& args, in
     err << "hearth-server: " << done.error().message << "\n";
     return 1;
   }
-  const std::string summary = std::to_string(events) + (events == 1 ? " event" : " events") +
+  const std::string summary = std::to_string(events) + (events == 1 ? " event" : " events") + " from " +
+                              std::to_string(chains.size()) + (chains.size() == 1 ? " chain" : " chains") +
                               (erased ? ", " + std::to_string(erased) + " sealed (family erased)" : std::string()) +
                               (tampered ? ", " + std::to_string(tampered) + " TAMPERED" : std::string());
   // What it answered: in the family's own chain when it names one family that has one (an

@@ -1,6 +1,7 @@
 #include "audit_chain.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
@@ -104,7 +105,26 @@ std::string legacy_event_text(const Event& e) {
 
 }  // namespace
 
-std::string chain_of(const std::string& family) { return family.empty() ? "server" : "family:" + family; }
+std::string chain_of(const std::string& family) { return family.empty() ? kServerChain : "family:" + family; }
+
+bool is_server_chain(std::string_view chain) {
+  const std::string_view prefix = kOwnChainPrefix;
+  return chain == kServerChain || (chain.size() > prefix.size() && chain.substr(0, prefix.size()) == prefix);
+}
+
+bool belongs_in(std::string_view chain, const std::string& family) {
+  return family.empty() ? is_server_chain(chain) : chain == chain_of(family);
+}
+
+const char* to_string(RoundOutcome outcome) {
+  switch (outcome) {
+    case RoundOutcome::made: return "made";
+    case RoundOutcome::unchanged: return "unchanged";
+    case RoundOutcome::recent: return "recent";
+    case RoundOutcome::busy: return "busy";
+  }
+  return "?";
+}
 
 std::string detail_aad(const std::string& chain, int64_t index) {
   return "hearth-audit-detail|" + chain + "|" + std::to_string(index);
@@ -174,8 +194,9 @@ Result<Checkpoint> Checkpoint::from_json(std::string_view text) {
 Result<void> write_checkpoint_file(const fs::path& file, const Checkpoint& cp) {
   std::error_code ec;
   if (file.has_parent_path()) fs::create_directories(file.parent_path(), ec);
+  // A name of this process's own: servers may share the checkpoint folder.
   fs::path tmp = file;
-  tmp += ".tmp";
+  tmp += "." + std::to_string(::getpid()) + ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     out << cp.to_json();
@@ -342,8 +363,38 @@ Result<void> in_append_savepoint(Connection& db, F body) {
 }  // namespace
 
 Result<void> AuditTrail::append(const Event& e) {
-  const std::string chain = chain_of(e.family);
-  return in_append_savepoint(db_, [&]() -> Result<void> {
+  auto index = append_to(e.family.empty() ? own_chain_ : chain_of(e.family), e);
+  if (!index) return index.error();
+  return {};
+}
+
+Result<std::string> AuditTrail::use_own_chain(const std::string& name, int64_t at, const std::string& about) {
+  const bool well_formed =
+      !name.empty() && name.size() <= 100 && std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               std::string_view("-_.:/").find(c) != std::string_view::npos;
+      });
+  if (!well_formed)
+    return make_error(ErrorCode::invalid_argument, "the name of a server's own audit chain must be 1 to 100 letters, "
+                                                   "digits or -_.:/, not '" + name + "'");
+  const std::string chain = kOwnChainPrefix + name;
+  auto opened = in_savepoint<std::string>(db_, "audit_own_chain", [&]() -> Result<std::string> {
+    // The registration first: verification learns of every chain from `server`.
+    auto registered = append_to(kServerChain, Event{at, "server", "", kChainOpenedAction, "", chain});
+    if (!registered) return registered.error();
+    auto first = append_to(chain, Event{at, "server", "", kChainOpenedAction, "",
+                                        "registered as server event " + std::to_string(*registered) +
+                                            (about.empty() ? "" : "; " + about)});
+    if (!first) return first.error();
+    return chain;
+  });
+  if (opened) own_chain_ = chain;  // only once the registration is stored
+  return opened;
+}
+
+Result<int64_t> AuditTrail::append_to(const std::string& chain, const Event& e) {
+  int64_t appended = 0;
+  auto done = in_append_savepoint(db_, [&]() -> Result<void> {
     auto made = db_.cached("INSERT INTO audit_chains(chain, count, head) VALUES(?, 0, '') ON CONFLICT(chain) DO NOTHING");
     if (!made) return made.error();
     (*made)->bind(1, chain);
@@ -394,8 +445,12 @@ Result<void> AuditTrail::append(const Event& e) {
     auto upd = db_.cached("UPDATE audit_chains SET count = ?, head = ? WHERE chain = ?");
     if (!upd) return upd.error();
     (*upd)->bind(1, index).bind(2, mac_hex).bind(3, chain);
-    return (*upd)->run();
+    if (auto r = (*upd)->run(); !r) return r;
+    appended = index;
+    return {};
   });
+  if (!done) return done.error();
+  return appended;
 }
 
 Result<std::vector<ChainHead>> AuditTrail::heads() {
@@ -407,7 +462,68 @@ Result<std::vector<ChainHead>> AuditTrail::heads() {
   return out;
 }
 
+Result<bool> AuditTrail::lock_checkpoints(bool wait) {
+  if (db_.dialect() != sql::Dialect::postgres) return true;
+  auto st = db_.prepare(wait ? "SELECT 1 FROM (SELECT pg_advisory_xact_lock(?)) AS locked"
+                             : "SELECT CASE WHEN pg_try_advisory_xact_lock(?) THEN 1 ELSE 0 END");
+  if (!st) return st.error();
+  st->bind(1, kCheckpointLock);
+  auto row = st->step();
+  if (!row) return row.error();
+  return *row && st->integer(0) == 1;
+}
+
 Result<Checkpoint> AuditTrail::checkpoint(int64_t now) {
+  return in_savepoint<Checkpoint>(db_, "audit_checkpoint_locked", [&]() -> Result<Checkpoint> {
+    if (auto locked = lock_checkpoints(true); !locked) return locked.error();
+    return make_checkpoint(now);
+  });
+}
+
+Result<CheckpointRound> AuditTrail::round_due(int64_t now, const RoundRules& rules) {
+  CheckpointRound out;
+  auto changed = changed_since_checkpoint();
+  if (!changed) return changed.error();
+  if (!*changed) return out;  // unchanged
+  if (rules.not_within_ms > 0) {
+    auto st = db_.prepare("SELECT at FROM audit_checkpoints ORDER BY number DESC LIMIT 1");
+    if (!st) return st.error();
+    auto row = st->step();
+    if (!row) return row.error();
+    if (*row && st->integer(0) > now - rules.not_within_ms) {
+      out.outcome = RoundOutcome::recent;
+      out.newest_at = st->integer(0);
+      return out;
+    }
+  }
+  out.outcome = RoundOutcome::made;
+  return out;
+}
+
+Result<CheckpointRound> AuditTrail::checkpoint_round(int64_t now, const RoundRules& rules) {
+  auto make = [&]() -> Result<CheckpointRound> {
+    auto due = round_due(now, rules);
+    if (!due || due->outcome != RoundOutcome::made) return due;
+    auto cp = make_checkpoint(now);
+    if (!cp) return cp.error();
+    due->made = std::move(*cp);
+    return due;
+  };
+  // SQLite: one server a database (serve.lock), and make_checkpoint writes before it reads;
+  // the decision is read first, outside its transaction (a read that became a write could fail
+  // to upgrade while the server appends).
+  if (db_.dialect() != sql::Dialect::postgres) return make();
+  // PostgreSQL: the lock before anything is read, so the decision sees the checkpoint another
+  // server made just before (READ COMMITTED: each statement reads what is committed).
+  return in_savepoint<CheckpointRound>(db_, "audit_checkpoint_round", [&]() -> Result<CheckpointRound> {
+    auto locked = lock_checkpoints(rules.wait);
+    if (!locked) return locked.error();
+    if (!*locked) return CheckpointRound{RoundOutcome::busy, std::nullopt, 0};
+    return make();
+  });
+}
+
+Result<Checkpoint> AuditTrail::make_checkpoint(int64_t now) {
   return in_savepoint<Checkpoint>(db_, "audit_checkpoint", [&]() -> Result<Checkpoint> {
     // The placeholder row is the write that comes first; it takes the checkpoint's number.
     if (auto r = db_.exec("INSERT INTO audit_checkpoints(number, at, document) "
@@ -481,8 +597,18 @@ std::string checkpoint_name(const Anchor& a) {
 
 Result<VerifyReport> AuditTrail::verify(const std::vector<Checkpoint>& exported) {
   // One read transaction: heads, checkpoints and events from the same snapshot, while the
-  // running server may be appending.
-  return in_savepoint<VerifyReport>(db_, "audit_verify", [&] { return verify_snapshot(exported); });
+  // running servers may be appending. SQLite's transaction is one snapshot; PostgreSQL's
+  // default (READ COMMITTED) takes one per statement, so the heads read first would lag the
+  // events read after them: REPEATABLE READ, set before the first statement.
+  if (db_.dialect() != sql::Dialect::postgres)
+    return in_savepoint<VerifyReport>(db_, "audit_verify", [&] { return verify_snapshot(exported); });
+  sql::Transaction tx(db_);
+  if (auto r = tx.begin(); !r) return r.error();
+  if (auto r = db_.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"); !r) return r.error();
+  auto report = verify_snapshot(exported);
+  if (!report) return report;
+  if (auto r = tx.commit(); !r) return r.error();
+  return report;
 }
 
 Result<VerifyReport> AuditTrail::verify_snapshot(const std::vector<Checkpoint>& exported) {
@@ -561,6 +687,7 @@ Result<VerifyReport> AuditTrail::verify_snapshot(const std::vector<Checkpoint>& 
 
   // 4. Every chain, event by event, in one pass over audit_events ordered by (chain, idx).
   std::set<std::string> seen;
+  std::map<std::string, int64_t> registered;  // a server chain of its own -> the `server` event registering it
   struct ChainWalk {
     std::string chain;
     int64_t expected = 1;     // the next index
@@ -572,6 +699,7 @@ Result<VerifyReport> AuditTrail::verify_snapshot(const std::vector<Checkpoint>& 
     int64_t run_to = 0;
     size_t anchor = 0;        // next checkpoint anchor of this chain to check
     bool db_anchor_reported = false;
+    int64_t events = 0;       // events read
   } w;
 
   auto close_run = [&](bool at_end) {
@@ -633,6 +761,7 @@ Result<VerifyReport> AuditTrail::verify_snapshot(const std::vector<Checkpoint>& 
       found(Finding::Kind::head, w.chain,
             w.chain + ": its head MAC is not the MAC of its last event " + std::to_string(w.last));
     }
+    if (is_server_chain(w.chain)) report.server_chains.push_back(ServerChain{w.chain, w.events, 0});
     seen.insert(w.chain);
   };
 
@@ -647,13 +776,19 @@ Result<VerifyReport> AuditTrail::verify_snapshot(const std::vector<Checkpoint>& 
       w.chain = chain;
     }
     ++report.events;
+    ++w.events;
     const int64_t index = r.integer(1);
     Event e{r.integer(2), r.text(3), r.text(4), r.text(5), r.text(6), r.blob(7)};
     const std::string mac_hex = r.text(8);
     const int64_t format = r.integer(9);
-    if (chain_of(e.family) != chain)
+    if (!belongs_in(chain, e.family))
       found(Finding::Kind::misfiled, chain,
             chain + ": event " + std::to_string(index) + " belongs to chain " + chain_of(e.family));
+    // The registrations of the server chains of their own (use_own_chain): the first names
+    // when a chain was registered.
+    if (chain == kServerChain && e.action == kChainOpenedAction && e.family.empty() &&
+        e.detail.rfind(kOwnChainPrefix, 0) == 0)
+      registered.emplace(e.detail, index);
     if (index < w.expected) {  // only an index below 1 can get here: the key is (chain, idx)
       found(Finding::Kind::altered, chain, chain + ": an event has index " + std::to_string(index) + ", below 1");
       return {};
@@ -693,12 +828,29 @@ Result<VerifyReport> AuditTrail::verify_snapshot(const std::vector<Checkpoint>& 
   if (!done) return done.error();
   finish_chain();
 
-  // 5. Chains that heads or checkpoints know of, with no event left at all.
+  // 5. Chains that heads, checkpoints or a registration know of, with no event left at all.
   std::set<std::string> known;
   for (const auto& [chain, h] : heads_by_chain)
     if (h.count > 0) known.insert(chain);
   for (const auto& [chain, list] : anchors)
     if (!list.empty()) known.insert(chain);
+  for (const auto& [chain, index] : registered)
+    if (!seen.count(chain) && !known.count(chain)) {  // else its head or a checkpoint says more, below
+      seen.insert(chain);
+      found(Finding::Kind::truncated, chain,
+            chain + ": registered by server event " + std::to_string(index) +
+                ", but none of its events remain: the chain was deleted");
+    }
+  for (auto& sc : report.server_chains) {
+    if (sc.chain == kServerChain) continue;
+    if (auto it = registered.find(sc.chain); it != registered.end()) {
+      sc.registered = it->second;
+    } else {
+      found(Finding::Kind::deleted, sc.chain,
+            sc.chain + ": no event of chain server registers this chain: its registration was deleted (or the "
+                       "chain was made outside the server)");
+    }
+  }
   for (const auto& chain : known) {
     if (seen.count(chain)) continue;
     seen.insert(chain);
@@ -767,7 +919,7 @@ Result<void> AuditTrail::query(const AuditQuery& q, const std::function<Result<v
       }
       auto input = link_input(out.format, out.chain, out.index, prev.value_or(""), out.event);
       auto stored_mac = from_hex(mac_hex);
-      if (chain_of(out.event.family) != out.chain) {
+      if (!belongs_in(out.chain, out.event.family)) {
         tampered("it names family '" + out.event.family + "', not its chain's");
       } else if (!input) {
         tampered("its format " + std::to_string(out.format) + " is not one this server writes (altered)");

@@ -2,7 +2,11 @@
 // The server's audit trail (DOMAIN.md §9.1): append-only and tamper-evident.
 //
 // One chain per family plus one chain ("server") for events outside any family, so no single
-// row orders every family (ARCHITECTURE.md principle 1). Event number i of chain C carries
+// row orders every family (ARCHITECTURE.md principle 1). Where several servers share one
+// PostgreSQL database, each serving connection appends the events outside any family to a chain
+// of its own ("server:<process>/<worker>", use_own_chain), registered by an event of the
+// `server` chain, so requests never queue for one chain's head across servers and verification
+// knows every chain (a chain deleted whole is found from its registration). Event number i of chain C carries
 //   MAC_i = HMAC-SHA256(chain key, "hearth-audit-event v<format>", C, i, MAC_{i-1}, at, actor,
 //                       device, action, family, detail as stored)
 // every part length-prefixed (8-byte big-endian length, integers as 8 bytes), MAC_0 = "".
@@ -51,6 +55,23 @@ struct Event {
 
 // The chain an event of `family` belongs to: "family:<id>", or "server" when `family` is "".
 std::string chain_of(const std::string& family);
+// The chain of events outside any family that every server and command shares ("server"), and
+// the prefix of the chains of one serving connection each ("server:<name>", use_own_chain).
+inline constexpr const char* kServerChain = "server";
+inline constexpr const char* kOwnChainPrefix = "server:";
+// true for "server" and "server:<name>": the chains that hold the events outside any family.
+bool is_server_chain(std::string_view chain);
+// true when an event naming `family` may sit in `chain`: its family's chain, or for "" a
+// server chain.
+bool belongs_in(std::string_view chain, const std::string& family);
+// The action of the events that open a server chain of its own: in `server`, the registration
+// (detail: the new chain's id alone); as the new chain's event 1, its opening (detail: which
+// server event registered it, and which process opened it).
+inline constexpr const char* kChainOpenedAction = "audit-chain";
+// The PostgreSQL advisory lock (transaction-level) that one checkpoint at a time holds, across
+// every server on the database (checkpoint, checkpoint_round). Like the migration lock
+// (storage/pg_storage.cpp): a constant no other program uses.
+inline constexpr int64_t kCheckpointLock = 0x4845415254480002;  // "HEARTH" 2
 
 // Event formats (stored per row; docs/audit.md).
 inline constexpr int64_t kFormatPlainDetail = 1;   // the detail as written, MAC "hearth-audit-event v1"
@@ -123,12 +144,38 @@ struct Finding {
 };
 const char* to_string(Finding::Kind kind);
 
+// A chain of events outside any family, as verification found it.
+struct ServerChain {
+  std::string chain;        // "server", or "server:<name>"
+  int64_t events = 0;       // events read
+  int64_t registered = 0;   // "server:<name>": the `server` event that registered it; 0 if none
+};
+
+// What a checkpoint round of a server's timer did (AuditTrail::checkpoint_round).
+enum class RoundOutcome {
+  made,       // a checkpoint was made: CheckpointRound::made
+  unchanged,  // no chain moved since the newest checkpoint
+  recent,     // another server made one less than RoundRules::not_within_ms ago
+  busy,       // another server is making one right now (PostgreSQL), and the round did not wait
+};
+const char* to_string(RoundOutcome outcome);
+struct RoundRules {
+  bool wait = false;          // wait for another server's checkpoint to end (else: busy)
+  int64_t not_within_ms = 0;  // skip when the newest checkpoint is younger than this (0: never)
+};
+struct CheckpointRound {
+  RoundOutcome outcome = RoundOutcome::unchanged;
+  std::optional<Checkpoint> made;  // when outcome is made: to export
+  int64_t newest_at = 0;           // recent: when the newest checkpoint was made
+};
+
 struct VerifyReport {
   int64_t chains = 0;             // chains seen (with events, heads or checkpoint entries)
   int64_t events = 0;             // events read
   int64_t checkpoints = 0;        // in-database checkpoints whose signature verified
   int64_t latest_checkpoint = 0;  // number of the newest in-database checkpoint, 0 if none
   std::vector<int64_t> exported;  // numbers of the exported checkpoints checked
+  std::vector<ServerChain> server_chains;  // every chain of events outside any family, by chain id
   std::vector<Finding> findings;  // empty when nothing was found wrong
   bool clean() const { return findings.empty(); }
 };
@@ -151,6 +198,16 @@ class AuditTrail {
   AuditTrail(sql::Connection& db, AuditKey key, FamilySealer* sealer = nullptr)
       : db_(db), key_(std::move(key)), sealer_(sealer ? sealer : &plain_) {}
 
+  // From now on, events outside any family go to the chain "server:<name>" of this trail's own
+  // instead of the shared `server` chain: where several servers (and several connections of
+  // each) append at once, none then waits for another's chain head. One transaction appends the
+  // registration to `server` (detail: the chain id) and the chain's opening event (detail: the
+  // registration's number and `about`, e.g. the process and host). A name used before continues
+  // that chain (the head's row lock keeps it sound, only slower). Returns the chain id.
+  // `name`: 1 to 100 characters, letters, digits and "-_.:/" (ErrorCode::invalid_argument).
+  Result<std::string> use_own_chain(const std::string& name, int64_t at, const std::string& about);
+  // The chain events outside any family are appended to: "server" unless use_own_chain.
+  const std::string& own_chain() const { return own_chain_; }
   // Appends `e` to its chain: a family event's detail sealed under the family's key (format 2)
   // when the sealer is enabled, else as given (format 1).
   // An event of an erased family (the sealer refuses: ErrorCode::forbidden) is kept with an
@@ -164,8 +221,15 @@ class AuditTrail {
   Result<void> query(const AuditQuery& q, const std::function<Result<void>(const ListedEvent&)>& on_event);
   // The head of every chain, sorted by chain id.
   Result<std::vector<ChainHead>> heads();
-  // Makes, signs and stores the next checkpoint; returns it for export.
+  // Makes, signs and stores the next checkpoint; returns it for export. On PostgreSQL it waits
+  // for a checkpoint another server is making (kCheckpointLock), so numbers never collide.
   Result<Checkpoint> checkpoint(int64_t now);
+  // A round of a server's checkpoint timer: a checkpoint unless no chain moved since the newest
+  // one, or `rules` say another server's is recent or running. On PostgreSQL the lock is taken
+  // before anything is read, so of several servers' rounds at one moment one makes a checkpoint
+  // and the others skip (busy) or find it (unchanged, recent): never two of the same heads.
+  // Outside a transaction.
+  Result<CheckpointRound> checkpoint_round(int64_t now, const RoundRules& rules);
   // The newest in-database checkpoint, if any.
   Result<std::optional<Checkpoint>> latest_checkpoint();
   // true when some chain moved since the newest in-database checkpoint (or there is none and
@@ -173,16 +237,27 @@ class AuditTrail {
   Result<bool> changed_since_checkpoint();
   // Recomputes every chain and checks heads, in-database checkpoints and `exported` ones.
   // An error means verification could not run (storage); what it found is in the report.
+  // Reads one snapshot while servers append (PostgreSQL: a REPEATABLE READ transaction of its
+  // own, so call it outside a transaction there).
   Result<VerifyReport> verify(const std::vector<Checkpoint>& exported = {});
 
  private:
   Result<void> migrate_legacy();
+  // Appends `e` to `chain`; returns its index there.
+  Result<int64_t> append_to(const std::string& chain, const Event& e);
+  // Inside a transaction: waits for (wait) or tries kCheckpointLock; false when another holds
+  // it. SQLite: true (one writer at a time already).
+  Result<bool> lock_checkpoints(bool wait);
+  // Whether a round makes a checkpoint now (made), or why not.
+  Result<CheckpointRound> round_due(int64_t now, const RoundRules& rules);
+  Result<Checkpoint> make_checkpoint(int64_t now);
   Result<VerifyReport> verify_snapshot(const std::vector<Checkpoint>& exported);
 
   sql::Connection& db_;
   AuditKey key_;
   PlainSealer plain_;
   FamilySealer* sealer_;
+  std::string own_chain_ = kServerChain;
 };
 
 // A trail on its own connection to the server's database file: admin commands and the

@@ -14,6 +14,10 @@ class SqlAuditLog final : public AuditLog {
     return trail_->append(audit::Event{e.at, e.actor, e.device, e.action, e.family, e.detail});
   }
 
+  Result<std::string> use_own_chain(const std::string& name, int64_t at, const std::string& about) override {
+    return trail_->use_own_chain(name, at, about);
+  }
+
   // The chains and the in-database checkpoints; `hearth-server verify-audit` also checks the
   // exported checkpoints (audit_chain.hpp).
   Result<int64_t> verify() override {
