@@ -11,6 +11,7 @@ PKGS=(
   libbenchmark-dev
   clang-14 lld-14 libclang-rt-14-dev
   nginx
+  systemd  # systemd-analyze, which checks deploy/systemd/hearth-server.service (tests/server/test_deploy_files.cpp)
   libpq-dev postgresql  # the PostgreSQL store (libpq) and the throwaway cluster its tests start (scripts/pg-tmp.sh)
   python3-jsonschema python3-yaml  # the OpenAPI response checker (tests/openapi/check_response.py)
   chromium fonts-dejavu-core

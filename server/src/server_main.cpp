@@ -29,6 +29,7 @@
 #include "admin/serve_lock.hpp"
 #include "admin/step_up_command.hpp"
 #include "audit/audit_chain.hpp"
+#include "config/check_config.hpp"
 #include "keys/kek.hpp"
 #include "keys/keyring.hpp"
 #include "hearth/server/http.hpp"
@@ -39,6 +40,7 @@
 #include "storage/storage.hpp"
 #include "server_main.hpp"
 #include "sync_service.hpp"
+#include "tls/certificates.hpp"
 #include "usecases/consent.hpp"
 #include "usecases/device_wipe.hpp"
 #include "usecases/due_events.hpp"
@@ -247,13 +249,33 @@ struct DataDir {
   }
 };
 
-// Development certificates come from certs/gen-dev-certs.sh in the source tree.
-fs::path find_certs_script(const std::string& given) {
-  if (!given.empty()) return given;
-  fs::path exe = fs::read_symlink("/proc/self/exe");
-  for (fs::path p = exe.parent_path(); !p.empty() && p != p.root_path(); p = p.parent_path())
-    if (fs::exists(p / "certs" / "gen-dev-certs.sh")) return p / "certs" / "gen-dev-certs.sh";
-  die("cannot find certs/gen-dev-certs.sh; pass --certs-script");
+// What `init` without --dev leaves to the administrator: the files that TLS needs before
+// `serve` can start, where each goes and what it is (docs/configuration.md, "TLS files").
+void print_files_to_provide(std::ostream& out, const DataDir& data, const fs::path& certs, bool behind_proxy) {
+  const std::string check = "hearth-server --data " + data.dir.string() + " check-config";
+  if (behind_proxy) {
+    out << "nginx terminates TLS in front of this server. Before starting it, give nginx these files (PEM), where "
+           "deploy/nginx/hearth.conf names them:\n"
+        << "  /etc/hearth/tls/server.crt   ssl_certificate: the server certificate for the name tablets connect to "
+           "(nginx's server_name), issued by the organisation CA, followed by any intermediate certificates\n"
+        << "  /etc/hearth/tls/server.key   ssl_certificate_key: its private key, unencrypted, mode 0600, owned by root\n"
+        << "Tablets are given the organisation CA's certificate at enrolment. Then check: " << check
+        << " --nginx /etc/nginx/conf.d/hearth.conf\n";
+    return;
+  }
+  std::error_code ec;
+  fs::create_directories(certs, ec);
+  fs::permissions(certs, fs::perms::owner_all, fs::perm_options::replace, ec);
+  out << "Before `serve`, put these files (PEM) in place; " << data.config().string() << " names them:\n"
+      << "  " << (certs / "server.crt").string() << "   \"cert\": the server certificate for the name tablets "
+         "connect to (the \"listen\" address, or \"server_name\"), issued by the organisation CA, followed by any "
+         "intermediate certificates\n"
+      << "  " << (certs / "server.key").string() << "   \"key\": its private key, unencrypted, mode 0600, readable by "
+         "the service user alone\n"
+      << "  " << (certs / "ca.crt").string() << "       \"ca\": the organisation CA's certificate, which tablets are "
+         "given at enrolment\n"
+      << "Then check them: " << check << "\n"
+      << "(For development only, `init --dev` makes all three, for 127.0.0.1 and localhost.)\n";
 }
 
 // This machine's name, for the audit event that opens a server's own chain ("" if unknown).
@@ -368,17 +390,23 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   app.require_subcommand(1);
   app.fallthrough();
   DataDir data;
-  app.add_option("--data", data.dir, "the data directory")->required();
+  // Required by every command but `check-config --config FILE` (checked after parsing).
+  app.add_option("--data", data.dir, "the data directory");
 
   bool dev = false, insecure = false, lead = false, behind_proxy = false;
-  std::string certs_script, host, port_file, id, name, type, org, role, family, practitioner, device;
+  std::string host, port_file, id, name, type, org, role, family, practitioner, device;
   int port = -1;
   auto* init = app.add_subcommand("init", "create a data directory (with --dev: development certificates too)");
   init->add_flag("--dev", dev, "make a development CA and server certificate in DATA/certs");
-  init->add_option("--certs-script", certs_script, "path of certs/gen-dev-certs.sh");
   init->add_option("--port", port, "port to listen on (default 8443; 8080 with --behind-proxy)")->check(CLI::Range(0, 65535));
   init->add_flag("--behind-proxy", behind_proxy,
                  "production behind nginx: plain HTTP on 127.0.0.1 (docs/deployment.md)");
+  auto* check_cmd = app.add_subcommand("check-config", "check the configuration, and the certificate and key the server "
+                                                      "(or nginx) serves TLS with, without starting (docs/configuration.md)");
+  std::string check_config_file, check_nginx;
+  check_cmd->add_option("--config", check_config_file, "the configuration to check (default DATA/hearth-server.json)");
+  check_cmd->add_option("--nginx", check_nginx, "also check the certificate and key this nginx configuration names, "
+                                                "e.g. /etc/nginx/conf.d/hearth.conf");
   auto* serve = app.add_subcommand("serve", "run the sync service until SIGINT or SIGTERM");
   serve->add_option("--host", host, "address to listen on (default from the config: 127.0.0.1)");
   serve->add_option("--port", port, "port (0: any free port; see --port-file)")->check(CLI::Range(0, 65535));
@@ -606,6 +634,14 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
     return app.exit(e) == 0 ? 0 : 1;
   }
 
+  if (check_cmd->parsed()) {  // config/check_config.hpp
+    fs::path file = check_config_file.empty() ? data.config() : fs::path(check_config_file);
+    if (check_config_file.empty() && data.dir.empty()) die("give --data DIR or --config FILE");
+    return config::check_config({file, data.dir.empty() ? file.parent_path() : data.dir, check_nginx,
+                                 static_cast<int64_t>(now_ms() / 1000)},
+                                std::cout);
+  }
+  if (data.dir.empty()) die("--data is required: the data directory (`hearth-server --data DIR COMMAND`)");
   if (init->parsed()) {
     fs::create_directories(data.dir);
     fs::permissions(data.dir, fs::perms::owner_all, fs::perm_options::replace);
@@ -616,14 +652,12 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
                    {"tls", !behind_proxy}, {"behind_proxy", behind_proxy},
                    {"cert", (certs / "server.crt").string()}, {"key", (certs / "server.key").string()},
                    {"ca", (certs / "ca.crt").string()}, {"credential_days", 365}};
-    if (dev) {
-      std::string cmd = "bash '" + find_certs_script(certs_script).string() + "' '" + (data.dir / "certs").string() + "'";
-      if (std::system(cmd.c_str()) != 0) die("making development certificates failed");
-    }
+    if (dev) must(tls::make_dev_certificates(certs, static_cast<int64_t>(now_ms() / 1000)));  // tls/certificates.hpp
     config["audit_checkpoint_seconds"] = 3600;
     std::ofstream(data.config()) << config.dump(2) << "\n";
     must(open_storage(data.database(config), data.audit_key(config), data.keys(config)));  // made with its history epoch (docs/protocol.md "History")
     std::cout << "initialised " << data.dir.string() << (dev ? " with development certificates" : "") << "\n";
+    if (!dev) print_files_to_provide(std::cout, data, certs, behind_proxy);
     return 0;
   }
   if (kek_create->parsed()) {
@@ -710,6 +744,9 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
   }
   if (serve->parsed()) {
     json config = data.load_config();
+    std::vector<std::string> start_warnings;  // logged once the log is JSON lines (below)
+    if (auto r = config::refuse_on_problems(config::validate(config), start_warnings); !r)
+      die("refusing to start: " + data.config().string() + ":\n  " + r.error().message);
     // Held until the process ends: a restore refuses while it is held (admin/serve_lock.hpp).
     auto serve_lock = must(admin::ServeLock::take(data.dir, "serve"));
     HttpServerConfig http;
@@ -723,9 +760,15 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
     if (!http.tls && !is_loopback_address(http.host))
       die("plain HTTP is served on a loopback address only (127.0.0.1 or ::1), behind nginx which terminates TLS; '" +
           http.host + "' is not one");
-    if (http.tls) {
-      http.cert_pem = slurp(config.value("cert", ""));
-      http.key_pem = slurp(config.value("key", ""));
+    if (http.tls) {  // refused here, not at every handshake (tls/tls_check.hpp)
+      auto checked = tls::check_tls_files(config::server_tls_files(config, data.config().string()),
+                                          tls::TlsCheckOptions{config::served_name(config, http.host),
+                                                               static_cast<int64_t>(now_ms() / 1000)});
+      if (auto r = config::refuse_on_problems(checked.findings, start_warnings); !r)
+        die("refusing to start:\n  " + r.error().message + "\n  (`hearth-server --data " + data.dir.string() +
+            " check-config` checks everything without starting)");
+      http.cert_pem = std::move(checked.pem.cert);
+      http.key_pem = std::move(checked.pem.key);
     }
     init_http_runtime(4);  // the framework's threads: sockets, TLS and gzip only (handler_threads below)
     // Workers: requests run concurrently on this many database connections, each with a family
@@ -801,6 +844,7 @@ int run(int argc, char** argv, const SchemaChoices& schemas) {
       log_line({{"ts", now_ms()}, {"event", "warning"},
                 {"message", "the KEK is inside the data directory, so every copy of the directory carries it: fine for "
                             "development, not for real records (docs/server-encryption.md, \"Key ceremony\")"}});
+    for (const auto& w : start_warnings) log_line({{"ts", now_ms()}, {"event", "warning"}, {"message", w}});
     log_line({{"ts", now_ms()}, {"event", "listening"}, {"host", http.host}, {"port", server->port()}, {"workers", workers},
               {"tls", http.tls}, {"behind_proxy", proxied}, {"pid", getpid()}});
     if (!own_chains.empty()) log_line({{"ts", now_ms()}, {"event", "audit-chains"}, {"chains", own_chains}});

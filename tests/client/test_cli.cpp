@@ -1,7 +1,11 @@
 // The `hearth` command line, run as a user or a script would run it.
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pty.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -357,9 +361,34 @@ TEST_CASE("CLI: sync hints follow the real cause: a reused code, an expired cred
                       "openssl x509 -req -sha256 -days -1 -in clock.csr -CA ca.crt -CAkey ca.key -set_serial 0x5151 "
                       "-extfile clock.ext -out clock.crt 2>/dev/null";
     REQUIRE(std::system(cmd.c_str()) == 0);
+    // hearth-server refuses to start with an expired certificate (tls/tls_check.hpp), so the
+    // expired one is served on the server's port by `openssl s_server`: the device sees the
+    // same handshake, and fails it before any request.
     server.stop();
-    server.start("clock");
+    const std::string accept = "127.0.0.1:" + std::to_string(server.port());
+    pid_t tls = fork();
+    REQUIRE(tls >= 0);
+    if (tls == 0) {
+      if (!std::freopen("/dev/null", "w", stdout) || !std::freopen("/dev/null", "w", stderr)) _exit(126);
+      execlp("openssl", "openssl", "s_server", "-quiet", "-accept", accept.c_str(), "-cert", (certs + "/clock.crt").c_str(),
+             "-key", (certs + "/clock.key").c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    bool listening = false;
+    for (int i = 0; i < 100 && !listening; ++i) {  // bounded: 5 s
+      int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_port = htons(server.port());
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      listening = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+      ::close(fd);
+      if (!listening) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
     auto r = run(dir.path(), {"sync"}, kPin);
+    ::kill(tls, SIGTERM);
+    waitpid(tls, nullptr, 0);
+    REQUIRE(listening);
     CHECK(r.code == 4);
     CHECK_THAT(r.err, Contains("clock") && Contains("date"));
     CHECK_THAT(r.err, !Contains("check the connection"));

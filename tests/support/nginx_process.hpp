@@ -106,7 +106,7 @@ inline std::string hearth_conf_for_test(const std::string& dir, uint16_t port, u
 
 class NginxProcess {
  public:
-  // `cert_dir` holds server.crt and server.key (certs/gen-dev-certs.sh); `backend` is the
+  // `cert_dir` holds server.crt and server.key (`hearth-server init --dev`); `backend` is the
   // hearth-server port on 127.0.0.1.
   NginxProcess(uint16_t backend, const std::string& cert_dir, int timeout_s = 2) {
     std::string bin = find_nginx();

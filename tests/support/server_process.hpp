@@ -1,7 +1,8 @@
 #pragma once
 // A real hearth-server for end-to-end tests: its own data directory with development
 // certificates, listening over TLS on a free port of 127.0.0.1, stopped by the destructor.
-// `serve_args` are added to `serve` (e.g. {"--behind-proxy"}: plain HTTP behind nginx).
+// `serve_args` are added to `serve` (e.g. {"--behind-proxy"}: plain HTTP behind nginx);
+// `binary` is the hearth-server to run (default: this build's).
 #include <signal.h>
 
 #include <nlohmann/json.hpp>
@@ -20,7 +21,9 @@ namespace hearth::test {
 
 class ServerProcess {
  public:
-  explicit ServerProcess(std::vector<std::string> serve_args = {}) : serve_args_(std::move(serve_args)) {
+  explicit ServerProcess(std::vector<std::string> serve_args = {}, std::string binary = {})
+      : serve_args_(std::move(serve_args)),
+        binary_(binary.empty() ? build_binary("server/hearth-server") : std::move(binary)) {
     admin({"init", "--dev"});
     admin({"add-org", "--id", "org-hv", "--name", "Health Visiting", "--type", "HEALTH_VISITING"});
     admin({"add-org", "--id", "org-ys", "--name", "Youth Service", "--type", "LA_YOUTH_SERVICE"});
@@ -36,7 +39,7 @@ class ServerProcess {
 
   std::string admin(std::vector<std::string> args) {
     args.insert(args.begin(), {"--data", data()});
-    auto r = run_process(build_binary("server/hearth-server"), args);
+    auto r = run_process(binary_, args);
     if (r.code != 0) throw std::runtime_error("hearth-server " + args[2] + " failed: " + r.err);
     return r.out;
   }
@@ -69,7 +72,7 @@ class ServerProcess {
       std::string log = dir_.file("server.log");
       FILE* f = std::freopen(log.c_str(), "a", stderr);
       (void)f;
-      std::string bin = build_binary("server/hearth-server");
+      std::string bin = binary_;
       std::string port = std::to_string(port_);
       std::vector<std::string> args{bin, "--data", data(), "serve", "--port", port, "--port-file", port_file};
       args.insert(args.end(), serve_args_.begin(), serve_args_.end());
@@ -119,6 +122,7 @@ class ServerProcess {
 
  private:
   std::vector<std::string> serve_args_;
+  std::string binary_;
   TempDir dir_;
   pid_t pid_ = -1;
   uint16_t port_ = 0;
